@@ -1,0 +1,117 @@
+// PostgreSQL access through libpqxx: a fixed-size connection pool with an acquire timeout
+// and a statement timeout, which reconnects by itself after PostgreSQL restarts, and a
+// transaction helper that retries serialization failures.
+//
+// Exceptions from libpqxx stop here (and in stores) and become absl::Status values.
+#pragma once
+
+#define PQXX_HAVE_OPTIONAL 1
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <absl/status/status.h>
+#include <absl/status/statusor.h>
+
+namespace sm::db {
+
+struct PoolConfig {
+  std::string host = "127.0.0.1";
+  int port = 5432;
+  std::string dbname = "supervision";
+  std::string user;
+  std::string password;  // empty: none (trust, or ~/.pgpass)
+  std::string application_name = "supervision-mesh";
+  std::string search_path;  // e.g. the service's schema; empty: the server default
+  int size = 8;
+  std::chrono::milliseconds acquire_timeout{2000};
+  std::chrono::milliseconds connect_timeout{2000};
+  std::chrono::milliseconds statement_timeout{5000};
+};
+
+// libpq keyword=value connection string for `c`, values quoted.
+std::string ConnectionString(const PoolConfig& c);
+
+class Pool;
+
+// A connection on loan from the pool; returned when destroyed.
+class Lease {
+ public:
+  Lease(Lease&& other) noexcept;
+  Lease& operator=(Lease&&) = delete;
+  ~Lease();
+  pqxx::connection& conn() { return *conn_; }
+  // The connection failed: the pool drops it and opens a new one on next use.
+  void MarkBroken() { broken_ = true; }
+
+ private:
+  friend class Pool;
+  Lease(Pool* pool, size_t slot, pqxx::connection* conn) : pool_(pool), slot_(slot), conn_(conn) {}
+  Pool* pool_;
+  size_t slot_;
+  pqxx::connection* conn_;
+  bool broken_ = false;
+};
+
+class Pool {
+ public:
+  explicit Pool(PoolConfig config);
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // Waits up to acquire_timeout for a free connection, opening it if needed.
+  // Errors: RESOURCE_EXHAUSTED when none frees up in time; UNAVAILABLE when PostgreSQL
+  // cannot be reached.
+  absl::StatusOr<Lease> Acquire();
+
+  // Runs `SELECT 1`: OK when the database answers.
+  absl::Status Ping();
+
+  const PoolConfig& config() const { return config_; }
+  int in_use() const;
+
+ private:
+  friend class Lease;
+  void Release(size_t slot, bool broken);
+  void PublishGauges() const;  // under mu_
+
+  PoolConfig config_;
+  std::string conninfo_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  struct Slot {
+    std::unique_ptr<pqxx::connection> conn;
+    bool busy = false;
+  };
+  std::vector<Slot> slots_;
+  int in_use_ = 0;
+};
+
+// Converts an exception thrown by libpqxx into a Status without leaking SQL text or data:
+// statement timeout -> DEADLINE_EXCEEDED, serialization failure or deadlock -> ABORTED,
+// unique violation -> ALREADY_EXISTS, lost connection -> UNAVAILABLE, commit outcome
+// unknown -> UNAVAILABLE (callers resolve it by looking up their idempotency key).
+absl::Status FromException(const std::exception& e);
+
+using Tx = pqxx::transaction_base;
+
+struct TxOptions {
+  bool serializable = false;
+  bool read_only = false;
+  int attempts = 4;  // serialization failures and lost connections before COMMIT retry
+};
+
+// Runs `fn` in a transaction on a pooled connection and commits when it returns OK (rolls
+// back and returns its status otherwise). Retries the whole of `fn` on serialization
+// failure, deadlock, or a connection lost before COMMIT; never after an in-doubt COMMIT.
+absl::Status WithTransaction(Pool& pool, const std::function<absl::Status(Tx&)>& fn,
+                             TxOptions options = {});
+
+}  // namespace sm::db

@@ -1,0 +1,94 @@
+#include "common/metrics.h"
+
+#include <httplib.h>
+#include <prometheus/text_serializer.h>
+
+#include "common/status.h"
+
+namespace sm::metrics {
+
+Metrics& Metrics::Global() {
+  static Metrics* m = new Metrics();
+  return *m;
+}
+
+namespace {
+std::shared_ptr<prometheus::Registry> NewRegistry() {
+  return std::make_shared<prometheus::Registry>();
+}
+}  // namespace
+
+Metrics::Metrics()
+    : Metrics(NewRegistry()) {}
+
+// Delegating constructor kept private in the .cc: families are bound to one registry.
+Metrics::Metrics(std::shared_ptr<prometheus::Registry> r)
+    : db_pool(prometheus::BuildGauge().Name("sm_db_pool_connections")
+                  .Help("Database pool connections by state (size, in_use, idle)").Register(*r)),
+      db_events(prometheus::BuildCounter().Name("sm_db_pool_events_total")
+                    .Help("Database pool events: acquire_timeout, reconnect, broken").Register(*r)),
+      redis_up(prometheus::BuildGauge().Name("sm_redis_up")
+                   .Help("1 when the last Redis command succeeded, 0 when Redis is unreachable").Register(*r)),
+      redis_errors(prometheus::BuildCounter().Name("sm_redis_errors_total")
+                       .Help("Redis commands that failed (the caller fell back to PostgreSQL)").Register(*r)),
+      cache_requests(prometheus::BuildCounter().Name("sm_cache_requests_total")
+                         .Help("Cache lookups by cache and result (hit, miss, error)").Register(*r)),
+      registry_(std::move(r)),
+      rpc_requests_(prometheus::BuildCounter().Name("sm_rpc_requests_total")
+                        .Help("Finished RPCs by method and status code").Register(*registry_)),
+      rpc_latency_(prometheus::BuildHistogram().Name("sm_rpc_duration_seconds")
+                       .Help("RPC latency by method and status code").Register(*registry_)) {}
+
+void Metrics::ObserveRpc(std::string_view method, grpc::StatusCode code, double seconds) {
+  prometheus::Labels labels{{"method", std::string(method)}, {"code", std::string(GrpcCodeName(code))}};
+  rpc_requests_.Add(labels).Increment();
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  rpc_latency_.Add(labels, kBuckets).Observe(seconds);
+}
+
+std::string Metrics::Render() const {
+  prometheus::TextSerializer serializer;
+  return serializer.Serialize(registry_->Collect());
+}
+
+AdminServer::AdminServer() = default;
+AdminServer::~AdminServer() { Stop(); }
+
+absl::Status AdminServer::Start(const std::string& host_port, HealthCheck health) {
+  size_t colon = host_port.rfind(':');
+  std::string host = host_port.substr(0, colon);
+  int port = std::stoi(host_port.substr(colon + 1));
+  server_ = std::make_unique<httplib::Server>();
+  server_->Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(Metrics::Global().Render(), "text/plain; version=0.0.4");
+  });
+  server_->Get("/healthz", [health](const httplib::Request&, httplib::Response& res) {
+    absl::Status s = health ? health() : absl::OkStatus();
+    if (s.ok()) {
+      res.set_content("ok\n", "text/plain");
+    } else {
+      res.status = 503;
+      res.set_content(std::string(s.message()) + "\n", "text/plain");
+    }
+  });
+  if (port == 0) {
+    port_ = server_->bind_to_any_port(host);
+    if (port_ < 0) return absl::UnavailableError("admin server cannot bind " + host_port);
+  } else {
+    if (!server_->bind_to_port(host, port)) {
+      return absl::UnavailableError("admin server cannot bind " + host_port);
+    }
+    port_ = port;
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return absl::OkStatus();
+}
+
+void AdminServer::Stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+  server_.reset();
+}
+
+}  // namespace sm::metrics

@@ -1,0 +1,73 @@
+// Prometheus metrics (prometheus-cpp core) for the whole process, and the admin HTTP
+// server that serves them at /metrics next to /healthz.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include <absl/status/status.h>
+#include <grpcpp/support/status.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace httplib {
+class Server;
+}
+
+namespace sm::metrics {
+
+// The process-wide registry and the metric families every service shares.
+class Metrics {
+ public:
+  static Metrics& Global();
+
+  prometheus::Registry& registry() { return *registry_; }
+
+  // One finished RPC: counts it and records its latency, by method and status code.
+  void ObserveRpc(std::string_view method, grpc::StatusCode code, double seconds);
+
+  prometheus::Family<prometheus::Gauge>& db_pool;          // sm_db_pool_connections{state}
+  prometheus::Family<prometheus::Counter>& db_events;      // sm_db_pool_events_total{event}
+  prometheus::Family<prometheus::Gauge>& redis_up;         // sm_redis_up
+  prometheus::Family<prometheus::Counter>& redis_errors;   // sm_redis_errors_total
+  prometheus::Family<prometheus::Counter>& cache_requests; // sm_cache_requests_total{cache,result}
+
+  // The Prometheus text exposition of everything registered.
+  std::string Render() const;
+
+ private:
+  Metrics();
+  explicit Metrics(std::shared_ptr<prometheus::Registry> r);
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& rpc_requests_;
+  prometheus::Family<prometheus::Histogram>& rpc_latency_;
+};
+
+// Serves GET /metrics (Prometheus text) and GET /healthz (200 "ok", or 503 and the reason
+// when `health` returns an error) on a background thread.
+class AdminServer {
+ public:
+  using HealthCheck = std::function<absl::Status()>;
+  AdminServer();
+  ~AdminServer();
+
+  // Binds host:port (port 0 picks one) and starts serving. Error: UNAVAILABLE if the
+  // address cannot be bound.
+  absl::Status Start(const std::string& host_port, HealthCheck health);
+  int port() const { return port_; }
+  void Stop();
+
+ private:
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace sm::metrics

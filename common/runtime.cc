@@ -1,0 +1,70 @@
+#include "common/runtime.h"
+
+#include <csignal>
+#include <thread>
+
+#include "common/log.h"
+
+namespace sm {
+
+absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(
+    const ServiceConfig& config, const std::string& schema,
+    const std::vector<db::Migration>& migrations) {
+  auto rt = std::unique_ptr<Runtime>(new Runtime(config));
+  auto verifier = auth::Verifier::Create(config.auth);
+  if (!verifier.ok()) return verifier.status();
+  rt->verifier_ = std::make_unique<auth::Verifier>(*std::move(verifier));
+  db::PoolConfig pool_config = config.db;
+  if (pool_config.search_path.empty()) pool_config.search_path = schema;
+  rt->pool_ = std::make_unique<db::Pool>(pool_config);
+  const auto give_up = std::chrono::steady_clock::now() + config.db_startup_wait;
+  absl::Status ping;
+  while (!(ping = rt->pool_->Ping()).ok()) {
+    if (std::chrono::steady_clock::now() >= give_up) {
+      return absl::UnavailableError("PostgreSQL at " + config.db.host + ":" +
+                                    std::to_string(config.db.port) + " unreachable: " +
+                                    std::string(ping.message()));
+    }
+    log::Warn("waiting for PostgreSQL", {{"error", std::string(ping.message())}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  absl::Status migrated = db::ApplyMigrations(*rt->pool_, schema, migrations);
+  if (!migrated.ok()) return migrated;
+  if (config.redis_enabled) rt->redis_ = std::make_unique<redis::Client>(config.redis);
+  return rt;
+}
+
+Runtime::~Runtime() { Shutdown(); }
+
+absl::Status Runtime::Serve(const std::vector<grpc::Service*>& services) {
+  auto server = server::Server::Start(config_.grpc, services);
+  if (!server.ok()) return server.status();
+  server_ = std::move(*server);
+  db::Pool* pool = pool_.get();
+  absl::Status admin = admin_.Start(config_.admin_listen, [pool] { return pool->Ping(); });
+  if (!admin.ok()) return admin;
+  log::Info("serving", {{"grpc_port", server_->port()}, {"admin_port", admin_.port()}});
+  return absl::OkStatus();
+}
+
+void Runtime::WaitForSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  int sig = 0;
+  sigwait(&set, &sig);
+  log::Info("shutting down", {{"signal", sig}});
+  Shutdown();
+}
+
+void Runtime::Shutdown() {
+  if (server_) {
+    server_->Shutdown(std::chrono::milliseconds(5000));
+    server_.reset();
+  }
+  admin_.Stop();
+}
+
+}  // namespace sm

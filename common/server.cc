@@ -1,0 +1,171 @@
+#include "common/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "common/uuid.h"
+
+namespace sm::server {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& what) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError("cannot read " + what + " '" + path + "'");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+std::string Metadata(const grpc::ServerContext* ctx, const char* key) {
+  const auto& md = ctx->client_metadata();
+  auto it = md.find(key);
+  if (it == md.end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+// Accepts caller-supplied ids only when they are short and printable ASCII, so they are
+// safe to log and forward.
+bool UsableId(const std::string& s) {
+  if (s.empty() || s.size() > 128) return false;
+  for (unsigned char c : s) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+// The trace id of a W3C traceparent ("00-<32 hex>-<16 hex>-<2 hex>"), or "".
+std::string TraceIdFromTraceparent(const std::string& tp) {
+  if (tp.size() < 55 || tp[2] != '-' || tp[35] != '-') return "";
+  return tp.substr(3, 32);
+}
+
+}  // namespace
+
+std::string NewTraceId() { return crypto::ToHex(crypto::RandomBytes(16)); }
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
+                                                      const std::vector<grpc::Service*>& services) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  std::shared_ptr<grpc::ServerCredentials> creds;
+  if (config.tls.cert_file.empty()) {
+    creds = grpc::InsecureServerCredentials();
+  } else {
+    grpc::SslServerCredentialsOptions opts(
+        config.tls.client_ca_file.empty()
+            ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    auto cert = ReadFile(config.tls.cert_file, "grpc.tls.cert_file");
+    if (!cert.ok()) return cert.status();
+    auto key = ReadFile(config.tls.key_file, "grpc.tls.key_file");
+    if (!key.ok()) return key.status();
+    opts.pem_key_cert_pairs.push_back({*key, *cert});
+    if (!config.tls.client_ca_file.empty()) {
+      auto ca = ReadFile(config.tls.client_ca_file, "grpc.tls.client_ca_file");
+      if (!ca.ok()) return ca.status();
+      opts.pem_root_certs = *ca;
+    }
+    creds = grpc::SslServerCredentials(opts);
+  }
+  auto server = std::unique_ptr<Server>(new Server());
+  builder.AddListeningPort(config.listen, creds, &server->port_);
+  builder.SetMaxReceiveMessageSize(config.max_message_bytes);
+  builder.SetMaxSendMessageSize(config.max_message_bytes);
+  grpc::ResourceQuota quota("sm-server");
+  quota.SetMaxThreads(config.max_threads);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(config.keepalive_time.count()));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(config.keepalive_timeout.count()));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  for (grpc::Service* s : services) builder.RegisterService(s);
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || server->port_ == 0) {
+    return absl::UnavailableError("cannot listen on " + config.listen);
+  }
+  return server;
+}
+
+Server::~Server() {
+  if (server_) Shutdown(std::chrono::milliseconds(0));
+}
+
+void Server::SetServing(const std::string& service_name, bool serving) {
+  if (auto* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(service_name, serving);
+  }
+}
+
+void Server::Shutdown(std::chrono::milliseconds grace) {
+  if (!server_) return;
+  if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
+  server_->Shutdown(std::chrono::system_clock::now() + grace);
+  server_->Wait();
+  server_.reset();
+}
+
+void Server::Wait() {
+  if (server_) server_->Wait();
+}
+
+grpc::Status Call::Run(grpc::ServerContext* ctx, std::string_view method,
+                       const std::function<absl::Status(const CallInfo&)>& body) const {
+  const auto start = std::chrono::steady_clock::now();
+  RequestContext rc;
+  rc.request_id = Metadata(ctx, kRequestIdHeader);
+  if (!UsableId(rc.request_id)) rc.request_id = NewUuid();
+  rc.trace_id = Metadata(ctx, kTraceIdHeader);
+  if (!UsableId(rc.trace_id)) rc.trace_id = TraceIdFromTraceparent(Metadata(ctx, "traceparent"));
+  if (!UsableId(rc.trace_id)) rc.trace_id = NewTraceId();
+  rc.method = "/supervision.v1." + service_ + "/" + std::string(method);
+  ScopedRequestContext scope(&rc);
+  ctx->AddInitialMetadata(kRequestIdHeader, rc.request_id);
+  ctx->AddInitialMetadata(kTraceIdHeader, rc.trace_id);
+
+  absl::Status status;
+  auto principal = verifier_->Verify(Metadata(ctx, "authorization"));
+  if (!principal.ok()) {
+    status = principal.status();
+  } else {
+    if (principal->HasRole(auth::kRoleService)) {
+      std::string obo = Metadata(ctx, kOnBehalfOfHeader);
+      if (UsableId(obo)) principal->on_behalf_of = obo;
+    }
+    rc.user = principal->EndUser();
+    try {
+      status = body(CallInfo{*principal, ctx});
+    } catch (const std::exception& e) {
+      log::Error("handler threw", {{"method", rc.method}, {"what", e.what()}});
+      status = absl::InternalError("internal error");
+    }
+  }
+  grpc::Status out = ToGrpcStatus(status);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics::Metrics::Global().ObserveRpc(rc.method, out.error_code(), seconds);
+  nlohmann::json fields = {{"method", rc.method},
+                           {"code", GrpcCodeName(out.error_code())},
+                           {"duration_ms", seconds * 1000.0},
+                           {"peer", ctx->peer()}};
+  if (!rc.user.empty()) fields["user"] = rc.user;
+  if (principal.ok() && !principal->on_behalf_of.empty()) fields["via"] = principal->user;
+  if (!status.ok()) fields["error"] = std::string(status.message());
+  const bool denied = status.code() == absl::StatusCode::kPermissionDenied ||
+                      status.code() == absl::StatusCode::kUnauthenticated;
+  const bool server_fault = status.code() == absl::StatusCode::kInternal ||
+                            status.code() == absl::StatusCode::kUnknown ||
+                            status.code() == absl::StatusCode::kDataLoss;
+  log::Write(server_fault ? spdlog::level::err : denied ? spdlog::level::warn : spdlog::level::info,
+             "rpc", fields);
+  return out;
+}
+
+}  // namespace sm::server

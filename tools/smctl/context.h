@@ -1,0 +1,72 @@
+// What every smctl command shares: global options, the stored token, the channel, and
+// the mapping from errors to plain messages and exit codes that scripts can rely on.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <absl/status/status.h>
+#include <google/protobuf/message.h>
+#include <grpcpp/grpcpp.h>
+
+#include "common/client.h"
+#include "tools/smctl/output.h"
+
+namespace sm::smctl {
+
+// Exit codes (documented in docs/smctl.md).
+enum ExitCode {
+  kExitOk = 0,
+  kExitError = 1,        // anything else
+  kExitUsage = 2,        // bad command line
+  kExitAuth = 3,         // not logged in, or the token was refused (UNAUTHENTICATED)
+  kExitDenied = 4,       // PERMISSION_DENIED
+  kExitNotFound = 5,     // NOT_FOUND
+  kExitInvalid = 6,      // INVALID_ARGUMENT, or a bad input file
+  kExitUnavailable = 7,  // service down or too slow (UNAVAILABLE, DEADLINE_EXCEEDED)
+  kExitConflict = 8,     // ABORTED, ALREADY_EXISTS, FAILED_PRECONDITION
+};
+
+struct Options {
+  std::string addr;           // --addr, SMCTL_ADDR, default 127.0.0.1:7101
+  std::string token;          // --token, SMCTL_TOKEN, else the stored token
+  std::string output = "table";  // table | json
+  std::string lang = "zh";    // zh | en (--lang, SMCTL_LANG)
+  int timeout_ms = 10000;
+  std::string ca_file;        // TLS: CA of the services
+};
+
+class Context {
+ public:
+  explicit Context(Options opts);
+
+  Lang lang() const { return lang_; }
+  bool json() const { return opts_.output == "json"; }
+  const Options& options() const { return opts_; }
+
+  // The token to send, or "" when there is none (the caller reports kExitAuth).
+  std::string Token() const;
+  // A channel to `addr` (defaults to --addr).
+  std::shared_ptr<grpc::Channel> Channel(const std::string& addr = "");
+  // Prepares a call context: deadline, token, request and trace ids.
+  void Prepare(grpc::ClientContext* ctx) const;
+
+  // Prints a plain one-line message for `status` (and its field violations) on stderr
+  // and returns the exit code for it. Never prints a stack trace.
+  int Fail(const grpc::Status& status) const;
+  int FailLocal(ExitCode code, const std::string& zh, const std::string& en) const;
+
+  // Prints `msg` as JSON on stdout.
+  void PrintJson(const google::protobuf::Message& msg) const;
+
+ private:
+  Options opts_;
+  Lang lang_;
+  client::Config client_config_;
+};
+
+// Where `smctl login` stores the token: $SMCTL_CONFIG_DIR, else
+// $XDG_CONFIG_HOME/smctl, else ~/.config/smctl; file "token", mode 0600.
+std::string TokenPath();
+
+}  // namespace sm::smctl
