@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <ctime>
+#include <atomic>
+#include <mutex>
 
 namespace sm {
 namespace {
@@ -18,6 +20,7 @@ thread_local RequestContext* g_current = nullptr;
 constexpr char kStructuredMarker = '\x1e';
 
 std::string g_service;  // set once by Init before any logging thread starts
+std::atomic<bool> g_initialized{false};
 
 class JsonFormatter final : public spdlog::formatter {
  public:
@@ -79,17 +82,30 @@ std::string Dump(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-void Init(const std::string& service, const std::string& level) {
+void Init(const std::string& service, const std::string& level,
+          std::shared_ptr<spdlog::sinks::sink> sink) {
   g_service = service;
   spdlog::drop("sm");
-  auto logger = spdlog::stderr_logger_mt("sm");
+  std::shared_ptr<spdlog::logger> logger;
+  if (sink) {
+    logger = std::make_shared<spdlog::logger>("sm", sink);
+    spdlog::register_logger(logger);
+  } else {
+    logger = spdlog::stderr_logger_mt("sm");
+  }
   logger->set_formatter(std::make_unique<JsonFormatter>());
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+  g_initialized = true;
 }
 
 void Write(spdlog::level::level_enum level, std::string_view msg, const nlohmann::json& fields) {
+  // Code that logs before (or without) Init still writes JSON lines.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (!g_initialized.load()) Init("supervision-mesh", "info");
+  });
   if (!spdlog::default_logger_raw()->should_log(level)) return;
   nlohmann::ordered_json body = {{"msg", std::string(msg)}};
   for (auto it = fields.begin(); it != fields.end(); ++it) body[it.key()] = it.value();

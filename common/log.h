@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 #include <spdlog/common.h>
+#include <spdlog/sinks/sink.h>
 
 namespace sm {
 
@@ -39,7 +40,9 @@ namespace log {
 
 // Sets up the default logger: JSON lines on stderr, tagged with `service`. `level` is one of
 // trace, debug, info, warn, error, critical, off. Safe to call again (tests).
-void Init(const std::string& service, const std::string& level);
+// `sink` replaces stderr (tests capture lines with an ostream sink).
+void Init(const std::string& service, const std::string& level,
+          std::shared_ptr<spdlog::sinks::sink> sink = nullptr);
 
 // One structured line: {"ts","level","service","request_id","trace_id","msg",...fields}.
 void Write(spdlog::level::level_enum level, std::string_view msg,

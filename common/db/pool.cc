@@ -145,6 +145,11 @@ absl::Status FromException(const std::exception& e) {
   if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
     return absl::UnavailableError("database unavailable");
   }
+  // libpqxx 6 derives serialization_failure and deadlock_detected from
+  // transaction_rollback, not from sql_error.
+  if (dynamic_cast<const pqxx::transaction_rollback*>(&e) != nullptr) {
+    return absl::AbortedError("concurrent update; try again");
+  }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
     const std::string state = sql->sqlstate();
     if (state == "57014") return absl::DeadlineExceededError("database statement timed out");
@@ -198,6 +203,8 @@ absl::Status WithTransaction(Pool& pool, const std::function<absl::Status(Tx&)>&
       if (committing) {
         return absl::UnavailableError("database connection lost during commit; outcome unknown");
       }
+    } catch (const pqxx::transaction_rollback& e) {
+      last = FromException(e);  // serialization failure or deadlock: run fn again
     } catch (const pqxx::sql_error& e) {
       const std::string state = e.sqlstate();
       if (IsConnectionLostState(state)) {

@@ -1,0 +1,194 @@
+// common/db against a real PostgreSQL: pool limits and timeouts, reconnection after a
+// restart, serialization retries, migrations and idempotency keys.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "common/db/idempotency.h"
+#include "common/db/migrate.h"
+#include "common/db/pool.h"
+#include "tests/support/pg_redis.h"
+
+namespace sm::db {
+namespace {
+
+using ::sm::testing::PgRedis;
+
+class DbTest : public ::testing::Test {
+ protected:
+  void SetUp() override { PgRedis::Get().ResetSchemas(); }
+  PoolConfig Config(int size = 2) { return PgRedis::Get().Pool("sm_risk", "risk", size); }
+};
+
+TEST_F(DbTest, AcquireTimesOutWhenThePoolIsExhausted) {
+  PoolConfig c = Config(1);
+  c.acquire_timeout = std::chrono::milliseconds(50);
+  Pool pool(c);
+  auto held = pool.Acquire();
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ(pool.in_use(), 1);
+  auto second = pool.Acquire();
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(DbTest, StatementTimeoutIsDeadlineExceeded) {
+  PoolConfig c = Config();
+  c.statement_timeout = std::chrono::milliseconds(100);
+  Pool pool(c);
+  absl::Status s = WithTransaction(pool, [](Tx& tx) {
+    tx.exec("SELECT pg_sleep(2)");
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  EXPECT_TRUE(pool.Ping().ok());  // the connection is still usable
+}
+
+TEST_F(DbTest, HandlerErrorRollsBack) {
+  Pool pool(Config());
+  ASSERT_TRUE(WithTransaction(pool, [](Tx& tx) {
+    tx.exec("CREATE TABLE t (v int)");
+    return absl::OkStatus();
+  }).ok());
+  absl::Status s = WithTransaction(pool, [](Tx& tx) {
+    tx.exec("INSERT INTO t VALUES (1)");
+    return absl::FailedPreconditionError("no");
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  int n = -1;
+  ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) {
+    n = tx.exec1("SELECT count(*) FROM t")[0].as<int>();
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(n, 0);
+}
+
+TEST_F(DbTest, SerializationFailuresAreRetried) {
+  Pool pool(Config(4));
+  ASSERT_TRUE(WithTransaction(pool, [](Tx& tx) {
+    tx.exec("CREATE TABLE counter (id int PRIMARY KEY, v int NOT NULL)");
+    tx.exec("INSERT INTO counter VALUES (1, 0)");
+    return absl::OkStatus();
+  }).ok());
+  std::atomic<int> attempts{0};
+  std::atomic<int> arrived{0};
+  auto work = [&] {
+    return WithTransaction(pool, [&](Tx& tx) {
+      int attempt = ++attempts;
+      tx.exec1("SELECT v FROM counter WHERE id = 1");
+      if (attempt <= 2) {  // both first attempts read before either writes
+        ++arrived;
+        while (arrived.load() < 2) std::this_thread::yield();
+      }
+      tx.exec("UPDATE counter SET v = v + 1 WHERE id = 1");
+      return absl::OkStatus();
+    }, TxOptions{.serializable = true});
+  };
+  absl::Status s1, s2;
+  std::thread t1([&] { s1 = work(); });
+  std::thread t2([&] { s2 = work(); });
+  t1.join();
+  t2.join();
+  EXPECT_TRUE(s1.ok()) << s1;
+  EXPECT_TRUE(s2.ok()) << s2;
+  EXPECT_GE(attempts.load(), 3);  // one of them was retried
+  int v = 0;
+  ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) {
+    v = tx.exec1("SELECT v FROM counter WHERE id = 1")[0].as<int>();
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(v, 2);
+}
+
+TEST_F(DbTest, ReconnectsAfterPostgresRestarts) {
+  Pool pool(Config(2));
+  ASSERT_TRUE(pool.Ping().ok());
+  PgRedis::Get().RestartPostgres();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  absl::Status s;
+  while (!(s = pool.Ping()).ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+const std::vector<Migration> kTwo = {
+    {1, "0001_items", "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);"},
+    {2, "0002_seed", "INSERT INTO items VALUES (1, 'one');"},
+};
+
+int Count(Pool& pool, const std::string& sql) {
+  int n = -1;
+  EXPECT_TRUE(WithTransaction(pool, [&](Tx& tx) {
+    n = tx.exec1(sql)[0].as<int>();
+    return absl::OkStatus();
+  }).ok());
+  return n;
+}
+
+TEST_F(DbTest, MigrationsApplyOnceEvenConcurrently) {
+  Pool pool(Config(8));
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      if (!ApplyMigrations(pool, "risk", kTwo).ok()) ++failures;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Count(pool, "SELECT count(*) FROM items"), 1);
+  EXPECT_EQ(Count(pool, "SELECT count(*) FROM schema_migrations"), 2);
+  EXPECT_TRUE(ApplyMigrations(pool, "risk", kTwo).ok());
+  EXPECT_EQ(Count(pool, "SELECT count(*) FROM items"), 1);
+}
+
+TEST_F(DbTest, EditedMigrationIsRefused) {
+  Pool pool(Config());
+  ASSERT_TRUE(ApplyMigrations(pool, "risk", kTwo).ok());
+  std::vector<Migration> edited = kTwo;
+  edited[1].sql = "INSERT INTO items VALUES (2, 'two');";
+  absl::Status s = ApplyMigrations(pool, "risk", edited);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(s.message()).find("0002_seed"), std::string::npos);
+}
+
+TEST_F(DbTest, FailingMigrationAppliesNothing) {
+  Pool pool(Config());
+  std::vector<Migration> bad = kTwo;
+  bad.push_back({3, "0003_broken", "ALTER TABLE nowhere ADD COLUMN x int;"});
+  absl::Status s = ApplyMigrations(pool, "risk", bad);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.message()).find("0003_broken"), std::string::npos);
+  EXPECT_EQ(Count(pool, "SELECT count(*) FROM pg_tables WHERE schemaname = 'risk' AND tablename = 'items'"), 0);
+}
+
+TEST_F(DbTest, IdempotencyKeysReplayAndRefuseOtherContent) {
+  Pool pool(Config());
+  ASSERT_TRUE(ApplyMigrations(pool, "risk", {{1, "0001_idem",
+      "CREATE TABLE idempotency (request_id text PRIMARY KEY, method text NOT NULL,"
+      " request_sha256 text NOT NULL, response bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now());"}}).ok());
+  Idempotency idem("risk");
+  const std::string response("resp\0bytes", 10);
+  ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) -> absl::Status {
+    auto prior = idem.Begin(tx, "k1", "M", "payload");
+    if (!prior.ok()) return prior.status();
+    EXPECT_FALSE(prior->has_value());
+    idem.Finish(tx, "k1", "M", "payload", response);
+    return absl::OkStatus();
+  }).ok());
+  ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) -> absl::Status {
+    auto prior = idem.Begin(tx, "k1", "M", "payload");
+    EXPECT_TRUE(prior.ok());
+    EXPECT_TRUE(prior.ok() && prior->has_value() && **prior == response);
+    auto other = idem.Begin(tx, "k1", "M", "other payload");
+    EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
+    return absl::OkStatus();
+  }).ok());
+  auto looked = idem.Lookup(pool, "k1");
+  ASSERT_TRUE(looked.ok());
+  EXPECT_EQ(looked->value_or(""), response);
+}
+
+}  // namespace
+}  // namespace sm::db

@@ -1,0 +1,528 @@
+// directory-service through its generated stub, against a real PostgreSQL and Redis.
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "common/auth.h"
+#include "common/db/migrate.h"
+#include "common/metrics.h"
+#include "common/status.h"
+#include "common/uuid.h"
+#include "services/directory/pg_store.h"
+#include "services/directory/service.h"
+#include "tests/support/pg_redis.h"
+
+const std::vector<sm::db::Migration>& directory_lib_migrations();
+
+namespace sm::directory {
+namespace {
+
+using ::sm::testing::PgRedis;
+
+std::string ReadDemo() {
+  std::ifstream in(std::string(SM_SOURCE_DIR) + "/deploy/demo/directory.yaml");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+class DirectoryServiceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    PgRedis& env = PgRedis::Get();
+    env.ResetSchemas();
+    pool_ = new db::Pool(env.Pool("sm_directory", "directory", 8));
+    ASSERT_TRUE(db::ApplyMigrations(*pool_, "directory", directory_lib_migrations()).ok());
+    redis_ = new redis::Client(env.Redis());
+    auth::Config ac;
+    ac.verify_key = std::string(auth::kDevelopmentSecret);
+    verifier_ = new auth::Verifier(*auth::Verifier::Create(ac));
+    store_ = new PgStore(pool_, [] { return NewUuid(); });
+    service_ = new DirectoryServiceImpl(store_, redis_, verifier_);
+    server::Config sc;
+    sc.listen = "127.0.0.1:0";
+    server_ = std::move(*server::Server::Start(sc, {service_})).release();
+    channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+    demo_ = new std::string(ReadDemo());
+  }
+  static void TearDownTestSuite() {
+    server_->Shutdown(std::chrono::milliseconds(100));
+    delete server_;
+    delete service_;
+    delete store_;
+    delete verifier_;
+    delete redis_;
+    delete pool_;
+    delete channel_;
+    delete demo_;
+  }
+
+  void SetUp() override {
+    stub_ = v1::DirectoryService::NewStub(*channel_);
+    // Every test starts from the demo directory (re-importing restores any change).
+    auto r = Import(*demo_, NewUuid());
+    ASSERT_TRUE(r.first.ok()) << r.first.error_message();
+  }
+
+  static std::string Token(std::vector<std::string> roles, std::chrono::seconds ttl = std::chrono::hours(1),
+                           TimePoint now = {}, std::string secret = std::string(auth::kDevelopmentSecret)) {
+    auth::MintRequest m;
+    m.signing_key = secret;
+    m.principal.user = "tester";
+    m.principal.roles = std::move(roles);
+    m.ttl = ttl;
+    m.now = now;
+    return *auth::Mint(m);
+  }
+
+  static void Authorize(grpc::ClientContext* ctx, const std::string& token) {
+    ctx->AddMetadata("authorization", "Bearer " + token);
+  }
+
+  std::pair<grpc::Status, v1::ImportDirectoryResponse> Import(const std::string& doc, const std::string& request_id,
+                                                               bool dry_run = false) {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, Token({"admin"}));
+    v1::ImportDirectoryRequest req;
+    req.set_document(doc);
+    req.set_request_id(request_id);
+    req.set_dry_run(dry_run);
+    v1::ImportDirectoryResponse resp;
+    grpc::Status s = stub_->ImportDirectory(&ctx, req, &resp);
+    return {s, resp};
+  }
+
+  std::vector<v1::Person> AllPeople(bool include_inactive = false) {
+    std::vector<v1::Person> out;
+    v1::SearchPeopleRequest req;
+    req.set_page_size(100);
+    req.set_include_inactive(include_inactive);
+    while (true) {
+      grpc::ClientContext ctx;
+      Authorize(&ctx, Token({"staff"}));
+      v1::SearchPeopleResponse resp;
+      grpc::Status s = stub_->SearchPeople(&ctx, req, &resp);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      if (!s.ok()) break;
+      for (const auto& p : resp.people()) out.push_back(p);
+      if (resp.next_page_token().empty()) break;
+      req.set_page_token(resp.next_page_token());
+    }
+    return out;
+  }
+
+  grpc::Status GetPerson(const std::string& badge, v1::Person* out) {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, Token({"staff"}));
+    v1::GetPersonRequest req;
+    req.set_badge_no(badge);
+    return stub_->GetPerson(&ctx, req, out);
+  }
+
+  int64_t Generation() { return *store_->Generation(); }
+
+  static inline db::Pool* pool_;
+  static inline redis::Client* redis_;
+  static inline auth::Verifier* verifier_;
+  static inline PgStore* store_;
+  static inline DirectoryServiceImpl* service_;
+  static inline server::Server* server_;
+  static inline std::shared_ptr<grpc::Channel>* channel_;
+  static inline std::string* demo_;
+  std::unique_ptr<v1::DirectoryService::Stub> stub_;
+};
+
+std::vector<std::string> Fields(const grpc::Status& s) {
+  std::vector<std::string> out;
+  for (const auto& v : FieldViolations(FromGrpcStatus(s))) out.push_back(v.field);
+  return out;
+}
+
+TEST_F(DirectoryServiceTest, ImportsDemoAndListsTheTreeInPreOrder) {
+  grpc::ClientContext ctx;
+  Authorize(&ctx, Token({"staff"}));
+  v1::ListUnitsResponse resp;
+  ASSERT_TRUE(stub_->ListUnits(&ctx, v1::ListUnitsRequest(), &resp).ok());
+  ASSERT_EQ(resp.units_size(), 44);
+  EXPECT_EQ(resp.units(0).code(), "bureau");
+  EXPECT_EQ(resp.units(0).name(), "市公安局");
+  EXPECT_EQ(resp.units(0).depth(), 0);
+  // Pre-order: every unit's parent appears before it, with depth = parent depth + 1.
+  std::map<std::string, int> depth;
+  for (const auto& u : resp.units()) {
+    if (!u.parent_id().empty()) {
+      ASSERT_TRUE(depth.count(u.parent_id())) << u.code();
+      EXPECT_EQ(u.depth(), depth[u.parent_id()] + 1);
+      EXPECT_EQ(u.ancestor_ids(u.ancestor_ids_size() - 1), u.parent_id());
+    }
+    depth[u.id()] = u.depth();
+  }
+}
+
+TEST_F(DirectoryServiceTest, ListsASubtreeByCodeWithDepthLimit) {
+  grpc::ClientContext ctx;
+  Authorize(&ctx, Token({"staff"}));
+  v1::ListUnitsRequest req;
+  req.set_root_code("fucheng-branch");
+  v1::ListUnitsResponse resp;
+  ASSERT_TRUE(stub_->ListUnits(&ctx, req, &resp).ok());
+  ASSERT_GT(resp.units_size(), 1);
+  EXPECT_EQ(resp.units(0).code(), "fucheng-branch");
+  EXPECT_EQ(resp.units(0).depth(), 1);
+  for (int i = 1; i < resp.units_size(); ++i) {
+    EXPECT_EQ(resp.units(i).parent_id(), resp.units(0).id());
+    EXPECT_EQ(resp.units(i).depth(), 2);
+    EXPECT_EQ(resp.units(i).code().rfind("fucheng-branch-", 0), 0u);
+  }
+  grpc::ClientContext ctx2;
+  Authorize(&ctx2, Token({"staff"}));
+  req.set_root_code("");
+  req.set_max_depth(1);
+  ASSERT_TRUE(stub_->ListUnits(&ctx2, req, &resp).ok());
+  for (const auto& u : resp.units()) EXPECT_LE(u.depth(), 1);
+
+  grpc::ClientContext ctx3;
+  Authorize(&ctx3, Token({"staff"}));
+  req.set_root_code("no-such-unit");
+  EXPECT_EQ(stub_->ListUnits(&ctx3, req, &resp).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(DirectoryServiceTest, ReimportIsIdempotentAndReportsNoChange) {
+  const int64_t before = Generation();
+  auto [s, resp] = Import(*demo_, NewUuid());
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(resp.units().unchanged(), 44);
+  EXPECT_EQ(resp.people().unchanged(), 367);
+  EXPECT_EQ(resp.people().created() + resp.people().updated() + resp.people().deactivated(), 0);
+  EXPECT_EQ(resp.changes_size(), 0);
+  EXPECT_EQ(Generation(), before);
+}
+
+TEST_F(DirectoryServiceTest, RepeatedRequestIdReplaysAndDifferentContentIsRefused) {
+  const std::string key = NewUuid();
+  std::string changed = std::regex_replace(*demo_, std::regex("name: \"市公安局\""), "name: \"市公安局（新）\"");
+  auto first = Import(changed, key);
+  ASSERT_TRUE(first.first.ok()) << first.first.error_message();
+  EXPECT_FALSE(first.second.mutation().replayed());
+  EXPECT_EQ(first.second.units().updated(), 1);
+  const int64_t gen = Generation();
+  auto again = Import(changed, key);
+  ASSERT_TRUE(again.first.ok());
+  EXPECT_TRUE(again.second.mutation().replayed());
+  EXPECT_EQ(again.second.units().updated(), 1);
+  EXPECT_EQ(Generation(), gen);
+  auto other = Import(*demo_, key);
+  EXPECT_EQ(other.first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Fields(other.first), std::vector<std::string>{"request_id"});
+  EXPECT_EQ(Generation(), gen);
+}
+
+TEST_F(DirectoryServiceTest, ReportsChangesAndInvalidatesTheCache) {
+  const std::string people_pos = "\npeople:\n";
+  const size_t at = demo_->find(people_pos);
+  ASSERT_NE(at, std::string::npos);
+  // Warm the cache for the first person.
+  std::smatch m;
+  std::string tail = demo_->substr(at);
+  ASSERT_TRUE(std::regex_search(tail, m, std::regex("badge: \"([^\"]+)\"\n    name: \"([^\"]+)\"")));
+  const std::string badge = m[1], name = m[2];
+  v1::Person p;
+  ASSERT_TRUE(GetPerson(badge, &p).ok());
+  EXPECT_EQ(p.name(), name);
+  // Rename that person and drop the last one.
+  std::string doc = *demo_;
+  doc.replace(doc.find("name: \"" + name + "\"", at), name.size() + 8, "name: \"" + name + "改\"");
+  size_t last = doc.rfind("  - badge:");
+  doc.erase(last);
+  auto [s, resp] = Import(doc, NewUuid());
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.people().updated(), 1);
+  EXPECT_EQ(resp.people().deactivated(), 1);
+  bool saw_rename = false;
+  for (const auto& c : resp.changes()) {
+    if (c.key() == badge) {
+      saw_rename = true;
+      EXPECT_EQ(c.action(), v1::ImportChange::ACTION_UPDATED);
+      ASSERT_EQ(c.fields_size(), 1);
+      EXPECT_EQ(c.fields(0), "name");
+    }
+  }
+  EXPECT_TRUE(saw_rename);
+  ASSERT_TRUE(GetPerson(badge, &p).ok());
+  EXPECT_EQ(p.name(), name + "改");  // not the cached old name
+  EXPECT_EQ(AllPeople().size(), 366u);
+  EXPECT_EQ(AllPeople(true).size(), 367u);
+}
+
+TEST_F(DirectoryServiceTest, DryRunWritesNothing) {
+  const int64_t gen = Generation();
+  std::string doc = std::regex_replace(*demo_, std::regex("name: \"市公安局\""), "name: \"试运行\"");
+  auto [s, resp] = Import(doc, NewUuid(), true);
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(resp.dry_run());
+  EXPECT_EQ(resp.units().updated(), 1);
+  EXPECT_EQ(Generation(), gen);
+  grpc::ClientContext ctx;
+  Authorize(&ctx, Token({"staff"}));
+  v1::GetUnitRequest req;
+  req.set_code("bureau");
+  v1::Unit u;
+  ASSERT_TRUE(stub_->GetUnit(&ctx, req, &u).ok());
+  EXPECT_EQ(u.name(), "市公安局");
+}
+
+struct BadInput {
+  const char* label;
+  std::string doc;
+  std::string field;
+};
+
+TEST_F(DirectoryServiceTest, BadInputsNameTheFieldAndChangeNothing) {
+  const std::string unit_a = "  - code: a\n    name: 甲\n    kind: BUREAU\n    parent: \"\"\n";
+  const std::string person = "people:\n  - badge: \"100001\"\n    name: 张三\n    unit: a\n    category: POLICE\n";
+  const std::vector<BadInput> cases = {
+      {"empty name", "units:\n  - code: a\n    name: \"\"\n    kind: BUREAU\n" + person, "units[0].name"},
+      {"unknown parent", "units:\n" + unit_a + "  - code: b\n    name: 乙\n    kind: STATION\n    parent: nowhere\n",
+       "units[1].parent"},
+      {"cycle", "units:\n  - code: a\n    name: 甲\n    kind: BUREAU\n    parent: b\n"
+                "  - code: b\n    name: 乙\n    kind: STATION\n    parent: a\n",
+       "units[0].parent"},
+      {"duplicate badge", "units:\n" + unit_a + person + "  - badge: \"100001\"\n    name: 李四\n    unit: a\n    category: POLICE\n",
+       "people[1].badge"},
+      {"oversize string", "units:\n  - code: a\n    name: " + std::string(65, 'x') + "\n    kind: BUREAU\n",
+       "units[0].name"},
+      {"invalid UTF-8", "units:\n" + unit_a + "people:\n  - badge: \"100001\"\n    name: \"\xff\xfe\"\n    unit: a\n    category: POLICE\n",
+       "people[0].name"},
+  };
+  const int64_t gen = Generation();
+  for (const auto& c : cases) {
+    auto [s, resp] = Import(c.doc, NewUuid());
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.label;
+    auto fields = Fields(s);
+    EXPECT_NE(std::find(fields.begin(), fields.end(), c.field), fields.end())
+        << c.label << ": got " << (fields.empty() ? s.error_message() : fields[0]);
+    EXPECT_NE(s.error_message().find(fields.empty() ? "?" : fields[0]), std::string::npos) << c.label;
+  }
+  EXPECT_EQ(Generation(), gen);
+  EXPECT_EQ(AllPeople().size(), 367u);
+}
+
+TEST_F(DirectoryServiceTest, BadReadArgumentsNameTheField) {
+  grpc::ClientContext ctx;
+  Authorize(&ctx, Token({"staff"}));
+  v1::GetUnitRequest req;
+  req.set_id("not-a-uuid");
+  v1::Unit u;
+  grpc::Status s = stub_->GetUnit(&ctx, req, &u);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Fields(s), std::vector<std::string>{"id"});
+
+  grpc::ClientContext ctx2;
+  Authorize(&ctx2, Token({"staff"}));
+  v1::SearchPeopleRequest sreq;
+  sreq.set_page_token("garbage!");
+  sreq.set_page_size(-1);
+  v1::SearchPeopleResponse sresp;
+  s = stub_->SearchPeople(&ctx2, sreq, &sresp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Fields(s), (std::vector<std::string>{"page_size", "page_token"}));
+}
+
+TEST_F(DirectoryServiceTest, SearchPagesThroughEveryoneInPinyinOrder) {
+  auto people = AllPeople();
+  ASSERT_EQ(people.size(), 367u);
+  std::set<std::string> ids;
+  for (const auto& p : people) ids.insert(p.id());
+  EXPECT_EQ(ids.size(), 367u);
+
+  // Filters: leaders of 涪城分局 and every unit below it.
+  grpc::ClientContext uctx;
+  Authorize(&uctx, Token({"staff"}));
+  v1::GetUnitRequest ureq;
+  ureq.set_code("fucheng-branch");
+  v1::Unit branch;
+  ASSERT_TRUE(stub_->GetUnit(&uctx, ureq, &branch).ok());
+  v1::SearchPeopleRequest req;
+  req.set_unit_id(branch.id());
+  req.set_include_subunits(true);
+  req.set_leader(v1::SearchPeopleRequest::LEADER_FILTER_LEADERS);
+  req.set_page_size(3);
+  grpc::ClientContext ctx;
+  Authorize(&ctx, Token({"staff"}));
+  v1::SearchPeopleResponse resp;
+  ASSERT_TRUE(stub_->SearchPeople(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.people_size(), 3);
+  for (const auto& p : resp.people()) {
+    EXPECT_TRUE(p.leader());
+    EXPECT_NE(p.unit_name().find("涪城分局"), std::string::npos);
+  }
+  ASSERT_FALSE(resp.next_page_token().empty());
+  // The token is bound to its filters.
+  req.set_page_token(resp.next_page_token());
+  req.set_leader(v1::SearchPeopleRequest::LEADER_FILTER_ANY);
+  grpc::ClientContext ctx2;
+  Authorize(&ctx2, Token({"staff"}));
+  grpc::Status s = stub_->SearchPeople(&ctx2, req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Fields(s), std::vector<std::string>{"page_token"});
+
+  // Name substring and badge prefix.
+  v1::SearchPeopleRequest nreq;
+  nreq.set_name(people[0].name().substr(0, 3));  // the first character (UTF-8: 3 bytes)
+  grpc::ClientContext ctx3;
+  Authorize(&ctx3, Token({"staff"}));
+  ASSERT_TRUE(stub_->SearchPeople(&ctx3, nreq, &resp).ok());
+  ASSERT_GT(resp.people_size(), 0);
+  for (const auto& p : resp.people()) EXPECT_NE(p.name().find(nreq.name()), std::string::npos);
+}
+
+TEST_F(DirectoryServiceTest, AuthenticationAndRoles) {
+  v1::ListUnitsResponse resp;
+  {
+    grpc::ClientContext ctx;
+    EXPECT_EQ(stub_->ListUnits(&ctx, v1::ListUnitsRequest(), &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, Token({"staff"}, std::chrono::hours(1), std::chrono::system_clock::now() - std::chrono::hours(2)));
+    grpc::Status s = stub_->ListUnits(&ctx, v1::ListUnitsRequest(), &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_NE(s.error_message().find("expired"), std::string::npos);
+  }
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, Token({"admin"}, std::chrono::hours(1), {}, std::string(64, 'k')));  // forged
+    EXPECT_EQ(stub_->ListUnits(&ctx, v1::ListUnitsRequest(), &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer not.a.jwt");
+    EXPECT_EQ(stub_->ListUnits(&ctx, v1::ListUnitsRequest(), &resp).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    const int64_t gen = Generation();
+    grpc::ClientContext ctx;
+    Authorize(&ctx, Token({"staff", "discipline"}));
+    v1::ImportDirectoryRequest req;
+    req.set_request_id(NewUuid());
+    req.set_document("units: []\n");
+    v1::ImportDirectoryResponse iresp;
+    EXPECT_EQ(stub_->ImportDirectory(&ctx, req, &iresp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(Generation(), gen);
+  }
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, Token({}));  // a token without roles reads nothing
+    EXPECT_EQ(stub_->ListUnits(&ctx, v1::ListUnitsRequest(), &resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+}
+
+TEST_F(DirectoryServiceTest, RequestIdIsEchoedAndGeneratedWhenAbsent) {
+  grpc::ClientContext ctx;
+  Authorize(&ctx, Token({"staff"}));
+  ctx.AddMetadata("x-request-id", "req-123");
+  ctx.AddMetadata("x-trace-id", "trace-abc");
+  v1::ListPostsResponse resp;
+  ASSERT_TRUE(stub_->ListPosts(&ctx, v1::ListPostsRequest(), &resp).ok());
+  EXPECT_EQ(resp.posts_size(), 25);
+  auto md = ctx.GetServerInitialMetadata();
+  ASSERT_EQ(md.count("x-request-id"), 1u);
+  EXPECT_EQ(std::string(md.find("x-request-id")->second.data(), md.find("x-request-id")->second.size()), "req-123");
+  EXPECT_EQ(std::string(md.find("x-trace-id")->second.data(), md.find("x-trace-id")->second.size()), "trace-abc");
+  grpc::ClientContext ctx2;
+  Authorize(&ctx2, Token({"staff"}));
+  ASSERT_TRUE(stub_->ListPosts(&ctx2, v1::ListPostsRequest(), &resp).ok());
+  auto md2 = ctx2.GetServerInitialMetadata();
+  ASSERT_EQ(md2.count("x-request-id"), 1u);
+  EXPECT_TRUE(IsUuid(std::string(md2.find("x-request-id")->second.data(), md2.find("x-request-id")->second.size())));
+}
+
+TEST_F(DirectoryServiceTest, ReadsStillAnswerWhileRedisIsDown) {
+  v1::Person p;
+  PgRedis::Get().StopRedis();
+  auto people = AllPeople();
+  EXPECT_EQ(people.size(), 367u);
+  ASSERT_TRUE(GetPerson(people[5].badge_no(), &p).ok());
+  EXPECT_EQ(p.id(), people[5].id());
+  grpc::ClientContext ctx;
+  Authorize(&ctx, Token({"staff"}));
+  v1::ListUnitsResponse units;
+  EXPECT_TRUE(stub_->ListUnits(&ctx, v1::ListUnitsRequest(), &units).ok());
+  EXPECT_EQ(units.units_size(), 44);
+  EXPECT_FALSE(redis_->up());
+  EXPECT_NE(metrics::Metrics::Global().Render().find("sm_redis_up 0"), std::string::npos);
+  // Writes are unaffected.
+  auto [s, resp] = Import(*demo_, NewUuid());
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  PgRedis::Get().StartRedis();
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // past the reconnect interval
+  ASSERT_TRUE(GetPerson(people[5].badge_no(), &p).ok());
+  EXPECT_TRUE(redis_->up());
+}
+
+TEST_F(DirectoryServiceTest, FlushingRedisChangesNoAnswer) {
+  auto before = AllPeople();
+  v1::Person p1;
+  ASSERT_TRUE(GetPerson(before[0].badge_no(), &p1).ok());
+  ASSERT_TRUE(redis_->Command({"FLUSHALL"}).ok());
+  v1::Person p2;
+  ASSERT_TRUE(GetPerson(before[0].badge_no(), &p2).ok());
+  EXPECT_EQ(p1.SerializeAsString(), p2.SerializeAsString());
+  EXPECT_EQ(AllPeople().size(), before.size());
+}
+
+TEST_F(DirectoryServiceTest, AnswersAgainAfterPostgresRestartsWithoutServiceRestart) {
+  PgRedis::Get().StopPostgres();
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, Token({"staff"}));
+    v1::SearchPeopleResponse resp;
+    grpc::Status s = stub_->SearchPeople(&ctx, v1::SearchPeopleRequest(), &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  }
+  PgRedis::Get().StartPostgres();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  grpc::Status s;
+  int attempts = 0;
+  do {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, Token({"staff"}));
+    v1::SearchPeopleResponse resp;
+    s = stub_->SearchPeople(&ctx, v1::SearchPeopleRequest(), &resp);
+    ++attempts;
+    if (s.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_TRUE(s.ok()) << "after " << attempts << " attempts: " << s.error_message();
+}
+
+TEST_F(DirectoryServiceTest, OtherServicesReadViewsButCannotWrite) {
+  pqxx::connection conn("host=127.0.0.1 port=" + std::to_string(PgRedis::Get().pg_port()) +
+                        " dbname=supervision user=sm_clue");
+  {
+    pqxx::work tx(conn);
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM directory.v_people WHERE active")[0].as<int>(), 367);
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM directory.v_units")[0].as<int>(), 44);
+  }
+  {
+    pqxx::work tx(conn);
+    EXPECT_THROW(tx.exec("SELECT count(*) FROM directory.people"), pqxx::insufficient_privilege);
+  }
+  {
+    pqxx::work tx(conn);
+    EXPECT_THROW(tx.exec("UPDATE directory.v_people SET name = 'x'"), pqxx::insufficient_privilege);
+  }
+  {
+    pqxx::work tx(conn);
+    EXPECT_THROW(tx.exec("CREATE TABLE directory.evil (id int)"), pqxx::insufficient_privilege);
+  }
+}
+
+}  // namespace
+}  // namespace sm::directory
