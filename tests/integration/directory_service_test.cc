@@ -9,6 +9,9 @@
 #include <thread>
 
 #include "common/auth.h"
+#include "common/client.h"
+#include "common/log.h"
+#include <spdlog/sinks/ostream_sink.h>
 #include "common/db/migrate.h"
 #include "common/metrics.h"
 #include "common/status.h"
@@ -441,6 +444,48 @@ TEST_F(DirectoryServiceTest, RequestIdIsEchoedAndGeneratedWhenAbsent) {
   auto md2 = ctx2.GetServerInitialMetadata();
   ASSERT_EQ(md2.count("x-request-id"), 1u);
   EXPECT_TRUE(IsUuid(std::string(md2.find("x-request-id")->second.data(), md2.find("x-request-id")->second.size())));
+}
+
+TEST_F(DirectoryServiceTest, ClientHelperForwardsIdsAndTheEndUser) {
+  std::ostringstream captured;
+  log::Init("directory-test", "info", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+  RequestContext rc{"fwd-req-1", "fwd-trace-1", "/test/Caller", "alice"};
+  {
+    ScopedRequestContext scope(&rc);
+    client::Config cc;
+    grpc::ClientContext ctx;
+    client::PrepareContext(&ctx, cc, Token({"service"}));  // a service calling for alice
+    v1::ListPostsResponse resp;
+    ASSERT_TRUE(stub_->ListPosts(&ctx, v1::ListPostsRequest(), &resp).ok());
+    auto md = ctx.GetServerInitialMetadata();
+    ASSERT_EQ(md.count("x-request-id"), 1u);
+    EXPECT_EQ(std::string(md.find("x-request-id")->second.data(), md.find("x-request-id")->second.size()), "fwd-req-1");
+    EXPECT_EQ(std::string(md.find("x-trace-id")->second.data(), md.find("x-trace-id")->second.size()), "fwd-trace-1");
+  }
+  // The access line names the end user and the service it came through.
+  bool found = false;
+  std::istringstream lines(captured.str());
+  for (std::string line; std::getline(lines, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("msg", "") == "rpc" && j.value("request_id", "") == "fwd-req-1") {
+      found = true;
+      EXPECT_EQ(j.value("user", ""), "alice");
+      EXPECT_EQ(j.value("via", ""), "tester");
+      EXPECT_EQ(j.value("trace_id", ""), "fwd-trace-1");
+    }
+  }
+  EXPECT_TRUE(found) << captured.str();
+  // A caller without the service role cannot act for someone else.
+  captured.str("");
+  grpc::ClientContext ctx;
+  Authorize(&ctx, Token({"staff"}));
+  ctx.AddMetadata("x-sm-on-behalf-of", "mallory");
+  ctx.AddMetadata("x-request-id", "fwd-req-2");
+  v1::ListPostsResponse resp;
+  ASSERT_TRUE(stub_->ListPosts(&ctx, v1::ListPostsRequest(), &resp).ok());
+  EXPECT_NE(captured.str().find("\"user\":\"tester\""), std::string::npos) << captured.str();
+  EXPECT_EQ(captured.str().find("mallory"), std::string::npos);
+  log::Init("directory-test", "info");
 }
 
 TEST_F(DirectoryServiceTest, ReadsStillAnswerWhileRedisIsDown) {
