@@ -1,10 +1,10 @@
 #include "services/directory/service.h"
 
-#include <absl/strings/escaping.h>
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/paging.h"
 #include "common/status.h"
 #include "common/uuid.h"
 
@@ -184,24 +184,20 @@ grpc::Status DirectoryServiceImpl::SearchPeople(grpc::ServerContext* ctx, const 
       }
     }
     q.include_inactive = req->include_inactive();
-    if (req->page_size() < 0) errors.Add("page_size", "must not be negative");
-    q.limit = req->page_size() == 0 ? kDefaultPageSize : std::min(req->page_size(), kMaxPageSize);
+    auto page_size = paging::PageSize(req->page_size(), kDefaultPageSize, kMaxPageSize);
+    for (const auto& v : FieldViolations(page_size.status())) errors.Add(v.field, v.description);
+    q.limit = page_size.ok() ? *page_size : kDefaultPageSize;
     // The token binds the page position to the filters it was issued for.
-    v1::SearchPeopleRequest filters = *req;
-    filters.clear_page_size();
-    filters.clear_page_token();
-    const std::string filter_hash = crypto::Sha256Hex(filters.SerializeAsString()).substr(0, 16);
-    if (!req->page_token().empty()) {
-      std::string raw;
-      nlohmann::json tok;
-      if (absl::WebSafeBase64Unescape(req->page_token(), &raw)) tok = nlohmann::json::parse(raw, nullptr, false);
-      if (!tok.is_object() || !tok["n"].is_string() || !tok["i"].is_string() || !tok["f"].is_string() ||
-          !IsUuid(tok["i"].get<std::string>())) {
+    const std::string fingerprint = paging::FilterFingerprint(*req);
+    auto position = paging::Decode(req->page_token(), fingerprint);
+    for (const auto& v : FieldViolations(position.status())) errors.Add(v.field, v.description);
+    if (position.ok() && position->has_value()) {
+      const nlohmann::json& p = **position;
+      if (!p.is_array() || p.size() != 2 || !p[0].is_string() || !p[1].is_string() ||
+          !IsUuid(p[1].get<std::string>())) {
         errors.Add("page_token", "is not a token from this API");
-      } else if (tok["f"].get<std::string>() != filter_hash) {
-        errors.Add("page_token", "was issued for different filters");
       } else {
-        q.after = std::make_pair(tok["n"].get<std::string>(), tok["i"].get<std::string>());
+        q.after = std::make_pair(p[0].get<std::string>(), p[1].get<std::string>());
       }
     }
     SM_RETURN_IF_ERROR(errors.ToStatus());
@@ -213,8 +209,7 @@ grpc::Status DirectoryServiceImpl::SearchPeople(grpc::ServerContext* ctx, const 
     for (auto& p : people) *resp->add_people() = std::move(p);
     if (more) {
       const auto& last = resp->people(resp->people_size() - 1);
-      nlohmann::json tok = {{"n", last.name()}, {"i", last.id()}, {"f", filter_hash}};
-      resp->set_next_page_token(absl::WebSafeBase64Escape(tok.dump()));
+      resp->set_next_page_token(paging::Encode(nlohmann::json::array({last.name(), last.id()}), fingerprint));
     }
     return absl::OkStatus();
   });

@@ -1,0 +1,45 @@
+#include "common/paging.h"
+
+#include <absl/strings/escaping.h>
+
+#include "common/crypto.h"
+#include "common/status.h"
+
+namespace sm::paging {
+
+std::string FilterFingerprint(const google::protobuf::Message& request) {
+  std::unique_ptr<google::protobuf::Message> copy(request.New());
+  copy->CopyFrom(request);
+  const auto* d = copy->GetDescriptor();
+  for (const char* name : {"page_size", "page_token"}) {
+    if (const auto* f = d->FindFieldByName(name)) copy->GetReflection()->ClearField(copy.get(), f);
+  }
+  std::string bytes;
+  copy->SerializeToString(&bytes);
+  return crypto::Sha256Hex(d->full_name() + ":" + bytes).substr(0, 16);
+}
+
+std::string Encode(const nlohmann::json& position, const std::string& fingerprint) {
+  nlohmann::json tok = {{"p", position}, {"f", fingerprint}};
+  return absl::WebSafeBase64Escape(tok.dump());
+}
+
+absl::StatusOr<std::optional<nlohmann::json>> Decode(const std::string& token, const std::string& fingerprint) {
+  if (token.empty()) return std::optional<nlohmann::json>();
+  std::string raw;
+  nlohmann::json tok;
+  if (token.size() < 4096 && absl::WebSafeBase64Unescape(token, &raw)) tok = nlohmann::json::parse(raw, nullptr, false);
+  if (!tok.is_object() || !tok.contains("p") || !tok["f"].is_string()) {
+    return InvalidField("page_token", "is not a token from this API");
+  }
+  if (tok["f"].get<std::string>() != fingerprint) return InvalidField("page_token", "was issued for different filters");
+  return std::optional<nlohmann::json>(tok["p"]);
+}
+
+absl::StatusOr<int> PageSize(int requested, int def, int max) {
+  if (requested < 0) return InvalidField("page_size", "must not be negative");
+  if (requested == 0) return def;
+  return std::min(requested, max);
+}
+
+}  // namespace sm::paging

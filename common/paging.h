@@ -1,0 +1,27 @@
+// Keyset pagination tokens: an opaque, URL-safe encoding of the last row's sort key, bound
+// to the filters it was issued for (a token reused with other filters is refused).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <absl/status/statusor.h>
+#include <google/protobuf/message.h>
+#include <nlohmann/json.hpp>
+
+namespace sm::paging {
+
+// A fingerprint of `request` without its page_size and page_token fields.
+std::string FilterFingerprint(const google::protobuf::Message& request);
+
+std::string Encode(const nlohmann::json& position, const std::string& fingerprint);
+
+// nullopt for an empty token. Errors: INVALID_ARGUMENT naming `page_token` when it is not
+// one of ours or was issued for other filters.
+absl::StatusOr<std::optional<nlohmann::json>> Decode(const std::string& token, const std::string& fingerprint);
+
+// Page size: 0 gives `def`, above `max` gives `max`. Errors: INVALID_ARGUMENT naming
+// `page_size` when negative.
+absl::StatusOr<int> PageSize(int requested, int def, int max);
+
+}  // namespace sm::paging

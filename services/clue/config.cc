@@ -1,0 +1,27 @@
+#include "services/clue/config.h"
+
+namespace sm::clue {
+
+absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, config::EnvLookup env) {
+  auto source = config::Source::FromArgs(argc, argv, std::move(env));
+  if (!source.ok()) return source.status();
+  config::Reader r(*source);
+  Config c;
+  c.service = ReadServiceConfig(r, "clue-service", "127.0.0.1:7102", "127.0.0.1:9102", "sm_clue");
+  c.keys = r.String("clue.keys", "");
+  c.current_key = r.String("clue.current_key", "");
+  if (!c.keys.empty() && c.current_key.empty()) r.Fail("clue.current_key", "is required with clue.keys");
+  if (c.keys.empty() && !r.Bool("clue.allow_development_key", true)) {
+    r.Fail("clue.keys", "is required (development key not allowed)");
+  }
+  c.calendar_dir = r.RequiredString("clue.calendar_dir");
+  c.limits.accept = static_cast<int>(r.Int("clue.limits.accept_days", 3, 1, 365));
+  c.limits.dispose = static_cast<int>(r.Int("clue.limits.dispose_days", 5, 1, 365));
+  c.limits.handle = static_cast<int>(r.Int("clue.limits.handle_days", 30, 1, 365));
+  c.limits.conclude = static_cast<int>(r.Int("clue.limits.conclude_days", 60, 1, 730));
+  absl::Status s = r.Finish();
+  if (!s.ok()) return s;
+  return c;
+}
+
+}  // namespace sm::clue

@@ -1,0 +1,28 @@
+// clue-service configuration.
+#pragma once
+
+#include <absl/status/statusor.h>
+
+#include "common/service_config.h"
+
+namespace sm::clue {
+
+struct Limits {  // working days per stage
+  int accept = 3;     // answer a transfer offer
+  int dispose = 5;    // propose a disposition
+  int handle = 30;    // talk/letter or preliminary verification
+  int conclude = 60;  // conclude a filed case
+};
+
+struct Config {
+  ServiceConfig service;
+  std::string keys;         // "id:hex64,..." (AES-256 keys); empty: the development key
+  std::string current_key;  // id of the key that seals new values
+  std::string calendar_dir; // directory of YYYY.yaml holiday calendars
+  Limits limits;
+};
+
+absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv,
+                                  config::EnvLookup env = config::ProcessEnv());
+
+}  // namespace sm::clue

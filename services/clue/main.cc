@@ -1,0 +1,39 @@
+// clue-service: wiring only.
+#include <cstdio>
+
+#include "common/log.h"
+#include "common/runtime.h"
+#include "common/sealed.h"
+#include "common/workdays.h"
+#include "services/clue/config.h"
+#include "services/clue/pg_store.h"
+#include "services/clue/service.h"
+
+const std::vector<sm::db::Migration>& clue_lib_migrations();
+
+int main(int argc, char** argv) {
+  auto config = sm::clue::LoadConfig(argc, argv);
+  auto fail = [](const absl::Status& s) {
+    std::fprintf(stderr, "clue-service: %s\n", std::string(s.message()).c_str());
+    return 1;
+  };
+  if (!config.ok()) {
+    fail(config.status());
+    return 2;
+  }
+  sm::log::Init("clue-service", config->service.log_level);
+  auto calendar = sm::workdays::Calendar::LoadDir(config->calendar_dir);
+  if (!calendar.ok()) return fail(calendar.status());
+  auto keys = config->keys.empty() ? absl::StatusOr<sm::crypto::Keyring>(sm::crypto::DevelopmentKeyring())
+                                   : sm::crypto::Keyring::Parse(config->keys, config->current_key);
+  if (!keys.ok()) return fail(keys.status());
+  if (config->keys.empty()) sm::log::Warn("using the DEVELOPMENT encryption key: set clue.keys for real data");
+  auto runtime = sm::Runtime::Create(config->service, "clue", clue_lib_migrations());
+  if (!runtime.ok()) return fail(runtime.status());
+  sm::clue::PgStore store(&(*runtime)->pool(), sm::SystemClock::Default());
+  sm::clue::ClueServiceImpl service(&store, &(*runtime)->verifier(), &*keys, &*calendar, config->limits);
+  absl::Status serving = (*runtime)->Serve({&service});
+  if (!serving.ok()) return fail(serving);
+  (*runtime)->WaitForSignal();
+  return 0;
+}

@@ -1,0 +1,457 @@
+#include "services/clue/pg_store.h"
+
+#include "common/log.h"
+#include "common/status.h"
+#include "common/workdays.h"
+
+namespace sm::clue {
+namespace {
+
+using db::Tx;
+using OptStr = std::optional<std::string>;
+
+OptStr Opt(const std::string& s) { return s.empty() ? OptStr() : OptStr(s); }
+std::string Str(const pqxx::field& f) { return f.is_null() ? "" : f.as<std::string>(); }
+
+int64_t Micros(const google::protobuf::Timestamp& t) { return t.seconds() * 1000000 + t.nanos() / 1000; }
+void SetMicros(google::protobuf::Timestamp* t, int64_t us) {
+  t->set_seconds(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+  t->set_nanos(static_cast<int32_t>((us - t->seconds() * 1000000) * 1000));
+}
+OptStr TsParam(const google::protobuf::Timestamp& t) {
+  if (t.seconds() == 0 && t.nanos() == 0) return OptStr();
+  return OptStr(std::to_string(Micros(t)));
+}
+
+std::vector<std::string> ParseArray(const pqxx::field& f) {
+  std::vector<std::string> out;
+  if (f.is_null()) return out;
+  auto parser = f.as_array();
+  for (auto item = parser.get_next(); item.first != pqxx::array_parser::juncture::done; item = parser.get_next()) {
+    if (item.first == pqxx::array_parser::juncture::string_value) out.push_back(item.second);
+  }
+  return out;
+}
+
+std::string ToArrayLiteral(const std::vector<std::string>& v) {
+  std::string out = "{";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ",";
+    out += "\"";
+    for (char c : v[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += "\"";
+  }
+  return out + "}";
+}
+
+constexpr char kColumns[] =
+    "c.id::text, c.number, c.state, c.source, c.channel, c.source_system, c.source_ref, "
+    "c.origin_unit_id::text, c.holding_unit_id::text, c.offered_to_unit_id::text, c.handler_person_id::text, "
+    "c.categories, c.summary, c.details_sealed, c.reporter_sealed, c.has_reporter, c.severity, "
+    "(extract(epoch FROM c.received_at) * 1000000)::bigint, (extract(epoch FROM c.registered_at) * 1000000)::bigint, "
+    "c.disposition_method, c.disposition_reason, c.disposition_by, "
+    "(extract(epoch FROM c.disposition_at) * 1000000)::bigint, "
+    "c.outcome_form, c.outcome_case_filed, c.outcome_sanctions, c.outcome_feedback, "
+    "(extract(epoch FROM c.concluded_at) * 1000000)::bigint, "
+    "(extract(epoch FROM c.deadline_at) * 1000000)::bigint, c.deadline_stage, c.overdue, "
+    "c.merged_into::text, c.intervened, c.version, c.chain_len, c.chain_head";
+
+StoredClue FromRow(const pqxx::row& r) {
+  StoredClue s;
+  v1::Clue& c = s.clue;
+  c.set_id(Str(r[0]));
+  c.set_number(Str(r[1]));
+  v1::ClueState st;
+  if (v1::ClueState_Parse(Str(r[2]), &st)) c.set_state(st);
+  v1::ClueSource src;
+  if (v1::ClueSource_Parse(Str(r[3]), &src)) c.set_source(src);
+  v1::ReceiptChannel ch;
+  if (v1::ReceiptChannel_Parse(Str(r[4]), &ch)) c.set_channel(ch);
+  c.set_source_system(Str(r[5]));
+  c.set_source_ref(Str(r[6]));
+  c.set_origin_unit_id(Str(r[7]));
+  c.set_holding_unit_id(Str(r[8]));
+  c.set_offered_to_unit_id(Str(r[9]));
+  c.set_handler_person_id(Str(r[10]));
+  for (const auto& name : ParseArray(r[11])) {
+    v1::ClueCategory cat;
+    if (v1::ClueCategory_Parse(name, &cat)) c.add_categories(cat);
+  }
+  c.set_summary(Str(r[12]));
+  s.details_sealed = Str(r[13]);
+  s.reporter_sealed = Str(r[14]);
+  c.set_reporter_on_file(r[15].as<bool>());
+  v1::Severity sev;
+  if (v1::Severity_Parse(Str(r[16]), &sev)) c.set_severity(sev);
+  SetMicros(c.mutable_received_at(), r[17].as<int64_t>());
+  SetMicros(c.mutable_registered_at(), r[18].as<int64_t>());
+  if (!r[19].is_null()) {
+    v1::DispositionMethod m;
+    if (v1::DispositionMethod_Parse(Str(r[19]), &m)) c.mutable_disposition()->set_method(m);
+    c.mutable_disposition()->set_reason(Str(r[20]));
+    c.mutable_disposition()->set_decided_by(Str(r[21]));
+    if (!r[22].is_null()) SetMicros(c.mutable_disposition()->mutable_decided_at(), r[22].as<int64_t>());
+  }
+  if (!r[23].is_null() || !r[27].is_null()) {
+    auto* o = c.mutable_outcome();
+    if (!r[23].is_null()) o->set_form(static_cast<v1::SupervisionForm>(r[23].as<int>()));
+    o->set_case_filed(!r[24].is_null() && r[24].as<bool>());
+    for (const auto& sanction : ParseArray(r[25])) o->add_sanctions(sanction);
+    o->set_feedback(Str(r[26]));
+    if (!r[27].is_null()) SetMicros(o->mutable_concluded_at(), r[27].as<int64_t>());
+  }
+  if (!r[28].is_null()) SetMicros(c.mutable_deadline_at(), r[28].as<int64_t>());
+  c.set_deadline_stage(Str(r[29]));
+  c.set_overdue(r[30].as<bool>());
+  c.set_merged_into_id(Str(r[31]));
+  c.set_intervened(r[32].as<bool>());
+  c.set_version(r[33].as<int64_t>());
+  s.chain_len = r[34].as<int>();
+  s.chain_head = Str(r[35]);
+  return s;
+}
+
+void LoadSubjects(Tx& tx, StoredClue& s) {
+  for (const auto& r : tx.exec_params(
+           "SELECT person_id::text, unit_id::text, display_name FROM clue_subjects WHERE clue_id = $1::uuid ORDER BY ord",
+           s.clue.id())) {
+    auto* subj = s.clue.add_subjects();
+    if (!r[0].is_null()) subj->set_person_id(Str(r[0]));
+    if (!r[1].is_null()) subj->set_unit_id(Str(r[1]));
+    subj->set_display_name(Str(r[2]));
+  }
+}
+
+std::optional<StoredClue> Load(Tx& tx, const std::string& id, bool for_update) {
+  pqxx::result r = tx.exec_params(std::string("SELECT ") + kColumns + " FROM clues c WHERE c.id = $1::uuid" +
+                                      (for_update ? " FOR UPDATE" : ""),
+                                  id);
+  if (r.empty()) return std::nullopt;
+  StoredClue s = FromRow(r[0]);
+  LoadSubjects(tx, s);
+  return s;
+}
+
+std::vector<std::string> CategoryNames(const v1::Clue& c) {
+  std::vector<std::string> out;
+  for (int cat : c.categories()) out.push_back(v1::ClueCategory_Name(static_cast<v1::ClueCategory>(cat)));
+  return out;
+}
+
+// Appends the next event of the clue's chain and returns its hash; updates chain_len/head.
+void Append(Tx& tx, StoredClue& s, const Actor& actor, const std::string& type, const nlohmann::json& data,
+            int64_t at_us) {
+  chain::Event e;
+  e.seq = s.chain_len + 1;
+  e.aggregate_id = s.clue.id();
+  e.type = type;
+  e.actor = actor.user;
+  e.actor_unit = actor.unit;
+  e.at_micros = at_us;
+  e.data = data.dump();
+  e.prev_hash = s.chain_head;
+  e.hash = chain::Hash(e.prev_hash, e);
+  tx.exec_params0(
+      "INSERT INTO clue_events (clue_id, seq, type, actor, actor_unit_id, at, data, prev_hash, hash) "
+      "VALUES ($1::uuid, $2, $3, $4, $5, to_timestamp($6::double precision / 1000000), $7, $8, $9)",
+      e.aggregate_id, e.seq, e.type, e.actor, e.actor_unit, e.at_micros, e.data, e.prev_hash, e.hash);
+  s.chain_len = static_cast<int>(e.seq);
+  s.chain_head = e.hash;
+  tx.exec_params0("UPDATE clues SET chain_len = $2, chain_head = $3 WHERE id = $1::uuid", e.aggregate_id,
+                  s.chain_len, s.chain_head);
+  tx.exec("NOTIFY clue_events");
+}
+
+void WriteRow(Tx& tx, const StoredClue& s, bool insert) {
+  const v1::Clue& c = s.clue;
+  const bool disposed = c.has_disposition() && c.disposition().method() != v1::DISPOSITION_METHOD_UNSPECIFIED;
+  const bool concluded = c.has_outcome();
+  std::vector<std::string> sanctions(c.outcome().sanctions().begin(), c.outcome().sanctions().end());
+  const std::string sql = insert
+      ? "INSERT INTO clues (id, number, state, source, channel, source_system, source_ref, origin_unit_id, "
+        "  holding_unit_id, offered_to_unit_id, handler_person_id, categories, summary, details_sealed, "
+        "  reporter_sealed, has_reporter, severity, received_at, registered_at, disposition_method, "
+        "  disposition_reason, disposition_by, disposition_at, outcome_form, outcome_case_filed, "
+        "  outcome_sanctions, outcome_feedback, concluded_at, deadline_at, deadline_stage, overdue, version) "
+        "VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8::uuid, $9::uuid, $10::uuid, $11::uuid, $12::text[], $13, $14, "
+        "  $15, $16, $17, to_timestamp($18::double precision / 1e6), to_timestamp($19::double precision / 1e6), $20, "
+        "  $21, $22, to_timestamp($23::double precision / 1e6), $24, $25, $26::text[], $27, "
+        "  to_timestamp($28::double precision / 1e6), to_timestamp($29::double precision / 1e6), $30, $31, $32)"
+      : "UPDATE clues SET number = $2, state = $3, source = $4, channel = $5, source_system = $6, source_ref = $7, "
+        "  origin_unit_id = $8::uuid, holding_unit_id = $9::uuid, offered_to_unit_id = $10::uuid, "
+        "  handler_person_id = $11::uuid, categories = $12::text[], summary = $13, details_sealed = $14, "
+        "  reporter_sealed = $15, has_reporter = $16, severity = $17, "
+        "  received_at = to_timestamp($18::double precision / 1e6), registered_at = to_timestamp($19::double precision / 1e6), "
+        "  disposition_method = $20, disposition_reason = $21, disposition_by = $22, "
+        "  disposition_at = to_timestamp($23::double precision / 1e6), outcome_form = $24, outcome_case_filed = $25, "
+        "  outcome_sanctions = $26::text[], outcome_feedback = $27, concluded_at = to_timestamp($28::double precision / 1e6), "
+        "  deadline_at = to_timestamp($29::double precision / 1e6), deadline_stage = $30, overdue = $31, version = $32, "
+        "  updated_at = now() WHERE id = $1::uuid";
+  tx.exec_params0(
+      sql, c.id(), c.number(), v1::ClueState_Name(c.state()), v1::ClueSource_Name(c.source()),
+      v1::ReceiptChannel_Name(c.channel()), Opt(c.source_system()), Opt(c.source_ref()), c.origin_unit_id(),
+      c.holding_unit_id(), Opt(c.offered_to_unit_id()), Opt(c.handler_person_id()),
+      ToArrayLiteral(CategoryNames(c)), c.summary(), Opt(s.details_sealed), Opt(s.reporter_sealed),
+      c.reporter_on_file(), v1::Severity_Name(c.severity()), Micros(c.received_at()), Micros(c.registered_at()),
+      disposed ? OptStr(v1::DispositionMethod_Name(c.disposition().method())) : OptStr(),
+      disposed ? OptStr(c.disposition().reason()) : OptStr(), disposed ? OptStr(c.disposition().decided_by()) : OptStr(),
+      disposed ? TsParam(c.disposition().decided_at()) : OptStr(),
+      concluded ? std::optional<int>(static_cast<int>(c.outcome().form())) : std::optional<int>(),
+      concluded ? std::optional<bool>(c.outcome().case_filed()) : std::optional<bool>(),
+      concluded ? OptStr(ToArrayLiteral(sanctions)) : OptStr(), concluded ? OptStr(c.outcome().feedback()) : OptStr(),
+      concluded ? TsParam(c.outcome().concluded_at()) : OptStr(), TsParam(c.deadline_at()),
+      Opt(c.deadline_stage()), c.overdue(), c.version());
+}
+
+void AddCustody(Tx& tx, const std::string& clue_id, const std::string& unit_id) {
+  if (unit_id.empty()) return;
+  tx.exec_params0("INSERT INTO clue_custody (clue_id, unit_id) VALUES ($1::uuid, $2::uuid) ON CONFLICT DO NOTHING",
+                  clue_id, unit_id);
+}
+
+}  // namespace
+
+PgStore::PgStore(db::Pool* pool, const Clock& clock) : pool_(pool), clock_(clock) {}
+
+absl::StatusOr<v1::ClueReply> PgStore::Register(const StoredClue& clue_in, const Actor& actor,
+                                                const std::string& request_id, const std::string& fingerprint,
+                                                const nlohmann::json& event_data, const Render& render) {
+  v1::ClueReply out;
+  constexpr char kMethod[] = "RegisterClue";
+  auto existing_by_source = [&](Tx& tx) -> std::optional<StoredClue> {
+    if (clue_in.clue.source_system().empty()) return std::nullopt;
+    pqxx::result r = tx.exec_params("SELECT id::text FROM clues WHERE source_system = $1 AND source_ref = $2",
+                                    clue_in.clue.source_system(), clue_in.clue.source_ref());
+    if (r.empty()) return std::nullopt;
+    return Load(tx, r[0][0].as<std::string>(), false);
+  };
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    auto prior = idempotency_.Begin(tx, request_id, kMethod, fingerprint);
+    if (!prior.ok()) return prior.status();
+    if (prior->has_value()) {
+      if (!out.ParseFromString(**prior)) return absl::InternalError("stored reply unreadable");
+      out.mutable_mutation()->set_replayed(true);
+      return absl::OkStatus();
+    }
+    if (auto existing = existing_by_source(tx)) {
+      out = render(*existing);
+      out.mutable_mutation()->set_replayed(true);
+      return absl::OkStatus();
+    }
+    StoredClue c = clue_in;
+    const int64_t n = tx.exec1("SELECT nextval('clue_number_seq')")[0].as<int64_t>();
+    char number[48];
+    std::snprintf(number, sizeof number, "XS-%04d-%06lld",
+                  workdays::LocalDate(FromUnixSeconds(c.clue.registered_at().seconds())).year,
+                  static_cast<long long>(n));
+    c.clue.set_number(number);
+    WriteRow(tx, c, true);
+    int ord = 0;
+    for (const auto& subj : c.clue.subjects()) {
+      tx.exec_params0("INSERT INTO clue_subjects (clue_id, ord, person_id, unit_id, display_name) "
+                      "VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5)",
+                      c.clue.id(), ord++, Opt(subj.person_id()), Opt(subj.unit_id()), subj.display_name());
+    }
+    AddCustody(tx, c.clue.id(), c.clue.origin_unit_id());
+    AddCustody(tx, c.clue.id(), c.clue.holding_unit_id());
+    AddCustody(tx, c.clue.id(), c.clue.offered_to_unit_id());
+    Append(tx, c, actor, "registered", event_data, Micros(c.clue.registered_at()));
+    out = render(c);
+    idempotency_.Finish(tx, request_id, kMethod, fingerprint, out.SerializeAsString());
+    return absl::OkStatus();
+  });
+  if (absl::IsAlreadyExists(s)) {
+    // A concurrent registration of the same referral won: answer with its clue.
+    absl::Status again = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+      auto existing = existing_by_source(tx);
+      if (!existing) return absl::AbortedError("concurrent registration; try again");
+      out = render(*existing);
+      out.mutable_mutation()->set_replayed(true);
+      return absl::OkStatus();
+    }, db::TxOptions{.read_only = true});
+    if (!again.ok()) return again;
+    return out;
+  }
+  if (!s.ok()) {
+    if (absl::IsUnavailable(s) && std::string(s.message()).find("outcome unknown") != std::string::npos) {
+      auto stored = idempotency_.Lookup(*pool_, request_id);
+      if (stored.ok() && stored->has_value() && out.ParseFromString(**stored)) return out;
+    }
+    return s;
+  }
+  return out;
+}
+
+absl::StatusOr<v1::ClueReply> PgStore::Mutate(const std::string& clue_id, int64_t expected_version,
+                                              const Actor& actor, const std::string& request_id,
+                                              const std::string& method, const std::string& fingerprint,
+                                              const std::function<absl::StatusOr<Change>(const StoredClue&)>& apply,
+                                              const Render& render) {
+  v1::ClueReply out;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    auto prior = idempotency_.Begin(tx, request_id, method, fingerprint);
+    if (!prior.ok()) return prior.status();
+    if (prior->has_value()) {
+      if (!out.ParseFromString(**prior)) return absl::InternalError("stored reply unreadable");
+      out.mutable_mutation()->set_replayed(true);
+      return absl::OkStatus();
+    }
+    auto current = Load(tx, clue_id, true);
+    if (!current) return absl::NotFoundError("clue not found");
+    if (current->clue.version() != expected_version) {
+      return absl::AbortedError("clue changed: version is " + std::to_string(current->clue.version()) +
+                                ", expected " + std::to_string(expected_version));
+    }
+    auto change = apply(*current);
+    if (!change.ok()) return change.status();
+    StoredClue after = std::move(change->after);
+    after.clue.set_version(current->clue.version() + 1);
+    after.chain_len = current->chain_len;
+    after.chain_head = current->chain_head;
+    WriteRow(tx, after, false);
+    for (const auto& unit : change->custody_add) AddCustody(tx, clue_id, unit);
+    Append(tx, after, actor, change->event_type, change->data, ToUnixSeconds(clock_.Now()) * 1000000);
+    out = render(after);
+    idempotency_.Finish(tx, request_id, method, fingerprint, out.SerializeAsString());
+    return absl::OkStatus();
+  });
+  if (!s.ok()) {
+    if (absl::IsUnavailable(s) && std::string(s.message()).find("outcome unknown") != std::string::npos) {
+      auto stored = idempotency_.Lookup(*pool_, request_id);
+      if (stored.ok() && stored->has_value() && out.ParseFromString(**stored)) return out;
+    }
+    return s;
+  }
+  return out;
+}
+
+absl::Status PgStore::AppendEvent(const std::string& clue_id, const Actor& actor, const std::string& type,
+                                  const nlohmann::json& data) {
+  return db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    auto current = Load(tx, clue_id, true);
+    if (!current) return absl::NotFoundError("clue not found");
+    Append(tx, *current, actor, type, data, ToUnixSeconds(clock_.Now()) * 1000000);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<StoredClue> PgStore::Get(const std::string& clue_id) {
+  std::optional<StoredClue> out;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    out = Load(tx, clue_id, false);
+    return out ? absl::OkStatus() : absl::NotFoundError("clue not found");
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return *out;
+}
+
+absl::StatusOr<bool> PgStore::InCustody(const std::string& clue_id, const std::string& unit_id) {
+  bool in = false;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    in = !tx.exec_params("SELECT 1 FROM clue_custody WHERE clue_id = $1::uuid AND unit_id = $2::uuid", clue_id,
+                         unit_id).empty();
+    return absl::OkStatus();
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return in;
+}
+
+absl::StatusOr<std::vector<StoredClue>> PgStore::List(const ListQuery& q) {
+  std::vector<StoredClue> out;
+  OptStr text = q.text ? OptStr("%" + *q.text + "%") : OptStr();
+  std::optional<int64_t> after_us = q.after ? std::optional<int64_t>(q.after->first) : std::nullopt;
+  OptStr after_id = q.after ? OptStr(q.after->second) : OptStr();
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    pqxx::result r = tx.exec_params(
+        std::string("SELECT ") + kColumns + " FROM clues c WHERE "
+        "($1::uuid IS NULL OR EXISTS (SELECT 1 FROM clue_custody cc WHERE cc.clue_id = c.id AND cc.unit_id = $1::uuid))"
+        " AND ($2::uuid IS NULL OR c.holding_unit_id = $2::uuid)"
+        " AND ($3::uuid IS NULL OR c.origin_unit_id = $3::uuid)"
+        " AND ($4::text IS NULL OR c.state = $4)"
+        " AND ($5::text IS NULL OR $5 = ANY (c.categories))"
+        " AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM clue_subjects s WHERE s.clue_id = c.id AND s.person_id = $6::uuid))"
+        " AND ($7::text IS NULL OR c.summary ILIKE $7)"
+        " AND ($8::bigint IS NULL OR c.received_at >= to_timestamp($8::double precision / 1e6))"
+        " AND ($9::bigint IS NULL OR c.received_at < to_timestamp($9::double precision / 1e6))"
+        " AND (NOT $10 OR c.overdue)"
+        " AND ($11::bigint IS NULL OR (c.received_at, c.id) < (to_timestamp($11::double precision / 1e6), $12::uuid))"
+        " ORDER BY c.received_at DESC, c.id DESC LIMIT $13",
+        q.visible_to_unit, q.holding_unit, q.origin_unit, q.state, q.category, q.subject_person, text,
+        q.received_from_us, q.received_to_us, q.overdue_only, after_us, after_id, q.limit);
+    for (const auto& row : r) {
+      out.push_back(FromRow(row));
+      LoadSubjects(tx, out.back());
+    }
+    return absl::OkStatus();
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<chain::Event>> PgStore::Events(const std::string& clue_id) {
+  std::vector<chain::Event> out;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    for (const auto& r : tx.exec_params(
+             "SELECT seq, clue_id::text, type, actor, actor_unit_id, "
+             "(extract(epoch FROM at) * 1000000)::bigint, data, prev_hash, hash "
+             "FROM clue_events WHERE clue_id = $1::uuid ORDER BY seq",
+             clue_id)) {
+      chain::Event e;
+      e.seq = r[0].as<int64_t>();
+      e.aggregate_id = Str(r[1]);
+      e.type = Str(r[2]);
+      e.actor = Str(r[3]);
+      e.actor_unit = Str(r[4]);
+      e.at_micros = r[5].as<int64_t>();
+      e.data = Str(r[6]);
+      e.prev_hash = Str(r[7]);
+      e.hash = Str(r[8]);
+      out.push_back(std::move(e));
+    }
+    return absl::OkStatus();
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<UnitInfo> PgStore::Unit(const std::string& id) {
+  UnitInfo u;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    pqxx::result r = tx.exec_params(
+        "WITH RECURSIVE up AS ("
+        "  SELECT id, parent_id, name, active, 0 AS n FROM directory.v_units WHERE id = $1::uuid"
+        "  UNION ALL SELECT p.id, p.parent_id, p.name, p.active, up.n + 1 FROM directory.v_units p"
+        "  JOIN up ON p.id = up.parent_id WHERE up.n < 1000)"
+        "SELECT id::text, name, active FROM up ORDER BY n DESC",
+        id);
+    if (r.empty()) return absl::NotFoundError("unit not found");
+    for (size_t i = 0; i + 1 < r.size(); ++i) u.ancestors.push_back(Str(r[i][0]));
+    u.id = Str(r[r.size() - 1][0]);
+    u.name = Str(r[r.size() - 1][1]);
+    u.active = r[r.size() - 1][2].as<bool>();
+    return absl::OkStatus();
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return u;
+}
+
+absl::StatusOr<PersonInfo> PgStore::Person(const std::string& id) {
+  PersonInfo p;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    pqxx::result r = tx.exec_params(
+        "SELECT id::text, name, unit_id::text, active FROM directory.v_people WHERE id = $1::uuid", id);
+    if (r.empty()) return absl::NotFoundError("person not found");
+    p.id = Str(r[0][0]);
+    p.name = Str(r[0][1]);
+    p.unit_id = Str(r[0][2]);
+    p.active = r[0][3].as<bool>();
+    return absl::OkStatus();
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return p;
+}
+
+}  // namespace sm::clue

@@ -1,0 +1,624 @@
+#include "services/clue/service.h"
+
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/paging.h"
+#include "common/status.h"
+#include "common/uuid.h"
+
+namespace sm::clue {
+namespace {
+
+constexpr size_t kMaxSummary = 500;
+constexpr size_t kMaxDetails = 20000;
+constexpr size_t kMaxReason = 1000;
+constexpr size_t kMaxFeedback = 4000;
+constexpr int kMaxSubjects = 50;
+
+size_t CodePoints(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+void CheckLength(FieldErrors& e, const std::string& field, const std::string& v, size_t max, bool required) {
+  if (required && v.empty()) {
+    e.Add(field, "is required");
+  } else if (CodePoints(v) > max) {
+    e.Add(field, "is longer than " + std::to_string(max) + " characters");
+  }
+}
+
+void CheckUuid(FieldErrors& e, const std::string& field, const std::string& v, bool required = true) {
+  if (v.empty()) {
+    if (required) e.Add(field, "is required");
+  } else if (!IsUuid(v)) {
+    e.Add(field, "must be a UUID");
+  }
+}
+
+void CheckRequestId(FieldErrors& e, const std::string& v) { CheckLength(e, "request_id", v, 128, true); }
+
+void CheckVersion(FieldErrors& e, int64_t v) {
+  if (v <= 0) e.Add("expected_version", "is required (the version you last read)");
+}
+
+void SetTs(google::protobuf::Timestamp* t, TimePoint tp) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(tp.time_since_epoch()).count();
+  t->set_seconds(us / 1000000);
+  t->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
+}
+
+bool Oversight(const auth::Principal& p) { return p.HasRole(auth::kRoleOversight); }
+
+absl::Status RequireCaseStaff(const auth::Principal& p) {
+  return auth::RequireAnyRole(p, {auth::kRoleDiscipline});
+}
+
+absl::Status RequireReader(const auth::Principal& p) {
+  return auth::RequireAnyRole(p, {auth::kRoleDiscipline, auth::kRoleOversight});
+}
+
+std::string Fingerprint(const google::protobuf::Message& m) { return crypto::Sha256Hex(m.SerializeAsString()); }
+
+std::string DetailsAad(const std::string& id) { return "clue:" + id + ":details"; }
+std::string ReporterAad(const std::string& id) { return "clue:" + id + ":reporter"; }
+
+}  // namespace
+
+ClueServiceImpl::ClueServiceImpl(Store* store, const auth::Verifier* verifier, const crypto::Keyring* keys,
+                                 const workdays::Calendar* calendar, Limits limits, const Clock& clock)
+    : store_(store), keys_(keys), calendar_(calendar), limits_(limits), clock_(clock), call_("ClueService", verifier) {}
+
+v1::ClueReply ClueServiceImpl::Render(const StoredClue& s) const {
+  v1::ClueReply r;
+  *r.mutable_clue() = s.clue;
+  r.mutable_clue()->clear_details();
+  r.mutable_clue()->clear_reporter();
+  r.mutable_clue()->set_details_withheld(!s.details_sealed.empty());
+  return r;
+}
+
+void ClueServiceImpl::SetDeadline(v1::Clue& c, Stage stage) const {
+  int days = 0;
+  switch (stage) {
+    case Stage::kAccept: days = limits_.accept; break;
+    case Stage::kDispose: days = limits_.dispose; break;
+    case Stage::kHandle: days = limits_.handle; break;
+    case Stage::kConclude: days = limits_.conclude; break;
+    case Stage::kNone: break;
+  }
+  if (days == 0) {
+    c.clear_deadline_at();
+    c.clear_deadline_stage();
+  } else {
+    SetTs(c.mutable_deadline_at(), calendar_->Deadline(clock_.Now(), days));
+    c.set_deadline_stage(std::string(StageName(stage)));
+  }
+  c.set_overdue(false);
+}
+
+Relation ClueServiceImpl::RelationOf(const auth::Principal& p, const StoredClue& c) const {
+  if (!p.unit.empty() && p.unit == c.clue.holding_unit_id()) return Relation::kHolder;
+  if (!p.unit.empty() && c.clue.state() == v1::CLUE_STATE_OFFERED && p.unit == c.clue.offered_to_unit_id()) {
+    return Relation::kOfferee;
+  }
+  return Relation::kOther;
+}
+
+absl::StatusOr<bool> ClueServiceImpl::Visible(const auth::Principal& p, const StoredClue& c) {
+  if (Oversight(p)) return true;
+  if (p.unit.empty() || !IsUuid(p.unit)) return false;
+  return store_->InCustody(c.clue.id(), p.unit);
+}
+
+absl::StatusOr<StoredClue> ClueServiceImpl::LoadVisible(const auth::Principal& p, const std::string& clue_id) {
+  auto c = store_->Get(clue_id);
+  if (!c.ok()) return c.status();
+  SM_ASSIGN_OR_RETURN(bool visible, Visible(p, *c));
+  // A clue the caller may not see does not exist for them.
+  if (!visible) return absl::NotFoundError("clue not found");
+  return c;
+}
+
+absl::Status ClueServiceImpl::Step(const server::CallInfo& call, const std::string& method,
+                                   const google::protobuf::Message& req, const std::string& request_id,
+                                   const std::string& clue_id, int64_t expected_version,
+                                   const std::function<absl::StatusOr<Change>(const StoredClue&, Relation)>& edit,
+                                   v1::ClueReply* reply) {
+  SM_RETURN_IF_ERROR(RequireCaseStaff(call.principal));
+  SM_ASSIGN_OR_RETURN(StoredClue visible, LoadVisible(call.principal, clue_id));
+  (void)visible;
+  const Actor actor{call.principal.EndUser(), call.principal.unit};
+  SM_ASSIGN_OR_RETURN(*reply, store_->Mutate(clue_id, expected_version, actor, request_id, method, Fingerprint(req),
+                                             [&](const StoredClue& current) {
+                                               return edit(current, RelationOf(call.principal, current));
+                                             },
+                                             [this](const StoredClue& s) { return Render(s); }));
+  return absl::OkStatus();
+}
+
+grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::RegisterClueRequest* req,
+                                           v1::ClueReply* reply) {
+  return call_.Run(ctx, "RegisterClue", [&](const server::CallInfo& call) -> absl::Status {
+    const auth::Principal& p = call.principal;
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleDiscipline, auth::kRoleService}));
+    FieldErrors e;
+    CheckRequestId(e, req->request_id());
+    CheckUuid(e, "origin_unit_id", req->origin_unit_id());
+    if (req->source() == v1::CLUE_SOURCE_UNSPECIFIED || !v1::ClueSource_IsValid(req->source())) {
+      e.Add("source", "is required: one of the clue sources");
+    }
+    if (req->channel() == v1::RECEIPT_CHANNEL_UNSPECIFIED || !v1::ReceiptChannel_IsValid(req->channel())) {
+      e.Add("channel", "is required: online, phone, letter, in person or system");
+    }
+    if (req->source_system().empty() != req->source_ref().empty()) {
+      e.Add(req->source_system().empty() ? "source_system" : "source_ref", "source_system and source_ref go together");
+    }
+    CheckLength(e, "source_system", req->source_system(), 32, false);
+    CheckLength(e, "source_ref", req->source_ref(), 128, false);
+    if (req->subjects_size() == 0) e.Add("subjects", "name at least one person or unit");
+    if (req->subjects_size() > kMaxSubjects) e.Add("subjects", "at most 50");
+    for (int i = 0; i < req->subjects_size() && i < kMaxSubjects; ++i) {
+      const auto& s = req->subjects(i);
+      const std::string f = "subjects[" + std::to_string(i) + "]";
+      if (s.subject_case() == v1::ClueSubject::kPersonId) CheckUuid(e, f + ".person_id", s.person_id());
+      else if (s.subject_case() == v1::ClueSubject::kUnitId) CheckUuid(e, f + ".unit_id", s.unit_id());
+      else e.Add(f, "give person_id or unit_id");
+    }
+    if (req->categories_size() == 0) e.Add("categories", "give at least one category");
+    std::set<int> seen;
+    for (int i = 0; i < req->categories_size(); ++i) {
+      int c = req->categories(i);
+      if (c == v1::CLUE_CATEGORY_UNSPECIFIED || !v1::ClueCategory_IsValid(c)) {
+        e.Add("categories[" + std::to_string(i) + "]", "unknown category");
+      } else if (!seen.insert(c).second) {
+        e.Add("categories[" + std::to_string(i) + "]", "repeats a category");
+      }
+    }
+    CheckLength(e, "summary", req->summary(), kMaxSummary, true);
+    CheckLength(e, "details", req->details(), kMaxDetails, false);
+    if (req->has_reporter()) {
+      const auto& r = req->reporter();
+      if (r.anonymous()) {
+        if (!r.name().empty() || !r.contact().empty() || !r.id_number().empty()) {
+          e.Add("reporter", "an anonymous reporter has no name, contact or id number");
+        }
+      } else {
+        CheckLength(e, "reporter.name", r.name(), 64, true);
+      }
+      CheckLength(e, "reporter.contact", r.contact(), 128, false);
+      CheckLength(e, "reporter.id_number", r.id_number(), 32, false);
+    }
+    if (!v1::Severity_IsValid(req->severity())) e.Add("severity", "unknown severity");
+    const TimePoint now = clock_.Now();
+    if (req->has_received_at() &&
+        FromUnixSeconds(req->received_at().seconds()) > now + std::chrono::minutes(5)) {
+      e.Add("received_at", "is in the future");
+    }
+    SM_RETURN_IF_ERROR(e.ToStatus());
+
+    // References must resolve in the directory.
+    auto origin = store_->Unit(req->origin_unit_id());
+    if (absl::IsNotFound(origin.status()) || (origin.ok() && !origin->active)) {
+      return InvalidField("origin_unit_id", "no such active unit");
+    }
+    SM_RETURN_IF_ERROR(origin.status());
+    if (!p.HasRole(auth::kRoleService) && p.unit != req->origin_unit_id()) {
+      return absl::PermissionDeniedError("a unit registers clues in its own name only");
+    }
+    StoredClue s;
+    v1::Clue& c = s.clue;
+    c.set_id(NewUuid(clock_));
+    for (int i = 0; i < req->subjects_size(); ++i) {
+      const auto& in = req->subjects(i);
+      auto* out = c.add_subjects();
+      if (in.subject_case() == v1::ClueSubject::kPersonId) {
+        auto person = store_->Person(in.person_id());
+        if (absl::IsNotFound(person.status())) return InvalidField("subjects[" + std::to_string(i) + "].person_id", "no such person");
+        SM_RETURN_IF_ERROR(person.status());
+        out->set_person_id(in.person_id());
+        out->set_display_name(person->name);
+      } else {
+        auto unit = store_->Unit(in.unit_id());
+        if (absl::IsNotFound(unit.status())) return InvalidField("subjects[" + std::to_string(i) + "].unit_id", "no such unit");
+        SM_RETURN_IF_ERROR(unit.status());
+        out->set_unit_id(in.unit_id());
+        out->set_display_name(unit->name);
+      }
+    }
+    c.set_state(v1::CLUE_STATE_REGISTERED);
+    c.set_source(req->source());
+    c.set_channel(req->channel());
+    c.set_source_system(req->source_system());
+    c.set_source_ref(req->source_ref());
+    c.set_origin_unit_id(req->origin_unit_id());
+    c.set_holding_unit_id(req->origin_unit_id());
+    for (int cat : req->categories()) c.add_categories(static_cast<v1::ClueCategory>(cat));
+    c.set_summary(req->summary());
+    c.set_severity(req->severity() == v1::SEVERITY_UNSPECIFIED ? v1::SEVERITY_MEDIUM : req->severity());
+    if (req->has_received_at()) *c.mutable_received_at() = req->received_at();
+    else SetTs(c.mutable_received_at(), now);
+    SetTs(c.mutable_registered_at(), now);
+    c.set_version(1);
+    if (!req->details().empty()) s.details_sealed = keys_->Seal(req->details(), DetailsAad(c.id()));
+    if (req->has_reporter() && !req->reporter().anonymous()) {
+      s.reporter_sealed = keys_->Seal(req->reporter().SerializeAsString(), ReporterAad(c.id()));
+      c.set_reporter_on_file(true);
+    }
+    SetDeadline(c, Stage::kDispose);
+    nlohmann::json data = {{"source", v1::ClueSource_Name(c.source())},
+                           {"channel", v1::ReceiptChannel_Name(c.channel())},
+                           {"origin_unit_id", c.origin_unit_id()},
+                           {"anonymous", req->has_reporter() && req->reporter().anonymous()}};
+    if (!c.source_system().empty()) data["source"] = {{"system", c.source_system()}, {"ref", c.source_ref()}};
+    SM_ASSIGN_OR_RETURN(*reply, store_->Register(s, Actor{p.EndUser(), p.unit}, req->request_id(), Fingerprint(*req),
+                                                 data, [this](const StoredClue& x) { return Render(x); }));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status ClueServiceImpl::TransferClue(grpc::ServerContext* ctx, const v1::TransferClueRequest* req,
+                                           v1::ClueReply* reply) {
+  return call_.Run(ctx, "TransferClue", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e;
+    CheckRequestId(e, req->request_id());
+    CheckUuid(e, "clue_id", req->clue_id());
+    CheckVersion(e, req->expected_version());
+    CheckUuid(e, "to_unit_id", req->to_unit_id());
+    CheckLength(e, "reason", req->reason(), kMaxReason, false);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    auto to = store_->Unit(req->to_unit_id());
+    if (absl::IsNotFound(to.status()) || (to.ok() && !to->active)) return InvalidField("to_unit_id", "no such active unit");
+    SM_RETURN_IF_ERROR(to.status());
+    return Step(call, "TransferClue", *req, req->request_id(), req->clue_id(), req->expected_version(),
+                [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
+                  SM_ASSIGN_OR_RETURN(auto step, Next(cur.clue.state(), Action::kTransfer, rel));
+                  if (req->to_unit_id() == cur.clue.holding_unit_id()) {
+                    return InvalidField("to_unit_id", "is the unit already holding the clue");
+                  }
+                  Change ch{cur, "offered", {{"from_unit_id", cur.clue.holding_unit_id()},
+                                             {"to_unit_id", req->to_unit_id()}, {"reason", req->reason()}},
+                            {req->to_unit_id()}};
+                  ch.after.clue.set_state(step.next);
+                  ch.after.clue.set_offered_to_unit_id(req->to_unit_id());
+                  SetDeadline(ch.after.clue, step.stage);
+                  return ch;
+                },
+                reply);
+  });
+}
+
+grpc::Status ClueServiceImpl::AcceptClue(grpc::ServerContext* ctx, const v1::AcceptClueRequest* req,
+                                         v1::ClueReply* reply) {
+  return call_.Run(ctx, "AcceptClue", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e;
+    CheckRequestId(e, req->request_id());
+    CheckUuid(e, "clue_id", req->clue_id());
+    CheckVersion(e, req->expected_version());
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    return Step(call, "AcceptClue", *req, req->request_id(), req->clue_id(), req->expected_version(),
+                [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
+                  SM_ASSIGN_OR_RETURN(auto step, Next(cur.clue.state(), Action::kAccept, rel));
+                  Change ch{cur, "accepted", {{"from_unit_id", cur.clue.holding_unit_id()},
+                                              {"to_unit_id", cur.clue.offered_to_unit_id()}}, {}};
+                  ch.after.clue.set_state(step.next);
+                  ch.after.clue.set_holding_unit_id(cur.clue.offered_to_unit_id());
+                  ch.after.clue.clear_offered_to_unit_id();
+                  ch.after.clue.clear_handler_person_id();
+                  SetDeadline(ch.after.clue, step.stage);
+                  return ch;
+                },
+                reply);
+  });
+}
+
+grpc::Status ClueServiceImpl::ReturnClue(grpc::ServerContext* ctx, const v1::ReturnClueRequest* req,
+                                         v1::ClueReply* reply) {
+  return call_.Run(ctx, "ReturnClue", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e;
+    CheckRequestId(e, req->request_id());
+    CheckUuid(e, "clue_id", req->clue_id());
+    CheckVersion(e, req->expected_version());
+    CheckLength(e, "reason", req->reason(), kMaxReason, true);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    return Step(call, "ReturnClue", *req, req->request_id(), req->clue_id(), req->expected_version(),
+                [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
+                  SM_ASSIGN_OR_RETURN(auto step, Next(cur.clue.state(), Action::kReturn, rel));
+                  Change ch{cur, "returned", {{"by_unit_id", cur.clue.offered_to_unit_id()},
+                                              {"to_unit_id", cur.clue.holding_unit_id()}, {"reason", req->reason()}},
+                            {}};
+                  ch.after.clue.set_state(step.next);
+                  ch.after.clue.clear_offered_to_unit_id();
+                  SetDeadline(ch.after.clue, step.stage);
+                  return ch;
+                },
+                reply);
+  });
+}
+
+grpc::Status ClueServiceImpl::AssignHandler(grpc::ServerContext* ctx, const v1::AssignHandlerRequest* req,
+                                            v1::ClueReply* reply) {
+  return call_.Run(ctx, "AssignHandler", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e;
+    CheckRequestId(e, req->request_id());
+    CheckUuid(e, "clue_id", req->clue_id());
+    CheckVersion(e, req->expected_version());
+    CheckUuid(e, "handler_person_id", req->handler_person_id());
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    auto handler = store_->Person(req->handler_person_id());
+    if (absl::IsNotFound(handler.status()) || (handler.ok() && !handler->active)) {
+      return InvalidField("handler_person_id", "no such active person");
+    }
+    SM_RETURN_IF_ERROR(handler.status());
+    SM_ASSIGN_OR_RETURN(UnitInfo handler_unit, store_->Unit(handler->unit_id));
+    // Units at or above each subject: a handler there sits in the subject's chain of command.
+    SM_ASSIGN_OR_RETURN(StoredClue cur, LoadVisible(call.principal, req->clue_id()));
+    for (const auto& subj : cur.clue.subjects()) {
+      if (subj.person_id() == handler->id) {
+        return absl::FailedPreconditionError("recusal (回避): the handler is a subject of this clue");
+      }
+      std::string subject_unit = subj.unit_id();
+      if (!subj.person_id().empty()) {
+        auto sp = store_->Person(subj.person_id());
+        if (sp.ok()) subject_unit = sp->unit_id;
+      }
+      if (subject_unit.empty()) continue;
+      auto su = store_->Unit(subject_unit);
+      if (!su.ok()) continue;
+      bool above = su->id == handler->unit_id;
+      for (const auto& a : su->ancestors) above = above || a == handler->unit_id;
+      if (above) {
+        return absl::FailedPreconditionError(
+            "recusal (回避): the handler's unit is in the chain of command of a subject of this clue");
+      }
+    }
+    return Step(call, "AssignHandler", *req, req->request_id(), req->clue_id(), req->expected_version(),
+                [&](const StoredClue& c, Relation rel) -> absl::StatusOr<Change> {
+                  SM_ASSIGN_OR_RETURN(auto step, Next(c.clue.state(), Action::kAssign, rel));
+                  (void)step;
+                  bool in_holder = handler_unit.id == c.clue.holding_unit_id();
+                  for (const auto& a : handler_unit.ancestors) in_holder = in_holder || a == c.clue.holding_unit_id();
+                  if (!in_holder) return InvalidField("handler_person_id", "is not in the unit holding the clue");
+                  Change ch{c, "handler_assigned", {{"handler_person_id", handler->id}}, {}};
+                  ch.after.clue.set_handler_person_id(handler->id);
+                  return ch;
+                },
+                reply);
+  });
+}
+
+grpc::Status ClueServiceImpl::DisposeClue(grpc::ServerContext* ctx, const v1::DisposeClueRequest* req,
+                                          v1::ClueReply* reply) {
+  return call_.Run(ctx, "DisposeClue", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e;
+    CheckRequestId(e, req->request_id());
+    CheckUuid(e, "clue_id", req->clue_id());
+    CheckVersion(e, req->expected_version());
+    if (req->method() == v1::DISPOSITION_METHOD_UNSPECIFIED || !v1::DispositionMethod_IsValid(req->method())) {
+      e.Add("method", "is required: one of the four disposition methods");
+    }
+    const bool reason_required =
+        req->method() == v1::DISPOSITION_METHOD_SHELVE || req->method() == v1::DISPOSITION_METHOD_CLOSE;
+    CheckLength(e, "reason", req->reason(), kMaxReason, reason_required);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    return Step(call, "DisposeClue", *req, req->request_id(), req->clue_id(), req->expected_version(),
+                [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
+                  SM_ASSIGN_OR_RETURN(auto step, Next(cur.clue.state(), Action::kDispose, rel, req->method()));
+                  Change ch{cur, "disposed", {{"method", v1::DispositionMethod_Name(req->method())},
+                                              {"reason", req->reason()}}, {}};
+                  v1::Clue& c = ch.after.clue;
+                  c.set_state(step.next);
+                  auto* d = c.mutable_disposition();
+                  d->set_method(req->method());
+                  d->set_reason(req->reason());
+                  d->set_decided_by(call.principal.EndUser());
+                  SetTs(d->mutable_decided_at(), clock_.Now());
+                  if (step.next == v1::CLUE_STATE_CONCLUDED) {  // 予以了结: closed with its reason
+                    c.mutable_outcome()->set_feedback(req->reason());
+                    SetTs(c.mutable_outcome()->mutable_concluded_at(), clock_.Now());
+                  }
+                  SetDeadline(c, step.stage);
+                  return ch;
+                },
+                reply);
+  });
+}
+
+grpc::Status ClueServiceImpl::ConcludeClue(grpc::ServerContext* ctx, const v1::ConcludeClueRequest* req,
+                                           v1::ClueReply* reply) {
+  return call_.Run(ctx, "ConcludeClue", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e;
+    CheckRequestId(e, req->request_id());
+    CheckUuid(e, "clue_id", req->clue_id());
+    CheckVersion(e, req->expected_version());
+    if (req->form() == v1::SUPERVISION_FORM_UNSPECIFIED || !v1::SupervisionForm_IsValid(req->form())) {
+      e.Add("form", "is required: one of the four forms (1-4)");
+    }
+    CheckLength(e, "feedback", req->feedback(), kMaxFeedback, true);
+    if (req->sanctions_size() > 20) e.Add("sanctions", "at most 20");
+    for (int i = 0; i < req->sanctions_size(); ++i) {
+      CheckLength(e, "sanctions[" + std::to_string(i) + "]", req->sanctions(i), 200, true);
+    }
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    return Step(call, "ConcludeClue", *req, req->request_id(), req->clue_id(), req->expected_version(),
+                [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
+                  SM_ASSIGN_OR_RETURN(auto step, Next(cur.clue.state(), Action::kConclude, rel,
+                                                      v1::DISPOSITION_METHOD_UNSPECIFIED, req->case_filed()));
+                  Change ch{cur, step.next == v1::CLUE_STATE_CASE_FILED ? "case_filed" : "concluded",
+                            {{"form", static_cast<int>(req->form())}, {"case_filed", req->case_filed()},
+                             {"feedback_to_unit_id", cur.clue.origin_unit_id()}},
+                            {}};
+                  v1::Clue& c = ch.after.clue;
+                  c.set_state(step.next);
+                  auto* o = c.mutable_outcome();
+                  o->set_form(req->form());
+                  o->set_case_filed(req->case_filed() || cur.clue.state() == v1::CLUE_STATE_CASE_FILED);
+                  o->clear_sanctions();
+                  for (const auto& s : req->sanctions()) o->add_sanctions(s);
+                  o->set_feedback(req->feedback());
+                  if (step.next == v1::CLUE_STATE_CONCLUDED) SetTs(o->mutable_concluded_at(), clock_.Now());
+                  SetDeadline(c, step.stage);
+                  return ch;
+                },
+                reply);
+  });
+}
+
+grpc::Status ClueServiceImpl::GetClue(grpc::ServerContext* ctx, const v1::GetClueRequest* req, v1::Clue* resp) {
+  return call_.Run(ctx, "GetClue", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(RequireReader(call.principal));
+    if (!IsUuid(req->clue_id())) return InvalidField("clue_id", "must be a UUID");
+    SM_ASSIGN_OR_RETURN(StoredClue s, LoadVisible(call.principal, req->clue_id()));
+    *resp = Render(s).clue();
+    // Details go to the holding unit's staff and to oversight, with at least internal clearance.
+    const bool may_read_details = call.principal.clearance >= auth::kClearanceInternal &&
+                                  (call.principal.unit == s.clue.holding_unit_id() || Oversight(call.principal));
+    if (!s.details_sealed.empty() && may_read_details) {
+      SM_ASSIGN_OR_RETURN(std::string details, keys_->Open(s.details_sealed, DetailsAad(s.clue.id())));
+      resp->set_details(details);
+      resp->set_details_withheld(false);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status ClueServiceImpl::ListClues(grpc::ServerContext* ctx, const v1::ListCluesRequest* req,
+                                        v1::ListCluesResponse* resp) {
+  return call_.Run(ctx, "ListClues", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(RequireReader(call.principal));
+    FieldErrors e;
+    ListQuery q;
+    CheckUuid(e, "holding_unit_id", req->holding_unit_id(), false);
+    CheckUuid(e, "origin_unit_id", req->origin_unit_id(), false);
+    CheckUuid(e, "subject_person_id", req->subject_person_id(), false);
+    if (!req->holding_unit_id().empty()) q.holding_unit = req->holding_unit_id();
+    if (!req->origin_unit_id().empty()) q.origin_unit = req->origin_unit_id();
+    if (!req->subject_person_id().empty()) q.subject_person = req->subject_person_id();
+    if (req->state() != v1::CLUE_STATE_UNSPECIFIED) {
+      if (!v1::ClueState_IsValid(req->state())) e.Add("state", "unknown state");
+      else q.state = v1::ClueState_Name(req->state());
+    }
+    if (req->category() != v1::CLUE_CATEGORY_UNSPECIFIED) {
+      if (!v1::ClueCategory_IsValid(req->category())) e.Add("category", "unknown category");
+      else q.category = v1::ClueCategory_Name(req->category());
+    }
+    CheckLength(e, "text", req->text(), 100, false);
+    if (!req->text().empty()) {
+      std::string escaped;
+      for (char c : req->text()) {
+        if (c == '%' || c == '_' || c == '\\') escaped += '\\';
+        escaped += c;
+      }
+      q.text = escaped;
+    }
+    auto micros = [](const google::protobuf::Timestamp& t) { return t.seconds() * 1000000 + t.nanos() / 1000; };
+    if (req->has_received_from()) q.received_from_us = micros(req->received_from());
+    if (req->has_received_to()) q.received_to_us = micros(req->received_to());
+    if (q.received_from_us && q.received_to_us && *q.received_to_us <= *q.received_from_us) {
+      e.Add("received_to", "must be after received_from");
+    }
+    q.overdue_only = req->overdue_only();
+    auto size = paging::PageSize(req->page_size(), 50, 500);
+    for (const auto& v : FieldViolations(size.status())) e.Add(v.field, v.description);
+    const std::string fingerprint = paging::FilterFingerprint(*req);
+    auto pos = paging::Decode(req->page_token(), fingerprint);
+    for (const auto& v : FieldViolations(pos.status())) e.Add(v.field, v.description);
+    if (pos.ok() && pos->has_value()) {
+      const auto& j = **pos;
+      if (!j.is_array() || j.size() != 2 || !j[0].is_number_integer() || !j[1].is_string() ||
+          !IsUuid(j[1].get<std::string>())) {
+        e.Add("page_token", "is not a token from this API");
+      } else {
+        q.after = std::make_pair(j[0].get<int64_t>(), j[1].get<std::string>());
+      }
+    }
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    if (!Oversight(call.principal)) {
+      if (!IsUuid(call.principal.unit)) return absl::PermissionDeniedError("the token names no unit");
+      q.visible_to_unit = call.principal.unit;
+    }
+    const int page = size.ok() ? *size : 50;
+    q.limit = page + 1;
+    SM_ASSIGN_OR_RETURN(auto rows, store_->List(q));
+    const bool more = static_cast<int>(rows.size()) > page;
+    if (more) rows.resize(page);
+    for (const auto& s : rows) *resp->add_clues() = Render(s).clue();
+    if (more) {
+      const auto& last = resp->clues(resp->clues_size() - 1);
+      resp->set_next_page_token(paging::Encode(
+          nlohmann::json::array({last.received_at().seconds() * 1000000 + last.received_at().nanos() / 1000, last.id()}),
+          fingerprint));
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status ClueServiceImpl::GetClueHistory(grpc::ServerContext* ctx, const v1::GetClueHistoryRequest* req,
+                                             v1::GetClueHistoryResponse* resp) {
+  return call_.Run(ctx, "GetClueHistory", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(RequireReader(call.principal));
+    if (!IsUuid(req->clue_id())) return InvalidField("clue_id", "must be a UUID");
+    SM_RETURN_IF_ERROR(LoadVisible(call.principal, req->clue_id()).status());
+    SM_ASSIGN_OR_RETURN(auto events, store_->Events(req->clue_id()));
+    for (const auto& ev : events) {
+      auto* out = resp->add_events();
+      out->set_seq(ev.seq);
+      out->set_clue_id(ev.aggregate_id);
+      out->set_type(ev.type);
+      out->set_actor(ev.actor);
+      out->set_actor_unit_id(ev.actor_unit);
+      out->mutable_at()->set_seconds(ev.at_micros / 1000000);
+      out->mutable_at()->set_nanos(static_cast<int32_t>((ev.at_micros % 1000000) * 1000));
+      out->set_data_json(ev.data);
+      out->set_hash(ev.hash);
+      out->set_prev_hash(ev.prev_hash);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status ClueServiceImpl::RevealReporter(grpc::ServerContext* ctx, const v1::RevealReporterRequest* req,
+                                             v1::Reporter* resp) {
+  return call_.Run(ctx, "RevealReporter", [&](const server::CallInfo& call) -> absl::Status {
+    const auth::Principal& p = call.principal;
+    SM_RETURN_IF_ERROR(RequireCaseStaff(p));
+    FieldErrors e;
+    CheckUuid(e, "clue_id", req->clue_id());
+    CheckLength(e, "reason", req->reason(), kMaxReason, true);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    SM_ASSIGN_OR_RETURN(StoredClue s, LoadVisible(p, req->clue_id()));
+    if (p.unit != s.clue.holding_unit_id() || p.clearance < auth::kClearanceConfidential) {
+      return absl::PermissionDeniedError("only cleared staff of the unit holding the clue may see the reporter");
+    }
+    if (s.reporter_sealed.empty()) return absl::NotFoundError("the clue has no named reporter");
+    SM_ASSIGN_OR_RETURN(std::string bytes, keys_->Open(s.reporter_sealed, ReporterAad(s.clue.id())));
+    if (!resp->ParseFromString(bytes)) return absl::DataLossError("reporter record unreadable");
+    // Who looked, when, and why, is itself part of the clue's tamper-evident history.
+    SM_RETURN_IF_ERROR(store_->AppendEvent(s.clue.id(), Actor{p.EndUser(), p.unit}, "reporter_revealed",
+                                           {{"reason", req->reason()}}));
+    log::Info("reporter revealed", {{"clue_id", s.clue.id()}, {"by", p.EndUser()}});
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status ClueServiceImpl::VerifyChain(grpc::ServerContext* ctx, const v1::VerifyChainRequest* req,
+                                          v1::VerifyChainResponse* resp) {
+  return call_.Run(ctx, "VerifyChain", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(RequireReader(call.principal));
+    if (!IsUuid(req->clue_id())) return InvalidField("clue_id", "must be a UUID");
+    SM_ASSIGN_OR_RETURN(StoredClue s, LoadVisible(call.principal, req->clue_id()));
+    SM_ASSIGN_OR_RETURN(auto events, store_->Events(req->clue_id()));
+    chain::Check c = chain::Verify(events, s.chain_len, s.chain_head);
+    resp->set_intact(c.intact);
+    resp->set_events(c.events);
+    resp->set_first_broken_seq(c.first_broken_seq);
+    resp->set_problem(c.problem);
+    if (!c.intact) {
+      log::Error("clue event chain broken", {{"clue_id", s.clue.id()}, {"seq", c.first_broken_seq}, {"problem", c.problem}});
+    }
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace sm::clue

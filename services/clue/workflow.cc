@@ -1,0 +1,119 @@
+#include "services/clue/workflow.h"
+
+#include "common/status.h"
+
+namespace sm::clue {
+namespace {
+
+absl::Status Illegal(v1::ClueState state, Action action) {
+  return absl::FailedPreconditionError("cannot " + std::string(ActionName(action)) +
+                                       " a clue in state " + std::string(StateName(state)));
+}
+
+}  // namespace
+
+std::string_view ActionName(Action a) {
+  switch (a) {
+    case Action::kTransfer: return "transfer";
+    case Action::kAccept: return "accept";
+    case Action::kReturn: return "return";
+    case Action::kAssign: return "assign a handler to";
+    case Action::kDispose: return "dispose of";
+    case Action::kConclude: return "conclude";
+  }
+  return "?";
+}
+
+std::string_view StateName(v1::ClueState s) {
+  switch (s) {
+    case v1::CLUE_STATE_REGISTERED: return "REGISTERED";
+    case v1::CLUE_STATE_OFFERED: return "OFFERED";
+    case v1::CLUE_STATE_HELD: return "HELD";
+    case v1::CLUE_STATE_IN_HANDLING: return "IN_HANDLING";
+    case v1::CLUE_STATE_SHELVED: return "SHELVED";
+    case v1::CLUE_STATE_CASE_FILED: return "CASE_FILED";
+    case v1::CLUE_STATE_CONCLUDED: return "CONCLUDED";
+    case v1::CLUE_STATE_MERGED: return "MERGED";
+    default: return "UNSPECIFIED";
+  }
+}
+
+std::string_view StageName(Stage s) {
+  switch (s) {
+    case Stage::kNone: return "";
+    case Stage::kAccept: return "accept";
+    case Stage::kDispose: return "dispose";
+    case Stage::kHandle: return "handle";
+    case Stage::kConclude: return "conclude";
+  }
+  return "";
+}
+
+bool ClockRuns(v1::ClueState s) {
+  return s == v1::CLUE_STATE_REGISTERED || s == v1::CLUE_STATE_OFFERED || s == v1::CLUE_STATE_HELD ||
+         s == v1::CLUE_STATE_IN_HANDLING || s == v1::CLUE_STATE_CASE_FILED;
+}
+
+absl::StatusOr<Step> Next(v1::ClueState state, Action action, Relation relation,
+                          v1::DispositionMethod method, bool case_filed) {
+  using S = v1::ClueState;
+  auto holder_only = [&](Step step) -> absl::StatusOr<Step> {
+    if (relation != Relation::kHolder) {
+      return absl::PermissionDeniedError("only the unit holding the clue may " + std::string(ActionName(action)) + " it");
+    }
+    return step;
+  };
+  auto offeree_only = [&](Step step) -> absl::StatusOr<Step> {
+    if (relation != Relation::kOfferee) {
+      return absl::PermissionDeniedError("only the unit the clue is offered to may " +
+                                         std::string(ActionName(action)) + " it");
+    }
+    return step;
+  };
+  switch (action) {
+    case Action::kTransfer:
+      if (state == S::CLUE_STATE_REGISTERED || state == S::CLUE_STATE_HELD) {
+        return holder_only({S::CLUE_STATE_OFFERED, Stage::kAccept});
+      }
+      return Illegal(state, action);
+    case Action::kAccept:
+      if (state == S::CLUE_STATE_OFFERED) return offeree_only({S::CLUE_STATE_HELD, Stage::kDispose});
+      return Illegal(state, action);
+    case Action::kReturn:
+      if (state == S::CLUE_STATE_OFFERED) return offeree_only({S::CLUE_STATE_HELD, Stage::kDispose});
+      return Illegal(state, action);
+    case Action::kAssign:
+      if (state == S::CLUE_STATE_REGISTERED || state == S::CLUE_STATE_HELD ||
+          state == S::CLUE_STATE_IN_HANDLING || state == S::CLUE_STATE_CASE_FILED) {
+        return holder_only({state, Stage::kNone});  // the stage clock is unchanged
+      }
+      return Illegal(state, action);
+    case Action::kDispose: {
+      const bool from_held = state == S::CLUE_STATE_REGISTERED || state == S::CLUE_STATE_HELD;
+      const bool from_shelf = state == S::CLUE_STATE_SHELVED;  // re-activating a shelved clue
+      if (!from_held && !from_shelf) return Illegal(state, action);
+      switch (method) {
+        case v1::DISPOSITION_METHOD_TALK_OR_LETTER:
+        case v1::DISPOSITION_METHOD_VERIFICATION:
+          return holder_only({S::CLUE_STATE_IN_HANDLING, Stage::kHandle});
+        case v1::DISPOSITION_METHOD_SHELVE:
+          if (from_shelf) return absl::FailedPreconditionError("the clue is already in state SHELVED");
+          return holder_only({S::CLUE_STATE_SHELVED, Stage::kNone});
+        case v1::DISPOSITION_METHOD_CLOSE:
+          return holder_only({S::CLUE_STATE_CONCLUDED, Stage::kNone});
+        default:
+          return InvalidField("method", "must be one of the four disposition methods");
+      }
+    }
+    case Action::kConclude:
+      if (state == S::CLUE_STATE_IN_HANDLING) {
+        return holder_only(case_filed ? Step{S::CLUE_STATE_CASE_FILED, Stage::kConclude}
+                                      : Step{S::CLUE_STATE_CONCLUDED, Stage::kNone});
+      }
+      if (state == S::CLUE_STATE_CASE_FILED) return holder_only({S::CLUE_STATE_CONCLUDED, Stage::kNone});
+      return Illegal(state, action);
+  }
+  return Illegal(state, action);
+}
+
+}  // namespace sm::clue

@@ -1,0 +1,668 @@
+// clue-service through its generated stub against a real PostgreSQL (with the demo
+// directory imported): lifecycle, two-way transfer, races, idempotency, access, bad
+// input, tamper evidence and confidentiality.
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/auth.h"
+#include "common/db/migrate.h"
+#include "common/log.h"
+#include "common/sealed.h"
+#include "common/status.h"
+#include "common/uuid.h"
+#include "common/workdays.h"
+#include "services/clue/pg_store.h"
+#include "services/clue/service.h"
+#include "services/directory/pg_store.h"
+#include "tests/support/pg_redis.h"
+
+const std::vector<sm::db::Migration>& directory_lib_migrations();
+const std::vector<sm::db::Migration>& clue_lib_migrations();
+
+namespace sm::clue {
+namespace {
+
+using ::sm::testing::PgRedis;
+
+// Friday 2025-01-24 10:00 Beijing time: the Spring Festival holiday follows.
+TimePoint Start() {
+  return FromUnixSeconds(workdays::DaysFromCivil(*workdays::ParseDate("2025-01-24")) * 86400 + 2 * 3600);
+}
+
+class ClueServiceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    PgRedis& env = PgRedis::Get();
+    env.ResetSchemas();
+    dir_pool_ = new db::Pool(env.Pool("sm_directory", "directory", 2));
+    ASSERT_TRUE(db::ApplyMigrations(*dir_pool_, "directory", directory_lib_migrations()).ok());
+    std::ifstream in(std::string(SM_SOURCE_DIR) + "/deploy/demo/directory.yaml");
+    std::stringstream buf;
+    buf << in.rdbuf();
+    auto doc = directory::ParseDocument(buf.str());
+    ASSERT_TRUE(doc.ok());
+    directory::PgStore dstore(dir_pool_, [] { return NewUuid(); });
+    ASSERT_TRUE(dstore.Import({&*doc, "seed", "seed", "test", false}).ok());
+
+    pool_ = new db::Pool(env.Pool("sm_clue", "clue", 8));
+    ASSERT_TRUE(db::ApplyMigrations(*pool_, "clue", clue_lib_migrations()).ok());
+    clock_ = new FakeClock(Start());
+    auth::Config ac;
+    ac.verify_key = std::string(auth::kDevelopmentSecret);
+    verifier_ = new auth::Verifier(*auth::Verifier::Create(ac));
+    keys_ = new crypto::Keyring(crypto::DevelopmentKeyring());
+    calendar_ = new workdays::Calendar(*workdays::Calendar::LoadDir(std::string(SM_SOURCE_DIR) + "/deploy/calendar"));
+    store_ = new PgStore(pool_, *clock_);
+    service_ = new ClueServiceImpl(store_, verifier_, keys_, calendar_, Limits{}, *clock_);
+    server::Config sc;
+    server_ = std::move(*server::Server::Start(sc, {service_})).release();
+    channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+  }
+  static void TearDownTestSuite() {
+    server_->Shutdown(std::chrono::milliseconds(100));
+    delete server_;
+    delete service_;
+    delete store_;
+    delete calendar_;
+    delete keys_;
+    delete verifier_;
+    delete clock_;
+    delete pool_;
+    delete dir_pool_;
+    delete channel_;
+  }
+  void SetUp() override {
+    stub_ = v1::ClueService::NewStub(*channel_);
+    clock_->Set(Start());
+  }
+
+  static std::string UnitId(const std::string& code) {
+    pqxx::connection c(Conn());
+    pqxx::work tx(c);
+    return tx.exec_params1("SELECT id::text FROM directory.v_units WHERE code = $1", code)[0].as<std::string>();
+  }
+  // A person of the unit with that code (the first by badge), optionally a leader.
+  static std::string PersonIn(const std::string& code, bool leader = false) {
+    pqxx::connection c(Conn());
+    pqxx::work tx(c);
+    return tx.exec_params1(
+        "SELECT p.id::text FROM directory.v_people p JOIN directory.v_units u ON u.id = p.unit_id "
+        "WHERE u.code = $1 AND p.leader = $2 ORDER BY p.badge_no LIMIT 1", code, leader)[0].as<std::string>();
+  }
+  static std::string Conn() {
+    return "host=127.0.0.1 port=" + std::to_string(PgRedis::Get().pg_port()) + " dbname=supervision user=postgres";
+  }
+  static int64_t Count(const std::string& sql) {
+    pqxx::connection c(Conn());
+    pqxx::work tx(c);
+    return tx.exec1(sql)[0].as<int64_t>();
+  }
+  static void Sql(const std::string& sql) {
+    pqxx::connection c(Conn());
+    pqxx::work tx(c);
+    tx.exec(sql);
+    tx.commit();
+  }
+
+  struct Who {
+    std::string unit;
+    std::vector<std::string> roles = {"discipline"};
+    int clearance = 1;
+    std::string user = "u";
+  };
+  static std::string Token(const Who& w) {
+    auth::MintRequest m;
+    m.signing_key = std::string(auth::kDevelopmentSecret);
+    m.principal.user = w.user;
+    m.principal.unit = w.unit;
+    m.principal.roles = w.roles;
+    m.principal.clearance = w.clearance;
+    return *auth::Mint(m);
+  }
+  template <typename Req, typename Resp, typename Fn>
+  grpc::Status Call(const Who& w, Fn fn, const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + Token(w));
+    return (stub_.get()->*fn)(&ctx, req, resp);
+  }
+
+  v1::RegisterClueRequest Petition(const std::string& origin_code) {
+    v1::RegisterClueRequest r;
+    r.set_request_id(NewUuid());
+    r.set_origin_unit_id(UnitId(origin_code));
+    r.set_source(v1::CLUE_SOURCE_PETITION);
+    r.set_channel(v1::RECEIPT_CHANNEL_LETTER);
+    r.add_subjects()->set_person_id(PersonIn("fucheng-branch-chengjiao-station"));
+    r.add_categories(v1::CLUE_CATEGORY_WORK);
+    r.add_categories(v1::CLUE_CATEGORY_ALCOHOL);
+    r.set_summary("反映城郊派出所民警工作日午间饮酒");
+    r.set_details("举报信称：某日中午在辖区饭店饮酒后返岗。");
+    r.mutable_reporter()->set_name("李某");
+    r.mutable_reporter()->set_contact("139-0000-0000");
+    r.set_severity(v1::SEVERITY_MEDIUM);
+    return r;
+  }
+
+  v1::Clue Register(const Who& w, const v1::RegisterClueRequest& r) {
+    v1::ClueReply reply;
+    grpc::Status s = Call(w, &v1::ClueService::Stub::RegisterClue, r, &reply);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return reply.clue();
+  }
+
+  static inline db::Pool* dir_pool_;
+  static inline db::Pool* pool_;
+  static inline FakeClock* clock_;
+  static inline auth::Verifier* verifier_;
+  static inline crypto::Keyring* keys_;
+  static inline workdays::Calendar* calendar_;
+  static inline PgStore* store_;
+  static inline ClueServiceImpl* service_;
+  static inline server::Server* server_;
+  static inline std::shared_ptr<grpc::Channel>* channel_;
+  std::unique_ptr<v1::ClueService::Stub> stub_;
+};
+
+std::vector<std::string> Fields(const grpc::Status& s) {
+  std::vector<std::string> out;
+  for (const auto& v : FieldViolations(FromGrpcStatus(s))) out.push_back(v.field);
+  return out;
+}
+
+TEST_F(ClueServiceTest, FullLifecycleWithTwoWayTransferAndFeedback) {
+  const Who group{UnitId("discipline-group")};
+  const Who commission{UnitId("discipline-commission")};
+  v1::Clue c = Register(group, Petition("discipline-group"));
+  EXPECT_EQ(c.state(), v1::CLUE_STATE_REGISTERED);
+  EXPECT_EQ(c.number().rfind("XS-2025-", 0), 0u) << c.number();
+  EXPECT_TRUE(c.details().empty());
+  EXPECT_TRUE(c.details_withheld());
+  EXPECT_TRUE(c.reporter_on_file());
+  EXPECT_FALSE(c.has_reporter());
+  // Dispose within 5 working days from Friday 2025-01-24: 01-26 (make-up Sunday), 01-27,
+  // then the Spring Festival, then 02-05, 02-06, 02-07.
+  EXPECT_EQ(c.deadline_stage(), "dispose");
+  EXPECT_EQ(c.deadline_at().seconds(), ToUnixSeconds(workdays::EndOfDay(*workdays::ParseDate("2025-02-07"))));
+
+  v1::TransferClueRequest t;
+  t.set_request_id(NewUuid());
+  t.set_clue_id(c.id());
+  t.set_expected_version(c.version());
+  t.set_to_unit_id(commission.unit);
+  t.set_reason("涉嫌违纪，移送纪委监委");
+  v1::ClueReply r;
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::TransferClue, t, &r).ok());
+  EXPECT_EQ(r.clue().state(), v1::CLUE_STATE_OFFERED);
+  EXPECT_EQ(r.clue().offered_to_unit_id(), commission.unit);
+  EXPECT_EQ(r.clue().deadline_stage(), "accept");
+
+  v1::AcceptClueRequest a;
+  a.set_request_id(NewUuid());
+  a.set_clue_id(c.id());
+  a.set_expected_version(r.clue().version());
+  // The sender cannot accept its own offer.
+  EXPECT_EQ(Call(group, &v1::ClueService::Stub::AcceptClue, a, &r).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Call(commission, &v1::ClueService::Stub::AcceptClue, a, &r).ok());
+  EXPECT_EQ(r.clue().state(), v1::CLUE_STATE_HELD);
+  EXPECT_EQ(r.clue().holding_unit_id(), commission.unit);
+
+  v1::DisposeClueRequest d;
+  d.set_request_id(NewUuid());
+  d.set_clue_id(c.id());
+  d.set_expected_version(r.clue().version());
+  d.set_method(v1::DISPOSITION_METHOD_VERIFICATION);
+  // Once accepted, the sender no longer holds it.
+  EXPECT_EQ(Call(group, &v1::ClueService::Stub::DisposeClue, d, &r).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Call(commission, &v1::ClueService::Stub::DisposeClue, d, &r).ok());
+  EXPECT_EQ(r.clue().state(), v1::CLUE_STATE_IN_HANDLING);
+  EXPECT_EQ(r.clue().deadline_stage(), "handle");
+
+  v1::ConcludeClueRequest k;
+  k.set_request_id(NewUuid());
+  k.set_clue_id(c.id());
+  k.set_expected_version(r.clue().version());
+  k.set_form(v1::SUPERVISION_FORM_2);
+  k.add_sanctions("党内警告");
+  k.set_feedback("经初核属实，给予党内警告处分。");
+  ASSERT_TRUE(Call(commission, &v1::ClueService::Stub::ConcludeClue, k, &r).ok());
+  EXPECT_EQ(r.clue().state(), v1::CLUE_STATE_CONCLUDED);
+
+  // The feedback reaches the unit that sent the clue.
+  v1::Clue seen;
+  v1::GetClueRequest g;
+  g.set_clue_id(c.id());
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::GetClue, g, &seen).ok());
+  EXPECT_EQ(seen.outcome().form(), v1::SUPERVISION_FORM_2);
+  EXPECT_EQ(seen.outcome().feedback(), "经初核属实，给予党内警告处分。");
+  EXPECT_TRUE(seen.details().empty());  // details stay with the holder
+
+  v1::GetClueHistoryRequest h;
+  h.set_clue_id(c.id());
+  v1::GetClueHistoryResponse hist;
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::GetClueHistory, h, &hist).ok());
+  std::vector<std::string> types;
+  for (const auto& e : hist.events()) types.push_back(e.type());
+  EXPECT_EQ(types, (std::vector<std::string>{"registered", "offered", "accepted", "disposed", "concluded"}));
+
+  // And the other direction: the commission sends a gang-case lead back to the police.
+  auto lead = Petition("discipline-commission");
+  lead.set_source(v1::CLUE_SOURCE_CASE_HANDLING);
+  lead.clear_categories();
+  lead.add_categories(v1::CLUE_CATEGORY_GANG_UMBRELLA);
+  lead.set_summary("涉黑案件线索：反映某派出所民警充当保护伞");
+  v1::Clue back = Register(commission, lead);
+  const Who police{UnitId("fucheng-branch-discipline-committee")};
+  t.set_request_id(NewUuid());
+  t.set_clue_id(back.id());
+  t.set_expected_version(back.version());
+  t.set_to_unit_id(police.unit);
+  ASSERT_TRUE(Call(commission, &v1::ClueService::Stub::TransferClue, t, &r).ok());
+  v1::ReturnClueRequest ret;
+  ret.set_request_id(NewUuid());
+  ret.set_clue_id(back.id());
+  ret.set_expected_version(r.clue().version());
+  ret.set_reason("");
+  grpc::Status s = Call(police, &v1::ClueService::Stub::ReturnClue, ret, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Fields(s), std::vector<std::string>{"reason"});
+  ret.set_reason("不属于本单位管辖");
+  ASSERT_TRUE(Call(police, &v1::ClueService::Stub::ReturnClue, ret, &r).ok());
+  EXPECT_EQ(r.clue().state(), v1::CLUE_STATE_HELD);
+  EXPECT_EQ(r.clue().holding_unit_id(), commission.unit);
+  // The police unit that saw the offer keeps seeing the clue (chain of custody).
+  g.set_clue_id(back.id());
+  EXPECT_TRUE(Call(police, &v1::ClueService::Stub::GetClue, g, &seen).ok());
+}
+
+TEST_F(ClueServiceTest, AcceptAndReturnRaceExactlyOneWins) {
+  const Who group{UnitId("discipline-group")};
+  const Who commission{UnitId("discipline-commission")};
+  for (int round = 0; round < 5; ++round) {
+    v1::Clue c = Register(group, Petition("discipline-group"));
+    v1::TransferClueRequest t;
+    t.set_request_id(NewUuid());
+    t.set_clue_id(c.id());
+    t.set_expected_version(c.version());
+    t.set_to_unit_id(commission.unit);
+    v1::ClueReply r;
+    ASSERT_TRUE(Call(group, &v1::ClueService::Stub::TransferClue, t, &r).ok());
+    std::atomic<bool> go{false};
+    grpc::Status accepted, returned;
+    std::thread t1([&] {
+      auto stub = v1::ClueService::NewStub(*channel_);
+      v1::AcceptClueRequest a;
+      a.set_request_id(NewUuid());
+      a.set_clue_id(c.id());
+      a.set_expected_version(r.clue().version());
+      while (!go) std::this_thread::yield();
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("authorization", "Bearer " + Token(commission));
+      v1::ClueReply out;
+      accepted = stub->AcceptClue(&ctx, a, &out);
+    });
+    std::thread t2([&] {
+      auto stub = v1::ClueService::NewStub(*channel_);
+      v1::ReturnClueRequest b;
+      b.set_request_id(NewUuid());
+      b.set_clue_id(c.id());
+      b.set_expected_version(r.clue().version());
+      b.set_reason("退回");
+      while (!go) std::this_thread::yield();
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("authorization", "Bearer " + Token(commission));
+      v1::ClueReply out;
+      returned = stub->ReturnClue(&ctx, b, &out);
+    });
+    go = true;
+    t1.join();
+    t2.join();
+    EXPECT_NE(accepted.ok(), returned.ok()) << accepted.error_message() << " / " << returned.error_message();
+    const grpc::Status& loser = accepted.ok() ? returned : accepted;
+    EXPECT_EQ(loser.error_code(), grpc::StatusCode::ABORTED) << loser.error_message();
+    EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_events WHERE clue_id = '" + c.id() + "'"), 3);
+  }
+}
+
+TEST_F(ClueServiceTest, RepeatedRequestsAndReferralsGiveOneClue) {
+  const Who group{UnitId("discipline-group")};
+  auto req = Petition("discipline-group");
+  v1::Clue first = Register(group, req);
+  v1::ClueReply again;
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::RegisterClue, req, &again).ok());
+  EXPECT_EQ(again.clue().id(), first.id());
+  EXPECT_TRUE(again.mutation().replayed());
+  req.set_summary("changed");
+  grpc::Status s = Call(group, &v1::ClueService::Stub::RegisterClue, req, &again);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Fields(s), std::vector<std::string>{"request_id"});
+
+  // Referrals: a repeat with the same (source_system, source_ref) returns the same clue.
+  const Who audit_service{UnitId("audit-office"), {"service"}};
+  auto referral = Petition("audit-office");
+  referral.set_source(v1::CLUE_SOURCE_AUDIT);
+  referral.set_channel(v1::RECEIPT_CHANNEL_SYSTEM);
+  referral.set_source_system("audit");
+  referral.set_source_ref("finding-" + NewUuid());
+  const int64_t before = Count("SELECT count(*) FROM clue.clues");
+  std::vector<std::thread> threads;
+  std::vector<std::string> ids(4);
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      auto stub = v1::ClueService::NewStub(*channel_);
+      auto r = referral;
+      r.set_request_id(NewUuid());
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("authorization", "Bearer " + Token(audit_service));
+      v1::ClueReply out;
+      grpc::Status st = stub->RegisterClue(&ctx, r, &out);
+      EXPECT_TRUE(st.ok()) << st.error_message();
+      ids[i] = out.clue().id();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues"), before + 1);
+  for (const auto& id : ids) EXPECT_EQ(id, ids[0]);
+}
+
+TEST_F(ClueServiceTest, AccessIsDeniedByDefault) {
+  const Who group{UnitId("discipline-group")};
+  v1::Clue c = Register(group, Petition("discipline-group"));
+  v1::GetClueRequest g;
+  g.set_clue_id(c.id());
+  v1::Clue out;
+  // Another unit does not see it at all.
+  EXPECT_EQ(Call(Who{UnitId("gaoxin-branch")}, &v1::ClueService::Stub::GetClue, g, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // Dashboards see statistics only.
+  EXPECT_EQ(Call(Who{UnitId("discipline-group"), {"dashboard"}}, &v1::ClueService::Stub::GetClue, g, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // No token at all.
+  {
+    grpc::ClientContext ctx;
+    EXPECT_EQ(stub_->GetClue(&ctx, g, &out).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  // Oversight sees every clue, with details given clearance.
+  ASSERT_TRUE(Call(Who{UnitId("bureau-party-committee"), {"oversight"}}, &v1::ClueService::Stub::GetClue, g, &out).ok());
+  EXPECT_FALSE(out.details().empty());
+  // The holder with internal clearance reads details; without clearance they are withheld.
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::GetClue, g, &out).ok());
+  EXPECT_EQ(out.details(), "举报信称：某日中午在辖区饭店饮酒后返岗。");
+  ASSERT_TRUE(Call(Who{group.unit, {"discipline"}, 0}, &v1::ClueService::Stub::GetClue, g, &out).ok());
+  EXPECT_TRUE(out.details().empty());
+  EXPECT_TRUE(out.details_withheld());
+  // Lists show only what the caller's unit may see.
+  v1::ListCluesRequest l;
+  v1::ListCluesResponse lr;
+  ASSERT_TRUE(Call(Who{UnitId("gaoxin-branch")}, &v1::ClueService::Stub::ListClues, l, &lr).ok());
+  for (const auto& x : lr.clues()) EXPECT_NE(x.id(), c.id());
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::ListClues, l, &lr).ok());
+  bool found = false;
+  for (const auto& x : lr.clues()) found = found || x.id() == c.id();
+  EXPECT_TRUE(found);
+  // A unit cannot register in another unit's name.
+  auto other = Petition("gaoxin-branch");
+  v1::ClueReply reply;
+  EXPECT_EQ(Call(group, &v1::ClueService::Stub::RegisterClue, other, &reply).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(ClueServiceTest, ReporterIsRevealedOnlyToClearedHolderStaffAndEachRevealIsRecorded) {
+  const Who group{UnitId("discipline-group")};
+  v1::Clue c = Register(group, Petition("discipline-group"));
+  v1::RevealReporterRequest rr;
+  rr.set_clue_id(c.id());
+  rr.set_reason("核实举报内容需联系举报人");
+  v1::Reporter rep;
+  EXPECT_EQ(Call(group, &v1::ClueService::Stub::RevealReporter, rr, &rep).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);  // clearance 1
+  EXPECT_EQ(Call(Who{UnitId("bureau-party-committee"), {"discipline", "oversight"}, 3},
+                 &v1::ClueService::Stub::RevealReporter, rr, &rep).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);  // not the holding unit
+  const Who cleared{group.unit, {"discipline"}, 2, "cleared-officer"};
+  ASSERT_TRUE(Call(cleared, &v1::ClueService::Stub::RevealReporter, rr, &rep).ok());
+  EXPECT_EQ(rep.name(), "李某");
+  EXPECT_EQ(rep.contact(), "139-0000-0000");
+  v1::GetClueHistoryRequest h;
+  h.set_clue_id(c.id());
+  v1::GetClueHistoryResponse hist;
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::GetClueHistory, h, &hist).ok());
+  ASSERT_EQ(hist.events_size(), 2);
+  EXPECT_EQ(hist.events(1).type(), "reporter_revealed");
+  EXPECT_EQ(hist.events(1).actor(), "cleared-officer");
+  EXPECT_EQ(hist.events(1).data_json().find("李某"), std::string::npos);
+}
+
+TEST_F(ClueServiceTest, BadInputsNameTheFieldAndWriteNothing) {
+  const Who group{UnitId("discipline-group")};
+  struct Case {
+    const char* field;
+    std::function<void(v1::RegisterClueRequest&)> spoil;
+  };
+  const std::vector<Case> cases = {
+      {"request_id", [](auto& r) { r.clear_request_id(); }},
+      {"origin_unit_id", [](auto& r) { r.set_origin_unit_id("nope"); }},
+      {"source", [](auto& r) { r.set_source(v1::CLUE_SOURCE_UNSPECIFIED); }},
+      {"channel", [](auto& r) { r.set_channel(v1::RECEIPT_CHANNEL_UNSPECIFIED); }},
+      {"subjects", [](auto& r) { r.clear_subjects(); }},
+      {"subjects[0].person_id", [](auto& r) { r.mutable_subjects(0)->set_person_id(NewUuid()); }},
+      {"categories", [](auto& r) { r.clear_categories(); }},
+      {"categories[1]", [](auto& r) { r.set_categories(1, v1::CLUE_CATEGORY_WORK); }},
+      {"summary", [](auto& r) { r.clear_summary(); }},
+      {"summary", [](auto& r) { r.set_summary(std::string(501, 'x')); }},
+      {"reporter.name", [](auto& r) { r.mutable_reporter()->clear_name(); }},
+      {"reporter", [](auto& r) { r.mutable_reporter()->set_anonymous(true); }},
+      {"source_ref", [](auto& r) { r.set_source_system("audit"); }},
+      {"received_at", [](auto& r) { r.mutable_received_at()->set_seconds(ToUnixSeconds(Start()) + 86400); }},
+  };
+  const int64_t before = Count("SELECT count(*) FROM clue.clues");
+  const int64_t keys_before = Count("SELECT count(*) FROM clue.idempotency");
+  const int64_t events_before = Count("SELECT count(*) FROM clue.clue_events");
+  for (const auto& c : cases) {
+    auto req = Petition("discipline-group");
+    c.spoil(req);
+    v1::ClueReply reply;
+    grpc::Status s = Call(group, &v1::ClueService::Stub::RegisterClue, req, &reply);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.field << ": " << s.error_message();
+    auto fields = Fields(s);
+    EXPECT_NE(std::find(fields.begin(), fields.end(), c.field), fields.end())
+        << c.field << " got " << (fields.empty() ? s.error_message() : fields[0]);
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues"), before);
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.idempotency"), keys_before);
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_events"), events_before);
+}
+
+TEST_F(ClueServiceTest, IllegalStepsNameTheStateAndStaleVersionsAbort) {
+  const Who group{UnitId("discipline-group")};
+  v1::Clue c = Register(group, Petition("discipline-group"));
+  v1::AcceptClueRequest a;
+  a.set_request_id(NewUuid());
+  a.set_clue_id(c.id());
+  a.set_expected_version(c.version());
+  v1::ClueReply r;
+  grpc::Status s = Call(group, &v1::ClueService::Stub::AcceptClue, a, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("REGISTERED"), std::string::npos) << s.error_message();
+  v1::ConcludeClueRequest k;
+  k.set_request_id(NewUuid());
+  k.set_clue_id(c.id());
+  k.set_expected_version(c.version());
+  k.set_form(v1::SUPERVISION_FORM_1);
+  k.set_feedback("x");
+  s = Call(group, &v1::ClueService::Stub::ConcludeClue, k, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  v1::DisposeClueRequest d;
+  d.set_request_id(NewUuid());
+  d.set_clue_id(c.id());
+  d.set_expected_version(c.version() + 7);
+  d.set_method(v1::DISPOSITION_METHOD_TALK_OR_LETTER);
+  s = Call(group, &v1::ClueService::Stub::DisposeClue, d, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ABORTED);
+  // Shelving pauses the clock; the clue can be taken up again later.
+  d.set_expected_version(c.version());
+  d.set_method(v1::DISPOSITION_METHOD_SHELVE);
+  d.set_reason("线索不具体，暂存待查");
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::DisposeClue, d, &r).ok());
+  EXPECT_EQ(r.clue().state(), v1::CLUE_STATE_SHELVED);
+  EXPECT_FALSE(r.clue().has_deadline_at());
+  d.set_request_id(NewUuid());
+  d.set_expected_version(r.clue().version());
+  d.set_method(v1::DISPOSITION_METHOD_TALK_OR_LETTER);
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::DisposeClue, d, &r).ok());
+  EXPECT_EQ(r.clue().state(), v1::CLUE_STATE_IN_HANDLING);
+}
+
+TEST_F(ClueServiceTest, RecusalBlocksSubjectsAndTheirChainOfCommand) {
+  const Who station{UnitId("fucheng-branch-discipline-committee")};
+  auto req = Petition("fucheng-branch-discipline-committee");
+  const std::string subject = PersonIn("fucheng-branch-chengjiao-station");
+  v1::Clue c = Register(station, req);
+  v1::AssignHandlerRequest a;
+  a.set_request_id(NewUuid());
+  a.set_clue_id(c.id());
+  a.set_expected_version(c.version());
+  a.set_handler_person_id(subject);
+  v1::ClueReply r;
+  grpc::Status s = Call(station, &v1::ClueService::Stub::AssignHandler, a, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("recusal"), std::string::npos);
+  // The branch chief's unit sits above the subject's station.
+  a.set_handler_person_id(PersonIn("fucheng-branch", true));
+  s = Call(station, &v1::ClueService::Stub::AssignHandler, a, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  // Someone of the holding unit may handle it.
+  a.set_handler_person_id(PersonIn("fucheng-branch-discipline-committee"));
+  ASSERT_TRUE(Call(station, &v1::ClueService::Stub::AssignHandler, a, &r).ok()) ;
+  EXPECT_EQ(r.clue().handler_person_id(), a.handler_person_id());
+}
+
+TEST_F(ClueServiceTest, TamperingIsDetectedAtTheExactEvent) {
+  const Who group{UnitId("discipline-group")};
+  const Who commission{UnitId("discipline-commission")};
+  auto make = [&] {
+    v1::Clue c = Register(group, Petition("discipline-group"));
+    v1::TransferClueRequest t;
+    t.set_request_id(NewUuid());
+    t.set_clue_id(c.id());
+    t.set_expected_version(c.version());
+    t.set_to_unit_id(commission.unit);
+    v1::ClueReply r;
+    EXPECT_TRUE(Call(group, &v1::ClueService::Stub::TransferClue, t, &r).ok());
+    v1::AcceptClueRequest a;
+    a.set_request_id(NewUuid());
+    a.set_clue_id(c.id());
+    a.set_expected_version(r.clue().version());
+    EXPECT_TRUE(Call(commission, &v1::ClueService::Stub::AcceptClue, a, &r).ok());
+    return c.id();  // three events
+  };
+  auto verify = [&](const std::string& id) {
+    v1::VerifyChainRequest v;
+    v.set_clue_id(id);
+    v1::VerifyChainResponse out;
+    EXPECT_TRUE(Call(Who{UnitId("bureau-party-committee"), {"oversight"}}, &v1::ClueService::Stub::VerifyChain, v, &out).ok());
+    return out;
+  };
+  const std::string intact = make();
+  EXPECT_TRUE(verify(intact).intact());
+  EXPECT_EQ(verify(intact).events(), 3);
+
+  const std::string edited = make();
+  Sql("UPDATE clue.clue_events SET data = replace(data, 'OFFERED', 'x') || ' ' WHERE clue_id = '" + edited + "' AND seq = 2");
+  auto v = verify(edited);
+  EXPECT_FALSE(v.intact());
+  EXPECT_EQ(v.first_broken_seq(), 2);
+
+  const std::string actor_changed = make();
+  Sql("UPDATE clue.clue_events SET actor = 'someone-else' WHERE clue_id = '" + actor_changed + "' AND seq = 1");
+  EXPECT_EQ(verify(actor_changed).first_broken_seq(), 1);
+
+  const std::string deleted = make();
+  Sql("DELETE FROM clue.clue_events WHERE clue_id = '" + deleted + "' AND seq = 2");
+  v = verify(deleted);
+  EXPECT_FALSE(v.intact());
+  EXPECT_EQ(v.first_broken_seq(), 2);
+
+  const std::string truncated = make();
+  Sql("DELETE FROM clue.clue_events WHERE clue_id = '" + truncated + "' AND seq = 3");
+  v = verify(truncated);
+  EXPECT_FALSE(v.intact());
+  EXPECT_EQ(v.first_broken_seq(), 3);
+}
+
+TEST_F(ClueServiceTest, SensitiveCanaryNeverReachesTheDatabaseInClearOrTheLogs) {
+  std::ostringstream captured;
+  log::Init("clue-test", "debug", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+  const Who group{UnitId("discipline-group")};
+  const std::string canary = "CANARY-" + NewRandomUuid();
+  auto req = Petition("discipline-group");
+  req.set_details("details " + canary);
+  req.mutable_reporter()->set_name("reporter " + canary);
+  req.mutable_reporter()->set_id_number(canary.substr(0, 20));
+  v1::Clue c = Register(group, req);
+  // A failing call with the canary in a field must not echo it either.
+  auto bad = req;
+  bad.set_request_id(NewUuid());
+  bad.set_origin_unit_id("not-a-uuid " + canary);
+  v1::ClueReply reply;
+  grpc::Status s = Call(group, &v1::ClueService::Stub::RegisterClue, bad, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message().find(canary), std::string::npos);
+  v1::GetClueRequest g;
+  g.set_clue_id(c.id());
+  v1::Clue out;
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::GetClue, g, &out).ok());
+  EXPECT_NE(out.details().find(canary), std::string::npos);  // the holder can read it
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues WHERE details_sealed LIKE '%CANARY%' OR reporter_sealed LIKE '%CANARY%'"
+                  " OR summary LIKE '%CANARY%'"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_events WHERE data LIKE '%CANARY%'"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.idempotency WHERE position('CANARY' in encode(response, 'escape')) > 0"), 0);
+  EXPECT_EQ(captured.str().find(canary), std::string::npos);
+  EXPECT_NE(captured.str().find("RegisterClue"), std::string::npos);  // the log did capture the calls
+  // A sealed value moved to another clue does not open there.
+  auto other = Register(group, Petition("discipline-group"));
+  Sql("UPDATE clue.clues SET details_sealed = (SELECT details_sealed FROM clue.clues WHERE id = '" + c.id() +
+      "') WHERE id = '" + other.id() + "'");
+  g.set_clue_id(other.id());
+  EXPECT_EQ(Call(group, &v1::ClueService::Stub::GetClue, g, &out).error_code(), grpc::StatusCode::DATA_LOSS);
+  log::Init("clue-test", "info");
+}
+
+TEST_F(ClueServiceTest, ListFiltersAndPagesWithChineseTextSearch) {
+  const Who group{UnitId("discipline-group")};
+  for (int i = 0; i < 7; ++i) {
+    clock_->Advance(std::chrono::minutes(1));
+    auto req = Petition("discipline-group");
+    req.set_summary("分页测试线索第" + std::to_string(i) + "条：反映赌博问题");
+    req.clear_categories();
+    req.add_categories(v1::CLUE_CATEGORY_GAMBLING);
+    Register(group, req);
+  }
+  v1::ListCluesRequest l;
+  l.set_text("分页测试");
+  l.set_page_size(3);
+  std::vector<std::string> seen;
+  for (int page = 0; page < 5; ++page) {
+    v1::ListCluesResponse resp;
+    ASSERT_TRUE(Call(group, &v1::ClueService::Stub::ListClues, l, &resp).ok());
+    for (const auto& c : resp.clues()) seen.push_back(c.summary());
+    if (resp.next_page_token().empty()) break;
+    l.set_page_token(resp.next_page_token());
+  }
+  ASSERT_EQ(seen.size(), 7u);
+  EXPECT_NE(seen[0].find("第6条"), std::string::npos);  // newest first
+  l.set_category(v1::CLUE_CATEGORY_POLITICAL);  // a token is bound to its filters
+  v1::ListCluesResponse resp;
+  grpc::Status s = Call(group, &v1::ClueService::Stub::ListClues, l, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Fields(s), std::vector<std::string>{"page_token"});
+}
+
+}  // namespace
+}  // namespace sm::clue
