@@ -19,6 +19,7 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, config::Env
   c.limits.dispose = static_cast<int>(r.Int("clue.limits.dispose_days", 5, 1, 365));
   c.limits.handle = static_cast<int>(r.Int("clue.limits.handle_days", 30, 1, 365));
   c.limits.conclude = static_cast<int>(r.Int("clue.limits.conclude_days", 60, 1, 730));
+  c.scan_interval = r.Millis("clue.scan_interval_ms", 60000, 100, 3600000);
   absl::Status s = r.Finish();
   if (!s.ok()) return s;
   return c;

@@ -20,6 +20,7 @@ struct Config {
   std::string current_key;  // id of the key that seals new values
   std::string calendar_dir; // directory of YYYY.yaml holiday calendars
   Limits limits;
+  std::chrono::milliseconds scan_interval{60000};  // overdue scanner period
 };
 
 absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv,

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "common/log.h"
+#include "common/pg_listen.h"
 #include "common/runtime.h"
 #include "common/sealed.h"
 #include "common/workdays.h"
@@ -31,9 +32,17 @@ int main(int argc, char** argv) {
   auto runtime = sm::Runtime::Create(config->service, "clue", clue_lib_migrations());
   if (!runtime.ok()) return fail(runtime.status());
   sm::clue::PgStore store(&(*runtime)->pool(), sm::SystemClock::Default());
-  sm::clue::ClueServiceImpl service(&store, &(*runtime)->verifier(), &*keys, &*calendar, config->limits);
+  sm::db::PoolConfig listen_config = config->service.db;
+  sm::db::Listener listener(listen_config, "clue_events");
+  listener.Start();
+  sm::clue::ClueServiceImpl service(&store, &(*runtime)->verifier(), &*keys, &*calendar, config->limits,
+                                    sm::SystemClock::Default(), (*runtime)->redis(), &listener);
+  sm::clue::OverdueScanner scanner(&store, sm::SystemClock::Default());
+  scanner.Start(config->scan_interval);
   absl::Status serving = (*runtime)->Serve({&service});
   if (!serving.ok()) return fail(serving);
   (*runtime)->WaitForSignal();
+  scanner.Stop();
+  listener.Stop();
   return 0;
 }

@@ -175,11 +175,13 @@ void WriteRow(Tx& tx, const StoredClue& s, bool insert) {
         "  holding_unit_id, offered_to_unit_id, handler_person_id, categories, summary, details_sealed, "
         "  reporter_sealed, has_reporter, severity, received_at, registered_at, disposition_method, "
         "  disposition_reason, disposition_by, disposition_at, outcome_form, outcome_case_filed, "
-        "  outcome_sanctions, outcome_feedback, concluded_at, deadline_at, deadline_stage, overdue, version) "
+        "  outcome_sanctions, outcome_feedback, concluded_at, deadline_at, deadline_stage, overdue, version, "
+        "  merged_into, intervened) "
         "VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8::uuid, $9::uuid, $10::uuid, $11::uuid, $12::text[], $13, $14, "
         "  $15, $16, $17, to_timestamp($18::double precision / 1e6), to_timestamp($19::double precision / 1e6), $20, "
         "  $21, $22, to_timestamp($23::double precision / 1e6), $24, $25, $26::text[], $27, "
-        "  to_timestamp($28::double precision / 1e6), to_timestamp($29::double precision / 1e6), $30, $31, $32)"
+        "  to_timestamp($28::double precision / 1e6), to_timestamp($29::double precision / 1e6), $30, $31, $32, "
+        "  $33::uuid, $34)"
       : "UPDATE clues SET number = $2, state = $3, source = $4, channel = $5, source_system = $6, source_ref = $7, "
         "  origin_unit_id = $8::uuid, holding_unit_id = $9::uuid, offered_to_unit_id = $10::uuid, "
         "  handler_person_id = $11::uuid, categories = $12::text[], summary = $13, details_sealed = $14, "
@@ -189,7 +191,7 @@ void WriteRow(Tx& tx, const StoredClue& s, bool insert) {
         "  disposition_at = to_timestamp($23::double precision / 1e6), outcome_form = $24, outcome_case_filed = $25, "
         "  outcome_sanctions = $26::text[], outcome_feedback = $27, concluded_at = to_timestamp($28::double precision / 1e6), "
         "  deadline_at = to_timestamp($29::double precision / 1e6), deadline_stage = $30, overdue = $31, version = $32, "
-        "  updated_at = now() WHERE id = $1::uuid";
+        "  merged_into = $33::uuid, intervened = $34, updated_at = now() WHERE id = $1::uuid";
   tx.exec_params0(
       sql, c.id(), c.number(), v1::ClueState_Name(c.state()), v1::ClueSource_Name(c.source()),
       v1::ReceiptChannel_Name(c.channel()), Opt(c.source_system()), Opt(c.source_ref()), c.origin_unit_id(),
@@ -203,7 +205,7 @@ void WriteRow(Tx& tx, const StoredClue& s, bool insert) {
       concluded ? std::optional<bool>(c.outcome().case_filed()) : std::optional<bool>(),
       concluded ? OptStr(ToArrayLiteral(sanctions)) : OptStr(), concluded ? OptStr(c.outcome().feedback()) : OptStr(),
       concluded ? TsParam(c.outcome().concluded_at()) : OptStr(), TsParam(c.deadline_at()),
-      Opt(c.deadline_stage()), c.overdue(), c.version());
+      Opt(c.deadline_stage()), c.overdue(), c.version(), Opt(c.merged_into_id()), c.intervened());
 }
 
 void AddCustody(Tx& tx, const std::string& clue_id, const std::string& unit_id) {
@@ -275,13 +277,8 @@ absl::StatusOr<v1::ClueReply> PgStore::Register(const StoredClue& clue_in, const
     if (!again.ok()) return again;
     return out;
   }
-  if (!s.ok()) {
-    if (absl::IsUnavailable(s) && std::string(s.message()).find("outcome unknown") != std::string::npos) {
-      auto stored = idempotency_.Lookup(*pool_, request_id);
-      if (stored.ok() && stored->has_value() && out.ParseFromString(**stored)) return out;
-    }
-    return s;
-  }
+  if (!s.ok()) return Resolve(s, request_id);
+  if (!out.mutation().replayed()) Changed();
   return out;
 }
 
@@ -301,7 +298,7 @@ absl::StatusOr<v1::ClueReply> PgStore::Mutate(const std::string& clue_id, int64_
     }
     auto current = Load(tx, clue_id, true);
     if (!current) return absl::NotFoundError("clue not found");
-    if (current->clue.version() != expected_version) {
+    if (expected_version != 0 && current->clue.version() != expected_version) {
       return absl::AbortedError("clue changed: version is " + std::to_string(current->clue.version()) +
                                 ", expected " + std::to_string(expected_version));
     }
@@ -318,24 +315,142 @@ absl::StatusOr<v1::ClueReply> PgStore::Mutate(const std::string& clue_id, int64_
     idempotency_.Finish(tx, request_id, method, fingerprint, out.SerializeAsString());
     return absl::OkStatus();
   });
-  if (!s.ok()) {
-    if (absl::IsUnavailable(s) && std::string(s.message()).find("outcome unknown") != std::string::npos) {
-      auto stored = idempotency_.Lookup(*pool_, request_id);
-      if (stored.ok() && stored->has_value() && out.ParseFromString(**stored)) return out;
-    }
-    return s;
-  }
+  if (!s.ok()) return Resolve(s, request_id);
+  if (!out.mutation().replayed()) Changed();
   return out;
+}
+
+absl::StatusOr<v1::ClueReply> PgStore::Resolve(const absl::Status& s, const std::string& request_id) {
+  if (absl::IsUnavailable(s) && std::string(s.message()).find("outcome unknown") != std::string::npos) {
+    // The commit may have happened: the idempotency key says.
+    auto stored = idempotency_.Lookup(*pool_, request_id);
+    v1::ClueReply out;
+    if (stored.ok() && stored->has_value() && out.ParseFromString(**stored)) {
+      Changed();
+      return out;
+    }
+  }
+  return s;
+}
+
+void PgStore::Changed() {
+  absl::Status s = db::WithTransaction(*pool_, [](Tx& tx) {
+    tx.exec("SELECT nextval('stats_version')");
+    return absl::OkStatus();
+  }, db::TxOptions{.attempts = 2});
+  if (!s.ok()) log::Warn("statistics cache key not advanced", {{"error", std::string(s.message())}});
 }
 
 absl::Status PgStore::AppendEvent(const std::string& clue_id, const Actor& actor, const std::string& type,
                                   const nlohmann::json& data) {
-  return db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
     auto current = Load(tx, clue_id, true);
     if (!current) return absl::NotFoundError("clue not found");
     Append(tx, *current, actor, type, data, ToUnixSeconds(clock_.Now()) * 1000000);
     return absl::OkStatus();
   });
+  if (s.ok()) Changed();
+  return s;
+}
+
+absl::StatusOr<v1::ClueReply> PgStore::Merge(
+    const std::string& primary_id, int64_t expected_version, const std::vector<std::string>& merged_ids,
+    const Actor& actor, const std::string& request_id, const std::string& fingerprint,
+    const std::function<absl::Status(const StoredClue&, const std::vector<StoredClue>&)>& check,
+    const std::string& reason, const Render& render) {
+  constexpr char kMethod[] = "MergeClues";
+  v1::ClueReply out;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    auto prior = idempotency_.Begin(tx, request_id, kMethod, fingerprint);
+    if (!prior.ok()) return prior.status();
+    if (prior->has_value()) {
+      if (!out.ParseFromString(**prior)) return absl::InternalError("stored reply unreadable");
+      out.mutable_mutation()->set_replayed(true);
+      return absl::OkStatus();
+    }
+    // Lock in id order so that concurrent merges cannot deadlock.
+    std::vector<std::string> all = merged_ids;
+    all.push_back(primary_id);
+    std::sort(all.begin(), all.end());
+    std::map<std::string, StoredClue> locked;
+    for (const auto& id : all) {
+      auto c = Load(tx, id, true);
+      if (!c) return absl::NotFoundError("clue " + id + " not found");
+      locked.emplace(id, std::move(*c));
+    }
+    StoredClue primary = locked.at(primary_id);
+    if (primary.clue.version() != expected_version) {
+      return absl::AbortedError("clue changed: version is " + std::to_string(primary.clue.version()) +
+                                ", expected " + std::to_string(expected_version));
+    }
+    std::vector<StoredClue> merged;
+    for (const auto& id : merged_ids) merged.push_back(locked.at(id));
+    SM_RETURN_IF_ERROR(check(primary, merged));
+    const int64_t now_us = ToUnixSeconds(clock_.Now()) * 1000000;
+    nlohmann::json sources = nlohmann::json::array();
+    for (auto& m : merged) {
+      sources.push_back({{"clue_id", m.clue.id()}, {"number", m.clue.number()},
+                         {"origin_unit_id", m.clue.origin_unit_id()}, {"source", v1::ClueSource_Name(m.clue.source())}});
+      m.clue.set_state(v1::CLUE_STATE_MERGED);
+      m.clue.set_merged_into_id(primary_id);
+      m.clue.clear_deadline_at();
+      m.clue.clear_deadline_stage();
+      m.clue.set_overdue(false);
+      m.clue.set_version(m.clue.version() + 1);
+      WriteRow(tx, m, false);
+      Append(tx, m, actor, "merged_into", {{"primary_clue_id", primary_id}, {"reason", reason}}, now_us);
+      // Whoever could see a merged clue may follow it into the primary.
+      tx.exec_params0("INSERT INTO clue_custody (clue_id, unit_id) SELECT $1::uuid, unit_id FROM clue_custody "
+                      "WHERE clue_id = $2::uuid ON CONFLICT DO NOTHING", primary_id, m.clue.id());
+    }
+    primary.clue.set_version(primary.clue.version() + 1);
+    WriteRow(tx, primary, false);
+    Append(tx, primary, actor, "merged", {{"merged", sources}, {"reason", reason}}, now_us);
+    out = render(primary);
+    idempotency_.Finish(tx, request_id, kMethod, fingerprint, out.SerializeAsString());
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return Resolve(s, request_id);
+  if (!out.mutation().replayed()) Changed();
+  return out;
+}
+
+absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now,
+                                         const std::function<std::string(const StoredClue&)>& supervisor) {
+  int marked = 0;
+  const int64_t now_us = ToUnixSeconds(now) * 1000000;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    marked = 0;
+    // One scanner at a time across replicas; others skip this round.
+    if (!tx.exec1("SELECT pg_try_advisory_xact_lock(hashtext('clue-overdue-scanner'))")[0].as<bool>()) {
+      return absl::OkStatus();
+    }
+    pqxx::result due = tx.exec_params(
+        "SELECT id::text FROM clues WHERE NOT overdue AND deadline_at IS NOT NULL "
+        "AND deadline_at < to_timestamp($1::double precision / 1e6) "
+        "AND state IN ('CLUE_STATE_REGISTERED', 'CLUE_STATE_OFFERED', 'CLUE_STATE_HELD', "
+        "              'CLUE_STATE_IN_HANDLING', 'CLUE_STATE_CASE_FILED') "
+        "ORDER BY deadline_at LIMIT 500 FOR UPDATE SKIP LOCKED",
+        now_us);
+    for (const auto& row : due) {
+      auto c = Load(tx, row[0].as<std::string>(), false);
+      if (!c) continue;
+      const std::string to_unit = supervisor(*c);
+      c->clue.set_overdue(true);
+      c->clue.set_version(c->clue.version() + 1);
+      WriteRow(tx, *c, false);
+      AddCustody(tx, c->clue.id(), to_unit);
+      Append(tx, *c, Actor{"system:overdue-scanner", ""}, "escalated",
+             {{"stage", c->clue.deadline_stage()}, {"deadline_us", c->clue.deadline_at().seconds() * 1000000},
+              {"holding_unit_id", c->clue.holding_unit_id()}, {"escalated_to_unit_id", to_unit}},
+             now_us);
+      ++marked;
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (marked > 0) Changed();
+  return marked;
 }
 
 absl::StatusOr<StoredClue> PgStore::Get(const std::string& clue_id) {
@@ -422,16 +537,17 @@ absl::StatusOr<UnitInfo> PgStore::Unit(const std::string& id) {
   absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
     pqxx::result r = tx.exec_params(
         "WITH RECURSIVE up AS ("
-        "  SELECT id, parent_id, name, active, 0 AS n FROM directory.v_units WHERE id = $1::uuid"
-        "  UNION ALL SELECT p.id, p.parent_id, p.name, p.active, up.n + 1 FROM directory.v_units p"
+        "  SELECT id, parent_id, name, active, kind, 0 AS n FROM directory.v_units WHERE id = $1::uuid"
+        "  UNION ALL SELECT p.id, p.parent_id, p.name, p.active, p.kind, up.n + 1 FROM directory.v_units p"
         "  JOIN up ON p.id = up.parent_id WHERE up.n < 1000)"
-        "SELECT id::text, name, active FROM up ORDER BY n DESC",
+        "SELECT id::text, name, active, kind FROM up ORDER BY n DESC",
         id);
     if (r.empty()) return absl::NotFoundError("unit not found");
     for (size_t i = 0; i + 1 < r.size(); ++i) u.ancestors.push_back(Str(r[i][0]));
     u.id = Str(r[r.size() - 1][0]);
     u.name = Str(r[r.size() - 1][1]);
     u.active = r[r.size() - 1][2].as<bool>();
+    u.kind = Str(r[r.size() - 1][3]);
     return absl::OkStatus();
   }, db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
@@ -442,16 +558,150 @@ absl::StatusOr<PersonInfo> PgStore::Person(const std::string& id) {
   PersonInfo p;
   absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
     pqxx::result r = tx.exec_params(
-        "SELECT id::text, name, unit_id::text, active FROM directory.v_people WHERE id = $1::uuid", id);
+        "SELECT id::text, name, unit_id::text, active, leader FROM directory.v_people WHERE id = $1::uuid", id);
     if (r.empty()) return absl::NotFoundError("person not found");
     p.id = Str(r[0][0]);
     p.name = Str(r[0][1]);
     p.unit_id = Str(r[0][2]);
     p.active = r[0][3].as<bool>();
+    p.leader = r[0][4].as<bool>();
     return absl::OkStatus();
   }, db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return p;
+}
+
+}  // namespace sm::clue
+
+namespace sm::clue {
+
+std::string Cursor::ToString() const { return std::to_string(xid) + ":" + std::to_string(gseq); }
+
+std::optional<Cursor> Cursor::Parse(const std::string& s) {
+  if (s.empty()) return Cursor{};
+  size_t colon = s.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= s.size() || s.size() > 48) return std::nullopt;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i != colon && (s[i] < '0' || s[i] > '9')) return std::nullopt;
+  }
+  try {
+    return Cursor{std::stoull(s.substr(0, colon)), std::stoll(s.substr(colon + 1))};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+absl::StatusOr<std::vector<StoredClue>> PgStore::Duplicates(const std::vector<std::string>& person_ids,
+                                                           const std::optional<std::string>& visible_to_unit,
+                                                           const std::string& exclude_id) {
+  std::vector<StoredClue> out;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    pqxx::result r = tx.exec_params(
+        std::string("SELECT ") + kColumns + " FROM clues c WHERE c.id <> $3::uuid"
+        " AND c.state NOT IN ('CLUE_STATE_CONCLUDED', 'CLUE_STATE_MERGED')"
+        " AND EXISTS (SELECT 1 FROM clue_subjects s WHERE s.clue_id = c.id AND s.person_id::text = ANY ($1::text[]))"
+        " AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM clue_custody cc WHERE cc.clue_id = c.id AND cc.unit_id = $2::uuid))"
+        " ORDER BY c.received_at DESC, c.id DESC LIMIT 200",
+        ToArrayLiteral(person_ids), visible_to_unit, exclude_id.empty() ? "00000000-0000-0000-0000-000000000000" : exclude_id);
+    for (const auto& row : r) {
+      out.push_back(FromRow(row));
+      LoadSubjects(tx, out.back());
+    }
+    return absl::OkStatus();
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<int64_t> PgStore::StatsVersion() {
+  int64_t v = 0;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
+    auto r = tx.exec1("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM stats_version");
+    v = r[0].as<int64_t>();
+    return absl::OkStatus();
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return v;
+}
+
+absl::StatusOr<v1::ClueStats> PgStore::Stats(const StatsQuery& q) {
+  v1::ClueStats out;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    out.Clear();
+    // The clues in scope, once; every breakdown below reads this snapshot.
+    tx.exec_params0(
+        "CREATE TEMP TABLE scope ON COMMIT DROP AS "
+        "WITH RECURSIVE units AS ("
+        "  SELECT id FROM directory.v_units WHERE id = $1::uuid"
+        "  UNION ALL SELECT u.id FROM directory.v_units u JOIN units p ON u.parent_id = p.id) "
+        "SELECT c.id, c.state, c.disposition_method, c.outcome_form, c.holding_unit_id, c.source, c.categories, c.overdue "
+        "FROM clues c WHERE ($1::uuid IS NULL OR c.holding_unit_id IN (SELECT id FROM units))"
+        " AND ($2::bigint IS NULL OR c.received_at >= to_timestamp($2::double precision / 1e6))"
+        " AND ($3::bigint IS NULL OR c.received_at < to_timestamp($3::double precision / 1e6))",
+        q.unit_id, q.received_from_us, q.received_to_us);
+    auto totals = tx.exec1("SELECT count(*), count(*) FILTER (WHERE overdue) FROM scope");
+    out.set_total(totals[0].as<int64_t>());
+    out.set_overdue(totals[1].as<int64_t>());
+    auto fill = [&](const std::string& sql, google::protobuf::RepeatedPtrField<v1::StatsCount>* dst) {
+      for (const auto& r : tx.exec(sql)) {
+        auto* c = dst->Add();
+        c->set_key(Str(r[0]));
+        c->set_count(r[1].as<int64_t>());
+      }
+    };
+    fill("SELECT state, count(*) FROM scope GROUP BY 1 ORDER BY 1", out.mutable_by_state());
+    fill("SELECT disposition_method, count(*) FROM scope WHERE disposition_method IS NOT NULL GROUP BY 1 ORDER BY 1",
+         out.mutable_by_method());
+    fill("SELECT 'SUPERVISION_FORM_' || outcome_form, count(*) FROM scope WHERE outcome_form > 0 GROUP BY 1 ORDER BY 1",
+         out.mutable_by_form());
+    fill("SELECT cat, count(*) FROM scope, unnest(categories) AS cat GROUP BY 1 ORDER BY 1", out.mutable_by_category());
+    fill("SELECT holding_unit_id::text, count(*) FROM scope GROUP BY 1 ORDER BY 2 DESC, 1", out.mutable_by_holding_unit());
+    fill("SELECT source, count(*) FROM scope GROUP BY 1 ORDER BY 1", out.mutable_by_source());
+    fill("SELECT kind, count(*) FROM ("
+         "  SELECT CASE WHEN bool_or(p.leader) THEN 'leader' WHEN bool_or(s.person_id IS NOT NULL) THEN 'non_leader'"
+         "         ELSE 'unit' END AS kind"
+         "  FROM scope sc JOIN clue_subjects s ON s.clue_id = sc.id"
+         "  LEFT JOIN directory.v_people p ON p.id = s.person_id GROUP BY sc.id) k GROUP BY 1 ORDER BY 1",
+         out.mutable_by_subject_kind());
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<FeedEvent>> PgStore::Feed(const Cursor& after, int limit) {
+  std::vector<FeedEvent> out;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    // Only events whose writer transactions are older than every transaction still running
+    // are safe to hand out: a later xid can commit first, and an earlier one would be
+    // skipped by a reader that already moved past it (ARCHITECTURE.md).
+    pqxx::result r = tx.exec_params(
+        "SELECT seq, clue_id::text, type, actor, actor_unit_id, (extract(epoch FROM at) * 1000000)::bigint, "
+        "       data, prev_hash, hash, xid::text, gseq "
+        "FROM clue_events "
+        "WHERE (xid, gseq) > ($1::text::xid8, $2::bigint) "
+        "  AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
+        "ORDER BY xid, gseq LIMIT $3",
+        std::to_string(after.xid), after.gseq, limit);
+    for (const auto& row : r) {
+      FeedEvent f;
+      f.event.seq = row[0].as<int64_t>();
+      f.event.aggregate_id = Str(row[1]);
+      f.event.type = Str(row[2]);
+      f.event.actor = Str(row[3]);
+      f.event.actor_unit = Str(row[4]);
+      f.event.at_micros = row[5].as<int64_t>();
+      f.event.data = Str(row[6]);
+      f.event.prev_hash = Str(row[7]);
+      f.event.hash = Str(row[8]);
+      f.cursor.xid = std::stoull(Str(row[9]));
+      f.cursor.gseq = row[10].as<int64_t>();
+      out.push_back(std::move(f));
+    }
+    return absl::OkStatus();
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return out;
 }
 
 }  // namespace sm::clue

@@ -23,14 +23,32 @@ class PgStore final : public Store {
                                        const Render& render) override;
   absl::Status AppendEvent(const std::string& clue_id, const Actor& actor, const std::string& type,
                            const nlohmann::json& data) override;
+  absl::StatusOr<v1::ClueReply> Merge(
+      const std::string& primary_id, int64_t expected_version, const std::vector<std::string>& merged_ids,
+      const Actor& actor, const std::string& request_id, const std::string& fingerprint,
+      const std::function<absl::Status(const StoredClue&, const std::vector<StoredClue>&)>& check,
+      const std::string& reason, const Render& render) override;
+  absl::StatusOr<int> MarkOverdue(TimePoint now,
+                                  const std::function<std::string(const StoredClue&)>& supervisor) override;
   absl::StatusOr<StoredClue> Get(const std::string& clue_id) override;
   absl::StatusOr<bool> InCustody(const std::string& clue_id, const std::string& unit_id) override;
   absl::StatusOr<std::vector<StoredClue>> List(const ListQuery& q) override;
   absl::StatusOr<std::vector<chain::Event>> Events(const std::string& clue_id) override;
+  absl::StatusOr<std::vector<StoredClue>> Duplicates(const std::vector<std::string>& person_ids,
+                                                    const std::optional<std::string>& visible_to_unit,
+                                                    const std::string& exclude_id) override;
+  absl::StatusOr<v1::ClueStats> Stats(const StatsQuery& q) override;
+  absl::StatusOr<int64_t> StatsVersion() override;
+  absl::StatusOr<std::vector<FeedEvent>> Feed(const Cursor& after, int limit) override;
   absl::StatusOr<UnitInfo> Unit(const std::string& id) override;
   absl::StatusOr<PersonInfo> Person(const std::string& id) override;
 
  private:
+  // After a commit: moves the statistics cache key on (see StatsVersion).
+  void Changed();
+  // Resolves an in-doubt commit through the idempotency key, else returns `s`.
+  absl::StatusOr<v1::ClueReply> Resolve(const absl::Status& s, const std::string& request_id);
+
   db::Pool* pool_;
   const Clock& clock_;
   db::Idempotency idempotency_{"clue"};

@@ -67,8 +67,16 @@ std::string ReporterAad(const std::string& id) { return "clue:" + id + ":reporte
 }  // namespace
 
 ClueServiceImpl::ClueServiceImpl(Store* store, const auth::Verifier* verifier, const crypto::Keyring* keys,
-                                 const workdays::Calendar* calendar, Limits limits, const Clock& clock)
-    : store_(store), keys_(keys), calendar_(calendar), limits_(limits), clock_(clock), call_("ClueService", verifier) {}
+                                 const workdays::Calendar* calendar, Limits limits, const Clock& clock,
+                                 redis::Client* redis, db::Listener* listener)
+    : store_(store),
+      keys_(keys),
+      calendar_(calendar),
+      limits_(limits),
+      clock_(clock),
+      stats_cache_(redis, "clue_stats", std::chrono::seconds(60)),
+      listener_(listener),
+      call_("ClueService", verifier) {}
 
 v1::ClueReply ClueServiceImpl::Render(const StoredClue& s) const {
   v1::ClueReply r;
@@ -619,6 +627,316 @@ grpc::Status ClueServiceImpl::VerifyChain(grpc::ServerContext* ctx, const v1::Ve
     }
     return absl::OkStatus();
   });
+}
+
+grpc::Status ClueServiceImpl::ExtendDeadline(grpc::ServerContext* ctx, const v1::ExtendDeadlineRequest* req,
+                                             v1::ClueReply* reply) {
+  return call_.Run(ctx, "ExtendDeadline", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e;
+    CheckRequestId(e, req->request_id());
+    CheckUuid(e, "clue_id", req->clue_id());
+    CheckVersion(e, req->expected_version());
+    if (req->extra_working_days() < 1 || req->extra_working_days() > 60) {
+      e.Add("extra_working_days", "must be 1 to 60");
+    }
+    CheckLength(e, "reason", req->reason(), kMaxReason, true);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    // The approver is the caller: a leader (领导干部) of the holding unit, by directory record.
+    const std::string approver = call.principal.user;
+    auto person = IsUuid(approver) ? store_->Person(approver) : absl::StatusOr<PersonInfo>(absl::NotFoundError(""));
+    if (!person.ok() || !person->active || !person->leader) {
+      return absl::PermissionDeniedError("an extension needs a leader of the holding unit (token subject must be that leader)");
+    }
+    SM_ASSIGN_OR_RETURN(UnitInfo approver_unit, store_->Unit(person->unit_id));
+    return Step(call, "ExtendDeadline", *req, req->request_id(), req->clue_id(), req->expected_version(),
+                [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
+                  if (rel != Relation::kHolder) return absl::PermissionDeniedError("only the holding unit extends deadlines");
+                  bool in_holder = approver_unit.id == cur.clue.holding_unit_id();
+                  for (const auto& a : approver_unit.ancestors) in_holder = in_holder || a == cur.clue.holding_unit_id();
+                  if (!in_holder) return absl::PermissionDeniedError("the approving leader is not of the holding unit");
+                  if (!ClockRuns(cur.clue.state()) || !cur.clue.has_deadline_at()) {
+                    return absl::FailedPreconditionError("no running deadline in state " +
+                                                         std::string(StateName(cur.clue.state())));
+                  }
+                  const TimePoint old_deadline = FromUnixSeconds(cur.clue.deadline_at().seconds());
+                  const TimePoint new_deadline = workdays::EndOfDay(
+                      calendar_->AddWorkdays(workdays::LocalDate(old_deadline), req->extra_working_days()));
+                  Change ch{cur, "deadline_extended",
+                            {{"stage", cur.clue.deadline_stage()}, {"from", ToUnixSeconds(old_deadline)},
+                             {"to", ToUnixSeconds(new_deadline)}, {"working_days", req->extra_working_days()},
+                             {"approved_by", person->id}, {"reason", req->reason()}},
+                            {}};
+                  SetTs(ch.after.clue.mutable_deadline_at(), new_deadline);
+                  ch.after.clue.set_overdue(new_deadline < clock_.Now() && cur.clue.overdue());
+                  return ch;
+                },
+                reply);
+  });
+}
+
+grpc::Status ClueServiceImpl::AddNote(grpc::ServerContext* ctx, const v1::AddNoteRequest* req, v1::ClueReply* reply) {
+  return call_.Run(ctx, "AddNote", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e;
+    CheckRequestId(e, req->request_id());
+    CheckUuid(e, "clue_id", req->clue_id());
+    CheckLength(e, "text", req->text(), 4000, true);
+    if (req->attachments_size() > 20) e.Add("attachments", "at most 20");
+    nlohmann::json files = nlohmann::json::array();
+    for (int i = 0; i < req->attachments_size() && i < 20; ++i) {
+      const auto& a = req->attachments(i);
+      const std::string f = "attachments[" + std::to_string(i) + "]";
+      CheckLength(e, f + ".name", a.name(), 200, true);
+      bool hex = a.sha256().size() == 64;
+      for (char c : a.sha256()) hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+      if (!hex) e.Add(f + ".sha256", "must be 64 lower-case hex characters");
+      if (a.size_bytes() < 0) e.Add(f + ".size_bytes", "must not be negative");
+      CheckLength(e, f + ".media_type", a.media_type(), 100, false);
+      files.push_back({{"name", a.name()}, {"sha256", a.sha256()}, {"size_bytes", a.size_bytes()},
+                       {"media_type", a.media_type()}});
+    }
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    // Notes never conflict with other changes: no expected_version.
+    return Step(call, "AddNote", *req, req->request_id(), req->clue_id(), 0,
+                [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
+                  if (rel != Relation::kHolder) return absl::PermissionDeniedError("only the holding unit adds notes");
+                  if (cur.clue.state() == v1::CLUE_STATE_MERGED) {
+                    return absl::FailedPreconditionError("cannot add a note to a clue in state MERGED");
+                  }
+                  // The note text is case content: it is kept in the (access-controlled)
+                  // history, never logged.
+                  return Change{cur, "note", {{"text", req->text()}, {"attachments", files}}, {}};
+                },
+                reply);
+  });
+}
+
+grpc::Status ClueServiceImpl::MergeClues(grpc::ServerContext* ctx, const v1::MergeCluesRequest* req,
+                                         v1::ClueReply* reply) {
+  return call_.Run(ctx, "MergeClues", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(RequireCaseStaff(call.principal));
+    FieldErrors e;
+    CheckRequestId(e, req->request_id());
+    CheckUuid(e, "primary_clue_id", req->primary_clue_id());
+    CheckVersion(e, req->expected_version());
+    if (req->merged_clue_ids_size() == 0 || req->merged_clue_ids_size() > 20) {
+      e.Add("merged_clue_ids", "give 1 to 20 clues to merge");
+    }
+    std::set<std::string> ids;
+    for (int i = 0; i < req->merged_clue_ids_size(); ++i) {
+      const std::string f = "merged_clue_ids[" + std::to_string(i) + "]";
+      CheckUuid(e, f, req->merged_clue_ids(i));
+      if (req->merged_clue_ids(i) == req->primary_clue_id()) e.Add(f, "is the primary clue");
+      if (!ids.insert(req->merged_clue_ids(i)).second) e.Add(f, "repeats a clue");
+    }
+    CheckLength(e, "reason", req->reason(), kMaxReason, false);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    SM_RETURN_IF_ERROR(LoadVisible(call.principal, req->primary_clue_id()).status());
+    for (const auto& id : req->merged_clue_ids()) SM_RETURN_IF_ERROR(LoadVisible(call.principal, id).status());
+    std::vector<std::string> merged(req->merged_clue_ids().begin(), req->merged_clue_ids().end());
+    auto terminal = [](v1::ClueState s) { return s == v1::CLUE_STATE_CONCLUDED || s == v1::CLUE_STATE_MERGED; };
+    SM_ASSIGN_OR_RETURN(
+        *reply,
+        store_->Merge(req->primary_clue_id(), req->expected_version(), merged,
+                      Actor{call.principal.EndUser(), call.principal.unit}, req->request_id(), Fingerprint(*req),
+                      [&](const StoredClue& primary, const std::vector<StoredClue>& others) -> absl::Status {
+                        if (RelationOf(call.principal, primary) != Relation::kHolder) {
+                          return absl::PermissionDeniedError("only the unit holding the clues may merge them");
+                        }
+                        if (terminal(primary.clue.state())) {
+                          return absl::FailedPreconditionError("cannot merge into a clue in state " +
+                                                               std::string(StateName(primary.clue.state())));
+                        }
+                        for (const auto& o : others) {
+                          if (RelationOf(call.principal, o) != Relation::kHolder) {
+                            return absl::PermissionDeniedError("clue " + o.clue.number() + " is held by another unit");
+                          }
+                          if (terminal(o.clue.state()) || o.clue.state() == v1::CLUE_STATE_OFFERED) {
+                            return absl::FailedPreconditionError("cannot merge clue " + o.clue.number() + " in state " +
+                                                                 std::string(StateName(o.clue.state())));
+                          }
+                        }
+                        return absl::OkStatus();
+                      },
+                      req->reason(), [this](const StoredClue& x) { return Render(x); }));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status ClueServiceImpl::ListDuplicates(grpc::ServerContext* ctx, const v1::ListDuplicatesRequest* req,
+                                             v1::ListCluesResponse* resp) {
+  return call_.Run(ctx, "ListDuplicates", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(RequireReader(call.principal));
+    std::vector<std::string> people;
+    std::string exclude;
+    if (!req->clue_id().empty()) {
+      if (!IsUuid(req->clue_id())) return InvalidField("clue_id", "must be a UUID");
+      SM_ASSIGN_OR_RETURN(StoredClue c, LoadVisible(call.principal, req->clue_id()));
+      for (const auto& s : c.clue.subjects()) {
+        if (!s.person_id().empty()) people.push_back(s.person_id());
+      }
+      exclude = c.clue.id();
+    } else if (!req->subject_person_id().empty()) {
+      if (!IsUuid(req->subject_person_id())) return InvalidField("subject_person_id", "must be a UUID");
+      people.push_back(req->subject_person_id());
+    } else {
+      return InvalidField("clue_id", "give clue_id or subject_person_id");
+    }
+    if (people.empty()) return absl::OkStatus();
+    std::optional<std::string> visible;
+    if (!Oversight(call.principal)) visible = call.principal.unit;
+    SM_ASSIGN_OR_RETURN(auto rows, store_->Duplicates(people, visible, exclude));
+    for (const auto& r : rows) *resp->add_clues() = Render(r).clue();
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status ClueServiceImpl::MarkIntervention(grpc::ServerContext* ctx, const v1::MarkInterventionRequest* req,
+                                               v1::ClueReply* reply) {
+  return call_.Run(ctx, "MarkIntervention", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e;
+    CheckRequestId(e, req->request_id());
+    CheckUuid(e, "clue_id", req->clue_id());
+    CheckVersion(e, req->expected_version());
+    CheckLength(e, "note", req->note(), kMaxReason, false);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    auto unit = IsUuid(call.principal.unit) ? store_->Unit(call.principal.unit)
+                                            : absl::StatusOr<UnitInfo>(absl::NotFoundError(""));
+    if (!unit.ok() || (unit->kind != "DISCIPLINE_COMMISSION" && unit->kind != "DISCIPLINE_GROUP")) {
+      return absl::PermissionDeniedError("only the discipline commission or its group intervenes in step");
+    }
+    return Step(call, "MarkIntervention", *req, req->request_id(), req->clue_id(), req->expected_version(),
+                [&](const StoredClue& cur, Relation) -> absl::StatusOr<Change> {
+                  if (cur.clue.state() == v1::CLUE_STATE_CONCLUDED || cur.clue.state() == v1::CLUE_STATE_MERGED) {
+                    return absl::FailedPreconditionError("cannot intervene in a clue in state " +
+                                                         std::string(StateName(cur.clue.state())));
+                  }
+                  if (cur.clue.intervened()) return absl::FailedPreconditionError("already intervened in step");
+                  Change ch{cur, "intervened", {{"unit_id", call.principal.unit}, {"note", req->note()}},
+                            {call.principal.unit}};
+                  ch.after.clue.set_intervened(true);
+                  return ch;
+                },
+                reply);
+  });
+}
+
+grpc::Status ClueServiceImpl::GetClueStats(grpc::ServerContext* ctx, const v1::GetClueStatsRequest* req,
+                                           v1::ClueStats* resp) {
+  return call_.Run(ctx, "GetClueStats", [&](const server::CallInfo& call) -> absl::Status {
+    const auth::Principal& p = call.principal;
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleDashboard, auth::kRoleOversight, auth::kRoleDiscipline}));
+    FieldErrors e;
+    CheckUuid(e, "unit_id", req->unit_id(), false);
+    StatsQuery q;
+    auto micros = [](const google::protobuf::Timestamp& t) { return t.seconds() * 1000000 + t.nanos() / 1000; };
+    if (req->has_received_from()) q.received_from_us = micros(req->received_from());
+    if (req->has_received_to()) q.received_to_us = micros(req->received_to());
+    if (q.received_from_us && q.received_to_us && *q.received_to_us <= *q.received_from_us) {
+      e.Add("received_to", "must be after received_from");
+    }
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    std::string scope = req->unit_id();
+    const bool broad = p.HasRole(auth::kRoleDashboard) || Oversight(p);
+    if (!broad) {
+      // Discipline staff see their own unit's figures.
+      if (!scope.empty() && scope != p.unit) return absl::PermissionDeniedError("statistics of another unit");
+      scope = p.unit;
+      if (!IsUuid(scope)) return absl::PermissionDeniedError("the token names no unit");
+    }
+    if (!scope.empty()) q.unit_id = scope;
+    // Cached per scope under the statistics version, which moves after every change: a
+    // flushed or lost cache only costs a recomputation.
+    SM_ASSIGN_OR_RETURN(int64_t version, store_->StatsVersion());
+    const std::string key = "clue:stats:v" + std::to_string(version) + ":" + (scope.empty() ? "*" : scope) + ":" +
+                            std::to_string(q.received_from_us.value_or(0)) + ":" +
+                            std::to_string(q.received_to_us.value_or(0));
+    bool computed = false;
+    auto bytes = stats_cache_.Get(key, [&]() -> absl::StatusOr<std::string> {
+      computed = true;
+      SM_ASSIGN_OR_RETURN(v1::ClueStats st, store_->Stats(q));
+      SetTs(st.mutable_computed_at(), clock_.Now());
+      return st.SerializeAsString();
+    });
+    if (!bytes.ok()) return bytes.status();
+    if (!resp->ParseFromString(*bytes)) return absl::InternalError("cached statistics unreadable");
+    resp->set_from_cache(!computed);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status ClueServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* req,
+                                        grpc::ServerWriter<v1::ClueEvent>* writer) {
+  return call_.Run(ctx, "Subscribe", [&](const server::CallInfo& call) -> absl::Status {
+    // The feed carries every clue's events: for other services and oversight only.
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleService, auth::kRoleOversight}));
+    auto cursor = Cursor::Parse(req->after_cursor());
+    if (!cursor) return InvalidField("after_cursor", "is not a cursor from this service");
+    constexpr int kBatch = 500;
+    while (!ctx->IsCancelled()) {
+      const uint64_t seen = listener_ ? listener_->count() : 0;
+      SM_ASSIGN_OR_RETURN(auto batch, store_->Feed(*cursor, kBatch));
+      for (const auto& f : batch) {
+        v1::ClueEvent ev;
+        ev.set_seq(f.event.seq);
+        ev.set_clue_id(f.event.aggregate_id);
+        ev.set_type(f.event.type);
+        ev.set_actor(f.event.actor);
+        ev.set_actor_unit_id(f.event.actor_unit);
+        ev.mutable_at()->set_seconds(f.event.at_micros / 1000000);
+        ev.mutable_at()->set_nanos(static_cast<int32_t>((f.event.at_micros % 1000000) * 1000));
+        ev.set_data_json(f.event.data);
+        ev.set_hash(f.event.hash);
+        ev.set_prev_hash(f.event.prev_hash);
+        ev.set_cursor(f.cursor.ToString());
+        if (!writer->Write(ev)) return absl::CancelledError("subscriber went away");
+        *cursor = f.cursor;
+      }
+      if (static_cast<int>(batch.size()) == kBatch) continue;
+      // Woken by NOTIFY at once; the timeout is the polling fallback (and re-checks the
+      // horizon when a slow older transaction finally commits).
+      if (listener_) {
+        listener_->Wait(seen, std::chrono::milliseconds(500));
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<int> OverdueScanner::ScanOnce() {
+  return store_->MarkOverdue(clock_.Now(), [this](const StoredClue& c) {
+    // 督办 goes to the unit above the holder (the holder itself at the top of a tree).
+    auto unit = store_->Unit(c.clue.holding_unit_id());
+    if (unit.ok() && !unit->ancestors.empty()) return unit->ancestors.back();
+    return c.clue.holding_unit_id();
+  });
+}
+
+void OverdueScanner::Start(std::chrono::milliseconds interval) {
+  thread_ = std::thread([this, interval] {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      auto n = ScanOnce();
+      if (!n.ok()) {
+        log::Warn("overdue scan failed", {{"error", std::string(n.status().message())}});
+      } else if (*n > 0) {
+        log::Info("overdue clues escalated", {{"count", *n}});
+      }
+      lock.lock();
+      cv_.wait_for(lock, interval, [this] { return stop_; });
+    }
+  });
+}
+
+void OverdueScanner::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace sm::clue

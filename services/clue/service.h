@@ -4,6 +4,8 @@
 #pragma once
 
 #include "common/clock.h"
+#include "common/pg_listen.h"
+#include "common/redis.h"
 #include "common/sealed.h"
 #include "common/server.h"
 #include "common/workdays.h"
@@ -17,8 +19,10 @@ namespace sm::clue {
 class ClueServiceImpl final : public v1::ClueService::Service {
  public:
   // Everything passed must outlive the service.
+  // `redis` (statistics cache) and `listener` (Subscribe wake-ups) may be null.
   ClueServiceImpl(Store* store, const auth::Verifier* verifier, const crypto::Keyring* keys,
-                  const workdays::Calendar* calendar, Limits limits, const Clock& clock = SystemClock::Default());
+                  const workdays::Calendar* calendar, Limits limits, const Clock& clock = SystemClock::Default(),
+                  redis::Client* redis = nullptr, db::Listener* listener = nullptr);
 
   grpc::Status RegisterClue(grpc::ServerContext*, const v1::RegisterClueRequest*, v1::ClueReply*) override;
   grpc::Status TransferClue(grpc::ServerContext*, const v1::TransferClueRequest*, v1::ClueReply*) override;
@@ -31,6 +35,13 @@ class ClueServiceImpl final : public v1::ClueService::Service {
   grpc::Status ListClues(grpc::ServerContext*, const v1::ListCluesRequest*, v1::ListCluesResponse*) override;
   grpc::Status GetClueHistory(grpc::ServerContext*, const v1::GetClueHistoryRequest*,
                               v1::GetClueHistoryResponse*) override;
+  grpc::Status ExtendDeadline(grpc::ServerContext*, const v1::ExtendDeadlineRequest*, v1::ClueReply*) override;
+  grpc::Status AddNote(grpc::ServerContext*, const v1::AddNoteRequest*, v1::ClueReply*) override;
+  grpc::Status MergeClues(grpc::ServerContext*, const v1::MergeCluesRequest*, v1::ClueReply*) override;
+  grpc::Status ListDuplicates(grpc::ServerContext*, const v1::ListDuplicatesRequest*, v1::ListCluesResponse*) override;
+  grpc::Status MarkIntervention(grpc::ServerContext*, const v1::MarkInterventionRequest*, v1::ClueReply*) override;
+  grpc::Status GetClueStats(grpc::ServerContext*, const v1::GetClueStatsRequest*, v1::ClueStats*) override;
+  grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*, grpc::ServerWriter<v1::ClueEvent>*) override;
   grpc::Status RevealReporter(grpc::ServerContext*, const v1::RevealReporterRequest*, v1::Reporter*) override;
   grpc::Status VerifyChain(grpc::ServerContext*, const v1::VerifyChainRequest*, v1::VerifyChainResponse*) override;
 
@@ -52,7 +63,29 @@ class ClueServiceImpl final : public v1::ClueService::Service {
   const workdays::Calendar* calendar_;
   Limits limits_;
   const Clock& clock_;
+  redis::Cache stats_cache_;
+  db::Listener* listener_;
   server::Call call_;
+};
+
+// The background deadline scanner: marks overdue clues and escalates (督办) each to the
+// unit above the one holding it. Safe at any replica count (the store takes an advisory
+// lock). Tests call ScanOnce() with a fake clock; Start() runs it every `interval`.
+class OverdueScanner {
+ public:
+  OverdueScanner(Store* store, const Clock& clock) : store_(store), clock_(clock) {}
+  ~OverdueScanner() { Stop(); }
+  absl::StatusOr<int> ScanOnce();
+  void Start(std::chrono::milliseconds interval);
+  void Stop();
+
+ private:
+  Store* store_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 }  // namespace sm::clue

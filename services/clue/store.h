@@ -9,6 +9,7 @@
 #include <absl/status/statusor.h>
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "common/hash_chain.h"
 #include "supervision/v1/clue.pb.h"
 
@@ -52,13 +53,32 @@ struct ListQuery {
 };
 
 struct UnitInfo {
-  std::string id, name;
+  std::string id, name, kind;
   bool active = false;
   std::vector<std::string> ancestors;  // root first
 };
 struct PersonInfo {
   std::string id, name, unit_id;
   bool active = false;
+  bool leader = false;
+};
+
+struct StatsQuery {
+  std::optional<std::string> unit_id;  // clues held by this unit or below
+  std::optional<int64_t> received_from_us, received_to_us;
+};
+
+// A position in the event feed: (writer transaction id, global sequence).
+struct Cursor {
+  uint64_t xid = 0;
+  int64_t gseq = 0;
+  std::string ToString() const;
+  static std::optional<Cursor> Parse(const std::string& s);  // "" is the beginning
+};
+
+struct FeedEvent {
+  chain::Event event;
+  Cursor cursor;
 };
 
 class Store {
@@ -71,7 +91,8 @@ class Store {
                                                  const std::string& request_id, const std::string& fingerprint,
                                                  const nlohmann::json& event_data, const Render& render) = 0;
 
-  // Locks the clue, checks expected_version (ABORTED on mismatch, NOT_FOUND when absent),
+  // Locks the clue, checks expected_version when it is not 0 (ABORTED on mismatch,
+  // NOT_FOUND when absent),
   // runs `apply`, and writes the change, its event and custody in one transaction.
   // Idempotent on request_id.
   virtual absl::StatusOr<v1::ClueReply> Mutate(const std::string& clue_id, int64_t expected_version,
@@ -84,10 +105,34 @@ class Store {
   virtual absl::Status AppendEvent(const std::string& clue_id, const Actor& actor, const std::string& type,
                                    const nlohmann::json& data) = 0;
 
+  // Merges `merged_ids` into `primary_id` in one transaction: `check` validates the locked
+  // primary and merged clues; each merged clue and the primary get an event.
+  virtual absl::StatusOr<v1::ClueReply> Merge(
+      const std::string& primary_id, int64_t expected_version, const std::vector<std::string>& merged_ids,
+      const Actor& actor, const std::string& request_id, const std::string& fingerprint,
+      const std::function<absl::Status(const StoredClue&, const std::vector<StoredClue>&)>& check,
+      const std::string& reason, const Render& render) = 0;
+
+  // Marks clues whose running deadline passed before `now` as overdue, each with an
+  // "escalated" event and its supervising unit (from `supervisor`) joining the custody.
+  // Only one caller at a time does the work (advisory lock); returns how many it marked.
+  virtual absl::StatusOr<int> MarkOverdue(TimePoint now,
+                                          const std::function<std::string(const StoredClue&)>& supervisor) = 0;
+
   virtual absl::StatusOr<StoredClue> Get(const std::string& clue_id) = 0;
   virtual absl::StatusOr<bool> InCustody(const std::string& clue_id, const std::string& unit_id) = 0;
   virtual absl::StatusOr<std::vector<StoredClue>> List(const ListQuery& q) = 0;
   virtual absl::StatusOr<std::vector<chain::Event>> Events(const std::string& clue_id) = 0;
+  // Open clues sharing one of `person_ids` as a subject, visible to `visible_to_unit` (nullopt:
+  // all), excluding `exclude_id`.
+  virtual absl::StatusOr<std::vector<StoredClue>> Duplicates(const std::vector<std::string>& person_ids,
+                                                            const std::optional<std::string>& visible_to_unit,
+                                                            const std::string& exclude_id) = 0;
+  virtual absl::StatusOr<v1::ClueStats> Stats(const StatsQuery& q) = 0;
+  // Changes whenever a change commits (the cache key of statistics).
+  virtual absl::StatusOr<int64_t> StatsVersion() = 0;
+  // Events after `after` whose writers have all finished, in commit-safe order.
+  virtual absl::StatusOr<std::vector<FeedEvent>> Feed(const Cursor& after, int limit) = 0;
 
   // Directory reads (through the directory views). NOT_FOUND when absent.
   virtual absl::StatusOr<UnitInfo> Unit(const std::string& id) = 0;

@@ -13,6 +13,8 @@
 #include "common/auth.h"
 #include "common/db/migrate.h"
 #include "common/log.h"
+#include "common/pg_listen.h"
+#include "common/redis.h"
 #include "common/sealed.h"
 #include "common/status.h"
 #include "common/uuid.h"
@@ -59,7 +61,11 @@ class ClueServiceTest : public ::testing::Test {
     keys_ = new crypto::Keyring(crypto::DevelopmentKeyring());
     calendar_ = new workdays::Calendar(*workdays::Calendar::LoadDir(std::string(SM_SOURCE_DIR) + "/deploy/calendar"));
     store_ = new PgStore(pool_, *clock_);
-    service_ = new ClueServiceImpl(store_, verifier_, keys_, calendar_, Limits{}, *clock_);
+    redis_ = new redis::Client(env.Redis());
+    listener_ = new db::Listener(env.Pool("sm_clue", "clue"), "clue_events");
+    listener_->Start();
+    service_ = new ClueServiceImpl(store_, verifier_, keys_, calendar_, Limits{}, *clock_, redis_, listener_);
+    scanner_ = new OverdueScanner(store_, *clock_);
     server::Config sc;
     server_ = std::move(*server::Server::Start(sc, {service_})).release();
     channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
@@ -68,7 +74,11 @@ class ClueServiceTest : public ::testing::Test {
   static void TearDownTestSuite() {
     server_->Shutdown(std::chrono::milliseconds(100));
     delete server_;
+    delete scanner_;
     delete service_;
+    listener_->Stop();
+    delete listener_;
+    delete redis_;
     delete store_;
     delete calendar_;
     delete keys_;
@@ -165,6 +175,9 @@ class ClueServiceTest : public ::testing::Test {
   static inline workdays::Calendar* calendar_;
   static inline PgStore* store_;
   static inline ClueServiceImpl* service_;
+  static inline redis::Client* redis_;
+  static inline db::Listener* listener_;
+  static inline OverdueScanner* scanner_;
   static inline server::Server* server_;
   static inline std::shared_ptr<grpc::Channel>* channel_;
   std::unique_ptr<v1::ClueService::Stub> stub_;
@@ -662,6 +675,278 @@ TEST_F(ClueServiceTest, ListFiltersAndPagesWithChineseTextSearch) {
   grpc::Status s = Call(group, &v1::ClueService::Stub::ListClues, l, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Fields(s), std::vector<std::string>{"page_token"});
+}
+
+TEST_F(ClueServiceTest, LeaderOfTheHoldingUnitExtendsTheDeadline) {
+  const std::string group_unit = UnitId("discipline-group");
+  const Who group{group_unit};
+  v1::Clue c = Register(group, Petition("discipline-group"));
+  v1::ExtendDeadlineRequest x;
+  x.set_request_id(NewUuid());
+  x.set_clue_id(c.id());
+  x.set_expected_version(c.version());
+  x.set_extra_working_days(5);
+  x.set_reason("需调取银行流水");
+  v1::ClueReply r;
+  // A non-leader (or a token whose subject is not a person) cannot approve.
+  EXPECT_EQ(Call(group, &v1::ClueService::Stub::ExtendDeadline, x, &r).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  Who leader{group_unit, {"discipline"}, 1, PersonIn("discipline-group", true)};
+  ASSERT_TRUE(Call(leader, &v1::ClueService::Stub::ExtendDeadline, x, &r).ok());
+  // 2025-02-07 + 5 working days (02-08 is a make-up Saturday) = 2025-02-13.
+  EXPECT_EQ(r.clue().deadline_at().seconds(), ToUnixSeconds(workdays::EndOfDay(*workdays::ParseDate("2025-02-13"))));
+  v1::GetClueHistoryRequest h;
+  h.set_clue_id(c.id());
+  v1::GetClueHistoryResponse hist;
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::GetClueHistory, h, &hist).ok());
+  EXPECT_EQ(hist.events(1).type(), "deadline_extended");
+  EXPECT_NE(hist.events(1).data_json().find(leader.user), std::string::npos);
+  x.set_extra_working_days(0);
+  x.set_request_id(NewUuid());
+  grpc::Status s = Call(leader, &v1::ClueService::Stub::ExtendDeadline, x, &r);
+  EXPECT_EQ(Fields(s), std::vector<std::string>{"extra_working_days"});
+}
+
+TEST_F(ClueServiceTest, OverdueCluesAreEscalatedOnceToTheSupervisingUnit) {
+  const Who group{UnitId("discipline-group")};
+  v1::Clue c = Register(group, Petition("discipline-group"));
+  EXPECT_EQ(*scanner_->ScanOnce(), 0);  // nothing due yet
+  clock_->Advance(std::chrono::hours(24 * 40));
+  auto marked = scanner_->ScanOnce();
+  ASSERT_TRUE(marked.ok());
+  EXPECT_GE(*marked, 1);
+  EXPECT_EQ(*scanner_->ScanOnce(), 0);  // escalated once, not every scan
+  v1::GetClueRequest g;
+  g.set_clue_id(c.id());
+  v1::Clue seen;
+  // The unit above the discipline group (the commission) now sees the overdue clue.
+  const Who commission{UnitId("discipline-commission")};
+  ASSERT_TRUE(Call(commission, &v1::ClueService::Stub::GetClue, g, &seen).ok());
+  EXPECT_TRUE(seen.overdue());
+  v1::GetClueHistoryRequest h;
+  h.set_clue_id(c.id());
+  v1::GetClueHistoryResponse hist;
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::GetClueHistory, h, &hist).ok());
+  EXPECT_EQ(hist.events(hist.events_size() - 1).type(), "escalated");
+  EXPECT_NE(hist.events(hist.events_size() - 1).data_json().find(commission.unit), std::string::npos);
+  v1::ListCluesRequest l;
+  l.set_overdue_only(true);
+  v1::ListCluesResponse lr;
+  ASSERT_TRUE(Call(commission, &v1::ClueService::Stub::ListClues, l, &lr).ok());
+  bool found = false;
+  for (const auto& x : lr.clues()) found = found || x.id() == c.id();
+  EXPECT_TRUE(found);
+}
+
+TEST_F(ClueServiceTest, DuplicatesAreFoundAndMergedKeepingTheirOrigin) {
+  const Who group{UnitId("discipline-group")};
+  auto req = Petition("discipline-group");
+  const std::string person = PersonIn("fucheng-branch-public-order-team");
+  req.mutable_subjects(0)->set_person_id(person);
+  v1::Clue a = Register(group, req);
+  req.set_request_id(NewUuid());
+  req.set_channel(v1::RECEIPT_CHANNEL_PHONE);
+  v1::Clue b = Register(group, req);
+  v1::ListDuplicatesRequest d;
+  d.set_clue_id(a.id());
+  v1::ListCluesResponse dups;
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::ListDuplicates, d, &dups).ok());
+  ASSERT_EQ(dups.clues_size(), 1);
+  EXPECT_EQ(dups.clues(0).id(), b.id());
+  v1::MergeCluesRequest m;
+  m.set_request_id(NewUuid());
+  m.set_primary_clue_id(a.id());
+  m.set_expected_version(a.version());
+  m.add_merged_clue_ids(b.id());
+  m.set_reason("同一被反映人同一事项");
+  v1::ClueReply r;
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::MergeClues, m, &r).ok());
+  v1::GetClueRequest g;
+  g.set_clue_id(b.id());
+  v1::Clue merged;
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::GetClue, g, &merged).ok());
+  EXPECT_EQ(merged.state(), v1::CLUE_STATE_MERGED);
+  EXPECT_EQ(merged.merged_into_id(), a.id());
+  v1::GetClueHistoryRequest h;
+  h.set_clue_id(a.id());
+  v1::GetClueHistoryResponse hist;
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::GetClueHistory, h, &hist).ok());
+  EXPECT_EQ(hist.events(hist.events_size() - 1).type(), "merged");
+  EXPECT_NE(hist.events(hist.events_size() - 1).data_json().find(b.number()), std::string::npos);
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::ListDuplicates, d, &dups).ok());
+  EXPECT_EQ(dups.clues_size(), 0);  // merged clues are no longer candidates
+  // Merging again is refused, naming the state.
+  m.set_request_id(NewUuid());
+  m.set_expected_version(r.clue().version());
+  grpc::Status s = Call(group, &v1::ClueService::Stub::MergeClues, m, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("MERGED"), std::string::npos);
+}
+
+TEST_F(ClueServiceTest, CommissionInterventionInStep) {
+  const Who police{UnitId("fucheng-branch-discipline-committee")};
+  v1::Clue c = Register(police, Petition("fucheng-branch-discipline-committee"));
+  v1::MarkInterventionRequest m;
+  m.set_request_id(NewUuid());
+  m.set_clue_id(c.id());
+  m.set_expected_version(c.version());
+  m.set_note("市纪委监委同步介入");
+  v1::ClueReply r;
+  EXPECT_EQ(Call(Who{UnitId("gaoxin-branch"), {"discipline", "oversight"}}, &v1::ClueService::Stub::MarkIntervention, m, &r)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  const Who commission{UnitId("discipline-commission"), {"discipline", "oversight"}};
+  ASSERT_TRUE(Call(commission, &v1::ClueService::Stub::MarkIntervention, m, &r).ok());
+  EXPECT_TRUE(r.clue().intervened());
+  m.set_request_id(NewUuid());
+  m.set_expected_version(r.clue().version());
+  EXPECT_EQ(Call(commission, &v1::ClueService::Stub::MarkIntervention, m, &r).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  // From now on the commission sees the clue even without the oversight role.
+  v1::GetClueRequest g;
+  g.set_clue_id(c.id());
+  v1::Clue seen;
+  EXPECT_TRUE(Call(Who{commission.unit}, &v1::ClueService::Stub::GetClue, g, &seen).ok());
+}
+
+TEST_F(ClueServiceTest, NotesCarryAttachmentMetadata) {
+  const Who group{UnitId("discipline-group")};
+  v1::Clue c = Register(group, Petition("discipline-group"));
+  v1::AddNoteRequest n;
+  n.set_request_id(NewUuid());
+  n.set_clue_id(c.id());
+  n.set_text("约谈当事人，制作谈话笔录。");
+  auto* a = n.add_attachments();
+  a->set_name("谈话笔录.pdf");
+  a->set_sha256(std::string(64, 'a'));
+  a->set_size_bytes(12345);
+  a->set_media_type("application/pdf");
+  v1::ClueReply r;
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::AddNote, n, &r).ok());
+  n.set_request_id(NewUuid());
+  n.mutable_attachments(0)->set_sha256("xyz");
+  grpc::Status s = Call(group, &v1::ClueService::Stub::AddNote, n, &r);
+  EXPECT_EQ(Fields(s), std::vector<std::string>{"attachments[0].sha256"});
+  EXPECT_EQ(Call(Who{UnitId("gaoxin-branch")}, &v1::ClueService::Stub::AddNote, n, &r).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);  // validation first
+  n.mutable_attachments(0)->set_sha256(std::string(64, 'b'));
+  n.set_request_id(NewUuid());
+  EXPECT_EQ(Call(Who{UnitId("gaoxin-branch")}, &v1::ClueService::Stub::AddNote, n, &r).error_code(),
+            grpc::StatusCode::NOT_FOUND);  // another unit does not see the clue
+}
+
+TEST_F(ClueServiceTest, StatsAreCachedInvalidatedByChangesAndSurviveAFlush) {
+  const Who dashboard{UnitId("bureau-party-committee"), {"dashboard"}};
+  const Who group{UnitId("discipline-group")};
+  Register(group, Petition("discipline-group"));
+  v1::GetClueStatsRequest q;
+  v1::ClueStats first, second, third, flushed;
+  ASSERT_TRUE(Call(dashboard, &v1::ClueService::Stub::GetClueStats, q, &first).ok());
+  ASSERT_TRUE(Call(dashboard, &v1::ClueService::Stub::GetClueStats, q, &second).ok());
+  EXPECT_TRUE(second.from_cache());
+  EXPECT_EQ(second.total(), first.total());
+  EXPECT_GT(first.total(), 0);
+  int64_t by_state = 0;
+  for (const auto& s : first.by_state()) by_state += s.count();
+  EXPECT_EQ(by_state, first.total());
+  Register(group, Petition("discipline-group"));
+  ASSERT_TRUE(Call(dashboard, &v1::ClueService::Stub::GetClueStats, q, &third).ok());
+  EXPECT_FALSE(third.from_cache());
+  EXPECT_EQ(third.total(), first.total() + 1);
+  ASSERT_TRUE(redis_->Command({"FLUSHALL"}).ok());
+  ASSERT_TRUE(Call(dashboard, &v1::ClueService::Stub::GetClueStats, q, &flushed).ok());
+  EXPECT_EQ(flushed.total(), third.total());
+  EXPECT_EQ(flushed.overdue(), third.overdue());
+  // The dashboard role sees nothing but statistics; a unit sees only its own figures.
+  v1::ListCluesResponse lr;
+  EXPECT_EQ(Call(dashboard, &v1::ClueService::Stub::ListClues, v1::ListCluesRequest(), &lr).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::GetClueStatsRequest other;
+  other.set_unit_id(UnitId("gaoxin-branch"));
+  EXPECT_EQ(Call(group, &v1::ClueService::Stub::GetClueStats, other, &flushed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(ClueServiceTest, SubscriberSeesEveryEventExactlyOnceWhileWritersRace) {
+  const Who group{UnitId("discipline-group")};
+  const Who commission{UnitId("discipline-commission")};
+  const Who reader{UnitId("bureau-party-committee"), {"oversight"}};
+  // Start from "now": everything already in the log is skipped by reading it first.
+  std::string cursor;
+  {
+    pqxx::connection conn(Conn());
+    pqxx::work tx(conn);
+    auto r = tx.exec1("SELECT coalesce(max(xid::text::bigint), 0), coalesce(max(gseq), 0) FROM clue.clue_events");
+    cursor = r[0].as<std::string>() + ":" + r[1].as<std::string>();
+  }
+  std::mutex mu;
+  std::vector<std::pair<std::string, int64_t>> received;
+  grpc::ClientContext sub_ctx;
+  sub_ctx.AddMetadata("authorization", "Bearer " + Token(reader));
+  v1::SubscribeRequest sreq;
+  sreq.set_after_cursor(cursor);
+  auto sub_stub = v1::ClueService::NewStub(*channel_);
+  auto stream = sub_stub->Subscribe(&sub_ctx, sreq);
+  std::thread consumer([&] {
+    v1::ClueEvent ev;
+    while (stream->Read(&ev)) {
+      std::lock_guard lock(mu);
+      received.emplace_back(ev.clue_id(), ev.seq());
+    }
+  });
+  // A slow writer takes its place in the log early and commits last: the pitfall.
+  const v1::Clue victim = Register(group, Petition("discipline-group"));
+  pqxx::connection slow_conn(Conn());
+  pqxx::work slow(slow_conn);
+  slow.exec("INSERT INTO clue.clue_events (clue_id, seq, type, actor, actor_unit_id, at, data, prev_hash, hash) "
+            "VALUES ('" + victim.id() + "', 1000, 'slow_writer', 'test', '', now(), '{}', '', '')");
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 6; ++w) {
+    writers.emplace_back([&] {
+      auto stub = v1::ClueService::NewStub(*channel_);
+      for (int i = 0; i < 8; ++i) {
+        auto req = Petition("discipline-group");
+        grpc::ClientContext ctx;
+        ctx.AddMetadata("authorization", "Bearer " + Token(group));
+        v1::ClueReply r;
+        ASSERT_TRUE(stub->RegisterClue(&ctx, req, &r).ok());
+        v1::TransferClueRequest t;
+        t.set_request_id(NewUuid());
+        t.set_clue_id(r.clue().id());
+        t.set_expected_version(r.clue().version());
+        t.set_to_unit_id(commission.unit);
+        grpc::ClientContext ctx2;
+        ctx2.AddMetadata("authorization", "Bearer " + Token(group));
+        ASSERT_TRUE(stub->TransferClue(&ctx2, t, &r).ok());
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  slow.commit();
+  const int64_t expected = Count("SELECT count(*) FROM clue.clue_events WHERE (xid::text::bigint, gseq) > (" +
+                                 cursor.substr(0, cursor.find(':')) + ", " + cursor.substr(cursor.find(':') + 1) + ")");
+  EXPECT_GE(expected, 6 * 8 * 2 + 2);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard lock(mu);
+      if (static_cast<int64_t>(received.size()) >= expected) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // anything extra would show now
+  sub_ctx.TryCancel();
+  consumer.join();
+  std::set<std::pair<std::string, int64_t>> unique(received.begin(), received.end());
+  EXPECT_EQ(unique.size(), received.size()) << "an event was delivered twice";
+  EXPECT_EQ(static_cast<int64_t>(received.size()), expected);
+  EXPECT_TRUE(unique.count({victim.id(), 1000})) << "the slow writer's event was skipped";
+  // Without the oversight or service role there is no feed.
+  grpc::ClientContext denied_ctx;
+  denied_ctx.AddMetadata("authorization", "Bearer " + Token(group));
+  auto denied = sub_stub->Subscribe(&denied_ctx, sreq);
+  v1::ClueEvent ev;
+  EXPECT_FALSE(denied->Read(&ev));
+  EXPECT_EQ(denied->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
 }  // namespace

@@ -29,6 +29,7 @@ enum ExitCode {
 
 struct Options {
   std::string addr;           // --addr, SMCTL_ADDR, default 127.0.0.1:7101
+  std::string clue_addr;      // --clue-addr, SMCTL_CLUE_ADDR, default 127.0.0.1:7102
   std::string token;          // --token, SMCTL_TOKEN, else the stored token
   std::string output = "table";  // table | json
   std::string lang = "zh";    // zh | en (--lang, SMCTL_LANG)
@@ -48,6 +49,8 @@ class Context {
   std::string Token() const;
   // A channel to `addr` (defaults to --addr).
   std::shared_ptr<grpc::Channel> Channel(const std::string& addr = "");
+  // A channel to the clue service (--clue-addr).
+  std::shared_ptr<grpc::Channel> ClueChannel() { return Channel(opts_.clue_addr); }
   // Prepares a call context: deadline, token, request and trace ids.
   void Prepare(grpc::ClientContext* ctx) const;
 
