@@ -146,6 +146,7 @@ std::string EventLabel(Lang l, const std::string& type) {
       {"concluded", {"办结", "concluded"}},
       {"reporter_revealed", {"查看举报人", "reporter revealed"}},
       {"deadline_extended", {"延长时限", "deadline extended"}},
+      {"note", {"办理记录", "note"}},
       {"note_added", {"办理记录", "note"}},
       {"noted", {"办理记录", "note"}},
       {"merged", {"并案", "merged"}},
@@ -533,7 +534,11 @@ std::string EventData(Session& s, const std::string& json) {
       {"by_unit_id", {"退回单位", "by"}},
       {"origin_unit_id", {"来源单位", "origin"}},
       {"feedback_to_unit_id", {"反馈至", "feedback to"}},
+      {"holding_unit_id", {"承办单位", "holding unit"}},
+      {"escalated_to_unit_id", {"督办单位", "escalated to"}},
+      {"unit_id", {"单位", "unit"}},
       {"handler_person_id", {"承办人", "handler"}},
+      {"approved_by", {"批准人", "approved by"}},
       {"reason", {"理由", "reason"}},
       {"method", {"方式", "method"}},
       {"form", {"形态", "form"}},
@@ -543,8 +548,17 @@ std::string EventData(Session& s, const std::string& json) {
       {"anonymous", {"匿名", "anonymous"}},
       {"note", {"说明", "note"}},
       {"text", {"内容", "text"}},
+      {"stage", {"阶段", "stage"}},
+      {"from", {"原时限", "from"}},
+      {"to", {"新时限", "to"}},
+      {"working_days", {"延长工作日", "extra working days"}},
       {"extra_working_days", {"延长工作日", "extra working days"}},
       {"attachments", {"附件", "attachments"}},
+      {"merged", {"并入线索", "merged in"}},
+      {"primary_clue_id", {"并入主线索", "merged into"}},
+  };
+  auto ends_with = [](const std::string& k, std::string_view suffix) {
+    return k.size() >= suffix.size() && k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
   std::vector<std::string> parts;
   for (const auto& [key, value] : j.items()) {
@@ -552,16 +566,38 @@ std::string EventData(Session& s, const std::string& json) {
     if (value.is_string()) {
       const std::string v = value.get<std::string>();
       if (v.empty()) continue;
-      const bool unit_key = key.size() >= 7 && key.compare(key.size() - 7, 7, "unit_id") == 0;
-      const bool person_key = key.size() >= 9 && key.compare(key.size() - 9, 9, "person_id") == 0;
-      if (unit_key && IsUuid(v)) text = s.dir.UnitName(v);
-      else if (person_key && IsUuid(v)) text = s.dir.PersonName(v);
+      if (ends_with(key, "unit_id") && IsUuid(v)) text = s.dir.UnitName(v);
+      else if ((ends_with(key, "person_id") || key == "approved_by") && IsUuid(v)) text = s.dir.PersonName(v);
+      else if (key == "stage") text = StageLabel(l, v);
       else if (LooksLikeEnumName(v)) text = EnumNameLabel(l, v);
       else text = v;
     } else if (key == "form" && value.is_number_integer()) {
       text = FormLabel(l, value.get<int>());
+    } else if ((key == "from" || key == "to" || ends_with(key, "_at")) && value.is_number_integer() &&
+               value.get<int64_t>() > 1000000000) {
+      google::protobuf::Timestamp t;
+      t.set_seconds(value.get<int64_t>());
+      text = BeijingTime(t);
     } else if (value.is_boolean()) {
       text = value.get<bool>() ? T(l, "是", "yes") : T(l, "否", "no");
+    } else if (value.is_array() && (key == "attachments" || key == "merged")) {
+      // Attachments by name and short hash; merged clues by number.
+      std::vector<std::string> items;
+      for (const auto& item : value) {
+        if (!item.is_object()) continue;
+        if (key == "attachments") {
+          std::string sha = item.value("sha256", "");
+          items.push_back(item.value("name", "?") + (sha.empty() ? "" : " (sha256 " + sha.substr(0, 12) + "…)"));
+        } else {
+          items.push_back(item.value("number", item.value("clue_id", "?")));
+        }
+      }
+      if (items.empty()) continue;
+      text = Join(items, T(l, "、", ", "));
+    } else if (value.is_object()) {
+      std::vector<std::string> items;
+      for (const auto& [k, v] : value.items()) items.push_back(k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()));
+      text = Join(items, ", ");
     } else {
       text = value.dump();
     }
@@ -902,40 +938,52 @@ int ClueShow(Context& ctx, const std::string& key) {
   std::string source = Label(l, ClueChoice::kSource, c.source());
   if (!c.source_system().empty()) source += " (" + c.source_system() + ": " + c.source_ref() + ")";
 
-  std::vector<std::vector<std::string>> rows = {
-      {T(l, "编号", "number"), c.number()},
-      {"ID", c.id()},
-      {T(l, "状态", "state"), Label(l, ClueChoice::kState, c.state())},
-      {T(l, "来源", "source"), source},
-      {T(l, "受理方式", "channel"), Label(l, ClueChoice::kChannel, c.channel())},
-      {T(l, "线索类别", "categories"), Join(categories, T(l, "、", ", "))},
-      {T(l, "被反映人", "subjects"), Join(subjects, T(l, "、", ", "))},
-      {T(l, "摘要", "summary"), c.summary()},
-      {T(l, "详情", "details"), details},
-      {T(l, "严重程度", "severity"), Label(l, ClueChoice::kSeverity, c.severity())},
-      {T(l, "举报人", "reporter"), c.reporter_on_file() ? T(l, "署名（已加密存档）", "named (on file, encrypted)")
-                                                       : T(l, "匿名或无", "anonymous or none")},
-      {T(l, "来源单位", "origin unit"), s.dir.UnitName(c.origin_unit_id())},
-      {T(l, "承办单位", "holding unit"), s.dir.UnitName(c.holding_unit_id())},
-      {T(l, "移送至", "offered to"), s.dir.UnitName(c.offered_to_unit_id())},
-      {T(l, "承办人", "handler"), s.dir.PersonName(c.handler_person_id())},
-      {T(l, "收到时间", "received"), BeijingTime(c.received_at())},
-      {T(l, "登记时间", "registered"), BeijingTime(c.registered_at())},
-      {T(l, "处置方式", "disposition"), Label(l, ClueChoice::kMethod, c.disposition().method())},
-      {T(l, "处置理由", "disposition reason"), c.disposition().reason()},
-      {T(l, "办理时限", "deadline"), deadline},
-      {T(l, "是否逾期", "overdue"), c.overdue() ? yes : no},
-      {T(l, "结论形态", "form"), FormLabel(l, c.outcome().form())},
-      {T(l, "是否立案", "case filed"), c.outcome().case_filed() ? yes : no},
-      {T(l, "处分", "sanctions"),
-       Join(std::vector<std::string>(c.outcome().sanctions().begin(), c.outcome().sanctions().end()),
-            T(l, "、", ", "))},
-      {T(l, "反馈", "feedback"), c.outcome().feedback()},
-      {T(l, "办结时间", "concluded"), BeijingTime(c.outcome().concluded_at())},
-      {T(l, "同步介入", "intervened"), c.intervened() ? yes : no},
-      {T(l, "并入", "merged into"), c.merged_into_id()},
-      {T(l, "版本", "version"), std::to_string(c.version())},
+  // Always shown; the optional rows below only when they have a value.
+  std::vector<std::vector<std::string>> rows;
+  auto row = [&](const char* zh, const char* en, std::string value, bool always = false) {
+    if (always || !value.empty()) rows.push_back({T(l, zh, en), std::move(value)});
   };
+  const bool has_outcome = c.outcome().form() != v1::SUPERVISION_FORM_UNSPECIFIED || !c.outcome().feedback().empty();
+  row("编号", "number", c.number(), true);
+  row("ID", "ID", c.id(), true);
+  row("状态", "state", Label(l, ClueChoice::kState, c.state()), true);
+  row("来源", "source", source, true);
+  row("受理方式", "channel", Label(l, ClueChoice::kChannel, c.channel()), true);
+  row("线索类别", "categories", Join(categories, T(l, "、", ", ")), true);
+  row("被反映人", "subjects", Join(subjects, T(l, "、", ", ")), true);
+  row("摘要", "summary", c.summary(), true);
+  row("详情", "details", details);
+  row("严重程度", "severity", Label(l, ClueChoice::kSeverity, c.severity()));
+  row("举报人", "reporter",
+      c.reporter_on_file() ? T(l, "署名（已加密存档）", "named (on file, encrypted)") : T(l, "匿名或无", "anonymous or none"),
+      true);
+  row("来源单位", "origin unit", s.dir.UnitName(c.origin_unit_id()), true);
+  row("承办单位", "holding unit", s.dir.UnitName(c.holding_unit_id()), true);
+  row("移送至", "offered to", s.dir.UnitName(c.offered_to_unit_id()));
+  row("承办人", "handler", s.dir.PersonName(c.handler_person_id()));
+  row("收到时间", "received", BeijingTime(c.received_at()), true);
+  row("登记时间", "registered", BeijingTime(c.registered_at()));
+  row("处置方式", "disposition", Label(l, ClueChoice::kMethod, c.disposition().method()));
+  row("处置理由", "disposition reason", c.disposition().reason());
+  row("处置时间", "disposed", BeijingTime(c.disposition().decided_at()));
+  row("办理时限", "deadline", deadline.empty() ? T(l, "无（不计时）", "none (clock stopped)") : deadline, true);
+  row("是否逾期", "overdue", c.overdue() ? yes : no, true);
+  row("结论形态", "form", FormLabel(l, c.outcome().form()));
+  if (has_outcome) row("是否立案", "case filed", c.outcome().case_filed() ? yes : no);
+  row("处分", "sanctions",
+      Join(std::vector<std::string>(c.outcome().sanctions().begin(), c.outcome().sanctions().end()),
+           T(l, "、", ", ")));
+  row("反馈", "feedback", c.outcome().feedback());
+  row("办结时间", "concluded", BeijingTime(c.outcome().concluded_at()));
+  row("同步介入", "intervened", c.intervened() ? yes : "");
+  if (!c.merged_into_id().empty()) {
+    v1::GetClueRequest req;
+    req.set_clue_id(c.merged_into_id());
+    v1::Clue primary;
+    const bool named = s.Call(&v1::ClueService::Stub::GetClue, req, &primary).ok();
+    row("并入", "merged into", named ? primary.number() + " (" + c.merged_into_id() + ")" : c.merged_into_id());
+  }
+  row("版本", "version", std::to_string(c.version()), true);
   PrintTable(std::cout, {T(l, "字段", "field"), T(l, "值", "value")}, rows);
   return kExitOk;
 }
@@ -988,6 +1036,10 @@ int ClueList(Context& ctx, const ClueListArgs& a) {
     ctx.PrintJson(all);
     return kExitOk;
   }
+  if (all.clues().empty()) {
+    std::cout << T(ctx.lang(), "没有符合条件的线索\n", "no matching clues\n");
+    return kExitOk;
+  }
   s.PrintClues(all.clues());
   if (!all.next_page_token().empty()) {
     std::cout << T(ctx.lang(), "还有更多结果：--page-token ", "more results: --page-token ") << all.next_page_token()
@@ -1013,7 +1065,7 @@ int ClueHistory(Context& ctx, const std::string& key) {
   const Lang l = ctx.lang();
   std::vector<std::vector<std::string>> rows;
   for (const auto& ev : resp.events()) {
-    std::string actor = ev.actor();
+    std::string actor = IsUuid(ev.actor()) ? s.dir.PersonName(ev.actor()) : ev.actor();
     if (!ev.actor_unit_id().empty()) actor += " (" + s.dir.UnitName(ev.actor_unit_id()) + ")";
     rows.push_back({std::to_string(ev.seq()), BeijingTime(ev.at(), true), EventLabel(l, ev.type()), actor,
                     EventData(s, ev.data_json())});
