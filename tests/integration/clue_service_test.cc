@@ -638,6 +638,21 @@ TEST_F(ClueServiceTest, SensitiveCanaryNeverReachesTheDatabaseInClearOrTheLogs) 
   EXPECT_EQ(Count("SELECT count(*) FROM clue.idempotency WHERE position('CANARY' in encode(response, 'escape')) > 0"), 0);
   EXPECT_EQ(captured.str().find(canary), std::string::npos);
   EXPECT_NE(captured.str().find("RegisterClue"), std::string::npos);  // the log did capture the calls
+  // Nor does it reach Redis (which holds statistics and directory lookups only).
+  v1::ClueStats stats;
+  ASSERT_TRUE(Call(Who{group.unit, {"dashboard"}}, &v1::ClueService::Stub::GetClueStats, v1::GetClueStatsRequest(), &stats).ok());
+  auto keys = redis_->Command({"KEYS", "*"});
+  ASSERT_TRUE(keys.ok());
+  ASSERT_GT((*keys)->elements, 0u);
+  for (size_t i = 0; i < (*keys)->elements; ++i) {
+    const std::string key((*keys)->element[i]->str, (*keys)->element[i]->len);
+    EXPECT_EQ(key.find(canary), std::string::npos);
+    auto value = redis_->Command({"DUMP", key});
+    ASSERT_TRUE(value.ok());
+    if ((*value)->type == REDIS_REPLY_STRING) {
+      EXPECT_EQ(std::string((*value)->str, (*value)->len).find(canary), std::string::npos) << key;
+    }
+  }
   // A sealed value moved to another clue does not open there.
   auto other = Register(group, Petition("discipline-group"));
   Sql("UPDATE clue.clues SET details_sealed = (SELECT details_sealed FROM clue.clues WHERE id = '" + c.id() +
