@@ -50,12 +50,6 @@ Result Sh(const std::string& cmd, bool merge_stderr = true) {
   return r;
 }
 
-size_t Count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (size_t pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) ++n;
-  return n;
-}
-
 // Config folders (token stores), one per user.
 constexpr const char* kAdmin = "admin";            // directory import
 constexpr const char* kGroup = "group";            // discipline group (registers)
