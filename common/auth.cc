@@ -1,6 +1,8 @@
 #include "common/auth.h"
 
 #include <jwt.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -47,9 +49,25 @@ absl::StatusOr<Verifier> Verifier::Create(Config config, const Clock& clock) {
   if (alg == JWT_ALG_HS256 && config.verify_key.size() < 32) {
     return absl::InvalidArgumentError("auth.verify_key: an HS256 secret needs at least 32 bytes");
   }
-  if (alg != JWT_ALG_HS256 && config.verify_key.find("-----BEGIN PUBLIC KEY-----") == std::string::npos) {
-    return absl::InvalidArgumentError("auth.verify_key: " + config.algorithm +
-                                      " needs a PEM public key");
+  if (alg != JWT_ALG_HS256) {
+    // The key must parse, and be of the algorithm's type: an RSA key for RS256, a P-256 key
+    // for ES256. A bad key fails start-up, not every request later.
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+        BIO_new_mem_buf(config.verify_key.data(), static_cast<int>(config.verify_key.size())), &BIO_free);
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+        bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr, &EVP_PKEY_free);
+    if (!key) {
+      return absl::InvalidArgumentError("auth.verify_key: " + config.algorithm + " needs a PEM public key");
+    }
+    const int type = EVP_PKEY_get_base_id(key.get());
+    char group[64] = {0};
+    size_t group_len = 0;
+    const bool p256 = type == EVP_PKEY_EC &&
+                      EVP_PKEY_get_group_name(key.get(), group, sizeof group, &group_len) == 1 &&
+                      std::string(group) == "prime256v1";
+    if ((alg == JWT_ALG_RS256 && type != EVP_PKEY_RSA) || (alg == JWT_ALG_ES256 && !p256)) {
+      return absl::InvalidArgumentError("auth.verify_key: the key does not fit " + config.algorithm);
+    }
   }
   return Verifier(std::move(config), clock);
 }

@@ -212,7 +212,7 @@ std::string Reader::HostPort(const std::string& key, const std::string& def) {
   auto v = Get(key);
   std::string text = v ? v->text : def;
   size_t colon = text.rfind(':');
-  bool ok = colon != std::string::npos && colon > 0 && colon + 1 < text.size();
+  bool ok = colon != std::string::npos && colon > 0 && colon + 1 < text.size() && text.size() - colon - 1 <= 5;
   if (ok) {
     for (size_t i = colon + 1; i < text.size(); ++i) {
       if (!std::isdigit(static_cast<unsigned char>(text[i]))) ok = false;
@@ -230,7 +230,10 @@ std::string Reader::HostPort(const std::string& key, const std::string& def) {
 absl::Status Reader::Finish() const {
   std::vector<std::string> problems = errors_;
   for (const auto& key : source_.ExplicitKeys()) {
-    if (!read_.count(key)) problems.push_back(key + ": unknown key");
+    if (!read_.count(key)) {
+      auto v = source_.Lookup(key);
+      problems.push_back(key + ": unknown key" + (v ? " (from " + v->origin + ")" : ""));
+    }
   }
   if (problems.empty()) return absl::OkStatus();
   std::string message = "invalid configuration:";

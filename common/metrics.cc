@@ -57,8 +57,13 @@ AdminServer::~AdminServer() { Stop(); }
 
 absl::Status AdminServer::Start(const std::string& host_port, HealthCheck health) {
   size_t colon = host_port.rfind(':');
+  const std::string port_text = colon == std::string::npos ? "" : host_port.substr(colon + 1);
+  if (colon == std::string::npos || colon == 0 || port_text.empty() || port_text.size() > 5 ||
+      port_text.find_first_not_of("0123456789") != std::string::npos || std::stoi(port_text) > 65535) {
+    return absl::InvalidArgumentError("admin address '" + host_port + "' is not host:port");
+  }
   std::string host = host_port.substr(0, colon);
-  int port = std::stoi(host_port.substr(colon + 1));
+  int port = std::stoi(port_text);
   server_ = std::make_unique<httplib::Server>();
   server_->Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(Metrics::Global().Render(), "text/plain; version=0.0.4");
@@ -82,6 +87,11 @@ absl::Status AdminServer::Start(const std::string& host_port, HealthCheck health
     port_ = port;
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // httplib's stop() is a no-op until the listen loop runs: wait for it, so that a Stop()
+  // right after Start() cannot hang.
+  for (int i = 0; i < 2000 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return absl::OkStatus();
 }
 

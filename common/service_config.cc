@@ -24,9 +24,9 @@ ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
   if (!c.grpc.tls.client_ca_file.empty() && c.grpc.tls.cert_file.empty()) {
     r.Fail("grpc.tls.client_ca_file", "mutual TLS needs cert_file and key_file too");
   }
+  const bool allow_plaintext = r.Bool("grpc.allow_plaintext", false);
   if (c.grpc.tls.cert_file.empty() && c.grpc.listen.rfind("127.", 0) != 0 &&
-      c.grpc.listen.rfind("localhost:", 0) != 0 && c.grpc.listen.rfind("[::1]:", 0) != 0 &&
-      !r.Bool("grpc.allow_plaintext", false)) {
+      c.grpc.listen.rfind("localhost:", 0) != 0 && c.grpc.listen.rfind("[::1]:", 0) != 0 && !allow_plaintext) {
     r.Fail("grpc.listen", "plaintext is for loopback only: set grpc.tls.* or grpc.allow_plaintext");
   }
   c.admin_listen = r.HostPort("admin.listen", default_admin);
@@ -68,8 +68,9 @@ ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
       key = buf.str();
     }
   }
+  const bool allow_dev_secret = r.Bool("auth.allow_development_secret", true);
   if (key.empty()) {
-    if (c.auth.algorithm == "HS256" && r.Bool("auth.allow_development_secret", true)) {
+    if (c.auth.algorithm == "HS256" && allow_dev_secret) {
       key = std::string(auth::kDevelopmentSecret);
     } else {
       r.Fail("auth.verify_key", "is required for " + c.auth.algorithm);

@@ -13,6 +13,10 @@ using OptStr = std::optional<std::string>;
 OptStr Opt(const std::string& s) { return s.empty() ? OptStr() : OptStr(s); }
 std::string Str(const pqxx::field& f) { return f.is_null() ? "" : f.as<std::string>(); }
 
+int64_t NowMicros(const Clock& c) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(c.Now().time_since_epoch()).count();
+}
+
 int64_t Micros(const google::protobuf::Timestamp& t) { return t.seconds() * 1000000 + t.nanos() / 1000; }
 void SetMicros(google::protobuf::Timestamp* t, int64_t us) {
   t->set_seconds(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
@@ -156,7 +160,7 @@ void Append(Tx& tx, StoredClue& s, const Actor& actor, const std::string& type, 
   e.hash = chain::Hash(e.prev_hash, e);
   tx.exec_params0(
       "INSERT INTO clue_events (clue_id, seq, type, actor, actor_unit_id, at, data, prev_hash, hash) "
-      "VALUES ($1::uuid, $2, $3, $4, $5, to_timestamp($6::double precision / 1000000), $7, $8, $9)",
+      "VALUES ($1::uuid, $2, $3, $4, $5, ('epoch'::timestamptz + $6::bigint * interval '1 microsecond'), $7, $8, $9)",
       e.aggregate_id, e.seq, e.type, e.actor, e.actor_unit, e.at_micros, e.data, e.prev_hash, e.hash);
   s.chain_len = static_cast<int>(e.seq);
   s.chain_head = e.hash;
@@ -178,19 +182,19 @@ void WriteRow(Tx& tx, const StoredClue& s, bool insert) {
         "  outcome_sanctions, outcome_feedback, concluded_at, deadline_at, deadline_stage, overdue, version, "
         "  merged_into, intervened) "
         "VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8::uuid, $9::uuid, $10::uuid, $11::uuid, $12::text[], $13, $14, "
-        "  $15, $16, $17, to_timestamp($18::double precision / 1e6), to_timestamp($19::double precision / 1e6), $20, "
-        "  $21, $22, to_timestamp($23::double precision / 1e6), $24, $25, $26::text[], $27, "
-        "  to_timestamp($28::double precision / 1e6), to_timestamp($29::double precision / 1e6), $30, $31, $32, "
+        "  $15, $16, $17, ('epoch'::timestamptz + $18::bigint * interval '1 microsecond'), ('epoch'::timestamptz + $19::bigint * interval '1 microsecond'), $20, "
+        "  $21, $22, ('epoch'::timestamptz + $23::bigint * interval '1 microsecond'), $24, $25, $26::text[], $27, "
+        "  ('epoch'::timestamptz + $28::bigint * interval '1 microsecond'), ('epoch'::timestamptz + $29::bigint * interval '1 microsecond'), $30, $31, $32, "
         "  $33::uuid, $34)"
       : "UPDATE clues SET number = $2, state = $3, source = $4, channel = $5, source_system = $6, source_ref = $7, "
         "  origin_unit_id = $8::uuid, holding_unit_id = $9::uuid, offered_to_unit_id = $10::uuid, "
         "  handler_person_id = $11::uuid, categories = $12::text[], summary = $13, details_sealed = $14, "
         "  reporter_sealed = $15, has_reporter = $16, severity = $17, "
-        "  received_at = to_timestamp($18::double precision / 1e6), registered_at = to_timestamp($19::double precision / 1e6), "
+        "  received_at = ('epoch'::timestamptz + $18::bigint * interval '1 microsecond'), registered_at = ('epoch'::timestamptz + $19::bigint * interval '1 microsecond'), "
         "  disposition_method = $20, disposition_reason = $21, disposition_by = $22, "
-        "  disposition_at = to_timestamp($23::double precision / 1e6), outcome_form = $24, outcome_case_filed = $25, "
-        "  outcome_sanctions = $26::text[], outcome_feedback = $27, concluded_at = to_timestamp($28::double precision / 1e6), "
-        "  deadline_at = to_timestamp($29::double precision / 1e6), deadline_stage = $30, overdue = $31, version = $32, "
+        "  disposition_at = ('epoch'::timestamptz + $23::bigint * interval '1 microsecond'), outcome_form = $24, outcome_case_filed = $25, "
+        "  outcome_sanctions = $26::text[], outcome_feedback = $27, concluded_at = ('epoch'::timestamptz + $28::bigint * interval '1 microsecond'), "
+        "  deadline_at = ('epoch'::timestamptz + $29::bigint * interval '1 microsecond'), deadline_stage = $30, overdue = $31, version = $32, "
         "  merged_into = $33::uuid, intervened = $34, updated_at = now() WHERE id = $1::uuid";
   tx.exec_params0(
       sql, c.id(), c.number(), v1::ClueState_Name(c.state()), v1::ClueSource_Name(c.source()),
@@ -310,7 +314,7 @@ absl::StatusOr<v1::ClueReply> PgStore::Mutate(const std::string& clue_id, int64_
     after.chain_head = current->chain_head;
     WriteRow(tx, after, false);
     for (const auto& unit : change->custody_add) AddCustody(tx, clue_id, unit);
-    Append(tx, after, actor, change->event_type, change->data, ToUnixSeconds(clock_.Now()) * 1000000);
+    Append(tx, after, actor, change->event_type, change->data, NowMicros(clock_));
     out = render(after);
     idempotency_.Finish(tx, request_id, method, fingerprint, out.SerializeAsString());
     return absl::OkStatus();
@@ -346,7 +350,7 @@ absl::Status PgStore::AppendEvent(const std::string& clue_id, const Actor& actor
   absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
     auto current = Load(tx, clue_id, true);
     if (!current) return absl::NotFoundError("clue not found");
-    Append(tx, *current, actor, type, data, ToUnixSeconds(clock_.Now()) * 1000000);
+    Append(tx, *current, actor, type, data, NowMicros(clock_));
     return absl::OkStatus();
   });
   if (s.ok()) Changed();
@@ -386,7 +390,7 @@ absl::StatusOr<v1::ClueReply> PgStore::Merge(
     std::vector<StoredClue> merged;
     for (const auto& id : merged_ids) merged.push_back(locked.at(id));
     SM_RETURN_IF_ERROR(check(primary, merged));
-    const int64_t now_us = ToUnixSeconds(clock_.Now()) * 1000000;
+    const int64_t now_us = NowMicros(clock_);
     nlohmann::json sources = nlohmann::json::array();
     for (auto& m : merged) {
       sources.push_back({{"clue_id", m.clue.id()}, {"number", m.clue.number()},
@@ -418,7 +422,7 @@ absl::StatusOr<v1::ClueReply> PgStore::Merge(
 absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now,
                                          const std::function<std::string(const StoredClue&)>& supervisor) {
   int marked = 0;
-  const int64_t now_us = ToUnixSeconds(now) * 1000000;
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
   absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
     marked = 0;
     // One scanner at a time across replicas; others skip this round.
@@ -427,7 +431,7 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now,
     }
     pqxx::result due = tx.exec_params(
         "SELECT id::text FROM clues WHERE NOT overdue AND deadline_at IS NOT NULL "
-        "AND deadline_at < to_timestamp($1::double precision / 1e6) "
+        "AND deadline_at < ('epoch'::timestamptz + $1::bigint * interval '1 microsecond') "
         "AND state IN ('CLUE_STATE_REGISTERED', 'CLUE_STATE_OFFERED', 'CLUE_STATE_HELD', "
         "              'CLUE_STATE_IN_HANDLING', 'CLUE_STATE_CASE_FILED') "
         "ORDER BY deadline_at LIMIT 500 FOR UPDATE SKIP LOCKED",
@@ -489,10 +493,10 @@ absl::StatusOr<std::vector<StoredClue>> PgStore::List(const ListQuery& q) {
         " AND ($5::text IS NULL OR $5 = ANY (c.categories))"
         " AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM clue_subjects s WHERE s.clue_id = c.id AND s.person_id = $6::uuid))"
         " AND ($7::text IS NULL OR c.summary ILIKE $7)"
-        " AND ($8::bigint IS NULL OR c.received_at >= to_timestamp($8::double precision / 1e6))"
-        " AND ($9::bigint IS NULL OR c.received_at < to_timestamp($9::double precision / 1e6))"
+        " AND ($8::bigint IS NULL OR c.received_at >= ('epoch'::timestamptz + $8::bigint * interval '1 microsecond'))"
+        " AND ($9::bigint IS NULL OR c.received_at < ('epoch'::timestamptz + $9::bigint * interval '1 microsecond'))"
         " AND (NOT $10 OR c.overdue)"
-        " AND ($11::bigint IS NULL OR (c.received_at, c.id) < (to_timestamp($11::double precision / 1e6), $12::uuid))"
+        " AND ($11::bigint IS NULL OR (c.received_at, c.id) < (('epoch'::timestamptz + $11::bigint * interval '1 microsecond'), $12::uuid))"
         " ORDER BY c.received_at DESC, c.id DESC LIMIT $13",
         q.visible_to_unit, q.holding_unit, q.origin_unit, q.state, q.category, q.subject_person, text,
         q.received_from_us, q.received_to_us, q.overdue_only, after_us, after_id, q.limit);
@@ -636,8 +640,8 @@ absl::StatusOr<v1::ClueStats> PgStore::Stats(const StatsQuery& q) {
         "  UNION ALL SELECT u.id FROM directory.v_units u JOIN units p ON u.parent_id = p.id) "
         "SELECT c.id, c.state, c.disposition_method, c.outcome_form, c.holding_unit_id, c.source, c.categories, c.overdue "
         "FROM clues c WHERE ($1::uuid IS NULL OR c.holding_unit_id IN (SELECT id FROM units))"
-        " AND ($2::bigint IS NULL OR c.received_at >= to_timestamp($2::double precision / 1e6))"
-        " AND ($3::bigint IS NULL OR c.received_at < to_timestamp($3::double precision / 1e6))",
+        " AND ($2::bigint IS NULL OR c.received_at >= ('epoch'::timestamptz + $2::bigint * interval '1 microsecond'))"
+        " AND ($3::bigint IS NULL OR c.received_at < ('epoch'::timestamptz + $3::bigint * interval '1 microsecond'))",
         q.unit_id, q.received_from_us, q.received_to_us);
     auto totals = tx.exec1("SELECT count(*), count(*) FILTER (WHERE overdue) FROM scope");
     out.set_total(totals[0].as<int64_t>());

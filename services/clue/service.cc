@@ -258,8 +258,8 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
     nlohmann::json data = {{"source", v1::ClueSource_Name(c.source())},
                            {"channel", v1::ReceiptChannel_Name(c.channel())},
                            {"origin_unit_id", c.origin_unit_id()},
-                           {"anonymous", req->has_reporter() && req->reporter().anonymous()}};
-    if (!c.source_system().empty()) data["source"] = {{"system", c.source_system()}, {"ref", c.source_ref()}};
+                           {"reporter", !req->has_reporter() ? "none" : req->reporter().anonymous() ? "anonymous" : "named"}};
+    if (!c.source_system().empty()) data["referral"] = {{"system", c.source_system()}, {"ref", c.source_ref()}};
     SM_ASSIGN_OR_RETURN(*reply, store_->Register(s, Actor{p.EndUser(), p.unit}, req->request_id(), Fingerprint(*req),
                                                  data, [this](const StoredClue& x) { return Render(x); }));
     return absl::OkStatus();

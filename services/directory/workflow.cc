@@ -80,8 +80,14 @@ class Checker {
   }
 
   void Keys(const YAML::Node& item, const std::string& path, std::initializer_list<const char*> known) {
+    std::set<std::string> seen;
     for (const auto& kv : item) {
       std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+      if (!seen.insert(k).second) {
+        // yaml-cpp keeps the first value of a repeated key; say so rather than drop one.
+        Add(path + "." + (IsValidUtf8(k) ? k : "?"), "is given twice");
+        continue;
+      }
       bool found = false;
       for (const char* kk : known) found = found || k == kk;
       if (!found) Add(path + "." + (IsValidUtf8(k) ? k : "?"), "unknown field");
@@ -241,31 +247,55 @@ absl::StatusOr<Document> ParseDocument(std::string_view text) {
     }
     doc.units.push_back(std::move(s));
   }
+  // Parents: each must exist; the tree must have no cycle. Each unit is walked once
+  // (0 = unseen, 1 = on the current walk, 2 = known to reach a root), so a deep chain costs
+  // no more than a flat tree.
+  std::vector<int> mark(doc.units.size(), 0);
   for (size_t i = 0; i < doc.units.size(); ++i) {
     const auto& s = doc.units[i];
     const std::string field = "units[" + std::to_string(i) + "].parent";
     if (s.parent.empty()) continue;
     if (s.parent == s.code) {
       ck.Add(field, "a unit cannot be its own parent");
+      mark[i] = 2;
       continue;
     }
-    if (!unit_index.count(s.parent)) {
-      ck.Add(field, "unknown unit '" + s.parent + "'");
-      continue;
-    }
-    // Walk up; more steps than units means a cycle.
-    std::string path = s.code;
-    std::string cur = s.parent;
-    for (size_t steps = 0; !cur.empty(); ++steps) {
-      path += " -> " + cur;
-      if (cur == s.code) {
-        ck.Add(field, "forms a cycle: " + path);
+    if (!unit_index.count(s.parent)) ck.Add(field, "unknown unit '" + s.parent + "'");
+  }
+  for (size_t i = 0; i < doc.units.size(); ++i) {
+    if (mark[i] != 0) continue;
+    std::vector<size_t> walk;
+    size_t cur = i;
+    while (true) {
+      if (mark[cur] == 2) break;
+      if (mark[cur] == 1) {
+        // A cycle: report it on every unit of the loop, each naming the loop from itself.
+        std::vector<size_t> members;
+        size_t k = cur;
+        do {
+          members.push_back(k);
+          k = unit_index.at(doc.units[k].parent);
+        } while (k != cur);
+        std::sort(members.begin(), members.end());
+        for (size_t m : members) {
+          std::string loop = doc.units[m].code;
+          size_t j = m;
+          do {
+            j = unit_index.at(doc.units[j].parent);
+            loop += " -> " + doc.units[j].code;
+          } while (j != m);
+          ck.Add("units[" + std::to_string(m) + "].parent", "forms a cycle: " + loop);
+        }
         break;
       }
-      auto it = unit_index.find(cur);
-      if (it == unit_index.end() || steps > doc.units.size()) break;
-      cur = doc.units[it->second].parent;
+      mark[cur] = 1;
+      walk.push_back(cur);
+      const std::string& parent = doc.units[cur].parent;
+      auto it = parent.empty() || parent == doc.units[cur].code ? unit_index.end() : unit_index.find(parent);
+      if (it == unit_index.end()) break;
+      cur = it->second;
     }
+    for (size_t w : walk) mark[w] = 2;
   }
 
   for (size_t i = 0; i < posts.size(); ++i) {

@@ -356,4 +356,37 @@ TEST_F(ClueCliE2E, DuplicatesAreMergedIntoThePrimary) {
   EXPECT_NE(show.out.find(a.number), std::string::npos) << show.out;
 }
 
+TEST_F(ClueCliE2E, ADeadlineIsExtendedOnlyByALeaderOfTheHoldingUnit) {
+  Registered c = Register("反映其违规参与营利性活动");
+  ASSERT_FALSE(c.id.empty());
+  Result not_leader = Smctl("clue extend " + c.id + " --days 5 --reason 案情复杂", kGroup);
+  if (not_leader.code == 1 && not_leader.out.find("尚未实现") != std::string::npos) GTEST_SKIP() << not_leader.out;
+  EXPECT_EQ(not_leader.code, 4) << not_leader.out;
+  // The token's subject is the leader's directory id.
+  Result leaders = Smctl("people search --unit discipline-group --leaders -o json", kGroup, false);
+  ASSERT_EQ(leaders.code, 0) << leaders.out;
+  auto people = nlohmann::json::parse(leaders.out)["people"];
+  ASSERT_FALSE(people.empty()) << leaders.out;
+  const std::string leader_id = people[0]["id"].get<std::string>();
+  ASSERT_EQ(Smctl("login --dev --user " + leader_id + " --unit discipline-group --role discipline --clearance 2",
+                  "group-leader")
+                .code,
+            0);
+  Result before = Smctl("clue show " + c.id + " -o json", kGroup, false);
+  ASSERT_EQ(before.code, 0) << before.out;
+  Result no_reason = Smctl("clue extend " + c.id + " --days 5", "group-leader");
+  EXPECT_EQ(no_reason.code, 6) << no_reason.out;
+  EXPECT_NE(no_reason.out.find("reason"), std::string::npos) << no_reason.out;
+  Result extend = Smctl("clue extend " + c.number + " --days 5 --reason 案情复杂", "group-leader");
+  ASSERT_EQ(extend.code, 0) << extend.out;
+  EXPECT_NE(extend.out.find("已延长时限"), std::string::npos) << extend.out;
+  Result after = Smctl("clue show " + c.id + " -o json", kGroup, false);
+  ASSERT_EQ(after.code, 0) << after.out;
+  EXPECT_GT(nlohmann::json::parse(after.out)["deadline_at"].get<std::string>(),
+            nlohmann::json::parse(before.out)["deadline_at"].get<std::string>());
+  Result history = Smctl("clue history " + c.id, kGroup);
+  EXPECT_NE(history.out.find("延长时限"), std::string::npos) << history.out;
+  EXPECT_NE(history.out.find(people[0]["name"].get<std::string>()), std::string::npos) << history.out;
+}
+
 }  // namespace
