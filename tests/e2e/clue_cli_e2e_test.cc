@@ -69,7 +69,9 @@ class ClueCliE2E : public ::testing::Test {
                            " SM_DIRECTORY_GRPC_PORT=" + std::to_string(dir_port_) +
                            " SM_DIRECTORY_ADMIN_PORT=" + std::to_string(FreePort()) +
                            " SM_CLUE_GRPC_PORT=" + std::to_string(clue_port_) +
-                           " SM_CLUE_ADMIN_PORT=" + std::to_string(FreePort()) + " ");
+                           " SM_CLUE_ADMIN_PORT=" + std::to_string(FreePort()) +
+                           " SM_PG_PORT=" + std::to_string(FreePort()) +
+                           " SM_REDIS_PORT=" + std::to_string(FreePort()) + " ");
     started_ = true;
     Result r = Sh(*env_ + SM_SOURCE_DIR "/deploy/local/stack start");
     ASSERT_EQ(r.code, 0) << r.out;
