@@ -145,28 +145,12 @@ std::vector<std::string> CategoryNames(const v1::Clue& c) {
   return out;
 }
 
-// Appends the next event of the clue's chain and returns its hash; updates chain_len/head.
-void Append(Tx& tx, StoredClue& s, const Actor& actor, const std::string& type, const nlohmann::json& data,
-            int64_t at_us) {
-  chain::Event e;
-  e.seq = s.chain_len + 1;
-  e.aggregate_id = s.clue.id();
-  e.type = type;
-  e.actor = actor.user;
-  e.actor_unit = actor.unit;
-  e.at_micros = at_us;
-  e.data = data.dump();
-  e.prev_hash = s.chain_head;
-  e.hash = chain::Hash(e.prev_hash, e);
-  tx.exec_params0(
-      "INSERT INTO clue_events (clue_id, seq, type, actor, actor_unit_id, at, data, prev_hash, hash) "
-      "VALUES ($1::uuid, $2, $3, $4, $5, ('epoch'::timestamptz + $6::bigint * interval '1 microsecond'), $7, $8, $9)",
-      e.aggregate_id, e.seq, e.type, e.actor, e.actor_unit, e.at_micros, e.data, e.prev_hash, e.hash);
+// Appends the next event of the clue's chain and keeps the in-memory head in step.
+void AppendTo(Tx& tx, const events::EventLog& log, StoredClue& s, const Actor& actor, const std::string& type,
+                  const nlohmann::json& data, int64_t at_us) {
+  chain::Event e = log.Append(tx, s.clue.id(), actor, type, data.dump(), at_us);
   s.chain_len = static_cast<int>(e.seq);
   s.chain_head = e.hash;
-  tx.exec_params0("UPDATE clues SET chain_len = $2, chain_head = $3 WHERE id = $1::uuid", e.aggregate_id,
-                  s.chain_len, s.chain_head);
-  tx.exec("NOTIFY clue_events");
 }
 
 void WriteRow(Tx& tx, const StoredClue& s, bool insert) {
@@ -264,7 +248,7 @@ absl::StatusOr<v1::ClueReply> PgStore::Register(const StoredClue& clue_in, const
     AddCustody(tx, c.clue.id(), c.clue.origin_unit_id());
     AddCustody(tx, c.clue.id(), c.clue.holding_unit_id());
     AddCustody(tx, c.clue.id(), c.clue.offered_to_unit_id());
-    Append(tx, c, actor, "registered", event_data, Micros(c.clue.registered_at()));
+    AppendTo(tx, log_, c, actor, "registered", event_data, Micros(c.clue.registered_at()));
     out = render(c);
     idempotency_.Finish(tx, request_id, kMethod, fingerprint, out.SerializeAsString());
     return absl::OkStatus();
@@ -314,7 +298,7 @@ absl::StatusOr<v1::ClueReply> PgStore::Mutate(const std::string& clue_id, int64_
     after.chain_head = current->chain_head;
     WriteRow(tx, after, false);
     for (const auto& unit : change->custody_add) AddCustody(tx, clue_id, unit);
-    Append(tx, after, actor, change->event_type, change->data, NowMicros(clock_));
+    AppendTo(tx, log_, after, actor, change->event_type, change->data, NowMicros(clock_));
     out = render(after);
     idempotency_.Finish(tx, request_id, method, fingerprint, out.SerializeAsString());
     return absl::OkStatus();
@@ -350,7 +334,7 @@ absl::Status PgStore::AppendEvent(const std::string& clue_id, const Actor& actor
   absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
     auto current = Load(tx, clue_id, true);
     if (!current) return absl::NotFoundError("clue not found");
-    Append(tx, *current, actor, type, data, NowMicros(clock_));
+    AppendTo(tx, log_, *current, actor, type, data, NowMicros(clock_));
     return absl::OkStatus();
   });
   if (s.ok()) Changed();
@@ -402,14 +386,14 @@ absl::StatusOr<v1::ClueReply> PgStore::Merge(
       m.clue.set_overdue(false);
       m.clue.set_version(m.clue.version() + 1);
       WriteRow(tx, m, false);
-      Append(tx, m, actor, "merged_into", {{"primary_clue_id", primary_id}, {"reason", reason}}, now_us);
+      AppendTo(tx, log_, m, actor, "merged_into", {{"primary_clue_id", primary_id}, {"reason", reason}}, now_us);
       // Whoever could see a merged clue may follow it into the primary.
       tx.exec_params0("INSERT INTO clue_custody (clue_id, unit_id) SELECT $1::uuid, unit_id FROM clue_custody "
                       "WHERE clue_id = $2::uuid ON CONFLICT DO NOTHING", primary_id, m.clue.id());
     }
     primary.clue.set_version(primary.clue.version() + 1);
     WriteRow(tx, primary, false);
-    Append(tx, primary, actor, "merged", {{"merged", sources}, {"reason", reason}}, now_us);
+    AppendTo(tx, log_, primary, actor, "merged", {{"merged", sources}, {"reason", reason}}, now_us);
     out = render(primary);
     idempotency_.Finish(tx, request_id, kMethod, fingerprint, out.SerializeAsString());
     return absl::OkStatus();
@@ -444,7 +428,7 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now,
       c->clue.set_version(c->clue.version() + 1);
       WriteRow(tx, *c, false);
       AddCustody(tx, c->clue.id(), to_unit);
-      Append(tx, *c, Actor{"system:overdue-scanner", ""}, "escalated",
+      AppendTo(tx, log_, *c, Actor{"system:overdue-scanner", ""}, "escalated",
              {{"stage", c->clue.deadline_stage()}, {"deadline_us", c->clue.deadline_at().seconds() * 1000000},
               {"holding_unit_id", c->clue.holding_unit_id()}, {"escalated_to_unit_id", to_unit}},
              now_us);
@@ -511,29 +495,9 @@ absl::StatusOr<std::vector<StoredClue>> PgStore::List(const ListQuery& q) {
 }
 
 absl::StatusOr<std::vector<chain::Event>> PgStore::Events(const std::string& clue_id) {
-  std::vector<chain::Event> out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    for (const auto& r : tx.exec_params(
-             "SELECT seq, clue_id::text, type, actor, actor_unit_id, "
-             "(extract(epoch FROM at) * 1000000)::bigint, data, prev_hash, hash "
-             "FROM clue_events WHERE clue_id = $1::uuid ORDER BY seq",
-             clue_id)) {
-      chain::Event e;
-      e.seq = r[0].as<int64_t>();
-      e.aggregate_id = Str(r[1]);
-      e.type = Str(r[2]);
-      e.actor = Str(r[3]);
-      e.actor_unit = Str(r[4]);
-      e.at_micros = r[5].as<int64_t>();
-      e.data = Str(r[6]);
-      e.prev_hash = Str(r[7]);
-      e.hash = Str(r[8]);
-      out.push_back(std::move(e));
-    }
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
-  if (!s.ok()) return s;
-  return out;
+  auto h = log_.Read(*pool_, clue_id);
+  if (!h.ok()) return absl::Status(h.status().code(), "clue not found");
+  return std::move(h->events);
 }
 
 absl::StatusOr<UnitInfo> PgStore::Unit(const std::string& id) {
@@ -578,22 +542,6 @@ absl::StatusOr<PersonInfo> PgStore::Person(const std::string& id) {
 }  // namespace sm::clue
 
 namespace sm::clue {
-
-std::string Cursor::ToString() const { return std::to_string(xid) + ":" + std::to_string(gseq); }
-
-std::optional<Cursor> Cursor::Parse(const std::string& s) {
-  if (s.empty()) return Cursor{};
-  size_t colon = s.find(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 >= s.size() || s.size() > 48) return std::nullopt;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i != colon && (s[i] < '0' || s[i] > '9')) return std::nullopt;
-  }
-  try {
-    return Cursor{std::stoull(s.substr(0, colon)), std::stoll(s.substr(colon + 1))};
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
 
 absl::StatusOr<std::vector<StoredClue>> PgStore::Duplicates(const std::vector<std::string>& person_ids,
                                                            const std::optional<std::string>& visible_to_unit,
@@ -674,38 +622,7 @@ absl::StatusOr<v1::ClueStats> PgStore::Stats(const StatsQuery& q) {
 }
 
 absl::StatusOr<std::vector<FeedEvent>> PgStore::Feed(const Cursor& after, int limit) {
-  std::vector<FeedEvent> out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    // Only events whose writer transactions are older than every transaction still running
-    // are safe to hand out: a later xid can commit first, and an earlier one would be
-    // skipped by a reader that already moved past it (ARCHITECTURE.md).
-    pqxx::result r = tx.exec_params(
-        "SELECT seq, clue_id::text, type, actor, actor_unit_id, (extract(epoch FROM at) * 1000000)::bigint, "
-        "       data, prev_hash, hash, xid::text, gseq "
-        "FROM clue_events "
-        "WHERE (xid, gseq) > ($1::text::xid8, $2::bigint) "
-        "  AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
-        "ORDER BY xid, gseq LIMIT $3",
-        std::to_string(after.xid), after.gseq, limit);
-    for (const auto& row : r) {
-      FeedEvent f;
-      f.event.seq = row[0].as<int64_t>();
-      f.event.aggregate_id = Str(row[1]);
-      f.event.type = Str(row[2]);
-      f.event.actor = Str(row[3]);
-      f.event.actor_unit = Str(row[4]);
-      f.event.at_micros = row[5].as<int64_t>();
-      f.event.data = Str(row[6]);
-      f.event.prev_hash = Str(row[7]);
-      f.event.hash = Str(row[8]);
-      f.cursor.xid = std::stoull(Str(row[9]));
-      f.cursor.gseq = row[10].as<int64_t>();
-      out.push_back(std::move(f));
-    }
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
-  if (!s.ok()) return s;
-  return out;
+  return log_.Feed(*pool_, after, limit);
 }
 
 }  // namespace sm::clue

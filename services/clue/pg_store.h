@@ -52,6 +52,7 @@ class PgStore final : public Store {
   db::Pool* pool_;
   const Clock& clock_;
   db::Idempotency idempotency_{"clue"};
+  events::EventLog log_{"clue_events", "clue_id", "clues", "clue_events"};
 };
 
 }  // namespace sm::clue

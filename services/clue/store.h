@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "common/event_log.h"
 #include "common/hash_chain.h"
 #include "supervision/v1/clue.pb.h"
 
@@ -26,10 +27,7 @@ struct StoredClue {
   std::string chain_head;
 };
 
-struct Actor {
-  std::string user;
-  std::string unit;
-};
+using Actor = events::Actor;
 
 // What a step does to a clue: its full new value, the event that records it, and the units
 // that join its chain of custody (and so may see it).
@@ -68,18 +66,8 @@ struct StatsQuery {
   std::optional<int64_t> received_from_us, received_to_us;
 };
 
-// A position in the event feed: (writer transaction id, global sequence).
-struct Cursor {
-  uint64_t xid = 0;
-  int64_t gseq = 0;
-  std::string ToString() const;
-  static std::optional<Cursor> Parse(const std::string& s);  // "" is the beginning
-};
-
-struct FeedEvent {
-  chain::Event event;
-  Cursor cursor;
-};
+using events::Cursor;
+using events::FeedEvent;
 
 class Store {
  public:

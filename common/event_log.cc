@@ -1,0 +1,116 @@
+#include "common/event_log.h"
+
+namespace sm::events {
+namespace {
+
+std::string Str(const pqxx::field& f) { return f.is_null() ? "" : f.as<std::string>(); }
+
+}  // namespace
+
+std::string Cursor::ToString() const { return std::to_string(xid) + ":" + std::to_string(gseq); }
+
+std::optional<Cursor> Cursor::Parse(const std::string& s) {
+  if (s.empty()) return Cursor{};
+  size_t colon = s.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= s.size() || s.size() > 48) return std::nullopt;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i != colon && (s[i] < '0' || s[i] > '9')) return std::nullopt;
+  }
+  try {
+    return Cursor{std::stoull(s.substr(0, colon)), std::stoll(s.substr(colon + 1))};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+EventLog::EventLog(std::string events_table, std::string id_column, std::string aggregate_table, std::string channel)
+    : events_(std::move(events_table)), id_(std::move(id_column)), aggregates_(std::move(aggregate_table)),
+      channel_(std::move(channel)) {}
+
+chain::Event EventLog::Append(db::Tx& tx, const std::string& aggregate_id, const Actor& actor, const std::string& type,
+                              const std::string& data_json, int64_t at_micros) const {
+  pqxx::row head = tx.exec_params1("SELECT chain_len, chain_head FROM " + aggregates_ + " WHERE id = $1::uuid",
+                                   aggregate_id);
+  chain::Event e;
+  e.seq = head[0].as<int64_t>() + 1;
+  e.aggregate_id = aggregate_id;
+  e.type = type;
+  e.actor = actor.user;
+  e.actor_unit = actor.unit;
+  e.at_micros = at_micros;
+  e.data = data_json;
+  e.prev_hash = Str(head[1]);
+  e.hash = chain::Hash(e.prev_hash, e);
+  tx.exec_params0("INSERT INTO " + events_ + " (" + id_ +
+                      ", seq, type, actor, actor_unit_id, at, data, prev_hash, hash) "
+                      "VALUES ($1::uuid, $2, $3, $4, $5, 'epoch'::timestamptz + $6::bigint * interval '1 microsecond', "
+                      "$7, $8, $9)",
+                  e.aggregate_id, e.seq, e.type, e.actor, e.actor_unit, e.at_micros, e.data, e.prev_hash, e.hash);
+  tx.exec_params0("UPDATE " + aggregates_ + " SET chain_len = $2, chain_head = $3 WHERE id = $1::uuid", aggregate_id,
+                  e.seq, e.hash);
+  tx.exec("NOTIFY " + tx.quote_name(channel_));
+  return e;
+}
+
+absl::StatusOr<EventLog::History> EventLog::Read(db::Pool& pool, const std::string& aggregate_id) const {
+  History h;
+  absl::Status s = db::WithTransaction(pool, [&](db::Tx& tx) -> absl::Status {
+    pqxx::result head = tx.exec_params("SELECT chain_len, chain_head FROM " + aggregates_ + " WHERE id = $1::uuid",
+                                       aggregate_id);
+    if (head.empty()) return absl::NotFoundError("not found");
+    h.head_len = head[0][0].as<int64_t>();
+    h.head_hash = Str(head[0][1]);
+    for (const auto& r : tx.exec_params(
+             "SELECT seq, " + id_ + "::text, type, actor, actor_unit_id, "
+             "(extract(epoch FROM at) * 1000000)::bigint, data, prev_hash, hash FROM " + events_ +
+             " WHERE " + id_ + " = $1::uuid ORDER BY seq",
+             aggregate_id)) {
+      chain::Event e;
+      e.seq = r[0].as<int64_t>();
+      e.aggregate_id = Str(r[1]);
+      e.type = Str(r[2]);
+      e.actor = Str(r[3]);
+      e.actor_unit = Str(r[4]);
+      e.at_micros = r[5].as<int64_t>();
+      e.data = Str(r[6]);
+      e.prev_hash = Str(r[7]);
+      e.hash = Str(r[8]);
+      h.events.push_back(std::move(e));
+    }
+    return absl::OkStatus();
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return h;
+}
+
+absl::StatusOr<std::vector<FeedEvent>> EventLog::Feed(db::Pool& pool, const Cursor& after, int limit) const {
+  std::vector<FeedEvent> out;
+  absl::Status s = db::WithTransaction(pool, [&](db::Tx& tx) -> absl::Status {
+    pqxx::result r = tx.exec_params(
+        "SELECT seq, " + id_ + "::text, type, actor, actor_unit_id, (extract(epoch FROM at) * 1000000)::bigint, "
+        "       data, prev_hash, hash, xid::text, gseq FROM " + events_ +
+        " WHERE (xid, gseq) > ($1::text::xid8, $2::bigint) AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
+        " ORDER BY xid, gseq LIMIT $3",
+        std::to_string(after.xid), after.gseq, limit);
+    for (const auto& row : r) {
+      FeedEvent f;
+      f.event.seq = row[0].as<int64_t>();
+      f.event.aggregate_id = Str(row[1]);
+      f.event.type = Str(row[2]);
+      f.event.actor = Str(row[3]);
+      f.event.actor_unit = Str(row[4]);
+      f.event.at_micros = row[5].as<int64_t>();
+      f.event.data = Str(row[6]);
+      f.event.prev_hash = Str(row[7]);
+      f.event.hash = Str(row[8]);
+      f.cursor.xid = std::stoull(Str(row[9]));
+      f.cursor.gseq = row[10].as<int64_t>();
+      out.push_back(std::move(f));
+    }
+    return absl::OkStatus();
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace sm::events

@@ -1,0 +1,76 @@
+// A service's event log in PostgreSQL: every state change appends an event in the same
+// transaction (ARCHITECTURE.md § How messages move). Per aggregate, events form a SHA-256
+// hash chain (hash_chain.h) whose length and head live on the aggregate's row. Readers get
+// an aggregate's history, and a commit-safe feed of all events for Subscribe.
+//
+// Table layout (each service's migration creates it):
+//   <events>(<id_column> uuid, seq integer, type text, actor text, actor_unit_id text,
+//            at timestamptz, data text, prev_hash text, hash text,
+//            xid xid8 DEFAULT pg_current_xact_id(), gseq bigserial,
+//            PRIMARY KEY (<id_column>, seq));  INDEX (xid, gseq)
+//   <aggregates>(id uuid, ..., chain_len integer, chain_head text)
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <absl/status/statusor.h>
+
+#include "common/db/pool.h"
+#include "common/hash_chain.h"
+
+namespace sm::events {
+
+// A position in the feed: (writer transaction id, global sequence).
+struct Cursor {
+  uint64_t xid = 0;
+  int64_t gseq = 0;
+  std::string ToString() const;
+  static std::optional<Cursor> Parse(const std::string& s);  // "" is the beginning
+};
+
+struct FeedEvent {
+  chain::Event event;
+  Cursor cursor;
+};
+
+struct Actor {
+  std::string user;
+  std::string unit;
+};
+
+class EventLog {
+ public:
+  // `events_table` and `aggregate_table` are unqualified names in the connection's
+  // search_path; `id_column` names the aggregate in the events table; NOTIFY goes to
+  // `channel` on every append.
+  EventLog(std::string events_table, std::string id_column, std::string aggregate_table, std::string channel);
+
+  // Appends the next event of `aggregate_id`'s chain (reading and updating chain_len and
+  // chain_head on the aggregate row, which the caller should hold locked). Returns the event.
+  chain::Event Append(db::Tx& tx, const std::string& aggregate_id, const Actor& actor, const std::string& type,
+                      const std::string& data_json, int64_t at_micros) const;
+
+  // An aggregate's events in seq order, with the head stored on its row.
+  struct History {
+    std::vector<chain::Event> events;
+    int64_t head_len = 0;
+    std::string head_hash;
+  };
+  // NOT_FOUND when the aggregate does not exist.
+  absl::StatusOr<History> Read(db::Pool& pool, const std::string& aggregate_id) const;
+
+  // Events after `after` whose writer transactions are all finished, in (xid, gseq)
+  // order: a later transaction can commit before an earlier one, and a reader that moved
+  // past the later would skip the earlier, so only events below the oldest running
+  // transaction are handed out.
+  absl::StatusOr<std::vector<FeedEvent>> Feed(db::Pool& pool, const Cursor& after, int limit) const;
+
+  const std::string& channel() const { return channel_; }
+
+ private:
+  std::string events_, id_, aggregates_, channel_;
+};
+
+}  // namespace sm::events
