@@ -208,7 +208,8 @@ PgStore::PgStore(db::Pool* pool, const Clock& clock) : pool_(pool), clock_(clock
 
 absl::StatusOr<v1::ClueReply> PgStore::Register(const StoredClue& clue_in, const Actor& actor,
                                                 const std::string& request_id, const std::string& fingerprint,
-                                                const nlohmann::json& event_data, const Render& render) {
+                                                const std::vector<std::pair<std::string, nlohmann::json>>& events,
+                                                const Render& render) {
   v1::ClueReply out;
   constexpr char kMethod[] = "RegisterClue";
   auto existing_by_source = [&](Tx& tx) -> std::optional<StoredClue> {
@@ -248,7 +249,11 @@ absl::StatusOr<v1::ClueReply> PgStore::Register(const StoredClue& clue_in, const
     AddCustody(tx, c.clue.id(), c.clue.origin_unit_id());
     AddCustody(tx, c.clue.id(), c.clue.holding_unit_id());
     AddCustody(tx, c.clue.id(), c.clue.offered_to_unit_id());
-    AppendTo(tx, log_, c, actor, "registered", event_data, Micros(c.clue.registered_at()));
+    for (const auto& [type, data] : events) {
+      nlohmann::json d = data;
+      if (type == "registered") d["number"] = c.clue.number();
+      AppendTo(tx, log_, c, actor, type, d, Micros(c.clue.registered_at()));
+    }
     out = render(c);
     idempotency_.Finish(tx, request_id, kMethod, fingerprint, out.SerializeAsString());
     return absl::OkStatus();

@@ -14,7 +14,8 @@ class PgStore final : public Store {
   PgStore(db::Pool* pool, const Clock& clock);
 
   absl::StatusOr<v1::ClueReply> Register(const StoredClue& clue, const Actor& actor, const std::string& request_id,
-                                         const std::string& fingerprint, const nlohmann::json& event_data,
+                                         const std::string& fingerprint,
+                                         const std::vector<std::pair<std::string, nlohmann::json>>& events,
                                          const Render& render) override;
   absl::StatusOr<v1::ClueReply> Mutate(const std::string& clue_id, int64_t expected_version, const Actor& actor,
                                        const std::string& request_id, const std::string& method,

@@ -215,6 +215,17 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
     if (!p.HasRole(auth::kRoleService) && p.unit != req->origin_unit_id()) {
       return absl::PermissionDeniedError("a unit registers clues in its own name only");
     }
+    if (!req->offer_to_unit_id().empty()) {
+      if (!IsUuid(req->offer_to_unit_id())) return InvalidField("offer_to_unit_id", "must be a UUID");
+      if (req->offer_to_unit_id() == req->origin_unit_id()) {
+        return InvalidField("offer_to_unit_id", "is the registering unit itself");
+      }
+      auto to = store_->Unit(req->offer_to_unit_id());
+      if (absl::IsNotFound(to.status()) || (to.ok() && !to->active)) {
+        return InvalidField("offer_to_unit_id", "no such active unit");
+      }
+      SM_RETURN_IF_ERROR(to.status());
+    }
     StoredClue s;
     v1::Clue& c = s.clue;
     c.set_id(NewUuid(clock_));
@@ -254,14 +265,27 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
       s.reporter_sealed = keys_->Seal(req->reporter().SerializeAsString(), ReporterAad(c.id()));
       c.set_reporter_on_file(true);
     }
-    SetDeadline(c, Stage::kDispose);
+    std::vector<std::pair<std::string, nlohmann::json>> events;
+    if (req->offer_to_unit_id().empty()) {
+      SetDeadline(c, Stage::kDispose);
+    } else {
+      c.set_state(v1::CLUE_STATE_OFFERED);
+      c.set_offered_to_unit_id(req->offer_to_unit_id());
+      SetDeadline(c, Stage::kAccept);
+    }
     nlohmann::json data = {{"source", v1::ClueSource_Name(c.source())},
                            {"channel", v1::ReceiptChannel_Name(c.channel())},
                            {"origin_unit_id", c.origin_unit_id()},
                            {"reporter", !req->has_reporter() ? "none" : req->reporter().anonymous() ? "anonymous" : "named"}};
     if (!c.source_system().empty()) data["referral"] = {{"system", c.source_system()}, {"ref", c.source_ref()}};
+    events.emplace_back("registered", data);
+    if (!req->offer_to_unit_id().empty()) {
+      events.emplace_back("offered", nlohmann::json{{"from_unit_id", c.origin_unit_id()},
+                                                    {"to_unit_id", req->offer_to_unit_id()},
+                                                    {"reason", "referral"}});
+    }
     SM_ASSIGN_OR_RETURN(*reply, store_->Register(s, Actor{p.EndUser(), p.unit}, req->request_id(), Fingerprint(*req),
-                                                 data, [this](const StoredClue& x) { return Render(x); }));
+                                                 events, [this](const StoredClue& x) { return Render(x); }));
     return absl::OkStatus();
   });
 }
@@ -455,7 +479,7 @@ grpc::Status ClueServiceImpl::ConcludeClue(grpc::ServerContext* ctx, const v1::C
                                                       v1::DISPOSITION_METHOD_UNSPECIFIED, req->case_filed()));
                   Change ch{cur, step.next == v1::CLUE_STATE_CASE_FILED ? "case_filed" : "concluded",
                             {{"form", static_cast<int>(req->form())}, {"case_filed", req->case_filed()},
-                             {"feedback_to_unit_id", cur.clue.origin_unit_id()}},
+                             {"feedback_to_unit_id", cur.clue.origin_unit_id()}, {"feedback", req->feedback()}},
                             {}};
                   v1::Clue& c = ch.after.clue;
                   c.set_state(step.next);

@@ -75,9 +75,11 @@ class Store {
 
   // Inserts `clue` with its first event, idempotently on request_id and on
   // (source_system, source_ref): a repeat returns the first reply with replayed set.
+  // `events` are the (type, data) pairs recorded for the registration, in order.
   virtual absl::StatusOr<v1::ClueReply> Register(const StoredClue& clue, const Actor& actor,
                                                  const std::string& request_id, const std::string& fingerprint,
-                                                 const nlohmann::json& event_data, const Render& render) = 0;
+                                                 const std::vector<std::pair<std::string, nlohmann::json>>& events,
+                                                 const Render& render) = 0;
 
   // Locks the clue, checks expected_version when it is not 0 (ABORTED on mismatch,
   // NOT_FOUND when absent),
