@@ -8,6 +8,7 @@
 #include <chrono>
 #include <ctime>
 #include <atomic>
+#include <set>
 #include <mutex>
 
 namespace sm {
@@ -108,7 +109,11 @@ void Write(spdlog::level::level_enum level, std::string_view msg, const nlohmann
   });
   if (!spdlog::default_logger_raw()->should_log(level)) return;
   nlohmann::ordered_json body = {{"msg", std::string(msg)}};
-  for (auto it = fields.begin(); it != fields.end(); ++it) body[it.key()] = it.value();
+  for (auto it = fields.begin(); it != fields.end(); ++it) {
+    // Fields never shadow the line's own keys.
+    static const std::set<std::string> kReserved = {"ts", "level", "service", "request_id", "trace_id", "msg"};
+    body[kReserved.count(it.key()) ? "field_" + it.key() : it.key()] = it.value();
+  }
   std::string payload(1, kStructuredMarker);
   payload += Dump(body);
   spdlog::default_logger_raw()->log(level, "{}", payload);

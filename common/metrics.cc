@@ -65,6 +65,12 @@ absl::Status AdminServer::Start(const std::string& host_port, HealthCheck health
   std::string host = host_port.substr(0, colon);
   int port = std::stoi(port_text);
   server_ = std::make_unique<httplib::Server>();
+  // httplib's default also sets SO_REUSEPORT, which lets a second server bind the same port
+  // and share the traffic: allow address reuse only.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const char*>(&yes), sizeof(yes));
+  });
   server_->Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(Metrics::Global().Render(), "text/plain; version=0.0.4");
   });

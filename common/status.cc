@@ -47,6 +47,7 @@ absl::Status FieldErrors::ToStatus() const {
 
 std::vector<FieldViolation> FieldViolations(const absl::Status& status) {
   std::vector<FieldViolation> out;
+  if (status.code() != absl::StatusCode::kInvalidArgument) return out;
   auto payload = status.GetPayload(kBadRequestUrl);
   if (!payload) return out;
   google::rpc::BadRequest br;

@@ -436,7 +436,7 @@ TEST_F(AuthTest, CreateRejectsAnUnusablePublicKey) {
   Config c;
   c.algorithm = "RS256";
   c.verify_key = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
-  // BUG: auth.cc Verifier::Create only looks for the PEM marker, so a corrupt key (or an EC
+  // Regression (fixed): auth.cc Verifier::Create only looks for the PEM marker, so a corrupt key (or an EC
   // key configured for RS256) is accepted and every request later fails UNAUTHENTICATED,
   // instead of start-up failing with INVALID_ARGUMENT as auth.h promises ("an unusable key").
   EXPECT_EQ(Verifier::Create(c).status().code(), absl::StatusCode::kInvalidArgument);

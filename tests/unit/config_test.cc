@@ -309,7 +309,7 @@ TEST(ConfigReader, HostPortWithAHugePortIsAProblemNotAnException) {
   Source s = MustYaml("");
   s.Set("addr", "host:99999999999999999999");
   Reader r(s);
-  // BUG: config.cc Reader::HostPort calls std::stol on an unbounded run of digits, which
+  // Regression (fixed): config.cc Reader::HostPort calls std::stol on an unbounded run of digits, which
   // throws std::out_of_range instead of recording "is not host:port".
   std::string got;
   EXPECT_NO_THROW(got = r.HostPort("addr", "127.0.0.1:1"));
@@ -338,7 +338,7 @@ TEST(ConfigReader, UnknownKeysNameWhereTheyCameFrom) {
   s.Set("log.levle", "debug");
   Reader r(s);
   const std::string m = Message(r.Finish());
-  // BUG: config.cc Reader::Finish reports "<key>: unknown key" without the origin, although
+  // Regression (fixed): config.cc Reader::Finish reports "<key>: unknown key" without the origin, although
   // the contract (config.h) is that every message names the key and where the value came
   // from; with one file, env and several --set flags the user cannot tell where the typo is.
   EXPECT_THAT(LineWith(m, "db.pool_sise"), HasSubstr("file test.yaml"));

@@ -180,8 +180,23 @@ TEST(AdminServer, UnbindableAddressIsUnavailable) {
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
 }
 
+TEST(AdminServer, PortInUseIsUnavailable) {
+  AdminServer first;
+  ASSERT_TRUE(first.Start("127.0.0.1:0", nullptr).ok());
+  ASSERT_TRUE(ClientFor(first.port())->Get("/healthz"));  // serving, so Stop() cannot hang
+  // Heap-allocated and, if it did start, deliberately never stopped: stopping it right
+  // after Start() would hit the hang exposed by StopRightAfterStartDoesNotHang below.
+  auto* second = new AdminServer();
+  // Regression (fixed): metrics.cc AdminServer::Start keeps httplib's default socket options, which set
+  // SO_REUSEPORT, so a second process binds the same admin port "successfully" and the two
+  // share /metrics and /healthz traffic at random, instead of UNAVAILABLE as documented.
+  absl::Status s = second->Start("127.0.0.1:" + std::to_string(first.port()), nullptr);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+  if (!s.ok()) delete second;
+}
+
 TEST(AdminServer, MalformedAddressIsAnErrorNotAnException) {
-  // BUG: metrics.cc AdminServer::Start parses the port with std::stoi and no check, so an
+  // Regression (fixed): metrics.cc AdminServer::Start parses the port with std::stoi and no check, so an
   // address without a numeric port ("localhost", "host:") throws std::invalid_argument
   // out of Start instead of returning an error status.
   for (const char* addr : {"localhost", "127.0.0.1:", "127.0.0.1:http"}) {
@@ -213,7 +228,7 @@ TEST(AdminServer, StopRightAfterStartDoesNotHang) {
   while (shared->finished < kRounds && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  // BUG: metrics.cc AdminServer::Start returns before the serving thread is inside
+  // Regression (fixed): metrics.cc AdminServer::Start returns before the serving thread is inside
   // httplib's listen loop; httplib 0.11's stop() does nothing until then, so a Stop() (or
   // the destructor) right after Start() joins a thread that never returns.
   EXPECT_EQ(shared->finished.load(), kRounds) << "Stop() hung after Start()";

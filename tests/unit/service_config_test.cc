@@ -190,7 +190,7 @@ TEST(ServiceConfig, ATypoInASectionIsAnUnknownKey) {
 // written into every production file must not stop start-up as an "unknown key".
 TEST(ServiceConfig, AllowPlaintextIsAKnownKeyOnLoopbackToo) {
   Loaded l = Load("grpc:\n  listen: 127.0.0.1:50051\n  allow_plaintext: false\n");
-  // BUG: service_config.cc reads grpc.allow_plaintext only inside the non-loopback,
+  // Regression (fixed): service_config.cc reads grpc.allow_plaintext only inside the non-loopback,
   // no-TLS branch (short-circuit &&), so on loopback or with TLS the key is never read and
   // Reader::Finish reports "grpc.allow_plaintext: unknown key".
   EXPECT_TRUE(l.status.ok()) << l.status;
@@ -201,7 +201,7 @@ TEST(ServiceConfig, AllowDevelopmentSecretIsAKnownKeyWhenAKeyIsSet) {
   Loaded l = Load(
       "auth:\n  verify_key: 0123456789abcdef0123456789abcdef-own\n"
       "  allow_development_secret: false\n");
-  // BUG: service_config.cc reads auth.allow_development_secret only when no key is set, so
+  // Regression (fixed): service_config.cc reads auth.allow_development_secret only when no key is set, so
   // a production file that sets its key and (sensibly) forbids the development secret fails
   // start-up with "auth.allow_development_secret: unknown key".
   EXPECT_TRUE(l.status.ok()) << l.status;

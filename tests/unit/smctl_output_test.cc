@@ -51,7 +51,7 @@ TEST(DisplayWidth, MalformedUtf8DoesNotCrash) {
 }
 
 TEST(DisplayWidth, EmojiAreWide) {
-  // BUG: output.cc Wide() omits the emoji blocks (U+1F300..U+1F64F, U+1F900..U+1F9FF), which
+  // Regression (fixed): output.cc Wide() omits the emoji blocks (U+1F300..U+1F64F, U+1F900..U+1F9FF), which
   // Unicode's East Asian Width marks W and terminals draw two columns wide, so a table cell
   // holding one is padded one column short.
   EXPECT_EQ(DisplayWidth("\xF0\x9F\x98\x80"), 2u);  // U+1F600

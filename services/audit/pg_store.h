@@ -1,0 +1,65 @@
+// PostgreSQL implementation of the audit Store (SQL only).
+#pragma once
+
+#include "common/db/idempotency.h"
+#include "common/db/pool.h"
+#include "services/audit/store.h"
+
+namespace sm::audit {
+
+class PgStore final : public Store {
+ public:
+  PgStore(db::Pool* pool, const Clock& clock, std::function<std::string()> new_id);
+
+  absl::StatusOr<v1::EngagementReply> CreateEngagement(const v1::Engagement& e, const Mutation& m) override;
+  absl::StatusOr<v1::EngagementReply> MutateEngagement(
+      const std::string& id, const Mutation& m,
+      const std::function<absl::StatusOr<Change<v1::Engagement>>(const v1::Engagement&)>& apply) override;
+  absl::StatusOr<v1::Engagement> GetEngagement(const std::string& id) override;
+  absl::StatusOr<std::vector<v1::Engagement>> ListEngagements(const v1::ListEngagementsRequest& q,
+                                                              const std::optional<std::string>& visible_to,
+                                                              std::optional<std::pair<int64_t, std::string>> after,
+                                                              int limit) override;
+  absl::StatusOr<v1::FindingReply> AddFinding(const v1::Finding& f, const Mutation& m) override;
+  absl::StatusOr<v1::FindingReply> MutateFinding(
+      const std::string& id, const Mutation& m,
+      const std::function<absl::StatusOr<Change<v1::Finding>>(const v1::Finding&)>& apply) override;
+  absl::StatusOr<v1::Finding> GetFinding(const std::string& id) override;
+  absl::StatusOr<std::vector<v1::Finding>> ListFindings(const v1::ListFindingsRequest& q,
+                                                        const std::optional<std::string>& visible_to,
+                                                        std::optional<std::pair<int64_t, std::string>> after,
+                                                        int limit) override;
+  absl::StatusOr<v1::RectificationReply> AddRectification(const v1::Rectification& r, const Mutation& m) override;
+  absl::StatusOr<v1::RectificationReply> MutateRectification(
+      const std::string& id, const Mutation& m,
+      const std::function<absl::StatusOr<Change<v1::Rectification>>(const v1::Rectification&)>& apply) override;
+  absl::StatusOr<v1::Rectification> GetRectification(const std::string& id) override;
+  absl::StatusOr<std::vector<v1::Rectification>> ListRectifications(const v1::ListRectificationsRequest& q,
+                                                                    const std::optional<std::string>& visible_to) override;
+  absl::StatusOr<int> MarkOverdue(TimePoint now) override;
+  absl::StatusOr<v1::AuditStats> Stats(const std::optional<std::string>& unit_id) override;
+  absl::StatusOr<int64_t> StatsVersion() override;
+  absl::StatusOr<events::EventLog::History> History(const std::string& aggregate_id) override;
+  absl::StatusOr<std::vector<events::FeedEvent>> Feed(const events::Cursor& after, int limit) override;
+  absl::Status ApplyClueEvent(db::Tx& tx, const v1::ClueEvent& ev) override;
+  absl::Status ReferralDelivered(db::Tx& tx, const std::string& finding_id, const v1::ClueReply& reply) override;
+  absl::Status ReferralDead(db::Tx& tx, const std::string& finding_id, const std::string& error) override;
+  absl::StatusOr<UnitInfo> Unit(const std::string& id) override;
+  absl::StatusOr<bool> PersonExists(const std::string& id) override;
+
+ private:
+  // Runs a mutation with idempotency, then moves the statistics version on.
+  template <typename Reply>
+  absl::StatusOr<Reply> Idempotent(const Mutation& m, const std::function<absl::Status(db::Tx&, Reply&)>& body);
+  void AppendEvents(db::Tx& tx, const std::vector<Event>& evs, const Actor& actor);
+  void Changed();
+
+  db::Pool* pool_;
+  const Clock& clock_;
+  std::function<std::string()> new_id_;
+  db::Idempotency idempotency_{"audit"};
+  events::EventLog engagement_log_{"audit_events", "aggregate_id", "engagements", "audit_events"};
+  events::EventLog finding_log_{"audit_events", "aggregate_id", "findings", "audit_events"};
+};
+
+}  // namespace sm::audit
