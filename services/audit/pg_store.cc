@@ -4,6 +4,7 @@
 #include "common/outbox.h"
 #include "common/status.h"
 #include "common/workdays.h"
+#include "services/audit/workflow.h"
 
 namespace sm::audit {
 namespace {
@@ -131,6 +132,7 @@ v1::Finding FindingFromRow(const pqxx::row& r) {
   f.set_version(r[22].as<int64_t>());
   f.set_rectifications_open(r[23].as<int>());
   f.set_rectifications_signed_off(r[24].as<int>());
+  SetMicros(f.mutable_created_at(), r[25].as<int64_t>());
   return f;
 }
 

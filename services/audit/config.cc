@@ -1,0 +1,30 @@
+#include "services/audit/config.h"
+
+namespace sm::audit {
+
+absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, config::EnvLookup env) {
+  auto source = config::Source::FromArgs(argc, argv, std::move(env));
+  if (!source.ok()) return source.status();
+  config::Reader r(*source);
+  Config c;
+  c.service = ReadServiceConfig(r, "audit-service", "127.0.0.1:7103", "127.0.0.1:9103", "sm_audit");
+  c.calendar_dir = r.RequiredString("audit.calendar_dir");
+  c.clue_addr = r.HostPort("audit.clue_addr", "127.0.0.1:7102");
+  c.service_signing_key = r.String("audit.service_signing_key", "");
+  if (c.service_signing_key.empty()) {
+    if (c.service.auth.algorithm == "HS256" && c.service.auth.verify_key == auth::kDevelopmentSecret) {
+      c.service_signing_key = std::string(auth::kDevelopmentSecret);
+    } else {
+      r.Fail("audit.service_signing_key", "is required outside development");
+    }
+  }
+  c.rectification_days = static_cast<int>(r.Int("audit.rectification_days", 30, 1, 365));
+  c.spot_check_percent = static_cast<int>(r.Int("audit.spot_check_percent", 20, 0, 100));
+  c.lookback_days = static_cast<int>(r.Int("audit.lookback_days", 90, 0, 3650));
+  c.scan_interval = r.Millis("audit.scan_interval_ms", 60000, 100, 3600000);
+  absl::Status s = r.Finish();
+  if (!s.ok()) return s;
+  return c;
+}
+
+}  // namespace sm::audit

@@ -1,0 +1,94 @@
+// audit-service: wiring only.
+#include <cstdio>
+
+#include "common/auth.h"
+#include "common/client.h"
+#include "common/consumer.h"
+#include "common/log.h"
+#include "common/outbox.h"
+#include "common/pg_listen.h"
+#include "common/runtime.h"
+#include "common/uuid.h"
+#include "common/workdays.h"
+#include "services/audit/config.h"
+#include "services/audit/pg_store.h"
+#include "services/audit/service.h"
+
+const std::vector<sm::db::Migration>& audit_lib_migrations();
+
+int main(int argc, char** argv) {
+  auto fail = [](const absl::Status& s) {
+    std::fprintf(stderr, "audit-service: %s\n", std::string(s.message()).c_str());
+    return 1;
+  };
+  auto config = sm::audit::LoadConfig(argc, argv);
+  if (!config.ok()) {
+    fail(config.status());
+    return 2;
+  }
+  sm::log::Init("audit-service", config->service.log_level);
+  auto calendar = sm::workdays::Calendar::LoadDir(config->calendar_dir);
+  if (!calendar.ok()) return fail(calendar.status());
+  auto runtime = sm::Runtime::Create(config->service, "audit", audit_lib_migrations());
+  if (!runtime.ok()) return fail(runtime.status());
+  sm::audit::PgStore store(&(*runtime)->pool(), sm::SystemClock::Default(), [] { return sm::NewUuid(); });
+
+  // This service's own identity towards clue-service (role `service`).
+  auto token = [key = config->service_signing_key, alg = config->service.auth.algorithm] {
+    sm::auth::MintRequest m;
+    m.algorithm = alg;
+    m.signing_key = key;
+    m.principal.user = "audit-service";
+    m.principal.roles = {std::string(sm::auth::kRoleService)};
+    m.ttl = std::chrono::minutes(10);
+    auto t = sm::auth::Mint(m);
+    return t.ok() ? *t : std::string();
+  };
+  sm::client::Config clue_client;
+  clue_client.target = config->clue_addr;
+  auto channel = sm::client::MakeChannel(clue_client);
+  if (!channel.ok()) return fail(channel.status());
+
+  sm::db::PoolConfig own = config->service.db;
+  own.search_path = "audit";
+  sm::outbox::Relay relay(
+      own, &(*runtime)->pool(), "audit", sm::audit::ClueDeliverer(*channel, token),
+      [&store](sm::db::Tx& tx, const sm::outbox::Row& row, const std::string& response) {
+        supervision::v1::ClueReply reply;
+        if (!reply.ParseFromString(response)) return absl::InternalError("clue reply unreadable");
+        return store.ReferralDelivered(tx, row.dedupe_key.substr(row.dedupe_key.find(':') + 1), reply);
+      },
+      [&store](sm::db::Tx& tx, const sm::outbox::Row& row, const absl::Status& why) {
+        return store.ReferralDead(tx, row.dedupe_key.substr(row.dedupe_key.find(':') + 1), why.ToString());
+      });
+  relay.Start();
+
+  auto clue_stub = std::shared_ptr<supervision::v1::ClueService::Stub>(supervision::v1::ClueService::NewStub(*channel));
+  sm::consumer::Consumer<supervision::v1::ClueEvent> consumer(
+      &(*runtime)->pool(), "audit", "clue-events",
+      [token](grpc::ClientContext* ctx) { ctx->AddMetadata("authorization", "Bearer " + token()); },
+      [clue_stub](grpc::ClientContext* ctx, const std::string& cursor) {
+        supervision::v1::SubscribeRequest req;
+        req.set_after_cursor(cursor);
+        return clue_stub->Subscribe(ctx, req);
+      },
+      [&store](sm::db::Tx& tx, const supervision::v1::ClueEvent& ev) { return store.ApplyClueEvent(tx, ev); });
+  consumer.Start();
+
+  sm::db::Listener listener(own, "audit_events");
+  listener.Start();
+  sm::audit::AuditServiceImpl service(&store, &(*runtime)->verifier(), &*calendar,
+                                      sm::audit::Policy{config->rectification_days, config->spot_check_percent,
+                                                        config->lookback_days},
+                                      sm::SystemClock::Default(), (*runtime)->redis(), &listener);
+  sm::audit::OverdueScanner scanner(&store, sm::SystemClock::Default());
+  scanner.Start(config->scan_interval);
+  absl::Status serving = (*runtime)->Serve({&service});
+  if (!serving.ok()) return fail(serving);
+  (*runtime)->WaitForSignal();
+  scanner.Stop();
+  consumer.Stop();
+  relay.Stop();
+  listener.Stop();
+  return 0;
+}

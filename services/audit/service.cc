@@ -1,0 +1,685 @@
+#include "services/audit/service.h"
+
+#include "common/client.h"
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/paging.h"
+#include "common/status.h"
+#include "common/uuid.h"
+
+namespace sm::audit {
+namespace {
+
+size_t CodePoints(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+void CheckLength(FieldErrors& e, const std::string& field, const std::string& v, size_t max, bool required) {
+  if (required && v.empty()) e.Add(field, "is required");
+  else if (CodePoints(v) > max) e.Add(field, "is longer than " + std::to_string(max) + " characters");
+}
+void CheckUuid(FieldErrors& e, const std::string& field, const std::string& v, bool required = true) {
+  if (v.empty()) {
+    if (required) e.Add(field, "is required");
+  } else if (!IsUuid(v)) {
+    e.Add(field, "must be a UUID");
+  }
+}
+void CheckVersion(FieldErrors& e, int64_t v) {
+  if (v <= 0) e.Add("expected_version", "is required (the version you last read)");
+}
+std::string Fingerprint(const google::protobuf::Message& m) { return crypto::Sha256Hex(m.SerializeAsString()); }
+void SetTs(google::protobuf::Timestamp* t, TimePoint tp) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(tp.time_since_epoch()).count();
+  t->set_seconds(us / 1000000);
+  t->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
+}
+TimePoint FromTs(const google::protobuf::Timestamp& t) { return FromUnixSeconds(t.seconds()); }
+bool Oversight(const auth::Principal& p) { return p.HasRole(auth::kRoleOversight); }
+Mutation Mut(const server::CallInfo& call, const std::string& method, const google::protobuf::Message& req,
+             const std::string& request_id, int64_t expected_version) {
+  return Mutation{request_id, method, Fingerprint(req), expected_version,
+                  Actor{call.principal.EndUser(), call.principal.unit}};
+}
+
+}  // namespace
+
+AuditServiceImpl::AuditServiceImpl(Store* store, const auth::Verifier* verifier, const workdays::Calendar* calendar,
+                                   Policy policy, const Clock& clock, redis::Client* redis, db::Listener* listener)
+    : store_(store),
+      calendar_(calendar),
+      policy_(policy),
+      clock_(clock),
+      stats_cache_(redis, "audit_stats", std::chrono::seconds(60)),
+      listener_(listener),
+      call_("AuditService", verifier) {}
+
+absl::StatusOr<AuditServiceImpl::FindingView> AuditServiceImpl::LoadFinding(const auth::Principal& p,
+                                                                            const std::string& id) {
+  FindingView v;
+  SM_ASSIGN_OR_RETURN(v.finding, store_->GetFinding(id));
+  SM_ASSIGN_OR_RETURN(v.engagement, store_->GetEngagement(v.finding.engagement_id()));
+  v.audit_unit = p.unit == v.engagement.audit_unit_id() && p.HasRole(auth::kRoleAuditor);
+  const bool audited = !p.unit.empty() && p.unit == v.finding.responsible_unit_id();
+  const bool referred_to = !p.unit.empty() && p.unit == v.finding.referral().to_unit_id() &&
+                           v.finding.referral().state() != v1::REFERRAL_STATE_UNSPECIFIED;
+  const bool owner = [&] {
+    if (p.unit.empty()) return false;
+    v1::ListRectificationsRequest q;
+    q.set_finding_id(id);
+    q.set_owner_unit_id(p.unit);
+    auto rows = store_->ListRectifications(q, std::nullopt);
+    return rows.ok() && !rows->empty();
+  }();
+  if (!(Oversight(p) || v.audit_unit || audited || referred_to || owner)) return absl::NotFoundError("finding not found");
+  return v;
+}
+
+grpc::Status AuditServiceImpl::CreateEngagement(grpc::ServerContext* ctx, const v1::CreateEngagementRequest* req,
+                                                v1::EngagementReply* reply) {
+  return call_.Run(ctx, "CreateEngagement", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
+    FieldErrors e;
+    CheckLength(e, "request_id", req->request_id(), 128, true);
+    if (req->kind() == v1::ENGAGEMENT_KIND_UNSPECIFIED || !v1::EngagementKind_IsValid(req->kind())) {
+      e.Add("kind", "is required: one of the engagement kinds");
+    }
+    CheckLength(e, "title", req->title(), 200, true);
+    CheckUuid(e, "audit_unit_id", req->audit_unit_id());
+    CheckUuid(e, "audited_unit_id", req->audited_unit_id());
+    CheckUuid(e, "audited_person_id", req->audited_person_id(), req->kind() == v1::ENGAGEMENT_KIND_ECONOMIC_RESPONSIBILITY);
+    auto from = workdays::ParseDate(req->period_from());
+    auto to = workdays::ParseDate(req->period_to());
+    if (!from.ok()) e.Add("period_from", "must be a date YYYY-MM-DD");
+    if (!to.ok()) e.Add("period_to", "must be a date YYYY-MM-DD");
+    if (from.ok() && to.ok() && *to < *from) e.Add("period_to", "is before period_from");
+    if (req->kind() == v1::ENGAGEMENT_KIND_IT_PROJECT && req->it_stage() == v1::IT_STAGE_UNSPECIFIED) {
+      e.Add("it_stage", "is required for an IT-project audit (before procurement, before contract, final accounts)");
+    }
+    if (!v1::ItStage_IsValid(req->it_stage())) e.Add("it_stage", "unknown stage");
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    if (call.principal.unit != req->audit_unit_id()) {
+      return absl::PermissionDeniedError("an audit unit opens engagements in its own name only");
+    }
+    auto audited = store_->Unit(req->audited_unit_id());
+    if (absl::IsNotFound(audited.status()) || (audited.ok() && !audited->active)) {
+      return InvalidField("audited_unit_id", "no such active unit");
+    }
+    SM_RETURN_IF_ERROR(audited.status());
+    if (!req->audited_person_id().empty()) {
+      SM_ASSIGN_OR_RETURN(bool exists, store_->PersonExists(req->audited_person_id()));
+      if (!exists) return InvalidField("audited_person_id", "no such active person");
+    }
+    v1::Engagement en;
+    en.set_id(NewUuid(clock_));
+    en.set_kind(req->kind());
+    en.set_title(req->title());
+    en.set_audit_unit_id(req->audit_unit_id());
+    en.set_audited_unit_id(req->audited_unit_id());
+    en.set_audited_person_id(req->audited_person_id());
+    en.set_period_from(req->period_from());
+    en.set_period_to(req->period_to());
+    en.set_it_stage(req->it_stage());
+    en.set_state(v1::ENGAGEMENT_STATE_PLANNED);
+    SM_ASSIGN_OR_RETURN(*reply, store_->CreateEngagement(en, Mut(call, "CreateEngagement", *req, req->request_id(), 0)));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuditServiceImpl::AdvanceEngagement(grpc::ServerContext* ctx, const v1::AdvanceEngagementRequest* req,
+                                                 v1::EngagementReply* reply) {
+  return call_.Run(ctx, "AdvanceEngagement", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
+    FieldErrors e;
+    CheckLength(e, "request_id", req->request_id(), 128, true);
+    CheckUuid(e, "engagement_id", req->engagement_id());
+    CheckVersion(e, req->expected_version());
+    if (req->to() == v1::ENGAGEMENT_STATE_UNSPECIFIED || !v1::EngagementState_IsValid(req->to())) e.Add("to", "unknown state");
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    SM_ASSIGN_OR_RETURN(*reply, store_->MutateEngagement(
+        req->engagement_id(), Mut(call, "AdvanceEngagement", *req, req->request_id(), req->expected_version()),
+        [&](const v1::Engagement& cur) -> absl::StatusOr<Change<v1::Engagement>> {
+          if (cur.audit_unit_id() != call.principal.unit) return absl::NotFoundError("engagement not found");
+          SM_RETURN_IF_ERROR(CheckEngagementStep(cur.state(), req->to()));
+          Change<v1::Engagement> ch{cur, {{cur.id(), "engagement_advanced",
+                                           {{"from", v1::EngagementState_Name(cur.state())},
+                                            {"to", v1::EngagementState_Name(req->to())}}}}, std::nullopt};
+          ch.after.set_state(req->to());
+          return ch;
+        }));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuditServiceImpl::GetEngagement(grpc::ServerContext* ctx, const v1::GetEngagementRequest* req,
+                                             v1::Engagement* resp) {
+  return call_.Run(ctx, "GetEngagement", [&](const server::CallInfo& call) -> absl::Status {
+    const auth::Principal& p = call.principal;
+    if (!IsUuid(req->engagement_id())) return InvalidField("engagement_id", "must be a UUID");
+    if (p.HasRole(auth::kRoleDashboard) && !Oversight(p) && !p.HasRole(auth::kRoleAuditor)) {
+      return absl::PermissionDeniedError("dashboards see statistics only");
+    }
+    SM_ASSIGN_OR_RETURN(*resp, store_->GetEngagement(req->engagement_id()));
+    if (!(Oversight(p) || p.unit == resp->audit_unit_id() || p.unit == resp->audited_unit_id())) {
+      resp->Clear();
+      return absl::NotFoundError("engagement not found");
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuditServiceImpl::ListEngagements(grpc::ServerContext* ctx, const v1::ListEngagementsRequest* req,
+                                               v1::ListEngagementsResponse* resp) {
+  return call_.Run(ctx, "ListEngagements", [&](const server::CallInfo& call) -> absl::Status {
+    const auth::Principal& p = call.principal;
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleAuditor, auth::kRoleOversight, auth::kRoleStaff,
+                                                auth::kRoleDiscipline}));
+    FieldErrors e;
+    CheckUuid(e, "audited_unit_id", req->audited_unit_id(), false);
+    auto size = paging::PageSize(req->page_size(), 50, 500);
+    for (const auto& v : FieldViolations(size.status())) e.Add(v.field, v.description);
+    const std::string fp = paging::FilterFingerprint(*req);
+    auto pos = paging::Decode(req->page_token(), fp);
+    for (const auto& v : FieldViolations(pos.status())) e.Add(v.field, v.description);
+    std::optional<std::pair<int64_t, std::string>> after;
+    if (pos.ok() && pos->has_value()) {
+      const auto& j = **pos;
+      if (!j.is_array() || j.size() != 2 || !j[0].is_number_integer() || !j[1].is_string()) {
+        e.Add("page_token", "is not a token from this API");
+      } else {
+        after = std::make_pair(j[0].get<int64_t>(), j[1].get<std::string>());
+      }
+    }
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    std::optional<std::string> visible;
+    if (!Oversight(p)) visible = p.unit;
+    const int page = size.ok() ? *size : 50;
+    SM_ASSIGN_OR_RETURN(auto rows, store_->ListEngagements(*req, visible, after, page + 1));
+    const bool more = static_cast<int>(rows.size()) > page;
+    if (more) rows.resize(page);
+    for (auto& r : rows) *resp->add_engagements() = std::move(r);
+    if (more) {
+      const auto& last = resp->engagements(resp->engagements_size() - 1);
+      resp->set_next_page_token(paging::Encode(
+          nlohmann::json::array({last.created_at().seconds() * 1000000 + last.created_at().nanos() / 1000, last.id()}), fp));
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuditServiceImpl::AddFinding(grpc::ServerContext* ctx, const v1::AddFindingRequest* req,
+                                          v1::FindingReply* reply) {
+  return call_.Run(ctx, "AddFinding", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
+    FieldErrors e;
+    CheckLength(e, "request_id", req->request_id(), 128, true);
+    CheckUuid(e, "engagement_id", req->engagement_id());
+    CheckLength(e, "title", req->title(), 200, true);
+    CheckLength(e, "description", req->description(), 10000, true);
+    if (req->category() == v1::FINDING_CATEGORY_UNSPECIFIED || !v1::FindingCategory_IsValid(req->category())) {
+      e.Add("category", "is required: one of the finding categories");
+    }
+    if (req->amount_fen() < 0) e.Add("amount_fen", "must not be negative (integer fen)");
+    if (!v1::Severity_IsValid(req->severity())) e.Add("severity", "unknown severity");
+    CheckUuid(e, "responsible_unit_id", req->responsible_unit_id());
+    CheckUuid(e, "responsible_person_id", req->responsible_person_id(), false);
+    if (req->evidence_refs_size() > 50) e.Add("evidence_refs", "at most 50");
+    for (int i = 0; i < req->evidence_refs_size(); ++i) {
+      CheckLength(e, "evidence_refs[" + std::to_string(i) + "]", req->evidence_refs(i), 200, true);
+    }
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    SM_ASSIGN_OR_RETURN(v1::Engagement en, store_->GetEngagement(req->engagement_id()));
+    if (en.audit_unit_id() != call.principal.unit) return absl::NotFoundError("engagement not found");
+    if (en.state() == v1::ENGAGEMENT_STATE_CLOSED) {
+      return absl::FailedPreconditionError("cannot add a finding to an engagement in state CLOSED");
+    }
+    auto unit = store_->Unit(req->responsible_unit_id());
+    if (absl::IsNotFound(unit.status()) || (unit.ok() && !unit->active)) {
+      return InvalidField("responsible_unit_id", "no such active unit");
+    }
+    SM_RETURN_IF_ERROR(unit.status());
+    if (!req->responsible_person_id().empty()) {
+      SM_ASSIGN_OR_RETURN(bool exists, store_->PersonExists(req->responsible_person_id()));
+      if (!exists) return InvalidField("responsible_person_id", "no such active person");
+    }
+    v1::Finding f;
+    f.set_id(NewUuid(clock_));
+    f.set_engagement_id(en.id());
+    f.set_title(req->title());
+    f.set_description(req->description());
+    f.set_category(req->category());
+    f.set_amount_fen(req->amount_fen());
+    f.set_severity(req->severity() == v1::SEVERITY_UNSPECIFIED ? v1::SEVERITY_MEDIUM : req->severity());
+    f.set_responsible_unit_id(req->responsible_unit_id());
+    f.set_responsible_person_id(req->responsible_person_id());
+    *f.mutable_evidence_refs() = req->evidence_refs();
+    SM_ASSIGN_OR_RETURN(*reply, store_->AddFinding(f, Mut(call, "AddFinding", *req, req->request_id(), 0)));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuditServiceImpl::GetFinding(grpc::ServerContext* ctx, const v1::GetFindingRequest* req, v1::Finding* resp) {
+  return call_.Run(ctx, "GetFinding", [&](const server::CallInfo& call) -> absl::Status {
+    if (!IsUuid(req->finding_id())) return InvalidField("finding_id", "must be a UUID");
+    if (call.principal.HasRole(auth::kRoleDashboard) && call.principal.roles.size() == 1) {
+      return absl::PermissionDeniedError("dashboards see statistics only");
+    }
+    SM_ASSIGN_OR_RETURN(FindingView v, LoadFinding(call.principal, req->finding_id()));
+    *resp = v.finding;
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuditServiceImpl::ListFindings(grpc::ServerContext* ctx, const v1::ListFindingsRequest* req,
+                                            v1::ListFindingsResponse* resp) {
+  return call_.Run(ctx, "ListFindings", [&](const server::CallInfo& call) -> absl::Status {
+    const auth::Principal& p = call.principal;
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleAuditor, auth::kRoleOversight, auth::kRoleStaff,
+                                                auth::kRoleDiscipline}));
+    FieldErrors e;
+    CheckUuid(e, "engagement_id", req->engagement_id(), false);
+    CheckUuid(e, "responsible_unit_id", req->responsible_unit_id(), false);
+    if (!v1::FindingCategory_IsValid(req->category())) e.Add("category", "unknown category");
+    auto size = paging::PageSize(req->page_size(), 50, 500);
+    for (const auto& v : FieldViolations(size.status())) e.Add(v.field, v.description);
+    const std::string fp = paging::FilterFingerprint(*req);
+    auto pos = paging::Decode(req->page_token(), fp);
+    for (const auto& v : FieldViolations(pos.status())) e.Add(v.field, v.description);
+    std::optional<std::pair<int64_t, std::string>> after;
+    if (pos.ok() && pos->has_value()) {
+      const auto& j = **pos;
+      if (!j.is_array() || j.size() != 2 || !j[0].is_number_integer() || !j[1].is_string()) {
+        e.Add("page_token", "is not a token from this API");
+      } else {
+        after = std::make_pair(j[0].get<int64_t>(), j[1].get<std::string>());
+      }
+    }
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    std::optional<std::string> visible;
+    if (!Oversight(p)) visible = p.unit;
+    const int page = size.ok() ? *size : 50;
+    SM_ASSIGN_OR_RETURN(auto rows, store_->ListFindings(*req, visible, after, page + 1));
+    const bool more = static_cast<int>(rows.size()) > page;
+    if (more) rows.resize(page);
+    for (auto& r : rows) *resp->add_findings() = std::move(r);
+    if (more) {
+      const auto& last = resp->findings(resp->findings_size() - 1);
+      resp->set_next_page_token(paging::Encode(
+          nlohmann::json::array({last.created_at().seconds() * 1000000 + last.created_at().nanos() / 1000, last.id()}), fp));
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuditServiceImpl::ReferFinding(grpc::ServerContext* ctx, const v1::ReferFindingRequest* req,
+                                            v1::FindingReply* reply) {
+  return call_.Run(ctx, "ReferFinding", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
+    FieldErrors e;
+    CheckLength(e, "request_id", req->request_id(), 128, true);
+    CheckUuid(e, "finding_id", req->finding_id());
+    CheckVersion(e, req->expected_version());
+    CheckUuid(e, "to_unit_id", req->to_unit_id());
+    for (int i = 0; i < req->categories_size(); ++i) {
+      if (req->categories(i) == v1::CLUE_CATEGORY_UNSPECIFIED || !v1::ClueCategory_IsValid(req->categories(i))) {
+        e.Add("categories[" + std::to_string(i) + "]", "unknown category");
+      }
+    }
+    CheckLength(e, "summary", req->summary(), 500, false);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    auto to = store_->Unit(req->to_unit_id());
+    if (absl::IsNotFound(to.status()) || (to.ok() && !to->active)) return InvalidField("to_unit_id", "no such active unit");
+    SM_RETURN_IF_ERROR(to.status());
+    SM_ASSIGN_OR_RETURN(FindingView v, LoadFinding(call.principal, req->finding_id()));
+    if (!v.audit_unit) return absl::PermissionDeniedError("only the audit unit refers its findings");
+    SM_ASSIGN_OR_RETURN(*reply, store_->MutateFinding(
+        req->finding_id(), Mut(call, "ReferFinding", *req, req->request_id(), req->expected_version()),
+        [&](const v1::Finding& cur) -> absl::StatusOr<Change<v1::Finding>> {
+          if (cur.referral().state() != v1::REFERRAL_STATE_UNSPECIFIED) {
+            return absl::FailedPreconditionError("the finding is already referred (referral state " +
+                                                 v1::ReferralState_Name(cur.referral().state()) + ")");
+          }
+          // The command: register the clue at the audit unit and offer it to the discipline
+          // unit; (source_system, source_ref) makes every redelivery the same clue.
+          v1::RegisterClueRequest clue;
+          clue.set_request_id("audit-referral-" + cur.id());
+          clue.set_origin_unit_id(v.engagement.audit_unit_id());
+          clue.set_offer_to_unit_id(req->to_unit_id());
+          clue.set_source(v1::CLUE_SOURCE_AUDIT);
+          clue.set_channel(v1::RECEIPT_CHANNEL_SYSTEM);
+          clue.set_source_system("audit");
+          clue.set_source_ref(cur.id());
+          if (!cur.responsible_person_id().empty()) clue.add_subjects()->set_person_id(cur.responsible_person_id());
+          else clue.add_subjects()->set_unit_id(cur.responsible_unit_id());
+          if (req->categories_size() == 0) clue.add_categories(v1::CLUE_CATEGORY_INTEGRITY);
+          for (int c : req->categories()) clue.add_categories(static_cast<v1::ClueCategory>(c));
+          clue.set_summary(req->summary().empty() ? "审计移送：" + cur.title() : req->summary());
+          clue.set_details(cur.description());
+          clue.set_severity(cur.severity());
+          Change<v1::Finding> ch{cur, {{cur.id(), "referred", {{"to_unit_id", req->to_unit_id()}}}},
+                                 Command{"clue.register", "finding:" + cur.id(), clue.SerializeAsString()}};
+          ch.after.mutable_referral()->set_state(v1::REFERRAL_STATE_PENDING);
+          ch.after.mutable_referral()->set_to_unit_id(req->to_unit_id());
+          return ch;
+        }));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuditServiceImpl::AddRectification(grpc::ServerContext* ctx, const v1::AddRectificationRequest* req,
+                                                v1::RectificationReply* reply) {
+  return call_.Run(ctx, "AddRectification", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
+    FieldErrors e;
+    CheckLength(e, "request_id", req->request_id(), 128, true);
+    CheckUuid(e, "finding_id", req->finding_id());
+    CheckLength(e, "measure", req->measure(), 2000, true);
+    CheckUuid(e, "owner_unit_id", req->owner_unit_id(), false);
+    if (req->working_days() < 0 || req->working_days() > 365) e.Add("working_days", "must be 1 to 365 (0: the default)");
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    SM_ASSIGN_OR_RETURN(FindingView v, LoadFinding(call.principal, req->finding_id()));
+    if (!v.audit_unit) return absl::PermissionDeniedError("only the audit unit sets rectifications");
+    const std::string owner = req->owner_unit_id().empty() ? v.finding.responsible_unit_id() : req->owner_unit_id();
+    auto unit = store_->Unit(owner);
+    if (absl::IsNotFound(unit.status()) || (unit.ok() && !unit->active)) return InvalidField("owner_unit_id", "no such active unit");
+    SM_RETURN_IF_ERROR(unit.status());
+    v1::Rectification x;
+    x.set_id(NewUuid(clock_));
+    x.set_finding_id(req->finding_id());
+    x.set_measure(req->measure());
+    x.set_owner_unit_id(owner);
+    SetTs(x.mutable_deadline_at(),
+          calendar_->Deadline(clock_.Now(), req->working_days() == 0 ? policy_.rectification_days : req->working_days()));
+    SM_ASSIGN_OR_RETURN(*reply, store_->AddRectification(x, Mut(call, "AddRectification", *req, req->request_id(), 0)));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status AuditServiceImpl::RectStep(const server::CallInfo& call, const std::string& method,
+                                        const google::protobuf::Message& req, const std::string& request_id,
+                                        const std::string& id, int64_t expected_version, RectAction action,
+                                        const std::function<void(v1::Rectification&, nlohmann::json&)>& edit,
+                                        v1::RectificationReply* reply) {
+  const auth::Principal& p = call.principal;
+  SM_ASSIGN_OR_RETURN(v1::Rectification cur, store_->GetRectification(id));
+  auto view = LoadFinding(p, cur.finding_id());
+  if (!view.ok()) return absl::NotFoundError("rectification not found");
+  const Party party = view->audit_unit ? Party::kAuditUnit : p.unit == cur.owner_unit_id() ? Party::kOwner : Party::kOther;
+  SM_ASSIGN_OR_RETURN(*reply, store_->MutateRectification(
+      id, Mut(call, method, req, request_id, expected_version),
+      [&](const v1::Rectification& now) -> absl::StatusOr<Change<v1::Rectification>> {
+        SM_ASSIGN_OR_RETURN(v1::RectificationState next, NextRectification(now.state(), action, party));
+        Change<v1::Rectification> ch{now, {}, std::nullopt};
+        ch.after.set_state(next);
+        nlohmann::json data = {{"rectification_id", now.id()},
+                               {"from", v1::RectificationState_Name(now.state())},
+                               {"to", v1::RectificationState_Name(next)}};
+        edit(ch.after, data);
+        static const char* kTypes[] = {"rectification_progress", "rectification_submitted", "rectification_signed_off",
+                                       "rectification_rejected", "rectification_reopened"};
+        ch.events.push_back({now.finding_id(), kTypes[static_cast<int>(action)], data});
+        return ch;
+      }));
+  return absl::OkStatus();
+}
+
+grpc::Status AuditServiceImpl::RecordProgress(grpc::ServerContext* ctx, const v1::RecordProgressRequest* req,
+                                              v1::RectificationReply* reply) {
+  return call_.Run(ctx, "RecordProgress", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e;
+    CheckLength(e, "request_id", req->request_id(), 128, true);
+    CheckUuid(e, "rectification_id", req->rectification_id());
+    CheckLength(e, "note", req->note(), 4000, true);
+    for (int i = 0; i < req->evidence_refs_size(); ++i) {
+      CheckLength(e, "evidence_refs[" + std::to_string(i) + "]", req->evidence_refs(i), 200, true);
+    }
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    return RectStep(call, "RecordProgress", *req, req->request_id(), req->rectification_id(), 0, RectAction::kProgress,
+                    [&](v1::Rectification& x, nlohmann::json& data) {
+                      x.set_last_note(req->note());
+                      data["note"] = req->note();
+                      data["evidence_refs"] = std::vector<std::string>(req->evidence_refs().begin(), req->evidence_refs().end());
+                    },
+                    reply);
+  });
+}
+
+grpc::Status AuditServiceImpl::SubmitRectification(grpc::ServerContext* ctx, const v1::SubmitRectificationRequest* req,
+                                                   v1::RectificationReply* reply) {
+  return call_.Run(ctx, "SubmitRectification", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e;
+    CheckLength(e, "request_id", req->request_id(), 128, true);
+    CheckUuid(e, "rectification_id", req->rectification_id());
+    CheckVersion(e, req->expected_version());
+    CheckLength(e, "summary", req->summary(), 4000, true);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    return RectStep(call, "SubmitRectification", *req, req->request_id(), req->rectification_id(), req->expected_version(),
+                    RectAction::kSubmit,
+                    [&](v1::Rectification& x, nlohmann::json& data) {
+                      x.set_last_note(req->summary());
+                      data["summary"] = req->summary();
+                    },
+                    reply);
+  });
+}
+
+grpc::Status AuditServiceImpl::ReviewRectification(grpc::ServerContext* ctx, const v1::ReviewRectificationRequest* req,
+                                                   v1::RectificationReply* reply) {
+  return call_.Run(ctx, "ReviewRectification", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e;
+    CheckLength(e, "request_id", req->request_id(), 128, true);
+    CheckUuid(e, "rectification_id", req->rectification_id());
+    CheckVersion(e, req->expected_version());
+    CheckLength(e, "reason", req->reason(), 2000, !req->approve());
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    const TimePoint now = clock_.Now();
+    return RectStep(call, "ReviewRectification", *req, req->request_id(), req->rectification_id(),
+                    req->expected_version(), req->approve() ? RectAction::kApprove : RectAction::kReject,
+                    [&](v1::Rectification& x, nlohmann::json& data) {
+                      if (req->approve()) {
+                        SetTs(x.mutable_signed_off_at(), now);
+                        SetTs(x.mutable_lookback_until(), now + std::chrono::hours(24 * policy_.lookback_days));
+                        x.set_spot_check(SpotCheck(x.id(), policy_.spot_check_percent));
+                        x.set_overdue(false);
+                        data["spot_check"] = x.spot_check();
+                      } else {
+                        x.set_last_note(req->reason());
+                      }
+                      data["reason"] = req->reason();
+                    },
+                    reply);
+  });
+}
+
+grpc::Status AuditServiceImpl::ReopenRectification(grpc::ServerContext* ctx, const v1::ReopenRectificationRequest* req,
+                                                   v1::RectificationReply* reply) {
+  return call_.Run(ctx, "ReopenRectification", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e;
+    CheckLength(e, "request_id", req->request_id(), 128, true);
+    CheckUuid(e, "rectification_id", req->rectification_id());
+    CheckVersion(e, req->expected_version());
+    CheckLength(e, "reason", req->reason(), 2000, true);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    SM_ASSIGN_OR_RETURN(v1::Rectification cur, store_->GetRectification(req->rectification_id()));
+    if (cur.state() == v1::RECTIFICATION_STATE_SIGNED_OFF && cur.has_lookback_until() &&
+        clock_.Now() > FromTs(cur.lookback_until())) {
+      return absl::FailedPreconditionError("the look-back window (回头看) of this rectification has closed");
+    }
+    const TimePoint now = clock_.Now();
+    return RectStep(call, "ReopenRectification", *req, req->request_id(), req->rectification_id(),
+                    req->expected_version(), RectAction::kReopen,
+                    [&](v1::Rectification& x, nlohmann::json& data) {
+                      x.set_reopened(x.reopened() + 1);
+                      x.clear_signed_off_at();
+                      x.clear_lookback_until();
+                      x.set_spot_check(false);
+                      x.set_last_note(req->reason());
+                      SetTs(x.mutable_deadline_at(), calendar_->Deadline(now, policy_.rectification_days));
+                      data["reason"] = req->reason();
+                    },
+                    reply);
+  });
+}
+
+grpc::Status AuditServiceImpl::ListRectifications(grpc::ServerContext* ctx, const v1::ListRectificationsRequest* req,
+                                                  v1::ListRectificationsResponse* resp) {
+  return call_.Run(ctx, "ListRectifications", [&](const server::CallInfo& call) -> absl::Status {
+    const auth::Principal& p = call.principal;
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleAuditor, auth::kRoleOversight, auth::kRoleStaff,
+                                                auth::kRoleDiscipline}));
+    FieldErrors e;
+    CheckUuid(e, "finding_id", req->finding_id(), false);
+    CheckUuid(e, "owner_unit_id", req->owner_unit_id(), false);
+    if (!v1::RectificationState_IsValid(req->state())) e.Add("state", "unknown state");
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    std::optional<std::string> visible;
+    if (!Oversight(p)) visible = p.unit;
+    SM_ASSIGN_OR_RETURN(auto rows, store_->ListRectifications(*req, visible));
+    for (auto& r : rows) *resp->add_rectifications() = std::move(r);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuditServiceImpl::GetAuditStats(grpc::ServerContext* ctx, const v1::GetAuditStatsRequest* req,
+                                             v1::AuditStats* resp) {
+  return call_.Run(ctx, "GetAuditStats", [&](const server::CallInfo& call) -> absl::Status {
+    const auth::Principal& p = call.principal;
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleDashboard, auth::kRoleOversight, auth::kRoleAuditor}));
+    if (!req->unit_id().empty() && !IsUuid(req->unit_id())) return InvalidField("unit_id", "must be a UUID");
+    std::optional<std::string> scope;
+    if (!req->unit_id().empty()) scope = req->unit_id();
+    SM_ASSIGN_OR_RETURN(int64_t version, store_->StatsVersion());
+    const std::string key = "audit:stats:v" + std::to_string(version) + ":" + scope.value_or("*");
+    bool computed = false;
+    auto bytes = stats_cache_.Get(key, [&]() -> absl::StatusOr<std::string> {
+      computed = true;
+      SM_ASSIGN_OR_RETURN(v1::AuditStats st, store_->Stats(scope));
+      return st.SerializeAsString();
+    });
+    if (!bytes.ok()) return bytes.status();
+    if (!resp->ParseFromString(*bytes)) return absl::InternalError("cached statistics unreadable");
+    resp->set_from_cache(!computed);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuditServiceImpl::GetAuditHistory(grpc::ServerContext* ctx, const v1::GetAuditHistoryRequest* req,
+                                               v1::GetAuditHistoryResponse* resp) {
+  return call_.Run(ctx, "GetAuditHistory", [&](const server::CallInfo& call) -> absl::Status {
+    if (!IsUuid(req->aggregate_id())) return InvalidField("aggregate_id", "must be a UUID");
+    auto view = LoadFinding(call.principal, req->aggregate_id());
+    if (!view.ok()) {
+      auto en = store_->GetEngagement(req->aggregate_id());
+      if (!en.ok() || !(Oversight(call.principal) || call.principal.unit == en->audit_unit_id() ||
+                        call.principal.unit == en->audited_unit_id())) {
+        return absl::NotFoundError("not found");
+      }
+    }
+    SM_ASSIGN_OR_RETURN(auto h, store_->History(req->aggregate_id()));
+    for (const auto& ev : h.events) {
+      auto* out = resp->add_events();
+      out->set_seq(ev.seq);
+      out->set_aggregate_id(ev.aggregate_id);
+      out->set_type(ev.type);
+      out->set_actor(ev.actor);
+      out->set_actor_unit_id(ev.actor_unit);
+      out->mutable_at()->set_seconds(ev.at_micros / 1000000);
+      out->mutable_at()->set_nanos(static_cast<int32_t>((ev.at_micros % 1000000) * 1000));
+      out->set_data_json(ev.data);
+      out->set_hash(ev.hash);
+      out->set_prev_hash(ev.prev_hash);
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuditServiceImpl::VerifyAuditChain(grpc::ServerContext* ctx, const v1::VerifyAuditChainRequest* req,
+                                                v1::VerifyChainResponse* resp) {
+  return call_.Run(ctx, "VerifyAuditChain", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor, auth::kRoleOversight}));
+    if (!IsUuid(req->aggregate_id())) return InvalidField("aggregate_id", "must be a UUID");
+    SM_ASSIGN_OR_RETURN(auto h, store_->History(req->aggregate_id()));
+    chain::Check c = chain::Verify(h.events, h.head_len, h.head_hash);
+    resp->set_intact(c.intact);
+    resp->set_events(c.events);
+    resp->set_first_broken_seq(c.first_broken_seq);
+    resp->set_problem(c.problem);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuditServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* req,
+                                         grpc::ServerWriter<v1::AuditEvent>* writer) {
+  return call_.Run(ctx, "Subscribe", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleService, auth::kRoleOversight}));
+    auto cursor = events::Cursor::Parse(req->after_cursor());
+    if (!cursor) return InvalidField("after_cursor", "is not a cursor from this service");
+    constexpr int kBatch = 500;
+    while (!ctx->IsCancelled()) {
+      const uint64_t seen = listener_ ? listener_->count() : 0;
+      SM_ASSIGN_OR_RETURN(auto batch, store_->Feed(*cursor, kBatch));
+      for (const auto& f : batch) {
+        v1::AuditEvent ev;
+        ev.set_seq(f.event.seq);
+        ev.set_aggregate_id(f.event.aggregate_id);
+        ev.set_type(f.event.type);
+        ev.set_actor(f.event.actor);
+        ev.set_actor_unit_id(f.event.actor_unit);
+        ev.mutable_at()->set_seconds(f.event.at_micros / 1000000);
+        ev.mutable_at()->set_nanos(static_cast<int32_t>((f.event.at_micros % 1000000) * 1000));
+        ev.set_data_json(f.event.data);
+        ev.set_hash(f.event.hash);
+        ev.set_prev_hash(f.event.prev_hash);
+        ev.set_cursor(f.cursor.ToString());
+        if (!writer->Write(ev)) return absl::CancelledError("subscriber went away");
+        *cursor = f.cursor;
+      }
+      if (static_cast<int>(batch.size()) == kBatch) continue;
+      if (listener_) listener_->Wait(seen, std::chrono::milliseconds(500));
+      else std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return absl::OkStatus();
+  });
+}
+
+outbox::Deliver ClueDeliverer(std::shared_ptr<grpc::Channel> channel, std::function<std::string()> token) {
+  auto stub = std::shared_ptr<v1::ClueService::Stub>(v1::ClueService::NewStub(channel));
+  return [stub, token](const outbox::Row& row, std::chrono::milliseconds deadline) -> outbox::Delivery {
+    if (row.kind != "clue.register") {
+      return {absl::InvalidArgumentError("unknown command kind " + row.kind), ""};
+    }
+    v1::RegisterClueRequest req;
+    if (!req.ParseFromString(row.payload)) return {absl::InvalidArgumentError("command payload unreadable"), ""};
+    grpc::ClientContext ctx;
+    client::Config cc;
+    client::PrepareContext(&ctx, cc, token(), deadline);
+    v1::ClueReply reply;
+    grpc::Status s = stub->RegisterClue(&ctx, req, &reply);
+    return {FromGrpcStatus(s), s.ok() ? reply.SerializeAsString() : ""};
+  };
+}
+
+void OverdueScanner::Start(std::chrono::milliseconds interval) {
+  thread_ = std::thread([this, interval] {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      auto n = ScanOnce();
+      if (!n.ok()) log::Warn("rectification scan failed", {{"error", std::string(n.status().message())}});
+      lock.lock();
+      cv_.wait_for(lock, interval, [this] { return stop_; });
+    }
+  });
+}
+
+void OverdueScanner::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace sm::audit

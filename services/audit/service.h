@@ -1,0 +1,101 @@
+// gRPC handlers of supervision.v1.AuditService: decode and validate, authorize (the audit
+// unit writes; the audited unit sees its findings and submits rectifications; the
+// discipline unit a finding was referred to sees it; oversight sees all; dashboards see
+// statistics), run the step through the store, encode.
+#pragma once
+
+#include "common/clock.h"
+#include "common/outbox.h"
+#include "common/pg_listen.h"
+#include "common/redis.h"
+#include "common/server.h"
+#include "common/workdays.h"
+#include "services/audit/config.h"
+#include "services/audit/store.h"
+#include "services/audit/workflow.h"
+#include "supervision/v1/audit.grpc.pb.h"
+#include "supervision/v1/clue.grpc.pb.h"
+
+namespace sm::audit {
+
+struct Policy {
+  int rectification_days = 30;
+  int spot_check_percent = 20;
+  int lookback_days = 90;
+};
+
+class AuditServiceImpl final : public v1::AuditService::Service {
+ public:
+  AuditServiceImpl(Store* store, const auth::Verifier* verifier, const workdays::Calendar* calendar, Policy policy,
+                   const Clock& clock = SystemClock::Default(), redis::Client* redis = nullptr,
+                   db::Listener* listener = nullptr);
+
+  grpc::Status CreateEngagement(grpc::ServerContext*, const v1::CreateEngagementRequest*, v1::EngagementReply*) override;
+  grpc::Status AdvanceEngagement(grpc::ServerContext*, const v1::AdvanceEngagementRequest*, v1::EngagementReply*) override;
+  grpc::Status GetEngagement(grpc::ServerContext*, const v1::GetEngagementRequest*, v1::Engagement*) override;
+  grpc::Status ListEngagements(grpc::ServerContext*, const v1::ListEngagementsRequest*, v1::ListEngagementsResponse*) override;
+  grpc::Status AddFinding(grpc::ServerContext*, const v1::AddFindingRequest*, v1::FindingReply*) override;
+  grpc::Status GetFinding(grpc::ServerContext*, const v1::GetFindingRequest*, v1::Finding*) override;
+  grpc::Status ListFindings(grpc::ServerContext*, const v1::ListFindingsRequest*, v1::ListFindingsResponse*) override;
+  grpc::Status ReferFinding(grpc::ServerContext*, const v1::ReferFindingRequest*, v1::FindingReply*) override;
+  grpc::Status AddRectification(grpc::ServerContext*, const v1::AddRectificationRequest*, v1::RectificationReply*) override;
+  grpc::Status RecordProgress(grpc::ServerContext*, const v1::RecordProgressRequest*, v1::RectificationReply*) override;
+  grpc::Status SubmitRectification(grpc::ServerContext*, const v1::SubmitRectificationRequest*,
+                                   v1::RectificationReply*) override;
+  grpc::Status ReviewRectification(grpc::ServerContext*, const v1::ReviewRectificationRequest*,
+                                   v1::RectificationReply*) override;
+  grpc::Status ReopenRectification(grpc::ServerContext*, const v1::ReopenRectificationRequest*,
+                                   v1::RectificationReply*) override;
+  grpc::Status ListRectifications(grpc::ServerContext*, const v1::ListRectificationsRequest*,
+                                  v1::ListRectificationsResponse*) override;
+  grpc::Status GetAuditStats(grpc::ServerContext*, const v1::GetAuditStatsRequest*, v1::AuditStats*) override;
+  grpc::Status GetAuditHistory(grpc::ServerContext*, const v1::GetAuditHistoryRequest*,
+                               v1::GetAuditHistoryResponse*) override;
+  grpc::Status VerifyAuditChain(grpc::ServerContext*, const v1::VerifyAuditChainRequest*,
+                                v1::VerifyChainResponse*) override;
+  grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*, grpc::ServerWriter<v1::AuditEvent>*) override;
+
+ private:
+  // Who the caller is to a finding. Errors: NOT_FOUND when the caller may not see it.
+  struct FindingView {
+    v1::Finding finding;
+    v1::Engagement engagement;
+    bool audit_unit = false;
+  };
+  absl::StatusOr<FindingView> LoadFinding(const auth::Principal& p, const std::string& id);
+  absl::Status RectStep(const server::CallInfo& call, const std::string& method, const google::protobuf::Message& req,
+                        const std::string& request_id, const std::string& id, int64_t expected_version, RectAction action,
+                        const std::function<void(v1::Rectification&, nlohmann::json&)>& edit, v1::RectificationReply* reply);
+
+  Store* store_;
+  const workdays::Calendar* calendar_;
+  Policy policy_;
+  const Clock& clock_;
+  redis::Cache stats_cache_;
+  db::Listener* listener_;
+  server::Call call_;
+};
+
+// Delivers referral commands from the outbox: ClueService.RegisterClue over `channel`
+// with this service's own token (`token()` is called per attempt, so it can be renewed).
+outbox::Deliver ClueDeliverer(std::shared_ptr<grpc::Channel> channel, std::function<std::string()> token);
+
+// Marks overdue rectifications and escalates them, every `interval` (advisory lock).
+class OverdueScanner {
+ public:
+  OverdueScanner(Store* store, const Clock& clock) : store_(store), clock_(clock) {}
+  ~OverdueScanner() { Stop(); }
+  absl::StatusOr<int> ScanOnce() { return store_->MarkOverdue(clock_.Now()); }
+  void Start(std::chrono::milliseconds interval);
+  void Stop();
+
+ private:
+  Store* store_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sm::audit

@@ -1,0 +1,574 @@
+// audit-service with clue-service, both in process against a real PostgreSQL and Redis:
+// referral through the outbox (exactly one clue, redelivery, dead commands), the clue's
+// outcome shown on the finding through the event consumer, the rectification workflow
+// with spot checks and the look-back window, recurrence, access and bad input.
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/auth.h"
+#include "common/consumer.h"
+#include "common/db/migrate.h"
+#include "common/outbox.h"
+#include "common/sealed.h"
+#include "common/status.h"
+#include "common/uuid.h"
+#include "common/workdays.h"
+#include "services/audit/pg_store.h"
+#include "services/audit/service.h"
+#include "services/clue/pg_store.h"
+#include "services/clue/service.h"
+#include "services/directory/pg_store.h"
+#include "tests/support/pg_redis.h"
+
+const std::vector<sm::db::Migration>& directory_lib_migrations();
+const std::vector<sm::db::Migration>& clue_lib_migrations();
+const std::vector<sm::db::Migration>& audit_lib_migrations();
+
+namespace sm::audit {
+namespace {
+
+using ::sm::testing::PgRedis;
+
+std::string Conn() {
+  return "host=127.0.0.1 port=" + std::to_string(PgRedis::Get().pg_port()) + " dbname=supervision user=postgres";
+}
+int64_t Count(const std::string& sql) {
+  pqxx::connection c(Conn());
+  pqxx::work tx(c);
+  return tx.exec1(sql)[0].as<int64_t>();
+}
+void Sql(const std::string& sql) {
+  pqxx::connection c(Conn());
+  pqxx::work tx(c);
+  tx.exec(sql);
+  tx.commit();
+}
+std::string UnitId(const std::string& code) {
+  pqxx::connection c(Conn());
+  pqxx::work tx(c);
+  return tx.exec_params1("SELECT id::text FROM directory.v_units WHERE code = $1", code)[0].as<std::string>();
+}
+std::string PersonIn(const std::string& code, bool leader) {
+  pqxx::connection c(Conn());
+  pqxx::work tx(c);
+  return tx.exec_params1("SELECT p.id::text FROM directory.v_people p JOIN directory.v_units u ON u.id = p.unit_id "
+                         "WHERE u.code = $1 AND p.leader = $2 ORDER BY p.badge_no LIMIT 1", code, leader)[0].as<std::string>();
+}
+
+struct Who {
+  std::string unit;
+  std::vector<std::string> roles;
+  int clearance = 1;
+};
+std::string Token(const Who& w) {
+  auth::MintRequest m;
+  m.signing_key = std::string(auth::kDevelopmentSecret);
+  m.principal.user = "user-" + (w.roles.empty() ? std::string("none") : w.roles[0]);
+  m.principal.unit = w.unit;
+  m.principal.roles = w.roles;
+  m.principal.clearance = w.clearance;
+  return *auth::Mint(m);
+}
+
+TimePoint Start() {
+  return FromUnixSeconds(workdays::DaysFromCivil(*workdays::ParseDate("2026-03-02")) * 86400 + 2 * 3600);
+}
+
+class AuditServiceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    PgRedis& env = PgRedis::Get();
+    env.ResetSchemas();
+    dir_pool_ = new db::Pool(env.Pool("sm_directory", "directory", 2));
+    ASSERT_TRUE(db::ApplyMigrations(*dir_pool_, "directory", directory_lib_migrations()).ok());
+    std::ifstream in(std::string(SM_SOURCE_DIR) + "/deploy/demo/directory.yaml");
+    std::stringstream buf;
+    buf << in.rdbuf();
+    auto doc = directory::ParseDocument(buf.str());
+    directory::PgStore dstore(dir_pool_, [] { return NewUuid(); });
+    ASSERT_TRUE(dstore.Import({&*doc, "seed", "seed", "test", false}).ok());
+
+    clock_ = new FakeClock(Start());
+    auth::Config ac;
+    ac.verify_key = std::string(auth::kDevelopmentSecret);
+    verifier_ = new auth::Verifier(*auth::Verifier::Create(ac));
+    keys_ = new crypto::Keyring(crypto::DevelopmentKeyring());
+    calendar_ = new workdays::Calendar(*workdays::Calendar::LoadDir(std::string(SM_SOURCE_DIR) + "/deploy/calendar"));
+    redis_ = new redis::Client(env.Redis());
+
+    clue_pool_ = new db::Pool(env.Pool("sm_clue", "clue", 6));
+    ASSERT_TRUE(db::ApplyMigrations(*clue_pool_, "clue", clue_lib_migrations()).ok());
+    clue_store_ = new clue::PgStore(clue_pool_, *clock_);
+    clue_listener_ = new db::Listener(env.Pool("sm_clue", "clue"), "clue_events");
+    clue_listener_->Start();
+    clue_service_ = new clue::ClueServiceImpl(clue_store_, verifier_, keys_, calendar_, clue::Limits{}, *clock_, redis_,
+                                              clue_listener_);
+    audit_pool_ = new db::Pool(env.Pool("sm_audit", "audit", 6));
+    ASSERT_TRUE(db::ApplyMigrations(*audit_pool_, "audit", audit_lib_migrations()).ok());
+    store_ = new PgStore(audit_pool_, *clock_, [] { return NewUuid(); });
+    service_ = new AuditServiceImpl(store_, verifier_, calendar_, Policy{30, 50, 90}, *clock_, redis_, nullptr);
+    server::Config sc;
+    server_ = std::move(*server::Server::Start(sc, {clue_service_, service_})).release();
+    channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+    auto token = [] { return Token(Who{"", {"service"}}); };
+    relay_ = new outbox::Relay(
+        env.Pool("sm_audit", "audit"), audit_pool_, "audit", ClueDeliverer(*channel_, token),
+        [](db::Tx& tx, const outbox::Row& row, const std::string& response) {
+          v1::ClueReply reply;
+          reply.ParseFromString(response);
+          return store_->ReferralDelivered(tx, row.dedupe_key.substr(row.dedupe_key.find(':') + 1), reply);
+        },
+        [](db::Tx& tx, const outbox::Row& row, const absl::Status& why) {
+          return store_->ReferralDead(tx, row.dedupe_key.substr(row.dedupe_key.find(':') + 1), why.ToString());
+        });
+    auto clue_stub = std::shared_ptr<v1::ClueService::Stub>(v1::ClueService::NewStub(*channel_));
+    consumer_ = new consumer::Consumer<v1::ClueEvent>(
+        audit_pool_, "audit", "clue-events",
+        [token](grpc::ClientContext* ctx) { ctx->AddMetadata("authorization", "Bearer " + token()); },
+        [clue_stub](grpc::ClientContext* ctx, const std::string& cursor) {
+          v1::SubscribeRequest req;
+          req.set_after_cursor(cursor);
+          return clue_stub->Subscribe(ctx, req);
+        },
+        [](db::Tx& tx, const v1::ClueEvent& ev) { return store_->ApplyClueEvent(tx, ev); });
+    consumer_->Start();
+  }
+  static void TearDownTestSuite() {
+    consumer_->Stop();
+    delete consumer_;
+    delete relay_;
+    server_->Shutdown(std::chrono::milliseconds(100));
+    delete server_;
+    delete service_;
+    delete store_;
+    delete clue_service_;
+    clue_listener_->Stop();
+    delete clue_listener_;
+    delete clue_store_;
+    delete audit_pool_;
+    delete clue_pool_;
+    delete dir_pool_;
+    delete redis_;
+    delete calendar_;
+    delete keys_;
+    delete verifier_;
+    delete clock_;
+    delete channel_;
+  }
+  void SetUp() override {
+    stub_ = v1::AuditService::NewStub(*channel_);
+    clue_ = v1::ClueService::NewStub(*channel_);
+    clock_->Set(Start());
+  }
+
+  template <typename StubT, typename Req, typename Resp, typename Fn>
+  grpc::Status Call(StubT* stub, const Who& w, Fn fn, const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + Token(w));
+    return (stub->*fn)(&ctx, req, resp);
+  }
+
+  const Who auditor{UnitId("audit-office"), {"auditor"}};
+
+  v1::Engagement Engagement(const std::string& audited = "fucheng-branch") {
+    v1::CreateEngagementRequest r;
+    r.set_request_id(NewUuid());
+    r.set_kind(v1::ENGAGEMENT_KIND_ECONOMIC_RESPONSIBILITY);
+    r.set_title("涪城分局原局长离任经济责任审计");
+    r.set_audit_unit_id(auditor.unit);
+    r.set_audited_unit_id(UnitId(audited));
+    r.set_audited_person_id(PersonIn(audited, true));
+    r.set_period_from("2023-01-01");
+    r.set_period_to("2025-12-31");
+    v1::EngagementReply reply;
+    grpc::Status s = Call(stub_.get(), auditor, &v1::AuditService::Stub::CreateEngagement, r, &reply);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return reply.engagement();
+  }
+  v1::Finding AddFinding(const v1::Engagement& e, v1::FindingCategory cat = v1::FINDING_CATEGORY_FINANCIAL_DISCIPLINE,
+                         const std::string& unit = "fucheng-branch") {
+    v1::AddFindingRequest r;
+    r.set_request_id(NewUuid());
+    r.set_engagement_id(e.id());
+    r.set_title("超标准列支接待费用");
+    r.set_description("2024年度接待费超出标准 12,345.67 元，部分无公函。");
+    r.set_category(cat);
+    r.set_amount_fen(1234567);
+    r.set_severity(v1::SEVERITY_HIGH);
+    r.set_responsible_unit_id(UnitId(unit));
+    r.set_responsible_person_id(PersonIn(unit, true));
+    r.add_evidence_refs("审计底稿 SJ-2026-01-03");
+    v1::FindingReply reply;
+    grpc::Status s = Call(stub_.get(), auditor, &v1::AuditService::Stub::AddFinding, r, &reply);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return reply.finding();
+  }
+  v1::Finding Refer(const v1::Finding& f, const std::string& to = "discipline-group") {
+    v1::ReferFindingRequest r;
+    r.set_request_id(NewUuid());
+    r.set_finding_id(f.id());
+    r.set_expected_version(f.version());
+    r.set_to_unit_id(UnitId(to));
+    r.add_categories(v1::CLUE_CATEGORY_INTEGRITY);
+    v1::FindingReply reply;
+    grpc::Status s = Call(stub_.get(), auditor, &v1::AuditService::Stub::ReferFinding, r, &reply);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return reply.finding();
+  }
+  v1::Finding Get(const std::string& id, const Who& w) {
+    v1::GetFindingRequest r;
+    r.set_finding_id(id);
+    v1::Finding f;
+    grpc::Status s = Call(stub_.get(), w, &v1::AuditService::Stub::GetFinding, r, &f);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return f;
+  }
+  // Waits (bounded) until `pred` holds for the finding.
+  v1::Finding WaitFor(const std::string& id, const std::function<bool(const v1::Finding&)>& pred) {
+    v1::Finding f;
+    for (int i = 0; i < 200; ++i) {
+      f = Get(id, auditor);
+      if (pred(f)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return f;
+  }
+
+  static inline db::Pool *dir_pool_, *clue_pool_, *audit_pool_;
+  static inline FakeClock* clock_;
+  static inline auth::Verifier* verifier_;
+  static inline crypto::Keyring* keys_;
+  static inline workdays::Calendar* calendar_;
+  static inline redis::Client* redis_;
+  static inline clue::PgStore* clue_store_;
+  static inline db::Listener* clue_listener_;
+  static inline clue::ClueServiceImpl* clue_service_;
+  static inline PgStore* store_;
+  static inline AuditServiceImpl* service_;
+  static inline server::Server* server_;
+  static inline std::shared_ptr<grpc::Channel>* channel_;
+  static inline outbox::Relay* relay_;
+  static inline consumer::Consumer<v1::ClueEvent>* consumer_;
+  std::unique_ptr<v1::AuditService::Stub> stub_;
+  std::unique_ptr<v1::ClueService::Stub> clue_;
+};
+
+TEST_F(AuditServiceTest, AReferredFindingBecomesOneClueAndShowsItsOutcome) {
+  v1::Engagement e = Engagement();
+  EXPECT_EQ(e.number().rfind("SJ-2026-", 0), 0u);
+  v1::Finding f = AddFinding(e);
+  EXPECT_EQ(f.amount_fen(), 1234567);
+  f = Refer(f);
+  EXPECT_EQ(f.referral().state(), v1::REFERRAL_STATE_PENDING);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit.outbox WHERE state = 'pending'"), 1);
+  auto n = relay_->RunOnce();
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 1);
+  f = Get(f.id(), auditor);
+  EXPECT_EQ(f.referral().state(), v1::REFERRAL_STATE_DELIVERED);
+  ASSERT_FALSE(f.referral().clue_id().empty());
+  EXPECT_EQ(f.referral().clue_number().rfind("XS-2026-", 0), 0u);
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues WHERE source_system = 'audit' AND source_ref = '" + f.id() + "'"), 1);
+
+  // A crash after the clue was registered but before the outbox row was marked: the relay
+  // delivers again, and the receiver answers with the same clue.
+  Sql("UPDATE audit.outbox SET state = 'pending', delivered_at = NULL");
+  ASSERT_TRUE(relay_->RunOnce().ok());
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues WHERE source_system = 'audit' AND source_ref = '" + f.id() + "'"), 1);
+  EXPECT_EQ(Get(f.id(), auditor).referral().clue_id(), f.referral().clue_id());
+
+  // The discipline group receives it as an offer from the audit office, and handles it.
+  const Who group{UnitId("discipline-group"), {"discipline"}};
+  v1::GetClueRequest g;
+  g.set_clue_id(f.referral().clue_id());
+  v1::Clue c;
+  ASSERT_TRUE(Call(clue_.get(), group, &v1::ClueService::Stub::GetClue, g, &c).ok());
+  EXPECT_EQ(c.state(), v1::CLUE_STATE_OFFERED);
+  EXPECT_EQ(c.source(), v1::CLUE_SOURCE_AUDIT);
+  EXPECT_EQ(c.origin_unit_id(), auditor.unit);
+  // The referred-to unit may now read the finding too.
+  EXPECT_EQ(Get(f.id(), group).id(), f.id());
+  v1::ClueReply r;
+  v1::AcceptClueRequest a;
+  a.set_request_id(NewUuid());
+  a.set_clue_id(c.id());
+  a.set_expected_version(c.version());
+  ASSERT_TRUE(Call(clue_.get(), group, &v1::ClueService::Stub::AcceptClue, a, &r).ok());
+  v1::DisposeClueRequest d;
+  d.set_request_id(NewUuid());
+  d.set_clue_id(c.id());
+  d.set_expected_version(r.clue().version());
+  d.set_method(v1::DISPOSITION_METHOD_VERIFICATION);
+  ASSERT_TRUE(Call(clue_.get(), group, &v1::ClueService::Stub::DisposeClue, d, &r).ok());
+  v1::ConcludeClueRequest k;
+  k.set_request_id(NewUuid());
+  k.set_clue_id(c.id());
+  k.set_expected_version(r.clue().version());
+  k.set_form(v1::SUPERVISION_FORM_2);
+  k.set_feedback("经核实，责令退赔并给予诫勉处理。");
+  ASSERT_TRUE(Call(clue_.get(), group, &v1::ClueService::Stub::ConcludeClue, k, &r).ok());
+  f = WaitFor(f.id(), [](const v1::Finding& x) { return x.referral().clue_state() == v1::CLUE_STATE_CONCLUDED; });
+  EXPECT_EQ(f.referral().clue_state(), v1::CLUE_STATE_CONCLUDED);
+  EXPECT_EQ(f.referral().disposition(), v1::DISPOSITION_METHOD_VERIFICATION);
+  EXPECT_EQ(f.referral().outcome_form(), v1::SUPERVISION_FORM_2);
+  EXPECT_EQ(f.referral().outcome_feedback(), "经核实，责令退赔并给予诫勉处理。");
+  // Referring twice is refused; nothing new enters the outbox.
+  v1::ReferFindingRequest again;
+  again.set_request_id(NewUuid());
+  again.set_finding_id(f.id());
+  again.set_expected_version(f.version());
+  again.set_to_unit_id(group.unit);
+  v1::FindingReply fr;
+  EXPECT_EQ(Call(stub_.get(), auditor, &v1::AuditService::Stub::ReferFinding, again, &fr).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(AuditServiceTest, APoisonCommandIsParkedAndTheRestKeepFlowing) {
+  Sql("INSERT INTO audit.outbox (kind, dedupe_key, payload) VALUES ('clue.register', 'finding:" + NewUuid() +
+      "', '\\x0a0b'::bytea)");
+  v1::Finding f = Refer(AddFinding(Engagement()));
+  ASSERT_TRUE(relay_->RunOnce().ok());
+  EXPECT_EQ(Get(f.id(), auditor).referral().state(), v1::REFERRAL_STATE_DELIVERED);
+  auto depth = relay_->Measure();
+  ASSERT_TRUE(depth.ok());
+  EXPECT_EQ(depth->pending, 0);
+  EXPECT_GE(depth->dead, 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit.outbox WHERE state = 'dead' AND last_error LIKE '%INVALID_ARGUMENT%'"), depth->dead);
+  // Dead commands are never retried.
+  ASSERT_TRUE(relay_->RunOnce().ok());
+  EXPECT_EQ(Count("SELECT max(attempts) FROM audit.outbox WHERE state = 'dead'"), 1);
+}
+
+TEST_F(AuditServiceTest, RectificationsAreFollowedToSignOffWithLookBack) {
+  v1::Finding f = AddFinding(Engagement());
+  const Who owner{f.responsible_unit_id(), {"staff"}};
+  v1::AddRectificationRequest add;
+  add.set_request_id(NewUuid());
+  add.set_finding_id(f.id());
+  add.set_measure("退还超标准费用，修订接待管理制度");
+  v1::RectificationReply r;
+  ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::AddRectification, add, &r).ok());
+  EXPECT_EQ(r.rectification().state(), v1::RECTIFICATION_STATE_OPEN);
+  EXPECT_EQ(r.rectification().owner_unit_id(), f.responsible_unit_id());
+  // Deadline: 30 working days from Monday 2026-03-02; the Qingming holiday takes Monday 04-06.
+  EXPECT_EQ(r.rectification().deadline_at().seconds(),
+            ToUnixSeconds(workdays::EndOfDay(*workdays::ParseDate("2026-04-14"))));
+  const std::string id = r.rectification().id();
+  // The owner can read the finding it must rectify.
+  EXPECT_EQ(Get(f.id(), owner).id(), f.id());
+
+  v1::RecordProgressRequest p;
+  p.set_request_id(NewUuid());
+  p.set_rectification_id(id);
+  p.set_note("已退还 12,345.67 元");
+  p.add_evidence_refs("收据 2026-031");
+  ASSERT_TRUE(Call(stub_.get(), owner, &v1::AuditService::Stub::RecordProgress, p, &r).ok());
+  v1::SubmitRectificationRequest s;
+  s.set_request_id(NewUuid());
+  s.set_rectification_id(id);
+  s.set_expected_version(r.rectification().version());
+  s.set_summary("整改完成");
+  // Only the owner submits.
+  EXPECT_EQ(Call(stub_.get(), auditor, &v1::AuditService::Stub::SubmitRectification, s, &r).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Call(stub_.get(), owner, &v1::AuditService::Stub::SubmitRectification, s, &r).ok());
+  EXPECT_EQ(r.rectification().state(), v1::RECTIFICATION_STATE_SUBMITTED);
+  // Submitting again names the state.
+  s.set_request_id(NewUuid());
+  s.set_expected_version(r.rectification().version());
+  grpc::Status st = Call(stub_.get(), owner, &v1::AuditService::Stub::SubmitRectification, s, &r);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(st.error_message().find("SUBMITTED"), std::string::npos);
+  // Rejected back to the owner with a reason, resubmitted, signed off.
+  v1::ReviewRectificationRequest rv;
+  rv.set_request_id(NewUuid());
+  rv.set_rectification_id(id);
+  rv.set_expected_version(r.rectification().version());
+  rv.set_approve(false);
+  st = Call(stub_.get(), auditor, &v1::AuditService::Stub::ReviewRectification, rv, &r);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);  // a rejection needs a reason
+  rv.set_reason("缺少制度修订文件");
+  EXPECT_EQ(Call(stub_.get(), owner, &v1::AuditService::Stub::ReviewRectification, rv, &r).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::ReviewRectification, rv, &r).ok());
+  EXPECT_EQ(r.rectification().state(), v1::RECTIFICATION_STATE_OPEN);
+  s.set_request_id(NewUuid());
+  s.set_expected_version(r.rectification().version());
+  ASSERT_TRUE(Call(stub_.get(), owner, &v1::AuditService::Stub::SubmitRectification, s, &r).ok());
+  rv.set_request_id(NewUuid());
+  rv.set_expected_version(r.rectification().version());
+  rv.set_approve(true);
+  ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::ReviewRectification, rv, &r).ok());
+  EXPECT_EQ(r.rectification().state(), v1::RECTIFICATION_STATE_SIGNED_OFF);
+  EXPECT_EQ(r.rectification().spot_check(), SpotCheck(id, 50));
+  EXPECT_EQ(r.rectification().lookback_until().seconds(), ToUnixSeconds(Start() + std::chrono::hours(24 * 90)));
+  // 回头看: reopened inside the window ...
+  v1::ReopenRectificationRequest ro;
+  ro.set_request_id(NewUuid());
+  ro.set_rectification_id(id);
+  ro.set_expected_version(r.rectification().version());
+  ro.set_reason("回头看发现问题反弹");
+  clock_->Advance(std::chrono::hours(24 * 30));
+  ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::ReopenRectification, ro, &r).ok());
+  EXPECT_EQ(r.rectification().state(), v1::RECTIFICATION_STATE_OPEN);
+  EXPECT_EQ(r.rectification().reopened(), 1);
+  // ... but not after it closes.
+  s.set_request_id(NewUuid());
+  s.set_expected_version(r.rectification().version());
+  ASSERT_TRUE(Call(stub_.get(), owner, &v1::AuditService::Stub::SubmitRectification, s, &r).ok());
+  rv.set_request_id(NewUuid());
+  rv.set_expected_version(r.rectification().version());
+  ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::ReviewRectification, rv, &r).ok());
+  clock_->Advance(std::chrono::hours(24 * 91));
+  ro.set_request_id(NewUuid());
+  ro.set_expected_version(r.rectification().version());
+  st = Call(stub_.get(), auditor, &v1::AuditService::Stub::ReopenRectification, ro, &r);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(st.error_message().find("回头看"), std::string::npos);
+  // Every step is in the finding's hash chain.
+  v1::VerifyAuditChainRequest vq;
+  vq.set_aggregate_id(f.id());
+  v1::VerifyChainResponse vr;
+  ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::VerifyAuditChain, vq, &vr).ok());
+  EXPECT_TRUE(vr.intact());
+  EXPECT_GE(vr.events(), 9);
+}
+
+TEST_F(AuditServiceTest, OverdueRectificationsEscalateAndStatsShowRates) {
+  v1::Finding f = AddFinding(Engagement("kexin-branch"), v1::FINDING_CATEGORY_PROCUREMENT, "kexin-branch");
+  v1::AddRectificationRequest add;
+  add.set_request_id(NewUuid());
+  add.set_finding_id(f.id());
+  add.set_measure("规范采购程序");
+  add.set_working_days(5);
+  v1::RectificationReply r;
+  ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::AddRectification, add, &r).ok());
+  OverdueScanner scanner(store_, *clock_);
+  EXPECT_EQ(*scanner.ScanOnce(), 0);
+  clock_->Advance(std::chrono::hours(24 * 10));
+  EXPECT_GE(*scanner.ScanOnce(), 1);
+  v1::ListRectificationsRequest lq;
+  lq.set_overdue_only(true);
+  lq.set_finding_id(f.id());
+  v1::ListRectificationsResponse lr;
+  ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::ListRectifications, lq, &lr).ok());
+  ASSERT_EQ(lr.rectifications_size(), 1);
+  v1::GetAuditStatsRequest sq;
+  sq.set_unit_id(UnitId("kexin-branch"));
+  v1::AuditStats stats, cached;
+  const Who dashboard{UnitId("bureau-party-committee"), {"dashboard"}};
+  ASSERT_TRUE(Call(stub_.get(), dashboard, &v1::AuditService::Stub::GetAuditStats, sq, &stats).ok());
+  EXPECT_GE(stats.findings(), 1);
+  EXPECT_GE(stats.amount_fen(), 1234567);
+  EXPECT_GE(stats.overdue(), 1);
+  EXPECT_LT(stats.rectification_rate(), 1.0);
+  ASSERT_TRUE(Call(stub_.get(), dashboard, &v1::AuditService::Stub::GetAuditStats, sq, &cached).ok());
+  EXPECT_TRUE(cached.from_cache());
+  EXPECT_EQ(cached.findings(), stats.findings());
+  // Dashboards see nothing but statistics.
+  v1::GetFindingRequest g;
+  g.set_finding_id(f.id());
+  v1::Finding out;
+  EXPECT_EQ(Call(stub_.get(), dashboard, &v1::AuditService::Stub::GetFinding, g, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(AuditServiceTest, ARecurringFindingIsFlagged) {
+  v1::Finding first = AddFinding(Engagement("jingkai-branch"), v1::FINDING_CATEGORY_ASSET_MANAGEMENT, "jingkai-branch");
+  EXPECT_FALSE(first.recurring());
+  v1::Finding again = AddFinding(Engagement("jingkai-branch"), v1::FINDING_CATEGORY_ASSET_MANAGEMENT, "jingkai-branch");
+  EXPECT_TRUE(again.recurring());
+  EXPECT_EQ(again.recurs_finding_id(), first.id());
+  v1::GetAuditHistoryRequest h;
+  h.set_aggregate_id(again.id());
+  v1::GetAuditHistoryResponse hist;
+  ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::GetAuditHistory, h, &hist).ok());
+  ASSERT_EQ(hist.events_size(), 2);
+  EXPECT_EQ(hist.events(1).type(), "recurrence_flagged");
+}
+
+TEST_F(AuditServiceTest, AccessAndBadInputs) {
+  v1::Finding f = AddFinding(Engagement());
+  v1::GetFindingRequest g;
+  g.set_finding_id(f.id());
+  v1::Finding out;
+  EXPECT_EQ(Call(stub_.get(), Who{UnitId("gaoxin-branch"), {"staff"}}, &v1::AuditService::Stub::GetFinding, g, &out)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // Before referral the discipline group does not see it.
+  EXPECT_EQ(Call(stub_.get(), Who{UnitId("discipline-group"), {"discipline"}}, &v1::AuditService::Stub::GetFinding, g,
+                 &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(Call(stub_.get(), Who{UnitId("bureau-party-committee"), {"oversight"}}, &v1::AuditService::Stub::GetFinding,
+                   g, &out).ok());
+  // Another unit's staff cannot open an engagement, nor an auditor in another unit's name.
+  v1::CreateEngagementRequest c;
+  c.set_request_id(NewUuid());
+  c.set_kind(v1::ENGAGEMENT_KIND_PROPERTY_SPECIAL);
+  c.set_title("执法活动财物管理专项审计");
+  c.set_audit_unit_id(UnitId("gaoxin-branch"));
+  c.set_audited_unit_id(UnitId("gaoxin-branch"));
+  c.set_period_from("2025-01-01");
+  c.set_period_to("2025-12-31");
+  v1::EngagementReply er;
+  EXPECT_EQ(Call(stub_.get(), auditor, &v1::AuditService::Stub::CreateEngagement, c, &er).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(stub_.get(), Who{UnitId("gaoxin-branch"), {"staff"}}, &v1::AuditService::Stub::CreateEngagement, c, &er)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  struct Case {
+    const char* field;
+    std::function<void(v1::CreateEngagementRequest&)> spoil;
+  };
+  const std::vector<Case> cases = {
+      {"kind", [](auto& r) { r.set_kind(v1::ENGAGEMENT_KIND_UNSPECIFIED); }},
+      {"title", [](auto& r) { r.clear_title(); }},
+      {"period_from", [](auto& r) { r.set_period_from("2025-13-01"); }},
+      {"period_to", [](auto& r) { r.set_period_to("2024-01-01"); }},
+      {"it_stage", [](auto& r) { r.set_kind(v1::ENGAGEMENT_KIND_IT_PROJECT); }},
+      {"audited_person_id", [](auto& r) { r.set_kind(v1::ENGAGEMENT_KIND_ECONOMIC_RESPONSIBILITY); }},
+      {"audited_unit_id", [](auto& r) { r.set_audited_unit_id("x"); }},
+  };
+  const int64_t before = Count("SELECT count(*) FROM audit.engagements");
+  for (const auto& k : cases) {
+    auto req = c;
+    req.set_audit_unit_id(auditor.unit);
+    k.spoil(req);
+    grpc::Status s = Call(stub_.get(), auditor, &v1::AuditService::Stub::CreateEngagement, req, &er);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << k.field;
+    bool named = false;
+    for (const auto& v : FieldViolations(FromGrpcStatus(s))) named = named || v.field == k.field;
+    EXPECT_TRUE(named) << k.field << ": " << s.error_message();
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM audit.engagements"), before);
+  v1::AddFindingRequest af;
+  af.set_request_id(NewUuid());
+  af.set_engagement_id(f.engagement_id());
+  af.set_title("x");
+  af.set_description("y");
+  af.set_category(v1::FINDING_CATEGORY_PRICE);
+  af.set_amount_fen(-1);
+  af.set_responsible_unit_id(f.responsible_unit_id());
+  v1::FindingReply fr;
+  grpc::Status s = Call(stub_.get(), auditor, &v1::AuditService::Stub::AddFinding, af, &fr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(FieldViolations(FromGrpcStatus(s))[0].field, "amount_fen");
+}
+
+TEST(AuditWorkflowTest, SpotCheckDrawsAboutTheConfiguredShare) {
+  int drawn = 0;
+  for (int i = 0; i < 2000; ++i) drawn += SpotCheck("rect-" + std::to_string(i), 20) ? 1 : 0;
+  EXPECT_GT(drawn, 320);
+  EXPECT_LT(drawn, 480);
+  EXPECT_FALSE(SpotCheck("x", 0));
+  EXPECT_TRUE(SpotCheck("x", 100));
+  EXPECT_EQ(SpotCheck("same", 37), SpotCheck("same", 37));
+}
+
+}  // namespace
+}  // namespace sm::audit
