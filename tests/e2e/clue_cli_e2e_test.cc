@@ -70,6 +70,8 @@ class ClueCliE2E : public ::testing::Test {
                            " SM_DIRECTORY_ADMIN_PORT=" + std::to_string(FreePort()) +
                            " SM_CLUE_GRPC_PORT=" + std::to_string(clue_port_) +
                            " SM_CLUE_ADMIN_PORT=" + std::to_string(FreePort()) +
+                           " SM_AUDIT_GRPC_PORT=" + std::to_string(FreePort()) +
+                           " SM_AUDIT_ADMIN_PORT=" + std::to_string(FreePort()) +
                            " SM_PG_PORT=" + std::to_string(FreePort()) +
                            " SM_REDIS_PORT=" + std::to_string(FreePort()) + " ");
     started_ = true;

@@ -69,6 +69,8 @@ class DirectoryE2E : public ::testing::Test {
                            " SM_DIRECTORY_ADMIN_PORT=" + std::to_string(admin_port_) +
                            " SM_CLUE_GRPC_PORT=" + std::to_string(FreePort()) +
                            " SM_CLUE_ADMIN_PORT=" + std::to_string(FreePort()) +
+                           " SM_AUDIT_GRPC_PORT=" + std::to_string(FreePort()) +
+                           " SM_AUDIT_ADMIN_PORT=" + std::to_string(FreePort()) +
                            " SM_PG_PORT=" + std::to_string(FreePort()) +
                            " SM_REDIS_PORT=" + std::to_string(FreePort()) + " ");
     Result r = Sh(*env_ + SM_SOURCE_DIR "/deploy/local/stack start");
