@@ -1,7 +1,8 @@
+-- EXPLAIN (ANALYZE, BUFFERS) of ListClues' query (services/clue/pg_store.cc PgStore::List),
+-- planned the way libpqxx runs it (an unnamed statement: a custom plan for these values),
+-- then of the per-row subject look-up (LoadSubjects). Variables: -v unit=<uuid> (a unit
+-- holding many clues), -v rare=<uuid> (a unit in custody of none).
 SET search_path = clue, public;
-VACUUM ANALYZE clue.clues;
-VACUUM ANALYZE clue.clue_subjects;
-VACUUM ANALYZE clue.clue_custody;
 PREPARE list_q(uuid, uuid, uuid, text, text, uuid, text, bigint, bigint, boolean, bigint, uuid, int) AS
 SELECT c.id::text, c.number, c.state, c.source, c.channel, c.source_system, c.source_ref,
     c.origin_unit_id::text, c.holding_unit_id::text, c.offered_to_unit_id::text, c.handler_person_id::text,
@@ -26,4 +27,14 @@ FROM clues c WHERE
  AND (NOT $10 OR c.overdue)
  AND ($11::bigint IS NULL OR (c.received_at, c.id) < (('epoch'::timestamptz + $11::bigint * interval '1 microsecond'), $12::uuid))
  ORDER BY c.received_at DESC, c.id DESC LIMIT $13;
+\echo '--- oversight, no filter, first page of 50 (+1)'
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE list_q(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, 51);
+\echo '--- discipline staff of a unit holding many clues (custody scope)'
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE list_q(:'unit', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, 51);
+\echo '--- discipline staff of a unit in custody of no clue (custody scope)'
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE list_q(:'rare', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, 51);
+\echo '--- oversight, holding unit filter'
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE list_q(NULL, :'unit', NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, 51);
+\echo '--- per listed clue: its subjects (LoadSubjects, one query per row)'
+EXPLAIN (ANALYZE, BUFFERS) SELECT person_id::text, unit_id::text, display_name FROM clue_subjects
+  WHERE clue_id = (SELECT id FROM clues ORDER BY received_at DESC LIMIT 1) ORDER BY ord;

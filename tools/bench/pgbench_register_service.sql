@@ -22,8 +22,8 @@ SELECT id::text, name, unit_id::text, active, leader FROM directory.v_people WHE
 END;
 -- store_->Register
 BEGIN;
-SELECT pg_advisory_xact_lock(hashtext('clue.idempotency:bench-' || :r));
-SELECT method, request_sha256, response FROM clue.idempotency WHERE request_id = 'bench-' || :r;
+SELECT pg_advisory_xact_lock(hashtext('clue.idempotency' || chr(58) || 'bench-' || :r::text));
+SELECT method, request_sha256, response FROM clue.idempotency WHERE request_id = 'bench-' || :r::text;
 SELECT nextval('clue.clue_number_seq') AS n, gen_random_uuid() AS id \gset
 INSERT INTO clue.clues (id, number, state, source, channel, source_system, source_ref, origin_unit_id,
   holding_unit_id, offered_to_unit_id, handler_person_id, categories, summary, details_sealed,
@@ -35,8 +35,8 @@ VALUES (:id::uuid, 'XS-2026-' || lpad(:n::text, 7, '0'), 'CLUE_STATE_REGISTERED'
   'RECEIPT_CHANNEL_LETTER', NULL, NULL, :origin::uuid, :origin::uuid, NULL::uuid, NULL::uuid,
   '{"CLUE_CATEGORY_WORK","CLUE_CATEGORY_ALCOHOL"}'::text[],
   '压测：反映城郊派出所民警工作日午间饮酒（第' || :n::text || '件）',
-  'dev1:ZkcUqXujHbQouDuTMDJZoDsT3jHL2rrhFFheykTjtoKp4qAOX3UpykYm7CdhGMvXcGPS9YK7s69ZrkMX3ofmGLlsxH7UO6xq0jyl3gbO0jP7EO/QP38kwUQVTTBs+Pz6QDRA2PI3WaKYmi0ln3q0yz33',
-  'dev1:Xz8pQ2mR7vK1nB4cL9sT3wY6hJ0dF5gA2eU8iO1pZ4xC7vB3nM6qW9rT2yE5uI8oP1aS4d',
+  'dev1' || chr(58) || 'ZkcUqXujHbQouDuTMDJZoDsT3jHL2rrhFFheykTjtoKp4qAOX3UpykYm7CdhGMvXcGPS9YK7s69ZrkMX3ofmGLlsxH7UO6xq0jyl3gbO0jP7EO/QP38kwUQVTTBs+Pz6QDRA2PI3WaKYmi0ln3q0yz33',
+  'dev1' || chr(58) || 'Xz8pQ2mR7vK1nB4cL9sT3wY6hJ0dF5gA2eU8iO1pZ4xC7vB3nM6qW9rT2yE5uI8oP1aS4d',
   true, 'SEVERITY_MEDIUM',
   ('epoch'::timestamptz + (extract(epoch FROM now()) * 1000000)::bigint * interval '1 microsecond'),
   ('epoch'::timestamptz + (extract(epoch FROM now()) * 1000000)::bigint * interval '1 microsecond'),
@@ -48,13 +48,13 @@ INSERT INTO clue.clue_custody (clue_id, unit_id) VALUES (:id::uuid, :origin::uui
 INSERT INTO clue.clue_custody (clue_id, unit_id) VALUES (:id::uuid, :origin::uuid) ON CONFLICT DO NOTHING;
 SELECT chain_len, chain_head FROM clue.clues WHERE id = :id::uuid;
 INSERT INTO clue.clue_events (clue_id, seq, type, actor, actor_unit_id, at, data, prev_hash, hash)
-VALUES (:id::uuid, 1, 'registered', 'sm-bench', :origin, now(),
-  '{"channel":"RECEIPT_CHANNEL_LETTER","number":"XS-2026-' || lpad(:n::text, 7, '0') || '","origin_unit_id":"' || :origin || '","reporter":"named","source":"CLUE_SOURCE_PETITION"}',
+VALUES (:id::uuid, 1, 'registered', 'sm-bench', :origin::text, now(),
+  '{"channel":"RECEIPT_CHANNEL_LETTER","number":"XS-2026-' || lpad(:n::text, 7, '0') || '","origin_unit_id":"' || :origin::text || '","reporter":"named","source":"CLUE_SOURCE_PETITION"}',
   '', md5(:id::text) || md5(:n::text));
 UPDATE clue.clues SET chain_len = 1, chain_head = md5(:id::text) || md5(:n::text) WHERE id = :id::uuid;
 NOTIFY clue_events;
 INSERT INTO clue.idempotency (request_id, method, request_sha256, response)
-VALUES ('bench-' || :r, 'RegisterClue', md5(:r::text) || md5(:id::text), decode(repeat('0a', 323), 'hex'));
+VALUES ('bench-' || :r::text, 'RegisterClue', md5(:r::text) || md5(:id::text), decode(repeat('0a', 323), 'hex'));
 END;
 -- store_->Changed()
 BEGIN;

@@ -1,9 +1,17 @@
--- :lo, :hi: generate_series range; :total: final size (sets the time step)
+-- Bulk clues for the ListClues benchmark (scripts/bench): rows g = :lo .. :hi of :total,
+-- registered evenly over the last three years (newest last), with UUIDv7 ids from their
+-- registration time like common/uuid.h, states that follow their age (old clues mostly
+-- concluded, recent ones open, open deadlines in the future so the overdue scanner stays
+-- idle), dispositions and outcomes that fit the state, one subject person each, and the
+-- custody rows the service keeps (origin, holder after a transfer, offeree). Registered by
+-- the discipline units of the demo directory. Not written: events (the chain is empty,
+-- chain_len 0), sealed details and reporters (NULL) — ListClues and GetClueStats read
+-- neither. Run as the postgres superuser (FK triggers are skipped for the bulk load).
 SET search_path = clue, public;
 SET session_replication_role = replica;  -- bulk load: FK triggers off (rows are consistent by construction)
 SET synchronous_commit = off;
 SET work_mem = '256MB';
-SELECT setseed(0.42) AS seeded \gset
+SELECT setseed(((:lo % 997) + 1) / 1000.0) AS seeded \gset
 WITH cfg AS (
   SELECT now() - interval '3 years' AS t0, (interval '3 years' - interval '1 day') / :total AS step
 ), du AS (
