@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -558,6 +559,72 @@ TEST_F(AuditServiceTest, AccessAndBadInputs) {
   grpc::Status s = Call(stub_.get(), auditor, &v1::AuditService::Stub::AddFinding, af, &fr);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(FieldViolations(FromGrpcStatus(s))[0].field, "amount_fen");
+}
+
+TEST_F(AuditServiceTest, TheConsumerAppliesEveryClueEventOnceWhileWritersRace) {
+  const Who group{UnitId("discipline-group"), {"discipline"}};
+  v1::Engagement e = Engagement("gaoxin-branch");
+  std::vector<v1::Finding> findings;
+  for (int i = 0; i < 12; ++i) findings.push_back(Refer(AddFinding(e, v1::FINDING_CATEGORY_PRICE, "gaoxin-branch")));
+  while (*relay_->RunOnce() > 0) {
+  }
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 12; ++i) {
+    writers.emplace_back([&, i] {
+      auto clue = v1::ClueService::NewStub(*channel_);
+      const std::string clue_id = Get(findings[i].id(), auditor).referral().clue_id();
+      auto call = [&](auto fn, const auto& req, v1::ClueReply* r) {
+        grpc::ClientContext ctx;
+        ctx.AddMetadata("authorization", "Bearer " + Token(group));
+        return (clue.get()->*fn)(&ctx, req, r);
+      };
+      v1::ClueReply r;
+      v1::GetClueRequest g;
+      g.set_clue_id(clue_id);
+      v1::Clue c;
+      {
+        grpc::ClientContext ctx;
+        ctx.AddMetadata("authorization", "Bearer " + Token(group));
+        if (!clue->GetClue(&ctx, g, &c).ok()) ++failures;
+      }
+      v1::AcceptClueRequest a;
+      a.set_request_id(NewUuid());
+      a.set_clue_id(clue_id);
+      a.set_expected_version(c.version());
+      if (!call(&v1::ClueService::Stub::AcceptClue, a, &r).ok()) ++failures;
+      v1::DisposeClueRequest d;
+      d.set_request_id(NewUuid());
+      d.set_clue_id(clue_id);
+      d.set_expected_version(r.clue().version());
+      d.set_method(v1::DISPOSITION_METHOD_TALK_OR_LETTER);
+      if (!call(&v1::ClueService::Stub::DisposeClue, d, &r).ok()) ++failures;
+      v1::ConcludeClueRequest k;
+      k.set_request_id(NewUuid());
+      k.set_clue_id(clue_id);
+      k.set_expected_version(r.clue().version());
+      k.set_form(i % 2 ? v1::SUPERVISION_FORM_1 : v1::SUPERVISION_FORM_2);
+      k.set_feedback("fb-" + std::to_string(i));
+      if (!call(&v1::ClueService::Stub::ConcludeClue, k, &r).ok()) ++failures;
+    });
+  }
+  for (auto& t : writers) t.join();
+  ASSERT_EQ(failures.load(), 0);
+  for (int i = 0; i < 12; ++i) {
+    v1::Finding f = WaitFor(findings[i].id(), [](const v1::Finding& x) {
+      return x.referral().clue_state() == v1::CLUE_STATE_CONCLUDED;
+    });
+    EXPECT_EQ(f.referral().clue_state(), v1::CLUE_STATE_CONCLUDED) << i;
+    EXPECT_EQ(f.referral().outcome_form(), i % 2 ? v1::SUPERVISION_FORM_1 : v1::SUPERVISION_FORM_2) << i;
+    EXPECT_EQ(f.referral().outcome_feedback(), "fb-" + std::to_string(i));
+    EXPECT_EQ(f.referral().disposition(), v1::DISPOSITION_METHOD_TALK_OR_LETTER);
+    // Each clue event took effect once: one record of each on the finding's chain.
+    EXPECT_EQ(Count("SELECT count(*) FROM audit.audit_events WHERE aggregate_id = '" + f.id() +
+                    "' AND type = 'clue_concluded'"), 1);
+    EXPECT_EQ(Count("SELECT count(*) FROM audit.audit_events WHERE aggregate_id = '" + f.id() +
+                    "' AND type = 'clue_accepted'"), 1);
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM audit.consumer_cursors WHERE name = 'clue-events' AND cursor <> ''"), 1);
 }
 
 TEST(AuditWorkflowTest, SpotCheckDrawsAboutTheConfiguredShare) {
