@@ -36,6 +36,23 @@ absl::StatusOr<std::optional<nlohmann::json>> Decode(const std::string& token, c
   return std::optional<nlohmann::json>(tok["p"]);
 }
 
+std::string EncodeTimeId(const TimeId& position, const std::string& fingerprint) {
+  return Encode(nlohmann::json::array({position.first, position.second}), fingerprint);
+}
+
+std::optional<TimeId> DecodeTimeId(const std::string& token, const std::string& fingerprint, FieldErrors& errors) {
+  auto pos = Decode(token, fingerprint);
+  for (const auto& v : FieldViolations(pos.status())) errors.Add(v.field, v.description);
+  if (!pos.ok() || !pos->has_value()) return std::nullopt;
+  const auto& j = **pos;
+  if (!j.is_array() || j.size() != 2 || !j[0].is_number_integer() || !j[1].is_string() ||
+      j[1].get<std::string>().size() != 36) {
+    errors.Add("page_token", "is not a token from this API");
+    return std::nullopt;
+  }
+  return TimeId{j[0].get<int64_t>(), j[1].get<std::string>()};
+}
+
 absl::StatusOr<int> PageSize(int requested, int def, int max) {
   if (requested < 0) return InvalidField("page_size", "must not be negative");
   if (requested == 0) return def;

@@ -9,6 +9,8 @@
 #include <google/protobuf/message.h>
 #include <nlohmann/json.hpp>
 
+#include "common/status.h"
+
 namespace sm::paging {
 
 // A fingerprint of `request` without its page_size and page_token fields.
@@ -19,6 +21,12 @@ std::string Encode(const nlohmann::json& position, const std::string& fingerprin
 // nullopt for an empty token. Errors: INVALID_ARGUMENT naming `page_token` when it is not
 // one of ours or was issued for other filters.
 absl::StatusOr<std::optional<nlohmann::json>> Decode(const std::string& token, const std::string& fingerprint);
+
+// The common keyset position: (timestamp in microseconds, id) of the last row.
+using TimeId = std::pair<int64_t, std::string>;
+std::string EncodeTimeId(const TimeId& position, const std::string& fingerprint);
+// Adds violations naming `page_token` to `errors` when the token is not one of ours.
+std::optional<TimeId> DecodeTimeId(const std::string& token, const std::string& fingerprint, FieldErrors& errors);
 
 // Page size: 0 gives `def`, above `max` gives `max`. Errors: INVALID_ARGUMENT naming
 // `page_size` when negative.

@@ -1,5 +1,6 @@
 #include "services/audit/pg_store.h"
 
+#include "common/db/sql.h"
 #include "common/log.h"
 #include "common/outbox.h"
 #include "common/status.h"
@@ -11,50 +12,19 @@ namespace {
 
 using db::Tx;
 using OptStr = std::optional<std::string>;
+using db::Micros;
+using db::Opt;
+using db::SetMicros;
+using db::Str;
 
-OptStr Opt(const std::string& s) { return s.empty() ? OptStr() : OptStr(s); }
-std::string Str(const pqxx::field& f) { return f.is_null() ? "" : f.as<std::string>(); }
-int64_t Micros(const google::protobuf::Timestamp& t) { return t.seconds() * 1000000 + t.nanos() / 1000; }
-void SetMicros(google::protobuf::Timestamp* t, int64_t us) {
-  t->set_seconds(us / 1000000);
-  t->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
-}
-OptStr Ts(const google::protobuf::Timestamp& t) {
-  return t.seconds() == 0 && t.nanos() == 0 ? OptStr() : OptStr(std::to_string(Micros(t)));
-}
+OptStr Ts(const google::protobuf::Timestamp& t) { return db::MicrosOrNull(t); }
 int64_t NowMicros(const Clock& c) {
   return std::chrono::duration_cast<std::chrono::microseconds>(c.Now().time_since_epoch()).count();
 }
-constexpr char kEpoch[] = "'epoch'::timestamptz + %s::bigint * interval '1 microsecond'";
-std::string At(int n) {
-  char buf[96];
-  std::snprintf(buf, sizeof buf, kEpoch, ("$" + std::to_string(n)).c_str());
-  return std::string("(") + buf + ")";
-}
-std::string Us(const std::string& col) { return "(extract(epoch FROM " + col + ") * 1000000)::bigint"; }
-
-std::vector<std::string> ParseArray(const pqxx::field& f) {
-  std::vector<std::string> out;
-  if (f.is_null()) return out;
-  auto parser = f.as_array();
-  for (auto item = parser.get_next(); item.first != pqxx::array_parser::juncture::done; item = parser.get_next()) {
-    if (item.first == pqxx::array_parser::juncture::string_value) out.push_back(item.second);
-  }
-  return out;
-}
-std::string ArrayLiteral(const google::protobuf::RepeatedPtrField<std::string>& v) {
-  std::string out = "{";
-  for (int i = 0; i < v.size(); ++i) {
-    if (i) out += ",";
-    out += "\"";
-    for (char c : v[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += "\"";
-  }
-  return out + "}";
-}
+std::string At(int n) { return db::TimestampParam(n); }
+std::string Us(const std::string& col) { return db::MicrosOf(col); }
+std::vector<std::string> ParseArray(const pqxx::field& f) { return db::TextArray(f); }
+std::string ArrayLiteral(const google::protobuf::RepeatedPtrField<std::string>& v) { return db::TextArrayLiteral(v); }
 
 // ---- engagements ----
 const std::string kEngagementCols =

@@ -6,29 +6,16 @@
 #include "common/paging.h"
 #include "common/status.h"
 #include "common/uuid.h"
+#include "common/validate.h"
+#include "common/event_stream.h"
+#include "common/db/sql.h"
 
 namespace sm::audit {
 namespace {
 
-size_t CodePoints(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-void CheckLength(FieldErrors& e, const std::string& field, const std::string& v, size_t max, bool required) {
-  if (required && v.empty()) e.Add(field, "is required");
-  else if (CodePoints(v) > max) e.Add(field, "is longer than " + std::to_string(max) + " characters");
-}
-void CheckUuid(FieldErrors& e, const std::string& field, const std::string& v, bool required = true) {
-  if (v.empty()) {
-    if (required) e.Add(field, "is required");
-  } else if (!IsUuid(v)) {
-    e.Add(field, "must be a UUID");
-  }
-}
-void CheckVersion(FieldErrors& e, int64_t v) {
-  if (v <= 0) e.Add("expected_version", "is required (the version you last read)");
-}
+using validate::Length;
+using validate::Uuid;
+using validate::Version;
 std::string Fingerprint(const google::protobuf::Message& m) { return crypto::Sha256Hex(m.SerializeAsString()); }
 void SetTs(google::protobuf::Timestamp* t, TimePoint tp) {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(tp.time_since_epoch()).count();
@@ -81,14 +68,14 @@ grpc::Status AuditServiceImpl::CreateEngagement(grpc::ServerContext* ctx, const 
   return call_.Run(ctx, "CreateEngagement", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
     FieldErrors e;
-    CheckLength(e, "request_id", req->request_id(), 128, true);
+    validate::RequestId(e, req->request_id());
     if (req->kind() == v1::ENGAGEMENT_KIND_UNSPECIFIED || !v1::EngagementKind_IsValid(req->kind())) {
       e.Add("kind", "is required: one of the engagement kinds");
     }
-    CheckLength(e, "title", req->title(), 200, true);
-    CheckUuid(e, "audit_unit_id", req->audit_unit_id());
-    CheckUuid(e, "audited_unit_id", req->audited_unit_id());
-    CheckUuid(e, "audited_person_id", req->audited_person_id(), req->kind() == v1::ENGAGEMENT_KIND_ECONOMIC_RESPONSIBILITY);
+    Length(e, "title", req->title(), 200, true);
+    Uuid(e, "audit_unit_id", req->audit_unit_id());
+    Uuid(e, "audited_unit_id", req->audited_unit_id());
+    Uuid(e, "audited_person_id", req->audited_person_id(), req->kind() == v1::ENGAGEMENT_KIND_ECONOMIC_RESPONSIBILITY);
     auto from = workdays::ParseDate(req->period_from());
     auto to = workdays::ParseDate(req->period_to());
     if (!from.ok()) e.Add("period_from", "must be a date YYYY-MM-DD");
@@ -132,9 +119,9 @@ grpc::Status AuditServiceImpl::AdvanceEngagement(grpc::ServerContext* ctx, const
   return call_.Run(ctx, "AdvanceEngagement", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
     FieldErrors e;
-    CheckLength(e, "request_id", req->request_id(), 128, true);
-    CheckUuid(e, "engagement_id", req->engagement_id());
-    CheckVersion(e, req->expected_version());
+    validate::RequestId(e, req->request_id());
+    Uuid(e, "engagement_id", req->engagement_id());
+    Version(e, req->expected_version());
     if (req->to() == v1::ENGAGEMENT_STATE_UNSPECIFIED || !v1::EngagementState_IsValid(req->to())) e.Add("to", "unknown state");
     SM_RETURN_IF_ERROR(e.ToStatus());
     SM_ASSIGN_OR_RETURN(*reply, store_->MutateEngagement(
@@ -176,21 +163,11 @@ grpc::Status AuditServiceImpl::ListEngagements(grpc::ServerContext* ctx, const v
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleAuditor, auth::kRoleOversight, auth::kRoleStaff,
                                                 auth::kRoleDiscipline}));
     FieldErrors e;
-    CheckUuid(e, "audited_unit_id", req->audited_unit_id(), false);
+    Uuid(e, "audited_unit_id", req->audited_unit_id(), false);
     auto size = paging::PageSize(req->page_size(), 50, 500);
     for (const auto& v : FieldViolations(size.status())) e.Add(v.field, v.description);
     const std::string fp = paging::FilterFingerprint(*req);
-    auto pos = paging::Decode(req->page_token(), fp);
-    for (const auto& v : FieldViolations(pos.status())) e.Add(v.field, v.description);
-    std::optional<std::pair<int64_t, std::string>> after;
-    if (pos.ok() && pos->has_value()) {
-      const auto& j = **pos;
-      if (!j.is_array() || j.size() != 2 || !j[0].is_number_integer() || !j[1].is_string()) {
-        e.Add("page_token", "is not a token from this API");
-      } else {
-        after = std::make_pair(j[0].get<int64_t>(), j[1].get<std::string>());
-      }
-    }
+    std::optional<paging::TimeId> after = paging::DecodeTimeId(req->page_token(), fp, e);
     SM_RETURN_IF_ERROR(e.ToStatus());
     std::optional<std::string> visible;
     if (!Oversight(p)) visible = p.unit;
@@ -201,8 +178,7 @@ grpc::Status AuditServiceImpl::ListEngagements(grpc::ServerContext* ctx, const v
     for (auto& r : rows) *resp->add_engagements() = std::move(r);
     if (more) {
       const auto& last = resp->engagements(resp->engagements_size() - 1);
-      resp->set_next_page_token(paging::Encode(
-          nlohmann::json::array({last.created_at().seconds() * 1000000 + last.created_at().nanos() / 1000, last.id()}), fp));
+      resp->set_next_page_token(paging::EncodeTimeId({db::Micros(last.created_at()), last.id()}, fp));
     }
     return absl::OkStatus();
   });
@@ -213,20 +189,20 @@ grpc::Status AuditServiceImpl::AddFinding(grpc::ServerContext* ctx, const v1::Ad
   return call_.Run(ctx, "AddFinding", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
     FieldErrors e;
-    CheckLength(e, "request_id", req->request_id(), 128, true);
-    CheckUuid(e, "engagement_id", req->engagement_id());
-    CheckLength(e, "title", req->title(), 200, true);
-    CheckLength(e, "description", req->description(), 10000, true);
+    validate::RequestId(e, req->request_id());
+    Uuid(e, "engagement_id", req->engagement_id());
+    Length(e, "title", req->title(), 200, true);
+    Length(e, "description", req->description(), 10000, true);
     if (req->category() == v1::FINDING_CATEGORY_UNSPECIFIED || !v1::FindingCategory_IsValid(req->category())) {
       e.Add("category", "is required: one of the finding categories");
     }
     if (req->amount_fen() < 0) e.Add("amount_fen", "must not be negative (integer fen)");
     if (!v1::Severity_IsValid(req->severity())) e.Add("severity", "unknown severity");
-    CheckUuid(e, "responsible_unit_id", req->responsible_unit_id());
-    CheckUuid(e, "responsible_person_id", req->responsible_person_id(), false);
+    Uuid(e, "responsible_unit_id", req->responsible_unit_id());
+    Uuid(e, "responsible_person_id", req->responsible_person_id(), false);
     if (req->evidence_refs_size() > 50) e.Add("evidence_refs", "at most 50");
     for (int i = 0; i < req->evidence_refs_size(); ++i) {
-      CheckLength(e, "evidence_refs[" + std::to_string(i) + "]", req->evidence_refs(i), 200, true);
+      Length(e, "evidence_refs[" + std::to_string(i) + "]", req->evidence_refs(i), 200, true);
     }
     SM_RETURN_IF_ERROR(e.ToStatus());
     SM_ASSIGN_OR_RETURN(v1::Engagement en, store_->GetEngagement(req->engagement_id()));
@@ -278,23 +254,13 @@ grpc::Status AuditServiceImpl::ListFindings(grpc::ServerContext* ctx, const v1::
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleAuditor, auth::kRoleOversight, auth::kRoleStaff,
                                                 auth::kRoleDiscipline}));
     FieldErrors e;
-    CheckUuid(e, "engagement_id", req->engagement_id(), false);
-    CheckUuid(e, "responsible_unit_id", req->responsible_unit_id(), false);
+    Uuid(e, "engagement_id", req->engagement_id(), false);
+    Uuid(e, "responsible_unit_id", req->responsible_unit_id(), false);
     if (!v1::FindingCategory_IsValid(req->category())) e.Add("category", "unknown category");
     auto size = paging::PageSize(req->page_size(), 50, 500);
     for (const auto& v : FieldViolations(size.status())) e.Add(v.field, v.description);
     const std::string fp = paging::FilterFingerprint(*req);
-    auto pos = paging::Decode(req->page_token(), fp);
-    for (const auto& v : FieldViolations(pos.status())) e.Add(v.field, v.description);
-    std::optional<std::pair<int64_t, std::string>> after;
-    if (pos.ok() && pos->has_value()) {
-      const auto& j = **pos;
-      if (!j.is_array() || j.size() != 2 || !j[0].is_number_integer() || !j[1].is_string()) {
-        e.Add("page_token", "is not a token from this API");
-      } else {
-        after = std::make_pair(j[0].get<int64_t>(), j[1].get<std::string>());
-      }
-    }
+    std::optional<paging::TimeId> after = paging::DecodeTimeId(req->page_token(), fp, e);
     SM_RETURN_IF_ERROR(e.ToStatus());
     std::optional<std::string> visible;
     if (!Oversight(p)) visible = p.unit;
@@ -305,8 +271,7 @@ grpc::Status AuditServiceImpl::ListFindings(grpc::ServerContext* ctx, const v1::
     for (auto& r : rows) *resp->add_findings() = std::move(r);
     if (more) {
       const auto& last = resp->findings(resp->findings_size() - 1);
-      resp->set_next_page_token(paging::Encode(
-          nlohmann::json::array({last.created_at().seconds() * 1000000 + last.created_at().nanos() / 1000, last.id()}), fp));
+      resp->set_next_page_token(paging::EncodeTimeId({db::Micros(last.created_at()), last.id()}, fp));
     }
     return absl::OkStatus();
   });
@@ -317,16 +282,16 @@ grpc::Status AuditServiceImpl::ReferFinding(grpc::ServerContext* ctx, const v1::
   return call_.Run(ctx, "ReferFinding", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
     FieldErrors e;
-    CheckLength(e, "request_id", req->request_id(), 128, true);
-    CheckUuid(e, "finding_id", req->finding_id());
-    CheckVersion(e, req->expected_version());
-    CheckUuid(e, "to_unit_id", req->to_unit_id());
+    validate::RequestId(e, req->request_id());
+    Uuid(e, "finding_id", req->finding_id());
+    Version(e, req->expected_version());
+    Uuid(e, "to_unit_id", req->to_unit_id());
     for (int i = 0; i < req->categories_size(); ++i) {
       if (req->categories(i) == v1::CLUE_CATEGORY_UNSPECIFIED || !v1::ClueCategory_IsValid(req->categories(i))) {
         e.Add("categories[" + std::to_string(i) + "]", "unknown category");
       }
     }
-    CheckLength(e, "summary", req->summary(), 500, false);
+    Length(e, "summary", req->summary(), 500, false);
     SM_RETURN_IF_ERROR(e.ToStatus());
     auto to = store_->Unit(req->to_unit_id());
     if (absl::IsNotFound(to.status()) || (to.ok() && !to->active)) return InvalidField("to_unit_id", "no such active unit");
@@ -372,10 +337,10 @@ grpc::Status AuditServiceImpl::AddRectification(grpc::ServerContext* ctx, const 
   return call_.Run(ctx, "AddRectification", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
     FieldErrors e;
-    CheckLength(e, "request_id", req->request_id(), 128, true);
-    CheckUuid(e, "finding_id", req->finding_id());
-    CheckLength(e, "measure", req->measure(), 2000, true);
-    CheckUuid(e, "owner_unit_id", req->owner_unit_id(), false);
+    validate::RequestId(e, req->request_id());
+    Uuid(e, "finding_id", req->finding_id());
+    Length(e, "measure", req->measure(), 2000, true);
+    Uuid(e, "owner_unit_id", req->owner_unit_id(), false);
     if (req->working_days() < 0 || req->working_days() > 365) e.Add("working_days", "must be 1 to 365 (0: the default)");
     SM_RETURN_IF_ERROR(e.ToStatus());
     SM_ASSIGN_OR_RETURN(FindingView v, LoadFinding(call.principal, req->finding_id()));
@@ -428,11 +393,11 @@ grpc::Status AuditServiceImpl::RecordProgress(grpc::ServerContext* ctx, const v1
                                               v1::RectificationReply* reply) {
   return call_.Run(ctx, "RecordProgress", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
-    CheckLength(e, "request_id", req->request_id(), 128, true);
-    CheckUuid(e, "rectification_id", req->rectification_id());
-    CheckLength(e, "note", req->note(), 4000, true);
+    validate::RequestId(e, req->request_id());
+    Uuid(e, "rectification_id", req->rectification_id());
+    Length(e, "note", req->note(), 4000, true);
     for (int i = 0; i < req->evidence_refs_size(); ++i) {
-      CheckLength(e, "evidence_refs[" + std::to_string(i) + "]", req->evidence_refs(i), 200, true);
+      Length(e, "evidence_refs[" + std::to_string(i) + "]", req->evidence_refs(i), 200, true);
     }
     SM_RETURN_IF_ERROR(e.ToStatus());
     return RectStep(call, "RecordProgress", *req, req->request_id(), req->rectification_id(), 0, RectAction::kProgress,
@@ -449,10 +414,10 @@ grpc::Status AuditServiceImpl::SubmitRectification(grpc::ServerContext* ctx, con
                                                    v1::RectificationReply* reply) {
   return call_.Run(ctx, "SubmitRectification", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
-    CheckLength(e, "request_id", req->request_id(), 128, true);
-    CheckUuid(e, "rectification_id", req->rectification_id());
-    CheckVersion(e, req->expected_version());
-    CheckLength(e, "summary", req->summary(), 4000, true);
+    validate::RequestId(e, req->request_id());
+    Uuid(e, "rectification_id", req->rectification_id());
+    Version(e, req->expected_version());
+    Length(e, "summary", req->summary(), 4000, true);
     SM_RETURN_IF_ERROR(e.ToStatus());
     return RectStep(call, "SubmitRectification", *req, req->request_id(), req->rectification_id(), req->expected_version(),
                     RectAction::kSubmit,
@@ -468,10 +433,10 @@ grpc::Status AuditServiceImpl::ReviewRectification(grpc::ServerContext* ctx, con
                                                    v1::RectificationReply* reply) {
   return call_.Run(ctx, "ReviewRectification", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
-    CheckLength(e, "request_id", req->request_id(), 128, true);
-    CheckUuid(e, "rectification_id", req->rectification_id());
-    CheckVersion(e, req->expected_version());
-    CheckLength(e, "reason", req->reason(), 2000, !req->approve());
+    validate::RequestId(e, req->request_id());
+    Uuid(e, "rectification_id", req->rectification_id());
+    Version(e, req->expected_version());
+    Length(e, "reason", req->reason(), 2000, !req->approve());
     SM_RETURN_IF_ERROR(e.ToStatus());
     const TimePoint now = clock_.Now();
     return RectStep(call, "ReviewRectification", *req, req->request_id(), req->rectification_id(),
@@ -496,10 +461,10 @@ grpc::Status AuditServiceImpl::ReopenRectification(grpc::ServerContext* ctx, con
                                                    v1::RectificationReply* reply) {
   return call_.Run(ctx, "ReopenRectification", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
-    CheckLength(e, "request_id", req->request_id(), 128, true);
-    CheckUuid(e, "rectification_id", req->rectification_id());
-    CheckVersion(e, req->expected_version());
-    CheckLength(e, "reason", req->reason(), 2000, true);
+    validate::RequestId(e, req->request_id());
+    Uuid(e, "rectification_id", req->rectification_id());
+    Version(e, req->expected_version());
+    Length(e, "reason", req->reason(), 2000, true);
     SM_RETURN_IF_ERROR(e.ToStatus());
     SM_ASSIGN_OR_RETURN(v1::Rectification cur, store_->GetRectification(req->rectification_id()));
     if (cur.state() == v1::RECTIFICATION_STATE_SIGNED_OFF && cur.has_lookback_until() &&
@@ -529,8 +494,8 @@ grpc::Status AuditServiceImpl::ListRectifications(grpc::ServerContext* ctx, cons
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleAuditor, auth::kRoleOversight, auth::kRoleStaff,
                                                 auth::kRoleDiscipline}));
     FieldErrors e;
-    CheckUuid(e, "finding_id", req->finding_id(), false);
-    CheckUuid(e, "owner_unit_id", req->owner_unit_id(), false);
+    Uuid(e, "finding_id", req->finding_id(), false);
+    Uuid(e, "owner_unit_id", req->owner_unit_id(), false);
     if (!v1::RectificationState_IsValid(req->state())) e.Add("state", "unknown state");
     SM_RETURN_IF_ERROR(e.ToStatus());
     std::optional<std::string> visible;
@@ -579,16 +544,8 @@ grpc::Status AuditServiceImpl::GetAuditHistory(grpc::ServerContext* ctx, const v
     SM_ASSIGN_OR_RETURN(auto h, store_->History(req->aggregate_id()));
     for (const auto& ev : h.events) {
       auto* out = resp->add_events();
-      out->set_seq(ev.seq);
+      events::FillCommon(*out, ev);
       out->set_aggregate_id(ev.aggregate_id);
-      out->set_type(ev.type);
-      out->set_actor(ev.actor);
-      out->set_actor_unit_id(ev.actor_unit);
-      out->mutable_at()->set_seconds(ev.at_micros / 1000000);
-      out->mutable_at()->set_nanos(static_cast<int32_t>((ev.at_micros % 1000000) * 1000));
-      out->set_data_json(ev.data);
-      out->set_hash(ev.hash);
-      out->set_prev_hash(ev.prev_hash);
     }
     return absl::OkStatus();
   });
@@ -613,33 +570,10 @@ grpc::Status AuditServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Sub
                                          grpc::ServerWriter<v1::AuditEvent>* writer) {
   return call_.Run(ctx, "Subscribe", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleService, auth::kRoleOversight}));
-    auto cursor = events::Cursor::Parse(req->after_cursor());
-    if (!cursor) return InvalidField("after_cursor", "is not a cursor from this service");
-    constexpr int kBatch = 500;
-    while (!ctx->IsCancelled()) {
-      const uint64_t seen = listener_ ? listener_->count() : 0;
-      SM_ASSIGN_OR_RETURN(auto batch, store_->Feed(*cursor, kBatch));
-      for (const auto& f : batch) {
-        v1::AuditEvent ev;
-        ev.set_seq(f.event.seq);
-        ev.set_aggregate_id(f.event.aggregate_id);
-        ev.set_type(f.event.type);
-        ev.set_actor(f.event.actor);
-        ev.set_actor_unit_id(f.event.actor_unit);
-        ev.mutable_at()->set_seconds(f.event.at_micros / 1000000);
-        ev.mutable_at()->set_nanos(static_cast<int32_t>((f.event.at_micros % 1000000) * 1000));
-        ev.set_data_json(f.event.data);
-        ev.set_hash(f.event.hash);
-        ev.set_prev_hash(f.event.prev_hash);
-        ev.set_cursor(f.cursor.ToString());
-        if (!writer->Write(ev)) return absl::CancelledError("subscriber went away");
-        *cursor = f.cursor;
-      }
-      if (static_cast<int>(batch.size()) == kBatch) continue;
-      if (listener_) listener_->Wait(seen, std::chrono::milliseconds(500));
-      else std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    return absl::OkStatus();
+    return events::Stream<v1::AuditEvent>(
+        ctx, req->after_cursor(), listener_,
+        [this](const events::Cursor& after, int limit) { return store_->Feed(after, limit); },
+        [](v1::AuditEvent& ev, const events::FeedEvent& f) { ev.set_aggregate_id(f.event.aggregate_id); }, writer);
   });
 }
 
@@ -661,25 +595,10 @@ outbox::Deliver ClueDeliverer(std::shared_ptr<grpc::Channel> channel, std::funct
 }
 
 void OverdueScanner::Start(std::chrono::milliseconds interval) {
-  thread_ = std::thread([this, interval] {
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-      lock.unlock();
-      auto n = ScanOnce();
-      if (!n.ok()) log::Warn("rectification scan failed", {{"error", std::string(n.status().message())}});
-      lock.lock();
-      cv_.wait_for(lock, interval, [this] { return stop_; });
-    }
+  worker_.Start(interval, [this] {
+    auto n = ScanOnce();
+    if (!n.ok()) log::Warn("rectification scan failed", {{"error", std::string(n.status().message())}});
   });
-}
-
-void OverdueScanner::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace sm::audit

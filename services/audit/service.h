@@ -5,6 +5,7 @@
 #pragma once
 
 #include "common/clock.h"
+#include "common/periodic.h"
 #include "common/outbox.h"
 #include "common/pg_listen.h"
 #include "common/redis.h"
@@ -87,15 +88,12 @@ class OverdueScanner {
   ~OverdueScanner() { Stop(); }
   absl::StatusOr<int> ScanOnce() { return store_->MarkOverdue(clock_.Now()); }
   void Start(std::chrono::milliseconds interval);
-  void Stop();
+  void Stop() { worker_.Stop(); }
 
  private:
   Store* store_;
   const Clock& clock_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  Periodic worker_;
 };
 
 }  // namespace sm::audit

@@ -1,5 +1,6 @@
 #include "services/clue/pg_store.h"
 
+#include "common/db/sql.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "common/workdays.h"
@@ -9,47 +10,18 @@ namespace {
 
 using db::Tx;
 using OptStr = std::optional<std::string>;
-
-OptStr Opt(const std::string& s) { return s.empty() ? OptStr() : OptStr(s); }
-std::string Str(const pqxx::field& f) { return f.is_null() ? "" : f.as<std::string>(); }
+using db::MicrosOrNull;
+using db::Opt;
+using db::SetMicros;
+using db::Str;
 
 int64_t NowMicros(const Clock& c) {
   return std::chrono::duration_cast<std::chrono::microseconds>(c.Now().time_since_epoch()).count();
 }
-
-int64_t Micros(const google::protobuf::Timestamp& t) { return t.seconds() * 1000000 + t.nanos() / 1000; }
-void SetMicros(google::protobuf::Timestamp* t, int64_t us) {
-  t->set_seconds(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
-  t->set_nanos(static_cast<int32_t>((us - t->seconds() * 1000000) * 1000));
-}
-OptStr TsParam(const google::protobuf::Timestamp& t) {
-  if (t.seconds() == 0 && t.nanos() == 0) return OptStr();
-  return OptStr(std::to_string(Micros(t)));
-}
-
-std::vector<std::string> ParseArray(const pqxx::field& f) {
-  std::vector<std::string> out;
-  if (f.is_null()) return out;
-  auto parser = f.as_array();
-  for (auto item = parser.get_next(); item.first != pqxx::array_parser::juncture::done; item = parser.get_next()) {
-    if (item.first == pqxx::array_parser::juncture::string_value) out.push_back(item.second);
-  }
-  return out;
-}
-
-std::string ToArrayLiteral(const std::vector<std::string>& v) {
-  std::string out = "{";
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) out += ",";
-    out += "\"";
-    for (char c : v[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += "\"";
-  }
-  return out + "}";
-}
+int64_t Micros(const google::protobuf::Timestamp& t) { return db::Micros(t); }
+OptStr TsParam(const google::protobuf::Timestamp& t) { return MicrosOrNull(t); }
+std::vector<std::string> ParseArray(const pqxx::field& f) { return db::TextArray(f); }
+std::string ToArrayLiteral(const std::vector<std::string>& v) { return db::TextArrayLiteral(v); }
 
 constexpr char kColumns[] =
     "c.id::text, c.number, c.state, c.source, c.channel, c.source_system, c.source_ref, "

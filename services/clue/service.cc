@@ -5,6 +5,9 @@
 #include "common/paging.h"
 #include "common/status.h"
 #include "common/uuid.h"
+#include "common/validate.h"
+#include "common/event_stream.h"
+#include "common/db/sql.h"
 
 namespace sm::clue {
 namespace {
@@ -15,33 +18,10 @@ constexpr size_t kMaxReason = 1000;
 constexpr size_t kMaxFeedback = 4000;
 constexpr int kMaxSubjects = 50;
 
-size_t CodePoints(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
-void CheckLength(FieldErrors& e, const std::string& field, const std::string& v, size_t max, bool required) {
-  if (required && v.empty()) {
-    e.Add(field, "is required");
-  } else if (CodePoints(v) > max) {
-    e.Add(field, "is longer than " + std::to_string(max) + " characters");
-  }
-}
-
-void CheckUuid(FieldErrors& e, const std::string& field, const std::string& v, bool required = true) {
-  if (v.empty()) {
-    if (required) e.Add(field, "is required");
-  } else if (!IsUuid(v)) {
-    e.Add(field, "must be a UUID");
-  }
-}
-
-void CheckRequestId(FieldErrors& e, const std::string& v) { CheckLength(e, "request_id", v, 128, true); }
-
-void CheckVersion(FieldErrors& e, int64_t v) {
-  if (v <= 0) e.Add("expected_version", "is required (the version you last read)");
-}
+using validate::Length;
+using validate::RequestId;
+using validate::Uuid;
+using validate::Version;
 
 void SetTs(google::protobuf::Timestamp* t, TimePoint tp) {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(tp.time_since_epoch()).count();
@@ -152,8 +132,8 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
     const auth::Principal& p = call.principal;
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleDiscipline, auth::kRoleService}));
     FieldErrors e;
-    CheckRequestId(e, req->request_id());
-    CheckUuid(e, "origin_unit_id", req->origin_unit_id());
+    RequestId(e, req->request_id());
+    Uuid(e, "origin_unit_id", req->origin_unit_id());
     if (req->source() == v1::CLUE_SOURCE_UNSPECIFIED || !v1::ClueSource_IsValid(req->source())) {
       e.Add("source", "is required: one of the clue sources");
     }
@@ -163,15 +143,15 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
     if (req->source_system().empty() != req->source_ref().empty()) {
       e.Add(req->source_system().empty() ? "source_system" : "source_ref", "source_system and source_ref go together");
     }
-    CheckLength(e, "source_system", req->source_system(), 32, false);
-    CheckLength(e, "source_ref", req->source_ref(), 128, false);
+    Length(e, "source_system", req->source_system(), 32, false);
+    Length(e, "source_ref", req->source_ref(), 128, false);
     if (req->subjects_size() == 0) e.Add("subjects", "name at least one person or unit");
     if (req->subjects_size() > kMaxSubjects) e.Add("subjects", "at most 50");
     for (int i = 0; i < req->subjects_size() && i < kMaxSubjects; ++i) {
       const auto& s = req->subjects(i);
       const std::string f = "subjects[" + std::to_string(i) + "]";
-      if (s.subject_case() == v1::ClueSubject::kPersonId) CheckUuid(e, f + ".person_id", s.person_id());
-      else if (s.subject_case() == v1::ClueSubject::kUnitId) CheckUuid(e, f + ".unit_id", s.unit_id());
+      if (s.subject_case() == v1::ClueSubject::kPersonId) Uuid(e, f + ".person_id", s.person_id());
+      else if (s.subject_case() == v1::ClueSubject::kUnitId) Uuid(e, f + ".unit_id", s.unit_id());
       else e.Add(f, "give person_id or unit_id");
     }
     if (req->categories_size() == 0) e.Add("categories", "give at least one category");
@@ -184,8 +164,8 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
         e.Add("categories[" + std::to_string(i) + "]", "repeats a category");
       }
     }
-    CheckLength(e, "summary", req->summary(), kMaxSummary, true);
-    CheckLength(e, "details", req->details(), kMaxDetails, false);
+    Length(e, "summary", req->summary(), kMaxSummary, true);
+    Length(e, "details", req->details(), kMaxDetails, false);
     if (req->has_reporter()) {
       const auto& r = req->reporter();
       if (r.anonymous()) {
@@ -193,10 +173,10 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
           e.Add("reporter", "an anonymous reporter has no name, contact or id number");
         }
       } else {
-        CheckLength(e, "reporter.name", r.name(), 64, true);
+        Length(e, "reporter.name", r.name(), 64, true);
       }
-      CheckLength(e, "reporter.contact", r.contact(), 128, false);
-      CheckLength(e, "reporter.id_number", r.id_number(), 32, false);
+      Length(e, "reporter.contact", r.contact(), 128, false);
+      Length(e, "reporter.id_number", r.id_number(), 32, false);
     }
     if (!v1::Severity_IsValid(req->severity())) e.Add("severity", "unknown severity");
     const TimePoint now = clock_.Now();
@@ -294,11 +274,11 @@ grpc::Status ClueServiceImpl::TransferClue(grpc::ServerContext* ctx, const v1::T
                                            v1::ClueReply* reply) {
   return call_.Run(ctx, "TransferClue", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
-    CheckRequestId(e, req->request_id());
-    CheckUuid(e, "clue_id", req->clue_id());
-    CheckVersion(e, req->expected_version());
-    CheckUuid(e, "to_unit_id", req->to_unit_id());
-    CheckLength(e, "reason", req->reason(), kMaxReason, false);
+    RequestId(e, req->request_id());
+    Uuid(e, "clue_id", req->clue_id());
+    Version(e, req->expected_version());
+    Uuid(e, "to_unit_id", req->to_unit_id());
+    Length(e, "reason", req->reason(), kMaxReason, false);
     SM_RETURN_IF_ERROR(e.ToStatus());
     auto to = store_->Unit(req->to_unit_id());
     if (absl::IsNotFound(to.status()) || (to.ok() && !to->active)) return InvalidField("to_unit_id", "no such active unit");
@@ -325,9 +305,9 @@ grpc::Status ClueServiceImpl::AcceptClue(grpc::ServerContext* ctx, const v1::Acc
                                          v1::ClueReply* reply) {
   return call_.Run(ctx, "AcceptClue", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
-    CheckRequestId(e, req->request_id());
-    CheckUuid(e, "clue_id", req->clue_id());
-    CheckVersion(e, req->expected_version());
+    RequestId(e, req->request_id());
+    Uuid(e, "clue_id", req->clue_id());
+    Version(e, req->expected_version());
     SM_RETURN_IF_ERROR(e.ToStatus());
     return Step(call, "AcceptClue", *req, req->request_id(), req->clue_id(), req->expected_version(),
                 [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
@@ -349,10 +329,10 @@ grpc::Status ClueServiceImpl::ReturnClue(grpc::ServerContext* ctx, const v1::Ret
                                          v1::ClueReply* reply) {
   return call_.Run(ctx, "ReturnClue", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
-    CheckRequestId(e, req->request_id());
-    CheckUuid(e, "clue_id", req->clue_id());
-    CheckVersion(e, req->expected_version());
-    CheckLength(e, "reason", req->reason(), kMaxReason, true);
+    RequestId(e, req->request_id());
+    Uuid(e, "clue_id", req->clue_id());
+    Version(e, req->expected_version());
+    Length(e, "reason", req->reason(), kMaxReason, true);
     SM_RETURN_IF_ERROR(e.ToStatus());
     return Step(call, "ReturnClue", *req, req->request_id(), req->clue_id(), req->expected_version(),
                 [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
@@ -373,10 +353,10 @@ grpc::Status ClueServiceImpl::AssignHandler(grpc::ServerContext* ctx, const v1::
                                             v1::ClueReply* reply) {
   return call_.Run(ctx, "AssignHandler", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
-    CheckRequestId(e, req->request_id());
-    CheckUuid(e, "clue_id", req->clue_id());
-    CheckVersion(e, req->expected_version());
-    CheckUuid(e, "handler_person_id", req->handler_person_id());
+    RequestId(e, req->request_id());
+    Uuid(e, "clue_id", req->clue_id());
+    Version(e, req->expected_version());
+    Uuid(e, "handler_person_id", req->handler_person_id());
     SM_RETURN_IF_ERROR(e.ToStatus());
     auto handler = store_->Person(req->handler_person_id());
     if (absl::IsNotFound(handler.status()) || (handler.ok() && !handler->active)) {
@@ -424,15 +404,15 @@ grpc::Status ClueServiceImpl::DisposeClue(grpc::ServerContext* ctx, const v1::Di
                                           v1::ClueReply* reply) {
   return call_.Run(ctx, "DisposeClue", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
-    CheckRequestId(e, req->request_id());
-    CheckUuid(e, "clue_id", req->clue_id());
-    CheckVersion(e, req->expected_version());
+    RequestId(e, req->request_id());
+    Uuid(e, "clue_id", req->clue_id());
+    Version(e, req->expected_version());
     if (req->method() == v1::DISPOSITION_METHOD_UNSPECIFIED || !v1::DispositionMethod_IsValid(req->method())) {
       e.Add("method", "is required: one of the four disposition methods");
     }
     const bool reason_required =
         req->method() == v1::DISPOSITION_METHOD_SHELVE || req->method() == v1::DISPOSITION_METHOD_CLOSE;
-    CheckLength(e, "reason", req->reason(), kMaxReason, reason_required);
+    Length(e, "reason", req->reason(), kMaxReason, reason_required);
     SM_RETURN_IF_ERROR(e.ToStatus());
     return Step(call, "DisposeClue", *req, req->request_id(), req->clue_id(), req->expected_version(),
                 [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
@@ -461,16 +441,16 @@ grpc::Status ClueServiceImpl::ConcludeClue(grpc::ServerContext* ctx, const v1::C
                                            v1::ClueReply* reply) {
   return call_.Run(ctx, "ConcludeClue", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
-    CheckRequestId(e, req->request_id());
-    CheckUuid(e, "clue_id", req->clue_id());
-    CheckVersion(e, req->expected_version());
+    RequestId(e, req->request_id());
+    Uuid(e, "clue_id", req->clue_id());
+    Version(e, req->expected_version());
     if (req->form() == v1::SUPERVISION_FORM_UNSPECIFIED || !v1::SupervisionForm_IsValid(req->form())) {
       e.Add("form", "is required: one of the four forms (1-4)");
     }
-    CheckLength(e, "feedback", req->feedback(), kMaxFeedback, true);
+    Length(e, "feedback", req->feedback(), kMaxFeedback, true);
     if (req->sanctions_size() > 20) e.Add("sanctions", "at most 20");
     for (int i = 0; i < req->sanctions_size(); ++i) {
-      CheckLength(e, "sanctions[" + std::to_string(i) + "]", req->sanctions(i), 200, true);
+      Length(e, "sanctions[" + std::to_string(i) + "]", req->sanctions(i), 200, true);
     }
     SM_RETURN_IF_ERROR(e.ToStatus());
     return Step(call, "ConcludeClue", *req, req->request_id(), req->clue_id(), req->expected_version(),
@@ -521,9 +501,9 @@ grpc::Status ClueServiceImpl::ListClues(grpc::ServerContext* ctx, const v1::List
     SM_RETURN_IF_ERROR(RequireReader(call.principal));
     FieldErrors e;
     ListQuery q;
-    CheckUuid(e, "holding_unit_id", req->holding_unit_id(), false);
-    CheckUuid(e, "origin_unit_id", req->origin_unit_id(), false);
-    CheckUuid(e, "subject_person_id", req->subject_person_id(), false);
+    Uuid(e, "holding_unit_id", req->holding_unit_id(), false);
+    Uuid(e, "origin_unit_id", req->origin_unit_id(), false);
+    Uuid(e, "subject_person_id", req->subject_person_id(), false);
     if (!req->holding_unit_id().empty()) q.holding_unit = req->holding_unit_id();
     if (!req->origin_unit_id().empty()) q.origin_unit = req->origin_unit_id();
     if (!req->subject_person_id().empty()) q.subject_person = req->subject_person_id();
@@ -535,7 +515,7 @@ grpc::Status ClueServiceImpl::ListClues(grpc::ServerContext* ctx, const v1::List
       if (!v1::ClueCategory_IsValid(req->category())) e.Add("category", "unknown category");
       else q.category = v1::ClueCategory_Name(req->category());
     }
-    CheckLength(e, "text", req->text(), 100, false);
+    Length(e, "text", req->text(), 100, false);
     if (!req->text().empty()) {
       std::string escaped;
       for (char c : req->text()) {
@@ -554,17 +534,7 @@ grpc::Status ClueServiceImpl::ListClues(grpc::ServerContext* ctx, const v1::List
     auto size = paging::PageSize(req->page_size(), 50, 500);
     for (const auto& v : FieldViolations(size.status())) e.Add(v.field, v.description);
     const std::string fingerprint = paging::FilterFingerprint(*req);
-    auto pos = paging::Decode(req->page_token(), fingerprint);
-    for (const auto& v : FieldViolations(pos.status())) e.Add(v.field, v.description);
-    if (pos.ok() && pos->has_value()) {
-      const auto& j = **pos;
-      if (!j.is_array() || j.size() != 2 || !j[0].is_number_integer() || !j[1].is_string() ||
-          !IsUuid(j[1].get<std::string>())) {
-        e.Add("page_token", "is not a token from this API");
-      } else {
-        q.after = std::make_pair(j[0].get<int64_t>(), j[1].get<std::string>());
-      }
-    }
+    q.after = paging::DecodeTimeId(req->page_token(), fingerprint, e);
     SM_RETURN_IF_ERROR(e.ToStatus());
     if (!Oversight(call.principal)) {
       if (!IsUuid(call.principal.unit)) return absl::PermissionDeniedError("the token names no unit");
@@ -578,9 +548,7 @@ grpc::Status ClueServiceImpl::ListClues(grpc::ServerContext* ctx, const v1::List
     for (const auto& s : rows) *resp->add_clues() = Render(s).clue();
     if (more) {
       const auto& last = resp->clues(resp->clues_size() - 1);
-      resp->set_next_page_token(paging::Encode(
-          nlohmann::json::array({last.received_at().seconds() * 1000000 + last.received_at().nanos() / 1000, last.id()}),
-          fingerprint));
+      resp->set_next_page_token(paging::EncodeTimeId({db::Micros(last.received_at()), last.id()}, fingerprint));
     }
     return absl::OkStatus();
   });
@@ -595,16 +563,8 @@ grpc::Status ClueServiceImpl::GetClueHistory(grpc::ServerContext* ctx, const v1:
     SM_ASSIGN_OR_RETURN(auto events, store_->Events(req->clue_id()));
     for (const auto& ev : events) {
       auto* out = resp->add_events();
-      out->set_seq(ev.seq);
+      events::FillCommon(*out, ev);
       out->set_clue_id(ev.aggregate_id);
-      out->set_type(ev.type);
-      out->set_actor(ev.actor);
-      out->set_actor_unit_id(ev.actor_unit);
-      out->mutable_at()->set_seconds(ev.at_micros / 1000000);
-      out->mutable_at()->set_nanos(static_cast<int32_t>((ev.at_micros % 1000000) * 1000));
-      out->set_data_json(ev.data);
-      out->set_hash(ev.hash);
-      out->set_prev_hash(ev.prev_hash);
     }
     return absl::OkStatus();
   });
@@ -616,8 +576,8 @@ grpc::Status ClueServiceImpl::RevealReporter(grpc::ServerContext* ctx, const v1:
     const auth::Principal& p = call.principal;
     SM_RETURN_IF_ERROR(RequireCaseStaff(p));
     FieldErrors e;
-    CheckUuid(e, "clue_id", req->clue_id());
-    CheckLength(e, "reason", req->reason(), kMaxReason, true);
+    Uuid(e, "clue_id", req->clue_id());
+    Length(e, "reason", req->reason(), kMaxReason, true);
     SM_RETURN_IF_ERROR(e.ToStatus());
     SM_ASSIGN_OR_RETURN(StoredClue s, LoadVisible(p, req->clue_id()));
     if (p.unit != s.clue.holding_unit_id() || p.clearance < auth::kClearanceConfidential) {
@@ -657,13 +617,13 @@ grpc::Status ClueServiceImpl::ExtendDeadline(grpc::ServerContext* ctx, const v1:
                                              v1::ClueReply* reply) {
   return call_.Run(ctx, "ExtendDeadline", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
-    CheckRequestId(e, req->request_id());
-    CheckUuid(e, "clue_id", req->clue_id());
-    CheckVersion(e, req->expected_version());
+    RequestId(e, req->request_id());
+    Uuid(e, "clue_id", req->clue_id());
+    Version(e, req->expected_version());
     if (req->extra_working_days() < 1 || req->extra_working_days() > 60) {
       e.Add("extra_working_days", "must be 1 to 60");
     }
-    CheckLength(e, "reason", req->reason(), kMaxReason, true);
+    Length(e, "reason", req->reason(), kMaxReason, true);
     SM_RETURN_IF_ERROR(e.ToStatus());
     // The approver is the caller: a leader (领导干部) of the holding unit, by directory record.
     const std::string approver = call.principal.user;
@@ -701,20 +661,20 @@ grpc::Status ClueServiceImpl::ExtendDeadline(grpc::ServerContext* ctx, const v1:
 grpc::Status ClueServiceImpl::AddNote(grpc::ServerContext* ctx, const v1::AddNoteRequest* req, v1::ClueReply* reply) {
   return call_.Run(ctx, "AddNote", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
-    CheckRequestId(e, req->request_id());
-    CheckUuid(e, "clue_id", req->clue_id());
-    CheckLength(e, "text", req->text(), 4000, true);
+    RequestId(e, req->request_id());
+    Uuid(e, "clue_id", req->clue_id());
+    Length(e, "text", req->text(), 4000, true);
     if (req->attachments_size() > 20) e.Add("attachments", "at most 20");
     nlohmann::json files = nlohmann::json::array();
     for (int i = 0; i < req->attachments_size() && i < 20; ++i) {
       const auto& a = req->attachments(i);
       const std::string f = "attachments[" + std::to_string(i) + "]";
-      CheckLength(e, f + ".name", a.name(), 200, true);
+      Length(e, f + ".name", a.name(), 200, true);
       bool hex = a.sha256().size() == 64;
       for (char c : a.sha256()) hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
       if (!hex) e.Add(f + ".sha256", "must be 64 lower-case hex characters");
       if (a.size_bytes() < 0) e.Add(f + ".size_bytes", "must not be negative");
-      CheckLength(e, f + ".media_type", a.media_type(), 100, false);
+      Length(e, f + ".media_type", a.media_type(), 100, false);
       files.push_back({{"name", a.name()}, {"sha256", a.sha256()}, {"size_bytes", a.size_bytes()},
                        {"media_type", a.media_type()}});
     }
@@ -739,20 +699,20 @@ grpc::Status ClueServiceImpl::MergeClues(grpc::ServerContext* ctx, const v1::Mer
   return call_.Run(ctx, "MergeClues", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(RequireCaseStaff(call.principal));
     FieldErrors e;
-    CheckRequestId(e, req->request_id());
-    CheckUuid(e, "primary_clue_id", req->primary_clue_id());
-    CheckVersion(e, req->expected_version());
+    RequestId(e, req->request_id());
+    Uuid(e, "primary_clue_id", req->primary_clue_id());
+    Version(e, req->expected_version());
     if (req->merged_clue_ids_size() == 0 || req->merged_clue_ids_size() > 20) {
       e.Add("merged_clue_ids", "give 1 to 20 clues to merge");
     }
     std::set<std::string> ids;
     for (int i = 0; i < req->merged_clue_ids_size(); ++i) {
       const std::string f = "merged_clue_ids[" + std::to_string(i) + "]";
-      CheckUuid(e, f, req->merged_clue_ids(i));
+      Uuid(e, f, req->merged_clue_ids(i));
       if (req->merged_clue_ids(i) == req->primary_clue_id()) e.Add(f, "is the primary clue");
       if (!ids.insert(req->merged_clue_ids(i)).second) e.Add(f, "repeats a clue");
     }
-    CheckLength(e, "reason", req->reason(), kMaxReason, false);
+    Length(e, "reason", req->reason(), kMaxReason, false);
     SM_RETURN_IF_ERROR(e.ToStatus());
     SM_RETURN_IF_ERROR(LoadVisible(call.principal, req->primary_clue_id()).status());
     for (const auto& id : req->merged_clue_ids()) SM_RETURN_IF_ERROR(LoadVisible(call.principal, id).status());
@@ -818,10 +778,10 @@ grpc::Status ClueServiceImpl::MarkIntervention(grpc::ServerContext* ctx, const v
                                                v1::ClueReply* reply) {
   return call_.Run(ctx, "MarkIntervention", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
-    CheckRequestId(e, req->request_id());
-    CheckUuid(e, "clue_id", req->clue_id());
-    CheckVersion(e, req->expected_version());
-    CheckLength(e, "note", req->note(), kMaxReason, false);
+    RequestId(e, req->request_id());
+    Uuid(e, "clue_id", req->clue_id());
+    Version(e, req->expected_version());
+    Length(e, "note", req->note(), kMaxReason, false);
     SM_RETURN_IF_ERROR(e.ToStatus());
     auto unit = IsUuid(call.principal.unit) ? store_->Unit(call.principal.unit)
                                             : absl::StatusOr<UnitInfo>(absl::NotFoundError(""));
@@ -850,7 +810,7 @@ grpc::Status ClueServiceImpl::GetClueStats(grpc::ServerContext* ctx, const v1::G
     const auth::Principal& p = call.principal;
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleDashboard, auth::kRoleOversight, auth::kRoleDiscipline}));
     FieldErrors e;
-    CheckUuid(e, "unit_id", req->unit_id(), false);
+    Uuid(e, "unit_id", req->unit_id(), false);
     StatsQuery q;
     auto micros = [](const google::protobuf::Timestamp& t) { return t.seconds() * 1000000 + t.nanos() / 1000; };
     if (req->has_received_from()) q.received_from_us = micros(req->received_from());
@@ -893,38 +853,10 @@ grpc::Status ClueServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Subs
   return call_.Run(ctx, "Subscribe", [&](const server::CallInfo& call) -> absl::Status {
     // The feed carries every clue's events: for other services and oversight only.
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleService, auth::kRoleOversight}));
-    auto cursor = Cursor::Parse(req->after_cursor());
-    if (!cursor) return InvalidField("after_cursor", "is not a cursor from this service");
-    constexpr int kBatch = 500;
-    while (!ctx->IsCancelled()) {
-      const uint64_t seen = listener_ ? listener_->count() : 0;
-      SM_ASSIGN_OR_RETURN(auto batch, store_->Feed(*cursor, kBatch));
-      for (const auto& f : batch) {
-        v1::ClueEvent ev;
-        ev.set_seq(f.event.seq);
-        ev.set_clue_id(f.event.aggregate_id);
-        ev.set_type(f.event.type);
-        ev.set_actor(f.event.actor);
-        ev.set_actor_unit_id(f.event.actor_unit);
-        ev.mutable_at()->set_seconds(f.event.at_micros / 1000000);
-        ev.mutable_at()->set_nanos(static_cast<int32_t>((f.event.at_micros % 1000000) * 1000));
-        ev.set_data_json(f.event.data);
-        ev.set_hash(f.event.hash);
-        ev.set_prev_hash(f.event.prev_hash);
-        ev.set_cursor(f.cursor.ToString());
-        if (!writer->Write(ev)) return absl::CancelledError("subscriber went away");
-        *cursor = f.cursor;
-      }
-      if (static_cast<int>(batch.size()) == kBatch) continue;
-      // Woken by NOTIFY at once; the timeout is the polling fallback (and re-checks the
-      // horizon when a slow older transaction finally commits).
-      if (listener_) {
-        listener_->Wait(seen, std::chrono::milliseconds(500));
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      }
-    }
-    return absl::OkStatus();
+    return events::Stream<v1::ClueEvent>(
+        ctx, req->after_cursor(), listener_,
+        [this](const Cursor& after, int limit) { return store_->Feed(after, limit); },
+        [](v1::ClueEvent& ev, const FeedEvent& f) { ev.set_clue_id(f.event.aggregate_id); }, writer);
   });
 }
 
@@ -938,29 +870,14 @@ absl::StatusOr<int> OverdueScanner::ScanOnce() {
 }
 
 void OverdueScanner::Start(std::chrono::milliseconds interval) {
-  thread_ = std::thread([this, interval] {
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-      lock.unlock();
-      auto n = ScanOnce();
-      if (!n.ok()) {
-        log::Warn("overdue scan failed", {{"error", std::string(n.status().message())}});
-      } else if (*n > 0) {
-        log::Info("overdue clues escalated", {{"count", *n}});
-      }
-      lock.lock();
-      cv_.wait_for(lock, interval, [this] { return stop_; });
+  worker_.Start(interval, [this] {
+    auto n = ScanOnce();
+    if (!n.ok()) {
+      log::Warn("overdue scan failed", {{"error", std::string(n.status().message())}});
+    } else if (*n > 0) {
+      log::Info("overdue clues escalated", {{"count", *n}});
     }
   });
-}
-
-void OverdueScanner::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace sm::clue

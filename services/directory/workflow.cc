@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "common/status.h"
+#include "common/validate.h"
 
 namespace sm::directory {
 namespace {
@@ -153,11 +154,7 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-size_t CodePoints(std::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
+size_t CodePoints(std::string_view s) { return validate::CodePoints(s); }
 
 std::string UnitKindName(v1::UnitKind k) { return Strip<v1::UnitKind>(v1::UnitKind_Name(k), "UNIT_KIND_"); }
 std::string PowerName(v1::Power p) { return Strip<v1::Power>(v1::Power_Name(p), "POWER_"); }

@@ -1,0 +1,54 @@
+#include "common/db/sql.h"
+
+namespace sm::db {
+
+std::vector<std::string> TextArray(const pqxx::field& f) {
+  std::vector<std::string> out;
+  if (f.is_null()) return out;
+  auto parser = f.as_array();
+  for (auto item = parser.get_next(); item.first != pqxx::array_parser::juncture::done; item = parser.get_next()) {
+    if (item.first == pqxx::array_parser::juncture::string_value) out.push_back(item.second);
+  }
+  return out;
+}
+
+std::string TextArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ",";
+    out += "\"";
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += "\"";
+  }
+  return out + "}";
+}
+
+std::string TextArrayLiteral(const google::protobuf::RepeatedPtrField<std::string>& values) {
+  return TextArrayLiteral(std::vector<std::string>(values.begin(), values.end()));
+}
+
+int64_t Micros(const google::protobuf::Timestamp& t) { return t.seconds() * 1000000 + t.nanos() / 1000; }
+
+void SetMicros(google::protobuf::Timestamp* t, int64_t us) {
+  int64_t s = us >= 0 ? us / 1000000 : (us - 999999) / 1000000;
+  t->set_seconds(s);
+  t->set_nanos(static_cast<int32_t>((us - s * 1000000) * 1000));
+}
+
+std::optional<std::string> MicrosOrNull(const google::protobuf::Timestamp& t) {
+  if (t.seconds() == 0 && t.nanos() == 0) return std::nullopt;
+  return std::to_string(Micros(t));
+}
+
+std::string TimestampParam(int n) {
+  return "('epoch'::timestamptz + $" + std::to_string(n) + "::bigint * interval '1 microsecond')";
+}
+
+std::string MicrosOf(const std::string& column) {
+  return "(extract(epoch FROM " + column + ") * 1000000)::bigint";
+}
+
+}  // namespace sm::db

@@ -1,0 +1,41 @@
+// Small helpers every store's SQL uses: NULL for empty text, reading nullable fields,
+// PostgreSQL text arrays, and exact microsecond timestamps.
+#pragma once
+
+#include <google/protobuf/repeated_field.h>
+#include <google/protobuf/timestamp.pb.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/db/pool.h"
+
+namespace sm::db {
+
+// NULL for "", else the text (parameters for nullable columns).
+inline std::optional<std::string> Opt(const std::string& s) {
+  return s.empty() ? std::optional<std::string>() : std::optional<std::string>(s);
+}
+// The field's text, "" for NULL.
+inline std::string Str(const pqxx::field& f) { return f.is_null() ? "" : f.as<std::string>(); }
+
+// The elements of a text[] field (empty for NULL).
+std::vector<std::string> TextArray(const pqxx::field& f);
+// A text[] literal for `values`, quoted and escaped ('{"a","b"}').
+std::string TextArrayLiteral(const std::vector<std::string>& values);
+std::string TextArrayLiteral(const google::protobuf::RepeatedPtrField<std::string>& values);
+
+// Microseconds since the epoch of a Timestamp, and back.
+int64_t Micros(const google::protobuf::Timestamp& t);
+void SetMicros(google::protobuf::Timestamp* t, int64_t micros);
+// NULL for an unset Timestamp, else its microseconds as text.
+std::optional<std::string> MicrosOrNull(const google::protobuf::Timestamp& t);
+
+// SQL for the timestamptz that parameter $n (bigint microseconds) stands for, exactly (no
+// floating point on the way).
+std::string TimestampParam(int n);
+// SQL reading a timestamptz column as bigint microseconds.
+std::string MicrosOf(const std::string& column);
+
+}  // namespace sm::db
