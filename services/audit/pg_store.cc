@@ -304,6 +304,7 @@ absl::StatusOr<v1::FindingReply> PgStore::AddFinding(const v1::Finding& f_in, co
     pqxx::result earlier = tx.exec_params(
         "SELECT f.id::text FROM findings f JOIN engagements e ON e.id = f.engagement_id "
         "WHERE f.responsible_unit_id = $1::uuid AND f.category = $2 AND f.engagement_id <> $3::uuid "
+        "  AND e.created_at < (SELECT created_at FROM engagements WHERE id = $3::uuid) "
         "ORDER BY f.created_at DESC LIMIT 1",
         f_in.responsible_unit_id(), v1::FindingCategory_Name(f_in.category()), eng->id());
     const std::string recurs = earlier.empty() ? "" : earlier[0][0].as<std::string>();

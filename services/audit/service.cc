@@ -296,6 +296,10 @@ grpc::Status AuditServiceImpl::ReferFinding(grpc::ServerContext* ctx, const v1::
     auto to = store_->Unit(req->to_unit_id());
     if (absl::IsNotFound(to.status()) || (to.ok() && !to->active)) return InvalidField("to_unit_id", "no such active unit");
     SM_RETURN_IF_ERROR(to.status());
+    if (to->kind != "DISCIPLINE_GROUP" && to->kind != "DISCIPLINE_COMMISSION" &&
+        to->kind != "ORGAN_DISCIPLINE_COMMITTEE") {
+      return InvalidField("to_unit_id", "is not a discipline unit (discipline group, commission or organ committee)");
+    }
     SM_ASSIGN_OR_RETURN(FindingView v, LoadFinding(call.principal, req->finding_id()));
     if (!v.audit_unit) return absl::PermissionDeniedError("only the audit unit refers its findings");
     SM_ASSIGN_OR_RETURN(*reply, store_->MutateFinding(

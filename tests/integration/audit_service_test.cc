@@ -547,6 +547,16 @@ TEST_F(AuditServiceTest, AccessAndBadInputs) {
     EXPECT_TRUE(named) << k.field << ": " << s.error_message();
   }
   EXPECT_EQ(Count("SELECT count(*) FROM audit.engagements"), before);
+  // Findings are referred to discipline units only.
+  v1::ReferFindingRequest rf;
+  rf.set_request_id(NewUuid());
+  rf.set_finding_id(f.id());
+  rf.set_expected_version(f.version());
+  rf.set_to_unit_id(UnitId("gaoxin-branch-puming-station"));
+  v1::FindingReply refer_reply;
+  grpc::Status rs = Call(stub_.get(), auditor, &v1::AuditService::Stub::ReferFinding, rf, &refer_reply);
+  EXPECT_EQ(rs.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(FieldViolations(FromGrpcStatus(rs))[0].field, "to_unit_id");
   v1::AddFindingRequest af;
   af.set_request_id(NewUuid());
   af.set_engagement_id(f.engagement_id());

@@ -1,7 +1,8 @@
 -- EXPLAIN (ANALYZE, BUFFERS) of ListClues' query (services/clue/pg_store.cc PgStore::List),
 -- planned the way libpqxx runs it (an unnamed statement: a custom plan for these values),
 -- then of the per-row subject look-up (LoadSubjects). Variables: -v unit=<uuid> (a unit
--- holding many clues), -v rare=<uuid> (a unit in custody of none).
+-- holding many clues), -v rare=<uuid> (a unit in custody of none). Needs 10,000 clues or more
+-- for the later-page plan to be deep.
 SET search_path = clue, public;
 PREPARE list_q(uuid, uuid, uuid, text, text, uuid, text, bigint, bigint, boolean, bigint, uuid, int) AS
 SELECT c.id::text, c.number, c.state, c.source, c.channel, c.source_system, c.source_ref,
@@ -35,6 +36,10 @@ EXPLAIN (ANALYZE, BUFFERS) EXECUTE list_q(:'unit', NULL, NULL, NULL, NULL, NULL,
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE list_q(:'rare', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, 51);
 \echo '--- oversight, holding unit filter'
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE list_q(NULL, :'unit', NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, 51);
+\echo '--- oversight, a later page: the keyset token after the 10,000th newest clue (page 201 of 50; half the clues if fewer)'
+SELECT (extract(epoch FROM received_at) * 1000000)::bigint AS k_us, id AS k_id
+  FROM clues ORDER BY received_at DESC, id DESC OFFSET least(9999, (SELECT count(*) FROM clues) / 2) LIMIT 1 \gset
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE list_q(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, :k_us, :'k_id', 51);
 \echo '--- per listed clue: its subjects (LoadSubjects, one query per row)'
 EXPLAIN (ANALYZE, BUFFERS) SELECT person_id::text, unit_id::text, display_name FROM clue_subjects
   WHERE clue_id = (SELECT id FROM clues ORDER BY received_at DESC LIMIT 1) ORDER BY ord;

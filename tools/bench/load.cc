@@ -456,7 +456,8 @@ int main(int argc, char** argv) {
   try {
     sh.mix = ParseMix(o.rpc);
   } catch (const CLI::Error& e) {
-    return app.exit(e);
+    app.exit(e);
+    return 2;
   }
   for (const auto& [rpc, w] : sh.mix) sh.mix_total += w;
   auto uses = [&](Rpc r) {

@@ -30,6 +30,7 @@ enum ExitCode {
 struct Options {
   std::string addr;           // --addr, SMCTL_ADDR, default 127.0.0.1:7101
   std::string clue_addr;      // --clue-addr, SMCTL_CLUE_ADDR, default 127.0.0.1:7102
+  std::string audit_addr;     // --audit-addr, SMCTL_AUDIT_ADDR, default 127.0.0.1:7103
   std::string token;          // --token, SMCTL_TOKEN, else the stored token
   std::string output = "table";  // table | json
   std::string lang = "zh";    // zh | en (--lang, SMCTL_LANG)
@@ -51,6 +52,8 @@ class Context {
   std::shared_ptr<grpc::Channel> Channel(const std::string& addr = "");
   // A channel to the clue service (--clue-addr).
   std::shared_ptr<grpc::Channel> ClueChannel() { return Channel(opts_.clue_addr); }
+  // A channel to the audit service (--audit-addr).
+  std::shared_ptr<grpc::Channel> AuditChannel() { return Channel(opts_.audit_addr); }
   // Prepares a call context: deadline, token, request and trace ids.
   void Prepare(grpc::ClientContext* ctx) const;
 

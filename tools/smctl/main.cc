@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "tools/smctl/audit_commands.h"
 #include "tools/smctl/clue_commands.h"
 #include "tools/smctl/directory_commands.h"
 
@@ -25,10 +26,12 @@ int main(int argc, char** argv) {
   Options opts;
   opts.addr = Env("SMCTL_ADDR", "127.0.0.1:7101");
   opts.clue_addr = Env("SMCTL_CLUE_ADDR", "127.0.0.1:7102");
+  opts.audit_addr = Env("SMCTL_AUDIT_ADDR", "127.0.0.1:7103");
   opts.token = Env("SMCTL_TOKEN", "");
   opts.lang = Env("SMCTL_LANG", "zh");
   app.add_option("--addr", opts.addr, "服务地址 service address host:port (SMCTL_ADDR)");
   app.add_option("--clue-addr", opts.clue_addr, "线索服务地址 clue service address host:port (SMCTL_CLUE_ADDR)");
+  app.add_option("--audit-addr", opts.audit_addr, "审计服务地址 audit service address host:port (SMCTL_AUDIT_ADDR)");
   app.add_option("--token", opts.token, "访问令牌 bearer token (SMCTL_TOKEN)");
   app.add_option("-o,--output", opts.output, "输出格式 output: table|json")->check(CLI::IsMember({"table", "json"}));
   app.add_option("--lang", opts.lang, "语言 language: zh|en (SMCTL_LANG)")->check(CLI::IsMember({"zh", "en"}));
@@ -214,6 +217,157 @@ int main(int argc, char** argv) {
   auto* cstats = clue->add_subcommand("stats", "线索统计 clue statistics");
   cstats->add_option("--unit", stats_unit, "范围：该单位及下级承办的线索 scope: clues held by this unit or below");
   cstats->callback([&] { run = [&](Context& c) { return ClueStats(c, stats_unit); }; });
+
+  // ---- audit: 审计 ------------------------------------------------------------------------
+  auto* audit = app.add_subcommand("audit", "审计 audit: engagements, findings, rectifications");
+  audit->require_subcommand(1);
+  auto audit_choices = [](AuditChoice k) { return CLI::IsMember(AuditChoices(k)); };
+
+  auto* eng = audit->add_subcommand("engagement", "审计项目 engagements");
+  eng->require_subcommand(1);
+  EngagementCreateArgs ec;
+  auto* ecreate = eng->add_subcommand("create", "立项 create an engagement");
+  ecreate->add_option("--kind", ec.kind, "审计类型 kind")->required()->check(audit_choices(AuditChoice::kKind));
+  ecreate->add_option("--title", ec.title, "项目名称 title");
+  ecreate->add_option("--audit-unit", ec.audit_unit, "审计单位（代码或ID，须为本人单位） audit unit (code or id)")->required();
+  ecreate->add_option("--audited-unit", ec.audited_unit, "被审计单位（代码或ID） audited unit (code or id)")->required();
+  ecreate->add_option("--audited-person", ec.audited_person,
+                      "被审计人（警号或ID；经济责任审计必填） audited person (badge or id; departure audits)");
+  ecreate->add_option("--from", ec.from, "审计期间起 period from (YYYY-MM-DD)")->required();
+  ecreate->add_option("--to", ec.to, "审计期间止 period to (YYYY-MM-DD)")->required();
+  ecreate->add_option("--it-stage", ec.it_stage, "信息化项目环节 IT stage (it-project audits)")
+      ->check(audit_choices(AuditChoice::kItStage));
+  ecreate->add_option("--request-id", ec.request_id, "幂等键 idempotency key (default: a new UUID)");
+  ecreate->callback([&] { run = [&](Context& c) { return AuditEngagementCreate(c, ec); }; });
+
+  EngagementAdvanceArgs ea;
+  auto* eadvance = eng->add_subcommand("advance", "推进项目状态 move an engagement to its next state");
+  eadvance->add_option("ENG", ea.engagement, "项目ID或编号 engagement id or number")->required();
+  eadvance->add_option("--to", ea.to, "目标状态 next state")->required()->check(audit_choices(AuditChoice::kAdvanceTo));
+  eadvance->add_option("--request-id", ea.request_id, "幂等键 idempotency key (default: a new UUID)");
+  eadvance->add_option("--version", ea.version, "预期版本（默认先读取） expected version (default: read it first)")
+      ->check(CLI::PositiveNumber);
+  eadvance->callback([&] { run = [&](Context& c) { return AuditEngagementAdvance(c, ea); }; });
+
+  std::string eng_key;
+  auto* eshow = eng->add_subcommand("show", "查看审计项目 show an engagement");
+  eshow->add_option("ENG", eng_key, "项目ID或编号 engagement id or number")->required();
+  eshow->callback([&] { run = [&](Context& c) { return AuditEngagementShow(c, eng_key); }; });
+
+  EngagementListArgs el;
+  auto* elist = eng->add_subcommand("list", "列出审计项目 list engagements");
+  elist->add_option("--audited-unit", el.audited_unit, "被审计单位（代码或ID） audited unit (code or id)");
+  elist->add_option("--kind", el.kind, "审计类型 kind")->check(audit_choices(AuditChoice::kKind));
+  elist->add_option("--limit", el.limit, "每页条数 page size")->check(CLI::Range(1, 500));
+  elist->add_option("--page-token", el.page_token, "下一页令牌 next page token");
+  elist->add_flag("--all-pages", el.all_pages, "取回全部页 fetch every page");
+  elist->callback([&] { run = [&](Context& c) { return AuditEngagementList(c, el); }; });
+
+  auto* finding = audit->add_subcommand("finding", "审计发现（问题） findings");
+  finding->require_subcommand(1);
+  FindingAddArgs fa;
+  auto* fadd = finding->add_subcommand("add", "登记审计发现 add a finding");
+  fadd->add_option("--engagement", fa.engagement, "审计项目（ID或编号） engagement (id or number)")->required();
+  fadd->add_option("--title", fa.title, "问题标题 title");
+  fadd->add_option("--description", fa.description, "问题描述 description");
+  fadd->add_option("--category", fa.category, "问题类别 category")->required()->check(audit_choices(AuditChoice::kCategory));
+  fadd->add_option("--amount", fa.amount, "涉及金额（元，最多两位小数） amount in yuan (at most 2 decimals)")->required();
+  fadd->add_option("--severity", fa.severity, "严重程度 severity")->required()->check(audit_choices(AuditChoice::kSeverity));
+  fadd->add_option("--unit", fa.unit, "责任单位（代码或ID） responsible unit (code or id)")->required();
+  fadd->add_option("--person", fa.person, "责任人（警号或ID） responsible person (badge or id)");
+  fadd->add_option("--evidence", fa.evidence, "证据索引（可重复） evidence reference (repeat)")->allow_extra_args(false);
+  fadd->add_option("--request-id", fa.request_id, "幂等键 idempotency key (default: a new UUID)");
+  fadd->callback([&] { run = [&](Context& c) { return AuditFindingAdd(c, fa); }; });
+
+  std::string finding_key;
+  auto finding_read = [&](const char* name, const char* help, int (*fn)(Context&, const std::string&)) {
+    auto* cmd = finding->add_subcommand(name, help);
+    cmd->add_option("FINDING", finding_key, "问题ID或编号 finding id or number (SJ-2026-0001-02)")->required();
+    cmd->callback([&, fn] { run = [&, fn](Context& c) { return fn(c, finding_key); }; });
+  };
+  finding_read("show", "查看审计发现（含移送线索的办理结果） show a finding and its referral", AuditFindingShow);
+  finding_read("history", "问题的历史 the finding's history", AuditFindingHistory);
+  finding_read("verify", "校验历史哈希链 verify the history's hash chain (exit 1 when broken)", AuditFindingVerify);
+
+  FindingListArgs fl;
+  auto* flist = finding->add_subcommand("list", "列出审计发现 list findings");
+  flist->add_option("--engagement", fl.engagement, "审计项目（ID或编号） engagement (id or number)");
+  flist->add_option("--unit", fl.unit, "责任单位（代码或ID） responsible unit (code or id)");
+  flist->add_option("--category", fl.category, "问题类别 category")->check(audit_choices(AuditChoice::kCategory));
+  flist->add_flag("--referred", fl.referred, "只看已移送的 referred only");
+  flist->add_option("--limit", fl.limit, "每页条数 page size")->check(CLI::Range(1, 500));
+  flist->add_option("--page-token", fl.page_token, "下一页令牌 next page token");
+  flist->add_flag("--all-pages", fl.all_pages, "取回全部页 fetch every page");
+  flist->callback([&] { run = [&](Context& c) { return AuditFindingList(c, fl); }; });
+
+  FindingReferArgs fr;
+  auto* frefer = finding->add_subcommand("refer", "移送纪检监察部门（形成问题线索） refer to a discipline unit as a clue");
+  frefer->add_option("FINDING", fr.finding, "问题ID或编号 finding id or number")->required();
+  frefer->add_option("--to", fr.to, "接收单位（代码或ID） discipline unit (code or id)")->required();
+  frefer->add_option("--category", fr.categories, "线索类别（可重复，或逗号分隔；默认廉洁纪律） clue category (repeat)")
+      ->delimiter(',')
+      ->allow_extra_args(false)
+      ->check(CLI::IsMember(ClueChoices(ClueChoice::kCategory)));
+  frefer->add_option("--summary", fr.summary, "线索摘要（默认：审计移送：问题标题） clue summary");
+  frefer->add_option("--request-id", fr.request_id, "幂等键 idempotency key (default: a new UUID)");
+  frefer->add_option("--version", fr.version, "预期版本（默认先读取） expected version (default: read it first)")
+      ->check(CLI::PositiveNumber);
+  frefer->callback([&] { run = [&](Context& c) { return AuditFindingRefer(c, fr); }; });
+
+  auto* rect = audit->add_subcommand("rectification", "整改 rectifications");
+  rect->require_subcommand(1);
+  RectAddArgs ra;
+  auto* radd = rect->add_subcommand("add", "下达整改 set a rectification for a finding");
+  radd->add_option("FINDING", ra.finding, "问题ID或编号 finding id or number")->required();
+  radd->add_option("--measure", ra.measure, "整改措施 measure");
+  radd->add_option("--owner", ra.owner, "整改责任单位（默认问题的责任单位） owner unit (default: the finding's unit)");
+  radd->add_option("--days", ra.days, "整改期限（工作日） deadline in working days")->check(CLI::Range(1, 365));
+  radd->add_option("--request-id", ra.request_id, "幂等键 idempotency key (default: a new UUID)");
+  radd->callback([&] { run = [&](Context& c) { return AuditRectAdd(c, ra); }; });
+
+  RectStepArgs rs;
+  auto on_rect = [&](const char* name, const char* help, bool versioned, int (*fn)(Context&, const RectStepArgs&)) {
+    auto* cmd = rect->add_subcommand(name, help);
+    cmd->add_option("RECT", rs.rect, "整改ID（或至少前 8 位） rectification id (or its first 8+ characters)")->required();
+    cmd->add_option("--request-id", rs.request_id, "幂等键 idempotency key (default: a new UUID)");
+    if (versioned) {
+      cmd->add_option("--version", rs.version, "预期版本（默认先读取） expected version (default: read it first)")
+          ->check(CLI::PositiveNumber);
+    }
+    cmd->callback([&, fn] { run = [&, fn](Context& c) { return fn(c, rs); }; });
+    return cmd;
+  };
+  auto* rprogress = on_rect("progress", "记录整改进展（责任单位） record progress (owner unit)", false, AuditRectProgress);
+  rprogress->add_option("--note", rs.note, "进展情况（必填） progress note (required)");
+  rprogress->add_option("--evidence", rs.evidence, "证据索引（可重复） evidence reference (repeat)")->allow_extra_args(false);
+  on_rect("submit", "提交整改结果待核验（责任单位） submit for review (owner unit)", true, AuditRectSubmit)
+      ->add_option("--summary", rs.summary, "整改情况说明（必填） summary (required)");
+  auto* rreview = on_rect("review", "核验：销号或退回（审计单位） sign off or send back (audit unit)", true, AuditRectReview);
+  auto* approve = rreview->add_flag("--approve", rs.approve, "核验通过，销号 sign off");
+  rreview->add_flag("--reject", rs.reject, "退回重新整改 send back to the owner")->excludes(approve);
+  rreview->add_option("--reason", rs.reason, "理由（退回时必填） reason (required to reject)");
+  on_rect("reopen", "回头看：重新打开已销号的整改（审计单位） reopen a signed-off rectification", true, AuditRectReopen)
+      ->add_option("--reason", rs.reason, "理由（必填） reason (required)");
+
+  RectListArgs rl;
+  auto* rlist = rect->add_subcommand("list", "列出整改 list rectifications");
+  rlist->add_option("--finding", rl.finding, "问题ID或编号 finding id or number");
+  rlist->add_option("--owner", rl.owner, "整改责任单位（代码或ID） owner unit (code or id)");
+  rlist->add_option("--state", rl.state, "状态 state")->check(audit_choices(AuditChoice::kRectState));
+  rlist->add_flag("--overdue", rl.overdue, "只看逾期 overdue only");
+  rlist->callback([&] { run = [&](Context& c) { return AuditRectList(c, rl); }; });
+
+  std::string audit_stats_unit;
+  auto* astats = audit->add_subcommand("stats", "审计统计 audit statistics");
+  astats->add_option("--unit", audit_stats_unit, "范围：该单位及下级单位的问题 scope: findings of this unit or below");
+  astats->callback([&] { run = [&](Context& c) { return AuditStats(c, audit_stats_unit); }; });
+
+  ImportFindingsArgs imf;
+  auto* aimport = audit->add_subcommand("import-findings", "从 CSV 台账导入审计发现 import findings from a CSV ledger");
+  aimport->add_option("FILE", imf.file, "CSV 文件（UTF-8） CSV file (UTF-8)")->required();
+  aimport->add_option("--engagement", imf.engagement, "审计项目（ID或编号） engagement (id or number)")->required();
+  aimport->add_flag("--dry-run", imf.dry_run, "只检查，不写入 check only, write nothing");
+  aimport->callback([&] { run = [&](Context& c) { return AuditImportFindings(c, imf); }; });
 
   try {
     app.parse(argc, argv);
