@@ -25,6 +25,10 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const Config& config)
   args.SetMaxReceiveMessageSize(16 * 1024 * 1024);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
   args.SetLoadBalancingPolicyName("round_robin");
+  // A restarted peer is found again within seconds (gRPC's default backoff grows to 120 s).
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   std::shared_ptr<grpc::ChannelCredentials> creds;
   if (config.ca_file.empty()) {
     creds = grpc::InsecureChannelCredentials();

@@ -10,6 +10,7 @@
 
 #include "common/event_log.h"
 #include "common/pg_listen.h"
+#include "common/server.h"
 #include "common/status.h"
 
 namespace sm::events {
@@ -40,7 +41,7 @@ absl::Status Stream(grpc::ServerContext* ctx, const std::string& after_cursor, d
   auto cursor = Cursor::Parse(after_cursor);
   if (!cursor) return InvalidField("after_cursor", "is not a cursor from this service");
   constexpr int kBatch = 500;
-  while (!ctx->IsCancelled()) {
+  while (!ctx->IsCancelled() && !server::ShuttingDown()) {
     const uint64_t seen = listener ? listener->count() : 0;
     auto batch = feed(*cursor, kBatch);
     if (!batch.ok()) return batch.status();
@@ -56,11 +57,12 @@ absl::Status Stream(grpc::ServerContext* ctx, const std::string& after_cursor, d
     // NOTIFY wakes us at once; the timeout is the polling fallback, and re-checks the
     // horizon when a slow older transaction finally commits.
     if (listener) {
-      listener->Wait(seen, std::chrono::milliseconds(500));
+      listener->Wait(seen, std::chrono::milliseconds(200));
     } else {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
+  if (server::ShuttingDown()) return absl::UnavailableError("server shutting down; reconnect");
   return absl::OkStatus();
 }
 

@@ -61,7 +61,7 @@ using OnDead = std::function<absl::Status(db::Tx& tx, const Row& row, const absl
 struct Options {
   std::chrono::milliseconds deadline{5000};
   std::chrono::milliseconds initial_backoff{200};
-  std::chrono::milliseconds max_backoff{60000};
+  std::chrono::milliseconds max_backoff{15000};
   std::chrono::milliseconds poll{2000};  // fallback when no NOTIFY arrives
   int batch = 50;
 };

@@ -61,6 +61,7 @@ void Runtime::WaitForSignal() {
 
 void Runtime::Shutdown() {
   if (server_) {
+    server::BeginShutdown();  // event streams end now rather than at the grace deadline
     server_->Shutdown(std::chrono::milliseconds(5000));
     server_.reset();
   }

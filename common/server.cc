@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
 
@@ -49,6 +50,13 @@ std::string TraceIdFromTraceparent(const std::string& tp) {
 }  // namespace
 
 std::string NewTraceId() { return crypto::ToHex(crypto::RandomBytes(16)); }
+
+namespace {
+std::atomic<bool> g_shutting_down{false};
+}  // namespace
+
+void BeginShutdown() { g_shutting_down = true; }
+bool ShuttingDown() { return g_shutting_down.load(); }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
                                                       const std::vector<grpc::Service*>& services) {

@@ -86,4 +86,9 @@ inline constexpr char kOnBehalfOfHeader[] = "x-sm-on-behalf-of";
 // A fresh 32-hex-character trace id.
 std::string NewTraceId();
 
+// Set when the process begins a graceful shutdown: long-running handlers (event streams)
+// return so the server can stop within its grace period.
+void BeginShutdown();
+bool ShuttingDown();
+
 }  // namespace sm::server

@@ -9,7 +9,9 @@
 // statistics cache works again once Redis is back.
 //
 // Knobs (environment): SM_CRASH_KILLS (default 50), SM_CRASH_SECONDS (time budget of the
-// kill phase, default 360), SM_CRASH_MAX_REFERRALS (default 4000), SM_CRASH_WATCHDOG_S
+// kill phase, default 360), SM_CRASH_MAX_REFERRALS (default 4000), SM_CRASH_CALL_BUDGET_MS
+// (how long a call is retried during the kill phase before its outcome counts as unknown
+// and is resolved at the end, default 15000), SM_CRASH_WATCHDOG_S
 // (whole-binary watchdog: stops the stack and exits, default 870), SM_FAULT_KEEP_LOGS=1
 // (copy the service logs to /tmp even when everything passes; on failure they always are).
 #include <gtest/gtest.h>
@@ -686,6 +688,8 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
   const int min_each = std::min(20, kills_wanted / 2);
   const int budget_s = EnvInt("SM_CRASH_SECONDS", 360);
   const int max_referrals = EnvInt("SM_CRASH_MAX_REFERRALS", 4000);
+  // How long a call is retried during the kill phase before its outcome counts as unknown.
+  const auto call_budget = std::chrono::milliseconds(EnvInt("SM_CRASH_CALL_BUDGET_MS", 15000));
   const std::string cursor_before = Text(kCursor);
   Say("kill phase: %d kills (at least %d of each service), at most %d s", kills_wanted, min_each, budget_s);
 
@@ -698,7 +702,7 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
   std::thread writer([&] {
     for (int n = 1; n <= max_referrals && !stop_writer; ++n) {
       Referral j = NewReferral(n);
-      Outcome o = Advance(j, 15000ms);
+      Outcome o = Advance(j, call_budget);
       std::lock_guard lock(mu_);
       if (j.stage >= 1) ++added;
       if (o == Outcome::kDone) referred.push_back(j.finding_id);
@@ -711,7 +715,7 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
   // The discipline group: takes up some of its offers now and then.
   std::thread discipline([&] {
     while (!stop_discipline) {
-      DisciplineRound(15000ms);
+      DisciplineRound(call_budget);
       for (int i = 0; i < 6 && !stop_discipline; ++i) std::this_thread::sleep_for(50ms);
     }
   });
