@@ -123,6 +123,7 @@ absl::Status ClueServiceImpl::Step(const server::CallInfo& call, const std::stri
                                                return edit(current, RelationOf(call.principal, current));
                                              },
                                              [this](const StoredClue& s) { return Render(s); }));
+  ForgetStatsVersion();
   return absl::OkStatus();
 }
 
@@ -266,6 +267,7 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
     }
     SM_ASSIGN_OR_RETURN(*reply, store_->Register(s, Actor{p.EndUser(), p.unit}, req->request_id(), Fingerprint(*req),
                                                  events, [this](const StoredClue& x) { return Render(x); }));
+    ForgetStatsVersion();
     return absl::OkStatus();
   });
 }
@@ -742,6 +744,7 @@ grpc::Status ClueServiceImpl::MergeClues(grpc::ServerContext* ctx, const v1::Mer
                         return absl::OkStatus();
                       },
                       req->reason(), [this](const StoredClue& x) { return Render(x); }));
+    ForgetStatsVersion();
     return absl::OkStatus();
   });
 }
@@ -830,7 +833,7 @@ grpc::Status ClueServiceImpl::GetClueStats(grpc::ServerContext* ctx, const v1::G
     if (!scope.empty()) q.unit_id = scope;
     // Cached per scope under the statistics version, which moves after every change: a
     // flushed or lost cache only costs a recomputation.
-    SM_ASSIGN_OR_RETURN(int64_t version, store_->StatsVersion());
+    SM_ASSIGN_OR_RETURN(int64_t version, StatsVersion());
     const std::string key = "clue:stats:v" + std::to_string(version) + ":" + (scope.empty() ? "*" : scope) + ":" +
                             std::to_string(q.received_from_us.value_or(0)) + ":" +
                             std::to_string(q.received_to_us.value_or(0));
@@ -846,6 +849,17 @@ grpc::Status ClueServiceImpl::GetClueStats(grpc::ServerContext* ctx, const v1::G
     resp->set_from_cache(!computed);
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<int64_t> ClueServiceImpl::StatsVersion() {
+  std::lock_guard lock(stats_mu_);
+  const auto now = std::chrono::steady_clock::now();
+  const TimePoint wall = TimePoint(std::chrono::duration_cast<TimePoint::duration>(now.time_since_epoch()));
+  if (stats_version_ < 0 || wall - stats_version_read_ >= std::chrono::milliseconds(250)) {
+    SM_ASSIGN_OR_RETURN(stats_version_, store_->StatsVersion());
+    stats_version_read_ = wall;
+  }
+  return stats_version_;
 }
 
 grpc::Status ClueServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* req,
