@@ -30,7 +30,7 @@ struct TlsConfig {
 struct Config {
   std::string listen = "127.0.0.1:0";
   int max_message_bytes = 16 * 1024 * 1024;
-  int max_threads = 64;  // bounds the sync server's handler threads
+  int max_threads = 256;  // bounds the sync server's handler threads (and so concurrent calls)
   std::chrono::milliseconds keepalive_time{60000};
   std::chrono::milliseconds keepalive_timeout{20000};
   TlsConfig tls;

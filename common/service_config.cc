@@ -12,7 +12,7 @@ ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
   c.name = name;
   c.grpc.listen = r.HostPort("grpc.listen", default_grpc);
   c.grpc.max_message_bytes = static_cast<int>(r.Int("grpc.max_message_bytes", 16 << 20, 1024, 256 << 20));
-  c.grpc.max_threads = static_cast<int>(r.Int("grpc.max_threads", 64, 4, 4096));
+  c.grpc.max_threads = static_cast<int>(r.Int("grpc.max_threads", 256, 4, 4096));
   c.grpc.keepalive_time = r.Millis("grpc.keepalive_time_ms", 60000, 1000, 3600000);
   c.grpc.keepalive_timeout = r.Millis("grpc.keepalive_timeout_ms", 20000, 1000, 600000);
   c.grpc.tls.cert_file = r.String("grpc.tls.cert_file", "");

@@ -39,7 +39,7 @@ using SteadyClock = std::chrono::steady_clock;
 
 // Log-linear latency histogram in microseconds (HdrHistogram-like): values below 128 µs
 // are exact, above that 64 sub-buckets per power of two (< 1.6 % relative error). Fixed
-// memory (2,688 counters) whatever the run length.
+// memory (2,752 counters) whatever the run length.
 class Histogram {
  public:
   void Record(int64_t us) {
