@@ -99,51 +99,65 @@ absl::StatusOr<int> Relay::RunOnce() {
     return absl::OkStatus();
   }, db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
-  int handled = 0;
-  for (const Row& row : due) {
-    if (stop_) break;
-    Delivery d = deliver_(row, options_.deadline);
-    absl::Status w;
-    if (d.status.ok()) {
-      w = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
-        pqxx::binarystring resp(d.response.data(), d.response.size());
-        tx.exec_params0("UPDATE " + table + " SET state = 'delivered', delivered_at = now(), response = $2, "
-                        "attempts = attempts + 1, last_error = NULL WHERE id = $1 AND state = 'pending'",
-                        row.id, resp);
-        return on_delivered_ ? on_delivered_(tx, row, d.response) : absl::OkStatus();
-      });
-      OutboxCounter().Add({{"schema", schema_}, {"result", "delivered"}}).Increment();
-    } else if (Permanent(d.status)) {
-      w = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
-        tx.exec_params0("UPDATE " + table + " SET state = 'dead', attempts = attempts + 1, last_error = $2 "
-                        "WHERE id = $1 AND state = 'pending'",
-                        row.id, std::string(d.status.ToString()));
-        return on_dead_ ? on_dead_(tx, row, d.status) : absl::OkStatus();
-      });
-      OutboxCounter().Add({{"schema", schema_}, {"result", "dead"}}).Increment();
-      log::Error("outbox command parked as dead",
-                 {{"schema", schema_}, {"id", row.id}, {"kind", row.kind}, {"error", d.status.ToString()}});
-    } else {
-      const auto wait = Backoff(row.attempts + 1);
-      w = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
-        tx.exec_params0("UPDATE " + table + " SET attempts = attempts + 1, last_error = $2, "
-                        "next_attempt_at = 'epoch'::timestamptz + $3::bigint * interval '1 microsecond' "
-                        "WHERE id = $1 AND state = 'pending'",
-                        row.id, std::string(d.status.ToString()),
-                        std::chrono::duration_cast<std::chrono::microseconds>((clock_.Now() + wait).time_since_epoch())
-                            .count());
-        return absl::OkStatus();
-      });
-      OutboxCounter().Add({{"schema", schema_}, {"result", "retry"}}).Increment();
+  // Deliver up to `parallel` commands at once: a synchronous call per command would cap
+  // the relay at one receiver round trip per command.
+  std::atomic<size_t> next{0};
+  std::atomic<int> handled{0};
+  auto work = [&] {
+    for (size_t i; (i = next++) < due.size() && !stop_;) {
+      if (Handle(due[i])) ++handled;
     }
-    if (!w.ok()) {
-      log::Warn("outbox bookkeeping failed; the command will be retried",
-                {{"schema", schema_}, {"id", row.id}, {"error", std::string(w.message())}});
-      continue;
-    }
-    ++handled;
+  };
+  const size_t lanes = std::min<size_t>(due.size(), static_cast<size_t>(std::max(1, options_.parallel)));
+  std::vector<std::thread> threads;
+  for (size_t k = 1; k < lanes; ++k) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  return handled.load();
+}
+
+bool Relay::Handle(const Row& row) {
+  const std::string table = schema_ + ".outbox";
+  Delivery d = deliver_(row, options_.deadline);
+  absl::Status w;
+  if (d.status.ok()) {
+    w = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
+      pqxx::binarystring resp(d.response.data(), d.response.size());
+      tx.exec_params0("UPDATE " + table + " SET state = 'delivered', delivered_at = now(), response = $2, "
+                      "attempts = attempts + 1, last_error = NULL WHERE id = $1 AND state = 'pending'",
+                      row.id, resp);
+      return on_delivered_ ? on_delivered_(tx, row, d.response) : absl::OkStatus();
+    });
+    OutboxCounter().Add({{"schema", schema_}, {"result", "delivered"}}).Increment();
+  } else if (Permanent(d.status)) {
+    w = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
+      tx.exec_params0("UPDATE " + table + " SET state = 'dead', attempts = attempts + 1, last_error = $2 "
+                      "WHERE id = $1 AND state = 'pending'",
+                      row.id, std::string(d.status.ToString()));
+      return on_dead_ ? on_dead_(tx, row, d.status) : absl::OkStatus();
+    });
+    OutboxCounter().Add({{"schema", schema_}, {"result", "dead"}}).Increment();
+    log::Error("outbox command parked as dead",
+               {{"schema", schema_}, {"id", row.id}, {"kind", row.kind}, {"error", d.status.ToString()}});
+  } else {
+    const auto wait = Backoff(row.attempts + 1);
+    w = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
+      tx.exec_params0("UPDATE " + table + " SET attempts = attempts + 1, last_error = $2, "
+                      "next_attempt_at = 'epoch'::timestamptz + $3::bigint * interval '1 microsecond' "
+                      "WHERE id = $1 AND state = 'pending'",
+                      row.id, std::string(d.status.ToString()),
+                      std::chrono::duration_cast<std::chrono::microseconds>((clock_.Now() + wait).time_since_epoch())
+                          .count());
+      return absl::OkStatus();
+    });
+    OutboxCounter().Add({{"schema", schema_}, {"result", "retry"}}).Increment();
   }
-  return handled;
+  if (!w.ok()) {
+    log::Warn("outbox bookkeeping failed; the command will be retried",
+              {{"schema", schema_}, {"id", row.id}, {"error", std::string(w.message())}});
+    return false;
+  }
+  return true;
 }
 
 absl::StatusOr<Relay::Depth> Relay::Measure() {

@@ -64,6 +64,7 @@ struct Options {
   std::chrono::milliseconds max_backoff{15000};
   std::chrono::milliseconds poll{2000};  // fallback when no NOTIFY arrives
   int batch = 50;
+  int parallel = 8;  // deliveries in flight at once within a batch (commands are independent)
 };
 
 // Whether a receiver's answer can never succeed on retry.
@@ -95,6 +96,8 @@ class Relay {
 
  private:
   void Loop();
+  // Delivers one command and records the outcome; false when the bookkeeping failed.
+  bool Handle(const Row& row);
   std::chrono::milliseconds Backoff(int attempts);
 
   db::PoolConfig lock_config_;
