@@ -1,4 +1,5 @@
 #include "tools/smctl/clue_commands.h"
+#include "tools/smctl/directory_lookup.h"
 
 #include <cctype>
 #include <ctime>
@@ -319,102 +320,6 @@ int FailClue(Context& ctx, const grpc::Status& s) {
       return ctx.Fail(s);
   }
 }
-
-// ---------------------------------------------------------------------------------------
-// Directory look-ups: codes and badge numbers to ids, ids to names (cached per run).
-
-class Directory {
- public:
-  explicit Directory(Context& ctx) : ctx_(ctx) {}
-
-  // A unit code or id to the unit's id. Returns an exit code (reported) on failure.
-  int UnitId(const std::string& key, std::string* id) {
-    if (IsUuid(key)) {
-      *id = key;
-      return kExitOk;
-    }
-    v1::GetUnitRequest req;
-    req.set_code(key);
-    v1::Unit unit;
-    grpc::Status s = GetUnit(req, &unit);
-    if (!s.ok()) return ctx_.Fail(s);
-    unit_names_[unit.id()] = Name(unit);
-    *id = unit.id();
-    return kExitOk;
-  }
-
-  // A badge number or id to the person's id.
-  int PersonId(const std::string& key, std::string* id) {
-    if (IsUuid(key)) {
-      *id = key;
-      return kExitOk;
-    }
-    v1::GetPersonRequest req;
-    req.set_badge_no(key);
-    v1::Person p;
-    grpc::Status s = GetPerson(req, &p);
-    if (!s.ok()) return ctx_.Fail(s);
-    person_names_[p.id()] = PersonText(p);
-    *id = p.id();
-    return kExitOk;
-  }
-
-  // The unit's name, or its id when the directory cannot say.
-  std::string UnitName(const std::string& id) {
-    if (id.empty()) return "";
-    auto it = unit_names_.find(id);
-    if (it != unit_names_.end()) return it->second;
-    v1::GetUnitRequest req;
-    req.set_id(id);
-    v1::Unit unit;
-    std::string name = GetUnit(req, &unit).ok() ? Name(unit) : id;
-    unit_names_[id] = name;
-    return name;
-  }
-
-  // "name (badge)", or the id when the directory cannot say.
-  std::string PersonName(const std::string& id) {
-    if (id.empty()) return "";
-    auto it = person_names_.find(id);
-    if (it != person_names_.end()) return it->second;
-    v1::GetPersonRequest req;
-    req.set_id(id);
-    v1::Person p;
-    std::string name = GetPerson(req, &p).ok() ? PersonText(p) : id;
-    person_names_[id] = name;
-    return name;
-  }
-
- private:
-  v1::DirectoryService::Stub& Stub() {
-    if (!stub_) stub_ = v1::DirectoryService::NewStub(ctx_.Channel());
-    return *stub_;
-  }
-  grpc::Status GetUnit(const v1::GetUnitRequest& req, v1::Unit* unit) {
-    grpc::ClientContext cc;
-    ctx_.Prepare(&cc);
-    return Stub().GetUnit(&cc, req, unit);
-  }
-  grpc::Status GetPerson(const v1::GetPersonRequest& req, v1::Person* p) {
-    grpc::ClientContext cc;
-    ctx_.Prepare(&cc);
-    return Stub().GetPerson(&cc, req, p);
-  }
-  std::string Name(const v1::Unit& u) const {
-    return ctx_.lang() == Lang::kEn && !u.name_en().empty() ? u.name_en() : u.name();
-  }
-  static std::string PersonText(const v1::Person& p) {
-    return p.badge_no().empty() ? p.name() : p.name() + " (" + p.badge_no() + ")";
-  }
-
-  Context& ctx_;
-  std::unique_ptr<v1::DirectoryService::Stub> stub_;
-  std::map<std::string, std::string> unit_names_;
-  std::map<std::string, std::string> person_names_;
-};
-
-// ---------------------------------------------------------------------------------------
-// One command's conversation with the clue service.
 
 class Session {
  public:
