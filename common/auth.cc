@@ -82,6 +82,27 @@ absl::StatusOr<Principal> Verifier::Verify(std::string_view authorization) const
   }
   std::string token(authorization.substr(kBearer.size()));
   if (token.size() > 8192) return Unauthenticated("token too large");
+  std::shared_ptr<const Verified> v;
+  {
+    std::lock_guard lock(seen_->mu);
+    if (auto it = seen_->tokens.find(token); it != seen_->tokens.end()) v = it->second;
+  }
+  if (!v) {
+    auto decoded = Decode(token);
+    if (!decoded.ok()) return decoded.status();
+    v = *std::move(decoded);
+    std::lock_guard lock(seen_->mu);
+    if (seen_->tokens.size() >= kSeenLimit) seen_->tokens.clear();
+    seen_->tokens.emplace(std::move(token), v);
+  }
+  const int64_t now = ToUnixSeconds(clock_->Now());
+  const int64_t leeway = config_.leeway.count();
+  if (now > v->exp + leeway) return Unauthenticated("token expired");
+  if (v->nbf && *v->nbf > now + leeway) return Unauthenticated("token not yet valid");
+  return v->principal;
+}
+
+absl::StatusOr<std::shared_ptr<const Verifier::Verified>> Verifier::Decode(const std::string& token) const {
   jwt_t* raw = nullptr;
   const auto* key = reinterpret_cast<const unsigned char*>(config_.verify_key.data());
   if (jwt_decode(&raw, token.c_str(), key, static_cast<int>(config_.verify_key.size())) != 0 ||
@@ -93,20 +114,19 @@ absl::StatusOr<Principal> Verifier::Verify(std::string_view authorization) const
   if (jwt_get_alg(jwt.get()) != AlgFromName(config_.algorithm)) {
     return Unauthenticated("invalid token");
   }
-  const int64_t now = ToUnixSeconds(clock_->Now());
-  const int64_t leeway = config_.leeway.count();
+  auto v = std::make_shared<Verified>();
   errno = 0;
   long exp = jwt_get_grant_int(jwt.get(), "exp");
   if (errno == ENOENT || exp <= 0) return Unauthenticated("token has no expiry");
-  if (now > exp + leeway) return Unauthenticated("token expired");
+  v->exp = exp;
   errno = 0;
   long nbf = jwt_get_grant_int(jwt.get(), "nbf");
-  if (errno != ENOENT && nbf > now + leeway) return Unauthenticated("token not yet valid");
+  if (errno != ENOENT) v->nbf = nbf;
   const char* iss = jwt_get_grant(jwt.get(), "iss");
   if (iss == nullptr || config_.issuer != iss) return Unauthenticated("token from another issuer");
   const char* aud = jwt_get_grant(jwt.get(), "aud");
   if (aud == nullptr || config_.audience != aud) return Unauthenticated("token for another audience");
-  Principal p;
+  Principal& p = v->principal;
   const char* sub = jwt_get_grant(jwt.get(), "sub");
   if (sub == nullptr || *sub == '\0') return Unauthenticated("token has no subject");
   p.user = sub;
@@ -123,7 +143,7 @@ absl::StatusOr<Principal> Verifier::Verify(std::string_view authorization) const
       p.roles.push_back(r.get<std::string>());
     }
   }
-  return p;
+  return std::shared_ptr<const Verified>(std::move(v));
 }
 
 absl::StatusOr<std::string> Mint(const MintRequest& req) {

@@ -11,8 +11,13 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <absl/status/statusor.h>
@@ -73,9 +78,27 @@ class Verifier {
   const Config& config() const { return config_; }
 
  private:
-  Verifier(Config config, const Clock& clock) : config_(std::move(config)), clock_(&clock) {}
+  // What a token's signature and claims vouch for; the times are checked at every use.
+  struct Verified {
+    Principal principal;
+    int64_t exp = 0;
+    std::optional<int64_t> nbf;
+  };
+  // Tokens whose signature and claims checked out, so that a caller's every call does not
+  // pay for signature verification and JSON parsing again. Bounded; keyed by the whole token.
+  struct Seen {
+    std::mutex mu;
+    std::unordered_map<std::string, std::shared_ptr<const Verified>> tokens;
+  };
+  static constexpr size_t kSeenLimit = 4096;
+
+  Verifier(Config config, const Clock& clock)
+      : config_(std::move(config)), clock_(&clock), seen_(std::make_shared<Seen>()) {}
+  absl::StatusOr<std::shared_ptr<const Verified>> Decode(const std::string& token) const;
+
   Config config_;
   const Clock* clock_;
+  std::shared_ptr<Seen> seen_;
 };
 
 struct MintRequest {

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <ctime>
 #include <atomic>
-#include <set>
 #include <mutex>
 
 namespace sm {
@@ -23,6 +22,32 @@ constexpr char kStructuredMarker = '\x1e';
 std::string g_service;  // set once by Init before any logging thread starts
 std::atomic<bool> g_initialized{false};
 
+// Appends `s` as a JSON string. Printable ASCII (ids, codes, most messages) is copied with
+// the few escapes JSON needs; anything else goes through nlohmann, which also replaces
+// invalid UTF-8.
+void AppendJsonString(std::string& out, std::string_view s) {
+  for (unsigned char c : s) {
+    if (c >= 0x80) {
+      out += log::Dump(nlohmann::json(std::string(s)));
+      return;
+    }
+  }
+  out += '"';
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
@@ -33,30 +58,33 @@ class JsonFormatter final : public spdlog::formatter {
     char ts[64];
     std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-    nlohmann::ordered_json head = {{"ts", ts},
-                           {"level", spdlog::level::to_string_view(msg.level).data()},
-                           {"service", g_service}};
+    std::string out;
+    out.reserve(256 + msg.payload.size());
+    out += "{\"ts\":\"";
+    out += ts;
+    out += "\",\"level\":";
+    const auto level = spdlog::level::to_string_view(msg.level);
+    AppendJsonString(out, std::string_view(level.data(), level.size()));
+    out += ",\"service\":";
+    AppendJsonString(out, g_service);
     if (const RequestContext* ctx = CurrentRequest()) {
-      if (!ctx->request_id.empty()) head["request_id"] = ctx->request_id;
-      if (!ctx->trace_id.empty()) head["trace_id"] = ctx->trace_id;
+      if (!ctx->request_id.empty()) {
+        out += ",\"request_id\":";
+        AppendJsonString(out, ctx->request_id);
+      }
+      if (!ctx->trace_id.empty()) {
+        out += ",\"trace_id\":";
+        AppendJsonString(out, ctx->trace_id);
+      }
     }
-    std::string out = log::Dump(head);
     std::string_view payload(msg.payload.data(), msg.payload.size());
-    std::string body;
     if (!payload.empty() && payload[0] == kStructuredMarker) {
-      body = std::string(payload.substr(1));
+      out.append(payload.substr(1));  // the members log::Write made: ,"msg":...,"field":...
     } else {
-      body = log::Dump(nlohmann::json{{"msg", std::string(payload)}});
+      out += ",\"msg\":";
+      AppendJsonString(out, payload);
     }
-    // Splice: {head...} + {body...} -> {head..., body...}
-    out.pop_back();
-    if (body.size() > 2) {
-      out += ",";
-      out.append(body, 1, std::string::npos);
-    } else {
-      out += "}";
-    }
-    out += "\n";
+    out += "}\n";
     dest.append(out.data(), out.data() + out.size());
   }
   std::unique_ptr<spdlog::formatter> clone() const override {
@@ -108,14 +136,24 @@ void Write(spdlog::level::level_enum level, std::string_view msg, const nlohmann
     if (!g_initialized.load()) Init("supervision-mesh", "info");
   });
   if (!spdlog::default_logger_raw()->should_log(level)) return;
-  nlohmann::ordered_json body = {{"msg", std::string(msg)}};
+  // The members after the line's head: ,"msg":"...","field":value...
+  std::string payload(1, kStructuredMarker);
+  payload += ",\"msg\":";
+  AppendJsonString(payload, msg);
   for (auto it = fields.begin(); it != fields.end(); ++it) {
     // Fields never shadow the line's own keys.
-    static const std::set<std::string> kReserved = {"ts", "level", "service", "request_id", "trace_id", "msg"};
-    body[kReserved.count(it.key()) ? "field_" + it.key() : it.key()] = it.value();
+    const std::string& key = it.key();
+    const bool reserved = key == "ts" || key == "level" || key == "service" || key == "request_id" ||
+                          key == "trace_id" || key == "msg";
+    payload += ',';
+    AppendJsonString(payload, reserved ? "field_" + key : key);
+    payload += ':';
+    if (it.value().is_string()) {
+      AppendJsonString(payload, it.value().get_ref<const std::string&>());
+    } else {
+      payload += Dump(it.value());
+    }
   }
-  std::string payload(1, kStructuredMarker);
-  payload += Dump(body);
   spdlog::default_logger_raw()->log(level, "{}", payload);
 }
 

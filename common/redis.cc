@@ -156,6 +156,60 @@ absl::Status Client::Publish(const std::string& channel, const std::string& mess
 absl::StatusOr<std::string> Cache::Get(const std::string& key,
                                        const std::function<absl::StatusOr<std::string>()>& load) {
   auto& counter = metrics::Metrics::Global().cache_requests;
+  std::shared_ptr<Flight> flight;
+  {
+    std::unique_lock lock(mu_);
+    if (local_limit_ > 0) {
+      auto it = local_.find(key);
+      if (it != local_.end()) {
+        if (it->second.expires > std::chrono::steady_clock::now()) {
+          counter.Add({{"cache", name_}, {"result", "local_hit"}}).Increment();
+          return it->second.value;
+        }
+        local_.erase(it);
+      }
+    }
+    if (auto it = flights_.find(key); it != flights_.end()) {
+      // Someone is already fetching this key: take their answer.
+      std::shared_ptr<Flight> other = it->second;
+      landed_.wait(lock, [&] { return other->done; });
+      counter.Add({{"cache", name_}, {"result", "shared_wait"}}).Increment();
+      return other->result;
+    }
+    flight = std::make_shared<Flight>();
+    flights_.emplace(key, flight);
+  }
+  absl::StatusOr<std::string> result = absl::InternalError("cache load failed");
+  auto land = [&] {
+    {
+      std::lock_guard lock(mu_);
+      if (result.ok() && local_limit_ > 0) {
+        const auto now = std::chrono::steady_clock::now();
+        if (local_.size() >= local_limit_) {
+          std::erase_if(local_, [&](const auto& kv) { return kv.second.expires <= now; });
+          if (local_.size() >= local_limit_) local_.clear();  // versions moved on: start afresh
+        }
+        local_[key] = Local{*result, now + ttl_};
+      }
+      flight->result = result;
+      flight->done = true;
+      flights_.erase(key);
+    }
+    landed_.notify_all();
+  };
+  try {
+    result = GetShared(key, load);
+  } catch (...) {
+    land();  // waiters get an error; the exception goes on to the caller
+    throw;
+  }
+  land();
+  return result;
+}
+
+absl::StatusOr<std::string> Cache::GetShared(const std::string& key,
+                                             const std::function<absl::StatusOr<std::string>()>& load) {
+  auto& counter = metrics::Metrics::Global().cache_requests;
   if (client_ == nullptr) return load();
   auto cached = client_->Get(key);
   if (cached.ok() && cached->has_value()) {

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -84,18 +85,41 @@ class Client {
 // Read-through cache of serialized values. Get() answers from Redis when it can; on a miss
 // or any Redis error it calls `load` (PostgreSQL) and, on a miss, stores the result for
 // `ttl`. Redis errors never fail the read. `name` labels sm_cache_requests_total.
+//
+// Concurrent Get()s of one key that all miss run `load` once: the others wait for its
+// result (a burst of callers after a change costs one recomputation, not one each).
+//
+// `local_entries` > 0 adds an in-process layer in front of Redis holding up to that many
+// values for `ttl`. Only for keys that name a version of what they hold (a value never
+// changes under its key): an in-process copy cannot be invalidated by another replica.
 class Cache {
  public:
-  Cache(Client* client, std::string name, std::chrono::seconds ttl)
-      : client_(client), name_(std::move(name)), ttl_(ttl) {}
+  Cache(Client* client, std::string name, std::chrono::seconds ttl, size_t local_entries = 0)
+      : client_(client), name_(std::move(name)), ttl_(ttl), local_limit_(local_entries) {}
 
   absl::StatusOr<std::string> Get(const std::string& key,
                                   const std::function<absl::StatusOr<std::string>()>& load);
 
  private:
-  Client* client_;  // may be null: no caching
+  struct Flight {
+    bool done = false;
+    absl::StatusOr<std::string> result;
+  };
+  struct Local {
+    std::string value;
+    std::chrono::steady_clock::time_point expires;
+  };
+  absl::StatusOr<std::string> GetShared(const std::string& key,
+                                        const std::function<absl::StatusOr<std::string>()>& load);
+
+  Client* client_;  // may be null: no shared caching
   std::string name_;
   std::chrono::seconds ttl_;
+  size_t local_limit_;
+  std::mutex mu_;
+  std::condition_variable landed_;
+  std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;
+  std::unordered_map<std::string, Local> local_;
 };
 
 }  // namespace sm::redis

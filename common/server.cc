@@ -24,7 +24,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string&
   return buf.str();
 }
 
-std::string Metadata(const grpc::ServerContext* ctx, const char* key) {
+std::string Metadata(const grpc::ServerContextBase* ctx, const char* key) {
   const auto& md = ctx->client_metadata();
   auto it = md.find(key);
   if (it == md.end()) return "";
@@ -124,7 +124,7 @@ void Server::Wait() {
   if (server_) server_->Wait();
 }
 
-grpc::Status Call::Run(grpc::ServerContext* ctx, std::string_view method,
+grpc::Status Call::Run(grpc::ServerContextBase* ctx, std::string_view method,
                        const std::function<absl::Status(const CallInfo&)>& body) const {
   const auto start = std::chrono::steady_clock::now();
   RequestContext rc;
@@ -174,6 +174,13 @@ grpc::Status Call::Run(grpc::ServerContext* ctx, std::string_view method,
   log::Write(server_fault ? spdlog::level::err : denied ? spdlog::level::warn : spdlog::level::info,
              "rpc", fields);
   return out;
+}
+
+grpc::ServerUnaryReactor* Call::RunUnary(grpc::CallbackServerContext* ctx, std::string_view method,
+                                         const std::function<absl::Status(const CallInfo&)>& body) const {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(Run(ctx, method, body));
+  return reactor;
 }
 
 }  // namespace sm::server

@@ -59,7 +59,7 @@ class Server {
 // What a handler body sees of its call.
 struct CallInfo {
   const auth::Principal& principal;
-  grpc::ServerContext* context;
+  grpc::ServerContextBase* context;
 };
 
 // The shared call path. One instance per service, shared by its handlers.
@@ -70,8 +70,15 @@ class Call {
 
   // Runs `body` for method `method` ("GetUnit"). The caller is authenticated first: a
   // missing or bad token is UNAUTHENTICATED and `body` never runs.
-  grpc::Status Run(grpc::ServerContext* ctx, std::string_view method,
+  grpc::Status Run(grpc::ServerContextBase* ctx, std::string_view method,
                    const std::function<absl::Status(const CallInfo&)>& body) const;
+
+  // The same for a unary method served on the callback API (the generated
+  // WithCallbackMethod_<Method>): `body` runs on the thread that read the request, with no
+  // hand-off to a handler thread, and the call is finished with its result. For methods
+  // that are cheap on the common path (a cached answer); `body` may still block briefly.
+  grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, std::string_view method,
+                                     const std::function<absl::Status(const CallInfo&)>& body) const;
 
  private:
   std::string service_;

@@ -38,7 +38,7 @@ AuditServiceImpl::AuditServiceImpl(Store* store, const auth::Verifier* verifier,
       calendar_(calendar),
       policy_(policy),
       clock_(clock),
-      stats_cache_(redis, "audit_stats", std::chrono::seconds(60)),
+      stats_cache_(redis, "audit_stats", std::chrono::seconds(60), /*local_entries=*/256),
       listener_(listener),
       call_("AuditService", verifier) {}
 

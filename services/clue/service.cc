@@ -54,7 +54,7 @@ ClueServiceImpl::ClueServiceImpl(Store* store, const auth::Verifier* verifier, c
       calendar_(calendar),
       limits_(limits),
       clock_(clock),
-      stats_cache_(redis, "clue_stats", std::chrono::seconds(60)),
+      stats_cache_(redis, "clue_stats", std::chrono::seconds(60), /*local_entries=*/256),
       listener_(listener),
       call_("ClueService", verifier) {}
 
@@ -807,9 +807,9 @@ grpc::Status ClueServiceImpl::MarkIntervention(grpc::ServerContext* ctx, const v
   });
 }
 
-grpc::Status ClueServiceImpl::GetClueStats(grpc::ServerContext* ctx, const v1::GetClueStatsRequest* req,
-                                           v1::ClueStats* resp) {
-  return call_.Run(ctx, "GetClueStats", [&](const server::CallInfo& call) -> absl::Status {
+grpc::ServerUnaryReactor* ClueServiceImpl::GetClueStats(grpc::CallbackServerContext* ctx,
+                                                        const v1::GetClueStatsRequest* req, v1::ClueStats* resp) {
+  return call_.RunUnary(ctx, "GetClueStats", [&](const server::CallInfo& call) -> absl::Status {
     const auth::Principal& p = call.principal;
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleDashboard, auth::kRoleOversight, auth::kRoleDiscipline}));
     FieldErrors e;

@@ -17,7 +17,9 @@
 
 namespace sm::clue {
 
-class ClueServiceImpl final : public v1::ClueService::Service {
+// GetClueStats, answered from a cache nearly always, is served on the callback API (no
+// handler thread per call); every other method on the sync API.
+class ClueServiceImpl final : public v1::ClueService::WithCallbackMethod_GetClueStats<v1::ClueService::Service> {
  public:
   // Everything passed must outlive the service.
   // `redis` (statistics cache) and `listener` (Subscribe wake-ups) may be null.
@@ -41,7 +43,8 @@ class ClueServiceImpl final : public v1::ClueService::Service {
   grpc::Status MergeClues(grpc::ServerContext*, const v1::MergeCluesRequest*, v1::ClueReply*) override;
   grpc::Status ListDuplicates(grpc::ServerContext*, const v1::ListDuplicatesRequest*, v1::ListCluesResponse*) override;
   grpc::Status MarkIntervention(grpc::ServerContext*, const v1::MarkInterventionRequest*, v1::ClueReply*) override;
-  grpc::Status GetClueStats(grpc::ServerContext*, const v1::GetClueStatsRequest*, v1::ClueStats*) override;
+  grpc::ServerUnaryReactor* GetClueStats(grpc::CallbackServerContext*, const v1::GetClueStatsRequest*,
+                                         v1::ClueStats*) override;
   grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*, grpc::ServerWriter<v1::ClueEvent>*) override;
   grpc::Status RevealReporter(grpc::ServerContext*, const v1::RevealReporterRequest*, v1::Reporter*) override;
   grpc::Status VerifyChain(grpc::ServerContext*, const v1::VerifyChainRequest*, v1::VerifyChainResponse*) override;

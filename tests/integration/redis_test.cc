@@ -2,7 +2,10 @@
 // the read-through cache falling back to its loader.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "common/redis.h"
 #include "tests/support/pg_redis.h"
@@ -73,6 +76,78 @@ TEST(RedisTest, CacheLoadsOnMissAndFallsBackWhenRedisIsDown) {
   EXPECT_EQ(*cache.Get("key", loader), "value");
   EXPECT_EQ(*cache.Get("key", loader), "value");
   EXPECT_EQ(loads, 3);
+  PgRedis::Get().StartRedis();
+}
+
+TEST(RedisTest, ConcurrentMissesOfOneKeyLoadOnce) {
+  Client c(PgRedis::Get().Redis());
+  ASSERT_TRUE(c.Command({"FLUSHALL"}).ok());
+  Cache cache(&c, "test", std::chrono::seconds(60));
+  std::atomic<int> loads{0};
+  std::atomic<int> inside{0};
+  auto slow = [&]() -> absl::StatusOr<std::string> {
+    ++loads;
+    ++inside;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the others arrive meanwhile
+    --inside;
+    return std::string("stats");
+  };
+  std::vector<std::thread> callers;
+  std::vector<std::string> got(16);
+  for (int i = 0; i < 16; ++i) {
+    callers.emplace_back([&, i] { got[i] = cache.Get("burst", slow).value_or("error"); });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(loads.load(), 1) << "one recomputation for the whole burst";
+  for (const auto& g : got) EXPECT_EQ(g, "stats");
+  // A failed load is shared with the waiters but not kept: the next call loads again.
+  std::atomic<int> failing{0};
+  auto fail = [&]() -> absl::StatusOr<std::string> {
+    ++failing;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return absl::UnavailableError("db down");
+  };
+  callers.clear();
+  std::atomic<int> errors{0};
+  for (int i = 0; i < 8; ++i) {
+    callers.emplace_back([&] {
+      if (cache.Get("failing", fail).status().code() == absl::StatusCode::kUnavailable) ++errors;
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(errors.load(), 8);
+  EXPECT_LT(failing.load(), 8) << "waiters took the first caller's answer";
+  EXPECT_EQ(cache.Get("failing", [] { return absl::StatusOr<std::string>("ok"); }).value_or(""), "ok");
+  // A loader that throws releases the waiters and the key.
+  EXPECT_THROW(cache.Get("throws", []() -> absl::StatusOr<std::string> { throw std::runtime_error("x"); }),
+               std::runtime_error);
+  EXPECT_EQ(cache.Get("throws", [] { return absl::StatusOr<std::string>("fine"); }).value_or(""), "fine");
+}
+
+TEST(RedisTest, LocalLayerAnswersWithoutRedisAndIsBounded) {
+  Client c(PgRedis::Get().Redis());
+  ASSERT_TRUE(c.Command({"FLUSHALL"}).ok());
+  Cache local(&c, "test", std::chrono::seconds(60), /*local_entries=*/2);
+  Cache shared_only(&c, "test", std::chrono::seconds(60));
+  int loads = 0;
+  auto loader = [&]() -> absl::StatusOr<std::string> {
+    ++loads;
+    return "v" + std::to_string(loads);
+  };
+  EXPECT_EQ(*local.Get("k:v1", loader), "v1");
+  ASSERT_TRUE(c.Command({"FLUSHALL"}).ok());
+  EXPECT_EQ(*local.Get("k:v1", loader), "v1") << "the in-process copy answers";
+  EXPECT_EQ(*shared_only.Get("k:v1", loader), "v2") << "without a local layer a flush costs a load";
+  EXPECT_EQ(loads, 2);
+  // Beyond its bound the local layer starts afresh: a third key pushes the first out.
+  EXPECT_EQ(*local.Get("k:v2", loader), "v3");
+  EXPECT_EQ(*local.Get("k:v3", loader), "v4");
+  ASSERT_TRUE(c.Command({"FLUSHALL"}).ok());
+  EXPECT_EQ(*local.Get("k:v1", loader), "v5");
+  // Not up at all: the local layer still answers what it holds.
+  PgRedis::Get().StopRedis();
+  EXPECT_EQ(*local.Get("k:v1", loader), "v5");
+  EXPECT_EQ(loads, 5);
   PgRedis::Get().StartRedis();
 }
 

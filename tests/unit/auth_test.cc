@@ -291,6 +291,33 @@ TEST_F(AuthTest, ExpiryIsCheckedWithLeeway) {
   EXPECT_THAT(std::string(p.status().message()), HasSubstr("expired"));
 }
 
+TEST_F(AuthTest, ARememberedTokenStillExpiresAndOthersAreStillChecked) {
+  Verifier v = Hs256();
+  const std::string token = MustMint(Hs256Request());  // exp = kT0 + 1 h
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(v.Verify("Bearer " + token).ok());
+  Verifier copy = v;  // copies share what was verified
+  EXPECT_TRUE(copy.Verify("Bearer " + token).ok());
+  clock_.Set(kT0 + std::chrono::hours(2));
+  auto p = v.Verify("Bearer " + token);
+  ASSERT_FALSE(p.ok()) << "a token verified before is still checked for expiry";
+  EXPECT_THAT(std::string(p.status().message()), HasSubstr("expired"));
+  clock_.Set(kT0);
+  // A token differing in one signature character is verified from scratch, and refused.
+  std::string forged = token;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  ExpectRejected(v, forged);
+  EXPECT_TRUE(v.Verify("Bearer " + token).ok());
+  // Many different tokens: the memory is bounded, and every one still verifies.
+  MintRequest req = Hs256Request();
+  for (int i = 0; i < 5000; ++i) {
+    req.principal.user = "user-" + std::to_string(i);
+    auto got = v.Verify("Bearer " + MustMint(req));
+    ASSERT_TRUE(got.ok()) << i;
+    ASSERT_EQ(got->user, req.principal.user);
+  }
+  EXPECT_TRUE(v.Verify("Bearer " + token).ok());
+}
+
 TEST_F(AuthTest, NotYetValidIsRejected) {
   Verifier v = Hs256();
   MintRequest req = Hs256Request();

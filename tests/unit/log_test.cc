@@ -196,6 +196,23 @@ TEST_F(LogTest, InvalidUtf8NeverThrowsAndStillGivesJson) {
   EXPECT_TRUE(lines[0]["request_id"].is_string());
 }
 
+TEST_F(LogTest, EscapesEveryControlCharacterAndQuoteInIdsMessagesAndFields) {
+  RequestContext ctx{"req-\"quoted\\", "trace\x01", "", ""};
+  ScopedRequestContext scope(&ctx);
+  std::string all_controls;
+  for (char c = 1; c < 0x20; ++c) all_controls += c;
+  log::Info("m\"" + all_controls, {{"k\"ey", "v\\" + all_controls}, {"n", 7}, {"u", "中文"}});
+  auto raw = RawLines();
+  ASSERT_THAT(raw, SizeIs(1));
+  auto j = nlohmann::json::parse(raw[0]);
+  EXPECT_EQ(j["request_id"], "req-\"quoted\\");
+  EXPECT_EQ(j["trace_id"], "trace\x01");
+  EXPECT_EQ(j["msg"], "m\"" + all_controls);
+  EXPECT_EQ(j["k\"ey"], "v\\" + all_controls);
+  EXPECT_EQ(j["n"], 7);
+  EXPECT_EQ(j["u"], "中文");
+}
+
 TEST_F(LogTest, PlainSpdlogCallsBecomeJson) {
   spdlog::info("x {}", 1);
   spdlog::error("quote \" backslash \\ newline \n tab \t end");
