@@ -1,5 +1,7 @@
 #include "common/event_log.h"
 
+#include "common/db/sql.h"
+
 namespace sm::events {
 namespace {
 
@@ -27,28 +29,45 @@ EventLog::EventLog(std::string events_table, std::string id_column, std::string 
     : events_(std::move(events_table)), id_(std::move(id_column)), aggregates_(std::move(aggregate_table)),
       channel_(std::move(channel)) {}
 
-chain::Event EventLog::Append(db::Tx& tx, const std::string& aggregate_id, const Actor& actor, const std::string& type,
-                              const std::string& data_json, int64_t at_micros) const {
-  pqxx::row head = tx.exec_params1("SELECT chain_len, chain_head FROM " + aggregates_ + " WHERE id = $1::uuid",
-                                   aggregate_id);
+chain::Event EventLog::Next(const std::string& aggregate_id, int64_t prev_seq, const std::string& prev_hash,
+                           const Actor& actor, const std::string& type, const std::string& data_json,
+                           int64_t at_micros) {
   chain::Event e;
-  e.seq = head[0].as<int64_t>() + 1;
+  e.seq = prev_seq + 1;
   e.aggregate_id = aggregate_id;
   e.type = type;
   e.actor = actor.user;
   e.actor_unit = actor.unit;
   e.at_micros = at_micros;
   e.data = data_json;
-  e.prev_hash = Str(head[1]);
+  e.prev_hash = prev_hash;
   e.hash = chain::Hash(e.prev_hash, e);
-  tx.exec_params0("INSERT INTO " + events_ + " (" + id_ +
-                      ", seq, type, actor, actor_unit_id, at, data, prev_hash, hash) "
-                      "VALUES ($1::uuid, $2, $3, $4, $5, 'epoch'::timestamptz + $6::bigint * interval '1 microsecond', "
-                      "$7, $8, $9)",
-                  e.aggregate_id, e.seq, e.type, e.actor, e.actor_unit, e.at_micros, e.data, e.prev_hash, e.hash);
+  return e;
+}
+
+void EventLog::Insert(db::Tx& tx, const std::vector<chain::Event>& events) const {
+  if (events.empty()) return;
+  std::vector<std::optional<std::string>> params;
+  params.reserve(events.size() * 9);
+  for (const auto& e : events) {
+    params.insert(params.end(), {e.aggregate_id, std::to_string(e.seq), e.type, e.actor, e.actor_unit,
+                                 std::to_string(e.at_micros), e.data, e.prev_hash, e.hash});
+  }
+  tx.exec_params0("INSERT INTO " + events_ + " (" + id_ + ", seq, type, actor, actor_unit_id, at, data, prev_hash, hash) "
+                  "VALUES " + db::ValuesRows(events.size(), {"?::uuid", "?::integer", "?", "?", "?", db::kTimestampExpr,
+                                                             "?", "?", "?"}),
+                  pqxx::prepare::make_dynamic_params(params));
+  tx.exec("NOTIFY " + tx.quote_name(channel_));
+}
+
+chain::Event EventLog::Append(db::Tx& tx, const std::string& aggregate_id, const Actor& actor, const std::string& type,
+                              const std::string& data_json, int64_t at_micros) const {
+  pqxx::row head = tx.exec_params1("SELECT chain_len, chain_head FROM " + aggregates_ + " WHERE id = $1::uuid",
+                                   aggregate_id);
+  chain::Event e = Next(aggregate_id, head[0].as<int64_t>(), Str(head[1]), actor, type, data_json, at_micros);
+  Insert(tx, {e});
   tx.exec_params0("UPDATE " + aggregates_ + " SET chain_len = $2, chain_head = $3 WHERE id = $1::uuid", aggregate_id,
                   e.seq, e.hash);
-  tx.exec("NOTIFY " + tx.quote_name(channel_));
   return e;
 }
 
@@ -88,7 +107,7 @@ absl::StatusOr<std::vector<FeedEvent>> EventLog::Feed(db::Pool& pool, const Curs
   absl::Status s = db::WithTransaction(pool, [&](db::Tx& tx) -> absl::Status {
     pqxx::result r = tx.exec_params(
         "SELECT seq, " + id_ + "::text, type, actor, actor_unit_id, (extract(epoch FROM at) * 1000000)::bigint, "
-        "       data, prev_hash, hash, xid::text, gseq FROM " + events_ +
+        "       data, prev_hash, hash, xid::text AS xid_text, gseq FROM " + events_ +
         " WHERE (xid, gseq) > ($1::text::xid8, $2::bigint) AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
         " ORDER BY xid, gseq LIMIT $3",
         std::to_string(after.xid), after.gseq, limit);

@@ -32,12 +32,19 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> r)
       redis_errors(prometheus::BuildCounter().Name("sm_redis_errors_total")
                        .Help("Redis commands that failed (the caller fell back to PostgreSQL)").Register(*r)),
       cache_requests(prometheus::BuildCounter().Name("sm_cache_requests_total")
-                         .Help("Cache lookups by cache and result (hit, miss, error)").Register(*r)),
+                         .Help("Cache lookups by cache and result (local_hit, hit, shared_wait, miss, error)").Register(*r)),
+      batch_size(prometheus::BuildHistogram().Name("sm_batch_size")
+                     .Help("Requests written per shared transaction (group commit), by batch").Register(*r)),
       registry_(std::move(r)),
       rpc_requests_(prometheus::BuildCounter().Name("sm_rpc_requests_total")
                         .Help("Finished RPCs by method and status code").Register(*registry_)),
       rpc_latency_(prometheus::BuildHistogram().Name("sm_rpc_duration_seconds")
                        .Help("RPC latency by method and status code").Register(*registry_)) {}
+
+void Metrics::ObserveBatch(const std::string& name, size_t size) {
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {1, 2, 4, 8, 16, 32, 64, 128};
+  batch_size.Add({{"batch", name}}, kBuckets).Observe(static_cast<double>(size));
+}
 
 void Metrics::ObserveRpc(std::string_view method, grpc::StatusCode code, double seconds) {
   prometheus::Labels labels{{"method", std::string(method)}, {"code", std::string(GrpcCodeName(code))}};

@@ -38,6 +38,9 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& redis_up;         // sm_redis_up
   prometheus::Family<prometheus::Counter>& redis_errors;   // sm_redis_errors_total
   prometheus::Family<prometheus::Counter>& cache_requests; // sm_cache_requests_total{cache,result}
+  prometheus::Family<prometheus::Histogram>& batch_size;   // sm_batch_size{batch}
+  // One batch of `size` requests written together (common/coalesce.h).
+  void ObserveBatch(const std::string& name, size_t size);
 
   // The Prometheus text exposition of everything registered.
   std::string Render() const;

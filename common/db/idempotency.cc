@@ -1,6 +1,7 @@
 #include "common/db/idempotency.h"
 
 #include "common/crypto.h"
+#include "common/db/sql.h"
 #include "common/status.h"
 
 namespace sm::db {
@@ -10,27 +11,65 @@ Idempotency::Idempotency(std::string schema) : table_(schema + ".idempotency") {
 absl::StatusOr<std::optional<std::string>> Idempotency::Begin(
     Tx& tx, const std::string& request_id, const std::string& method,
     const std::string& request_fingerprint) const {
-  tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))", table_ + ":" + request_id);
-  pqxx::result r = tx.exec_params(
-      "SELECT method, request_sha256, response FROM " + table_ + " WHERE request_id = $1",
-      request_id);
-  if (r.empty()) return std::optional<std::string>();
-  const std::string sha = crypto::Sha256Hex(request_fingerprint);
-  if (r[0][0].as<std::string>() != method || r[0][1].as<std::string>() != sha) {
-    return InvalidField("request_id",
-                        "already used for a different request; use a new request_id");
+  return Begin(tx, {Request{request_id, method, request_fingerprint}})[0];
+}
+
+std::vector<absl::StatusOr<std::optional<std::string>>> Idempotency::Begin(
+    Tx& tx, const std::vector<Request>& requests) const {
+  std::vector<std::string> keys, ids;
+  for (const auto& r : requests) {
+    keys.push_back(table_ + ":" + r.request_id);
+    ids.push_back(r.request_id);
   }
-  pqxx::binarystring bytes(r[0][2]);
-  return std::optional<std::string>(bytes.str());
+  // Ordered in a subquery so that the locks are taken in that order.
+  tx.exec_params(
+      "SELECT pg_advisory_xact_lock(k) FROM "
+      "(SELECT DISTINCT hashtext(key) AS k FROM unnest($1::text[]) AS key ORDER BY 1) AS keys",
+      TextArrayLiteral(keys));
+  pqxx::result rows = tx.exec_params(
+      "SELECT request_id, method, request_sha256, response FROM " + table_ + " WHERE request_id = ANY($1::text[])",
+      TextArrayLiteral(ids));
+  std::vector<absl::StatusOr<std::optional<std::string>>> out;
+  out.reserve(requests.size());
+  for (const auto& r : requests) {
+    size_t found = rows.size();
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (rows[i][0].as<std::string>() == r.request_id) found = i;
+    }
+    if (found == rows.size()) {
+      out.emplace_back(std::optional<std::string>());
+      continue;
+    }
+    const pqxx::row row = rows[found];
+    if (row[1].as<std::string>() != r.method || row[2].as<std::string>() != crypto::Sha256Hex(r.fingerprint)) {
+      out.emplace_back(InvalidField("request_id", "already used for a different request; use a new request_id"));
+      continue;
+    }
+    pqxx::binarystring bytes(row[3]);
+    out.emplace_back(std::optional<std::string>(bytes.str()));
+  }
+  return out;
 }
 
 void Idempotency::Finish(Tx& tx, const std::string& request_id, const std::string& method,
                          const std::string& request_fingerprint,
                          const std::string& response) const {
-  pqxx::binarystring bytes(response.data(), response.size());
-  tx.exec_params0("INSERT INTO " + table_ +
-                      " (request_id, method, request_sha256, response) VALUES ($1, $2, $3, $4)",
-                  request_id, method, crypto::Sha256Hex(request_fingerprint), bytes);
+  Finish(tx, {Request{request_id, method, request_fingerprint}}, {response});
+}
+
+void Idempotency::Finish(Tx& tx, const std::vector<Request>& requests,
+                         const std::vector<std::string>& responses) const {
+  std::vector<std::string> ids, methods, shas, hex;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    ids.push_back(requests[i].request_id);
+    methods.push_back(requests[i].method);
+    shas.push_back(crypto::Sha256Hex(requests[i].fingerprint));
+    hex.push_back(crypto::ToHex(responses.at(i)));
+  }
+  tx.exec_params0("INSERT INTO " + table_ + " (request_id, method, request_sha256, response) "
+                  "SELECT id, method, sha, decode(hex, 'hex') FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
+                  "AS r(id, method, sha, hex)",
+                  TextArrayLiteral(ids), TextArrayLiteral(methods), TextArrayLiteral(shas), TextArrayLiteral(hex));
 }
 
 absl::StatusOr<std::optional<std::string>> Idempotency::Lookup(

@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <absl/status/statusor.h>
 
@@ -31,6 +32,18 @@ class Idempotency {
   // Stores `response` for the key in `tx`.
   void Finish(Tx& tx, const std::string& request_id, const std::string& method,
               const std::string& request_fingerprint, const std::string& response) const;
+
+  // The same for several keys in one transaction (a batch of registrations), with two
+  // statements whatever their number: the locks are taken in one fixed order, so batches
+  // cannot deadlock on them. One result per request, in order.
+  struct Request {
+    std::string request_id;
+    std::string method;
+    std::string fingerprint;
+  };
+  std::vector<absl::StatusOr<std::optional<std::string>>> Begin(Tx& tx, const std::vector<Request>& requests) const;
+  // Stores each request's response (`responses[i]` for `requests[i]`) with one statement.
+  void Finish(Tx& tx, const std::vector<Request>& requests, const std::vector<std::string>& responses) const;
 
   // Looks the key up outside any write: used to resolve a commit whose outcome is unknown.
   absl::StatusOr<std::optional<std::string>> Lookup(Pool& pool, const std::string& request_id) const;

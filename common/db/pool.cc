@@ -179,13 +179,17 @@ absl::Status WithTransaction(Pool& pool, const std::function<absl::Status(Tx&)>&
     }
     bool committing = false;
     try {
+      // The read-only forms begin with "BEGIN ... READ ONLY": no extra round trip.
       std::unique_ptr<pqxx::transaction_base> tx;
-      if (options.serializable) {
+      if (options.serializable && options.read_only) {
+        tx = std::make_unique<pqxx::transaction<pqxx::serializable, pqxx::read_only>>(lease->conn());
+      } else if (options.serializable) {
         tx = std::make_unique<pqxx::transaction<pqxx::serializable>>(lease->conn());
+      } else if (options.read_only) {
+        tx = std::make_unique<pqxx::read_transaction>(lease->conn());
       } else {
         tx = std::make_unique<pqxx::work>(lease->conn());
       }
-      if (options.read_only) tx->exec0("SET TRANSACTION READ ONLY");
       absl::Status s = fn(*tx);
       if (!s.ok()) {
         tx->abort();

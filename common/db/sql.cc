@@ -47,6 +47,23 @@ std::string TimestampParam(int n) {
   return "('epoch'::timestamptz + $" + std::to_string(n) + "::bigint * interval '1 microsecond')";
 }
 
+std::string ValuesRows(size_t rows, const std::vector<std::string>& columns, int first) {
+  std::string out;
+  int n = first;
+  for (size_t r = 0; r < rows; ++r) {
+    out += r ? ", (" : "(";
+    for (size_t c = 0; c < columns.size(); ++c) {
+      if (c) out += ", ";
+      for (char ch : columns[c]) {
+        if (ch == '?') out += "$" + std::to_string(n++);
+        else out += ch;
+      }
+    }
+    out += ")";
+  }
+  return out;
+}
+
 std::string MicrosOf(const std::string& column) {
   return "(extract(epoch FROM " + column + ") * 1000000)::bigint";
 }

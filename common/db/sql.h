@@ -35,6 +35,14 @@ std::optional<std::string> MicrosOrNull(const google::protobuf::Timestamp& t);
 // SQL for the timestamptz that parameter $n (bigint microseconds) stands for, exactly (no
 // floating point on the way).
 std::string TimestampParam(int n);
+// The timestamptz of a bigint-microseconds parameter, as a ValuesRows expression.
+inline constexpr char kTimestampExpr[] = "('epoch'::timestamptz + ?::bigint * interval '1 microsecond')";
+
+// "(<row 1>), (<row 2>), ..." for a multi-row INSERT: `rows` copies of `columns`, one
+// expression per column in which "?" stands for the next parameter ($first, $first+1, ...).
+// ValuesRows(2, {"?::uuid", "?"}) is "($1::uuid, $2), ($3::uuid, $4)".
+std::string ValuesRows(size_t rows, const std::vector<std::string>& columns, int first = 1);
+
 // SQL reading a timestamptz column as bigint microseconds.
 std::string MicrosOf(const std::string& column);
 

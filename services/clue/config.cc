@@ -20,6 +20,8 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, config::Env
   c.limits.handle = static_cast<int>(r.Int("clue.limits.handle_days", 30, 1, 365));
   c.limits.conclude = static_cast<int>(r.Int("clue.limits.conclude_days", 60, 1, 730));
   c.scan_interval = r.Millis("clue.scan_interval_ms", 60000, 100, 3600000);
+  c.register_batch_max = static_cast<int>(r.Int("clue.register.batch_max", 64, 1, 1000));
+  c.register_batches_running = static_cast<int>(r.Int("clue.register.batches_running", 2, 1, 64));
   absl::Status s = r.Finish();
   if (!s.ok()) return s;
   return c;

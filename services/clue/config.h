@@ -21,6 +21,8 @@ struct Config {
   std::string calendar_dir; // directory of YYYY.yaml holiday calendars
   Limits limits;
   std::chrono::milliseconds scan_interval{60000};  // overdue scanner period
+  int register_batch_max = 64;      // registrations per shared transaction
+  int register_batches_running = 2; // shared transactions at once
 };
 
 absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv,

@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   if (config->keys.empty()) sm::log::Warn("using the DEVELOPMENT encryption key: set clue.keys for real data");
   auto runtime = sm::Runtime::Create(config->service, "clue", clue_lib_migrations());
   if (!runtime.ok()) return fail(runtime.status());
-  sm::clue::PgStore store(&(*runtime)->pool(), sm::SystemClock::Default());
+  sm::clue::PgStore store(&(*runtime)->pool(), sm::SystemClock::Default(),
+                          {.max_batch = config->register_batch_max, .max_running = config->register_batches_running});
   sm::db::PoolConfig listen_config = config->service.db;
   sm::db::Listener listener(listen_config, "clue_events");
   listener.Start();

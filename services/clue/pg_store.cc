@@ -1,5 +1,9 @@
 #include "services/clue/pg_store.h"
 
+#include <algorithm>
+#include <iterator>
+#include <set>
+
 #include "common/db/sql.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -125,47 +129,87 @@ void AppendTo(Tx& tx, const events::EventLog& log, StoredClue& s, const Actor& a
   s.chain_head = e.hash;
 }
 
-void WriteRow(Tx& tx, const StoredClue& s, bool insert) {
+// The columns of a clues row as the service writes it, each with the expression its
+// parameter becomes ("?" is the parameter). RowParams gives the values in this order; an
+// update sets all but id and the chain (kept by the event log).
+struct Column {
+  const char* name;
+  const char* expr;
+};
+const Column kRow[] = {
+    {"id", "?::uuid"}, {"number", "?"}, {"state", "?"}, {"source", "?"}, {"channel", "?"},
+    {"source_system", "?"}, {"source_ref", "?"}, {"origin_unit_id", "?::uuid"}, {"holding_unit_id", "?::uuid"},
+    {"offered_to_unit_id", "?::uuid"}, {"handler_person_id", "?::uuid"}, {"categories", "?::text[]"},
+    {"summary", "?"}, {"details_sealed", "?"}, {"reporter_sealed", "?"}, {"has_reporter", "?::boolean"},
+    {"severity", "?"}, {"received_at", db::kTimestampExpr}, {"registered_at", db::kTimestampExpr},
+    {"disposition_method", "?"}, {"disposition_reason", "?"}, {"disposition_by", "?"},
+    {"disposition_at", db::kTimestampExpr}, {"outcome_form", "?::integer"}, {"outcome_case_filed", "?::boolean"},
+    {"outcome_sanctions", "?::text[]"}, {"outcome_feedback", "?"}, {"concluded_at", db::kTimestampExpr},
+    {"deadline_at", db::kTimestampExpr}, {"deadline_stage", "?"}, {"overdue", "?::boolean"},
+    {"version", "?::bigint"}, {"merged_into", "?::uuid"}, {"intervened", "?::boolean"},
+    {"chain_len", "?::integer"}, {"chain_head", "?"}};
+constexpr size_t kRowColumns = std::size(kRow);
+constexpr size_t kChainColumns = 2;  // the last two
+
+OptStr Bool(bool b) { return std::string(b ? "true" : "false"); }
+
+std::vector<OptStr> RowParams(const StoredClue& s) {
   const v1::Clue& c = s.clue;
   const bool disposed = c.has_disposition() && c.disposition().method() != v1::DISPOSITION_METHOD_UNSPECIFIED;
   const bool concluded = c.has_outcome();
   std::vector<std::string> sanctions(c.outcome().sanctions().begin(), c.outcome().sanctions().end());
-  const std::string sql = insert
-      ? "INSERT INTO clues (id, number, state, source, channel, source_system, source_ref, origin_unit_id, "
-        "  holding_unit_id, offered_to_unit_id, handler_person_id, categories, summary, details_sealed, "
-        "  reporter_sealed, has_reporter, severity, received_at, registered_at, disposition_method, "
-        "  disposition_reason, disposition_by, disposition_at, outcome_form, outcome_case_filed, "
-        "  outcome_sanctions, outcome_feedback, concluded_at, deadline_at, deadline_stage, overdue, version, "
-        "  merged_into, intervened) "
-        "VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8::uuid, $9::uuid, $10::uuid, $11::uuid, $12::text[], $13, $14, "
-        "  $15, $16, $17, ('epoch'::timestamptz + $18::bigint * interval '1 microsecond'), ('epoch'::timestamptz + $19::bigint * interval '1 microsecond'), $20, "
-        "  $21, $22, ('epoch'::timestamptz + $23::bigint * interval '1 microsecond'), $24, $25, $26::text[], $27, "
-        "  ('epoch'::timestamptz + $28::bigint * interval '1 microsecond'), ('epoch'::timestamptz + $29::bigint * interval '1 microsecond'), $30, $31, $32, "
-        "  $33::uuid, $34)"
-      : "UPDATE clues SET number = $2, state = $3, source = $4, channel = $5, source_system = $6, source_ref = $7, "
-        "  origin_unit_id = $8::uuid, holding_unit_id = $9::uuid, offered_to_unit_id = $10::uuid, "
-        "  handler_person_id = $11::uuid, categories = $12::text[], summary = $13, details_sealed = $14, "
-        "  reporter_sealed = $15, has_reporter = $16, severity = $17, "
-        "  received_at = ('epoch'::timestamptz + $18::bigint * interval '1 microsecond'), registered_at = ('epoch'::timestamptz + $19::bigint * interval '1 microsecond'), "
-        "  disposition_method = $20, disposition_reason = $21, disposition_by = $22, "
-        "  disposition_at = ('epoch'::timestamptz + $23::bigint * interval '1 microsecond'), outcome_form = $24, outcome_case_filed = $25, "
-        "  outcome_sanctions = $26::text[], outcome_feedback = $27, concluded_at = ('epoch'::timestamptz + $28::bigint * interval '1 microsecond'), "
-        "  deadline_at = ('epoch'::timestamptz + $29::bigint * interval '1 microsecond'), deadline_stage = $30, overdue = $31, version = $32, "
-        "  merged_into = $33::uuid, intervened = $34, updated_at = now() WHERE id = $1::uuid";
-  tx.exec_params0(
-      sql, c.id(), c.number(), v1::ClueState_Name(c.state()), v1::ClueSource_Name(c.source()),
+  std::vector<OptStr> p = {
+      c.id(), c.number(), v1::ClueState_Name(c.state()), v1::ClueSource_Name(c.source()),
       v1::ReceiptChannel_Name(c.channel()), Opt(c.source_system()), Opt(c.source_ref()), c.origin_unit_id(),
       c.holding_unit_id(), Opt(c.offered_to_unit_id()), Opt(c.handler_person_id()),
       ToArrayLiteral(CategoryNames(c)), c.summary(), Opt(s.details_sealed), Opt(s.reporter_sealed),
-      c.reporter_on_file(), v1::Severity_Name(c.severity()), Micros(c.received_at()), Micros(c.registered_at()),
+      Bool(c.reporter_on_file()), v1::Severity_Name(c.severity()), std::to_string(Micros(c.received_at())),
+      std::to_string(Micros(c.registered_at())),
       disposed ? OptStr(v1::DispositionMethod_Name(c.disposition().method())) : OptStr(),
       disposed ? OptStr(c.disposition().reason()) : OptStr(), disposed ? OptStr(c.disposition().decided_by()) : OptStr(),
       disposed ? TsParam(c.disposition().decided_at()) : OptStr(),
-      concluded ? std::optional<int>(static_cast<int>(c.outcome().form())) : std::optional<int>(),
-      concluded ? std::optional<bool>(c.outcome().case_filed()) : std::optional<bool>(),
-      concluded ? OptStr(ToArrayLiteral(sanctions)) : OptStr(), concluded ? OptStr(c.outcome().feedback()) : OptStr(),
-      concluded ? TsParam(c.outcome().concluded_at()) : OptStr(), TsParam(c.deadline_at()),
-      Opt(c.deadline_stage()), c.overdue(), c.version(), Opt(c.merged_into_id()), c.intervened());
+      concluded ? OptStr(std::to_string(static_cast<int>(c.outcome().form()))) : OptStr(),
+      concluded ? Bool(c.outcome().case_filed()) : OptStr(), concluded ? OptStr(ToArrayLiteral(sanctions)) : OptStr(),
+      concluded ? OptStr(c.outcome().feedback()) : OptStr(), concluded ? TsParam(c.outcome().concluded_at()) : OptStr(),
+      TsParam(c.deadline_at()), Opt(c.deadline_stage()), Bool(c.overdue()), std::to_string(c.version()),
+      Opt(c.merged_into_id()), Bool(c.intervened()), std::to_string(s.chain_len), s.chain_head};
+  return p;
+}
+
+// Inserts new clues, chain head included, with one statement.
+void InsertRows(Tx& tx, const std::vector<const StoredClue*>& clues) {
+  static const std::string columns = [] {
+    std::string out;
+    for (const auto& c : kRow) out += std::string(out.empty() ? "" : ", ") + c.name;
+    return out;
+  }();
+  static const std::vector<std::string> exprs = [] {
+    std::vector<std::string> out;
+    for (const auto& c : kRow) out.push_back(c.expr);
+    return out;
+  }();
+  std::vector<OptStr> params;
+  params.reserve(clues.size() * kRowColumns);
+  for (const StoredClue* c : clues) {
+    auto row = RowParams(*c);
+    params.insert(params.end(), std::make_move_iterator(row.begin()), std::make_move_iterator(row.end()));
+  }
+  tx.exec_params0("INSERT INTO clues (" + columns + ") VALUES " + db::ValuesRows(clues.size(), exprs),
+                  pqxx::prepare::make_dynamic_params(params));
+}
+
+// Writes an existing clue's new value (all but its id and chain).
+void UpdateRow(Tx& tx, const StoredClue& s) {
+  static const std::string sql = [] {
+    std::string set;
+    for (size_t i = 1; i + kChainColumns < kRowColumns; ++i) {
+      set += std::string(set.empty() ? "" : ", ") + kRow[i].name + " = " + db::ValuesRows(1, {kRow[i].expr}, static_cast<int>(i) + 1);
+    }
+    return "UPDATE clues SET " + set + ", updated_at = now() WHERE id = $1::uuid";
+  }();
+  auto params = RowParams(s);
+  params.resize(kRowColumns - kChainColumns);
+  tx.exec_params0(sql, pqxx::prepare::make_dynamic_params(params));
 }
 
 void AddCustody(Tx& tx, const std::string& clue_id, const std::string& unit_id) {
@@ -176,75 +220,150 @@ void AddCustody(Tx& tx, const std::string& clue_id, const std::string& unit_id) 
 
 }  // namespace
 
-PgStore::PgStore(db::Pool* pool, const Clock& clock) : pool_(pool), clock_(clock) {}
+PgStore::PgStore(db::Pool* pool, const Clock& clock, RegisterBatching batching)
+    : pool_(pool),
+      clock_(clock),
+      registrations_({.max_batch = batching.max_batch, .max_running = batching.max_running, .name = "clue_register"},
+                     [this](const std::vector<Registration*>& batch) { RunRegistrations(batch); }, &Conflict) {}
 
-absl::StatusOr<v1::ClueReply> PgStore::Register(const StoredClue& clue_in, const Actor& actor,
+absl::StatusOr<v1::ClueReply> PgStore::Register(const StoredClue& clue, const Actor& actor,
                                                 const std::string& request_id, const std::string& fingerprint,
                                                 const std::vector<std::pair<std::string, nlohmann::json>>& events,
                                                 const Render& render) {
-  v1::ClueReply out;
-  constexpr char kMethod[] = "RegisterClue";
-  auto existing_by_source = [&](Tx& tx) -> std::optional<StoredClue> {
-    if (clue_in.clue.source_system().empty()) return std::nullopt;
-    pqxx::result r = tx.exec_params("SELECT id::text FROM clues WHERE source_system = $1 AND source_ref = $2",
-                                    clue_in.clue.source_system(), clue_in.clue.source_ref());
-    if (r.empty()) return std::nullopt;
-    return Load(tx, r[0][0].as<std::string>(), false);
-  };
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    auto prior = idempotency_.Begin(tx, request_id, kMethod, fingerprint);
-    if (!prior.ok()) return prior.status();
-    if (prior->has_value()) {
-      if (!out.ParseFromString(**prior)) return absl::InternalError("stored reply unreadable");
-      out.mutable_mutation()->set_replayed(true);
-      return absl::OkStatus();
-    }
-    if (auto existing = existing_by_source(tx)) {
-      out = render(*existing);
-      out.mutable_mutation()->set_replayed(true);
-      return absl::OkStatus();
-    }
-    StoredClue c = clue_in;
-    const int64_t n = tx.exec1("SELECT nextval('clue_number_seq')")[0].as<int64_t>();
-    char number[48];
-    std::snprintf(number, sizeof number, "XS-%04d-%06lld",
-                  workdays::LocalDate(FromUnixSeconds(c.clue.registered_at().seconds())).year,
-                  static_cast<long long>(n));
-    c.clue.set_number(number);
-    WriteRow(tx, c, true);
-    int ord = 0;
-    for (const auto& subj : c.clue.subjects()) {
-      tx.exec_params0("INSERT INTO clue_subjects (clue_id, ord, person_id, unit_id, display_name) "
-                      "VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5)",
-                      c.clue.id(), ord++, Opt(subj.person_id()), Opt(subj.unit_id()), subj.display_name());
-    }
-    AddCustody(tx, c.clue.id(), c.clue.origin_unit_id());
-    AddCustody(tx, c.clue.id(), c.clue.holding_unit_id());
-    AddCustody(tx, c.clue.id(), c.clue.offered_to_unit_id());
-    for (const auto& [type, data] : events) {
-      nlohmann::json d = data;
-      if (type == "registered") d["number"] = c.clue.number();
-      AppendTo(tx, log_, c, actor, type, d, Micros(c.clue.registered_at()));
-    }
-    out = render(c);
-    idempotency_.Finish(tx, request_id, kMethod, fingerprint, out.SerializeAsString());
-    return absl::OkStatus();
-  });
+  Registration r{&clue, &actor, &request_id, &fingerprint, &events, &render};
+  registrations_.Submit(&r);
+  return std::move(r.result);
+}
+
+bool PgStore::Conflict(const Registration& a, const Registration& b) {
+  return *a.request_id == *b.request_id ||
+         (!a.clue->clue.source_system().empty() && a.clue->clue.source_system() == b.clue->clue.source_system() &&
+          a.clue->clue.source_ref() == b.clue->clue.source_ref());
+}
+
+std::optional<StoredClue> PgStore::BySource(Tx& tx, const StoredClue& c) {
+  if (c.clue.source_system().empty()) return std::nullopt;
+  pqxx::result r = tx.exec_params("SELECT id::text FROM clues WHERE source_system = $1 AND source_ref = $2",
+                                  c.clue.source_system(), c.clue.source_ref());
+  if (r.empty()) return std::nullopt;
+  return Load(tx, r[0][0].as<std::string>(), false);
+}
+
+void PgStore::RunRegistrations(const std::vector<Registration*>& batch) {
+  absl::Status s = WriteRegistrations(batch);
+  if (s.ok()) {
+    if (std::any_of(batch.begin(), batch.end(), [](const Registration* r) { return r->fresh; })) Changed();
+    return;
+  }
+  if (batch.size() > 1) {
+    // One registration's failure (its referral registered meanwhile by another replica, a
+    // lost connection) must not fail the others: each on its own. A batch whose commit
+    // was in doubt is harmless to repeat: a committed registration answers from its
+    // idempotency record.
+    for (Registration* r : batch) RunRegistrations({r});
+    return;
+  }
+  Registration& r = *batch[0];
   if (absl::IsAlreadyExists(s)) {
     // A concurrent registration of the same referral won: answer with its clue.
+    v1::ClueReply out;
     absl::Status again = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-      auto existing = existing_by_source(tx);
+      auto existing = BySource(tx, *r.clue);
       if (!existing) return absl::AbortedError("concurrent registration; try again");
-      out = render(*existing);
+      out = (*r.render)(*existing);
       out.mutable_mutation()->set_replayed(true);
       return absl::OkStatus();
     }, db::TxOptions{.read_only = true});
-    if (!again.ok()) return again;
-    return out;
+    if (again.ok()) r.result = std::move(out);
+    else r.result = again;
+    return;
   }
-  if (!s.ok()) return Resolve(s, request_id);
-  if (!out.mutation().replayed()) Changed();
-  return out;
+  r.result = Resolve(s, *r.request_id);
+}
+
+absl::Status PgStore::WriteRegistrations(const std::vector<Registration*>& batch) {
+  constexpr char kMethod[] = "RegisterClue";
+  return db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    std::vector<db::Idempotency::Request> keys;
+    for (Registration* r : batch) {
+      r->result = absl::InternalError("registration not written");
+      r->fresh = false;
+      keys.push_back({*r->request_id, kMethod, *r->fingerprint});
+    }
+    auto prior = idempotency_.Begin(tx, keys);
+    std::vector<Registration*> fresh;
+    std::vector<StoredClue> clues;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Registration& r = *batch[i];
+      if (!prior[i].ok()) {
+        r.result = prior[i].status();
+      } else if (prior[i]->has_value()) {
+        v1::ClueReply out;
+        if (!out.ParseFromString(**prior[i])) return absl::InternalError("stored reply unreadable");
+        out.mutable_mutation()->set_replayed(true);
+        r.result = std::move(out);
+      } else if (auto existing = BySource(tx, *r.clue)) {
+        v1::ClueReply out = (*r.render)(*existing);
+        out.mutable_mutation()->set_replayed(true);
+        r.result = std::move(out);
+      } else {
+        fresh.push_back(&r);
+        clues.push_back(*r.clue);
+      }
+    }
+    if (fresh.empty()) return absl::OkStatus();
+    pqxx::result numbers =
+        tx.exec_params("SELECT nextval('clue_number_seq') FROM generate_series(1, $1::integer)", fresh.size());
+    std::vector<chain::Event> events;
+    std::vector<OptStr> subjects, custody;
+    std::vector<const StoredClue*> rows;
+    std::vector<std::string> responses;
+    std::vector<db::Idempotency::Request> done;
+    for (size_t i = 0; i < fresh.size(); ++i) {
+      StoredClue& c = clues[i];
+      const Registration& r = *fresh[i];
+      char number[48];
+      std::snprintf(number, sizeof number, "XS-%04d-%06lld",
+                    workdays::LocalDate(FromUnixSeconds(c.clue.registered_at().seconds())).year,
+                    static_cast<long long>(numbers[i][0].as<int64_t>()));
+      c.clue.set_number(number);
+      for (const auto& [type, data] : *r.events) {
+        nlohmann::json d = data;
+        if (type == "registered") d["number"] = c.clue.number();
+        events.push_back(events::EventLog::Next(c.clue.id(), c.chain_len, c.chain_head, *r.actor, type, d.dump(),
+                                                Micros(c.clue.registered_at())));
+        c.chain_len = static_cast<int>(events.back().seq);
+        c.chain_head = events.back().hash;
+      }
+      rows.push_back(&c);
+      int ord = 0;
+      for (const auto& subj : c.clue.subjects()) {
+        subjects.insert(subjects.end(), {c.clue.id(), std::to_string(ord++), Opt(subj.person_id()), Opt(subj.unit_id()),
+                                         subj.display_name()});
+      }
+      std::set<std::string> units;
+      for (const std::string& u : {c.clue.origin_unit_id(), c.clue.holding_unit_id(), c.clue.offered_to_unit_id()}) {
+        if (!u.empty() && units.insert(u).second) custody.insert(custody.end(), {c.clue.id(), u});
+      }
+      v1::ClueReply out = (*r.render)(c);
+      responses.push_back(out.SerializeAsString());
+      done.push_back({*r.request_id, kMethod, *r.fingerprint});
+      fresh[i]->result = std::move(out);
+      fresh[i]->fresh = true;
+    }
+    InsertRows(tx, rows);
+    if (!subjects.empty()) {
+      tx.exec_params0("INSERT INTO clue_subjects (clue_id, ord, person_id, unit_id, display_name) VALUES " +
+                          db::ValuesRows(subjects.size() / 5, {"?::uuid", "?::integer", "?::uuid", "?::uuid", "?"}),
+                      pqxx::prepare::make_dynamic_params(subjects));
+    }
+    tx.exec_params0("INSERT INTO clue_custody (clue_id, unit_id) VALUES " +
+                        db::ValuesRows(custody.size() / 2, {"?::uuid", "?::uuid"}) + " ON CONFLICT DO NOTHING",
+                    pqxx::prepare::make_dynamic_params(custody));
+    log_.Insert(tx, events);
+    idempotency_.Finish(tx, done, responses);
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<v1::ClueReply> PgStore::Mutate(const std::string& clue_id, int64_t expected_version,
@@ -273,7 +392,7 @@ absl::StatusOr<v1::ClueReply> PgStore::Mutate(const std::string& clue_id, int64_
     after.clue.set_version(current->clue.version() + 1);
     after.chain_len = current->chain_len;
     after.chain_head = current->chain_head;
-    WriteRow(tx, after, false);
+    UpdateRow(tx, after);
     for (const auto& unit : change->custody_add) AddCustody(tx, clue_id, unit);
     AppendTo(tx, log_, after, actor, change->event_type, change->data, NowMicros(clock_));
     out = render(after);
@@ -362,14 +481,14 @@ absl::StatusOr<v1::ClueReply> PgStore::Merge(
       m.clue.clear_deadline_stage();
       m.clue.set_overdue(false);
       m.clue.set_version(m.clue.version() + 1);
-      WriteRow(tx, m, false);
+      UpdateRow(tx, m);
       AppendTo(tx, log_, m, actor, "merged_into", {{"primary_clue_id", primary_id}, {"reason", reason}}, now_us);
       // Whoever could see a merged clue may follow it into the primary.
       tx.exec_params0("INSERT INTO clue_custody (clue_id, unit_id) SELECT $1::uuid, unit_id FROM clue_custody "
                       "WHERE clue_id = $2::uuid ON CONFLICT DO NOTHING", primary_id, m.clue.id());
     }
     primary.clue.set_version(primary.clue.version() + 1);
-    WriteRow(tx, primary, false);
+    UpdateRow(tx, primary);
     AppendTo(tx, log_, primary, actor, "merged", {{"merged", sources}, {"reason", reason}}, now_us);
     out = render(primary);
     idempotency_.Finish(tx, request_id, kMethod, fingerprint, out.SerializeAsString());
@@ -403,7 +522,7 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now,
       const std::string to_unit = supervisor(*c);
       c->clue.set_overdue(true);
       c->clue.set_version(c->clue.version() + 1);
-      WriteRow(tx, *c, false);
+      UpdateRow(tx, *c);
       AddCustody(tx, c->clue.id(), to_unit);
       AppendTo(tx, log_, *c, Actor{"system:overdue-scanner", ""}, "escalated",
              {{"stage", c->clue.deadline_stage()}, {"deadline_us", c->clue.deadline_at().seconds() * 1000000},
@@ -477,15 +596,56 @@ absl::StatusOr<std::vector<chain::Event>> PgStore::Events(const std::string& clu
   return std::move(h->events);
 }
 
+absl::StatusOr<int64_t> PgStore::DirectoryGeneration() {
+  return directory_generation_.Get([this]() -> absl::StatusOr<int64_t> {
+    int64_t g = 0;
+    absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
+      g = tx.exec1("SELECT generation FROM directory.v_generation")[0].as<int64_t>();
+      return absl::OkStatus();
+    }, db::TxOptions{.read_only = true});
+    if (!s.ok()) return s;
+    return g;
+  });
+}
+
+template <typename T>
+std::optional<T> PgStore::DirectoryCopy::Find(const std::unordered_map<std::string, T>& map, int64_t generation,
+                                              const std::string& id) {
+  std::lock_guard lock(mu);
+  if (generation != this->generation) return std::nullopt;
+  auto it = map.find(id);
+  if (it == map.end()) return std::nullopt;
+  return it->second;
+}
+
+template <typename T>
+void PgStore::DirectoryCopy::Keep(std::unordered_map<std::string, T>& map, int64_t loaded_generation, const T& value,
+                                  const std::string& id) {
+  std::lock_guard lock(mu);
+  if (loaded_generation > generation) {  // an import moved the directory on: start afresh
+    units.clear();
+    people.clear();
+    generation = loaded_generation;
+  }
+  if (loaded_generation != generation) return;
+  if (map.size() >= kLimit) map.clear();
+  map[id] = value;
+}
+
 absl::StatusOr<UnitInfo> PgStore::Unit(const std::string& id) {
+  auto generation = DirectoryGeneration();
+  if (generation.ok()) {
+    if (auto kept = directory_.Find(directory_.units, *generation, id)) return *kept;
+  }
   UnitInfo u;
+  int64_t loaded_generation = 0;
   absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
     pqxx::result r = tx.exec_params(
         "WITH RECURSIVE up AS ("
         "  SELECT id, parent_id, name, active, kind, 0 AS n FROM directory.v_units WHERE id = $1::uuid"
         "  UNION ALL SELECT p.id, p.parent_id, p.name, p.active, p.kind, up.n + 1 FROM directory.v_units p"
         "  JOIN up ON p.id = up.parent_id WHERE up.n < 1000)"
-        "SELECT id::text, name, active, kind FROM up ORDER BY n DESC",
+        "SELECT id::text, name, active, kind, (SELECT generation FROM directory.v_generation) FROM up ORDER BY n DESC",
         id);
     if (r.empty()) return absl::NotFoundError("unit not found");
     for (size_t i = 0; i + 1 < r.size(); ++i) u.ancestors.push_back(Str(r[i][0]));
@@ -493,26 +653,37 @@ absl::StatusOr<UnitInfo> PgStore::Unit(const std::string& id) {
     u.name = Str(r[r.size() - 1][1]);
     u.active = r[r.size() - 1][2].as<bool>();
     u.kind = Str(r[r.size() - 1][3]);
+    loaded_generation = r[0][4].as<int64_t>();
     return absl::OkStatus();
   }, db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
+  directory_.Keep(directory_.units, loaded_generation, u, id);
   return u;
 }
 
 absl::StatusOr<PersonInfo> PgStore::Person(const std::string& id) {
+  auto generation = DirectoryGeneration();
+  if (generation.ok()) {
+    if (auto kept = directory_.Find(directory_.people, *generation, id)) return *kept;
+  }
   PersonInfo p;
+  int64_t loaded_generation = 0;
   absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
     pqxx::result r = tx.exec_params(
-        "SELECT id::text, name, unit_id::text, active, leader FROM directory.v_people WHERE id = $1::uuid", id);
+        "SELECT id::text, name, unit_id::text, active, leader, (SELECT generation FROM directory.v_generation) "
+        "FROM directory.v_people WHERE id = $1::uuid",
+        id);
     if (r.empty()) return absl::NotFoundError("person not found");
     p.id = Str(r[0][0]);
     p.name = Str(r[0][1]);
     p.unit_id = Str(r[0][2]);
     p.active = r[0][3].as<bool>();
     p.leader = r[0][4].as<bool>();
+    loaded_generation = r[0][5].as<int64_t>();
     return absl::OkStatus();
   }, db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
+  directory_.Keep(directory_.people, loaded_generation, p, id);
   return p;
 }
 

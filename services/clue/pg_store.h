@@ -2,16 +2,29 @@
 // service).
 #pragma once
 
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
 #include "common/clock.h"
+#include "common/coalesce.h"
+#include "common/refreshed.h"
 #include "common/db/idempotency.h"
 #include "common/db/pool.h"
 #include "services/clue/store.h"
 
 namespace sm::clue {
 
+// Concurrent registrations are written in shared transactions (group commit): up to
+// `max_batch` per transaction, at most `max_running` such transactions at once.
+struct RegisterBatching {
+  int max_batch = 64;
+  int max_running = 3;
+};
+
 class PgStore final : public Store {
  public:
-  PgStore(db::Pool* pool, const Clock& clock);
+  PgStore(db::Pool* pool, const Clock& clock, RegisterBatching batching = {});
 
   absl::StatusOr<v1::ClueReply> Register(const StoredClue& clue, const Actor& actor, const std::string& request_id,
                                          const std::string& fingerprint,
@@ -45,6 +58,41 @@ class PgStore final : public Store {
   absl::StatusOr<PersonInfo> Person(const std::string& id) override;
 
  private:
+  // One RegisterClue waiting for (or written by) a batch.
+  struct Registration {
+    const StoredClue* clue;
+    const Actor* actor;
+    const std::string* request_id;
+    const std::string* fingerprint;
+    const std::vector<std::pair<std::string, nlohmann::json>>* events;
+    const Render* render;
+    absl::StatusOr<v1::ClueReply> result = absl::InternalError("registration not run");
+    bool fresh = false;  // written now, not answered from an earlier write
+  };
+  // Registrations that must not share a transaction: the same request id or referral.
+  static bool Conflict(const Registration& a, const Registration& b);
+  // Settles every registration of `batch`: one transaction for all, else each alone.
+  void RunRegistrations(const std::vector<Registration*>& batch);
+  absl::Status WriteRegistrations(const std::vector<Registration*>& batch);
+  // The clue registered earlier for `c`'s referral (source_system, source_ref), if any.
+  std::optional<StoredClue> BySource(db::Tx& tx, const StoredClue& c);
+
+  // Directory look-ups (units with their ancestors, people) kept per directory generation:
+  // a copy is used while the generation, re-read at most every 250 ms, has not moved, so an
+  // import shows here within that time.
+  struct DirectoryCopy {
+    static constexpr size_t kLimit = 20000;  // per map; beyond it, start afresh
+    std::mutex mu;
+    int64_t generation = -1;
+    std::unordered_map<std::string, UnitInfo> units;
+    std::unordered_map<std::string, PersonInfo> people;
+    template <typename T>
+    std::optional<T> Find(const std::unordered_map<std::string, T>& map, int64_t generation, const std::string& id);
+    template <typename T>
+    void Keep(std::unordered_map<std::string, T>& map, int64_t loaded_generation, const T& value, const std::string& id);
+  };
+  absl::StatusOr<int64_t> DirectoryGeneration();
+
   // After a commit: moves the statistics cache key on (see StatsVersion).
   void Changed();
   // Resolves an in-doubt commit through the idempotency key, else returns `s`.
@@ -54,6 +102,9 @@ class PgStore final : public Store {
   const Clock& clock_;
   db::Idempotency idempotency_{"clue"};
   events::EventLog log_{"clue_events", "clue_id", "clues", "clue_events"};
+  Coalescer<Registration> registrations_;
+  Refreshed<int64_t> directory_generation_{std::chrono::milliseconds(250)};
+  DirectoryCopy directory_;
 };
 
 }  // namespace sm::clue

@@ -14,6 +14,7 @@
 #include "common/db/migrate.h"
 #include "common/log.h"
 #include "common/pg_listen.h"
+#include "common/metrics.h"
 #include "common/redis.h"
 #include "common/sealed.h"
 #include "common/status.h"
@@ -382,6 +383,130 @@ TEST_F(ClueServiceTest, RepeatedRequestsAndReferralsGiveOneClue) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(Count("SELECT count(*) FROM clue.clues"), before + 1);
   for (const auto& id : ids) EXPECT_EQ(id, ids[0]);
+}
+
+// Registrations arriving together are written in shared transactions (group commit): each
+// one is still whole (row, subjects, custody, chained events, idempotency record), numbered
+// uniquely and written once; a repeat or a clashing referral in the same burst gives the
+// first clue; a reused request id with other content is refused without harming the rest.
+TEST_F(ClueServiceTest, ConcurrentRegistrationsShareTransactionsAndEachIsWholeAndOnce) {
+  // A unit no other test lists, so that the burst does not crowd their pages.
+  const Who group{UnitId("kexin-branch-discipline-committee")};
+  const Who audit_service{UnitId("audit-office"), {"service"}};
+  auto batch_stats = [] {
+    const std::string text = metrics::Metrics::Global().Render();
+    auto value = [&](const std::string& name) {
+      const std::string key = name + "{batch=\"clue_register\"} ";
+      size_t at = text.find(key);
+      return at == std::string::npos ? 0.0 : std::stod(text.substr(at + key.size()));
+    };
+    return std::pair<double, double>(value("sm_batch_size_count"), value("sm_batch_size_sum"));
+  };
+  const auto [batches_before, items_before] = batch_stats();
+  const int64_t clues_before = Count("SELECT count(*) FROM clue.clues");
+  constexpr int kThreads = 24, kEach = 6;
+  const std::string shared_ref = "finding-" + NewUuid();
+  auto repeated = Petition("kexin-branch-discipline-committee");  // sent by two threads at once
+  std::vector<std::vector<std::string>> ids(kThreads);
+  std::vector<std::string> referral_ids(kThreads), repeat_ids(kThreads);
+  std::atomic<int> refused{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto stub = v1::ClueService::NewStub(*channel_);
+      auto call = [&](const Who& w, const v1::RegisterClueRequest& r, v1::ClueReply* out) {
+        grpc::ClientContext ctx;
+        ctx.AddMetadata("authorization", "Bearer " + Token(w));
+        return stub->RegisterClue(&ctx, r, out);
+      };
+      for (int i = 0; i < kEach; ++i) {
+        v1::ClueReply out;
+        auto r = Petition("kexin-branch-discipline-committee");
+        r.set_summary("并发登记 " + std::to_string(t) + "-" + std::to_string(i));
+        grpc::Status st = call(group, r, &out);
+        if (st.ok()) ids[t].push_back(out.clue().id());
+        else ++failed;
+      }
+      v1::ClueReply out;
+      auto referral = Petition("audit-office");
+      referral.set_source(v1::CLUE_SOURCE_AUDIT);
+      referral.set_channel(v1::RECEIPT_CHANNEL_SYSTEM);
+      referral.set_source_system("audit");
+      referral.set_source_ref(shared_ref);
+      if (call(audit_service, referral, &out).ok()) referral_ids[t] = out.clue().id();
+      else ++failed;
+      if (t < 3) {
+        auto r = repeated;
+        if (t == 2) r.set_summary("同一请求号，不同内容");
+        grpc::Status st = call(group, r, &out);
+        if (st.ok()) repeat_ids[t] = out.clue().id();
+        else if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT) ++refused;
+        else ++failed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  // The request id sent three times: whichever content came first was written, the same
+  // content again answers with that clue, other content is refused.
+  std::set<std::string> written_repeat(repeat_ids.begin(), repeat_ids.begin() + 3);
+  written_repeat.erase("");
+  EXPECT_EQ(written_repeat.size(), 1u);
+  EXPECT_EQ(refused.load(), repeat_ids[2].empty() ? 1 : 2);
+  std::set<std::string> distinct;
+  for (const auto& per : ids) distinct.insert(per.begin(), per.end());
+  EXPECT_EQ(distinct.size(), static_cast<size_t>(kThreads * kEach));
+  for (const auto& id : referral_ids) EXPECT_EQ(id, referral_ids[0]) << "one clue per referral";
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues"), clues_before + kThreads * kEach + 2);
+  // Whole: every new clue has its number, subject, custody, one chained event and its
+  // idempotency record; numbers are unique.
+  const std::string fresh = "SELECT id FROM clue.clues WHERE summary LIKE '并发登记 %'";
+  EXPECT_EQ(Count("SELECT count(DISTINCT number) FROM clue.clues WHERE id IN (" + fresh + ")"), kThreads * kEach);
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_subjects WHERE clue_id IN (" + fresh + ")"), kThreads * kEach);
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_custody WHERE clue_id IN (" + fresh + ")"), kThreads * kEach);
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues c WHERE c.id IN (" + fresh + ") AND c.chain_len = 1 AND "
+                  "c.chain_head = (SELECT hash FROM clue.clue_events e WHERE e.clue_id = c.id AND e.seq = 1)"),
+            kThreads * kEach);
+  for (size_t i = 0; i < 5; ++i) {
+    v1::VerifyChainRequest vr;
+    vr.set_clue_id(ids[i][0]);
+    v1::VerifyChainResponse vo;
+    ASSERT_TRUE(Call(group, &v1::ClueService::Stub::VerifyChain, vr, &vo).ok());
+    EXPECT_TRUE(vo.intact()) << ids[i][0];
+  }
+  const auto [batches_after, items_after] = batch_stats();
+  const double batches = batches_after - batches_before, items = items_after - items_before;
+  EXPECT_GE(items, kThreads * (kEach + 1));
+  EXPECT_LT(batches, items) << "concurrent registrations shared transactions";
+}
+
+// Directory look-ups are kept per directory generation: a change that moves the
+// generation (what every import does) reaches registration within a moment.
+TEST_F(ClueServiceTest, DirectoryChangesReachRegistrationOnceTheGenerationMoves) {
+  const Who station{UnitId("gaoxin-branch")};
+  auto req = Petition("gaoxin-branch");
+  Register(station, req);  // the unit is now looked up and kept
+  auto attempt = [&] {
+    auto r = Petition("gaoxin-branch");
+    v1::ClueReply out;
+    return Call(station, &v1::ClueService::Stub::RegisterClue, r, &out);
+  };
+  auto wait_for = [&](grpc::StatusCode want) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    grpc::Status st;
+    while ((st = attempt()).error_code() != want && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return st;
+  };
+  Sql("UPDATE directory.units SET active = false WHERE code = 'gaoxin-branch'; "
+      "UPDATE directory.meta SET generation = generation + 1");
+  grpc::Status st = wait_for(grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Fields(st), std::vector<std::string>{"origin_unit_id"});
+  Sql("UPDATE directory.units SET active = true WHERE code = 'gaoxin-branch'; "
+      "UPDATE directory.meta SET generation = generation + 1");
+  EXPECT_TRUE(wait_for(grpc::StatusCode::OK).ok());
 }
 
 TEST_F(ClueServiceTest, AccessIsDeniedByDefault) {

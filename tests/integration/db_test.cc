@@ -8,6 +8,7 @@
 #include "common/db/idempotency.h"
 #include "common/db/migrate.h"
 #include "common/db/pool.h"
+#include "common/event_log.h"
 #include "tests/support/pg_redis.h"
 
 namespace sm::db {
@@ -188,6 +189,59 @@ TEST_F(DbTest, IdempotencyKeysReplayAndRefuseOtherContent) {
   auto looked = idem.Lookup(pool, "k1");
   ASSERT_TRUE(looked.ok());
   EXPECT_EQ(looked->value_or(""), response);
+}
+
+// The feed's order is the writer transactions' ids as numbers: a regression test for
+// ordering by the text of the id ("1000" before "999"), which handed a subscriber events
+// out of order, and then again, once the ids crossed a power of ten.
+TEST_F(DbTest, EventFeedOrdersByTransactionIdAcrossAPowerOfTen) {
+  Pool pool(Config());
+  ASSERT_TRUE(ApplyMigrations(pool, "risk", {{1, "0001_feed",
+      "CREATE TABLE agg (id uuid PRIMARY KEY, chain_len integer NOT NULL DEFAULT 0, chain_head text NOT NULL DEFAULT '');"
+      "CREATE TABLE ev (agg_id uuid NOT NULL, seq integer NOT NULL, type text NOT NULL, actor text NOT NULL,"
+      " actor_unit_id text NOT NULL, at timestamptz NOT NULL, data text NOT NULL, prev_hash text NOT NULL,"
+      " hash text NOT NULL, xid xid8 NOT NULL DEFAULT pg_current_xact_id(), gseq bigserial NOT NULL,"
+      " PRIMARY KEY (agg_id, seq));"
+      "CREATE TABLE burn (n integer);"}}).ok());
+  events::EventLog log("ev", "agg_id", "agg", "ev_feed");
+  auto append = [&](const std::string& id) {
+    ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) {
+      tx.exec_params0("INSERT INTO agg (id) VALUES ($1::uuid) ON CONFLICT DO NOTHING", id);
+      log.Append(tx, id, {"tester", ""}, "step", "{}", 0);
+      return absl::OkStatus();
+    }).ok());
+  };
+  const std::string a = "00000000-0000-7000-8000-000000000001", b = "00000000-0000-7000-8000-000000000002";
+  append(a);
+  int64_t xid = 0;
+  ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) {
+    xid = tx.exec1("SELECT xid::text::bigint FROM ev WHERE agg_id = '" + a + "'")[0].as<int64_t>();
+    return absl::OkStatus();
+  }).ok());
+  int64_t power = 10;
+  while (power <= xid) power *= 10;
+  // Burn transaction ids (one per subtransaction) up to the next power of ten.
+  ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) {
+    tx.exec("DO $$ BEGIN FOR i IN 1.." + std::to_string(power - xid) + " LOOP BEGIN INSERT INTO burn VALUES (i); "
+            "EXCEPTION WHEN others THEN NULL; END; END LOOP; END $$");
+    return absl::OkStatus();
+  }).ok());
+  append(b);
+  append(a);
+  auto feed = log.Feed(pool, events::Cursor{}, 10);
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  ASSERT_EQ(feed->size(), 3u);
+  EXPECT_EQ((*feed)[0].event.aggregate_id, a);
+  EXPECT_LT((*feed)[0].cursor.xid, static_cast<uint64_t>(power));
+  EXPECT_GE((*feed)[1].cursor.xid, static_cast<uint64_t>(power));
+  EXPECT_EQ((*feed)[1].event.aggregate_id, b);
+  EXPECT_EQ((*feed)[2].event.seq, 2);
+  // Resuming after the first event gives the other two, once each.
+  auto rest = log.Feed(pool, (*feed)[0].cursor, 10);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 2u);
+  EXPECT_EQ((*rest)[0].event.aggregate_id, b);
+  EXPECT_TRUE(log.Feed(pool, (*feed)[2].cursor, 10)->empty());
 }
 
 }  // namespace
