@@ -1,10 +1,12 @@
 // A value that lives elsewhere (a statistics version, the directory generation), kept in
 // memory and read again at most every `every`: callers on a hot path pay for one read per
 // interval, and see a change made elsewhere within that interval. Forget() makes the next
-// Get() read at once (after a change made by this process).
+// Get() read at once (after a change made by this process). Refresh() from a background
+// thread keeps the value fresh so that Get() does not read on the caller's path.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -31,9 +33,28 @@ class Refreshed {
     return *value_;
   }
 
+  // Reads the value now, outside the lock (callers of Get() keep the held value meanwhile):
+  // for a background thread that keeps the value fresh, so that Get() never waits on a
+  // read. A Forget() during the read wins: the read may predate the change.
+  void Refresh(const std::function<absl::StatusOr<T>()>& read) {
+    uint64_t forgotten;
+    {
+      std::lock_guard lock(mu_);
+      forgotten = forgotten_;
+    }
+    const auto at = std::chrono::steady_clock::now();
+    absl::StatusOr<T> fresh = read();
+    if (!fresh.ok()) return;
+    std::lock_guard lock(mu_);
+    if (forgotten != forgotten_) return;
+    value_ = *fresh;
+    read_at_ = at;
+  }
+
   void Forget() {
     std::lock_guard lock(mu_);
     value_.reset();
+    ++forgotten_;
   }
 
  private:
@@ -41,6 +62,7 @@ class Refreshed {
   std::mutex mu_;
   std::optional<T> value_;
   std::chrono::steady_clock::time_point read_at_{};
+  uint64_t forgotten_ = 0;
 };
 
 }  // namespace sm

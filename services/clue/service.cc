@@ -56,7 +56,11 @@ ClueServiceImpl::ClueServiceImpl(Store* store, const auth::Verifier* verifier, c
       clock_(clock),
       stats_cache_(redis, "clue_stats", std::chrono::seconds(60), /*local_entries=*/256),
       listener_(listener),
-      call_("ClueService", verifier) {}
+      call_("ClueService", verifier) {
+  stats_version_refresher_.Start(std::chrono::milliseconds(100), [this] {
+    stats_version_.Refresh([this] { return store_->StatsVersion(); });
+  });
+}
 
 v1::ClueReply ClueServiceImpl::Render(const StoredClue& s) const {
   v1::ClueReply r;
@@ -852,14 +856,7 @@ grpc::ServerUnaryReactor* ClueServiceImpl::GetClueStats(grpc::CallbackServerCont
 }
 
 absl::StatusOr<int64_t> ClueServiceImpl::StatsVersion() {
-  std::lock_guard lock(stats_mu_);
-  const auto now = std::chrono::steady_clock::now();
-  const TimePoint wall = TimePoint(std::chrono::duration_cast<TimePoint::duration>(now.time_since_epoch()));
-  if (stats_version_ < 0 || wall - stats_version_read_ >= std::chrono::milliseconds(250)) {
-    SM_ASSIGN_OR_RETURN(stats_version_, store_->StatsVersion());
-    stats_version_read_ = wall;
-  }
-  return stats_version_;
+  return stats_version_.Get([this] { return store_->StatsVersion(); });
 }
 
 grpc::Status ClueServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* req,

@@ -160,5 +160,26 @@ TEST(RefreshedTest, ReadsAtMostOncePerIntervalAndAgainAfterForget) {
   EXPECT_EQ(*failing.Get(read), 4) << "a failed read keeps nothing";
 }
 
+TEST(RefreshedTest, RefreshKeepsTheValueFreshButAForgetDuringItWins) {
+  Refreshed<int> r(std::chrono::milliseconds(50));
+  int source = 1;
+  auto read = [&]() -> absl::StatusOr<int> { return source; };
+  r.Refresh(read);
+  source = 2;
+  EXPECT_EQ(*r.Get(read), 1) << "fresh: no read on the caller's path";
+  r.Refresh(read);
+  EXPECT_EQ(*r.Get(read), 2);
+  // A change made here while a refresh is reading: the refresh's (older) answer is dropped.
+  source = 3;
+  r.Refresh([&]() -> absl::StatusOr<int> {
+    r.Forget();  // the local change lands mid-read
+    return 2;    // what the read saw before it
+  });
+  EXPECT_EQ(*r.Get(read), 3);
+  // A failed refresh keeps the held value.
+  r.Refresh([]() -> absl::StatusOr<int> { return absl::UnavailableError("down"); });
+  EXPECT_EQ(*r.Get(read), 3);
+}
+
 }  // namespace
 }  // namespace sm
