@@ -64,6 +64,34 @@ std::string ValuesRows(size_t rows, const std::vector<std::string>& columns, int
   return out;
 }
 
+void Where::Add(std::string_view condition, std::vector<std::optional<std::string>> params) {
+  std::string out;
+  size_t used = 0;
+  for (char ch : condition) {
+    if (ch == '?') {
+      out += "$" + std::to_string(next_++);
+      ++used;
+    } else {
+      out += ch;
+    }
+  }
+  params.resize(used);
+  for (auto& p : params) params_.push_back(std::move(p));
+  conditions_.push_back("(" + out + ")");
+}
+
+std::string Where::Sql() const {
+  if (conditions_.empty()) return "true";
+  std::string out;
+  for (const auto& c : conditions_) out += (out.empty() ? "" : " AND ") + c;
+  return out;
+}
+
+std::string Where::Param(std::optional<std::string> value) {
+  params_.push_back(std::move(value));
+  return "$" + std::to_string(next_++);
+}
+
 std::string MicrosOf(const std::string& column) {
   return "(extract(epoch FROM " + column + ") * 1000000)::bigint";
 }

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/db/pool.h"
@@ -42,6 +43,25 @@ inline constexpr char kTimestampExpr[] = "('epoch'::timestamptz + ?::bigint * in
 // expression per column in which "?" stands for the next parameter ($first, $first+1, ...).
 // ValuesRows(2, {"?::uuid", "?"}) is "($1::uuid, $2), ($3::uuid, $4)".
 std::string ValuesRows(size_t rows, const std::vector<std::string>& columns, int first = 1);
+
+// The conditions of a query that apply, joined with AND: a filter that was not given adds
+// nothing to the SQL (rather than "($n IS NULL OR ...)", which keeps the planner from using
+// a condition's best plan, e.g. turning an EXISTS into a semi-join). In each condition "?"
+// stands for its next parameter; parameters are numbered from `first`.
+class Where {
+ public:
+  explicit Where(int first = 1) : next_(first) {}
+  void Add(std::string_view condition, std::vector<std::optional<std::string>> params = {});
+  std::string Sql() const;  // "a AND b", or "true" when there is no condition
+  const std::vector<std::optional<std::string>>& params() const { return params_; }
+  // The placeholder of one more parameter after the conditions' ($n), for LIMIT and the like.
+  std::string Param(std::optional<std::string> value);
+
+ private:
+  std::vector<std::string> conditions_;
+  std::vector<std::optional<std::string>> params_;
+  int next_;
+};
 
 // SQL reading a timestamptz column as bigint microseconds.
 std::string MicrosOf(const std::string& column);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 #include <set>
+#include <unordered_map>
 
 #include "common/db/sql.h"
 #include "common/log.h"
@@ -94,15 +95,31 @@ StoredClue FromRow(const pqxx::row& r) {
   return s;
 }
 
-void LoadSubjects(Tx& tx, StoredClue& s) {
-  for (const auto& r : tx.exec_params(
-           "SELECT person_id::text, unit_id::text, display_name FROM clue_subjects WHERE clue_id = $1::uuid ORDER BY ord",
-           s.clue.id())) {
-    auto* subj = s.clue.add_subjects();
-    if (!r[0].is_null()) subj->set_person_id(Str(r[0]));
-    if (!r[1].is_null()) subj->set_unit_id(Str(r[1]));
-    subj->set_display_name(Str(r[2]));
+// Reads the subjects of `clues` with one query, whatever their number.
+void LoadSubjects(Tx& tx, std::vector<StoredClue>& clues) {
+  if (clues.empty()) return;
+  std::vector<std::string> ids;
+  std::unordered_map<std::string, StoredClue*> by_id;
+  for (auto& c : clues) {
+    ids.push_back(c.clue.id());
+    by_id[c.clue.id()] = &c;
   }
+  for (const auto& r : tx.exec_params(
+           "SELECT clue_id::text, person_id::text, unit_id::text, display_name FROM clue_subjects "
+           "WHERE clue_id = ANY ($1::uuid[]) ORDER BY clue_id, ord",
+           db::TextArrayLiteral(ids))) {
+    auto it = by_id.find(Str(r[0]));
+    if (it == by_id.end()) continue;
+    auto* subj = it->second->clue.add_subjects();
+    if (!r[1].is_null()) subj->set_person_id(Str(r[1]));
+    if (!r[2].is_null()) subj->set_unit_id(Str(r[2]));
+    subj->set_display_name(Str(r[3]));
+  }
+}
+void LoadSubjects(Tx& tx, StoredClue& s) {
+  std::vector<StoredClue> one{std::move(s)};
+  LoadSubjects(tx, one);
+  s = std::move(one[0]);
 }
 
 std::optional<StoredClue> Load(Tx& tx, const std::string& id, bool for_update) {
@@ -560,30 +577,34 @@ absl::StatusOr<bool> PgStore::InCustody(const std::string& clue_id, const std::s
 
 absl::StatusOr<std::vector<StoredClue>> PgStore::List(const ListQuery& q) {
   std::vector<StoredClue> out;
-  OptStr text = q.text ? OptStr("%" + *q.text + "%") : OptStr();
-  std::optional<int64_t> after_us = q.after ? std::optional<int64_t>(q.after->first) : std::nullopt;
-  OptStr after_id = q.after ? OptStr(q.after->second) : OptStr();
+  db::Where where;
+  if (q.visible_to_unit) {
+    where.Add("EXISTS (SELECT 1 FROM clue_custody cc WHERE cc.clue_id = c.id AND cc.unit_id = ?::uuid)",
+              {*q.visible_to_unit});
+  }
+  if (q.holding_unit) where.Add("c.holding_unit_id = ?::uuid", {*q.holding_unit});
+  if (q.origin_unit) where.Add("c.origin_unit_id = ?::uuid", {*q.origin_unit});
+  if (q.state) where.Add("c.state = ?", {*q.state});
+  if (q.category) where.Add("? = ANY (c.categories)", {*q.category});
+  if (q.subject_person) {
+    where.Add("EXISTS (SELECT 1 FROM clue_subjects s WHERE s.clue_id = c.id AND s.person_id = ?::uuid)",
+              {*q.subject_person});
+  }
+  if (q.text) where.Add("c.summary ILIKE ?", {"%" + *q.text + "%"});
+  if (q.received_from_us) where.Add("c.received_at >= " + std::string(db::kTimestampExpr), {std::to_string(*q.received_from_us)});
+  if (q.received_to_us) where.Add("c.received_at < " + std::string(db::kTimestampExpr), {std::to_string(*q.received_to_us)});
+  if (q.overdue_only) where.Add("c.overdue");
+  if (q.after) {
+    where.Add("(c.received_at, c.id) < (" + std::string(db::kTimestampExpr) + ", ?::uuid)",
+              {std::to_string(q.after->first), q.after->second});
+  }
+  const std::string limit = where.Param(std::to_string(q.limit));
   absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    pqxx::result r = tx.exec_params(
-        std::string("SELECT ") + kColumns + " FROM clues c WHERE "
-        "($1::uuid IS NULL OR EXISTS (SELECT 1 FROM clue_custody cc WHERE cc.clue_id = c.id AND cc.unit_id = $1::uuid))"
-        " AND ($2::uuid IS NULL OR c.holding_unit_id = $2::uuid)"
-        " AND ($3::uuid IS NULL OR c.origin_unit_id = $3::uuid)"
-        " AND ($4::text IS NULL OR c.state = $4)"
-        " AND ($5::text IS NULL OR $5 = ANY (c.categories))"
-        " AND ($6::uuid IS NULL OR EXISTS (SELECT 1 FROM clue_subjects s WHERE s.clue_id = c.id AND s.person_id = $6::uuid))"
-        " AND ($7::text IS NULL OR c.summary ILIKE $7)"
-        " AND ($8::bigint IS NULL OR c.received_at >= ('epoch'::timestamptz + $8::bigint * interval '1 microsecond'))"
-        " AND ($9::bigint IS NULL OR c.received_at < ('epoch'::timestamptz + $9::bigint * interval '1 microsecond'))"
-        " AND (NOT $10 OR c.overdue)"
-        " AND ($11::bigint IS NULL OR (c.received_at, c.id) < (('epoch'::timestamptz + $11::bigint * interval '1 microsecond'), $12::uuid))"
-        " ORDER BY c.received_at DESC, c.id DESC LIMIT $13",
-        q.visible_to_unit, q.holding_unit, q.origin_unit, q.state, q.category, q.subject_person, text,
-        q.received_from_us, q.received_to_us, q.overdue_only, after_us, after_id, q.limit);
-    for (const auto& row : r) {
-      out.push_back(FromRow(row));
-      LoadSubjects(tx, out.back());
-    }
+    pqxx::result r = tx.exec_params(std::string("SELECT ") + kColumns + " FROM clues c WHERE " + where.Sql() +
+                                        " ORDER BY c.received_at DESC, c.id DESC LIMIT " + limit,
+                                    pqxx::prepare::make_dynamic_params(where.params()));
+    for (const auto& row : r) out.push_back(FromRow(row));
+    LoadSubjects(tx, out);
     return absl::OkStatus();
   }, db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
@@ -700,13 +721,13 @@ absl::StatusOr<std::vector<StoredClue>> PgStore::Duplicates(const std::vector<st
         std::string("SELECT ") + kColumns + " FROM clues c WHERE c.id <> $3::uuid"
         " AND c.state NOT IN ('CLUE_STATE_CONCLUDED', 'CLUE_STATE_MERGED')"
         " AND EXISTS (SELECT 1 FROM clue_subjects s WHERE s.clue_id = c.id AND s.person_id::text = ANY ($1::text[]))"
-        " AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM clue_custody cc WHERE cc.clue_id = c.id AND cc.unit_id = $2::uuid))"
+        + std::string(visible_to_unit ? " AND EXISTS (SELECT 1 FROM clue_custody cc WHERE cc.clue_id = c.id AND "
+                                        "cc.unit_id = $2::uuid)"
+                                      : " AND $2::uuid IS NULL") +
         " ORDER BY c.received_at DESC, c.id DESC LIMIT 200",
         ToArrayLiteral(person_ids), visible_to_unit, exclude_id.empty() ? "00000000-0000-0000-0000-000000000000" : exclude_id);
-    for (const auto& row : r) {
-      out.push_back(FromRow(row));
-      LoadSubjects(tx, out.back());
-    }
+    for (const auto& row : r) out.push_back(FromRow(row));
+    LoadSubjects(tx, out);
     return absl::OkStatus();
   }, db::TxOptions{.read_only = true});
   if (!s.ok()) return s;

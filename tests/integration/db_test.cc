@@ -8,6 +8,7 @@
 #include "common/db/idempotency.h"
 #include "common/db/migrate.h"
 #include "common/db/pool.h"
+#include "common/db/sql.h"
 #include "common/event_log.h"
 #include "tests/support/pg_redis.h"
 
@@ -242,6 +243,33 @@ TEST_F(DbTest, EventFeedOrdersByTransactionIdAcrossAPowerOfTen) {
   ASSERT_EQ(rest->size(), 2u);
   EXPECT_EQ((*rest)[0].event.aggregate_id, b);
   EXPECT_TRUE(log.Feed(pool, (*feed)[2].cursor, 10)->empty());
+}
+
+TEST_F(DbTest, WhereJoinsOnlyTheConditionsGivenAndNumbersTheirParameters) {
+  Where none;
+  EXPECT_EQ(none.Sql(), "true");
+  Where w;
+  w.Add("a = ?", {std::string("x")});
+  w.Add("b");
+  w.Add("(c, d) < (?, ?::uuid)", {std::string("1"), std::nullopt});
+  const std::string limit = w.Param(std::string("5"));
+  EXPECT_EQ(w.Sql(), "(a = $1) AND (b) AND ((c, d) < ($2, $3::uuid))");
+  EXPECT_EQ(limit, "$4");
+  ASSERT_EQ(w.params().size(), 4u);
+  EXPECT_FALSE(w.params()[2].has_value());
+  // Against PostgreSQL: the parameters line up with their placeholders.
+  Pool pool(Config());
+  Where q;
+  q.Add("n > ?::integer", {std::string("2")});
+  q.Add("n <> ?::integer", {std::string("4")});
+  const std::string lim = q.Param(std::string("10"));
+  int64_t count = 0;
+  ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) {
+    count = tx.exec_params("SELECT n FROM generate_series(1, 6) AS g(n) WHERE " + q.Sql() + " LIMIT " + lim,
+                           pqxx::prepare::make_dynamic_params(q.params())).size();
+    return absl::OkStatus();
+  }).ok());
+  EXPECT_EQ(count, 3);  // 3, 5, 6
 }
 
 }  // namespace
