@@ -228,4 +228,14 @@ absl::Status WithTransaction(Pool& pool, const std::function<absl::Status(Tx&)>&
   return last;
 }
 
+absl::StatusOr<int64_t> ReadInt64(Pool& pool, const std::string& sql) {
+  int64_t v = 0;
+  absl::Status s = WithTransaction(pool, [&](Tx& tx) {
+    v = tx.exec1(sql)[0].as<int64_t>();
+    return absl::OkStatus();
+  }, TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return v;
+}
+
 }  // namespace sm::db

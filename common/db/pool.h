@@ -108,6 +108,10 @@ struct TxOptions {
   int attempts = 4;  // serialization failures and lost connections before COMMIT retry
 };
 
+// The one bigint that `sql` (a single-row, single-column SELECT) returns, read in a read-only
+// transaction: a version, a generation, a count.
+absl::StatusOr<int64_t> ReadInt64(Pool& pool, const std::string& sql);
+
 // Runs `fn` in a transaction on a pooled connection and commits when it returns OK (rolls
 // back and returns its status otherwise). Retries the whole of `fn` on serialization
 // failure, deadlock, or a connection lost before COMMIT; never after an in-doubt COMMIT.

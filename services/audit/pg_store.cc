@@ -519,13 +519,7 @@ absl::StatusOr<v1::AuditStats> PgStore::Stats(const std::optional<std::string>& 
 }
 
 absl::StatusOr<int64_t> PgStore::StatsVersion() {
-  int64_t v = 0;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
-    v = tx.exec1("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM stats_version")[0].as<int64_t>();
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
-  if (!s.ok()) return s;
-  return v;
+  return db::ReadInt64(*pool_, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM stats_version");
 }
 
 absl::StatusOr<events::EventLog::History> PgStore::History(const std::string& aggregate_id) {

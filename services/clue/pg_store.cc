@@ -618,15 +618,8 @@ absl::StatusOr<std::vector<chain::Event>> PgStore::Events(const std::string& clu
 }
 
 absl::StatusOr<int64_t> PgStore::DirectoryGeneration() {
-  return directory_generation_.Get([this]() -> absl::StatusOr<int64_t> {
-    int64_t g = 0;
-    absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
-      g = tx.exec1("SELECT generation FROM directory.v_generation")[0].as<int64_t>();
-      return absl::OkStatus();
-    }, db::TxOptions{.read_only = true});
-    if (!s.ok()) return s;
-    return g;
-  });
+  return directory_generation_.Get(
+      [this] { return db::ReadInt64(*pool_, "SELECT generation FROM directory.v_generation"); });
 }
 
 template <typename T>
@@ -735,14 +728,7 @@ absl::StatusOr<std::vector<StoredClue>> PgStore::Duplicates(const std::vector<st
 }
 
 absl::StatusOr<int64_t> PgStore::StatsVersion() {
-  int64_t v = 0;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
-    auto r = tx.exec1("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM stats_version");
-    v = r[0].as<int64_t>();
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
-  if (!s.ok()) return s;
-  return v;
+  return db::ReadInt64(*pool_, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM stats_version");
 }
 
 absl::StatusOr<v1::ClueStats> PgStore::Stats(const StatsQuery& q) {

@@ -232,13 +232,7 @@ absl::StatusOr<v1::ImportDirectoryResponse> PgStore::Import(const ImportRequest&
 }
 
 absl::StatusOr<int64_t> PgStore::Generation() {
-  int64_t g = 0;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
-    g = tx.exec1("SELECT generation FROM meta")[0].as<int64_t>();
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
-  if (!s.ok()) return s;
-  return g;
+  return db::ReadInt64(*pool_, "SELECT generation FROM meta");
 }
 
 absl::StatusOr<v1::Unit> PgStore::GetUnit(const std::string& id, const std::string& code) {
