@@ -33,6 +33,20 @@ class Refreshed {
     return *value_;
   }
 
+  // The value held, however old, reading through `read` only when none is held (at start,
+  // after Forget()). For a value that a background Refresh() keeps fresh: a caller never
+  // waits on a read while one is held, even when reads fail (the source is down, so the
+  // value cannot have moved either).
+  absl::StatusOr<T> GetHeld(const std::function<absl::StatusOr<T>()>& read) {
+    std::lock_guard lock(mu_);
+    if (value_) return *value_;
+    absl::StatusOr<T> fresh = read();
+    if (!fresh.ok()) return fresh.status();
+    value_ = *fresh;
+    read_at_ = std::chrono::steady_clock::now();
+    return *value_;
+  }
+
   // Reads the value now, outside the lock (callers of Get() keep the held value meanwhile):
   // for a background thread that keeps the value fresh, so that Get() never waits on a
   // read. A Forget() during the read wins: the read may predate the change.

@@ -856,7 +856,7 @@ grpc::ServerUnaryReactor* ClueServiceImpl::GetClueStats(grpc::CallbackServerCont
 }
 
 absl::StatusOr<int64_t> ClueServiceImpl::StatsVersion() {
-  return stats_version_.Get([this] { return store_->StatsVersion(); });
+  return stats_version_.GetHeld([this] { return store_->StatsVersion(); });
 }
 
 grpc::Status ClueServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* req,

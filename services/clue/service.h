@@ -68,16 +68,17 @@ class ClueServiceImpl final : public v1::ClueService::WithCallbackMethod_GetClue
   const workdays::Calendar* calendar_;
   Limits limits_;
   const Clock& clock_;
-  // The statistics version, refreshed every 100 ms by a background thread, and read on the
-  // caller's path only when older than 250 ms or after a change made here: a cache hit then
-  // costs no PostgreSQL round trip; a change elsewhere shows within about 100 ms.
+  // The statistics version, refreshed every 100 ms by a background thread and read on the
+  // caller's path only at start and after a change made here: a cache hit costs no
+  // PostgreSQL round trip and never waits on one (GetClueStats runs on gRPC's callback
+  // threads), even while PostgreSQL is unreachable; a change elsewhere shows within ~100 ms.
   absl::StatusOr<int64_t> StatsVersion();
   void ForgetStatsVersion() { stats_version_.Forget(); }
 
   redis::Cache stats_cache_;
   db::Listener* listener_;
   server::Call call_;
-  Refreshed<int64_t> stats_version_{std::chrono::milliseconds(250)};
+  Refreshed<int64_t> stats_version_{std::chrono::milliseconds(100)};
   Periodic stats_version_refresher_;  // last: stops before the rest goes
 };
 

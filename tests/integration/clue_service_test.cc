@@ -1006,6 +1006,40 @@ TEST_F(ClueServiceTest, StatsAreCachedInvalidatedByChangesAndSurviveAFlush) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// A statistics answer held in memory is served while PostgreSQL is down, at once: the call
+// runs on one of gRPC's callback threads, which must never wait on the database for a hit.
+TEST_F(ClueServiceTest, CachedStatsAnswerAtOnceWhilePostgresIsDown) {
+  const Who dashboard{UnitId("bureau-party-committee"), {"dashboard"}};
+  v1::GetClueStatsRequest q;
+  v1::ClueStats before, during;
+  ASSERT_TRUE(Call(dashboard, &v1::ClueService::Stub::GetClueStats, q, &before).ok());
+  PgRedis::Get().StopPostgres();
+  // Longer than the version's refresh interval: the background refresh has failed since.
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  const auto t0 = std::chrono::steady_clock::now();
+  grpc::Status st = Call(dashboard, &v1::ClueService::Stub::GetClueStats, q, &during);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  PgRedis::Get().StartPostgres();
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_TRUE(during.from_cache());
+  EXPECT_EQ(during.total(), before.total());
+  EXPECT_LT(took, std::chrono::milliseconds(500));
+  // Back to normal: a registration and fresh figures once the pool has reconnected.
+  const Who group{UnitId("discipline-group")};
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  v1::ClueReply reply;
+  grpc::Status reg;
+  auto req = Petition("discipline-group");
+  while (!(reg = Call(group, &v1::ClueService::Stub::RegisterClue, req, &reply)).ok() &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(reg.ok()) << reg.error_message();
+  v1::ClueStats after;
+  ASSERT_TRUE(Call(dashboard, &v1::ClueService::Stub::GetClueStats, q, &after).ok());
+  EXPECT_EQ(after.total(), before.total() + 1);
+}
+
 TEST_F(ClueServiceTest, SubscriberSeesEveryEventExactlyOnceWhileWritersRace) {
   const Who group{UnitId("discipline-group")};
   const Who commission{UnitId("discipline-commission")};

@@ -181,5 +181,20 @@ TEST(RefreshedTest, RefreshKeepsTheValueFreshButAForgetDuringItWins) {
   EXPECT_EQ(*r.Get(read), 3);
 }
 
+TEST(RefreshedTest, GetHeldNeverReadsWhileAValueIsHeld) {
+  Refreshed<int> r(std::chrono::milliseconds(1));
+  int reads = 0;
+  auto read = [&]() -> absl::StatusOr<int> { return ++reads; };
+  EXPECT_EQ(*r.GetHeld(read), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // long past `every`
+  auto down = []() -> absl::StatusOr<int> { return absl::UnavailableError("database down"); };
+  EXPECT_EQ(*r.GetHeld(down), 1) << "held: no read, even a failing one";
+  r.Refresh(down);
+  EXPECT_EQ(*r.GetHeld(down), 1) << "a failed background refresh keeps the value";
+  r.Forget();
+  EXPECT_FALSE(r.GetHeld(down).ok()) << "nothing held: the read's error";
+  EXPECT_EQ(*r.GetHeld(read), 2);
+}
+
 }  // namespace
 }  // namespace sm
