@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <absl/status/statusor.h>
 #include <google/protobuf/message.h>
@@ -31,5 +32,18 @@ std::optional<TimeId> DecodeTimeId(const std::string& token, const std::string& 
 // Page size: 0 gives `def`, above `max` gives `max`. Errors: INVALID_ARGUMENT naming
 // `page_size` when negative.
 absl::StatusOr<int> PageSize(int requested, int def, int max);
+
+// The page a List handler answers with: keeps the first `page` of `rows` (read as page + 1:
+// the extra row says whether another page exists), hands each kept row to `add` (which may
+// move from it), and returns the next page's token, made by `token` from the last kept
+// row, or "" on the last page.
+template <typename Row, typename Add, typename Token>
+std::string TakePage(std::vector<Row>& rows, int page, Add add, Token token) {
+  const bool more = static_cast<int>(rows.size()) > page;
+  if (more) rows.resize(page);
+  std::string next = more && !rows.empty() ? token(rows.back()) : std::string();
+  for (auto& r : rows) add(r);
+  return next;
+}
 
 }  // namespace sm::paging

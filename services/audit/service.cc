@@ -173,13 +173,9 @@ grpc::Status AuditServiceImpl::ListEngagements(grpc::ServerContext* ctx, const v
     if (!Oversight(p)) visible = p.unit;
     const int page = size.ok() ? *size : 50;
     SM_ASSIGN_OR_RETURN(auto rows, store_->ListEngagements(*req, visible, after, page + 1));
-    const bool more = static_cast<int>(rows.size()) > page;
-    if (more) rows.resize(page);
-    for (auto& r : rows) *resp->add_engagements() = std::move(r);
-    if (more) {
-      const auto& last = resp->engagements(resp->engagements_size() - 1);
-      resp->set_next_page_token(paging::EncodeTimeId({db::Micros(last.created_at()), last.id()}, fp));
-    }
+    resp->set_next_page_token(paging::TakePage(
+        rows, page, [&](v1::Engagement& r) { *resp->add_engagements() = std::move(r); },
+        [&](const v1::Engagement& last) { return paging::EncodeTimeId({db::Micros(last.created_at()), last.id()}, fp); }));
     return absl::OkStatus();
   });
 }
@@ -266,13 +262,9 @@ grpc::Status AuditServiceImpl::ListFindings(grpc::ServerContext* ctx, const v1::
     if (!Oversight(p)) visible = p.unit;
     const int page = size.ok() ? *size : 50;
     SM_ASSIGN_OR_RETURN(auto rows, store_->ListFindings(*req, visible, after, page + 1));
-    const bool more = static_cast<int>(rows.size()) > page;
-    if (more) rows.resize(page);
-    for (auto& r : rows) *resp->add_findings() = std::move(r);
-    if (more) {
-      const auto& last = resp->findings(resp->findings_size() - 1);
-      resp->set_next_page_token(paging::EncodeTimeId({db::Micros(last.created_at()), last.id()}, fp));
-    }
+    resp->set_next_page_token(paging::TakePage(
+        rows, page, [&](v1::Finding& r) { *resp->add_findings() = std::move(r); },
+        [&](const v1::Finding& last) { return paging::EncodeTimeId({db::Micros(last.created_at()), last.id()}, fp); }));
     return absl::OkStatus();
   });
 }

@@ -549,13 +549,11 @@ grpc::Status ClueServiceImpl::ListClues(grpc::ServerContext* ctx, const v1::List
     const int page = size.ok() ? *size : 50;
     q.limit = page + 1;
     SM_ASSIGN_OR_RETURN(auto rows, store_->List(q));
-    const bool more = static_cast<int>(rows.size()) > page;
-    if (more) rows.resize(page);
-    for (const auto& s : rows) *resp->add_clues() = Render(s).clue();
-    if (more) {
-      const auto& last = resp->clues(resp->clues_size() - 1);
-      resp->set_next_page_token(paging::EncodeTimeId({db::Micros(last.received_at()), last.id()}, fingerprint));
-    }
+    resp->set_next_page_token(paging::TakePage(
+        rows, page, [&](const StoredClue& s) { *resp->add_clues() = Render(s).clue(); },
+        [&](const StoredClue& last) {
+          return paging::EncodeTimeId({db::Micros(last.clue.received_at()), last.clue.id()}, fingerprint);
+        }));
     return absl::OkStatus();
   });
 }

@@ -204,13 +204,11 @@ grpc::Status DirectoryServiceImpl::SearchPeople(grpc::ServerContext* ctx, const 
     const int page = q.limit;
     q.limit = page + 1;  // one extra row says whether another page exists
     SM_ASSIGN_OR_RETURN(auto people, store_->SearchPeople(q));
-    const bool more = static_cast<int>(people.size()) > page;
-    if (more) people.resize(page);
-    for (auto& p : people) *resp->add_people() = std::move(p);
-    if (more) {
-      const auto& last = resp->people(resp->people_size() - 1);
-      resp->set_next_page_token(paging::Encode(nlohmann::json::array({last.name(), last.id()}), fingerprint));
-    }
+    resp->set_next_page_token(paging::TakePage(
+        people, page, [&](v1::Person& p) { *resp->add_people() = std::move(p); },
+        [&](const v1::Person& last) {
+          return paging::Encode(nlohmann::json::array({last.name(), last.id()}), fingerprint);
+        }));
     return absl::OkStatus();
   });
 }
