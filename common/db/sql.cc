@@ -43,8 +43,15 @@ std::optional<std::string> MicrosOrNull(const google::protobuf::Timestamp& t) {
   return std::to_string(Micros(t));
 }
 
-std::string TimestampParam(int n) {
-  return "('epoch'::timestamptz + $" + std::to_string(n) + "::bigint * interval '1 microsecond')";
+std::string TimestampParam(int n) { return Numbered(kTimestampExpr, n); }
+
+std::string Numbered(std::string_view expr, int& next) {
+  std::string out;
+  for (char ch : expr) {
+    if (ch == '?') out += "$" + std::to_string(next++);
+    else out += ch;
+  }
+  return out;
 }
 
 std::string ValuesRows(size_t rows, const std::vector<std::string>& columns, int first) {
@@ -54,10 +61,7 @@ std::string ValuesRows(size_t rows, const std::vector<std::string>& columns, int
     out += r ? ", (" : "(";
     for (size_t c = 0; c < columns.size(); ++c) {
       if (c) out += ", ";
-      for (char ch : columns[c]) {
-        if (ch == '?') out += "$" + std::to_string(n++);
-        else out += ch;
-      }
+      out += Numbered(columns[c], n);
     }
     out += ")";
   }
@@ -65,19 +69,10 @@ std::string ValuesRows(size_t rows, const std::vector<std::string>& columns, int
 }
 
 void Where::Add(std::string_view condition, std::vector<std::optional<std::string>> params) {
-  std::string out;
-  size_t used = 0;
-  for (char ch : condition) {
-    if (ch == '?') {
-      out += "$" + std::to_string(next_++);
-      ++used;
-    } else {
-      out += ch;
-    }
-  }
-  params.resize(used);
+  const int first = next_;
+  conditions_.push_back("(" + Numbered(condition, next_) + ")");
+  params.resize(static_cast<size_t>(next_ - first));
   for (auto& p : params) params_.push_back(std::move(p));
-  conditions_.push_back("(" + out + ")");
 }
 
 std::string Where::Sql() const {

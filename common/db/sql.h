@@ -39,6 +39,10 @@ std::string TimestampParam(int n);
 // The timestamptz of a bigint-microseconds parameter, as a ValuesRows expression.
 inline constexpr char kTimestampExpr[] = "('epoch'::timestamptz + ?::bigint * interval '1 microsecond')";
 
+// `expr` with each "?" replaced by the next parameter's placeholder ($next, $next + 1, ...);
+// advances `next` past the ones used. ValuesRows and Where number their "?" with it.
+std::string Numbered(std::string_view expr, int& next);
+
 // "(<row 1>), (<row 2>), ..." for a multi-row INSERT: `rows` copies of `columns`, one
 // expression per column in which "?" stands for the next parameter ($first, $first+1, ...).
 // ValuesRows(2, {"?::uuid", "?"}) is "($1::uuid, $2), ($3::uuid, $4)".

@@ -219,8 +219,9 @@ void InsertRows(Tx& tx, const std::vector<const StoredClue*>& clues) {
 void UpdateRow(Tx& tx, const StoredClue& s) {
   static const std::string sql = [] {
     std::string set;
+    int n = 2;  // $1 is the id
     for (size_t i = 1; i + kChainColumns < kRowColumns; ++i) {
-      set += std::string(set.empty() ? "" : ", ") + kRow[i].name + " = " + db::ValuesRows(1, {kRow[i].expr}, static_cast<int>(i) + 1);
+      set += std::string(set.empty() ? "" : ", ") + kRow[i].name + " = " + db::Numbered(kRow[i].expr, n);
     }
     return "UPDATE clues SET " + set + ", updated_at = now() WHERE id = $1::uuid";
   }();
