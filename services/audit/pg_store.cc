@@ -608,35 +608,13 @@ absl::Status PgStore::ReferralDead(Tx& tx, const std::string& finding_id, const 
   return absl::OkStatus();
 }
 
-absl::StatusOr<UnitInfo> PgStore::Unit(const std::string& id) {
-  UnitInfo u;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    pqxx::result r = tx.exec_params(
-        "WITH RECURSIVE up AS (SELECT id, parent_id, name, active, kind, 0 AS n FROM directory.v_units WHERE id = $1::uuid "
-        "UNION ALL SELECT p.id, p.parent_id, p.name, p.active, p.kind, up.n + 1 FROM directory.v_units p "
-        "JOIN up ON p.id = up.parent_id WHERE up.n < 1000) SELECT id::text, name, active, kind FROM up ORDER BY n DESC",
-        id);
-    if (r.empty()) return absl::NotFoundError("unit not found");
-    for (size_t i = 0; i + 1 < r.size(); ++i) u.ancestors.push_back(Str(r[i][0]));
-    const auto& last = r[r.size() - 1];
-    u.id = Str(last[0]);
-    u.name = Str(last[1]);
-    u.active = last[2].as<bool>();
-    u.kind = Str(last[3]);
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
-  if (!s.ok()) return s;
-  return u;
-}
+absl::StatusOr<UnitInfo> PgStore::Unit(const std::string& id) { return directory_.Unit(id); }
 
 absl::StatusOr<bool> PgStore::PersonExists(const std::string& id) {
-  bool exists = false;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
-    exists = !tx.exec_params("SELECT 1 FROM directory.v_people WHERE id = $1::uuid AND active", id).empty();
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
-  if (!s.ok()) return s;
-  return exists;
+  auto person = directory_.Person(id);
+  if (absl::IsNotFound(person.status())) return false;
+  if (!person.ok()) return person.status();
+  return person->active;
 }
 
 }  // namespace sm::audit

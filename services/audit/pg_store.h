@@ -55,6 +55,7 @@ class PgStore final : public Store {
   void Changed();
 
   db::Pool* pool_;
+  DirectoryReader directory_{pool_};  // units and people, kept per directory generation
   const Clock& clock_;
   std::function<std::string()> new_id_;
   db::Idempotency idempotency_{"audit"};

@@ -9,6 +9,7 @@
 #include <absl/status/statusor.h>
 #include <nlohmann/json.hpp>
 
+#include "common/directory_reader.h"
 #include "common/clock.h"
 #include "common/event_log.h"
 #include "supervision/v1/audit.pb.h"
@@ -48,11 +49,7 @@ struct Mutation {
   Actor actor;
 };
 
-struct UnitInfo {
-  std::string id, name, kind;
-  bool active = false;
-  std::vector<std::string> ancestors;
-};
+using UnitInfo = sm::UnitInfo;
 
 class Store {
  public:

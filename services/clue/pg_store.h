@@ -8,7 +8,7 @@
 
 #include "common/clock.h"
 #include "common/coalesce.h"
-#include "common/refreshed.h"
+#include "common/directory_reader.h"
 #include "common/db/idempotency.h"
 #include "common/db/pool.h"
 #include "services/clue/store.h"
@@ -77,21 +77,6 @@ class PgStore final : public Store {
   // The clue registered earlier for `c`'s referral (source_system, source_ref), if any.
   std::optional<StoredClue> BySource(db::Tx& tx, const StoredClue& c);
 
-  // Directory look-ups (units with their ancestors, people) kept per directory generation:
-  // a copy is used while the generation, re-read at most every 250 ms, has not moved, so an
-  // import shows here within that time.
-  struct DirectoryCopy {
-    static constexpr size_t kLimit = 20000;  // per map; beyond it, start afresh
-    std::mutex mu;
-    int64_t generation = -1;
-    std::unordered_map<std::string, UnitInfo> units;
-    std::unordered_map<std::string, PersonInfo> people;
-    template <typename T>
-    std::optional<T> Find(const std::unordered_map<std::string, T>& map, int64_t generation, const std::string& id);
-    template <typename T>
-    void Keep(std::unordered_map<std::string, T>& map, int64_t loaded_generation, const T& value, const std::string& id);
-  };
-  absl::StatusOr<int64_t> DirectoryGeneration();
 
   // After a commit: moves the statistics cache key on (see StatsVersion).
   void Changed();
@@ -103,8 +88,7 @@ class PgStore final : public Store {
   db::Idempotency idempotency_{"clue"};
   events::EventLog log_{"clue_events", "clue_id", "clues", "clue_events"};
   Coalescer<Registration> registrations_;
-  Refreshed<int64_t> directory_generation_{std::chrono::milliseconds(250)};
-  DirectoryCopy directory_;
+  DirectoryReader directory_{pool_};
 };
 
 }  // namespace sm::clue

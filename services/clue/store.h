@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "common/directory_reader.h"
 #include "common/event_log.h"
 #include "common/hash_chain.h"
 #include "supervision/v1/clue.pb.h"
@@ -50,16 +51,8 @@ struct ListQuery {
   int limit = 50;
 };
 
-struct UnitInfo {
-  std::string id, name, kind;
-  bool active = false;
-  std::vector<std::string> ancestors;  // root first
-};
-struct PersonInfo {
-  std::string id, name, unit_id;
-  bool active = false;
-  bool leader = false;
-};
+using UnitInfo = sm::UnitInfo;
+using PersonInfo = sm::PersonInfo;
 
 struct StatsQuery {
   std::optional<std::string> unit_id;  // clues held by this unit or below

@@ -1,0 +1,93 @@
+#include "common/directory_reader.h"
+
+#include "common/db/sql.h"
+
+namespace sm {
+
+using db::Str;
+
+absl::StatusOr<int64_t> DirectoryReader::Generation() {
+  return generation_.Get(
+      [this] { return db::ReadInt64(*pool_, "SELECT generation FROM directory.v_generation"); });
+}
+
+template <typename T>
+std::optional<T> DirectoryReader::Copy::Find(const std::unordered_map<std::string, T>& map, int64_t generation,
+                                              const std::string& id) {
+  std::lock_guard lock(mu);
+  if (generation != this->generation) return std::nullopt;
+  auto it = map.find(id);
+  if (it == map.end()) return std::nullopt;
+  return it->second;
+}
+
+template <typename T>
+void DirectoryReader::Copy::Keep(std::unordered_map<std::string, T>& map, int64_t loaded_generation, const T& value,
+                                  const std::string& id) {
+  std::lock_guard lock(mu);
+  if (loaded_generation > generation) {  // an import moved the directory on: start afresh
+    units.clear();
+    people.clear();
+    generation = loaded_generation;
+  }
+  if (loaded_generation != generation) return;
+  if (map.size() >= kLimit) map.clear();
+  map[id] = value;
+}
+
+absl::StatusOr<UnitInfo> DirectoryReader::Unit(const std::string& id) {
+  auto generation = Generation();
+  if (generation.ok()) {
+    if (auto kept = copy_.Find(copy_.units, *generation, id)) return *kept;
+  }
+  UnitInfo u;
+  int64_t loaded_generation = 0;
+  absl::Status s = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
+    pqxx::result r = tx.exec_params(
+        "WITH RECURSIVE up AS ("
+        "  SELECT id, parent_id, name, active, kind, 0 AS n FROM directory.v_units WHERE id = $1::uuid"
+        "  UNION ALL SELECT p.id, p.parent_id, p.name, p.active, p.kind, up.n + 1 FROM directory.v_units p"
+        "  JOIN up ON p.id = up.parent_id WHERE up.n < 1000)"
+        "SELECT id::text, name, active, kind, (SELECT generation FROM directory.v_generation) FROM up ORDER BY n DESC",
+        id);
+    if (r.empty()) return absl::NotFoundError("unit not found");
+    for (size_t i = 0; i + 1 < r.size(); ++i) u.ancestors.push_back(Str(r[i][0]));
+    u.id = Str(r[r.size() - 1][0]);
+    u.name = Str(r[r.size() - 1][1]);
+    u.active = r[r.size() - 1][2].as<bool>();
+    u.kind = Str(r[r.size() - 1][3]);
+    loaded_generation = r[0][4].as<int64_t>();
+    return absl::OkStatus();
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  copy_.Keep(copy_.units, loaded_generation, u, id);
+  return u;
+}
+
+absl::StatusOr<PersonInfo> DirectoryReader::Person(const std::string& id) {
+  auto generation = Generation();
+  if (generation.ok()) {
+    if (auto kept = copy_.Find(copy_.people, *generation, id)) return *kept;
+  }
+  PersonInfo p;
+  int64_t loaded_generation = 0;
+  absl::Status s = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
+    pqxx::result r = tx.exec_params(
+        "SELECT id::text, name, unit_id::text, active, leader, (SELECT generation FROM directory.v_generation) "
+        "FROM directory.v_people WHERE id = $1::uuid",
+        id);
+    if (r.empty()) return absl::NotFoundError("person not found");
+    p.id = Str(r[0][0]);
+    p.name = Str(r[0][1]);
+    p.unit_id = Str(r[0][2]);
+    p.active = r[0][3].as<bool>();
+    p.leader = r[0][4].as<bool>();
+    loaded_generation = r[0][5].as<int64_t>();
+    return absl::OkStatus();
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  copy_.Keep(copy_.people, loaded_generation, p, id);
+  return p;
+}
+
+}  // namespace sm

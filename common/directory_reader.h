@@ -1,0 +1,61 @@
+// What other services read of the directory (directory-service owns it): a unit with its
+// ancestors, a person, through the read-only views granted to sm_directory_reader. Look-ups
+// are kept in memory per directory generation (directory.v_generation, re-read at most every
+// 250 ms): a copy is used while the generation has not moved, so an import shows within that
+// time, and a write path pays no directory round trip per call.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <absl/status/statusor.h>
+
+#include "common/db/pool.h"
+#include "common/refreshed.h"
+
+namespace sm {
+
+struct UnitInfo {
+  std::string id, name, kind;
+  bool active = false;
+  std::vector<std::string> ancestors;  // root first
+};
+
+struct PersonInfo {
+  std::string id, name, unit_id;
+  bool active = false;
+  bool leader = false;
+};
+
+class DirectoryReader {
+ public:
+  explicit DirectoryReader(db::Pool* pool) : pool_(pool) {}
+
+  // NOT_FOUND when there is no such unit / person (inactive ones are returned, marked).
+  absl::StatusOr<UnitInfo> Unit(const std::string& id);
+  absl::StatusOr<PersonInfo> Person(const std::string& id);
+
+ private:
+  struct Copy {
+    static constexpr size_t kLimit = 20000;  // per map; beyond it, start afresh
+    std::mutex mu;
+    int64_t generation = -1;
+    std::unordered_map<std::string, UnitInfo> units;
+    std::unordered_map<std::string, PersonInfo> people;
+    template <typename T>
+    std::optional<T> Find(const std::unordered_map<std::string, T>& map, int64_t generation, const std::string& id);
+    template <typename T>
+    void Keep(std::unordered_map<std::string, T>& map, int64_t loaded_generation, const T& value, const std::string& id);
+  };
+  absl::StatusOr<int64_t> Generation();
+
+  db::Pool* pool_;
+  Refreshed<int64_t> generation_{std::chrono::milliseconds(250)};
+  Copy copy_;
+};
+
+}  // namespace sm
