@@ -62,7 +62,7 @@ std::string Metrics::Render() const {
 AdminServer::AdminServer() = default;
 AdminServer::~AdminServer() { Stop(); }
 
-absl::Status AdminServer::Start(const std::string& host_port, HealthCheck health) {
+absl::Status AdminServer::Start(const std::string& host_port, HealthCheck health, std::string notice) {
   size_t colon = host_port.rfind(':');
   const std::string port_text = colon == std::string::npos ? "" : host_port.substr(colon + 1);
   if (colon == std::string::npos || colon == 0 || port_text.empty() || port_text.size() > 5 ||
@@ -81,13 +81,14 @@ absl::Status AdminServer::Start(const std::string& host_port, HealthCheck health
   server_->Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(Metrics::Global().Render(), "text/plain; version=0.0.4");
   });
-  server_->Get("/healthz", [health](const httplib::Request&, httplib::Response& res) {
+  server_->Get("/healthz", [health, notice](const httplib::Request&, httplib::Response& res) {
     absl::Status s = health ? health() : absl::OkStatus();
+    const std::string tail = notice.empty() ? "" : notice + "\n";
     if (s.ok()) {
-      res.set_content("ok\n", "text/plain");
+      res.set_content("ok\n" + tail, "text/plain");
     } else {
       res.status = 503;
-      res.set_content(std::string(s.message()) + "\n", "text/plain");
+      res.set_content(std::string(s.message()) + "\n" + tail, "text/plain");
     }
   });
   if (port == 0) {

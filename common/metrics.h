@@ -61,9 +61,10 @@ class AdminServer {
   AdminServer();
   ~AdminServer();
 
-  // Binds host:port (port 0 picks one) and starts serving. Error: UNAVAILABLE if the
-  // address cannot be bound.
-  absl::Status Start(const std::string& host_port, HealthCheck health);
+  // Binds host:port (port 0 picks one) and starts serving. /healthz answers "ok" (or 503
+  // with the health check's message), then `notice` when given (development mode says so
+  // there). Error: UNAVAILABLE if the address cannot be bound.
+  absl::Status Start(const std::string& host_port, HealthCheck health, std::string notice = "");
   int port() const { return port_; }
   void Stop();
 

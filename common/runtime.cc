@@ -16,8 +16,17 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(
   // every absl::Mutex (gRPC's) acquisition, a few per cent of a busy server's CPU.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   auto rt = std::unique_ptr<Runtime>(new Runtime(config));
+  if (config.development) {
+    log::Warn("DEVELOPMENT MODE: published development keys are accepted and used; never run this way "
+              "with real data", {{"mode", "development"}});
+  }
   auto verifier = auth::Verifier::Create(config.auth);
   if (!verifier.ok()) return verifier.status();
+  if (!config.identity.key_file.empty() || !config.identity.key_pem.empty()) {
+    auto identity = auth::ServiceIdentity::Create(config.identity);
+    if (!identity.ok()) return identity.status();
+    rt->identity_ = *identity;
+  }
   rt->verifier_ = std::make_unique<auth::Verifier>(*std::move(verifier));
   db::PoolConfig pool_config = config.db;
   if (pool_config.search_path.empty()) pool_config.search_path = schema;
@@ -46,7 +55,9 @@ absl::Status Runtime::Serve(const std::vector<grpc::Service*>& services) {
   if (!server.ok()) return server.status();
   server_ = std::move(*server);
   db::Pool* pool = pool_.get();
-  absl::Status admin = admin_.Start(config_.admin_listen, [pool] { return pool->Ping(); });
+  absl::Status admin =
+      admin_.Start(config_.admin_listen, [pool] { return pool->Ping(); },
+                   config_.development ? "mode: development (published development keys accepted)" : "");
   if (!admin.ok()) return admin;
   log::Info("serving", {{"grpc_port", server_->port()}, {"admin_port", admin_.port()}});
   return absl::OkStatus();

@@ -30,6 +30,9 @@ class Runtime {
   db::Pool& pool() { return *pool_; }
   redis::Client* redis() { return redis_.get(); }  // null when redis.enabled is false
   const auth::Verifier& verifier() const { return *verifier_; }
+  // This service's own identity for calls to other services; null when none is configured
+  // (identity.key_file, or the development key in development mode).
+  std::shared_ptr<auth::ServiceIdentity> identity() const { return identity_; }
   const ServiceConfig& config() const { return config_; }
 
   // Starts the gRPC server with `services` and the admin server. /healthz answers 503
@@ -48,6 +51,7 @@ class Runtime {
   std::unique_ptr<db::Pool> pool_;
   std::unique_ptr<redis::Client> redis_;
   std::unique_ptr<auth::Verifier> verifier_;
+  std::shared_ptr<auth::ServiceIdentity> identity_;
   std::unique_ptr<server::Server> server_;
   metrics::AdminServer admin_;
 };

@@ -1,15 +1,40 @@
 #include "common/service_config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace sm {
+
+std::optional<std::string> ReadFileText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+bool IsLoopback(const std::string& host_port) {
+  const auto colon = host_port.rfind(':');
+  std::string host = colon == std::string::npos ? host_port : host_port.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
 
 ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
                                 const std::string& default_grpc, const std::string& default_admin,
                                 const std::string& default_db_user) {
   ServiceConfig c;
   c.name = name;
+  c.development = r.Enum("mode", "production", {"production", "development"}) == "development";
   c.grpc.listen = r.HostPort("grpc.listen", default_grpc);
   c.grpc.max_message_bytes = static_cast<int>(r.Int("grpc.max_message_bytes", 16 << 20, 1024, 256 << 20));
   c.grpc.max_threads = static_cast<int>(r.Int("grpc.max_threads", 256, 4, 4096));
@@ -25,11 +50,15 @@ ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
     r.Fail("grpc.tls.client_ca_file", "mutual TLS needs cert_file and key_file too");
   }
   const bool allow_plaintext = r.Bool("grpc.allow_plaintext", false);
-  if (c.grpc.tls.cert_file.empty() && c.grpc.listen.rfind("127.", 0) != 0 &&
-      c.grpc.listen.rfind("localhost:", 0) != 0 && c.grpc.listen.rfind("[::1]:", 0) != 0 && !allow_plaintext) {
+  if (c.grpc.tls.cert_file.empty() && !IsLoopback(c.grpc.listen) && !allow_plaintext) {
     r.Fail("grpc.listen", "plaintext is for loopback only: set grpc.tls.* or grpc.allow_plaintext");
   }
   c.admin_listen = r.HostPort("admin.listen", default_admin);
+  if (c.development) {
+    // Published keys prove nothing: development mode never faces a network.
+    if (!IsLoopback(c.grpc.listen)) r.Fail("mode", "development is refused on a non-loopback grpc.listen (" + c.grpc.listen + ")");
+    if (!IsLoopback(c.admin_listen)) r.Fail("mode", "development is refused on a non-loopback admin.listen (" + c.admin_listen + ")");
+  }
   c.log_level = r.Enum("log.level", "info", {"trace", "debug", "info", "warn", "error", "critical", "off"});
 
   c.db.host = r.String("db.host", "127.0.0.1");
@@ -55,31 +84,43 @@ ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
   c.redis.retry_interval = r.Millis("redis.retry_interval_ms", 1000, 10, 60000);
   c.redis.key_prefix = r.String("redis.key_prefix", "sm:");
 
-  c.auth.algorithm = r.Enum("auth.algorithm", "HS256", {"HS256", "RS256", "ES256"});
+  // Keys that vouch for tokens: a key set file (rotated by editing it) and/or one people
+  // key given directly (the identity provider's).
+  c.auth.keys_file = r.String("auth.keys_file", "");
+  const std::string algorithm = r.Enum("auth.algorithm", "HS256", {"HS256", "RS256", "ES256"});
   std::string key = r.String("auth.verify_key", "");
-  std::string key_file = r.String("auth.verify_key_file", "");
-  if (!key_file.empty()) {
-    std::ifstream in(key_file);
-    if (!in) {
+  if (std::string key_file = r.String("auth.verify_key_file", ""); !key_file.empty()) {
+    if (auto text = ReadFileText(key_file)) {
+      key = *text;
+    } else {
       r.Fail("auth.verify_key_file", "cannot read '" + key_file + "'");
-    } else {
-      std::stringstream buf;
-      buf << in.rdbuf();
-      key = buf.str();
     }
   }
-  const bool allow_dev_secret = r.Bool("auth.allow_development_secret", true);
-  if (key.empty()) {
-    if (c.auth.algorithm == "HS256" && allow_dev_secret) {
-      key = std::string(auth::kDevelopmentSecret);
-    } else {
-      r.Fail("auth.verify_key", "is required for " + c.auth.algorithm);
-    }
+  if (!key.empty()) {
+    c.auth.keys.push_back(auth::Key{.kid = r.String("auth.verify_key_id", ""), .algorithm = algorithm,
+                                    .material = key, .vouches = auth::Vouches::kPeople, .service = ""});
   }
-  c.auth.verify_key = key;
+  if (c.development) {
+    for (auto& k : auth::DevelopmentKeys()) {
+      // A people key configured without a kid takes the place of the development secret.
+      if (k.kid.empty() && !key.empty() && c.auth.keys.front().kid.empty()) continue;
+      c.auth.keys.push_back(std::move(k));
+    }
+  } else if (c.auth.keys.empty() && c.auth.keys_file.empty()) {
+    r.Fail("auth.keys_file", "is required outside development (or auth.verify_key): no key to verify tokens with");
+  }
   c.auth.issuer = r.String("auth.issuer", "supervision-mesh");
   c.auth.audience = r.String("auth.audience", "supervision-mesh");
   c.auth.leeway = std::chrono::seconds(r.Int("auth.leeway_s", 30, 0, 600));
+  c.auth.max_lifetime = std::chrono::seconds(r.Int("auth.max_token_lifetime_s", 24 * 3600, 60, 30 * 24 * 3600));
+  c.auth.reload_interval = r.Millis("auth.reload_interval_ms", 1000, 10, 3600000);
+
+  // This service's own identity (its `service` token towards the services it calls).
+  c.identity.name = name;
+  c.identity.key_file = r.String("identity.key_file", "");
+  c.identity.issuer = c.auth.issuer;
+  c.identity.audience = c.auth.audience;
+  if (c.identity.key_file.empty() && c.development) c.identity.key_pem = std::string(auth::kDevelopmentServiceKey);
   return c;
 }
 

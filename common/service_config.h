@@ -2,6 +2,7 @@
 // auth), read from a config::Reader so each service's own struct embeds them.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/auth.h"
@@ -14,6 +15,10 @@ namespace sm {
 
 struct ServiceConfig {
   std::string name;                 // "directory-service"
+  // `mode: development` (the local stack and tests): published development keys are
+  // accepted and used. Refused on a non-loopback address; said loudly at start-up and in
+  // /healthz. Anything else is production: every key must be configured.
+  bool development = false;
   server::Config grpc;
   std::string admin_listen;         // host:port of /metrics and /healthz
   std::string log_level = "info";
@@ -21,10 +26,19 @@ struct ServiceConfig {
   redis::Config redis;
   bool redis_enabled = true;
   auth::Config auth;
+  auth::ServiceIdentity::Options identity;  // this service's own `service` token
   std::chrono::milliseconds db_startup_wait{30000};  // how long start-up waits for PostgreSQL
 };
 
-// Reads the shared sections. Defaults run on loopback with the development auth secret.
+// True when `host_port`'s host is a loopback address (127.0.0.0/8, ::1) or "localhost",
+// parsed, not prefix-matched ("127.evil.example:1" is not loopback).
+bool IsLoopback(const std::string& host_port);
+
+// A whole file's text, or nullopt when it cannot be read.
+std::optional<std::string> ReadFileText(const std::string& path);
+
+// Reads the shared sections. Defaults run on loopback; outside `mode: development` the
+// token keys must be configured.
 // `default_grpc` and `default_admin` are the service's conventional ports.
 ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
                                 const std::string& default_grpc, const std::string& default_admin,

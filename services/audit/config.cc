@@ -10,13 +10,8 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, config::Env
   c.service = ReadServiceConfig(r, "audit-service", "127.0.0.1:7103", "127.0.0.1:9103", "sm_audit");
   c.calendar_dir = r.RequiredString("audit.calendar_dir");
   c.clue_addr = r.HostPort("audit.clue_addr", "127.0.0.1:7102");
-  c.service_signing_key = r.String("audit.service_signing_key", "");
-  if (c.service_signing_key.empty()) {
-    if (c.service.auth.algorithm == "HS256" && c.service.auth.verify_key == auth::kDevelopmentSecret) {
-      c.service_signing_key = std::string(auth::kDevelopmentSecret);
-    } else {
-      r.Fail("audit.service_signing_key", "is required outside development");
-    }
+  if (c.service.identity.key_file.empty() && c.service.identity.key_pem.empty()) {
+    r.Fail("identity.key_file", "is required outside development: audit-service signs its calls to clue-service with it");
   }
   c.rectification_days = static_cast<int>(r.Int("audit.rectification_days", 30, 1, 365));
   c.spot_check_percent = static_cast<int>(r.Int("audit.spot_check_percent", 20, 0, 100));

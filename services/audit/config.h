@@ -11,7 +11,6 @@ struct Config {
   ServiceConfig service;
   std::string calendar_dir;              // working-day calendars
   std::string clue_addr;                 // clue-service, for referrals and its event feed
-  std::string service_signing_key;       // signs this service's own token (HS256)
   int rectification_days = 30;           // default rectification deadline, working days
   int spot_check_percent = 20;           // share of sign-offs drawn for re-inspection
   int lookback_days = 90;                // 回头看 window after sign-off, calendar days

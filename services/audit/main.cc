@@ -33,17 +33,8 @@ int main(int argc, char** argv) {
   if (!runtime.ok()) return fail(runtime.status());
   sm::audit::PgStore store(&(*runtime)->pool(), sm::SystemClock::Default(), [] { return sm::NewUuid(); });
 
-  // This service's own identity towards clue-service (role `service`).
-  auto token = [key = config->service_signing_key, alg = config->service.auth.algorithm] {
-    sm::auth::MintRequest m;
-    m.algorithm = alg;
-    m.signing_key = key;
-    m.principal.user = "audit-service";
-    m.principal.roles = {std::string(sm::auth::kRoleService)};
-    m.ttl = std::chrono::minutes(10);
-    auto t = sm::auth::Mint(m);
-    return t.ok() ? *t : std::string();
-  };
+  // This service's own identity towards clue-service (role `service`, its own key).
+  auto token = [identity = (*runtime)->identity()] { return identity->Token(); };
   sm::client::Config clue_client;
   clue_client.target = config->clue_addr;
   auto channel = sm::client::MakeChannel(clue_client);

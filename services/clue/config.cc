@@ -11,8 +11,8 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, config::Env
   c.keys = r.String("clue.keys", "");
   c.current_key = r.String("clue.current_key", "");
   if (!c.keys.empty() && c.current_key.empty()) r.Fail("clue.current_key", "is required with clue.keys");
-  if (c.keys.empty() && !r.Bool("clue.allow_development_key", true)) {
-    r.Fail("clue.keys", "is required (development key not allowed)");
+  if (c.keys.empty() && !c.service.development) {
+    r.Fail("clue.keys", "is required outside development: the keys that seal reporter identity and details");
   }
   c.calendar_dir = r.RequiredString("clue.calendar_dir");
   c.limits.accept = static_cast<int>(r.Int("clue.limits.accept_days", 3, 1, 365));

@@ -260,13 +260,8 @@ std::string Show(const pqxx::result& r, size_t max_rows = 15) {
 }
 
 std::string Token(const std::string& user, const std::string& unit, const std::string& role, int clearance = 1) {
-  sm::auth::MintRequest m;
-  m.signing_key = std::string(sm::auth::kDevelopmentSecret);
-  m.principal.user = user;
-  m.principal.unit = unit;
-  m.principal.roles = {role};
-  m.principal.clearance = clearance;
-  auto t = sm::auth::Mint(m);
+  auto t = sm::auth::Mint(sm::auth::DevelopmentMint(
+      sm::auth::Principal{.user = user, .unit = unit, .roles = {role}, .clearance = clearance}));
   return t.ok() ? *t : std::string();
 }
 

@@ -66,13 +66,13 @@ struct Who {
   int clearance = 1;
 };
 std::string Token(const Who& w) {
-  auth::MintRequest m;
-  m.signing_key = std::string(auth::kDevelopmentSecret);
-  m.principal.user = "user-" + (w.roles.empty() ? std::string("none") : w.roles[0]);
-  m.principal.unit = w.unit;
-  m.principal.roles = w.roles;
-  m.principal.clearance = w.clearance;
-  return *auth::Mint(m);
+  auth::Principal p;
+  p.user = "user-" + (w.roles.empty() ? std::string("none") : w.roles[0]);
+  p.unit = w.unit;
+  p.roles = w.roles;
+  p.clearance = w.clearance;
+  if (p.HasRole(auth::kRoleService)) p = auth::Principal{.user = "audit-service", .roles = w.roles};
+  return *auth::Mint(auth::DevelopmentMint(p));
 }
 
 TimePoint Start() {
@@ -95,7 +95,7 @@ class AuditServiceTest : public ::testing::Test {
 
     clock_ = new FakeClock(Start());
     auth::Config ac;
-    ac.verify_key = std::string(auth::kDevelopmentSecret);
+    ac.keys = auth::DevelopmentKeys();
     verifier_ = new auth::Verifier(*auth::Verifier::Create(ac));
     keys_ = new crypto::Keyring(crypto::DevelopmentKeyring());
     calendar_ = new workdays::Calendar(*workdays::Calendar::LoadDir(std::string(SM_SOURCE_DIR) + "/deploy/calendar"));

@@ -43,7 +43,7 @@ class DirectoryServiceTest : public ::testing::Test {
     ASSERT_TRUE(db::ApplyMigrations(*pool_, "directory", directory_lib_migrations()).ok());
     redis_ = new redis::Client(env.Redis());
     auth::Config ac;
-    ac.verify_key = std::string(auth::kDevelopmentSecret);
+    ac.keys = auth::DevelopmentKeys();
     verifier_ = new auth::Verifier(*auth::Verifier::Create(ac));
     store_ = new PgStore(pool_, [] { return NewUuid(); });
     service_ = new DirectoryServiceImpl(store_, redis_, verifier_);
@@ -75,11 +75,10 @@ class DirectoryServiceTest : public ::testing::Test {
 
   static std::string Token(std::vector<std::string> roles, std::chrono::seconds ttl = std::chrono::hours(1),
                            TimePoint now = {}, std::string secret = std::string(auth::kDevelopmentSecret)) {
-    auth::MintRequest m;
-    m.signing_key = secret;
-    m.principal.user = "tester";
-    m.principal.roles = std::move(roles);
-    m.ttl = ttl;
+    auth::Principal p{.user = "tester", .roles = std::move(roles)};
+    if (p.HasRole(auth::kRoleService)) p.user = "directory-client-service";
+    auth::MintRequest m = auth::DevelopmentMint(p, ttl);
+    if (!p.HasRole(auth::kRoleService)) m.signing_key = secret;
     m.now = now;
     return *auth::Mint(m);
   }
@@ -470,7 +469,7 @@ TEST_F(DirectoryServiceTest, ClientHelperForwardsIdsAndTheEndUser) {
     if (j.is_object() && j.value("msg", "") == "rpc" && j.value("request_id", "") == "fwd-req-1") {
       found = true;
       EXPECT_EQ(j.value("user", ""), "alice");
-      EXPECT_EQ(j.value("via", ""), "tester");
+      EXPECT_EQ(j.value("via", ""), "directory-client-service");
       EXPECT_EQ(j.value("trace_id", ""), "fwd-trace-1");
     }
   }

@@ -34,7 +34,7 @@ class TlsTest : public ::testing::Test {
     // A client certificate signed by nobody the server trusts.
     run("openssl x509 -req -in rogue.csr -signkey rogue.key -out rogue.crt -days 1");
     auth::Config ac;
-    ac.verify_key = std::string(auth::kDevelopmentSecret);
+    ac.keys = auth::DevelopmentKeys();
     verifier_ = new auth::Verifier(*auth::Verifier::Create(ac));
     // No store: these calls stop at authentication, which proves the handshake succeeded.
     service_ = new directory::DirectoryServiceImpl(nullptr, nullptr, verifier_);

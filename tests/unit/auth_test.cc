@@ -7,6 +7,8 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -159,8 +161,7 @@ class AuthTest : public ::testing::Test {
 
   Verifier MakeVerifier(const std::string& alg, const std::string& key) {
     Config config;
-    config.algorithm = alg;
-    config.verify_key = key;
+    config.keys = {Key{.algorithm = alg, .material = key}};
     auto v = Verifier::Create(config, clock_);
     EXPECT_TRUE(v.ok()) << v.status();
     return *std::move(v);
@@ -220,7 +221,7 @@ TEST_F(AuthTest, HandMadeTokenWithTheSameClaimsIsAccepted) {
 TEST_F(AuthTest, MintWithoutNowUsesTheSystemClock) {
   MintRequest req = Hs256Request();
   req.now = TimePoint{};
-  auto v = Verifier::Create(Config{.verify_key = kSecret});
+  auto v = Verifier::Create(Config{.keys = {Key{.material = kSecret}}});
   ASSERT_TRUE(v.ok());
   EXPECT_TRUE(v->Verify("Bearer " + MustMint(req)).ok());
 }
@@ -320,13 +321,14 @@ TEST_F(AuthTest, ARememberedTokenStillExpiresAndOthersAreStillChecked) {
 
 TEST_F(AuthTest, NotYetValidIsRejected) {
   Verifier v = Hs256();
-  MintRequest req = Hs256Request();
-  req.now = kT0 + std::chrono::minutes(10);  // nbf ten minutes ahead of the verifier
-  auto p = v.Verify("Bearer " + MustMint(req));
+  nlohmann::json claims = ValidClaims();
+  claims["nbf"] = ToUnixSeconds(kT0) + 600;  // ten minutes ahead of the verifier
+  auto p = v.Verify("Bearer " + HandToken({{"alg", "HS256"}, {"typ", "JWT"}}, claims, kSecret));
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(std::string(p.status().message()), HasSubstr("not yet valid"));
 
+  MintRequest req = Hs256Request();
   req.now = kT0 + std::chrono::seconds(20);  // clock skew inside the leeway
   EXPECT_TRUE(v.Verify("Bearer " + MustMint(req)).ok());
 }
@@ -429,46 +431,47 @@ TEST_F(AuthTest, Es256RoundTrip) {
 
 // --- Verifier::Create and Mint errors -----------------------------------------------------
 
+absl::Status CreateWith(Key k) { return Verifier::Create(Config{.keys = {std::move(k)}}).status(); }
+
 TEST_F(AuthTest, CreateRejectsShortSecretsAndUnknownAlgorithms) {
-  Config c;
-  c.verify_key = std::string(31, 'k');
-  EXPECT_EQ(Verifier::Create(c).status().code(), absl::StatusCode::kInvalidArgument);
-  c.verify_key = std::string(32, 'k');
-  EXPECT_TRUE(Verifier::Create(c).ok());
-  c.verify_key = "";
-  EXPECT_EQ(Verifier::Create(c).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CreateWith(Key{.material = std::string(31, 'k')}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(CreateWith(Key{.material = std::string(32, 'k')}).ok());
+  EXPECT_EQ(CreateWith(Key{.material = ""}).code(), absl::StatusCode::kInvalidArgument);
+  auto none = Verifier::Create(Config{});
+  ASSERT_FALSE(none.ok()) << "no key at all";
+  EXPECT_THAT(std::string(none.status().message()), HasSubstr("no verification key"));
 
   for (const char* alg : {"none", "HS512", "hs256", "RS512", "PS256", ""}) {
     SCOPED_TRACE(alg);
-    Config bad;
-    bad.algorithm = alg;
-    bad.verify_key = kSecret;
-    auto v = Verifier::Create(bad);
-    ASSERT_FALSE(v.ok());
-    EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(std::string(v.status().message()), HasSubstr("algorithm"));
+    absl::Status s = CreateWith(Key{.algorithm = alg, .material = kSecret});
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(s.message()), HasSubstr("algorithm"));
   }
 }
 
 TEST_F(AuthTest, CreateRejectsAPublicKeyAlgorithmWithoutAPublicKey) {
-  Config c;
-  c.algorithm = "RS256";
-  c.verify_key = kSecret;  // a shared secret where a PEM public key belongs
-  EXPECT_EQ(Verifier::Create(c).status().code(), absl::StatusCode::kInvalidArgument);
-  c.verify_key = rsa_->private_pem;  // the private key by mistake
-  EXPECT_EQ(Verifier::Create(c).status().code(), absl::StatusCode::kInvalidArgument);
+  // A shared secret where a PEM public key belongs; the private key by mistake.
+  EXPECT_EQ(CreateWith(Key{.algorithm = "RS256", .material = kSecret}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CreateWith(Key{.algorithm = "RS256", .material = rsa_->private_pem}).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(AuthTest, CreateRejectsAnUnusablePublicKey) {
-  Config c;
-  c.algorithm = "RS256";
-  c.verify_key = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
-  // Regression (fixed): auth.cc Verifier::Create only looks for the PEM marker, so a corrupt key (or an EC
-  // key configured for RS256) is accepted and every request later fails UNAUTHENTICATED,
-  // instead of start-up failing with INVALID_ARGUMENT as auth.h promises ("an unusable key").
-  EXPECT_EQ(Verifier::Create(c).status().code(), absl::StatusCode::kInvalidArgument);
-  c.verify_key = ec_->public_pem;
-  EXPECT_EQ(Verifier::Create(c).status().code(), absl::StatusCode::kInvalidArgument);
+  // Regression (fixed): a corrupt key (or an EC key configured for RS256) must fail start-up
+  // with INVALID_ARGUMENT, not every request later with UNAUTHENTICATED.
+  EXPECT_EQ(CreateWith(Key{.algorithm = "RS256", .material = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"})
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CreateWith(Key{.algorithm = "RS256", .material = ec_->public_pem}).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(AuthTest, CreateRejectsTwoKeysWithOneKidAndAServiceKeyWithoutService) {
+  auto v = Verifier::Create(Config{.keys = {Key{.kid = "a", .material = kSecret}, Key{.kid = "a", .material = kOtherSecret}}});
+  ASSERT_FALSE(v.ok());
+  EXPECT_THAT(std::string(v.status().message()), HasSubstr("two keys with kid 'a'"));
+  EXPECT_EQ(CreateWith(Key{.algorithm = "ES256", .material = ec_->public_pem, .vouches = Vouches::kService}).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(AuthTest, MintErrors) {
@@ -482,6 +485,245 @@ TEST_F(AuthTest, MintErrors) {
   req.algorithm = "RS256";
   req.signing_key = "not a pem key";
   EXPECT_EQ(Mint(req).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// --- key sets: kid, bindings, rotation ---------------------------------------------------
+
+class KeySetTest : public AuthTest {
+ protected:
+  // A people key (ES256, the identity provider) and audit-service's own key (ES256).
+  void SetUp() override {
+    idp_ = NewEcKey();
+    audit_ = NewEcKey();
+    clue_ = NewEcKey();
+  }
+  Verifier Make() {
+    auto v = Verifier::Create(
+        Config{.keys = {Key{.algorithm = "ES256", .material = idp_.public_pem, .vouches = Vouches::kPeople},
+                        Key{.algorithm = "ES256", .material = audit_.public_pem, .vouches = Vouches::kService,
+                            .service = "audit-service"}}},
+        clock_);
+    EXPECT_TRUE(v.ok()) << v.status();
+    return *std::move(v);
+  }
+  static MintRequest Signed(const KeyPair& key, Principal p) {
+    MintRequest req;
+    req.algorithm = "ES256";
+    req.signing_key = key.private_pem;
+    req.principal = std::move(p);
+    req.ttl = std::chrono::minutes(10);
+    req.now = kT0;
+    return req;
+  }
+  static Principal Service(const std::string& name) { return Principal{.user = name, .roles = {"service"}}; }
+  KeyPair idp_, audit_, clue_;
+};
+
+TEST_F(KeySetTest, EachKeyIsChosenByKid) {
+  Verifier v = Make();
+  auto person = v.Verify("Bearer " + MustMint(Signed(idp_, Alice())));
+  ASSERT_TRUE(person.ok()) << person.status();
+  EXPECT_EQ(person->user, "alice");
+  auto service = v.Verify("Bearer " + MustMint(Signed(audit_, Service("audit-service"))));
+  ASSERT_TRUE(service.ok()) << service.status();
+  EXPECT_EQ(service->user, "audit-service");
+  // A key the set does not hold, and a kid naming a held key over another key's signature.
+  auto unknown = v.Verify("Bearer " + MustMint(Signed(clue_, Service("clue-service"))));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(std::string(unknown.status().message()), HasSubstr("unknown key"));
+  MintRequest lying = Signed(clue_, Alice());
+  lying.kid = *KeyId(idp_.public_pem);
+  ExpectRejected(v, MustMint(lying));
+  // The kid is the same whichever half of the pair it is computed from.
+  EXPECT_EQ(*KeyId(idp_.public_pem), *KeyId(idp_.private_pem));
+  EXPECT_NE(*KeyId(idp_.public_pem), *KeyId(audit_.public_pem));
+}
+
+TEST_F(KeySetTest, AServiceKeyVouchesOnlyForItsOwnServiceToken) {
+  Verifier v = Make();
+  // Today's hole: whoever holds a service's key mints an oversight token with clearance 3.
+  Principal oversight{.user = "audit-service", .unit = "", .roles = {"oversight"}, .clearance = kClearanceSecret};
+  ExpectRejected(v, MustMint(Signed(audit_, oversight)));
+  Principal both = Service("audit-service");
+  both.roles.push_back("oversight");
+  ExpectRejected(v, MustMint(Signed(audit_, both)));
+  Principal cleared = Service("audit-service");
+  cleared.clearance = kClearanceConfidential;
+  ExpectRejected(v, MustMint(Signed(audit_, cleared)));
+  Principal in_unit = Service("audit-service");
+  in_unit.unit = "0190f0e0-0000-7000-8000-000000000001";
+  ExpectRejected(v, MustMint(Signed(audit_, in_unit)));
+  // Nor another service's identity.
+  auto other = v.Verify("Bearer " + MustMint(Signed(audit_, Service("clue-service"))));
+  ASSERT_FALSE(other.ok());
+  EXPECT_THAT(std::string(other.status().message()), HasSubstr("only for the service token of audit-service"));
+}
+
+TEST_F(KeySetTest, ThePeopleKeyCannotVouchForAService) {
+  Verifier v = Make();
+  ExpectRejected(v, MustMint(Signed(idp_, Service("audit-service"))));
+  Principal p = Alice();
+  p.roles.push_back("service");
+  ExpectRejected(v, MustMint(Signed(idp_, p)));
+}
+
+TEST_F(KeySetTest, DevelopmentKeysServePeopleAndAnyServiceButNotAPersonAsService) {
+  auto v = Verifier::Create(Config{.keys = DevelopmentKeys()}, clock_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  MintRequest person = DevelopmentMint(Alice(), std::chrono::hours(1));
+  person.now = kT0;
+  EXPECT_TRUE(v->Verify("Bearer " + MustMint(person)).ok());
+  MintRequest service = DevelopmentMint(Service("inspection-service"), std::chrono::hours(1));
+  service.now = kT0;
+  EXPECT_EQ(service.algorithm, "ES256");
+  auto got = v->Verify("Bearer " + MustMint(service));
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->user, "inspection-service");
+  // The development secret does not make a service, nor the service key a person.
+  MintRequest fake = person;
+  fake.principal = Service("audit-service");
+  ExpectRejected(*v, MustMint(fake));
+  MintRequest staff = service;
+  staff.principal = Alice();
+  ExpectRejected(*v, MustMint(staff));
+}
+
+TEST_F(AuthTest, IssueTimeAndLifetimeAreChecked) {
+  nlohmann::json claims = ValidClaims();
+  claims.erase("iat");
+  ExpectRejected(Hs256(), HandToken({{"alg", "HS256"}, {"typ", "JWT"}}, claims, kSecret));
+  claims = ValidClaims();
+  claims["iat"] = ToUnixSeconds(kT0) + 3600;  // issued an hour from now
+  ExpectRejected(Hs256(), HandToken({{"alg", "HS256"}, {"typ", "JWT"}}, claims, kSecret));
+  MintRequest req = Hs256Request();
+  req.ttl = std::chrono::hours(25);  // longer than the 24 h allowed
+  auto p = Hs256().Verify("Bearer " + MustMint(req));
+  ASSERT_FALSE(p.ok());
+  EXPECT_THAT(std::string(p.status().message()), HasSubstr("lifetime"));
+  req.ttl = std::chrono::hours(24);
+  EXPECT_TRUE(Hs256().Verify("Bearer " + MustMint(req)).ok());
+}
+
+TEST_F(AuthTest, TheExpiryTravelsWithThePrincipal) {
+  auto p = Hs256().Verify("Bearer " + MustMint(Hs256Request()));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->expires_at, ToUnixSeconds(kT0) + 3600);
+}
+
+// A temporary folder, removed at the end.
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/sm-auth-test-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  void Write(const std::string& name, const std::string& text) const { std::ofstream(path + "/" + name) << text; }
+  std::string path;
+};
+
+TEST(KeySetFile, ParsesEntriesAndNamesEveryMistake) {
+  TempDir dir;
+  const KeyPair ec = NewEcKey();
+  dir.Write("idp.pub.pem", ec.public_pem);
+  auto keys = ParseKeySet(
+      "keys:\n"
+      "  - algorithm: ES256\n    public_key_file: idp.pub.pem\n    vouches_for: people\n"
+      "  - kid: legacy\n    algorithm: HS256\n    secret: " + std::string(kSecret) + "\n    vouches_for: service:audit-service\n",
+      dir.path);
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ((*keys)[0].kid, *KeyId(ec.public_pem));
+  EXPECT_EQ((*keys)[0].vouches, Vouches::kPeople);
+  EXPECT_EQ((*keys)[1].kid, "legacy");
+  EXPECT_EQ((*keys)[1].vouches, Vouches::kService);
+  EXPECT_EQ((*keys)[1].service, "audit-service");
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"", "needs a list 'keys'"},
+      {"keys: 3\n", "needs a list 'keys'"},
+      {"keys:\n  - algorithm: ES256\n    public_key_file: nope.pem\n    vouches_for: people\n", "keys[0].public_key_file"},
+      {"keys:\n  - algorithm: ES256\n    public_key_file: idp.pub.pem\n    vouches_for: everyone\n", "keys[0].vouches_for"},
+      {"keys:\n  - algorithm: ES256\n    public_key_file: idp.pub.pem\n    vouches_for: \"service:\"\n", "keys[0].vouches_for"},
+      {"keys:\n  - algorithm: ES256\n    vouches_for: people\n", "keys[0]: give public_key"},
+      {"keys:\n  - public_key_file: idp.pub.pem\n    vouches_for: people\n", "keys[0].algorithm"},
+      {"keys:\n  - algorithm: ES256\n    public_key_file: idp.pub.pem\n    vouches_for: people\n    colour: red\n",
+       "keys[0].colour: unknown field"},
+      {"keys:\n  - algorithm: RS256\n    public_key_file: idp.pub.pem\n    vouches_for: people\n", "does not fit RS256"},
+      {"keys: [\n", "key set"},
+  };
+  for (const auto& [yaml, want] : bad) {
+    SCOPED_TRACE(yaml);
+    auto got = ParseKeySet(yaml, dir.path);
+    ASSERT_FALSE(got.ok());
+    EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(got.status().message()), HasSubstr(want));
+  }
+}
+
+// Keys are rotated by editing the key set file and the signer's key file: the verifier and
+// the calling service pick the change up without a restart.
+TEST(KeySetFile, RotationWithoutARestart) {
+  TempDir dir;
+  FakeClock clock(kT0);
+  const KeyPair old_key = NewEcKey(), new_key = NewEcKey();
+  auto set = [&](std::initializer_list<const KeyPair*> keys) {
+    std::string yaml = "keys:\n";
+    for (const KeyPair* k : keys) {
+      nlohmann::json pem = k->public_pem;  // a JSON string is a valid YAML scalar
+      yaml += "  - algorithm: ES256\n    public_key: " + pem.dump() + "\n    vouches_for: service:audit-service\n";
+    }
+    dir.Write("keys.yaml", yaml);
+  };
+  set({&old_key});
+  dir.Write("audit.key.pem", old_key.private_pem);
+  auto verifier = Verifier::Create(Config{.keys_file = dir.path + "/keys.yaml"}, clock);
+  ASSERT_TRUE(verifier.ok()) << verifier.status();
+  auto identity = ServiceIdentity::Create(
+      ServiceIdentity::Options{.name = "audit-service", .key_file = dir.path + "/audit.key.pem"}, clock);
+  ASSERT_TRUE(identity.ok()) << identity.status();
+  const std::string old_token = (*identity)->Token();
+  EXPECT_EQ((*identity)->kid(), *KeyId(old_key.public_pem));
+  auto p = verifier->Verify("Bearer " + old_token);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->user, "audit-service");
+  EXPECT_EQ((*identity)->Token(), old_token) << "a token is reused until half its lifetime";
+
+  // 1. The new public key joins the set; 2. the service's key file is replaced.
+  set({&old_key, &new_key});
+  dir.Write("audit.key.pem", new_key.private_pem);
+  clock.Advance(std::chrono::seconds(2));
+  const std::string new_token = (*identity)->Token();
+  EXPECT_NE(new_token, old_token);
+  EXPECT_EQ((*identity)->kid(), *KeyId(new_key.public_pem));
+  EXPECT_TRUE(verifier->Verify("Bearer " + new_token).ok());
+  EXPECT_TRUE(verifier->Verify("Bearer " + old_token).ok()) << "both keys are good during the overlap";
+
+  // 3. The old key is withdrawn: its tokens stop working (even one verified before).
+  set({&new_key});
+  clock.Advance(std::chrono::seconds(2));
+  auto withdrawn = verifier->Verify("Bearer " + old_token);
+  ASSERT_FALSE(withdrawn.ok());
+  EXPECT_THAT(std::string(withdrawn.status().message()), HasSubstr("unknown key"));
+  EXPECT_TRUE(verifier->Verify("Bearer " + new_token).ok());
+
+  // A broken key set file keeps the keys in force rather than locking everyone out.
+  dir.Write("keys.yaml", "keys: [\n");
+  clock.Advance(std::chrono::seconds(2));
+  EXPECT_TRUE(verifier->Verify("Bearer " + new_token).ok());
+  // So does a broken service key file.
+  dir.Write("audit.key.pem", "garbage");
+  clock.Advance(std::chrono::minutes(6));
+  EXPECT_TRUE(verifier->Verify("Bearer " + (*identity)->Token()).ok());
+}
+
+TEST(ServiceIdentity, RefusesAKeyThatIsNotP256) {
+  EXPECT_EQ(ServiceIdentity::Create({.name = "audit-service", .key_pem = NewRsaKey().private_pem}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ServiceIdentity::Create({.name = "audit-service", .key_pem = NewEcKey().public_pem}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto missing = ServiceIdentity::Create({.name = "audit-service", .key_file = "/nonexistent/key.pem"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("identity.key_file"));
 }
 
 // --- roles --------------------------------------------------------------------------------

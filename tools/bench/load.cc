@@ -474,8 +474,7 @@ int main(int argc, char** argv) {
 
   std::string token = o.token;
   if (token.empty()) {
-    sm::auth::MintRequest m;
-    m.signing_key = std::string(sm::auth::kDevelopmentSecret);
+    sm::auth::MintRequest m = sm::auth::DevelopmentMint(sm::auth::Principal{});
     m.principal.user = o.user;
     m.principal.unit = !o.token_unit.empty() ? o.token_unit : !o.origin_unit.empty() ? o.origin_unit : o.unit;
     m.principal.clearance = o.clearance;

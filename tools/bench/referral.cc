@@ -36,12 +36,8 @@ int main(int argc, char** argv) {
   app.add_option("--pg-port", pg_port, "PostgreSQL port (superuser postgres, database supervision)");
   CLI11_PARSE(app, argc, argv);
 
-  sm::auth::MintRequest m;
-  m.signing_key = std::string(sm::auth::kDevelopmentSecret);
-  m.principal.user = "bench-auditor";
-  m.principal.unit = auditor_unit;
-  m.principal.roles = {"auditor"};
-  const std::string token = *sm::auth::Mint(m);
+  const std::string token = *sm::auth::Mint(sm::auth::DevelopmentMint(
+      sm::auth::Principal{.user = "bench-auditor", .unit = auditor_unit, .roles = {"auditor"}}));
   auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
 
   std::atomic<int64_t> referred{0}, errors{0};
