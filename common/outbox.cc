@@ -39,6 +39,16 @@ bool Enqueue(db::Tx& tx, const std::string& schema, const std::string& kind, con
   return !r.empty();
 }
 
+bool Requeue(db::Tx& tx, const std::string& schema, const std::string& dedupe_key) {
+  pqxx::result r = tx.exec_params(
+      "UPDATE " + tx.quote_name(schema) + ".outbox SET state = 'pending', attempts = 0, next_attempt_at = now() "
+      "WHERE dedupe_key = $1 AND state = 'dead' RETURNING id",
+      dedupe_key);
+  if (r.empty()) return false;
+  tx.exec("NOTIFY " + tx.quote_name(Channel(schema)));
+  return true;
+}
+
 bool Permanent(const absl::Status& s) {
   switch (s.code()) {
     case absl::StatusCode::kInvalidArgument:

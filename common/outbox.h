@@ -67,6 +67,10 @@ struct Options {
   int parallel = 8;  // deliveries in flight at once within a batch (commands are independent)
 };
 
+// Sends a command parked as dead again (its cause fixed): pending, attempts from zero, due
+// now; the relay is woken. Returns false when no dead command has that key.
+bool Requeue(db::Tx& tx, const std::string& schema, const std::string& dedupe_key);
+
 // Whether a receiver's answer can never succeed on retry.
 bool Permanent(const absl::Status& s);
 

@@ -6,6 +6,11 @@
 
 namespace sm::db {
 
+std::string CallerKey(const auth::Principal& caller, const std::string& request_id) {
+  const char* kind = caller.HasRole(auth::kRoleService) ? "s" : "p";
+  return std::string(kind) + "|" + std::to_string(caller.user.size()) + "|" + caller.user + "|" + request_id;
+}
+
 Idempotency::Idempotency(std::string schema) : table_(schema + ".idempotency") {}
 
 absl::StatusOr<std::optional<std::string>> Idempotency::Begin(

@@ -12,9 +12,17 @@
 
 #include <absl/status/statusor.h>
 
+#include "common/auth.h"
 #include "common/db/pool.h"
 
 namespace sm::db {
+
+// The key under which a caller's request_id is stored: scoped to the caller (as payment
+// APIs scope keys to the account), so one caller's request id never collides with,
+// replays or blocks another's. Services and people are kept apart (a person whose token
+// says `sub: audit-service` is not audit-service), and the caller's name is length-prefixed
+// so that no (caller, request id) pair can spell another's key.
+std::string CallerKey(const auth::Principal& caller, const std::string& request_id);
 
 class Idempotency {
  public:

@@ -341,7 +341,13 @@ absl::StatusOr<v1::FindingReply> PgStore::MutateFinding(
     SM_ASSIGN_OR_RETURN(auto ch, apply(*cur));
     ch.after.set_version(cur->version() + 1);
     WriteFinding(tx, ch.after);
-    if (ch.command) outbox::Enqueue(tx, "audit", ch.command->kind, ch.command->dedupe_key, ch.command->payload);
+    if (ch.command && ch.command->retry) {
+      if (!outbox::Requeue(tx, "audit", ch.command->dedupe_key)) {
+        return absl::FailedPreconditionError("the referral command is not parked as dead");
+      }
+    } else if (ch.command) {
+      outbox::Enqueue(tx, "audit", ch.command->kind, ch.command->dedupe_key, ch.command->payload);
+    }
     AppendEvents(tx, ch.events, m.actor);
     *out.mutable_finding() = *LoadFinding(tx, id, false);
     return absl::OkStatus();

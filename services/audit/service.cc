@@ -1,5 +1,7 @@
 #include "services/audit/service.h"
 
+#include "common/db/idempotency.h"
+
 #include "common/client.h"
 #include "common/crypto.h"
 #include "common/log.h"
@@ -26,7 +28,7 @@ TimePoint FromTs(const google::protobuf::Timestamp& t) { return FromUnixSeconds(
 bool Oversight(const auth::Principal& p) { return p.HasRole(auth::kRoleOversight); }
 Mutation Mut(const server::CallInfo& call, const std::string& method, const google::protobuf::Message& req,
              const std::string& request_id, int64_t expected_version) {
-  return Mutation{request_id, method, Fingerprint(req), expected_version,
+  return Mutation{db::CallerKey(call.principal, request_id), method, Fingerprint(req), expected_version,
                   Actor{call.principal.EndUser(), call.principal.unit}};
 }
 
@@ -322,6 +324,37 @@ grpc::Status AuditServiceImpl::ReferFinding(grpc::ServerContext* ctx, const v1::
                                  Command{"clue.register", "finding:" + cur.id(), clue.SerializeAsString()}};
           ch.after.mutable_referral()->set_state(v1::REFERRAL_STATE_PENDING);
           ch.after.mutable_referral()->set_to_unit_id(req->to_unit_id());
+          return ch;
+        }));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuditServiceImpl::RetryReferral(grpc::ServerContext* ctx, const v1::RetryReferralRequest* req,
+                                             v1::FindingReply* reply) {
+  return call_.Run(ctx, "RetryReferral", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
+    FieldErrors e;
+    validate::RequestId(e, req->request_id());
+    Uuid(e, "finding_id", req->finding_id());
+    Version(e, req->expected_version());
+    Length(e, "reason", req->reason(), 1000, true);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    SM_ASSIGN_OR_RETURN(FindingView v, LoadFinding(call.principal, req->finding_id()));
+    if (!v.audit_unit) return absl::PermissionDeniedError("only the audit unit retries its referrals");
+    SM_ASSIGN_OR_RETURN(*reply, store_->MutateFinding(
+        req->finding_id(), Mut(call, "RetryReferral", *req, req->request_id(), req->expected_version()),
+        [&](const v1::Finding& cur) -> absl::StatusOr<Change<v1::Finding>> {
+          if (cur.referral().state() != v1::REFERRAL_STATE_DEAD) {
+            return absl::FailedPreconditionError("only a dead referral is retried (referral state " +
+                                                 v1::ReferralState_Name(cur.referral().state()) + ")");
+          }
+          Change<v1::Finding> ch{cur,
+                                 {{cur.id(), "referral_retried",
+                                   {{"reason", req->reason()}, {"last_error", cur.referral().last_error()}}}},
+                                 Command{"clue.register", "finding:" + cur.id(), "", /*retry=*/true}};
+          ch.after.mutable_referral()->set_state(v1::REFERRAL_STATE_PENDING);
+          ch.after.mutable_referral()->clear_last_error();
           return ch;
         }));
     return absl::OkStatus();

@@ -39,6 +39,7 @@ class AuditServiceImpl final : public v1::AuditService::Service {
   grpc::Status GetFinding(grpc::ServerContext*, const v1::GetFindingRequest*, v1::Finding*) override;
   grpc::Status ListFindings(grpc::ServerContext*, const v1::ListFindingsRequest*, v1::ListFindingsResponse*) override;
   grpc::Status ReferFinding(grpc::ServerContext*, const v1::ReferFindingRequest*, v1::FindingReply*) override;
+  grpc::Status RetryReferral(grpc::ServerContext*, const v1::RetryReferralRequest*, v1::FindingReply*) override;
   grpc::Status AddRectification(grpc::ServerContext*, const v1::AddRectificationRequest*, v1::RectificationReply*) override;
   grpc::Status RecordProgress(grpc::ServerContext*, const v1::RecordProgressRequest*, v1::RectificationReply*) override;
   grpc::Status SubmitRectification(grpc::ServerContext*, const v1::SubmitRectificationRequest*,

@@ -32,6 +32,7 @@ struct Command {
   std::string kind;
   std::string dedupe_key;
   std::string payload;
+  bool retry = false;  // send a command parked as dead again (outbox::Requeue), payload unused
 };
 
 template <typename Row>

@@ -7,6 +7,7 @@
 #include "common/uuid.h"
 #include "common/validate.h"
 #include "common/event_stream.h"
+#include "common/db/idempotency.h"
 #include "common/db/sql.h"
 
 namespace sm::clue {
@@ -37,6 +38,17 @@ absl::Status RequireCaseStaff(const auth::Principal& p) {
 
 absl::Status RequireReader(const auth::Principal& p) {
   return auth::RequireAnyRole(p, {auth::kRoleDiscipline, auth::kRoleOversight});
+}
+
+// The source system a service refers under: its name without "-service" ("audit-service"
+// refers findings as source_system "audit").
+std::string SourceSystemOf(const auth::Principal& p) {
+  constexpr std::string_view kSuffix = "-service";
+  const std::string& name = p.user;
+  if (name.size() > kSuffix.size() && name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0) {
+    return name.substr(0, name.size() - kSuffix.size());
+  }
+  return name;
 }
 
 std::string Fingerprint(const google::protobuf::Message& m) { return crypto::Sha256Hex(m.SerializeAsString()); }
@@ -122,7 +134,8 @@ absl::Status ClueServiceImpl::Step(const server::CallInfo& call, const std::stri
   SM_ASSIGN_OR_RETURN(StoredClue visible, LoadVisible(call.principal, clue_id));
   (void)visible;
   const Actor actor{call.principal.EndUser(), call.principal.unit};
-  SM_ASSIGN_OR_RETURN(*reply, store_->Mutate(clue_id, expected_version, actor, request_id, method, Fingerprint(req),
+  SM_ASSIGN_OR_RETURN(*reply, store_->Mutate(clue_id, expected_version, actor, db::CallerKey(call.principal, request_id),
+                                             method, Fingerprint(req),
                                              [&](const StoredClue& current) {
                                                return edit(current, RelationOf(call.principal, current));
                                              },
@@ -190,6 +203,17 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
       e.Add("received_at", "is in the future");
     }
     SM_RETURN_IF_ERROR(e.ToStatus());
+    // Fields that name another system's records are the service's own: a person cannot
+    // claim (and so hijack, suppress or probe) a referral; a service only its own source.
+    if (!req->source_system().empty()) {
+      if (!p.HasRole(auth::kRoleService)) {
+        return absl::PermissionDeniedError("source_system and source_ref are set by the referring service only");
+      }
+      if (req->source_system() != SourceSystemOf(p)) {
+        return absl::PermissionDeniedError("source_system: " + p.user + " refers under '" + SourceSystemOf(p) +
+                                           "' only");
+      }
+    }
 
     // References must resolve in the directory.
     auto origin = store_->Unit(req->origin_unit_id());
@@ -269,7 +293,8 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
                                                     {"to_unit_id", req->offer_to_unit_id()},
                                                     {"reason", "referral"}});
     }
-    SM_ASSIGN_OR_RETURN(*reply, store_->Register(s, Actor{p.EndUser(), p.unit}, req->request_id(), Fingerprint(*req),
+    SM_ASSIGN_OR_RETURN(*reply, store_->Register(s, Actor{p.EndUser(), p.unit}, db::CallerKey(p, req->request_id()),
+                                                 Fingerprint(*req),
                                                  events, [this](const StoredClue& x) { return Render(x); }));
     ForgetStatsVersion();
     return absl::OkStatus();
@@ -725,7 +750,8 @@ grpc::Status ClueServiceImpl::MergeClues(grpc::ServerContext* ctx, const v1::Mer
     SM_ASSIGN_OR_RETURN(
         *reply,
         store_->Merge(req->primary_clue_id(), req->expected_version(), merged,
-                      Actor{call.principal.EndUser(), call.principal.unit}, req->request_id(), Fingerprint(*req),
+                      Actor{call.principal.EndUser(), call.principal.unit},
+                      db::CallerKey(call.principal, req->request_id()), Fingerprint(*req),
                       [&](const StoredClue& primary, const std::vector<StoredClue>& others) -> absl::Status {
                         if (RelationOf(call.principal, primary) != Relation::kHolder) {
                           return absl::PermissionDeniedError("only the unit holding the clues may merge them");

@@ -186,7 +186,7 @@ absl::StatusOr<v1::ImportDirectoryResponse> PgStore::Import(const ImportRequest&
     // One import at a time; readers are not blocked.
     tx.exec("SELECT pg_advisory_xact_lock(hashtext('directory-import'))");
     if (!req.dry_run) {
-      auto prior = idempotency_.Begin(tx, req.request_id, kMethodImport, req.fingerprint);
+      auto prior = idempotency_.Begin(tx, req.idempotency_key, kMethodImport, req.fingerprint);
       if (!prior.ok()) return prior.status();
       if (prior->has_value()) {
         if (!out.ParseFromString(**prior)) return absl::InternalError("stored response unreadable");
@@ -218,13 +218,13 @@ absl::StatusOr<v1::ImportDirectoryResponse> PgStore::Import(const ImportRequest&
     tx.exec_params0("INSERT INTO imports (id, request_id, imported_by, generation, summary) "
                     "VALUES ($1::uuid, $2, $3, $4, $5::jsonb)",
                     new_id_(), req.request_id, req.user, generation, summary.dump());
-    idempotency_.Finish(tx, req.request_id, kMethodImport, req.fingerprint, out.SerializeAsString());
+    idempotency_.Finish(tx, req.idempotency_key, kMethodImport, req.fingerprint, out.SerializeAsString());
     return absl::OkStatus();
   }, db::TxOptions{.read_only = req.dry_run});
   if (absl::IsUnavailable(s) && !req.dry_run &&
       std::string(s.message()).find("outcome unknown") != std::string::npos) {
     // The commit may have happened: the idempotency key says.
-    auto stored = idempotency_.Lookup(*pool_, req.request_id);
+    auto stored = idempotency_.Lookup(*pool_, req.idempotency_key);
     if (stored.ok() && stored->has_value() && out.ParseFromString(**stored)) return out;
   }
   if (!s.ok()) return s;

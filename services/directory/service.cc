@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
+#include "common/db/idempotency.h"
 #include "common/log.h"
 #include "common/paging.h"
 #include "common/status.h"
@@ -75,7 +76,7 @@ grpc::Status DirectoryServiceImpl::ImportDirectory(grpc::ServerContext* ctx,
     if (req->request_id().empty()) return InvalidField("request_id", "is required");
     SM_RETURN_IF_ERROR(CheckText("request_id", req->request_id(), 128));
     SM_ASSIGN_OR_RETURN(Document doc, ParseDocument(req->document()));
-    ImportRequest ir{&doc, req->request_id(),
+    ImportRequest ir{&doc, req->request_id(), db::CallerKey(call.principal, req->request_id()),
                      crypto::Sha256Hex(req->document()) + (req->dry_run() ? ":dry" : ""),
                      call.principal.EndUser(), req->dry_run()};
     SM_ASSIGN_OR_RETURN(*resp, store_->Import(ir));

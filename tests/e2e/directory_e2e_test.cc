@@ -192,6 +192,12 @@ TEST_F(DirectoryE2E, AdminPortServesHealthAndMetricsAndLogsAreJson) {
   auto health = http.Get("/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
+  // The local stack runs in development mode, and says so.
+  EXPECT_NE(health->body.find("mode: development"), std::string::npos) << health->body;
+  std::ifstream startup(*dir_ + "/run/logs/directory.log");
+  std::stringstream startup_text;
+  startup_text << startup.rdbuf();
+  EXPECT_NE(startup_text.str().find("DEVELOPMENT MODE"), std::string::npos);
   auto metrics = http.Get("/metrics");
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);
@@ -216,6 +222,41 @@ TEST_F(DirectoryE2E, AdminPortServesHealthAndMetricsAndLogsAreJson) {
   }
   EXPECT_GT(lines, 0);
   EXPECT_GT(access, 0);
+}
+
+// Started without `mode: development` and without keys, each service refuses to start and
+// names the missing key; development mode is refused off loopback. (The real binaries,
+// as an operator would start them.)
+TEST_F(DirectoryE2E, WithoutDevelopmentModeOrKeysAServiceRefusesToStartNamingTheKey) {
+  const std::string cfg = *dir_ + "/startup.yaml";
+  auto run = [&](const std::string& service, const std::string& yaml) {
+    std::ofstream(cfg) << yaml;
+    return Sh("timeout 20 " SM_BINARY_DIR "/services/" + service + "/" + service + "-service --config " + cfg);
+  };
+  const std::string base = "grpc:\n  listen: 127.0.0.1:" + std::to_string(FreePort()) + "\nadmin:\n  listen: 127.0.0.1:" +
+                           std::to_string(FreePort()) + "\n";
+  const std::string calendar = std::string("  calendar_dir: ") + SM_SOURCE_DIR + "/deploy/calendar\n";
+  struct Case {
+    std::string service, yaml;
+    std::vector<std::string> named;
+  };
+  const std::vector<Case> cases = {
+      {"directory", base, {"auth.keys_file"}},
+      {"clue", base + "clue:\n" + calendar, {"auth.keys_file", "clue.keys"}},
+      {"audit", base + "audit:\n" + calendar, {"auth.keys_file", "identity.key_file"}},
+      // A people key alone is not enough for clue (sealing keys) or audit (its own identity).
+      {"clue", base + "auth:\n  verify_key: 0123456789abcdef0123456789abcdef-own\nclue:\n" + calendar, {"clue.keys"}},
+      {"audit", base + "auth:\n  verify_key: 0123456789abcdef0123456789abcdef-own\naudit:\n" + calendar,
+       {"identity.key_file"}},
+      {"directory", "mode: development\ngrpc:\n  listen: 0.0.0.0:" + std::to_string(FreePort()) + "\n  allow_plaintext: true\n",
+       {"mode: development is refused on a non-loopback grpc.listen"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.service + ": " + c.yaml);
+    Result r = run(c.service, c.yaml);
+    EXPECT_EQ(r.code, 2) << r.out;
+    for (const auto& key : c.named) EXPECT_NE(r.out.find(key), std::string::npos) << r.out;
+  }
 }
 
 }  // namespace

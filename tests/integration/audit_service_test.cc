@@ -91,7 +91,7 @@ class AuditServiceTest : public ::testing::Test {
     buf << in.rdbuf();
     auto doc = directory::ParseDocument(buf.str());
     directory::PgStore dstore(dir_pool_, [] { return NewUuid(); });
-    ASSERT_TRUE(dstore.Import({&*doc, "seed", "seed", "test", false}).ok());
+    ASSERT_TRUE(dstore.Import({&*doc, "seed", "seed", "seed", "test", false}).ok());
 
     clock_ = new FakeClock(Start());
     auth::Config ac;
@@ -343,6 +343,83 @@ TEST_F(AuditServiceTest, APoisonCommandIsParkedAndTheRestKeepFlowing) {
   // Dead commands are never retried.
   ASSERT_TRUE(relay_->RunOnce().ok());
   EXPECT_EQ(Count("SELECT max(attempts) FROM audit.outbox WHERE state = 'dead'"), 1);
+}
+
+// The referral's clue request id is predictable; idempotency keys are scoped to the caller,
+// so a person who sends it first gets a clue of their own and the real referral still
+// arrives (before, it went to the dead-letter state).
+TEST_F(AuditServiceTest, APersonClaimingTheReferralRequestIdCannotSuppressIt) {
+  v1::Finding f = AddFinding(Engagement());
+  const Who group{UnitId("discipline-group"), {"discipline"}};
+  v1::RegisterClueRequest squat;
+  squat.set_request_id("audit-referral-" + f.id());
+  squat.set_origin_unit_id(group.unit);
+  squat.set_source(v1::CLUE_SOURCE_PETITION);
+  squat.set_channel(v1::RECEIPT_CHANNEL_LETTER);
+  squat.add_subjects()->set_unit_id(UnitId("fucheng-branch"));
+  squat.add_categories(v1::CLUE_CATEGORY_WORK);
+  squat.set_summary("抢先占用移送请求号");
+  v1::ClueReply squatted;
+  ASSERT_TRUE(Call(clue_.get(), group, &v1::ClueService::Stub::RegisterClue, squat, &squatted).ok());
+  f = Refer(f);
+  ASSERT_TRUE(relay_->RunOnce().ok());
+  f = Get(f.id(), auditor);
+  EXPECT_EQ(f.referral().state(), v1::REFERRAL_STATE_DELIVERED) << f.referral().last_error();
+  EXPECT_NE(f.referral().clue_id(), squatted.clue().id());
+}
+
+// A referral parked as dead is sent again by the audit unit once the cause is fixed; only
+// a dead one, only by the audit unit's auditors.
+TEST_F(AuditServiceTest, ADeadReferralIsRetriedByTheAuditUnit) {
+  v1::Finding f = Refer(AddFinding(Engagement()));
+  // The cause: a command clue-service refuses for good (kept aside, to be fixed later).
+  const std::string key = "'finding:" + f.id() + "'";
+  Sql("DROP TABLE IF EXISTS public.saved_command; "
+      "CREATE TABLE public.saved_command AS SELECT dedupe_key, payload FROM audit.outbox WHERE dedupe_key = " + key + "; "
+      "UPDATE audit.outbox SET payload = '\\x0a0b'::bytea WHERE dedupe_key = " + key);
+  ASSERT_TRUE(relay_->RunOnce().ok());
+  f = Get(f.id(), auditor);
+  ASSERT_EQ(f.referral().state(), v1::REFERRAL_STATE_DEAD);
+  EXPECT_FALSE(f.referral().last_error().empty());
+
+  v1::RetryReferralRequest r;
+  r.set_request_id(NewUuid());
+  r.set_finding_id(f.id());
+  r.set_expected_version(f.version());
+  r.set_reason("移送内容已更正");
+  v1::FindingReply reply;
+  // Not for other roles or other units, and not without a reason.
+  const Who group{UnitId("discipline-group"), {"discipline"}};
+  EXPECT_EQ(Call(stub_.get(), group, &v1::AuditService::Stub::RetryReferral, r, &reply).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  const Who other_auditor{UnitId("fucheng-branch"), {"auditor"}};
+  const grpc::StatusCode other = Call(stub_.get(), other_auditor, &v1::AuditService::Stub::RetryReferral, r, &reply).error_code();
+  EXPECT_TRUE(other == grpc::StatusCode::PERMISSION_DENIED || other == grpc::StatusCode::NOT_FOUND) << other;
+  auto no_reason = r;
+  no_reason.clear_reason();
+  EXPECT_EQ(Call(stub_.get(), auditor, &v1::AuditService::Stub::RetryReferral, no_reason, &reply).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  // The cause is fixed, then the audit unit retries.
+  Sql("UPDATE audit.outbox o SET payload = s.payload FROM public.saved_command s WHERE o.dedupe_key = s.dedupe_key");
+  grpc::Status s = Call(stub_.get(), auditor, &v1::AuditService::Stub::RetryReferral, r, &reply);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(reply.finding().referral().state(), v1::REFERRAL_STATE_PENDING);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit.outbox WHERE dedupe_key = 'finding:" + f.id() + "' AND state = 'pending' AND attempts = 0"), 1);
+  ASSERT_TRUE(relay_->RunOnce().ok());
+  f = Get(f.id(), auditor);
+  EXPECT_EQ(f.referral().state(), v1::REFERRAL_STATE_DELIVERED) << f.referral().last_error();
+  // Retrying a referral that is not dead is refused, naming the state (the consumer may
+  // still be applying the clue's first events to the finding: retry on a version change).
+  for (int i = 0; i < 50; ++i) {
+    r.set_request_id(NewUuid());
+    r.set_expected_version(Get(f.id(), auditor).version());
+    s = Call(stub_.get(), auditor, &v1::AuditService::Stub::RetryReferral, r, &reply);
+    if (s.error_code() != grpc::StatusCode::ABORTED) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("REFERRAL_STATE_DELIVERED"), std::string::npos) << s.error_message();
 }
 
 TEST_F(AuditServiceTest, RectificationsAreFollowedToSignOffWithLookBack) {

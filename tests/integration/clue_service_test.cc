@@ -51,7 +51,7 @@ class ClueServiceTest : public ::testing::Test {
     auto doc = directory::ParseDocument(buf.str());
     ASSERT_TRUE(doc.ok());
     directory::PgStore dstore(dir_pool_, [] { return NewUuid(); });
-    ASSERT_TRUE(dstore.Import({&*doc, "seed", "seed", "test", false}).ok());
+    ASSERT_TRUE(dstore.Import({&*doc, "seed", "seed", "seed", "test", false}).ok());
 
     pool_ = new db::Pool(env.Pool("sm_clue", "clue", 8));
     ASSERT_TRUE(db::ApplyMigrations(*pool_, "clue", clue_lib_migrations()).ok());
@@ -131,7 +131,9 @@ class ClueServiceTest : public ::testing::Test {
   static std::string Token(const Who& w) {
     auth::Principal p{.user = w.user, .unit = w.unit, .roles = w.roles, .clearance = w.clearance};
     // A service's token names the service and nothing else (its key vouches for no more).
-    if (p.HasRole(auth::kRoleService)) p = auth::Principal{.user = "audit-service", .roles = w.roles};
+    if (p.HasRole(auth::kRoleService)) {
+      p = auth::Principal{.user = w.user == "u" ? "audit-service" : w.user, .roles = w.roles};
+    }
     return *auth::Mint(auth::DevelopmentMint(p));
   }
   template <typename Req, typename Resp, typename Fn>
@@ -380,6 +382,73 @@ TEST_F(ClueServiceTest, RepeatedRequestsAndReferralsGiveOneClue) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(Count("SELECT count(*) FROM clue.clues"), before + 1);
   for (const auto& id : ids) EXPECT_EQ(id, ids[0]);
+}
+
+// Fields that name another system's records are the referring service's own: a person
+// can neither set them (to hijack or suppress a referral) nor learn through them whether a
+// referral exists; a service refers under its own source system only.
+TEST_F(ClueServiceTest, ReferralFieldsBelongToTheReferringServiceAlone) {
+  const Who group{UnitId("discipline-group")};
+  const Who audit_service{UnitId("audit-office"), {"service"}};
+  auto referral = Petition("audit-office");
+  referral.set_source(v1::CLUE_SOURCE_AUDIT);
+  referral.set_channel(v1::RECEIPT_CHANNEL_SYSTEM);
+  referral.set_source_system("audit");
+  referral.set_source_ref("finding-" + NewUuid());
+  const v1::Clue real = Register(audit_service, referral);
+  ASSERT_FALSE(real.id().empty());
+  const int64_t before = Count("SELECT count(*) FROM clue.clues");
+
+  // A person naming the existing referral, and one naming an unknown one, get the same
+  // refusal: nothing tells them which exists.
+  std::string messages[2];
+  for (int i = 0; i < 2; ++i) {
+    auto person = Petition("discipline-group");
+    person.set_source_system("audit");
+    person.set_source_ref(i == 0 ? referral.source_ref() : "finding-" + NewUuid());
+    v1::ClueReply out;
+    grpc::Status s = Call(group, &v1::ClueService::Stub::RegisterClue, person, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+    EXPECT_FALSE(out.has_clue()) << "the existing clue must not be returned";
+    messages[i] = s.error_message();
+  }
+  EXPECT_EQ(messages[0], messages[1]);
+  // Another service (here: one calling itself inspection-service) cannot use audit's source.
+  auto inspection = referral;
+  inspection.set_request_id(NewUuid());
+  Who other_service = audit_service;
+  other_service.user = "inspection-service";
+  v1::ClueReply out;
+  grpc::Status s = Call(other_service, &v1::ClueService::Stub::RegisterClue, inspection, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(s.error_message().find("'inspection'"), std::string::npos) << s.error_message();
+  EXPECT_FALSE(out.has_clue());
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues"), before) << "nothing written by a refused call";
+  // The owner still gets its clue back on a repeat.
+  auto repeat = referral;
+  repeat.set_request_id(NewUuid());
+  EXPECT_EQ(Register(audit_service, repeat).id(), real.id());
+}
+
+// Idempotency keys are scoped to the caller: the same request id from two callers is two
+// requests, neither a replay of the other nor refused as a reuse.
+TEST_F(ClueServiceTest, RequestIdsAreScopedToTheCaller) {
+  const Who a{UnitId("discipline-group"), {"discipline"}, 1, "officer-a"};
+  const Who b{UnitId("discipline-group"), {"discipline"}, 1, "officer-b"};
+  auto req = Petition("discipline-group");
+  const v1::Clue first = Register(a, req);
+  EXPECT_EQ(Register(a, req).id(), first.id()) << "the same caller's repeat is a replay";
+  const v1::Clue second = Register(b, req);
+  EXPECT_NE(second.id(), first.id()) << "another caller's identical request is its own";
+  req.set_summary("另一件事");
+  const v1::Clue third = Register(b, Petition("discipline-group"));  // fresh id, sanity
+  EXPECT_NE(third.id(), second.id());
+  v1::ClueReply out;
+  grpc::Status reuse = Call(a, &v1::ClueService::Stub::RegisterClue, req, &out);
+  EXPECT_EQ(reuse.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << "a's own key with other content";
+  Who c = b;
+  c.user = "officer-c";
+  EXPECT_TRUE(Call(c, &v1::ClueService::Stub::RegisterClue, req, &out).ok()) << "c is not blocked by a's key";
 }
 
 // Registrations arriving together are written in shared transactions (group commit): each

@@ -596,6 +596,7 @@ std::string EventLabel(Lang l, const std::string& type) {
       {"referred", {"移送", "referred"}},
       {"clue_linked", {"已形成线索", "clue linked"}},
       {"referral_dead", {"移送失败", "referral failed"}},
+      {"referral_retried", {"重新移送", "referral retried"}},
       {"clue_registered", {"线索登记", "clue registered"}},
       {"clue_offered", {"线索移送", "clue offered"}},
       {"clue_accepted", {"线索接收", "clue accepted"}},
@@ -1299,6 +1300,31 @@ int AuditFindingList(Context& ctx, const FindingListArgs& a) {
   if (!all.next_page_token().empty()) {
     std::cout << T(l, "还有更多结果：--page-token ", "more results: --page-token ") << all.next_page_token() << "\n";
   }
+  return kExitOk;
+}
+
+int AuditFindingRetryReferral(Context& ctx, const FindingRetryArgs& a) {
+  if (ctx.Token().empty()) return NeedToken(ctx);
+  Session s(ctx);
+  v1::Finding f;
+  if (int rc = s.FindFinding(a.finding, a.version <= 0, &f); rc != kExitOk) return rc;
+  v1::RetryReferralRequest req;
+  req.set_request_id(Session::RequestId(a.request_id));
+  req.set_finding_id(f.id());
+  req.set_expected_version(a.version > 0 ? a.version : f.version());
+  req.set_reason(a.reason);
+  v1::FindingReply reply;
+  grpc::Status st = s.Call(&v1::AuditService::Stub::RetryReferral, req, &reply);
+  if (!st.ok()) return FailAudit(ctx, st);
+  if (ctx.json()) {
+    ctx.PrintJson(reply);
+    return kExitOk;
+  }
+  const Lang l = ctx.lang();
+  const v1::Finding& r = reply.finding();
+  std::cout << T(l, "已重新移送：", "referral sent again: ") << r.number() << "  " << T(l, "移送状态：", "referral: ")
+            << ReferralLabel(l, r.referral().state()) << "  " << T(l, "版本：", "version: ") << r.version() << "\n";
+  if (reply.mutation().replayed()) std::cout << Replayed(l);
   return kExitOk;
 }
 

@@ -85,6 +85,15 @@ struct FindingReferArgs {
   int64_t version = 0;
 };
 int AuditFindingRefer(Context& ctx, const FindingReferArgs& args);
+
+struct FindingRetryArgs {
+  std::string finding;  // UUID or number
+  std::string reason;   // what was fixed
+  std::string request_id;
+  int64_t version = 0;
+};
+// Sends a referral that failed for good (移送失败) again once its cause is fixed.
+int AuditFindingRetryReferral(Context& ctx, const FindingRetryArgs& args);
 int AuditFindingHistory(Context& ctx, const std::string& finding);
 // Exit code 1 when the chain is broken.
 int AuditFindingVerify(Context& ctx, const std::string& finding);

@@ -314,6 +314,15 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   frefer->callback([&] { run = [&](Context& c) { return AuditFindingRefer(c, fr); }; });
 
+  FindingRetryArgs fretry;
+  auto* fretry_cmd = finding->add_subcommand("retry-referral", "移送失败后重新移送 send a failed referral again");
+  fretry_cmd->add_option("FINDING", fretry.finding, "问题ID或编号 finding id or number")->required();
+  fretry_cmd->add_option("--reason", fretry.reason, "已纠正的原因（必填） what was fixed (required)")->required();
+  fretry_cmd->add_option("--request-id", fretry.request_id, "幂等键 idempotency key (default: a new UUID)");
+  fretry_cmd->add_option("--version", fretry.version, "预期版本（默认先读取） expected version (default: read it first)")
+      ->check(CLI::PositiveNumber);
+  fretry_cmd->callback([&] { run = [&](Context& c) { return AuditFindingRetryReferral(c, fretry); }; });
+
   auto* rect = audit->add_subcommand("rectification", "整改 rectifications");
   rect->require_subcommand(1);
   RectAddArgs ra;
