@@ -36,6 +36,7 @@ inline constexpr std::string_view kRoleInspector = "inspector";
 inline constexpr std::string_view kRoleStaff = "staff";            // any unit member
 inline constexpr std::string_view kRoleDashboard = "dashboard";    // aggregates only
 inline constexpr std::string_view kRoleService = "service";        // another service
+inline constexpr std::string_view kRoleCustodian = "custodian";    // approves reporter reveals
 
 // Clearance levels (涉密等级) carried in the token.
 inline constexpr int kClearanceNone = 0;

@@ -22,6 +22,13 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, config::Env
   c.scan_interval = r.Millis("clue.scan_interval_ms", 60000, 100, 3600000);
   c.register_batch_max = static_cast<int>(r.Int("clue.register.batch_max", 64, 1, 1000));
   c.register_batches_running = static_cast<int>(r.Int("clue.register.batches_running", 2, 1, 64));
+  c.reveal.approvals = static_cast<int>(r.Int("clue.reveal.approvals", 2, 1, 100));
+  c.reveal.custodians = static_cast<int>(r.Int("clue.reveal.custodians", 3, 1, 1000));
+  if (c.reveal.approvals > c.reveal.custodians) {
+    r.Fail("clue.reveal.approvals", "is " + std::to_string(c.reveal.approvals) + ", more than clue.reveal.custodians (" +
+                                        std::to_string(c.reveal.custodians) + "): no request could be approved");
+  }
+  c.reveal.window = std::chrono::minutes(r.Int("clue.reveal.window_minutes", 60, 1, 7 * 24 * 60));
   absl::Status s = r.Finish();
   if (!s.ok()) return s;
   return c;

@@ -14,6 +14,16 @@ struct Limits {  // working days per stage
   int conclude = 60;  // conclude a filed case
 };
 
+// The two-person rule for the reporter's identity (docs/clue.md § Revealing the reporter).
+struct RevealPolicy {
+  int approvals = 2;   // N: custodians' approvals a reveal request needs (1..M)
+  // M: how many custodians the deployment has appointed (people given the `custodian` role
+  // by the identity provider). The service cannot count them itself; it refuses to start
+  // when N > M, since then no request could ever be approved.
+  int custodians = 3;
+  std::chrono::minutes window{60};  // how long an approved request may be used
+};
+
 struct Config {
   ServiceConfig service;
   std::string keys;         // "id:hex64,..." (AES-256 keys); empty: the development key
@@ -23,6 +33,7 @@ struct Config {
   std::chrono::milliseconds scan_interval{60000};  // overdue scanner period
   int register_batch_max = 64;      // registrations per shared transaction
   int register_batches_running = 2; // shared transactions at once
+  RevealPolicy reveal;
 };
 
 absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv,

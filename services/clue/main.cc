@@ -37,7 +37,11 @@ int main(int argc, char** argv) {
   sm::db::Listener listener(listen_config, "clue_events");
   listener.Start();
   sm::clue::ClueServiceImpl service(&store, &(*runtime)->verifier(), &*keys, &*calendar, config->limits,
-                                    sm::SystemClock::Default(), (*runtime)->redis(), &listener);
+                                    sm::SystemClock::Default(), (*runtime)->redis(), &listener, config->reveal);
+  sm::log::Info("reporter reveals need custodians' approval",
+                {{"approvals", config->reveal.approvals},
+                 {"custodians", config->reveal.custodians},
+                 {"window_minutes", static_cast<int64_t>(config->reveal.window.count())}});
   sm::clue::OverdueScanner scanner(&store, sm::SystemClock::Default());
   scanner.Start(config->scan_interval);
   absl::Status serving = (*runtime)->Serve({&service});

@@ -443,18 +443,6 @@ void PgStore::Changed() {
   if (!s.ok()) log::Warn("statistics cache key not advanced", {{"error", std::string(s.message())}});
 }
 
-absl::Status PgStore::AppendEvent(const std::string& clue_id, const Actor& actor, const std::string& type,
-                                  const nlohmann::json& data) {
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    auto current = Load(tx, clue_id, true);
-    if (!current) return absl::NotFoundError("clue not found");
-    AppendTo(tx, log_, *current, actor, type, data, NowMicros(clock_));
-    return absl::OkStatus();
-  });
-  if (s.ok()) Changed();
-  return s;
-}
-
 absl::StatusOr<v1::ClueReply> PgStore::Merge(
     const std::string& primary_id, int64_t expected_version, const std::vector<std::string>& merged_ids,
     const Actor& actor, const std::string& request_id, const std::string& fingerprint,
@@ -699,6 +687,217 @@ absl::StatusOr<v1::ClueStats> PgStore::Stats(const StatsQuery& q) {
 
 absl::StatusOr<std::vector<FeedEvent>> PgStore::Feed(const Cursor& after, int limit) {
   return log_.Feed(*pool_, after, limit);
+}
+
+}  // namespace sm::clue
+
+// ---------------------------------------------------------------------------------------
+// Reveal requests (the two-person rule for the reporter's identity).
+
+namespace sm::clue {
+namespace {
+
+#define SM_TS(n) "('epoch'::timestamptz + $" #n "::bigint * interval '1 microsecond')"
+#define SM_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+constexpr char kRevealSelect[] =
+    "SELECT r.id::text, r.clue_id::text, c.number, r.state, r.requester, r.requester_unit_id::text, r.reason, "
+    "r.approvals_needed, " SM_US("r.requested_at") ", " SM_US("r.approved_at") ", " SM_US("r.expires_at") ", "
+    SM_US("r.used_at") ", r.version FROM reveal_requests r JOIN clues c ON c.id = r.clue_id ";
+constexpr char kRevealById[] = "WHERE r.id = $1::uuid";
+constexpr char kRevealLock[] = " FOR UPDATE OF r";
+constexpr char kRevealDecisions[] =
+    "SELECT reveal_request_id::text, custodian, custodian_unit_id, approve, reason, " SM_US("decided_at")
+    " FROM reveal_decisions WHERE reveal_request_id = ANY ($1::uuid[]) ORDER BY decided_at, custodian";
+constexpr char kRevealInsert[] =
+    "INSERT INTO reveal_requests (id, clue_id, state, requester, requester_unit_id, reason, approvals_needed, "
+    "requested_at) VALUES ($1::uuid, $2::uuid, $3, $4, $5::uuid, $6, $7::integer, " SM_TS(8) ")";
+constexpr char kRevealUpdate[] =
+    "UPDATE reveal_requests SET state = $2, approved_at = " SM_TS(3) ", expires_at = " SM_TS(4)
+    ", used_at = " SM_TS(5) ", version = $6::bigint WHERE id = $1::uuid";
+// ON CONFLICT: a second decision by the same custodian writes nothing (the caller refuses).
+constexpr char kRevealDecide[] =
+    "INSERT INTO reveal_decisions (reveal_request_id, custodian, custodian_unit_id, approve, reason, decided_at) "
+    "VALUES ($1::uuid, $2, $3, $4::boolean, $5, " SM_TS(6) ") "
+    "ON CONFLICT (reveal_request_id, custodian) DO NOTHING RETURNING 1";
+
+#undef SM_TS
+#undef SM_US
+
+v1::RevealRequest FromRevealRow(const pqxx::row& r) {
+  v1::RevealRequest q;
+  q.set_id(Str(r[0]));
+  q.set_clue_id(Str(r[1]));
+  q.set_clue_number(Str(r[2]));
+  v1::RevealState st;
+  if (v1::RevealState_Parse(Str(r[3]), &st)) q.set_state(st);
+  q.set_requester(Str(r[4]));
+  q.set_requester_unit_id(Str(r[5]));
+  q.set_reason(Str(r[6]));
+  q.set_approvals_needed(r[7].as<int>());
+  SetMicros(q.mutable_requested_at(), r[8].as<int64_t>());
+  if (!r[9].is_null()) SetMicros(q.mutable_approved_at(), r[9].as<int64_t>());
+  if (!r[10].is_null()) SetMicros(q.mutable_expires_at(), r[10].as<int64_t>());
+  if (!r[11].is_null()) SetMicros(q.mutable_used_at(), r[11].as<int64_t>());
+  q.set_version(r[12].as<int64_t>());
+  return q;
+}
+
+// Fills each request's decisions and approval count with one query.
+void LoadDecisions(Tx& tx, std::vector<v1::RevealRequest>& requests) {
+  if (requests.empty()) return;
+  std::vector<std::string> ids;
+  std::unordered_map<std::string, v1::RevealRequest*> by_id;
+  for (auto& q : requests) {
+    ids.push_back(q.id());
+    by_id[q.id()] = &q;
+  }
+  for (const auto& r : tx.exec_params(kRevealDecisions, db::TextArrayLiteral(ids))) {
+    auto it = by_id.find(Str(r[0]));
+    if (it == by_id.end()) continue;
+    auto* d = it->second->add_decisions();
+    d->set_custodian(Str(r[1]));
+    d->set_custodian_unit_id(Str(r[2]));
+    const bool approve = r[3].as<bool>();
+    d->set_verdict(approve ? v1::REVEAL_VERDICT_APPROVE : v1::REVEAL_VERDICT_REFUSE);
+    d->set_reason(Str(r[4]));
+    SetMicros(d->mutable_decided_at(), r[5].as<int64_t>());
+    if (approve) it->second->set_approvals(it->second->approvals() + 1);
+  }
+}
+
+std::optional<v1::RevealRequest> LoadReveal(Tx& tx, const std::string& id, bool for_update) {
+  pqxx::result r =
+      tx.exec_params(std::string(kRevealSelect) + kRevealById + (for_update ? kRevealLock : ""), id);
+  if (r.empty()) return std::nullopt;
+  std::vector<v1::RevealRequest> one{FromRevealRow(r[0])};
+  LoadDecisions(tx, one);
+  return std::move(one[0]);
+}
+
+}  // namespace
+
+absl::StatusOr<v1::RevealRequestReply> PgStore::ResolveReveal(const absl::Status& s, const std::string& request_id) {
+  if (absl::IsUnavailable(s) && std::string(s.message()).find("outcome unknown") != std::string::npos) {
+    auto stored = idempotency_.Lookup(*pool_, request_id);
+    v1::RevealRequestReply out;
+    if (stored.ok() && stored->has_value() && out.ParseFromString(**stored)) return out;
+  }
+  return s;
+}
+
+absl::StatusOr<v1::RevealRequestReply> PgStore::CreateReveal(
+    const v1::RevealRequest& request, const Actor& actor, const std::string& request_id,
+    const std::string& fingerprint, const nlohmann::json& data,
+    const std::function<absl::Status(const StoredClue&)>& check) {
+  constexpr char kMethod[] = "RequestReveal";
+  v1::RevealRequestReply out;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    out.Clear();
+    auto prior = idempotency_.Begin(tx, request_id, kMethod, fingerprint);
+    if (!prior.ok()) return prior.status();
+    if (prior->has_value()) {
+      if (!out.ParseFromString(**prior)) return absl::InternalError("stored reply unreadable");
+      out.mutable_mutation()->set_replayed(true);
+      return absl::OkStatus();
+    }
+    auto clue = Load(tx, request.clue_id(), true);
+    if (!clue) return absl::NotFoundError("clue not found");
+    SM_RETURN_IF_ERROR(check(*clue));
+    tx.exec_params0(kRevealInsert, request.id(), request.clue_id(), v1::RevealState_Name(v1::REVEAL_STATE_PENDING),
+                    request.requester(), request.requester_unit_id(), request.reason(),
+                    std::to_string(request.approvals_needed()), std::to_string(Micros(request.requested_at())));
+    AppendTo(tx, log_, *clue, actor, "reveal_requested", data, NowMicros(clock_));
+    auto created = LoadReveal(tx, request.id(), false);
+    if (!created) return absl::InternalError("reveal request not written");
+    *out.mutable_request() = std::move(*created);
+    idempotency_.Finish(tx, request_id, kMethod, fingerprint, out.SerializeAsString());
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return ResolveReveal(s, request_id);
+  return out;
+}
+
+absl::StatusOr<v1::RevealRequestReply> PgStore::MutateReveal(
+    const std::string& reveal_id, const Actor& actor, const std::string& request_id, const std::string& method,
+    const std::string& fingerprint,
+    const std::function<absl::StatusOr<RevealChange>(const v1::RevealRequest&, const StoredClue&)>& apply) {
+  v1::RevealRequestReply out;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    out.Clear();
+    auto prior = idempotency_.Begin(tx, request_id, method, fingerprint);
+    if (!prior.ok()) return prior.status();
+    if (prior->has_value()) {
+      if (!out.ParseFromString(**prior)) return absl::InternalError("stored reply unreadable");
+      out.mutable_mutation()->set_replayed(true);
+      return absl::OkStatus();
+    }
+    // The request first, then its clue (for the chain): every reveal step locks in this
+    // order, so concurrent decisions queue on the request and cannot deadlock.
+    auto current = LoadReveal(tx, reveal_id, true);
+    if (!current) return absl::NotFoundError("reveal request not found");
+    auto clue = Load(tx, current->clue_id(), true);
+    if (!clue) return absl::NotFoundError("clue not found");
+    SM_ASSIGN_OR_RETURN(RevealChange change, apply(*current, *clue));
+    const int64_t now_us = NowMicros(clock_);
+    if (change.decision) {
+      const v1::RevealDecision& d = *change.decision;
+      pqxx::result written = tx.exec_params(kRevealDecide, reveal_id, d.custodian(), d.custodian_unit_id(),
+                                            Bool(d.verdict() == v1::REVEAL_VERDICT_APPROVE), d.reason(),
+                                            std::to_string(Micros(d.decided_at())));
+      if (written.empty()) return absl::AlreadyExistsError("this custodian already decided the reveal request");
+    }
+    const v1::RevealRequest& a = change.after;
+    tx.exec_params0(kRevealUpdate, reveal_id, v1::RevealState_Name(a.state()),
+                    TsParam(a.approved_at()), TsParam(a.expires_at()), TsParam(a.used_at()),
+                    std::to_string(current->version() + 1));
+    AppendTo(tx, log_, *clue, actor, change.event_type, change.data, now_us);
+    auto written = LoadReveal(tx, reveal_id, false);
+    if (!written) return absl::InternalError("reveal request vanished");
+    *out.mutable_request() = std::move(*written);
+    idempotency_.Finish(tx, request_id, method, fingerprint, out.SerializeAsString());
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return ResolveReveal(s, request_id);
+  return out;
+}
+
+absl::StatusOr<v1::RevealRequest> PgStore::GetReveal(const std::string& reveal_id) {
+  std::optional<v1::RevealRequest> out;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    out = LoadReveal(tx, reveal_id, false);
+    return out ? absl::OkStatus() : absl::NotFoundError("reveal request not found");
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return std::move(*out);
+}
+
+absl::StatusOr<std::vector<v1::RevealRequest>> PgStore::ListReveals(const RevealQuery& q) {
+  std::vector<v1::RevealRequest> out;
+  db::Where where;
+  if (q.requester) where.Add("r.requester = ?", {*q.requester});
+  if (q.undecided_by) {
+    where.Add("r.state = 'REVEAL_STATE_PENDING' AND r.requester <> ? AND NOT EXISTS (SELECT 1 FROM reveal_decisions d "
+              "WHERE d.reveal_request_id = r.id AND d.custodian = ?)",
+              {*q.undecided_by, *q.undecided_by});
+  }
+  if (q.clue_id) where.Add("r.clue_id = ?::uuid", {*q.clue_id});
+  if (q.after) {
+    where.Add("(r.requested_at, r.id) < (" + std::string(db::kTimestampExpr) + ", ?::uuid)",
+              {std::to_string(q.after->first), q.after->second});
+  }
+  const std::string limit = where.Param(std::to_string(q.limit));
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    out.clear();
+    pqxx::result r = tx.exec_params(std::string(kRevealSelect) + "WHERE " + where.Sql() +
+                                        " ORDER BY r.requested_at DESC, r.id DESC LIMIT " + limit,
+                                    pqxx::prepare::make_dynamic_params(where.params()));
+    for (const auto& row : r) out.push_back(FromRevealRow(row));
+    LoadDecisions(tx, out);
+    return absl::OkStatus();
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return out;
 }
 
 }  // namespace sm::clue

@@ -35,8 +35,16 @@ class PgStore final : public Store {
                                        const std::string& fingerprint,
                                        const std::function<absl::StatusOr<Change>(const StoredClue&)>& apply,
                                        const Render& render) override;
-  absl::Status AppendEvent(const std::string& clue_id, const Actor& actor, const std::string& type,
-                           const nlohmann::json& data) override;
+  absl::StatusOr<v1::RevealRequestReply> CreateReveal(const v1::RevealRequest& request, const Actor& actor,
+                                                      const std::string& request_id, const std::string& fingerprint,
+                                                      const nlohmann::json& data,
+                                                      const std::function<absl::Status(const StoredClue&)>& check) override;
+  absl::StatusOr<v1::RevealRequestReply> MutateReveal(
+      const std::string& reveal_id, const Actor& actor, const std::string& request_id, const std::string& method,
+      const std::string& fingerprint,
+      const std::function<absl::StatusOr<RevealChange>(const v1::RevealRequest&, const StoredClue&)>& apply) override;
+  absl::StatusOr<v1::RevealRequest> GetReveal(const std::string& reveal_id) override;
+  absl::StatusOr<std::vector<v1::RevealRequest>> ListReveals(const RevealQuery& q) override;
   absl::StatusOr<v1::ClueReply> Merge(
       const std::string& primary_id, int64_t expected_version, const std::vector<std::string>& merged_ids,
       const Actor& actor, const std::string& request_id, const std::string& fingerprint,
@@ -82,6 +90,7 @@ class PgStore final : public Store {
   void Changed();
   // Resolves an in-doubt commit through the idempotency key, else returns `s`.
   absl::StatusOr<v1::ClueReply> Resolve(const absl::Status& s, const std::string& request_id);
+  absl::StatusOr<v1::RevealRequestReply> ResolveReveal(const absl::Status& s, const std::string& request_id);
 
   db::Pool* pool_;
   const Clock& clock_;

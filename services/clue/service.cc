@@ -60,12 +60,13 @@ std::string ReporterAad(const std::string& id) { return "clue:" + id + ":reporte
 
 ClueServiceImpl::ClueServiceImpl(Store* store, const auth::Verifier* verifier, const crypto::Keyring* keys,
                                  const workdays::Calendar* calendar, Limits limits, const Clock& clock,
-                                 redis::Client* redis, db::Listener* listener)
+                                 redis::Client* redis, db::Listener* listener, RevealPolicy reveal)
     : store_(store),
       keys_(keys),
       calendar_(calendar),
       limits_(limits),
       clock_(clock),
+      reveal_(reveal),
       stats_cache_(redis, "clue_stats", std::chrono::seconds(60), /*local_entries=*/256),
       listener_(listener),
       call_("ClueService", verifier) {
@@ -599,26 +600,267 @@ grpc::Status ClueServiceImpl::GetClueHistory(grpc::ServerContext* ctx, const v1:
   });
 }
 
+// ---------------------------------------------------------------------------------------
+// The two-person rule for the reporter (workflow.h has the rules; docs/clue.md the story).
+// The identity is opened only inside RevealReporter, returned to the requester, and never
+// stored in a reply record, an event, a log line or a cache.
+
+namespace {
+
+std::optional<TimePoint> ExpiresAt(const v1::RevealRequest& r) {
+  if (!r.has_expires_at()) return std::nullopt;
+  return TimePoint(std::chrono::microseconds(db::Micros(r.expires_at())));
+}
+
+bool DecidedBy(const v1::RevealRequest& r, const std::string& user) {
+  for (const auto& d : r.decisions()) {
+    if (d.custodian() == user) return true;
+  }
+  return false;
+}
+
+absl::Status RequireUser(const auth::Principal& p) {
+  if (p.user.empty()) return absl::PermissionDeniedError("the token names no user");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void ClueServiceImpl::ShowRevealState(v1::RevealRequest& r) const {
+  r.set_state(EffectiveRevealState(r.state(), ExpiresAt(r), clock_.Now()));
+}
+
+absl::StatusOr<v1::Reporter> ClueServiceImpl::OpenReporter(const auth::Principal& p, const StoredClue& c) const {
+  // Still cleared staff of the unit holding the clue: a clue moved elsewhere since the
+  // request takes its reporter with it.
+  SM_RETURN_IF_ERROR(MayRequestReveal(p.HasRole(auth::kRoleDiscipline), p.unit == c.clue.holding_unit_id(),
+                                      p.clearance, c.clue.reporter_on_file() && !c.reporter_sealed.empty()));
+  SM_ASSIGN_OR_RETURN(std::string bytes, keys_->Open(c.reporter_sealed, ReporterAad(c.clue.id())));
+  v1::Reporter r;
+  if (!r.ParseFromString(bytes)) return absl::DataLossError("reporter record unreadable");
+  return r;
+}
+
+grpc::Status ClueServiceImpl::RequestReveal(grpc::ServerContext* ctx, const v1::RequestRevealRequest* req,
+                                            v1::RevealRequestReply* reply) {
+  return call_.Run(ctx, "RequestReveal", [&](const server::CallInfo& call) -> absl::Status {
+    const auth::Principal& p = call.principal;
+    SM_RETURN_IF_ERROR(RequireCaseStaff(p));
+    FieldErrors e;
+    RequestId(e, req->request_id());
+    Uuid(e, "clue_id", req->clue_id());
+    Length(e, "reason", req->reason(), kMaxReason, true);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    SM_RETURN_IF_ERROR(RequireUser(p));
+    SM_RETURN_IF_ERROR(LoadVisible(p, req->clue_id()).status());
+    v1::RevealRequest r;
+    r.set_id(NewRandomUuid());
+    r.set_clue_id(req->clue_id());
+    r.set_state(v1::REVEAL_STATE_PENDING);
+    r.set_requester(p.user);
+    r.set_requester_unit_id(p.unit);
+    r.set_reason(req->reason());
+    r.set_approvals_needed(reveal_.approvals);
+    SetTs(r.mutable_requested_at(), clock_.Now());
+    const nlohmann::json data = {{"reveal_request_id", r.id()},
+                                 {"reason", req->reason()},
+                                 {"requester", p.user},
+                                 {"approvals_needed", reveal_.approvals},
+                                 {"custodians", reveal_.custodians}};
+    SM_ASSIGN_OR_RETURN(*reply, store_->CreateReveal(r, Actor{p.user, p.unit}, req->request_id(), Fingerprint(*req),
+                                                     data, [&](const StoredClue& c) {
+                                                       return MayRequestReveal(
+                                                           p.HasRole(auth::kRoleDiscipline),
+                                                           p.unit == c.clue.holding_unit_id(), p.clearance,
+                                                           c.clue.reporter_on_file() && !c.reporter_sealed.empty());
+                                                     }));
+    ShowRevealState(*reply->mutable_request());
+    if (!reply->mutation().replayed()) {
+      log::Info("reporter reveal requested",
+                {{"clue_id", req->clue_id()}, {"reveal_request_id", reply->request().id()}, {"by", p.user}});
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status ClueServiceImpl::DecideReveal(grpc::ServerContext* ctx, const v1::DecideRevealRequest* req,
+                                           v1::RevealRequestReply* reply) {
+  return call_.Run(ctx, "DecideReveal", [&](const server::CallInfo& call) -> absl::Status {
+    const auth::Principal& p = call.principal;
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleCustodian}));
+    const bool refuse = req->verdict() == v1::REVEAL_VERDICT_REFUSE;
+    FieldErrors e;
+    RequestId(e, req->request_id());
+    Uuid(e, "reveal_request_id", req->reveal_request_id());
+    if (req->verdict() != v1::REVEAL_VERDICT_APPROVE && !refuse) e.Add("verdict", "is required: approve or refuse");
+    Length(e, "reason", req->reason(), kMaxReason, refuse);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    SM_RETURN_IF_ERROR(RequireUser(p));
+    const RevealAction action = refuse ? RevealAction::kRefuse : RevealAction::kApprove;
+    SM_ASSIGN_OR_RETURN(
+        *reply,
+        store_->MutateReveal(
+            req->reveal_request_id(), Actor{p.user, p.unit}, req->request_id(), "DecideReveal", Fingerprint(*req),
+            [&](const v1::RevealRequest& cur, const StoredClue&) -> absl::StatusOr<RevealChange> {
+              const TimePoint now = clock_.Now();
+              const RevealParty party =
+                  RevealPartyOf(cur.requester() == p.user, true, p.clearance, DecidedBy(cur, p.user));
+              SM_ASSIGN_OR_RETURN(v1::RevealState next,
+                                  NextReveal(EffectiveRevealState(cur.state(), ExpiresAt(cur), now), action, party,
+                                             cur.approvals(), cur.approvals_needed()));
+              RevealChange ch;
+              ch.after = cur;
+              ch.after.set_state(next);
+              v1::RevealDecision d;
+              d.set_custodian(p.user);
+              d.set_custodian_unit_id(p.unit);
+              d.set_verdict(req->verdict());
+              d.set_reason(req->reason());
+              SetTs(d.mutable_decided_at(), now);
+              ch.decision = d;
+              if (refuse) {
+                ch.event_type = "reveal_refused";
+                ch.data = {{"reveal_request_id", cur.id()}, {"custodian", p.user}, {"reason", req->reason()}};
+              } else {
+                ch.event_type = "reveal_approved";
+                ch.data = {{"reveal_request_id", cur.id()},
+                           {"custodian", p.user},
+                           {"approvals", cur.approvals() + 1},
+                           {"approvals_needed", cur.approvals_needed()},
+                           {"state", v1::RevealState_Name(next)}};
+                if (!req->reason().empty()) ch.data["reason"] = req->reason();
+                if (next == v1::REVEAL_STATE_APPROVED) {
+                  const TimePoint expires = now + reveal_.window;
+                  SetTs(ch.after.mutable_approved_at(), now);
+                  SetTs(ch.after.mutable_expires_at(), expires);
+                  ch.data["expires_at"] = ToUnixSeconds(expires);
+                }
+              }
+              return ch;
+            }));
+    ShowRevealState(*reply->mutable_request());
+    if (!reply->mutation().replayed()) {
+      log::Info("reporter reveal decided", {{"reveal_request_id", req->reveal_request_id()},
+                                            {"by", p.user},
+                                            {"verdict", v1::RevealVerdict_Name(req->verdict())}});
+    }
+    return absl::OkStatus();
+  });
+}
+
 grpc::Status ClueServiceImpl::RevealReporter(grpc::ServerContext* ctx, const v1::RevealReporterRequest* req,
-                                             v1::Reporter* resp) {
+                                             v1::RevealReporterResponse* resp) {
   return call_.Run(ctx, "RevealReporter", [&](const server::CallInfo& call) -> absl::Status {
     const auth::Principal& p = call.principal;
     SM_RETURN_IF_ERROR(RequireCaseStaff(p));
     FieldErrors e;
-    Uuid(e, "clue_id", req->clue_id());
-    Length(e, "reason", req->reason(), kMaxReason, true);
+    RequestId(e, req->request_id());
+    Uuid(e, "reveal_request_id", req->reveal_request_id());
+    Uuid(e, "clue_id", req->clue_id(), false);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    SM_ASSIGN_OR_RETURN(StoredClue s, LoadVisible(p, req->clue_id()));
-    if (p.unit != s.clue.holding_unit_id() || p.clearance < auth::kClearanceConfidential) {
-      return absl::PermissionDeniedError("only cleared staff of the unit holding the clue may see the reporter");
+    SM_RETURN_IF_ERROR(RequireUser(p));
+    std::optional<v1::Reporter> opened;
+    SM_ASSIGN_OR_RETURN(
+        v1::RevealRequestReply reply,
+        store_->MutateReveal(
+            req->reveal_request_id(), Actor{p.user, p.unit}, req->request_id(), "RevealReporter", Fingerprint(*req),
+            [&](const v1::RevealRequest& cur, const StoredClue& clue) -> absl::StatusOr<RevealChange> {
+              if (!req->clue_id().empty() && req->clue_id() != cur.clue_id()) {
+                return InvalidField("clue_id", "is not the clue of this reveal request");
+              }
+              const TimePoint now = clock_.Now();
+              const RevealParty party = RevealPartyOf(cur.requester() == p.user, p.HasRole(auth::kRoleCustodian),
+                                                      p.clearance, DecidedBy(cur, p.user));
+              SM_ASSIGN_OR_RETURN(v1::RevealState next,
+                                  NextReveal(EffectiveRevealState(cur.state(), ExpiresAt(cur), now),
+                                             RevealAction::kReveal, party, cur.approvals(), cur.approvals_needed()));
+              SM_ASSIGN_OR_RETURN(opened, OpenReporter(p, clue));
+              RevealChange ch;
+              ch.after = cur;
+              ch.after.set_state(next);
+              SetTs(ch.after.mutable_used_at(), now);
+              // Who looked, when and on whose approval is itself part of the clue's
+              // tamper-evident history; what they saw is not.
+              ch.event_type = "reporter_revealed";
+              ch.data = {{"reveal_request_id", cur.id()}, {"requester", p.user}, {"reason", cur.reason()}};
+              return ch;
+            }));
+    if (reply.mutation().replayed()) {
+      // The same reveal asked again (its reply was lost): only its requester, only within
+      // its window, and it is not a second reveal.
+      const v1::RevealRequest& r = reply.request();
+      if (r.requester() != p.user) return absl::PermissionDeniedError("only the requester may see the reporter");
+      const auto expires = ExpiresAt(r);
+      if (!expires || clock_.Now() >= *expires) {
+        return absl::FailedPreconditionError("cannot repeat a reveal whose window has ended (state EXPIRED)");
+      }
+      SM_ASSIGN_OR_RETURN(StoredClue clue, store_->Get(r.clue_id()));
+      SM_ASSIGN_OR_RETURN(opened, OpenReporter(p, clue));
     }
-    if (s.reporter_sealed.empty()) return absl::NotFoundError("the clue has no named reporter");
-    SM_ASSIGN_OR_RETURN(std::string bytes, keys_->Open(s.reporter_sealed, ReporterAad(s.clue.id())));
-    if (!resp->ParseFromString(bytes)) return absl::DataLossError("reporter record unreadable");
-    // Who looked, when, and why, is itself part of the clue's tamper-evident history.
-    SM_RETURN_IF_ERROR(store_->AppendEvent(s.clue.id(), Actor{p.EndUser(), p.unit}, "reporter_revealed",
-                                           {{"reason", req->reason()}}));
-    log::Info("reporter revealed", {{"clue_id", s.clue.id()}, {"by", p.EndUser()}});
+    if (!opened) return absl::InternalError("reporter not opened");
+    *resp->mutable_reporter() = std::move(*opened);
+    *resp->mutable_request() = std::move(*reply.mutable_request());
+    *resp->mutable_mutation() = reply.mutation();
+    log::Info(reply.mutation().replayed() ? "reporter reveal repeated" : "reporter revealed",
+              {{"clue_id", resp->request().clue_id()}, {"reveal_request_id", resp->request().id()}, {"by", p.user}});
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status ClueServiceImpl::GetRevealRequest(grpc::ServerContext* ctx, const v1::GetRevealRequestRequest* req,
+                                               v1::RevealRequest* resp) {
+  return call_.Run(ctx, "GetRevealRequest", [&](const server::CallInfo& call) -> absl::Status {
+    const auth::Principal& p = call.principal;
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleDiscipline, auth::kRoleCustodian}));
+    if (!IsUuid(req->reveal_request_id())) return InvalidField("reveal_request_id", "must be a UUID");
+    SM_RETURN_IF_ERROR(RequireUser(p));
+    SM_ASSIGN_OR_RETURN(*resp, store_->GetReveal(req->reveal_request_id()));
+    const bool custodian = p.HasRole(auth::kRoleCustodian) && p.clearance >= kRevealClearance;
+    // A request the caller neither made nor may decide does not exist for them.
+    if (resp->requester() != p.user && !custodian) {
+      resp->Clear();
+      return absl::NotFoundError("reveal request not found");
+    }
+    ShowRevealState(*resp);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status ClueServiceImpl::ListRevealRequests(grpc::ServerContext* ctx, const v1::ListRevealRequestsRequest* req,
+                                                 v1::ListRevealRequestsResponse* resp) {
+  return call_.Run(ctx, "ListRevealRequests", [&](const server::CallInfo& call) -> absl::Status {
+    const auth::Principal& p = call.principal;
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleDiscipline, auth::kRoleCustodian}));
+    FieldErrors e;
+    Uuid(e, "clue_id", req->clue_id(), false);
+    auto size = paging::PageSize(req->page_size(), 50, 200);
+    for (const auto& v : FieldViolations(size.status())) e.Add(v.field, v.description);
+    const std::string fingerprint = paging::FilterFingerprint(*req);
+    RevealQuery q;
+    q.after = paging::DecodeTimeId(req->page_token(), fingerprint, e);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    SM_RETURN_IF_ERROR(RequireUser(p));
+    if (req->mine()) {
+      q.requester = p.user;
+    } else {
+      if (!p.HasRole(auth::kRoleCustodian) || p.clearance < kRevealClearance) {
+        return absl::PermissionDeniedError("only a custodian with clearance >= 2 has requests to decide (use mine)");
+      }
+      q.undecided_by = p.user;
+    }
+    if (!req->clue_id().empty()) q.clue_id = req->clue_id();
+    const int page = size.ok() ? *size : 50;
+    q.limit = page + 1;
+    SM_ASSIGN_OR_RETURN(auto rows, store_->ListReveals(q));
+    resp->set_next_page_token(paging::TakePage(
+        rows, page,
+        [&](v1::RevealRequest& r) {
+          ShowRevealState(r);
+          *resp->add_requests() = std::move(r);
+        },
+        [&](const v1::RevealRequest& last) {
+          return paging::EncodeTimeId({db::Micros(last.requested_at()), last.id()}, fingerprint);
+        }));
     return absl::OkStatus();
   });
 }

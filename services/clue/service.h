@@ -26,7 +26,7 @@ class ClueServiceImpl final : public v1::ClueService::WithCallbackMethod_GetClue
   // `redis` (statistics cache) and `listener` (Subscribe wake-ups) may be null.
   ClueServiceImpl(Store* store, const auth::Verifier* verifier, const crypto::Keyring* keys,
                   const workdays::Calendar* calendar, Limits limits, const Clock& clock = SystemClock::Default(),
-                  redis::Client* redis = nullptr, db::Listener* listener = nullptr);
+                  redis::Client* redis = nullptr, db::Listener* listener = nullptr, RevealPolicy reveal = {});
 
   grpc::Status RegisterClue(grpc::ServerContext*, const v1::RegisterClueRequest*, v1::ClueReply*) override;
   grpc::Status TransferClue(grpc::ServerContext*, const v1::TransferClueRequest*, v1::ClueReply*) override;
@@ -47,7 +47,13 @@ class ClueServiceImpl final : public v1::ClueService::WithCallbackMethod_GetClue
   grpc::ServerUnaryReactor* GetClueStats(grpc::CallbackServerContext*, const v1::GetClueStatsRequest*,
                                          v1::ClueStats*) override;
   grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*, grpc::ServerWriter<v1::ClueEvent>*) override;
-  grpc::Status RevealReporter(grpc::ServerContext*, const v1::RevealReporterRequest*, v1::Reporter*) override;
+  grpc::Status RequestReveal(grpc::ServerContext*, const v1::RequestRevealRequest*, v1::RevealRequestReply*) override;
+  grpc::Status DecideReveal(grpc::ServerContext*, const v1::DecideRevealRequest*, v1::RevealRequestReply*) override;
+  grpc::Status RevealReporter(grpc::ServerContext*, const v1::RevealReporterRequest*,
+                              v1::RevealReporterResponse*) override;
+  grpc::Status GetRevealRequest(grpc::ServerContext*, const v1::GetRevealRequestRequest*, v1::RevealRequest*) override;
+  grpc::Status ListRevealRequests(grpc::ServerContext*, const v1::ListRevealRequestsRequest*,
+                                  v1::ListRevealRequestsResponse*) override;
   grpc::Status VerifyChain(grpc::ServerContext*, const v1::VerifyChainRequest*, v1::VerifyChainResponse*) override;
 
  private:
@@ -62,12 +68,19 @@ class ClueServiceImpl final : public v1::ClueService::WithCallbackMethod_GetClue
   Relation RelationOf(const auth::Principal& p, const StoredClue& c) const;
   void SetDeadline(v1::Clue& c, Stage stage) const;
   v1::ClueReply Render(const StoredClue& s) const;
+  // The reporter of `c`, opened for the requester of `r` (who must still be cleared staff of
+  // the holding unit). Errors: PERMISSION_DENIED, FAILED_PRECONDITION (no reporter),
+  // DATA_LOSS (the sealed value does not open).
+  absl::StatusOr<v1::Reporter> OpenReporter(const auth::Principal& p, const StoredClue& c) const;
+  // `r` as the caller sees it: an approved request past its window shows as EXPIRED.
+  void ShowRevealState(v1::RevealRequest& r) const;
 
   Store* store_;
   const crypto::Keyring* keys_;
   const workdays::Calendar* calendar_;
   Limits limits_;
   const Clock& clock_;
+  RevealPolicy reveal_;
   // The statistics version, refreshed every 100 ms by a background thread and read on the
   // caller's path only at start and after a change made here: a cache hit costs no
   // PostgreSQL round trip and never waits on one (GetClueStats runs on gRPC's callback

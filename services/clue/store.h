@@ -62,6 +62,24 @@ struct StatsQuery {
 using events::Cursor;
 using events::FeedEvent;
 
+// What a step on a reveal request does: its new value (state and times; decisions are
+// read back, not written from here), the decision it adds if any, and the chain event it
+// appends to the clue's history (never the identity).
+struct RevealChange {
+  v1::RevealRequest after;
+  std::optional<v1::RevealDecision> decision;
+  std::string event_type;
+  nlohmann::json data = nlohmann::json::object();
+};
+
+struct RevealQuery {
+  std::optional<std::string> requester;     // made by this user (any state)
+  std::optional<std::string> undecided_by;  // pending, neither made nor decided by this user
+  std::optional<std::string> clue_id;
+  std::optional<std::pair<int64_t, std::string>> after;  // (requested_at µs, id)
+  int limit = 50;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -84,9 +102,28 @@ class Store {
                                                const std::function<absl::StatusOr<Change>(const StoredClue&)>& apply,
                                                const Render& render) = 0;
 
-  // Appends an event that changes nothing else (e.g. a reporter reveal); the version stays.
-  virtual absl::Status AppendEvent(const std::string& clue_id, const Actor& actor, const std::string& type,
-                                   const nlohmann::json& data) = 0;
+  // Creates `request` (state PENDING) for the clue `request.clue_id()` in one transaction
+  // with its "reveal_requested" event (`data`): locks the clue, runs `check` on it, inserts.
+  // Idempotent on request_id. NOT_FOUND when the clue is absent.
+  virtual absl::StatusOr<v1::RevealRequestReply> CreateReveal(
+      const v1::RevealRequest& request, const Actor& actor, const std::string& request_id,
+      const std::string& fingerprint, const nlohmann::json& data,
+      const std::function<absl::Status(const StoredClue&)>& check) = 0;
+
+  // Locks the reveal request and then its clue, runs `apply` on them (the request with its
+  // decisions), and writes the new request, the decision and the clue's event in one
+  // transaction. Idempotent on request_id (a repeat gets the first reply, replayed set).
+  // NOT_FOUND when the request is absent; ALREADY_EXISTS if the decision's custodian has
+  // one on file (the UNIQUE backstop of the workflow's own check).
+  virtual absl::StatusOr<v1::RevealRequestReply> MutateReveal(
+      const std::string& reveal_id, const Actor& actor, const std::string& request_id, const std::string& method,
+      const std::string& fingerprint,
+      const std::function<absl::StatusOr<RevealChange>(const v1::RevealRequest&, const StoredClue&)>& apply) = 0;
+
+  // NOT_FOUND when absent.
+  virtual absl::StatusOr<v1::RevealRequest> GetReveal(const std::string& reveal_id) = 0;
+  // Newest first, at most q.limit.
+  virtual absl::StatusOr<std::vector<v1::RevealRequest>> ListReveals(const RevealQuery& q) = 0;
 
   // Merges `merged_ids` into `primary_id` in one transaction: `check` validates the locked
   // primary and merged clues; each merged clue and the primary get an event.

@@ -117,3 +117,79 @@ absl::StatusOr<Step> Next(v1::ClueState state, Action action, Relation relation,
 }
 
 }  // namespace sm::clue
+
+namespace sm::clue {
+
+std::string_view RevealActionName(RevealAction a) {
+  switch (a) {
+    case RevealAction::kApprove: return "approve";
+    case RevealAction::kRefuse: return "refuse";
+    case RevealAction::kReveal: return "use";
+  }
+  return "?";
+}
+
+std::string_view RevealStateName(v1::RevealState s) {
+  switch (s) {
+    case v1::REVEAL_STATE_PENDING: return "PENDING";
+    case v1::REVEAL_STATE_APPROVED: return "APPROVED";
+    case v1::REVEAL_STATE_REFUSED: return "REFUSED";
+    case v1::REVEAL_STATE_USED: return "USED";
+    case v1::REVEAL_STATE_EXPIRED: return "EXPIRED";
+    default: return "UNSPECIFIED";
+  }
+}
+
+RevealParty RevealPartyOf(bool is_requester, bool is_custodian, int clearance, bool already_decided) {
+  if (is_requester) return RevealParty::kRequester;
+  if (!is_custodian) return RevealParty::kOther;
+  if (clearance < kRevealClearance) return RevealParty::kUnclearedCustodian;
+  return already_decided ? RevealParty::kDecidedCustodian : RevealParty::kCustodian;
+}
+
+absl::Status MayRequestReveal(bool discipline, bool of_holding_unit, int clearance, bool reporter_on_file) {
+  if (!discipline || !of_holding_unit || clearance < kRevealClearance) {
+    return absl::PermissionDeniedError(
+        "only discipline staff of the unit holding the clue with clearance >= 2 may ask to see the reporter");
+  }
+  if (!reporter_on_file) return absl::FailedPreconditionError("the clue has no named reporter on file");
+  return absl::OkStatus();
+}
+
+v1::RevealState EffectiveRevealState(v1::RevealState stored, std::optional<TimePoint> expires_at, TimePoint now) {
+  if (stored == v1::REVEAL_STATE_APPROVED && expires_at && now >= *expires_at) return v1::REVEAL_STATE_EXPIRED;
+  return stored;
+}
+
+absl::StatusOr<v1::RevealState> NextReveal(v1::RevealState state, RevealAction action, RevealParty party,
+                                           int approvals, int needed) {
+  auto illegal = [&] {
+    return absl::FailedPreconditionError("cannot " + std::string(RevealActionName(action)) +
+                                         " a reveal request in state " + std::string(RevealStateName(state)));
+  };
+  switch (action) {
+    case RevealAction::kApprove:
+    case RevealAction::kRefuse:
+      if (party != RevealParty::kCustodian && party != RevealParty::kDecidedCustodian) {
+        return absl::PermissionDeniedError(
+            party == RevealParty::kRequester
+                ? "the requester cannot decide their own reveal request"
+                : "only a custodian with clearance >= 2 decides reveal requests");
+      }
+      if (state != v1::REVEAL_STATE_PENDING) return illegal();
+      if (party == RevealParty::kDecidedCustodian) {
+        return absl::FailedPreconditionError("you already decided this reveal request (state PENDING)");
+      }
+      if (action == RevealAction::kRefuse) return v1::REVEAL_STATE_REFUSED;
+      return approvals + 1 >= needed ? v1::REVEAL_STATE_APPROVED : v1::REVEAL_STATE_PENDING;
+    case RevealAction::kReveal:
+      if (party != RevealParty::kRequester) {
+        return absl::PermissionDeniedError("only the requester may see the reporter");
+      }
+      if (state != v1::REVEAL_STATE_APPROVED) return illegal();
+      return v1::REVEAL_STATE_USED;
+  }
+  return illegal();
+}
+
+}  // namespace sm::clue

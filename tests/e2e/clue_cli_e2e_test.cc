@@ -287,9 +287,85 @@ TEST_F(ClueCliE2E, AnUnrelatedUnitCannotSeeTheClue) {
   Result list = Smctl("clue list", kGaoxin);
   ASSERT_EQ(list.code, 0) << list.out;
   EXPECT_EQ(list.out.find(c.number), std::string::npos) << list.out;
-  // Nor does anyone see the reporter except cleared staff of the holding unit.
-  Result reveal = Smctl("clue reveal " + c.id + " --reason 核查", kGaoxin);
+  // Nor may it ask to see the reporter.
+  Result reveal = Smctl("clue reveal-request " + c.id + " --reason 核查", kGaoxin);
   EXPECT_EQ(reveal.code, 5) << reveal.out;
+}
+
+TEST_F(ClueCliE2E, TheReporterIsRevealedOnlyAfterTwoCustodiansApproveAndOnlyOnce) {
+  Registered c = Register("反映其违规借用管理服务对象车辆");
+  ASSERT_FALSE(c.id.empty());
+  for (const char* who : {"custodian-a", "custodian-b"}) {
+    ASSERT_EQ(Smctl(std::string("login --dev --user ") + who +
+                        " --unit bureau-party-committee --role custodian --clearance 2",
+                    who)
+                  .code,
+              0);
+  }
+  // The group's cleared officer asks, with a reason (required).
+  Result no_reason = Smctl("clue reveal-request " + c.number, kGroup);
+  EXPECT_EQ(no_reason.code, 6) << no_reason.out;
+  EXPECT_NE(no_reason.out.find("reason"), std::string::npos) << no_reason.out;
+  Result asked = Smctl("clue reveal-request " + c.number + " --reason '核实举报内容需联系举报人' -o json", kGroup, false);
+  ASSERT_EQ(asked.code, 0) << asked.out;
+  auto request = nlohmann::json::parse(asked.out)["request"];
+  const std::string id = request["id"].get<std::string>();
+  EXPECT_EQ(request["state"], "REVEAL_STATE_PENDING");
+
+  // The custodians see it in their queue; the requester cannot approve it.
+  Result queue = Smctl("clue reveals", "custodian-a");
+  ASSERT_EQ(queue.code, 0) << queue.out;
+  EXPECT_NE(queue.out.find(id), std::string::npos) << queue.out;
+  EXPECT_NE(queue.out.find("待审批"), std::string::npos) << queue.out;
+  EXPECT_EQ(Smctl("clue reveal-approve " + id, kGroup).code, 4);
+  Result early = Smctl("clue reveal " + id, kGroup);
+  EXPECT_EQ(early.code, 8) << early.out;
+  Result first = Smctl("clue reveal-approve " + id, "custodian-a");
+  ASSERT_EQ(first.code, 0) << first.out;
+  EXPECT_NE(first.out.find("1/2"), std::string::npos) << first.out;
+  Result twice = Smctl("clue reveal-approve " + id, "custodian-a");
+  EXPECT_EQ(twice.code, 8) << twice.out;
+  Result second = Smctl("clue reveal-approve " + id + " --lang en", "custodian-b");
+  ASSERT_EQ(second.code, 0) << second.out;
+  EXPECT_NE(second.out.find("approved"), std::string::npos) << second.out;
+
+  // Someone else cannot use the approval; the requester sees the reporter once.
+  EXPECT_EQ(Smctl("clue reveal " + id, kCommission).code, 4);
+  Result shown = Smctl("clue reveal " + id, kGroup);
+  ASSERT_EQ(shown.code, 0) << shown.out;
+  EXPECT_NE(shown.out.find("张三"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("13800000000"), std::string::npos) << shown.out;
+  Result again = Smctl("clue reveal " + id, kGroup);
+  EXPECT_EQ(again.code, 8) << again.out;
+  Result mine = Smctl("clue reveals --mine --clue " + c.id, kGroup);
+  ASSERT_EQ(mine.code, 0) << mine.out;
+  EXPECT_NE(mine.out.find("已查看"), std::string::npos) << mine.out;
+
+  // Every step is in the history (never the name), and the chain holds.
+  Result history = Smctl("clue history " + c.id, kGroup);
+  ASSERT_EQ(history.code, 0) << history.out;
+  size_t pos = 0;
+  for (const char* event : {"申请查看举报人", "批准查看举报人", "批准查看举报人", "查看举报人"}) {
+    size_t next = history.out.find(std::string("  ") + event + "  ", pos);
+    EXPECT_NE(next, std::string::npos) << event << " missing or out of order:\n" << history.out;
+    if (next != std::string::npos) pos = next + 1;
+  }
+  EXPECT_EQ(history.out.find("张三"), std::string::npos) << history.out;
+  EXPECT_EQ(Smctl("clue verify " + c.id, kGroup).code, 0);
+
+  // A refusal needs a reason and ends a request.
+  Result other = Smctl("clue reveal-request " + c.id + " --reason '再次核实' -o json", kGroup, false);
+  ASSERT_EQ(other.code, 0) << other.out;
+  const std::string other_id = nlohmann::json::parse(other.out)["request"]["id"].get<std::string>();
+  EXPECT_EQ(Smctl("clue reveal-refuse " + other_id, "custodian-b").code, 6);
+  Result refused = Smctl("clue reveal-refuse " + other_id + " --reason '理由不充分'", "custodian-b");
+  ASSERT_EQ(refused.code, 0) << refused.out;
+  EXPECT_NE(refused.out.find("已拒绝"), std::string::npos) << refused.out;
+  Result state = Smctl("clue reveal-show " + other_id, kGroup);
+  ASSERT_EQ(state.code, 0) << state.out;
+  EXPECT_NE(state.out.find("已拒绝"), std::string::npos) << state.out;
+  EXPECT_NE(state.out.find("理由不充分"), std::string::npos) << state.out;
+  EXPECT_EQ(Smctl("clue reveal " + other_id, kGroup).code, 8);
 }
 
 TEST_F(ClueCliE2E, ExitCodesForUsageLoginAndUnknownClues) {

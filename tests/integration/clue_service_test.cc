@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <sstream>
@@ -617,30 +618,404 @@ TEST_F(ClueServiceTest, AccessIsDeniedByDefault) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
-TEST_F(ClueServiceTest, ReporterIsRevealedOnlyToClearedHolderStaffAndEachRevealIsRecorded) {
-  const Who group{UnitId("discipline-group")};
-  v1::Clue c = Register(group, Petition("discipline-group"));
-  v1::RevealReporterRequest rr;
-  rr.set_clue_id(c.id());
-  rr.set_reason("核实举报内容需联系举报人");
-  v1::Reporter rep;
-  EXPECT_EQ(Call(group, &v1::ClueService::Stub::RevealReporter, rr, &rep).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);  // clearance 1
-  EXPECT_EQ(Call(Who{UnitId("bureau-party-committee"), {"discipline", "oversight"}, 3},
-                 &v1::ClueService::Stub::RevealReporter, rr, &rep).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);  // not the holding unit
-  const Who cleared{group.unit, {"discipline"}, 2, "cleared-officer"};
-  ASSERT_TRUE(Call(cleared, &v1::ClueService::Stub::RevealReporter, rr, &rep).ok());
-  EXPECT_EQ(rep.name(), "李某");
-  EXPECT_EQ(rep.contact(), "139-0000-0000");
-  v1::GetClueHistoryRequest h;
-  h.set_clue_id(c.id());
-  v1::GetClueHistoryResponse hist;
-  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::GetClueHistory, h, &hist).ok());
-  ASSERT_EQ(hist.events_size(), 2);
-  EXPECT_EQ(hist.events(1).type(), "reporter_revealed");
-  EXPECT_EQ(hist.events(1).actor(), "cleared-officer");
-  EXPECT_EQ(hist.events(1).data_json().find("李某"), std::string::npos);
+// ---------------------------------------------------------------------------------------
+// The two-person rule for the reporter (N = 2 of M = 3, 60-minute window: the defaults).
+
+class RevealTest : public ClueServiceTest {
+ protected:
+  // A custodian (the bureau's party committee appoints them) by name.
+  static Who Custodian(const std::string& unit, const std::string& name, int clearance = 2) {
+    return Who{unit, {"custodian"}, clearance, name};
+  }
+  void SetUp() override {
+    ClueServiceTest::SetUp();
+    group_ = Who{UnitId("discipline-group")};
+    requester_ = Who{group_.unit, {"discipline"}, 2, "requester-" + NewRandomUuid()};
+    const std::string committee = UnitId("bureau-party-committee");
+    for (int i = 0; i < 3; ++i) custodians_.push_back(Custodian(committee, "custodian-" + NewRandomUuid()));
+  }
+
+  // Registers a petition whose reporter is named `name`.
+  v1::Clue Petitioned(const std::string& name) {
+    auto req = Petition("discipline-group");
+    req.mutable_reporter()->set_name(name);
+    req.mutable_reporter()->set_contact("contact of " + name);
+    return Register(group_, req);
+  }
+  grpc::Status Ask(const Who& w, const std::string& clue_id, v1::RevealRequestReply* out,
+                   const std::string& reason = "核实举报内容需联系举报人", const std::string& request_id = NewUuid()) {
+    v1::RequestRevealRequest r;
+    r.set_request_id(request_id);
+    r.set_clue_id(clue_id);
+    r.set_reason(reason);
+    return Call(w, &v1::ClueService::Stub::RequestReveal, r, out);
+  }
+  // The id of a new pending request by requester_ on `clue_id`.
+  std::string Asked(const std::string& clue_id) {
+    v1::RevealRequestReply r;
+    grpc::Status s = Ask(requester_, clue_id, &r);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return r.request().id();
+  }
+  grpc::Status Decide(const Who& w, const std::string& id, v1::RevealVerdict verdict, v1::RevealRequestReply* out,
+                      const std::string& reason = "", const std::string& request_id = NewUuid()) {
+    v1::DecideRevealRequest d;
+    d.set_request_id(request_id);
+    d.set_reveal_request_id(id);
+    d.set_verdict(verdict);
+    d.set_reason(reason);
+    return Call(w, &v1::ClueService::Stub::DecideReveal, d, out);
+  }
+  grpc::Status Approve(const Who& w, const std::string& id, v1::RevealRequestReply* out = nullptr) {
+    v1::RevealRequestReply ignored;
+    return Decide(w, id, v1::REVEAL_VERDICT_APPROVE, out ? out : &ignored);
+  }
+  grpc::Status Reveal(const Who& w, const std::string& id, v1::RevealReporterResponse* out,
+                      const std::string& request_id = NewUuid()) {
+    v1::RevealReporterRequest r;
+    r.set_request_id(request_id);
+    r.set_reveal_request_id(id);
+    return Call(w, &v1::ClueService::Stub::RevealReporter, r, out);
+  }
+  v1::GetClueHistoryResponse History(const std::string& clue_id) {
+    v1::GetClueHistoryRequest h;
+    h.set_clue_id(clue_id);
+    v1::GetClueHistoryResponse out;
+    EXPECT_TRUE(Call(group_, &v1::ClueService::Stub::GetClueHistory, h, &out).ok());
+    return out;
+  }
+  std::vector<std::string> EventTypes(const std::string& clue_id) {
+    std::vector<std::string> out;
+    const v1::GetClueHistoryResponse hist = History(clue_id);
+    for (const auto& e : hist.events()) out.push_back(e.type());
+    return out;
+  }
+
+  Who group_, requester_;
+  std::vector<Who> custodians_;
+};
+
+TEST_F(RevealTest, TwoOfThreeCustodiansApproveThenTheRequesterSeesTheReporterOnce) {
+  std::ostringstream captured;
+  log::Init("clue-test", "debug", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+  const std::string name = "REPORTER-" + NewRandomUuid();
+  const v1::Clue c = Petitioned(name);
+
+  v1::RevealRequestReply asked;
+  grpc::Status s = Ask(requester_, c.id(), &asked, "");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Fields(s), std::vector<std::string>{"reason"});
+  const std::string key = NewUuid();
+  ASSERT_TRUE(Ask(requester_, c.id(), &asked, "核实举报内容需联系举报人", key).ok());
+  const v1::RevealRequest& r = asked.request();
+  EXPECT_EQ(r.state(), v1::REVEAL_STATE_PENDING);
+  EXPECT_EQ(r.approvals_needed(), 2);
+  EXPECT_EQ(r.requester(), requester_.user);
+  EXPECT_EQ(r.clue_number(), c.number());
+  // The same request again is the same request.
+  v1::RevealRequestReply again;
+  ASSERT_TRUE(Ask(requester_, c.id(), &again, "核实举报内容需联系举报人", key).ok());
+  EXPECT_TRUE(again.mutation().replayed());
+  EXPECT_EQ(again.request().id(), r.id());
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.reveal_requests WHERE clue_id = '" + c.id() + "'"), 1);
+
+  v1::RevealReporterResponse shown;
+  v1::RevealRequestReply d;
+  ASSERT_TRUE(Approve(custodians_[0], r.id(), &d).ok());
+  EXPECT_EQ(d.request().state(), v1::REVEAL_STATE_PENDING);
+  EXPECT_EQ(d.request().approvals(), 1);
+  // One approval is not enough.
+  s = Reveal(requester_, r.id(), &shown);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("PENDING"), std::string::npos) << s.error_message();
+  EXPECT_FALSE(shown.has_reporter());
+
+  clock_->Advance(std::chrono::minutes(5));
+  ASSERT_TRUE(Approve(custodians_[1], r.id(), &d).ok());
+  EXPECT_EQ(d.request().state(), v1::REVEAL_STATE_APPROVED);
+  EXPECT_EQ(d.request().approvals(), 2);
+  EXPECT_EQ(d.request().decisions_size(), 2);
+  EXPECT_EQ(d.request().expires_at().seconds(), ToUnixSeconds(clock_->Now() + std::chrono::minutes(60)));
+  // The third custodian is too late: the request is decided.
+  s = Approve(custodians_[2], r.id());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("APPROVED"), std::string::npos) << s.error_message();
+
+  // Nobody but the requester uses the approval: not a colleague, not a custodian.
+  const Who colleague{group_.unit, {"discipline"}, 3, "colleague"};
+  EXPECT_EQ(Reveal(colleague, r.id(), &shown).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Reveal(Who{custodians_[0].unit, {"discipline", "custodian"}, 3, custodians_[0].user}, r.id(), &shown)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_FALSE(shown.has_reporter());
+
+  const std::string reveal_key = NewUuid();
+  ASSERT_TRUE(Reveal(requester_, r.id(), &shown, reveal_key).ok());
+  EXPECT_EQ(shown.reporter().name(), name);
+  EXPECT_EQ(shown.reporter().contact(), "contact of " + name);
+  EXPECT_EQ(shown.request().state(), v1::REVEAL_STATE_USED);
+  EXPECT_FALSE(shown.mutation().replayed());
+  // A lost reply may be asked for again with the same key (not a second reveal) ...
+  v1::RevealReporterResponse repeated;
+  ASSERT_TRUE(Reveal(requester_, r.id(), &repeated, reveal_key).ok());
+  EXPECT_TRUE(repeated.mutation().replayed());
+  EXPECT_EQ(repeated.reporter().name(), name);
+  // ... but only by the requester ...
+  EXPECT_EQ(Reveal(colleague, r.id(), &repeated, reveal_key).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // ... and a new reveal on a used request is refused, naming its state.
+  s = Reveal(requester_, r.id(), &repeated);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("USED"), std::string::npos) << s.error_message();
+
+  // Every step is in the clue's chain, which still verifies.
+  EXPECT_EQ(EventTypes(c.id()), (std::vector<std::string>{"registered", "reveal_requested", "reveal_approved",
+                                                          "reveal_approved", "reporter_revealed"}));
+  const auto hist = History(c.id());
+  EXPECT_EQ(hist.events(4).actor(), requester_.user);
+  EXPECT_EQ(hist.events(2).actor(), custodians_[0].user);
+  EXPECT_NE(hist.events(1).data_json().find(r.id()), std::string::npos);
+  EXPECT_NE(hist.events(1).data_json().find("核实举报内容需联系举报人"), std::string::npos);
+  v1::VerifyChainRequest v;
+  v.set_clue_id(c.id());
+  v1::VerifyChainResponse vr;
+  ASSERT_TRUE(Call(group_, &v1::ClueService::Stub::VerifyChain, v, &vr).ok());
+  EXPECT_TRUE(vr.intact());
+  EXPECT_EQ(vr.events(), 5);
+
+  // The name is in no event, request, decision, stored reply or log line.
+  for (const auto& e : hist.events()) EXPECT_EQ(e.data_json().find(name), std::string::npos) << e.type();
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_events WHERE data LIKE '%REPORTER-%'"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.reveal_requests r WHERE r::text LIKE '%REPORTER-%'"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.reveal_decisions d WHERE d::text LIKE '%REPORTER-%'"), 0);
+  EXPECT_EQ(
+      Count("SELECT count(*) FROM clue.idempotency WHERE position('REPORTER-' in encode(response, 'escape')) > 0"), 0);
+  EXPECT_EQ(captured.str().find(name), std::string::npos);
+  EXPECT_NE(captured.str().find("reporter revealed"), std::string::npos);  // the log did capture the reveal
+  log::Init("clue-test", "info");
+}
+
+TEST_F(RevealTest, OnlyClearedStaffOfTheHoldingUnitMayAskAndOnlyForANamedReporter) {
+  const v1::Clue c = Petitioned("王某");
+  v1::RevealRequestReply out;
+  EXPECT_EQ(Ask(Who{group_.unit, {"discipline"}, 1, "uncleared"}, c.id(), &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Ask(Who{UnitId("gaoxin-branch"), {"discipline"}, 3, "outsider"}, c.id(), &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // Oversight sees the clue but does not hold it.
+  EXPECT_EQ(Ask(Who{UnitId("bureau-party-committee"), {"discipline", "oversight"}, 3, "overseer"}, c.id(), &out)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Ask(custodians_[0], c.id(), &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  auto anonymous = Petition("discipline-group");
+  anonymous.mutable_reporter()->Clear();
+  anonymous.mutable_reporter()->set_anonymous(true);
+  const v1::Clue a = Register(group_, anonymous);
+  grpc::Status s = Ask(requester_, a.id(), &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("no named reporter"), std::string::npos) << s.error_message();
+  s = Ask(requester_, "not-a-uuid", &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Fields(s), std::vector<std::string>{"clue_id"});
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.reveal_requests WHERE clue_id IN ('" + c.id() + "', '" + a.id() + "')"),
+            0);
+  EXPECT_EQ(EventTypes(c.id()), std::vector<std::string>{"registered"});
+}
+
+TEST_F(RevealTest, OnlyClearedCustodiansDecideNeverTheRequesterAndEachOnce) {
+  const v1::Clue c = Petitioned("赵某");
+  // A requester who is also a custodian still cannot approve their own request.
+  const Who dual{group_.unit, {"discipline", "custodian"}, 3, "dual-" + NewRandomUuid()};
+  v1::RevealRequestReply asked;
+  ASSERT_TRUE(Ask(dual, c.id(), &asked).ok());
+  const std::string id = asked.request().id();
+  grpc::Status s = Approve(dual, id);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(s.error_message().find("requester"), std::string::npos) << s.error_message();
+  // A custodian with clearance 1; cleared people without the custodian role.
+  EXPECT_EQ(Approve(Custodian(custodians_[0].unit, "low-clearance", 1), id).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Approve(Who{custodians_[0].unit, {"oversight", "discipline"}, 3, "not-custodian"}, id).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Approve(Who{group_.unit, {"discipline"}, 3, "holder-staff"}, id).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Bad input names the field.
+  v1::RevealRequestReply d;
+  s = Decide(custodians_[0], id, v1::REVEAL_VERDICT_UNSPECIFIED, &d);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Fields(s), std::vector<std::string>{"verdict"});
+  s = Decide(custodians_[0], id, v1::REVEAL_VERDICT_REFUSE, &d);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Fields(s), std::vector<std::string>{"reason"});
+  s = Decide(custodians_[0], NewUuid(), v1::REVEAL_VERDICT_APPROVE, &d);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // One custodian approves; the same request again is a replay, another one is refused.
+  const std::string key = NewUuid();
+  ASSERT_TRUE(Decide(custodians_[0], id, v1::REVEAL_VERDICT_APPROVE, &d, "", key).ok());
+  ASSERT_TRUE(Decide(custodians_[0], id, v1::REVEAL_VERDICT_APPROVE, &d, "", key).ok());
+  EXPECT_TRUE(d.mutation().replayed());
+  EXPECT_EQ(d.request().approvals(), 1);
+  s = Approve(custodians_[0], id);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("already decided"), std::string::npos) << s.error_message();
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.reveal_decisions WHERE reveal_request_id = '" + id + "'"), 1);
+
+  // One refusal ends it, whatever approvals are in.
+  ASSERT_TRUE(Decide(custodians_[1], id, v1::REVEAL_VERDICT_REFUSE, &d, "理由不充分").ok());
+  EXPECT_EQ(d.request().state(), v1::REVEAL_STATE_REFUSED);
+  s = Approve(custodians_[2], id);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("REFUSED"), std::string::npos) << s.error_message();
+  v1::RevealReporterResponse shown;
+  s = Reveal(dual, id, &shown);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("REFUSED"), std::string::npos) << s.error_message();
+  EXPECT_FALSE(shown.has_reporter());
+  EXPECT_EQ(EventTypes(c.id()),
+            (std::vector<std::string>{"registered", "reveal_requested", "reveal_approved", "reveal_refused"}));
+  const auto hist = History(c.id());
+  EXPECT_NE(hist.events(3).data_json().find("理由不充分"), std::string::npos);
+  EXPECT_EQ(hist.events(3).actor(), custodians_[1].user);
+}
+
+TEST_F(RevealTest, AnApprovalIsUsableOnlyWithinItsWindow) {
+  const v1::Clue c = Petitioned("钱某");
+  // Used just inside the window: fine; the same reveal repeated after it: refused.
+  const std::string in_time = Asked(c.id());
+  ASSERT_TRUE(Approve(custodians_[0], in_time).ok());
+  ASSERT_TRUE(Approve(custodians_[1], in_time).ok());
+  clock_->Advance(std::chrono::minutes(59));
+  v1::RevealReporterResponse shown;
+  const std::string key = NewUuid();
+  ASSERT_TRUE(Reveal(requester_, in_time, &shown, key).ok());
+  EXPECT_EQ(shown.reporter().name(), "钱某");
+  clock_->Advance(std::chrono::minutes(2));
+  grpc::Status s = Reveal(requester_, in_time, &shown, key);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+
+  // Not used within 60 minutes: expired.
+  const std::string late = Asked(c.id());
+  ASSERT_TRUE(Approve(custodians_[0], late).ok());
+  ASSERT_TRUE(Approve(custodians_[2], late).ok());
+  clock_->Advance(std::chrono::minutes(60));
+  v1::RevealReporterResponse none;
+  s = Reveal(requester_, late, &none);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("EXPIRED"), std::string::npos) << s.error_message();
+  EXPECT_FALSE(none.has_reporter());
+  v1::GetRevealRequestRequest g;
+  g.set_reveal_request_id(late);
+  v1::RevealRequest got;
+  ASSERT_TRUE(Call(requester_, &v1::ClueService::Stub::GetRevealRequest, g, &got).ok());
+  EXPECT_EQ(got.state(), v1::REVEAL_STATE_EXPIRED);
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_events WHERE clue_id = '" + c.id() +
+                  "' AND type = 'reporter_revealed'"),
+            1);
+}
+
+TEST_F(RevealTest, ConcurrentDecisionsNeitherLoseNorDoubleCountAVote) {
+  const v1::Clue c = Petitioned("孙某");
+  for (int round = 0; round < 5; ++round) {
+    // All three custodians at once: two approvals approve it, the third finds it decided.
+    const std::string id = Asked(c.id());
+    std::vector<grpc::StatusCode> codes(3);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; ++i) {
+      threads.emplace_back([&, i] {
+        auto stub = v1::ClueService::NewStub(*channel_);
+        v1::DecideRevealRequest d;
+        d.set_request_id(NewUuid());
+        d.set_reveal_request_id(id);
+        d.set_verdict(v1::REVEAL_VERDICT_APPROVE);
+        grpc::ClientContext ctx;
+        ctx.AddMetadata("authorization", "Bearer " + Token(custodians_[i]));
+        v1::RevealRequestReply r;
+        codes[i] = stub->DecideReveal(&ctx, d, &r).error_code();
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(std::count(codes.begin(), codes.end(), grpc::StatusCode::OK), 2) << "round " << round;
+    EXPECT_EQ(std::count(codes.begin(), codes.end(), grpc::StatusCode::FAILED_PRECONDITION), 1) << "round " << round;
+    EXPECT_EQ(Count("SELECT count(*) FROM clue.reveal_decisions WHERE reveal_request_id = '" + id + "'"), 2);
+    EXPECT_EQ(Count("SELECT count(*) FROM clue.reveal_requests WHERE id = '" + id +
+                    "' AND state = 'REVEAL_STATE_APPROVED'"),
+              1);
+    // One custodian twice at once, with two keys: one vote.
+    const std::string twice = Asked(c.id());
+    threads.clear();
+    for (int i = 0; i < 2; ++i) {
+      threads.emplace_back([&, i] {
+        auto stub = v1::ClueService::NewStub(*channel_);
+        v1::DecideRevealRequest d;
+        d.set_request_id(NewUuid());
+        d.set_reveal_request_id(twice);
+        d.set_verdict(v1::REVEAL_VERDICT_APPROVE);
+        grpc::ClientContext ctx;
+        ctx.AddMetadata("authorization", "Bearer " + Token(custodians_[0]));
+        v1::RevealRequestReply r;
+        codes[i] = stub->DecideReveal(&ctx, d, &r).error_code();
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(std::count(codes.begin(), codes.begin() + 2, grpc::StatusCode::OK), 1) << "round " << round;
+    EXPECT_EQ(Count("SELECT count(*) FROM clue.reveal_decisions WHERE reveal_request_id = '" + twice + "'"), 1);
+  }
+  v1::VerifyChainRequest v;
+  v.set_clue_id(c.id());
+  v1::VerifyChainResponse vr;
+  ASSERT_TRUE(Call(group_, &v1::ClueService::Stub::VerifyChain, v, &vr).ok());
+  EXPECT_TRUE(vr.intact());
+  EXPECT_EQ(vr.events(), 1 + 5 * (1 + 2 + 1 + 1));
+}
+
+TEST_F(RevealTest, CustodiansListWhatTheyMayDecideAndRequestersTheirOwn) {
+  const v1::Clue c = Petitioned("周某");
+  const std::string first = Asked(c.id());
+  clock_->Advance(std::chrono::seconds(1));
+  const std::string second = Asked(c.id());
+  auto list = [&](const Who& w, bool mine, int page_size = 0, const std::string& token = "") {
+    v1::ListRevealRequestsRequest l;
+    l.set_mine(mine);
+    l.set_clue_id(c.id());
+    l.set_page_size(page_size);
+    l.set_page_token(token);
+    v1::ListRevealRequestsResponse out;
+    grpc::Status s = Call(w, &v1::ClueService::Stub::ListRevealRequests, l, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::vector<std::string> ids;
+    for (const auto& r : out.requests()) ids.push_back(r.id());
+    return std::make_pair(ids, out.next_page_token());
+  };
+  EXPECT_EQ(list(custodians_[0], false).first, (std::vector<std::string>{second, first}));
+  ASSERT_TRUE(Approve(custodians_[0], first).ok());
+  // Decided by them: gone from their queue, still in the others'.
+  EXPECT_EQ(list(custodians_[0], false).first, std::vector<std::string>{second});
+  EXPECT_EQ(list(custodians_[1], false).first, (std::vector<std::string>{second, first}));
+  // The requester's own, in pages of one.
+  auto page1 = list(requester_, true, 1);
+  ASSERT_EQ(page1.first, std::vector<std::string>{second});
+  ASSERT_FALSE(page1.second.empty());
+  auto page2 = list(requester_, true, 1, page1.second);
+  EXPECT_EQ(page2.first, std::vector<std::string>{first});
+  EXPECT_TRUE(page2.second.empty()) << "two requests fill two pages";
+  // Nobody else sees them; non-custodians have no queue.
+  v1::ListRevealRequestsRequest l;
+  v1::ListRevealRequestsResponse out;
+  EXPECT_EQ(Call(requester_, &v1::ClueService::Stub::ListRevealRequests, l, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(Custodian(custodians_[0].unit, "uncleared", 1), &v1::ClueService::Stub::ListRevealRequests, l, &out)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::GetRevealRequestRequest g;
+  g.set_reveal_request_id(first);
+  v1::RevealRequest got;
+  EXPECT_EQ(Call(Who{group_.unit, {"discipline"}, 3, "colleague"}, &v1::ClueService::Stub::GetRevealRequest, g, &got)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(Call(custodians_[2], &v1::ClueService::Stub::GetRevealRequest, g, &got).ok());
+  EXPECT_EQ(got.approvals(), 1);
+  ASSERT_EQ(got.decisions_size(), 1);
+  EXPECT_EQ(got.decisions(0).custodian(), custodians_[0].user);
 }
 
 TEST_F(ClueServiceTest, BadInputsNameTheFieldAndWriteNothing) {

@@ -114,3 +114,131 @@ TEST(ClueWorkflowTest, TheClockRunsOnlyWhileTheClueIsOpen) {
 
 }  // namespace
 }  // namespace sm::clue
+
+// ---------------------------------------------------------------------------------------
+// The two-person rule for the reporter: every (state, action, party) with the last vote and
+// not, against the few legal steps; everything else refused with the right code.
+
+namespace sm::clue {
+namespace {
+
+using RS = v1::RevealState;
+
+TEST(RevealWorkflowTest, EveryStateActionPartyCombination) {
+  // (state, action, party, last vote) -> the state after; nothing else is legal.
+  std::map<std::tuple<RS, RevealAction, RevealParty, bool>, RS> legal;
+  for (bool last : {false, true}) {
+    legal[{RS::REVEAL_STATE_PENDING, RevealAction::kApprove, RevealParty::kCustodian, last}] =
+        last ? RS::REVEAL_STATE_APPROVED : RS::REVEAL_STATE_PENDING;
+    legal[{RS::REVEAL_STATE_PENDING, RevealAction::kRefuse, RevealParty::kCustodian, last}] = RS::REVEAL_STATE_REFUSED;
+    legal[{RS::REVEAL_STATE_APPROVED, RevealAction::kReveal, RevealParty::kRequester, last}] = RS::REVEAL_STATE_USED;
+  }
+  // Parties who may take an action in some state; the rest are PERMISSION_DENIED in all.
+  auto may_ever = [](RevealAction a, RevealParty p) {
+    if (a == RevealAction::kReveal) return p == RevealParty::kRequester;
+    return p == RevealParty::kCustodian || p == RevealParty::kDecidedCustodian;
+  };
+  int checked = 0, ok = 0;
+  for (int si = v1::RevealState_MIN; si <= v1::RevealState_MAX; ++si) {
+    const RS state = static_cast<RS>(si);
+    for (RevealAction action : kAllRevealActions) {
+      for (RevealParty party : kAllRevealParties) {
+        for (bool last : {false, true}) {
+          // N = 2: one approval in makes the next one the last.
+          auto got = NextReveal(state, action, party, last ? 1 : 0, 2);
+          const std::string where = std::string(RevealStateName(state)) + " / " +
+                                    std::string(RevealActionName(action)) + " / party " +
+                                    std::to_string(static_cast<int>(party)) + " / last " + std::to_string(last);
+          ++checked;
+          auto it = legal.find({state, action, party, last});
+          if (it != legal.end()) {
+            ASSERT_TRUE(got.ok()) << where << ": " << got.status();
+            EXPECT_EQ(*got, it->second) << where;
+            ++ok;
+            continue;
+          }
+          ASSERT_FALSE(got.ok()) << where << " should be refused";
+          if (!may_ever(action, party)) {
+            EXPECT_EQ(got.status().code(), absl::StatusCode::kPermissionDenied) << where << ": " << got.status();
+          } else {
+            EXPECT_EQ(got.status().code(), absl::StatusCode::kFailedPrecondition) << where << ": " << got.status();
+            EXPECT_NE(std::string(got.status().message()).find(RevealStateName(state)), std::string::npos)
+                << where << ": " << got.status().message();
+          }
+        }
+      }
+    }
+  }
+  // 6 states (with UNSPECIFIED) x 3 actions x 5 parties x 2: a new state, action or party
+  // changes the count and must be added to the table.
+  EXPECT_EQ(checked, 6 * 3 * 5 * 2);
+  EXPECT_EQ(ok, static_cast<int>(legal.size()));
+  EXPECT_EQ(ok, 6);
+}
+
+TEST(RevealWorkflowTest, ApprovalCountsAgainstN) {
+  // 1-of-M: the first approval approves; 3-of-M: the third.
+  EXPECT_EQ(*NextReveal(RS::REVEAL_STATE_PENDING, RevealAction::kApprove, RevealParty::kCustodian, 0, 1),
+            RS::REVEAL_STATE_APPROVED);
+  EXPECT_EQ(*NextReveal(RS::REVEAL_STATE_PENDING, RevealAction::kApprove, RevealParty::kCustodian, 1, 3),
+            RS::REVEAL_STATE_PENDING);
+  EXPECT_EQ(*NextReveal(RS::REVEAL_STATE_PENDING, RevealAction::kApprove, RevealParty::kCustodian, 2, 3),
+            RS::REVEAL_STATE_APPROVED);
+  // A refusal ends the request however many approvals are in.
+  EXPECT_EQ(*NextReveal(RS::REVEAL_STATE_PENDING, RevealAction::kRefuse, RevealParty::kCustodian, 2, 3),
+            RS::REVEAL_STATE_REFUSED);
+  // A second decision by the same custodian names why.
+  auto twice = NextReveal(RS::REVEAL_STATE_PENDING, RevealAction::kApprove, RevealParty::kDecidedCustodian, 1, 3);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(std::string(twice.status().message()).find("already decided"), std::string::npos);
+}
+
+TEST(RevealWorkflowTest, PartyOfACaller) {
+  struct Case {
+    bool requester, custodian;
+    int clearance;
+    bool decided;
+    RevealParty want;
+  };
+  const Case cases[] = {
+      {true, true, 3, false, RevealParty::kRequester},  // never one's own custodian
+      {true, false, 2, false, RevealParty::kRequester},
+      {false, true, 2, false, RevealParty::kCustodian},
+      {false, true, 3, true, RevealParty::kDecidedCustodian},
+      {false, true, 1, false, RevealParty::kUnclearedCustodian},
+      {false, true, 0, true, RevealParty::kUnclearedCustodian},
+      {false, false, 3, false, RevealParty::kOther},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(RevealPartyOf(c.requester, c.custodian, c.clearance, c.decided), c.want)
+        << c.requester << c.custodian << c.clearance << c.decided;
+  }
+}
+
+TEST(RevealWorkflowTest, WhoMayAsk) {
+  EXPECT_TRUE(MayRequestReveal(true, true, 2, true).ok());
+  EXPECT_TRUE(MayRequestReveal(true, true, 3, true).ok());
+  EXPECT_EQ(MayRequestReveal(true, true, 1, true).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(MayRequestReveal(true, false, 3, true).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(MayRequestReveal(false, true, 3, true).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(MayRequestReveal(true, true, 2, false).code(), absl::StatusCode::kFailedPrecondition);
+  // Who is asking is checked before what is on file: no hint to outsiders.
+  EXPECT_EQ(MayRequestReveal(true, false, 2, false).code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST(RevealWorkflowTest, AnApprovedRequestExpiresAtTheEndOfItsWindow) {
+  const TimePoint t0 = FromUnixSeconds(1700000000);
+  const TimePoint end = t0 + std::chrono::minutes(60);
+  EXPECT_EQ(EffectiveRevealState(RS::REVEAL_STATE_APPROVED, end, t0), RS::REVEAL_STATE_APPROVED);
+  EXPECT_EQ(EffectiveRevealState(RS::REVEAL_STATE_APPROVED, end, end - std::chrono::seconds(1)),
+            RS::REVEAL_STATE_APPROVED);
+  EXPECT_EQ(EffectiveRevealState(RS::REVEAL_STATE_APPROVED, end, end), RS::REVEAL_STATE_EXPIRED);
+  // Other states do not expire; a used request stays used.
+  for (RS s : {RS::REVEAL_STATE_PENDING, RS::REVEAL_STATE_REFUSED, RS::REVEAL_STATE_USED}) {
+    EXPECT_EQ(EffectiveRevealState(s, end, end + std::chrono::hours(1)), s);
+  }
+  EXPECT_EQ(EffectiveRevealState(RS::REVEAL_STATE_PENDING, std::nullopt, end), RS::REVEAL_STATE_PENDING);
+}
+
+}  // namespace
+}  // namespace sm::clue

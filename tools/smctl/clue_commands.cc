@@ -126,6 +126,17 @@ std::string FormLabel(Lang l, int form) {
   }
 }
 
+std::string RevealStateLabel(Lang l, int state) {
+  switch (state) {
+    case v1::REVEAL_STATE_PENDING: return T(l, "待审批", "pending");
+    case v1::REVEAL_STATE_APPROVED: return T(l, "已批准", "approved");
+    case v1::REVEAL_STATE_REFUSED: return T(l, "已拒绝", "refused");
+    case v1::REVEAL_STATE_USED: return T(l, "已查看", "used");
+    case v1::REVEAL_STATE_EXPIRED: return T(l, "已过期", "expired");
+    default: return "";
+  }
+}
+
 std::string StageLabel(Lang l, const std::string& stage) {
   if (stage == "accept") return T(l, "接收", "accept");
   if (stage == "dispose") return T(l, "处置", "dispose");
@@ -145,6 +156,9 @@ std::string EventLabel(Lang l, const std::string& type) {
       {"case_filed", {"立案", "case filed"}},
       {"concluded", {"办结", "concluded"}},
       {"reporter_revealed", {"查看举报人", "reporter revealed"}},
+      {"reveal_requested", {"申请查看举报人", "reporter reveal requested"}},
+      {"reveal_approved", {"批准查看举报人", "reporter reveal approved"}},
+      {"reveal_refused", {"拒绝查看举报人", "reporter reveal refused"}},
       {"deadline_extended", {"延长时限", "deadline extended"}},
       {"note", {"办理记录", "note"}},
       {"note_added", {"办理记录", "note"}},
@@ -172,6 +186,7 @@ std::string EnumNameLabel(Lang l, const std::string& key) {
   if (v1::DispositionMethod m; v1::DispositionMethod_Parse(key, &m)) return Label(l, ClueChoice::kMethod, m);
   if (v1::Severity s; v1::Severity_Parse(key, &s)) return Label(l, ClueChoice::kSeverity, s);
   if (v1::SupervisionForm f; v1::SupervisionForm_Parse(key, &f)) return FormLabel(l, f);
+  if (v1::RevealState r; v1::RevealState_Parse(key, &r)) return RevealStateLabel(l, r);
   if (key == "leader") return T(l, "领导干部", "leaders");
   if (key == "non_leader") return T(l, "非领导干部", "non-leaders");
   if (key == "unit") return T(l, "单位", "units");
@@ -460,6 +475,14 @@ std::string EventData(Session& s, const std::string& json) {
       {"attachments", {"附件", "attachments"}},
       {"merged", {"并入线索", "merged in"}},
       {"primary_clue_id", {"并入主线索", "merged into"}},
+      {"reveal_request_id", {"申请编号", "reveal request"}},
+      {"requester", {"申请人", "requester"}},
+      {"custodian", {"审批人", "custodian"}},
+      {"approvals", {"已批准", "approvals"}},
+      {"approvals_needed", {"需批准", "approvals needed"}},
+      {"custodians", {"审批人总数", "custodians"}},
+      {"state", {"状态", "state"}},
+      {"expires_at", {"查看期限", "usable until"}},
   };
   auto ends_with = [](const std::string& k, std::string_view suffix) {
     return k.size() >= suffix.size() && k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -783,15 +806,103 @@ int ClueIntervene(Context& ctx, const ClueStepArgs& a) {
                 "intervention recorded");
 }
 
-int ClueReveal(Context& ctx, const ClueStepArgs& a) {
+// ---------------------------------------------------------------------------------------
+// Revealing the reporter: request, custodians' decisions, the one reveal.
+
+namespace {
+
+std::string RevealRequestId(const ClueRevealArgs& a) { return a.request_id.empty() ? NewUuid() : a.request_id; }
+
+std::string UserName(Session& s, const std::string& user) { return IsUuid(user) ? s.dir.PersonName(user) : user; }
+
+void PrintRevealRequest(Session& s, const v1::RevealRequest& r) {
+  const Lang l = s.ctx.lang();
+  std::vector<std::string> decisions;
+  for (const auto& d : r.decisions()) {
+    std::string text = UserName(s, d.custodian()) + " " +
+                       (d.verdict() == v1::REVEAL_VERDICT_APPROVE ? T(l, "批准", "approved") : T(l, "拒绝", "refused"));
+    if (!d.reason().empty()) text += T(l, "（", " (") + d.reason() + T(l, "）", ")");
+    text += " " + BeijingTime(d.decided_at());
+    decisions.push_back(text);
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {T(l, "申请编号", "request id"), r.id()},
+      {T(l, "线索", "clue"), r.clue_number() + " (" + r.clue_id() + ")"},
+      {T(l, "状态", "state"), RevealStateLabel(l, r.state())},
+      {T(l, "申请人", "requester"),
+       UserName(s, r.requester()) + (r.requester_unit_id().empty() ? "" : " (" + s.dir.UnitName(r.requester_unit_id()) + ")")},
+      {T(l, "理由", "reason"), r.reason()},
+      {T(l, "批准数", "approvals"), std::to_string(r.approvals()) + "/" + std::to_string(r.approvals_needed())},
+      {T(l, "审批记录", "decisions"), Join(decisions, T(l, "；", "; "))},
+      {T(l, "申请时间", "requested"), BeijingTime(r.requested_at())},
+  };
+  if (r.has_expires_at()) rows.push_back({T(l, "查看期限", "usable until"), BeijingTime(r.expires_at(), true)});
+  if (r.has_used_at()) rows.push_back({T(l, "查看时间", "used"), BeijingTime(r.used_at(), true)});
+  PrintTable(std::cout, {T(l, "字段", "field"), T(l, "值", "value")}, rows);
+}
+
+int RevealDone(Session& s, const grpc::Status& st, const v1::RevealRequestReply& reply, const char* zh,
+               const char* en) {
+  if (!st.ok()) return FailClue(s.ctx, st);
+  if (s.ctx.json()) {
+    s.ctx.PrintJson(reply);
+    return kExitOk;
+  }
+  const Lang l = s.ctx.lang();
+  std::cout << T(l, zh, en) << T(l, "：", ": ") << reply.request().id() << "  " << T(l, "状态：", "state: ")
+            << RevealStateLabel(l, reply.request().state()) << "\n";
+  if (reply.mutation().replayed()) {
+    std::cout << T(l, "（此请求此前已执行，以上为首次结果）\n", "(this request was done before; the first result is shown)\n");
+  }
+  PrintRevealRequest(s, reply.request());
+  return kExitOk;
+}
+
+int RevealDecide(Context& ctx, const ClueRevealArgs& a, bool approve) {
+  if (ctx.Token().empty()) return NeedToken(ctx);
+  Session s(ctx);
+  v1::DecideRevealRequest req;
+  req.set_request_id(RevealRequestId(a));
+  req.set_reveal_request_id(a.target);
+  req.set_verdict(approve ? v1::REVEAL_VERDICT_APPROVE : v1::REVEAL_VERDICT_REFUSE);
+  req.set_reason(a.reason);
+  v1::RevealRequestReply reply;
+  grpc::Status st = s.Call(&v1::ClueService::Stub::DecideReveal, req, &reply);
+  return approve ? RevealDone(s, st, reply, "已批准", "approved") : RevealDone(s, st, reply, "已拒绝", "refused");
+}
+
+}  // namespace
+
+int ClueRevealRequest(Context& ctx, const ClueRevealArgs& a) {
   if (ctx.Token().empty()) return NeedToken(ctx);
   Session s(ctx);
   v1::Clue c;
-  if (int rc = s.Find(a.clue, false, &c); rc != kExitOk) return rc;
-  v1::RevealReporterRequest req;
+  if (int rc = s.Find(a.target, false, &c); rc != kExitOk) return rc;
+  v1::RequestRevealRequest req;
+  req.set_request_id(RevealRequestId(a));
   req.set_clue_id(c.id());
   req.set_reason(a.reason);
-  v1::Reporter r;
+  v1::RevealRequestReply reply;
+  grpc::Status st = s.Call(&v1::ClueService::Stub::RequestReveal, req, &reply);
+  int rc = RevealDone(s, st, reply, "已申请查看举报人，待审批", "reveal requested, awaiting custodians");
+  if (rc == kExitOk && !ctx.json()) {
+    std::cout << T(ctx.lang(), "批准后请运行：smctl clue reveal ", "once approved, run: smctl clue reveal ")
+              << reply.request().id() << "\n";
+  }
+  return rc;
+}
+
+int ClueRevealApprove(Context& ctx, const ClueRevealArgs& a) { return RevealDecide(ctx, a, true); }
+
+int ClueRevealRefuse(Context& ctx, const ClueRevealArgs& a) { return RevealDecide(ctx, a, false); }
+
+int ClueReveal(Context& ctx, const ClueRevealArgs& a) {
+  if (ctx.Token().empty()) return NeedToken(ctx);
+  Session s(ctx);
+  v1::RevealReporterRequest req;
+  req.set_request_id(RevealRequestId(a));
+  req.set_reveal_request_id(a.target);
+  v1::RevealReporterResponse r;
   grpc::Status st = s.Call(&v1::ClueService::Stub::RevealReporter, req, &r);
   if (!st.ok()) return FailClue(ctx, st);
   if (ctx.json()) {
@@ -799,12 +910,78 @@ int ClueReveal(Context& ctx, const ClueStepArgs& a) {
     return kExitOk;
   }
   const Lang l = ctx.lang();
-  std::cout << T(l, "举报人信息（本次查看已记入线索历史）\n", "reporter (this look is recorded in the clue's history)\n");
+  std::cout << T(l, "举报人信息（本次查看已记入线索历史，不可再次查看）\n",
+                 "reporter (this look is recorded in the clue's history and cannot be repeated)\n");
   PrintTable(std::cout, {T(l, "字段", "field"), T(l, "值", "value")},
-             {{T(l, "匿名", "anonymous"), r.anonymous() ? T(l, "是", "yes") : T(l, "否", "no")},
-              {T(l, "姓名", "name"), r.name()},
-              {T(l, "联系方式", "contact"), r.contact()},
-              {T(l, "身份证号", "id number"), r.id_number()}});
+             {{T(l, "线索", "clue"), r.request().clue_number()},
+              {T(l, "匿名", "anonymous"), r.reporter().anonymous() ? T(l, "是", "yes") : T(l, "否", "no")},
+              {T(l, "姓名", "name"), r.reporter().name()},
+              {T(l, "联系方式", "contact"), r.reporter().contact()},
+              {T(l, "身份证号", "id number"), r.reporter().id_number()}});
+  return kExitOk;
+}
+
+int ClueRevealShow(Context& ctx, const ClueRevealArgs& a) {
+  if (ctx.Token().empty()) return NeedToken(ctx);
+  Session s(ctx);
+  v1::GetRevealRequestRequest req;
+  req.set_reveal_request_id(a.target);
+  v1::RevealRequest r;
+  grpc::Status st = s.Call(&v1::ClueService::Stub::GetRevealRequest, req, &r);
+  if (!st.ok()) return FailClue(ctx, st);
+  if (ctx.json()) {
+    ctx.PrintJson(r);
+    return kExitOk;
+  }
+  PrintRevealRequest(s, r);
+  return kExitOk;
+}
+
+int ClueReveals(Context& ctx, const ClueRevealArgs& a) {
+  if (ctx.Token().empty()) return NeedToken(ctx);
+  Session s(ctx);
+  v1::ListRevealRequestsRequest req;
+  req.set_mine(a.mine);
+  if (!a.clue.empty()) {
+    v1::Clue c;
+    if (int rc = s.Find(a.clue, false, &c); rc != kExitOk) return rc;
+    req.set_clue_id(c.id());
+  }
+  req.set_page_size(a.limit);
+  req.set_page_token(a.page_token);
+  v1::ListRevealRequestsResponse all;
+  while (true) {
+    v1::ListRevealRequestsResponse resp;
+    grpc::Status st = s.Call(&v1::ClueService::Stub::ListRevealRequests, req, &resp);
+    if (!st.ok()) return FailClue(ctx, st);
+    for (auto& r : *resp.mutable_requests()) *all.add_requests() = std::move(r);
+    all.set_next_page_token(resp.next_page_token());
+    if (!a.all_pages || resp.next_page_token().empty()) break;
+    req.set_page_token(resp.next_page_token());
+  }
+  if (ctx.json()) {
+    ctx.PrintJson(all);
+    return kExitOk;
+  }
+  const Lang l = ctx.lang();
+  if (all.requests().empty()) {
+    std::cout << (a.mine ? T(l, "没有查看举报人的申请\n", "no reveal requests\n")
+                         : T(l, "没有待您审批的申请\n", "no requests awaiting your decision\n"));
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : all.requests()) {
+    rows.push_back({r.id(), r.clue_number(), RevealStateLabel(l, r.state()), UserName(s, r.requester()),
+                    std::to_string(r.approvals()) + "/" + std::to_string(r.approvals_needed()),
+                    Truncate(r.reason(), 24), BeijingTime(r.requested_at()), BeijingTime(r.expires_at())});
+  }
+  PrintTable(std::cout, {T(l, "申请编号", "request id"), T(l, "线索", "clue"), T(l, "状态", "state"),
+                         T(l, "申请人", "requester"), T(l, "批准数", "approvals"), T(l, "理由", "reason"),
+                         T(l, "申请时间", "requested"), T(l, "查看期限", "usable until")},
+             rows);
+  if (!all.next_page_token().empty()) {
+    std::cout << T(l, "还有更多结果：--page-token ", "more results: --page-token ") << all.next_page_token() << "\n";
+  }
   return kExitOk;
 }
 

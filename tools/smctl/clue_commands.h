@@ -65,7 +65,24 @@ int ClueConclude(Context& ctx, const ClueStepArgs& args);
 int ClueMerge(Context& ctx, const ClueStepArgs& args);
 int ClueNote(Context& ctx, const ClueStepArgs& args);
 int ClueIntervene(Context& ctx, const ClueStepArgs& args);
-int ClueReveal(Context& ctx, const ClueStepArgs& args);
+
+// The two-person rule for the reporter (docs/clue.md § Revealing the reporter).
+struct ClueRevealArgs {
+  std::string target;      // reveal-request: CLUE; the others: the reveal request's id
+  std::string reason;
+  std::string request_id;  // default: a fresh UUID
+  bool mine = false;       // reveals: my own requests instead of my queue as a custodian
+  std::string clue;        // reveals: only this clue (id or number)
+  int limit = 50;
+  std::string page_token;
+  bool all_pages = false;
+};
+int ClueRevealRequest(Context& ctx, const ClueRevealArgs& args);
+int ClueRevealApprove(Context& ctx, const ClueRevealArgs& args);
+int ClueRevealRefuse(Context& ctx, const ClueRevealArgs& args);
+int ClueReveal(Context& ctx, const ClueRevealArgs& args);
+int ClueRevealShow(Context& ctx, const ClueRevealArgs& args);
+int ClueReveals(Context& ctx, const ClueRevealArgs& args);
 
 int ClueShow(Context& ctx, const std::string& clue);
 

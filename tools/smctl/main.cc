@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   login_cmd->add_flag("--dev", login.dev, "签发开发令牌 mint a development token")->required();
   login_cmd->add_option("--user", login.user, "用户标识 user id")->required();
   login_cmd->add_option("--unit", login.unit, "所属单位代码或ID unit code or id");
-  login_cmd->add_option("--role", login.roles, "角色 role (repeat): admin, discipline, oversight, auditor, inspector, staff, dashboard")->required();
+  login_cmd->add_option("--role", login.roles, "角色 role (repeat): admin, discipline, oversight, auditor, inspector, staff, dashboard, custodian")->required();
   login_cmd->add_option("--clearance", login.clearance, "涉密等级 clearance 0-3")->check(CLI::Range(0, 3));
   login_cmd->add_option("--ttl-hours", login.ttl_hours, "有效期（小时） validity in hours")->check(CLI::Range(1, 720));
   login_cmd->callback([&] { run = [&](Context& c) { return Login(c, login); }; });
@@ -185,8 +185,40 @@ int main(int argc, char** argv) {
   cnote->add_option("--request-id", step.request_id, "幂等键 idempotency key (default: a new UUID)");
   on_clue("intervene", "同步介入 mark the commission's intervention", true, ClueIntervene)
       ->add_option("--note", step.note, "说明 note");
-  on_clue("reveal", "查看举报人（记入历史） reveal the reporter (recorded)", false, ClueReveal)
-      ->add_option("--reason", step.reason, "查看理由（必填） reason (required)");
+
+  // The two-person rule for the reporter: request, custodians decide, the requester looks once.
+  ClueRevealArgs rv;
+  auto reveal_cmd = [&](const char* name, const char* help, const char* target, const char* target_help,
+                        int (*fn)(Context&, const ClueRevealArgs&)) {
+    auto* cmd = clue->add_subcommand(name, help);
+    cmd->add_option(target, rv.target, target_help)->required();
+    cmd->add_option("--request-id", rv.request_id, "幂等键 idempotency key (default: a new UUID)");
+    cmd->callback([&, fn] { run = [&, fn](Context& c) { return fn(c, rv); }; });
+    return cmd;
+  };
+  const char* kRequestHelp = "查看申请编号 reveal request id";
+  reveal_cmd("reveal-request", "申请查看举报人（需审批人批准） ask to see the reporter (custodians decide)", "CLUE",
+             "线索ID或编号 clue id or number", ClueRevealRequest)
+      ->add_option("--reason", rv.reason, "申请理由（必填） reason (required)");
+  reveal_cmd("reveal-approve", "批准查看举报人的申请（审批人） approve a reveal request (custodian)", "REQUEST",
+             kRequestHelp, ClueRevealApprove)
+      ->add_option("--reason", rv.reason, "意见 comment");
+  reveal_cmd("reveal-refuse", "拒绝查看举报人的申请（审批人） refuse a reveal request (custodian)", "REQUEST",
+             kRequestHelp, ClueRevealRefuse)
+      ->add_option("--reason", rv.reason, "拒绝理由（必填） reason (required)");
+  reveal_cmd("reveal", "查看举报人（申请人，批准后一次，记入历史） see the reporter: the requester, once, after approval",
+             "REQUEST", kRequestHelp, ClueReveal);
+  auto* rshow = clue->add_subcommand("reveal-show", "查看申请状态 show a reveal request");
+  rshow->add_option("REQUEST", rv.target, kRequestHelp)->required();
+  rshow->callback([&] { run = [&](Context& c) { return ClueRevealShow(c, rv); }; });
+  auto* rlist_cmd = clue->add_subcommand(
+      "reveals", "查看举报人的申请：待我审批的（审批人），或 --mine 我的申请 reveal requests: my queue, or --mine");
+  rlist_cmd->add_flag("--mine", rv.mine, "我提出的申请 requests I made");
+  rlist_cmd->add_option("--clue", rv.clue, "只看该线索（ID或编号） only this clue (id or number)");
+  rlist_cmd->add_option("--limit", rv.limit, "每页条数 page size")->check(CLI::Range(1, 200));
+  rlist_cmd->add_option("--page-token", rv.page_token, "下一页令牌 next page token");
+  rlist_cmd->add_flag("--all-pages", rv.all_pages, "取回全部页 fetch every page");
+  rlist_cmd->callback([&] { run = [&](Context& c) { return ClueReveals(c, rv); }; });
 
   std::string clue_key;
   auto read_cmd = [&](const char* name, const char* help, int (*fn)(Context&, const std::string&)) {
