@@ -667,7 +667,7 @@ grpc::Status ClueServiceImpl::RequestReveal(grpc::ServerContext* ctx, const v1::
                                  {"requester", p.user},
                                  {"approvals_needed", reveal_.approvals},
                                  {"custodians", reveal_.custodians}};
-    SM_ASSIGN_OR_RETURN(*reply, store_->CreateReveal(r, Actor{p.user, p.unit}, req->request_id(), Fingerprint(*req),
+    SM_ASSIGN_OR_RETURN(*reply, store_->CreateReveal(r, Actor{p.user, p.unit}, db::CallerKey(p, req->request_id()), Fingerprint(*req),
                                                      data, [&](const StoredClue& c) {
                                                        return MayRequestReveal(
                                                            p.HasRole(auth::kRoleDiscipline),
@@ -700,7 +700,7 @@ grpc::Status ClueServiceImpl::DecideReveal(grpc::ServerContext* ctx, const v1::D
     SM_ASSIGN_OR_RETURN(
         *reply,
         store_->MutateReveal(
-            req->reveal_request_id(), Actor{p.user, p.unit}, req->request_id(), "DecideReveal", Fingerprint(*req),
+            req->reveal_request_id(), Actor{p.user, p.unit}, db::CallerKey(p, req->request_id()), "DecideReveal", Fingerprint(*req),
             [&](const v1::RevealRequest& cur, const StoredClue&) -> absl::StatusOr<RevealChange> {
               const TimePoint now = clock_.Now();
               const RevealParty party =
@@ -763,7 +763,7 @@ grpc::Status ClueServiceImpl::RevealReporter(grpc::ServerContext* ctx, const v1:
     SM_ASSIGN_OR_RETURN(
         v1::RevealRequestReply reply,
         store_->MutateReveal(
-            req->reveal_request_id(), Actor{p.user, p.unit}, req->request_id(), "RevealReporter", Fingerprint(*req),
+            req->reveal_request_id(), Actor{p.user, p.unit}, db::CallerKey(p, req->request_id()), "RevealReporter", Fingerprint(*req),
             [&](const v1::RevealRequest& cur, const StoredClue& clue) -> absl::StatusOr<RevealChange> {
               if (!req->clue_id().empty() && req->clue_id() != cur.clue_id()) {
                 return InvalidField("clue_id", "is not the clue of this reveal request");
