@@ -63,8 +63,10 @@ class ClueServiceImpl final : public v1::ClueService::WithCallbackMethod_GetClue
                     const std::string& request_id, const std::string& clue_id, int64_t expected_version,
                     const std::function<absl::StatusOr<Change>(const StoredClue&, Relation)>& edit,
                     v1::ClueReply* reply);
-  absl::StatusOr<StoredClue> LoadVisible(const auth::Principal& p, const std::string& clue_id);
-  absl::StatusOr<bool> Visible(const auth::Principal& p, const StoredClue& c);
+  // Loads a clue the caller may see (NOT_FOUND otherwise) and says in what standing.
+  absl::StatusOr<StoredClue> LoadVisible(const auth::Principal& p, const std::string& clue_id,
+                                         Standing* standing = nullptr);
+  absl::StatusOr<Standing> StandingFor(const auth::Principal& p, const StoredClue& c);
   Relation RelationOf(const auth::Principal& p, const StoredClue& c) const;
   void SetDeadline(v1::Clue& c, Stage stage) const;
   v1::ClueReply Render(const StoredClue& s) const;

@@ -257,10 +257,16 @@ TEST_F(ClueServiceTest, FullLifecycleWithTwoWayTransferAndFeedback) {
   EXPECT_EQ(seen.outcome().feedback(), "经初核属实，给予党内警告处分。");
   EXPECT_TRUE(seen.details().empty());  // details stay with the holder
 
+  // The sender keeps what it sent and the outcome, not where the case went or how it ran.
+  EXPECT_TRUE(seen.holding_unit_id().empty());
+  EXPECT_FALSE(seen.has_disposition());
+  EXPECT_EQ(seen.summary(), c.summary());
   v1::GetClueHistoryRequest h;
   h.set_clue_id(c.id());
   v1::GetClueHistoryResponse hist;
-  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::GetClueHistory, h, &hist).ok());
+  EXPECT_EQ(Call(group, &v1::ClueService::Stub::GetClueHistory, h, &hist).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Call(commission, &v1::ClueService::Stub::GetClueHistory, h, &hist).ok());
   std::vector<std::string> types;
   for (const auto& e : hist.events()) types.push_back(e.type());
   EXPECT_EQ(types, (std::vector<std::string>{"registered", "offered", "accepted", "disposed", "concluded"}));
@@ -290,9 +296,10 @@ TEST_F(ClueServiceTest, FullLifecycleWithTwoWayTransferAndFeedback) {
   ASSERT_TRUE(Call(police, &v1::ClueService::Stub::ReturnClue, ret, &r).ok());
   EXPECT_EQ(r.clue().state(), v1::CLUE_STATE_HELD);
   EXPECT_EQ(r.clue().holding_unit_id(), commission.unit);
-  // The police unit that saw the offer keeps seeing the clue (chain of custody).
+  // The police unit that returned the offer sent nothing and is owed nothing: the clue is
+  // gone for it (custody is a record of who held it, not a licence to read it forever).
   g.set_clue_id(back.id());
-  EXPECT_TRUE(Call(police, &v1::ClueService::Stub::GetClue, g, &seen).ok());
+  EXPECT_EQ(Call(police, &v1::ClueService::Stub::GetClue, g, &seen).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(ClueServiceTest, AcceptAndReturnRaceExactlyOneWins) {
@@ -339,7 +346,14 @@ TEST_F(ClueServiceTest, AcceptAndReturnRaceExactlyOneWins) {
     t2.join();
     EXPECT_NE(accepted.ok(), returned.ok()) << accepted.error_message() << " / " << returned.error_message();
     const grpc::Status& loser = accepted.ok() ? returned : accepted;
-    EXPECT_EQ(loser.error_code(), grpc::StatusCode::ABORTED) << loser.error_message();
+    // A lost accept after a return: the clue went back, so the commission no longer has it
+    // at all (NOT_FOUND) unless it read it before the return committed (ABORTED).
+    if (accepted.ok()) {
+      EXPECT_EQ(loser.error_code(), grpc::StatusCode::ABORTED) << loser.error_message();
+    } else {
+      EXPECT_TRUE(loser.error_code() == grpc::StatusCode::ABORTED || loser.error_code() == grpc::StatusCode::NOT_FOUND)
+          << loser.error_message();
+    }
     EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_events WHERE clue_id = '" + c.id() + "'"), 3);
   }
 }
@@ -574,6 +588,187 @@ TEST_F(ClueServiceTest, DirectoryChangesReachRegistrationOnceTheGenerationMoves)
   Sql("UPDATE directory.units SET active = true WHERE code = 'gaoxin-branch'; "
       "UPDATE directory.meta SET generation = generation + 1");
   EXPECT_TRUE(wait_for(grpc::StatusCode::OK).ok());
+}
+
+// The access table of docs/clue.md § Access, cell by cell through the real service: each
+// read RPC for each standing of the caller's unit (holder, offeree, supervisor, sender,
+// past offeree, parent of the holder, unrelated, oversight), each role, at clearance 0 and 1.
+TEST_F(ClueServiceTest, AccessTableCellByCell) {
+  const std::string a = UnitId("kexin-branch-discipline-committee");   // registered it: sender
+  const std::string b = UnitId("fucheng-branch-discipline-committee");  // holds it
+  const std::string c_unit = UnitId("discipline-commission");           // offered it now
+  const std::string d = UnitId("discipline-group");                     // escalated to: supervisor
+  const std::string e = UnitId("organ-discipline-committee");           // offered once, returned
+  const std::string parent = UnitId("fucheng-branch");                  // above the holder
+  const std::string unrelated = UnitId("gaoxin-branch");
+  v1::Clue clue = Register(Who{a}, Petition("kexin-branch-discipline-committee"));
+  v1::ClueReply r;
+  v1::TransferClueRequest t;
+  t.set_request_id(NewUuid());
+  t.set_clue_id(clue.id());
+  t.set_expected_version(clue.version());
+  t.set_to_unit_id(b);
+  ASSERT_TRUE(Call(Who{a}, &v1::ClueService::Stub::TransferClue, t, &r).ok());
+  v1::AcceptClueRequest acc;
+  acc.set_request_id(NewUuid());
+  acc.set_clue_id(clue.id());
+  acc.set_expected_version(r.clue().version());
+  ASSERT_TRUE(Call(Who{b}, &v1::ClueService::Stub::AcceptClue, acc, &r).ok());
+  t.set_request_id(NewUuid());
+  t.set_expected_version(r.clue().version());
+  t.set_to_unit_id(c_unit);
+  t.set_reason("移送纪委：涉嫌违纪");
+  ASSERT_TRUE(Call(Who{b}, &v1::ClueService::Stub::TransferClue, t, &r).ok());
+  Sql("INSERT INTO clue.clue_custody (clue_id, unit_id, standing) VALUES ('" + clue.id() + "', '" + d +
+      "', 'supervisor'), ('" + clue.id() + "', '" + e + "', 'offered')");
+
+  enum Expect { kFull, kRecord, kSender, kDenied, kHidden };
+  struct Cell {
+    std::string label, unit;
+    std::vector<std::string> roles;
+    Expect get, history, verify;
+  };
+  const std::vector<std::string> disc = {"discipline"};
+  const std::vector<Cell> cells = {
+      {"holder", b, disc, kFull, kFull, kFull},
+      {"offeree", c_unit, disc, kFull, kFull, kDenied},
+      {"supervisor", d, disc, kRecord, kFull, kFull},
+      {"sender", a, disc, kSender, kDenied, kDenied},
+      {"past offeree", e, disc, kHidden, kHidden, kHidden},
+      {"parent of holder", parent, disc, kHidden, kHidden, kHidden},
+      {"unrelated", unrelated, disc, kHidden, kHidden, kHidden},
+      {"oversight", UnitId("bureau-party-committee"), {"oversight"}, kFull, kFull, kFull},
+      {"holder, dashboard role", b, {"dashboard"}, kDenied, kDenied, kDenied},
+      {"holder, staff role", b, {"staff"}, kDenied, kDenied, kDenied},
+      {"holder, auditor role", b, {"auditor"}, kDenied, kDenied, kDenied},
+      {"holder, service role", b, {"service"}, kDenied, kDenied, kDenied},
+      {"holder, custodian role", b, {"custodian"}, kDenied, kDenied, kDenied},
+      {"holder, no role", b, {}, kDenied, kDenied, kDenied},
+  };
+  auto code_of = [](Expect x) {
+    return x == kDenied ? grpc::StatusCode::PERMISSION_DENIED
+                        : x == kHidden ? grpc::StatusCode::NOT_FOUND : grpc::StatusCode::OK;
+  };
+  int checked = 0;
+  for (const Cell& cell : cells) {
+    for (int clearance : {0, 1}) {
+      SCOPED_TRACE(cell.label + " at clearance " + std::to_string(clearance));
+      Who w{cell.unit, cell.roles, clearance, "cell-user"};
+      if (std::find(cell.roles.begin(), cell.roles.end(), "service") != cell.roles.end()) w.user = "audit-service";
+      v1::GetClueRequest g;
+      g.set_clue_id(clue.id());
+      v1::Clue got;
+      grpc::Status gs = Call(w, &v1::ClueService::Stub::GetClue, g, &got);
+      EXPECT_EQ(gs.error_code(), code_of(cell.get)) << gs.error_message();
+      if (gs.ok()) {
+        EXPECT_EQ(got.summary(), clue.summary());
+        EXPECT_EQ(got.outcome().feedback(), "");
+        const bool details = !got.details().empty();
+        EXPECT_EQ(details, cell.get == kFull && clearance >= 1) << "sealed details";
+        EXPECT_TRUE(got.details_withheld() || details);
+        EXPECT_EQ(got.holding_unit_id().empty(), cell.get == kSender) << "where the case went";
+        EXPECT_EQ(got.reporter_on_file(), cell.get == kFull) << "whether a reporter is on file";
+        if (cell.get == kSender) {
+          EXPECT_TRUE(got.offered_to_unit_id().empty());
+        }
+      }
+      v1::GetClueHistoryRequest h;
+      h.set_clue_id(clue.id());
+      v1::GetClueHistoryResponse hist;
+      grpc::Status hs = Call(w, &v1::ClueService::Stub::GetClueHistory, h, &hist);
+      EXPECT_EQ(hs.error_code(), code_of(cell.history)) << hs.error_message();
+      if (hs.ok()) {
+        ASSERT_EQ(hist.events_size(), 4);  // registered, offered, accepted, offered
+        const std::string data = hist.events(3).data_json();
+        EXPECT_EQ(data.find("移送纪委") != std::string::npos, clearance >= 1) << "reasons need clearance: " << data;
+        EXPECT_NE(data.find(c_unit), std::string::npos) << "structure stays: " << data;
+      }
+      v1::VerifyChainRequest v;
+      v.set_clue_id(clue.id());
+      v1::VerifyChainResponse vr;
+      grpc::Status vs = Call(w, &v1::ClueService::Stub::VerifyChain, v, &vr);
+      EXPECT_EQ(vs.error_code(), code_of(cell.verify)) << vs.error_message();
+      if (vs.ok()) {
+        EXPECT_TRUE(vr.intact());
+      }
+      // Lists show exactly the clues a unit may see, with the same view.
+      if (!cell.roles.empty() && (cell.roles[0] == "discipline" || cell.roles[0] == "oversight")) {
+        v1::ListCluesRequest l;
+        l.set_page_size(500);
+        l.set_origin_unit_id(a);
+        v1::ListCluesResponse lr;
+        grpc::Status ls = Call(w, &v1::ClueService::Stub::ListClues, l, &lr);
+        ASSERT_TRUE(ls.ok()) << ls.error_message();
+        const v1::Clue* listed = nullptr;
+        for (const auto& x : lr.clues()) {
+          if (x.id() == clue.id()) listed = &x;
+        }
+        EXPECT_EQ(listed != nullptr, cell.get != kHidden);
+        if (listed != nullptr) {
+          EXPECT_EQ(listed->holding_unit_id().empty(), cell.get == kSender);
+        }
+      }
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 2 * static_cast<int>(cells.size()));
+
+  // Acting: only the holder transfers, only the offeree accepts; the rest are refused
+  // (NOT_FOUND where the clue does not exist for them).
+  struct Act {
+    std::string label, unit;
+    grpc::StatusCode transfer, accept;
+  };
+  for (const Act& act : std::vector<Act>{{"offeree", c_unit, grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::OK},
+                                         {"supervisor", d, grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::PERMISSION_DENIED},
+                                         {"sender", a, grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::PERMISSION_DENIED},
+                                         {"past offeree", e, grpc::StatusCode::NOT_FOUND, grpc::StatusCode::NOT_FOUND},
+                                         {"unrelated", unrelated, grpc::StatusCode::NOT_FOUND, grpc::StatusCode::NOT_FOUND}}) {
+    SCOPED_TRACE(act.label);
+    v1::GetClueRequest g;
+    g.set_clue_id(clue.id());
+    v1::Clue now;
+    ASSERT_TRUE(Call(Who{b}, &v1::ClueService::Stub::GetClue, g, &now).ok());
+    v1::TransferClueRequest tt;
+    tt.set_request_id(NewUuid());
+    tt.set_clue_id(clue.id());
+    tt.set_expected_version(now.version());
+    tt.set_to_unit_id(unrelated);
+    EXPECT_EQ(Call(Who{act.unit}, &v1::ClueService::Stub::TransferClue, tt, &r).error_code(),
+              act.transfer == grpc::StatusCode::OK ? grpc::StatusCode::OK : act.transfer);
+    if (act.accept != grpc::StatusCode::OK) {
+      v1::AcceptClueRequest aa;
+      aa.set_request_id(NewUuid());
+      aa.set_clue_id(clue.id());
+      aa.set_expected_version(now.version());
+      EXPECT_EQ(Call(Who{act.unit}, &v1::ClueService::Stub::AcceptClue, aa, &r).error_code(), act.accept);
+    }
+  }
+  // Nothing above changed the clue.
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_events WHERE clue_id = '" + clue.id() + "'"), 4);
+}
+
+// AssignHandler refuses a caller who is not the holder before it says anything about the
+// handler (whether a person is a subject of the clue is the holder's to know); an extension
+// is approved by a leader of the holding unit or above it, never below.
+TEST_F(ClueServiceTest, AssignHandlerAndExtensionAskWhoFirst) {
+  const Who group{UnitId("discipline-group")};
+  v1::Clue c = Register(group, Petition("discipline-group"));
+  v1::AssignHandlerRequest a;
+  a.set_request_id(NewUuid());
+  a.set_clue_id(c.id());
+  a.set_expected_version(c.version());
+  a.set_handler_person_id(c.subjects(0).person_id());  // the subject: recusal for the holder
+  v1::ClueReply r;
+  grpc::Status holder = Call(group, &v1::ClueService::Stub::AssignHandler, a, &r);
+  EXPECT_EQ(holder.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(holder.error_message().find("recusal"), std::string::npos);
+  for (const Who& w : {Who{UnitId("gaoxin-branch")}, Who{group.unit, {"dashboard"}}, Who{group.unit, {"staff"}}}) {
+    grpc::Status s = Call(w, &v1::ClueService::Stub::AssignHandler, a, &r);
+    EXPECT_TRUE(s.error_code() == grpc::StatusCode::PERMISSION_DENIED || s.error_code() == grpc::StatusCode::NOT_FOUND)
+        << s.error_message();
+    EXPECT_EQ(s.error_message().find("recusal"), std::string::npos) << s.error_message();
+  }
 }
 
 TEST_F(ClueServiceTest, AccessIsDeniedByDefault) {
@@ -1066,9 +1261,10 @@ TEST_F(ClueServiceTest, IllegalStepsNameTheStateAndStaleVersionsAbort) {
   a.set_clue_id(c.id());
   a.set_expected_version(c.version());
   v1::ClueReply r;
+  // Accepting is the offeree's: the holder is refused as the wrong party, not told the state.
   grpc::Status s = Call(group, &v1::ClueService::Stub::AcceptClue, a, &r);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(s.error_message().find("REGISTERED"), std::string::npos) << s.error_message();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(s.error_message().find("REGISTERED"), std::string::npos) << s.error_message();
   v1::ConcludeClueRequest k;
   k.set_request_id(NewUuid());
   k.set_clue_id(c.id());
