@@ -29,8 +29,9 @@ TEST(WorkerPool, RefusesWhenTheQueueIsFullAndRunsWhatItTook) {
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(pool.TrySubmit(blocking)) << i;
   EXPECT_FALSE(pool.TrySubmit(blocking)) << "a fourth waiting task is refused";
   release.set_value();
-  pool.Stop();
+  for (int i = 0; i < 1000 && ran.load() < 5; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(ran.load(), 5);
+  pool.Stop();
   EXPECT_FALSE(pool.TrySubmit(blocking)) << "nothing is taken after Stop";
 }
 
