@@ -35,6 +35,21 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> r)
                          .Help("Cache lookups by cache and result (local_hit, hit, shared_wait, miss, error)").Register(*r)),
       batch_size(prometheus::BuildHistogram().Name("sm_batch_size")
                      .Help("Requests written per shared transaction (group commit), by batch").Register(*r)),
+      streams(prometheus::BuildGauge().Name("sm_streams_open")
+                  .Help("Open Subscribe streams by feed and state (live: on the shared feed; behind: reading pages)")
+                  .Register(*r)),
+      feed_reads(prometheus::BuildCounter().Name("sm_feed_reads_total")
+                     .Help("Event feed reads by feed and reader (hub: the one shared reader; page: a stream catching up)")
+                     .Register(*r)),
+      feed_fell_behind(prometheus::BuildCounter().Name("sm_feed_fell_behind_total")
+                           .Help("Live streams whose client read too slowly and went back to reading pages")
+                           .Register(*r)),
+      feed_read_time(prometheus::BuildGauge().Name("sm_feed_hub_read_timestamp_seconds")
+                         .Help("When the feed hub last read the event log successfully (hub lag: time() minus this)")
+                         .Register(*r)),
+      offload(prometheus::BuildCounter().Name("sm_offload_total")
+                  .Help("Work handed from gRPC callback threads to a worker pool, by pool and result (queued, rejected)")
+                  .Register(*r)),
       registry_(std::move(r)),
       rpc_requests_(prometheus::BuildCounter().Name("sm_rpc_requests_total")
                         .Help("Finished RPCs by method and status code").Register(*registry_)),

@@ -39,6 +39,11 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& redis_errors;   // sm_redis_errors_total
   prometheus::Family<prometheus::Counter>& cache_requests; // sm_cache_requests_total{cache,result}
   prometheus::Family<prometheus::Histogram>& batch_size;   // sm_batch_size{batch}
+  prometheus::Family<prometheus::Gauge>& streams;          // sm_streams_open{feed,state}
+  prometheus::Family<prometheus::Counter>& feed_reads;     // sm_feed_reads_total{feed,reader}
+  prometheus::Family<prometheus::Counter>& feed_fell_behind;  // sm_feed_fell_behind_total{feed}
+  prometheus::Family<prometheus::Gauge>& feed_read_time;   // sm_feed_hub_read_timestamp_seconds{feed}
+  prometheus::Family<prometheus::Counter>& offload;        // sm_offload_total{pool,result}
   // One batch of `size` requests written together (common/coalesce.h).
   void ObserveBatch(const std::string& name, size_t size);
 

@@ -18,6 +18,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/auth.h"
+#include "common/worker_pool.h"
 
 namespace sm::server {
 
@@ -34,6 +35,9 @@ struct Config {
   std::chrono::milliseconds keepalive_time{60000};
   std::chrono::milliseconds keepalive_timeout{20000};
   TlsConfig tls;
+  // Subscribe streams (common/event_hub.h): per caller (token subject) and in all.
+  int max_streams_per_caller = 4;
+  int max_streams = 64;
 };
 
 class Server {
@@ -80,7 +84,25 @@ class Call {
   grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, std::string_view method,
                                      const std::function<absl::Status(const CallInfo&)>& body) const;
 
+  // The part of a callback call that may block (PostgreSQL, Redis). It runs on a worker
+  // thread after the body has returned, so it must capture by value what it needs from the
+  // body's CallInfo; the request and response stay valid until it returns.
+  using Later = std::function<absl::Status()>;
+  // RunUnary for a method whose answer is usually ready at once (a cache hit) and otherwise
+  // needs blocking work: `body` answers on the callback thread, or sets `*later` and returns
+  // OK to have the call finished by `later` on `pool` — so that gRPC's callback threads,
+  // which also serve grpc.health, never wait on a database. A full pool answers
+  // UNAVAILABLE at once. `pool` must outlive the calls (stop it before this Call goes).
+  grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, std::string_view method,
+                                     const std::function<absl::Status(const CallInfo&, Later*)>& body,
+                                     WorkerPool* pool) const;
+
  private:
+  struct Pending;  // one call between authentication and its access-log line
+  std::shared_ptr<Pending> Begin(grpc::ServerContextBase* ctx, std::string_view method) const;
+  grpc::Status End(grpc::ServerContextBase* ctx, const Pending& p, const absl::Status& status) const;
+  static absl::Status Guard(const Pending& p, const std::function<absl::Status()>& fn);
+
   std::string service_;
   const auth::Verifier* verifier_;
 };

@@ -40,6 +40,8 @@ ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
   c.grpc.max_threads = static_cast<int>(r.Int("grpc.max_threads", 256, 4, 4096));
   c.grpc.keepalive_time = r.Millis("grpc.keepalive_time_ms", 60000, 1000, 3600000);
   c.grpc.keepalive_timeout = r.Millis("grpc.keepalive_timeout_ms", 20000, 1000, 600000);
+  c.grpc.max_streams_per_caller = static_cast<int>(r.Int("grpc.max_streams_per_caller", 4, 1, 1024));
+  c.grpc.max_streams = static_cast<int>(r.Int("grpc.max_streams", 64, 1, 65536));
   c.grpc.tls.cert_file = r.String("grpc.tls.cert_file", "");
   c.grpc.tls.key_file = r.String("grpc.tls.key_file", "");
   c.grpc.tls.client_ca_file = r.String("grpc.tls.client_ca_file", "");

@@ -71,7 +71,9 @@ int main(int argc, char** argv) {
   sm::audit::AuditServiceImpl service(&store, &(*runtime)->verifier(), &*calendar,
                                       sm::audit::Policy{config->rectification_days, config->spot_check_percent,
                                                         config->lookback_days},
-                                      sm::SystemClock::Default(), (*runtime)->redis(), &listener);
+                                      sm::SystemClock::Default(), (*runtime)->redis(), &listener,
+                                      {.max_streams_per_caller = config->service.grpc.max_streams_per_caller,
+                                       .max_streams = config->service.grpc.max_streams});
   sm::audit::OverdueScanner scanner(&store, sm::SystemClock::Default());
   scanner.Start(config->scan_interval);
   absl::Status serving = (*runtime)->Serve({&service});

@@ -64,7 +64,8 @@ std::string ReporterAad(const std::string& id) { return "clue:" + id + ":reporte
 
 ClueServiceImpl::ClueServiceImpl(Store* store, const auth::Verifier* verifier, const crypto::Keyring* keys,
                                  const workdays::Calendar* calendar, Limits limits, const Clock& clock,
-                                 redis::Client* redis, db::Listener* listener, RevealPolicy reveal)
+                                 redis::Client* redis, db::Listener* listener, RevealPolicy reveal,
+                                 events::HubOptions streams)
     : store_(store),
       keys_(keys),
       calendar_(calendar),
@@ -72,8 +73,10 @@ ClueServiceImpl::ClueServiceImpl(Store* store, const auth::Verifier* verifier, c
       clock_(clock),
       reveal_(reveal),
       stats_cache_(redis, "clue_stats", std::chrono::seconds(60), /*local_entries=*/256),
-      listener_(listener),
-      call_("ClueService", verifier) {
+      call_("ClueService", verifier),
+      feed_hub_("clue", [store](const Cursor& after, int limit) { return store->Feed(after, limit); }, listener,
+                streams) {
+  feed_hub_.Start();
   stats_version_refresher_.Start(std::chrono::milliseconds(100), [this] {
     stats_version_.Refresh([this] { return store_->StatsVersion(); });
   });
@@ -1151,19 +1154,20 @@ grpc::Status ClueServiceImpl::MarkIntervention(grpc::ServerContext* ctx, const v
 
 grpc::ServerUnaryReactor* ClueServiceImpl::GetClueStats(grpc::CallbackServerContext* ctx,
                                                         const v1::GetClueStatsRequest* req, v1::ClueStats* resp) {
-  return call_.RunUnary(ctx, "GetClueStats", [&](const server::CallInfo& call) -> absl::Status {
+  auto body = [this, req, resp](const server::CallInfo& call, server::Call::Later* later) -> absl::Status {
     const auth::Principal& p = call.principal;
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleDashboard, auth::kRoleOversight, auth::kRoleDiscipline}));
     FieldErrors e;
     Uuid(e, "unit_id", req->unit_id(), false);
-    StatsQuery q;
-    auto micros = [](const google::protobuf::Timestamp& t) { return t.seconds() * 1000000 + t.nanos() / 1000; };
-    if (req->has_received_from()) q.received_from_us = micros(req->received_from());
-    if (req->has_received_to()) q.received_to_us = micros(req->received_to());
-    if (q.received_from_us && q.received_to_us && *q.received_to_us <= *q.received_from_us) {
-      e.Add("received_to", "must be after received_from");
-    }
+    // Whole days: ranges that differ within a day share a cache entry, and the figures are
+    // computed for exactly the range the entry is kept under.
+    const validate::DayRange days =
+        validate::WholeDays(e, "received_from", req->has_received_from() ? &req->received_from() : nullptr,
+                            "received_to", req->has_received_to() ? &req->received_to() : nullptr);
     SM_RETURN_IF_ERROR(e.ToStatus());
+    StatsQuery q;
+    q.received_from_us = days.from_us;
+    q.received_to_us = days.to_us;
     std::string scope = req->unit_id();
     const bool broad = p.HasRole(auth::kRoleDashboard) || Oversight(p);
     if (!broad) {
@@ -1173,24 +1177,37 @@ grpc::ServerUnaryReactor* ClueServiceImpl::GetClueStats(grpc::CallbackServerCont
       if (!IsUuid(scope)) return absl::PermissionDeniedError("the token names no unit");
     }
     if (!scope.empty()) q.unit_id = scope;
-    // Cached per scope under the statistics version, which moves after every change: a
-    // flushed or lost cache only costs a recomputation.
-    SM_ASSIGN_OR_RETURN(int64_t version, StatsVersion());
-    const std::string key = "clue:stats:v" + std::to_string(version) + ":" + (scope.empty() ? "*" : scope) + ":" +
-                            std::to_string(q.received_from_us.value_or(0)) + ":" +
-                            std::to_string(q.received_to_us.value_or(0));
-    bool computed = false;
-    auto bytes = stats_cache_.Get(key, [&]() -> absl::StatusOr<std::string> {
-      computed = true;
-      SM_ASSIGN_OR_RETURN(v1::ClueStats st, store_->Stats(q));
-      SetTs(st.mutable_computed_at(), clock_.Now());
-      return st.SerializeAsString();
-    });
-    if (!bytes.ok()) return bytes.status();
-    if (!resp->ParseFromString(*bytes)) return absl::InternalError("cached statistics unreadable");
-    resp->set_from_cache(!computed);
+    // Cached per scope and range under the statistics version, which moves after every
+    // change: a flushed or lost cache only costs a recomputation.
+    auto key = [q](int64_t version) {
+      return "clue:stats:v" + std::to_string(version) + ":" + q.unit_id.value_or("*") + ":" +
+             std::to_string(q.received_from_us.value_or(0)) + ":" + std::to_string(q.received_to_us.value_or(0));
+    };
+    // On this callback thread only what needs no I/O: a version and answer held in memory.
+    if (std::optional<int64_t> version = stats_version_.Held()) {
+      if (std::optional<std::string> bytes = stats_cache_.Peek(key(*version))) {
+        if (!resp->ParseFromString(*bytes)) return absl::InternalError("cached statistics unreadable");
+        resp->set_from_cache(true);
+        return absl::OkStatus();
+      }
+    }
+    *later = [this, q, key, resp]() -> absl::Status {
+      SM_ASSIGN_OR_RETURN(int64_t version, StatsVersion());
+      bool computed = false;
+      auto bytes = stats_cache_.Get(key(version), [&]() -> absl::StatusOr<std::string> {
+        computed = true;
+        SM_ASSIGN_OR_RETURN(v1::ClueStats st, store_->Stats(q));
+        SetTs(st.mutable_computed_at(), clock_.Now());
+        return st.SerializeAsString();
+      });
+      if (!bytes.ok()) return bytes.status();
+      if (!resp->ParseFromString(*bytes)) return absl::InternalError("cached statistics unreadable");
+      resp->set_from_cache(!computed);
+      return absl::OkStatus();
+    };
     return absl::OkStatus();
-  });
+  };
+  return call_.RunUnary(ctx, "GetClueStats", body, &stats_workers_);
 }
 
 absl::StatusOr<int64_t> ClueServiceImpl::StatsVersion() {
@@ -1203,8 +1220,7 @@ grpc::Status ClueServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Subs
     // The feed carries every clue's events: for other services and oversight only.
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleService, auth::kRoleOversight}));
     return events::Stream<v1::ClueEvent>(
-        ctx, req->after_cursor(), listener_,
-        [this](const Cursor& after, int limit) { return store_->Feed(after, limit); },
+        ctx, call.principal, clock_, req->after_cursor(), feed_hub_,
         [](v1::ClueEvent& ev, const FeedEvent& f) { ev.set_clue_id(f.event.aggregate_id); }, writer);
   });
 }
