@@ -34,6 +34,10 @@ std::string ConnectionString(const PoolConfig& c) {
                   " application_name=" + Quote(c.application_name) + " connect_timeout=" +
                   std::to_string(std::max<int64_t>(1, c.connect_timeout.count() / 1000));
   if (!c.password.empty()) s += " password=" + Quote(c.password);
+  if (!c.sslmode.empty()) s += " sslmode=" + Quote(c.sslmode);
+  if (!c.sslrootcert.empty()) s += " sslrootcert=" + Quote(c.sslrootcert);
+  if (!c.sslcert.empty()) s += " sslcert=" + Quote(c.sslcert);
+  if (!c.sslkey.empty()) s += " sslkey=" + Quote(c.sslkey);
   return s;
 }
 
