@@ -79,7 +79,9 @@ class Pool {
   // cannot be reached.
   absl::StatusOr<Lease> Acquire();
 
-  // Runs `SELECT 1`: OK when the database answers.
+  // Runs `SELECT 1`: OK when the database answers; when it cannot connect, UNAVAILABLE
+  // with libpq's reason for the last failed connection (for start-up and /healthz, not for
+  // callers of RPCs).
   absl::Status Ping();
 
   const PoolConfig& config() const { return config_; }
@@ -100,6 +102,7 @@ class Pool {
   };
   std::vector<Slot> slots_;
   int in_use_ = 0;
+  std::string last_connect_error_;  // under mu_
 };
 
 // Converts an exception thrown by libpqxx into a Status without leaking SQL text or data:
