@@ -61,12 +61,19 @@ Config ReadConfig(config::Reader& r, const std::string& prefix, const std::strin
   if (plaintext) {
     if (!c.ca_file.empty()) {
       r.Fail(prefix + ".tls.plaintext", "contradicts " + prefix + ".tls.ca_file: choose one");
-    } else if (!development && !IsLoopback(host)) {
+    } else if (!IsLoopback(host)) {
       r.Fail(prefix + ".tls.plaintext", "is for a loopback address only (" + prefix + ".addr is " + c.target + ")");
     }
     return c;
   }
-  if (development) return c;  // plaintext unless TLS is configured
+  if (development) {
+    // Plaintext unless TLS is configured, and then only on loopback.
+    if (c.ca_file.empty() && !IsLoopback(host)) {
+      r.Fail(prefix + ".tls.ca_file", "is required for a non-loopback " + prefix + ".addr (" + c.target +
+                                          "): plaintext is for loopback only, in development too");
+    }
+    return c;
+  }
   // Outside development, mutual TLS unless plaintext was asked for explicitly.
   for (const auto& [key, path] : {std::pair{".tls.ca_file", c.ca_file}, std::pair{".tls.cert_file", c.cert_file},
                                   std::pair{".tls.key_file", c.key_file}}) {

@@ -1,4 +1,5 @@
-// Outgoing gRPC calls: channels built with the configured TLS options, and a ClientContext
+// Outgoing gRPC calls: the settings of a channel read from config (TLS, mutual TLS by default
+// outside development), channels built with those TLS options, and a ClientContext
 // for every call that carries a default deadline, the caller's bearer token and, from the
 // call being served on this thread, the request id, the trace id and the end user.
 #pragma once
@@ -33,7 +34,8 @@ struct Config {
 //   <prefix>.deadline_ms      default deadline per call (5000)
 // Outside development mutual TLS is the default: a channel without ca_file, cert_file and
 // key_file is refused, naming the missing key, unless `tls.plaintext: true` and the
-// address is loopback. In development a channel without ca_file is plaintext. Files are
+// address is loopback. In development a channel without ca_file is plaintext, to a
+// loopback address only. Files are
 // checked for readability here, so start-up stops naming the key. Problems are recorded
 // on `r` (reported by its Finish()).
 Config ReadConfig(config::Reader& r, const std::string& prefix, const std::string& default_addr,

@@ -66,6 +66,17 @@ TEST(ClientReadConfig, DevelopmentDefaultsToPlaintextOnLoopback) {
   EXPECT_EQ(c.config.default_deadline, std::chrono::milliseconds(5000));
 }
 
+TEST(ClientReadConfig, DevelopmentIsPlaintextOnlyToLoopback) {
+  Channel c = ReadChannel({{"audit.clue.addr", "10.0.0.7:7102"}}, true);
+  ASSERT_EQ(c.status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(c.status.message()), HasSubstr("audit.clue.tls.ca_file: is required for a non-loopback"));
+  Channel explicit_plaintext = ReadChannel({{"audit.clue.addr", "10.0.0.7:7102"}, {"audit.clue.tls.plaintext", "true"}}, true);
+  EXPECT_THAT(std::string(explicit_plaintext.status.message()), HasSubstr("audit.clue.tls.plaintext: is for a loopback"));
+  TempFile ca;
+  Channel tls = ReadChannel({{"audit.clue.addr", "10.0.0.7:7102"}, {"audit.clue.tls.ca_file", ca.path()}}, true);
+  EXPECT_TRUE(tls.status.ok()) << tls.status;
+}
+
 TEST(ClientReadConfig, OutsideDevelopmentMutualTlsIsRequiredNamingEachKey) {
   Channel c = ReadChannel({}, false);
   ASSERT_EQ(c.status.code(), absl::StatusCode::kInvalidArgument);
