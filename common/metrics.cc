@@ -1,8 +1,10 @@
 #include "common/metrics.h"
 
 #include <httplib.h>
+#include <openssl/crypto.h>
 #include <prometheus/text_serializer.h>
 
+#include "common/crypto.h"
 #include "common/status.h"
 
 namespace sm::metrics {
@@ -74,10 +76,19 @@ std::string Metrics::Render() const {
   return serializer.Serialize(registry_->Collect());
 }
 
+bool BearerMatches(const std::string& header, const std::string& token) {
+  // Hashing first gives both sides one length, so neither the length nor the content of
+  // the token leaks through the comparison's timing.
+  const std::string got = crypto::Sha256Hex(header);
+  const std::string want = crypto::Sha256Hex("Bearer " + token);
+  return !token.empty() && CRYPTO_memcmp(got.data(), want.data(), want.size()) == 0;
+}
+
 AdminServer::AdminServer() = default;
 AdminServer::~AdminServer() { Stop(); }
 
-absl::Status AdminServer::Start(const std::string& host_port, HealthCheck health, std::string notice) {
+absl::Status AdminServer::Start(const std::string& host_port, HealthCheck health, std::string notice,
+                                std::string token) {
   size_t colon = host_port.rfind(':');
   const std::string port_text = colon == std::string::npos ? "" : host_port.substr(colon + 1);
   if (colon == std::string::npos || colon == 0 || port_text.empty() || port_text.size() > 5 ||
@@ -93,17 +104,25 @@ absl::Status AdminServer::Start(const std::string& host_port, HealthCheck health
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const char*>(&yes), sizeof(yes));
   });
-  server_->Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
+  server_->Get("/metrics", [token](const httplib::Request& req, httplib::Response& res) {
+    if (!token.empty() && !BearerMatches(req.get_header_value("Authorization"), token)) {
+      res.status = 401;
+      res.set_header("WWW-Authenticate", "Bearer");
+      res.set_content("admin.token required\n", "text/plain");
+      return;
+    }
     res.set_content(Metrics::Global().Render(), "text/plain; version=0.0.4");
   });
-  server_->Get("/healthz", [health, notice](const httplib::Request&, httplib::Response& res) {
+  server_->Get("/healthz", [health, notice, token](const httplib::Request& req, httplib::Response& res) {
     absl::Status s = health ? health() : absl::OkStatus();
+    // Open to probes; the reason for a failure only to holders of the token (when one is set).
+    const bool detail = token.empty() || BearerMatches(req.get_header_value("Authorization"), token);
     const std::string tail = notice.empty() ? "" : notice + "\n";
     if (s.ok()) {
       res.set_content("ok\n" + tail, "text/plain");
     } else {
       res.status = 503;
-      res.set_content(std::string(s.message()) + "\n" + tail, "text/plain");
+      res.set_content((detail ? std::string(s.message()) : std::string("unavailable")) + "\n" + tail, "text/plain");
     }
   });
   if (port == 0) {

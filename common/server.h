@@ -22,10 +22,16 @@
 
 namespace sm::server {
 
+// grpc.tls.*. With client_ca_file the server runs
+// GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY: a client that presents no
+// certificate, or one that does not chain to client_ca_file, or an expired one, fails the
+// handshake (the caller sees UNAVAILABLE) before any handler runs; tokens are checked
+// after that as before. Without it the server does not ask for a client certificate.
+// The files are read once at start-up: rotating a certificate means a restart.
 struct TlsConfig {
-  std::string cert_file;       // empty: plaintext (loopback development only)
+  std::string cert_file;       // empty: plaintext (refused off loopback, see service_config)
   std::string key_file;
-  std::string client_ca_file;  // set: mutual TLS, clients must present a certificate
+  std::string client_ca_file;  // set: mutual TLS, clients must present a certificate it signed
 };
 
 struct Config {
