@@ -23,37 +23,14 @@
 #include <string>
 #include <thread>
 
+#include "tests/support/local_stack.h"
+
 namespace {
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
-}
-
-struct Result {
-  int code;
-  std::string out;  // stdout (and stderr unless asked otherwise)
-};
-
-Result Sh(const std::string& cmd, bool merge_stderr = true) {
-  Result r{-1, ""};
-  FILE* p = popen((cmd + (merge_stderr ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using sm::test::FreePort;
+using sm::test::PollUntil;
+using sm::test::Sh;
+using Result = sm::test::ShResult;
 
 nlohmann::json Json(const Result& r) {
   auto j = nlohmann::json::parse(r.out, nullptr, false);
@@ -62,16 +39,6 @@ nlohmann::json Json(const Result& r) {
     return nlohmann::json::object();
   }
   return j;
-}
-
-// Calls `done` every 250 ms until it returns true or `limit` has passed.
-bool PollUntil(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(20)) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (true) {
-    if (done()) return true;
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
 }
 
 // 1234567 -> "12,345.67"
@@ -93,24 +60,14 @@ constexpr const char* kGaoxin = "gaoxin";    // staff of an unrelated branch
 class AuditCliE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char tmpl[] = "/tmp/sm-audit-e2e-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = new std::string(tmpl);
-    std::filesystem::permissions(*dir_, std::filesystem::perms(0755));
-    dir_port_ = FreePort();
-    clue_port_ = FreePort();
-    audit_port_ = FreePort();
-    env_ = new std::string("SM_RUN_DIR=" + *dir_ + "/run SM_BUILD_DIR=" + std::string(SM_BINARY_DIR) +
-                           " SM_DIRECTORY_GRPC_PORT=" + std::to_string(dir_port_) +
-                           " SM_DIRECTORY_ADMIN_PORT=" + std::to_string(FreePort()) +
-                           " SM_CLUE_GRPC_PORT=" + std::to_string(clue_port_) +
-                           " SM_CLUE_ADMIN_PORT=" + std::to_string(FreePort()) +
-                           " SM_AUDIT_GRPC_PORT=" + std::to_string(audit_port_) +
-                           " SM_AUDIT_ADMIN_PORT=" + std::to_string(FreePort()) +
-                           " SM_PG_PORT=" + std::to_string(FreePort()) +
-                           " SM_REDIS_PORT=" + std::to_string(FreePort()) + " ");
+    stack_ = new sm::test::LocalStack("audit-e2e");
+    dir_ = new std::string(stack_->dir());
+    env_ = new std::string(stack_->env());
+    dir_port_ = stack_->grpc_port("directory");
+    clue_port_ = stack_->grpc_port("clue");
+    audit_port_ = stack_->grpc_port("audit");
     started_ = true;
-    Result r = Sh(*env_ + SM_SOURCE_DIR "/deploy/local/stack start");
+    Result r = stack_->Start();
     ASSERT_EQ(r.code, 0) << r.out;
 
     r = Smctl("login --dev --user e2e-admin --role admin", kAdmin);
@@ -137,11 +94,11 @@ class AuditCliE2E : public ::testing::Test {
 
   static void TearDownTestSuite() {
     if (started_) {
-      Result r = Sh(*env_ + SM_SOURCE_DIR "/deploy/local/stack stop");
+      Result r = stack_->Stop();
       EXPECT_EQ(r.code, 0) << r.out;
       EXPECT_NE(Sh("bash -c \"exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(audit_port_) + "\"").code, 0);
     }
-    if (dir_ != nullptr) std::filesystem::remove_all(*dir_);
+    delete stack_;  // removes the folder
     delete dir_;
     delete env_;
     delete leader_badge_;
@@ -188,6 +145,7 @@ class AuditCliE2E : public ::testing::Test {
     return path;
   }
 
+  static inline sm::test::LocalStack* stack_;
   static inline std::string* dir_;
   static inline std::string* env_;
   static inline std::string* leader_badge_;

@@ -21,68 +21,35 @@
 
 #include "proto/reflection_client.grpc.pb.h"
 
+#include "tests/support/local_stack.h"
+
 namespace {
 
+using sm::test::FreePort;
+using sm::test::PollUntil;
+using sm::test::Sh;
+using Result = sm::test::ShResult;
+
 namespace refl = grpc::reflection::v1alpha;
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
-}
-
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Result Sh(const std::string& cmd) {
-  Result r{-1, ""};
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 class DirectoryE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char tmpl[] = "/tmp/sm-e2e-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = new std::string(tmpl);
-    std::filesystem::permissions(*dir_, std::filesystem::perms(0755));
-    grpc_port_ = FreePort();
-    admin_port_ = FreePort();
-    env_ = new std::string("SM_RUN_DIR=" + *dir_ + "/run SM_BUILD_DIR=" + std::string(SM_BINARY_DIR) +
-                           " SM_DIRECTORY_GRPC_PORT=" + std::to_string(grpc_port_) +
-                           " SM_DIRECTORY_ADMIN_PORT=" + std::to_string(admin_port_) +
-                           " SM_CLUE_GRPC_PORT=" + std::to_string(FreePort()) +
-                           " SM_CLUE_ADMIN_PORT=" + std::to_string(FreePort()) +
-                           " SM_AUDIT_GRPC_PORT=" + std::to_string(FreePort()) +
-                           " SM_AUDIT_ADMIN_PORT=" + std::to_string(FreePort()) +
-                           " SM_PG_PORT=" + std::to_string(FreePort()) +
-                           " SM_REDIS_PORT=" + std::to_string(FreePort()) + " ");
-    Result r = Sh(*env_ + SM_SOURCE_DIR "/deploy/local/stack start");
+    stack_ = new sm::test::LocalStack("e2e");
+    dir_ = new std::string(stack_->dir());
+    env_ = new std::string(stack_->env());
+    grpc_port_ = stack_->grpc_port("directory");
+    admin_port_ = stack_->admin_port("directory");
+    Result r = stack_->Start();
     ASSERT_EQ(r.code, 0) << r.out;
   }
   static void TearDownTestSuite() {
-    Result r = Sh(*env_ + SM_SOURCE_DIR "/deploy/local/stack stop");
+    Result r = stack_->Stop();
     EXPECT_EQ(r.code, 0) << r.out;
     // Stop ended exactly what start started: nothing listens any more.
     EXPECT_NE(Sh("bash -c \"exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(grpc_port_) + "\"").code, 0);
     EXPECT_EQ(Sh("bash -c \"exec 3<>/dev/tcp/127.0.0.1/1\"").code, 1);  // the probe itself works
-    std::filesystem::remove_all(*dir_);
+    delete stack_;
     delete dir_;
     delete env_;
   }
@@ -100,6 +67,7 @@ class DirectoryE2E : public ::testing::Test {
     ASSERT_EQ(r.code, 0) << r.out;
   }
 
+  static inline sm::test::LocalStack* stack_;
   static inline std::string* dir_;
   static inline std::string* env_;
   static inline int grpc_port_;

@@ -52,6 +52,8 @@
 #include "supervision/v1/clue.grpc.pb.h"
 #include "supervision/v1/directory.grpc.pb.h"
 
+#include "tests/support/local_stack.h"
+
 namespace {
 
 namespace v1 = supervision::v1;
@@ -91,57 +93,9 @@ void Say(const char* fmt, ...) {
   std::fflush(stdout);
 }
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Result Sh(const std::string& cmd) {
-  Result r{-1, ""};
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string ReadTrimmed(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  std::string s = buf.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
-bool PortFree(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
-// A free loopback port below the kernel's ephemeral range (32768+), so that no outgoing
-// connection can take a service's port while the service is down between kill and restart.
-int PickPort(std::set<int>& taken, std::mt19937_64& rng) {
-  std::uniform_int_distribution<int> dist(20000, 32000);
-  for (int i = 0; i < 1000; ++i) {
-    const int p = dist(rng);
-    if (taken.count(p) == 0 && PortFree(p)) {
-      taken.insert(p);
-      return p;
-    }
-  }
-  return -1;
-}
+using sm::test::ReadTrimmed;
+using sm::test::Sh;
+using Result = sm::test::ShResult;
 
 // Alive unless gone or a zombie (a killed service is reparented; nobody may reap it soon).
 bool Alive(pid_t pid) {
@@ -206,25 +160,8 @@ grpc::Status Retry(Stub* stub, Method<Stub, Req, Resp> fn, const std::string& to
 // ---------------------------------------------------------------------------------------
 // The stack, SQL as the superuser, tokens.
 
-struct Stack {
-  std::string dir;  // temp folder; run/ inside is SM_RUN_DIR
-  std::string run;
-  std::string env;  // "SM_RUN_DIR=... SM_BUILD_DIR=... " prefix for deploy/local/stack
-  int pg_port = 0;
-  std::map<std::string, int> grpc_port, admin_port;
 
-  Result Run(const std::string& args) const { return Sh(env + SM_SOURCE_DIR "/deploy/local/stack " + args); }
-  std::string PidFile(const std::string& name) const { return run + "/pids/" + name + ".pid"; }
-  pid_t Pid(const std::string& name) const {
-    const std::string s = ReadTrimmed(PidFile(name));
-    return s.empty() ? -1 : static_cast<pid_t>(std::atoi(s.c_str()));
-  }
-  std::string Conn() const {
-    return "host=127.0.0.1 port=" + std::to_string(pg_port) + " dbname=supervision user=postgres";
-  }
-};
-
-Stack* g_stack = nullptr;
+sm::test::LocalStack* g_stack = nullptr;
 
 pqxx::result Query(const std::string& sql) {
   pqxx::connection c(g_stack->Conn());
@@ -314,38 +251,18 @@ class ReferralCrash : public ::testing::Test {
   static void SetUpTestSuite() {
     started_ = SteadyClock::now();
     StartWatchdog();
-    char tmpl[] = "/tmp/sm-fault-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    g_stack = new Stack;
-    Stack& st = *g_stack;
-    st.dir = tmpl;
-    st.run = st.dir + "/run";
-    std::filesystem::permissions(st.dir, std::filesystem::perms(0755));
-    std::mt19937_64 rng{std::random_device{}()};
-    std::set<int> taken;
-    st.pg_port = PickPort(taken, rng);
-    const int redis_port = PickPort(taken, rng);
-    std::string env = "SM_RUN_DIR=" + st.run + " SM_BUILD_DIR=" + std::string(SM_BINARY_DIR) +
-                      " SM_PG_PORT=" + std::to_string(st.pg_port) + " SM_REDIS_PORT=" + std::to_string(redis_port);
-    for (const std::string name : {"directory", "clue", "audit"}) {
-      st.grpc_port[name] = PickPort(taken, rng);
-      st.admin_port[name] = PickPort(taken, rng);
-      std::string upper = name;
-      for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      env += " SM_" + upper + "_GRPC_PORT=" + std::to_string(st.grpc_port[name]) + " SM_" + upper +
-             "_ADMIN_PORT=" + std::to_string(st.admin_port[name]);
-    }
-    st.env = env + " ";
-    Say("stack in %s (pg %d, redis %d, audit %d, clue %d)", st.dir.c_str(), st.pg_port, redis_port,
-        st.grpc_port["audit"], st.grpc_port["clue"]);
+    g_stack = new sm::test::LocalStack("fault");
+    sm::test::LocalStack& st = *g_stack;
+    Say("stack in %s (pg %d, redis %d, audit %d, clue %d)", st.dir().c_str(), st.pg_port(), st.redis_port(),
+        st.grpc_port("audit"), st.grpc_port("clue"));
     const auto t0 = SteadyClock::now();
-    Result r = st.Run("start");
+    Result r = st.Start();
     ASSERT_EQ(r.code, 0) << r.out;
     Say("stack started in %.1f s", Seconds(t0));
 
-    audit_ = v1::AuditService::NewStub(Channel(st.grpc_port["audit"])).release();
-    clue_ = v1::ClueService::NewStub(Channel(st.grpc_port["clue"])).release();
-    directory_ = v1::DirectoryService::NewStub(Channel(st.grpc_port["directory"])).release();
+    audit_ = v1::AuditService::NewStub(Channel(st.grpc_port("audit"))).release();
+    clue_ = v1::ClueService::NewStub(Channel(st.grpc_port("clue"))).release();
+    directory_ = v1::DirectoryService::NewStub(Channel(st.grpc_port("directory"))).release();
 
     // The demo directory, through the RPC, as an administrator.
     std::ifstream in(std::string(SM_SOURCE_DIR) + "/deploy/demo/directory.yaml");
@@ -397,10 +314,8 @@ class ReferralCrash : public ::testing::Test {
                         ::testing::UnitTest::GetInstance()->ad_hoc_test_result().Failed();
     SaveLogs(failed ? "a test failed" : (EnvInt("SM_FAULT_KEEP_LOGS", 0) ? "SM_FAULT_KEEP_LOGS" : ""));
     const auto t0 = SteadyClock::now();
-    Result r = g_stack->Run("stop");
+    Result r = g_stack->Stop();
     Say("stack stopped in %.1f s%s%s", Seconds(t0), r.code == 0 ? "" : ": ", r.code == 0 ? "" : r.out.c_str());
-    std::error_code ec;
-    std::filesystem::remove_all(g_stack->dir, ec);
     delete audit_;
     delete clue_;
     delete directory_;
@@ -416,7 +331,7 @@ class ReferralCrash : public ::testing::Test {
     if (why.empty() || g_stack == nullptr) return;
     const std::string to = "/tmp/sm-fault-logs-" + std::to_string(std::time(nullptr)) + "-" + std::to_string(getpid());
     std::error_code ec;
-    std::filesystem::copy(g_stack->run + "/logs", to, std::filesystem::copy_options::recursive, ec);
+    std::filesystem::copy(g_stack->run_dir() + "/logs", to, std::filesystem::copy_options::recursive, ec);
     Say("logs kept in %s (%s)%s", to.c_str(), why.c_str(), ec ? (" copy error: " + ec.message()).c_str() : "");
   }
 
@@ -930,7 +845,7 @@ TEST_F(ReferralCrash, ReferralsGoThroughWhileRedisIsDownAndTheCacheReturns) {
   ASSERT_NE(engagement_, nullptr) << "the stack did not start";
   EnsureUp("audit");
   EnsureUp("clue");
-  const std::string redis_dir = g_stack->run + "/redis";
+  const std::string redis_dir = g_stack->run_dir() + "/redis";
   const std::string redis_port = ReadTrimmed(redis_dir + "/port");
   const pid_t redis_pid = static_cast<pid_t>(std::atoi(ReadTrimmed(redis_dir + "/redis.pid").c_str()));
   ASSERT_GT(redis_pid, 0);
@@ -974,7 +889,7 @@ TEST_F(ReferralCrash, ReferralsGoThroughWhileRedisIsDownAndTheCacheReturns) {
   // Redis again, as the stack starts it.
   Result r = Sh("redis-server --port " + redis_port + " --bind 127.0.0.1 --dir " + redis_dir +
                 " --save '' --appendonly no --daemonize yes --pidfile " + redis_dir + "/redis.pid --logfile " +
-                g_stack->run + "/logs/redis.log");
+                g_stack->run_dir() + "/logs/redis.log");
   ASSERT_EQ(r.code, 0) << r.out;
   ASSERT_GE(WaitUntil([&] { return Sh("redis-cli -h 127.0.0.1 -p " + redis_port + " ping").out.find("PONG") !=
                                    std::string::npos; }, 20s), 0);
