@@ -27,10 +27,10 @@
 
 namespace {
 
-using sm::test::FreePort;
-using sm::test::PollUntil;
-using sm::test::Sh;
-using Result = sm::test::ShResult;
+using sm::testing::FreePort;
+using sm::testing::PollUntil;
+using sm::testing::Sh;
+using Result = sm::testing::ShResult;
 
 nlohmann::json Json(const Result& r) {
   auto j = nlohmann::json::parse(r.out, nullptr, false);
@@ -60,7 +60,7 @@ constexpr const char* kGaoxin = "gaoxin";    // staff of an unrelated branch
 class AuditCliE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    stack_ = new sm::test::LocalStack("audit-e2e");
+    stack_ = new sm::testing::LocalStack("audit-e2e");
     dir_ = new std::string(stack_->dir());
     env_ = new std::string(stack_->env());
     dir_port_ = stack_->grpc_port("directory");
@@ -145,7 +145,7 @@ class AuditCliE2E : public ::testing::Test {
     return path;
   }
 
-  static inline sm::test::LocalStack* stack_;
+  static inline sm::testing::LocalStack* stack_;
   static inline std::string* dir_;
   static inline std::string* env_;
   static inline std::string* leader_badge_;

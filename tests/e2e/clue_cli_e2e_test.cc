@@ -22,10 +22,10 @@
 
 namespace {
 
-using sm::test::FreePort;
-using sm::test::PollUntil;
-using sm::test::Sh;
-using Result = sm::test::ShResult;
+using sm::testing::FreePort;
+using sm::testing::PollUntil;
+using sm::testing::Sh;
+using Result = sm::testing::ShResult;
 
 // Config folders (token stores), one per user.
 constexpr const char* kAdmin = "admin";            // directory import
@@ -36,7 +36,7 @@ constexpr const char* kGaoxin = "gaoxin";          // an unrelated branch
 class ClueCliE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    stack_ = new sm::test::LocalStack("clue-e2e");
+    stack_ = new sm::testing::LocalStack("clue-e2e");
     dir_ = new std::string(stack_->dir());
     env_ = new std::string(stack_->env());
     dir_port_ = stack_->grpc_port("directory");
@@ -108,7 +108,7 @@ class ClueCliE2E : public ::testing::Test {
     return {j["clue"]["id"].get<std::string>(), j["clue"]["number"].get<std::string>()};
   }
 
-  static inline sm::test::LocalStack* stack_;
+  static inline sm::testing::LocalStack* stack_;
   static inline std::string* dir_;
   static inline std::string* env_;
   static inline std::string* badge_;

@@ -25,17 +25,17 @@
 
 namespace {
 
-using sm::test::FreePort;
-using sm::test::PollUntil;
-using sm::test::Sh;
-using Result = sm::test::ShResult;
+using sm::testing::FreePort;
+using sm::testing::PollUntil;
+using sm::testing::Sh;
+using Result = sm::testing::ShResult;
 
 namespace refl = grpc::reflection::v1alpha;
 
 class DirectoryE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    stack_ = new sm::test::LocalStack("e2e");
+    stack_ = new sm::testing::LocalStack("e2e");
     dir_ = new std::string(stack_->dir());
     env_ = new std::string(stack_->env());
     grpc_port_ = stack_->grpc_port("directory");
@@ -67,7 +67,7 @@ class DirectoryE2E : public ::testing::Test {
     ASSERT_EQ(r.code, 0) << r.out;
   }
 
-  static inline sm::test::LocalStack* stack_;
+  static inline sm::testing::LocalStack* stack_;
   static inline std::string* dir_;
   static inline std::string* env_;
   static inline int grpc_port_;

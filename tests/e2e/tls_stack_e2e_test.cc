@@ -26,10 +26,10 @@
 
 namespace {
 
-using sm::test::FreePort;
-using sm::test::PollUntil;
-using sm::test::Sh;
-using Result = sm::test::ShResult;
+using sm::testing::FreePort;
+using sm::testing::PollUntil;
+using sm::testing::Sh;
+using Result = sm::testing::ShResult;
 
 constexpr const char* kAdmin = "admin";
 constexpr const char* kAuditor = "auditor";
@@ -38,7 +38,7 @@ constexpr const char* kGroup = "group";
 class TlsStackE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    stack_ = new sm::test::LocalStack("tls-e2e");
+    stack_ = new sm::testing::LocalStack("tls-e2e");
     dir_ = new std::string(stack_->dir());
     env_ = new std::string(stack_->env());
     dir_port_ = stack_->grpc_port("directory");
@@ -88,7 +88,7 @@ class TlsStackE2E : public ::testing::Test {
               merge_stderr);
   }
 
-  static inline sm::test::LocalStack* stack_;
+  static inline sm::testing::LocalStack* stack_;
   static inline std::string* dir_;
   static inline std::string* env_;
   static inline std::string* certs_;

@@ -93,9 +93,9 @@ void Say(const char* fmt, ...) {
   std::fflush(stdout);
 }
 
-using sm::test::ReadTrimmed;
-using sm::test::Sh;
-using Result = sm::test::ShResult;
+using sm::testing::ReadTrimmed;
+using sm::testing::Sh;
+using Result = sm::testing::ShResult;
 
 // Alive unless gone or a zombie (a killed service is reparented; nobody may reap it soon).
 bool Alive(pid_t pid) {
@@ -161,7 +161,7 @@ grpc::Status Retry(Stub* stub, Method<Stub, Req, Resp> fn, const std::string& to
 // The stack, SQL as the superuser, tokens.
 
 
-sm::test::LocalStack* g_stack = nullptr;
+sm::testing::LocalStack* g_stack = nullptr;
 
 pqxx::result Query(const std::string& sql) {
   pqxx::connection c(g_stack->Conn());
@@ -251,8 +251,8 @@ class ReferralCrash : public ::testing::Test {
   static void SetUpTestSuite() {
     started_ = SteadyClock::now();
     StartWatchdog();
-    g_stack = new sm::test::LocalStack("fault");
-    sm::test::LocalStack& st = *g_stack;
+    g_stack = new sm::testing::LocalStack("fault");
+    sm::testing::LocalStack& st = *g_stack;
     Say("stack in %s (pg %d, redis %d, audit %d, clue %d)", st.dir().c_str(), st.pg_port(), st.redis_port(),
         st.grpc_port("audit"), st.grpc_port("clue"));
     const auto t0 = SteadyClock::now();

@@ -18,7 +18,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace sm::test {
+namespace sm::testing {
 namespace {
 
 bool PortFree(int port) {
@@ -157,4 +157,4 @@ std::string LocalStack::Conn() const {
   return "host=127.0.0.1 port=" + std::to_string(pg_port_) + " dbname=supervision user=postgres";
 }
 
-}  // namespace sm::test
+}  // namespace sm::testing

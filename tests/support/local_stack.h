@@ -11,7 +11,7 @@
 #include <map>
 #include <string>
 
-namespace sm::test {
+namespace sm::testing {
 
 struct ShResult {
   int code = -1;    // the exit code; -1 when the command did not exit normally
@@ -76,4 +76,4 @@ class LocalStack {
   bool started_ = false;
 };
 
-}  // namespace sm::test
+}  // namespace sm::testing

@@ -10,6 +10,8 @@
 #include "common/db/pool.h"
 #include "common/redis.h"
 
+#include "tests/support/local_stack.h"
+
 namespace sm::testing {
 
 class PgRedis {
@@ -65,8 +67,7 @@ class TlsPostgres {
   int port_ = 0;
 };
 
-// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
-int FreePort();
+// FreePort() comes from tests/support/local_stack.h.
 
 // Runs a shell command; returns its exit status. As root, `as_postgres` runs it as the
 // postgres user (initdb and postgres refuse root).
