@@ -159,8 +159,7 @@ absl::Status AuditServiceImpl::ScopeStats(const auth::Principal& p, const v1::Ge
                                           v1::GetAuditStatsRequest* scoped) {
   using access::Relation;
   *scoped = req;
-  // A malformed unit is refused by the handler's validation, naming the field.
-  if (!req.unit_id().empty() && !IsUuid(req.unit_id())) return absl::OkStatus();
+  if (!req.unit_id().empty() && !IsUuid(req.unit_id())) return InvalidField("unit_id", "must be a UUID");
   // Who may see every unit (an unrelated scope) keeps "all units" as asked.
   if (access::Decide(access::Rpc::kGetAuditStats, p, {Relation::kUnrelated}) == access::Outcome::kAllow) {
     return absl::OkStatus();

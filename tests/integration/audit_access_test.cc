@@ -7,6 +7,7 @@
 // what the audited unit sees of a referred finding, and the scope of statistics.
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include <atomic>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include "common/auth.h"
 #include "services/audit/access.h"
 #include "common/consumer.h"
+#include "common/log.h"
 #include "common/db/migrate.h"
 #include "common/outbox.h"
 #include "common/sealed.h"
@@ -651,6 +653,55 @@ TEST_F(AuditAccessTest, TheAuditedUnitIsNotToldWhatBecameOfTheReferral) {
   for (const auto& t : theirs) referral_events += access::IsReferralEvent(t) ? 1 : 0;
   EXPECT_GE(referral_events, 4);  // referred, linked, accepted, disposed, concluded
   EXPECT_EQ(mine.size() + referral_events, theirs.size());
+}
+
+// Every refusal is logged with the method, the user and the reason, and nothing of the item.
+TEST_F(AuditAccessTest, EveryRefusalIsLoggedWithoutContent) {
+  World& w = Prepare();
+  std::ostringstream captured;
+  log::Init("audit-test", "info", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+  v1::GetFindingRequest g;
+  g.set_finding_id(w.finding.id());
+  v1::Finding out;
+  const Who stranger{w.unit.at(Relation::kUnrelated), {"staff"}};
+  const Who dashboard{w.unit.at(Relation::kAudited), {"dashboard"}};
+  const Who audited{w.unit.at(Relation::kAudited), {"staff"}};
+  EXPECT_EQ(Call(stub_.get(), stranger, &v1::AuditService::Stub::GetFinding, g, &out).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Call(stub_.get(), dashboard, &v1::AuditService::Stub::GetFinding, g, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::ReviewRectificationRequest rv;
+  rv.set_request_id(NewUuid());
+  rv.set_rectification_id(w.rect.id());
+  rv.set_expected_version(w.rect.version());
+  rv.set_approve(true);
+  v1::RectificationReply rr;
+  EXPECT_EQ(Call(stub_.get(), audited, &v1::AuditService::Stub::ReviewRectification, rv, &rr).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  log::Init("audit-test", "info");
+  std::vector<nlohmann::json> denials;
+  std::istringstream lines(captured.str());
+  for (std::string line; std::getline(lines, line);) {
+    for (const std::string& secret : {w.finding.id(), w.rect.id(), w.finding.title(), w.finding.number(),
+                                      w.finding.referral().clue_id(), w.engagement.id()}) {
+      EXPECT_EQ(line.find(secret), std::string::npos) << secret << " in " << line;
+    }
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value("msg", "") == "access denied") denials.push_back(j);
+  }
+  ASSERT_EQ(denials.size(), 3u) << captured.str();
+  const std::vector<std::pair<std::string, std::string>> want = {
+      {"GetFinding", "user-staff"}, {"GetFinding", "user-dashboard"}, {"ReviewRectification", "user-staff"}};
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(denials[i].value("method", ""), want[i].first);
+    EXPECT_EQ(denials[i].value("user", ""), want[i].second);
+    EXPECT_FALSE(denials[i].value("reason", "").empty());
+    for (const auto& [key, value] : denials[i].items()) {
+      EXPECT_TRUE(key == "ts" || key == "level" || key == "service" || key == "request_id" || key == "trace_id" ||
+                  key == "msg" || key == "method" || key == "user" || key == "reason")
+          << key;
+    }
+  }
 }
 
 // Statistics are scoped: a dashboard to its own unit and the units below it, an auditor to
