@@ -28,6 +28,8 @@ struct Cursor {
   int64_t gseq = 0;
   std::string ToString() const;
   static std::optional<Cursor> Parse(const std::string& s);  // "" is the beginning
+  // Feed order: by transaction id, then global sequence.
+  friend auto operator<=>(const Cursor&, const Cursor&) = default;
 };
 
 struct FeedEvent {

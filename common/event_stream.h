@@ -1,15 +1,18 @@
 // Serving an event log over gRPC: history entries and the Subscribe stream, the same for
-// every service (ClueEvent, AuditEvent, ... share their field names).
+// every service (ClueEvent, AuditEvent, ... share their field names). The feed itself comes
+// from the service's FeedHub (event_hub.h).
 #pragma once
 
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
-#include <thread>
+#include <memory>
 #include <vector>
 
+#include "common/auth.h"
+#include "common/clock.h"
+#include "common/event_hub.h"
 #include "common/event_log.h"
-#include "common/pg_listen.h"
 #include "common/server.h"
 #include "common/status.h"
 
@@ -29,37 +32,33 @@ void FillCommon(Msg& out, const chain::Event& e) {
   out.set_prev_hash(e.prev_hash);
 }
 
-using FeedFn = std::function<absl::StatusOr<std::vector<FeedEvent>>(const Cursor& after, int limit)>;
-
-// Writes every event after `after_cursor` and then new ones as they commit, until the
-// client goes away. Wakes on `listener` (NOTIFY) at once; polls every 500 ms otherwise.
-// `to_msg` sets the message's aggregate id; the common fields and the cursor are set here.
+// Writes every event after `after_cursor` and then new ones as they commit, taken from the
+// service's shared `hub` (one database reader for all streams; a stream that is behind reads
+// pages until it catches up). Ends with UNAUTHENTICATED "token expired" when the caller's
+// token expires by `clock`, checked at least every 200 ms, and when the client goes away
+// or the server shuts down. RESOURCE_EXHAUSTED when the caller (token subject) or the
+// server has no stream left (HubOptions). `to_msg` sets the message's aggregate id; the
+// common fields and the cursor are set here.
 template <typename Msg>
-absl::Status Stream(grpc::ServerContext* ctx, const std::string& after_cursor, db::Listener* listener,
-                    const FeedFn& feed, const std::function<void(Msg&, const FeedEvent&)>& to_msg,
-                    grpc::ServerWriter<Msg>* writer) {
+absl::Status Stream(grpc::ServerContext* ctx, const auth::Principal& principal, const Clock& clock,
+                    const std::string& after_cursor, FeedHub& hub,
+                    const std::function<void(Msg&, const FeedEvent&)>& to_msg, grpc::ServerWriter<Msg>* writer) {
   auto cursor = Cursor::Parse(after_cursor);
   if (!cursor) return InvalidField("after_cursor", "is not a cursor from this service");
-  constexpr int kBatch = 500;
+  // A principal without an expiry did not come from a checked token: treat it as expired.
+  const TimePoint expires = FromUnixSeconds(principal.expires_at);
+  auto expired = [&] { return principal.expires_at <= 0 || clock.Now() >= expires; };
+  if (expired()) return absl::UnauthenticatedError("token expired");
+  SM_ASSIGN_OR_RETURN(std::unique_ptr<FeedHub::Subscription> sub, hub.Open(principal.user, *cursor));
   while (!ctx->IsCancelled() && !server::ShuttingDown()) {
-    const uint64_t seen = listener ? listener->count() : 0;
-    auto batch = feed(*cursor, kBatch);
-    if (!batch.ok()) return batch.status();
-    for (const auto& f : *batch) {
+    if (expired()) return absl::UnauthenticatedError("token expired");
+    SM_ASSIGN_OR_RETURN(std::vector<SharedEvent> batch, sub->Next(std::chrono::milliseconds(200)));
+    for (const SharedEvent& f : batch) {
       Msg ev;
-      FillCommon(ev, f.event);
-      to_msg(ev, f);
-      ev.set_cursor(f.cursor.ToString());
+      FillCommon(ev, f->event);
+      to_msg(ev, *f);
+      ev.set_cursor(f->cursor.ToString());
       if (!writer->Write(ev)) return absl::CancelledError("subscriber went away");
-      *cursor = f.cursor;
-    }
-    if (static_cast<int>(batch->size()) == kBatch) continue;
-    // NOTIFY wakes us at once; the timeout is the polling fallback, and re-checks the
-    // horizon when a slow older transaction finally commits.
-    if (listener) {
-      listener->Wait(seen, std::chrono::milliseconds(200));
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
   if (server::ShuttingDown()) return absl::UnavailableError("server shutting down; reconnect");

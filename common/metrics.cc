@@ -1,8 +1,10 @@
 #include "common/metrics.h"
 
 #include <httplib.h>
+#include <openssl/crypto.h>
 #include <prometheus/text_serializer.h>
 
+#include "common/crypto.h"
 #include "common/status.h"
 
 namespace sm::metrics {
@@ -35,6 +37,21 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> r)
                          .Help("Cache lookups by cache and result (local_hit, hit, shared_wait, miss, error)").Register(*r)),
       batch_size(prometheus::BuildHistogram().Name("sm_batch_size")
                      .Help("Requests written per shared transaction (group commit), by batch").Register(*r)),
+      streams(prometheus::BuildGauge().Name("sm_streams_open")
+                  .Help("Open Subscribe streams by feed and state (live: on the shared feed; behind: reading pages)")
+                  .Register(*r)),
+      feed_reads(prometheus::BuildCounter().Name("sm_feed_reads_total")
+                     .Help("Event feed reads by feed and reader (hub: the one shared reader; page: a stream catching up)")
+                     .Register(*r)),
+      feed_fell_behind(prometheus::BuildCounter().Name("sm_feed_fell_behind_total")
+                           .Help("Live streams whose client read too slowly and went back to reading pages")
+                           .Register(*r)),
+      feed_read_time(prometheus::BuildGauge().Name("sm_feed_hub_read_timestamp_seconds")
+                         .Help("When the feed hub last read the event log successfully (hub lag: time() minus this)")
+                         .Register(*r)),
+      offload(prometheus::BuildCounter().Name("sm_offload_total")
+                  .Help("Work handed from gRPC callback threads to a worker pool, by pool and result (queued, rejected)")
+                  .Register(*r)),
       registry_(std::move(r)),
       rpc_requests_(prometheus::BuildCounter().Name("sm_rpc_requests_total")
                         .Help("Finished RPCs by method and status code").Register(*registry_)),
@@ -59,10 +76,19 @@ std::string Metrics::Render() const {
   return serializer.Serialize(registry_->Collect());
 }
 
+bool BearerMatches(const std::string& header, const std::string& token) {
+  // Hashing first gives both sides one length, so neither the length nor the content of
+  // the token leaks through the comparison's timing.
+  const std::string got = crypto::Sha256Hex(header);
+  const std::string want = crypto::Sha256Hex("Bearer " + token);
+  return !token.empty() && CRYPTO_memcmp(got.data(), want.data(), want.size()) == 0;
+}
+
 AdminServer::AdminServer() = default;
 AdminServer::~AdminServer() { Stop(); }
 
-absl::Status AdminServer::Start(const std::string& host_port, HealthCheck health, std::string notice) {
+absl::Status AdminServer::Start(const std::string& host_port, HealthCheck health, std::string notice,
+                                std::string token) {
   size_t colon = host_port.rfind(':');
   const std::string port_text = colon == std::string::npos ? "" : host_port.substr(colon + 1);
   if (colon == std::string::npos || colon == 0 || port_text.empty() || port_text.size() > 5 ||
@@ -78,17 +104,25 @@ absl::Status AdminServer::Start(const std::string& host_port, HealthCheck health
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const char*>(&yes), sizeof(yes));
   });
-  server_->Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
+  server_->Get("/metrics", [token](const httplib::Request& req, httplib::Response& res) {
+    if (!token.empty() && !BearerMatches(req.get_header_value("Authorization"), token)) {
+      res.status = 401;
+      res.set_header("WWW-Authenticate", "Bearer");
+      res.set_content("admin.token required\n", "text/plain");
+      return;
+    }
     res.set_content(Metrics::Global().Render(), "text/plain; version=0.0.4");
   });
-  server_->Get("/healthz", [health, notice](const httplib::Request&, httplib::Response& res) {
+  server_->Get("/healthz", [health, notice, token](const httplib::Request& req, httplib::Response& res) {
     absl::Status s = health ? health() : absl::OkStatus();
+    // Open to probes; the reason for a failure only to holders of the token (when one is set).
+    const bool detail = token.empty() || BearerMatches(req.get_header_value("Authorization"), token);
     const std::string tail = notice.empty() ? "" : notice + "\n";
     if (s.ok()) {
       res.set_content("ok\n" + tail, "text/plain");
     } else {
       res.status = 503;
-      res.set_content(std::string(s.message()) + "\n" + tail, "text/plain");
+      res.set_content((detail ? std::string(s.message()) : std::string("unavailable")) + "\n" + tail, "text/plain");
     }
   });
   if (port == 0) {

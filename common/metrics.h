@@ -39,6 +39,11 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& redis_errors;   // sm_redis_errors_total
   prometheus::Family<prometheus::Counter>& cache_requests; // sm_cache_requests_total{cache,result}
   prometheus::Family<prometheus::Histogram>& batch_size;   // sm_batch_size{batch}
+  prometheus::Family<prometheus::Gauge>& streams;          // sm_streams_open{feed,state}
+  prometheus::Family<prometheus::Counter>& feed_reads;     // sm_feed_reads_total{feed,reader}
+  prometheus::Family<prometheus::Counter>& feed_fell_behind;  // sm_feed_fell_behind_total{feed}
+  prometheus::Family<prometheus::Gauge>& feed_read_time;   // sm_feed_hub_read_timestamp_seconds{feed}
+  prometheus::Family<prometheus::Counter>& offload;        // sm_offload_total{pool,result}
   // One batch of `size` requests written together (common/coalesce.h).
   void ObserveBatch(const std::string& name, size_t size);
 
@@ -54,7 +59,9 @@ class Metrics {
 };
 
 // Serves GET /metrics (Prometheus text) and GET /healthz (200 "ok", or 503 and the reason
-// when `health` returns an error) on a background thread.
+// when `health` returns an error) on a background thread. With a token, /metrics answers
+// only `Authorization: Bearer <token>` (401 otherwise); /healthz stays open for probes and
+// says nothing but up or down.
 class AdminServer {
  public:
   using HealthCheck = std::function<absl::Status()>;
@@ -63,8 +70,10 @@ class AdminServer {
 
   // Binds host:port (port 0 picks one) and starts serving. /healthz answers "ok" (or 503
   // with the health check's message), then `notice` when given (development mode says so
-  // there). Error: UNAVAILABLE if the address cannot be bound.
-  absl::Status Start(const std::string& host_port, HealthCheck health, std::string notice = "");
+  // there). `token` non-empty: /metrics requires it (compared in constant time).
+  // Error: UNAVAILABLE if the address cannot be bound.
+  absl::Status Start(const std::string& host_port, HealthCheck health, std::string notice = "",
+                     std::string token = "");
   int port() const { return port_; }
   void Stop();
 
@@ -73,5 +82,9 @@ class AdminServer {
   std::thread thread_;
   int port_ = 0;
 };
+
+// Whether an Authorization header value is exactly `Bearer <token>`. Takes the same time
+// whatever the header holds (both sides are hashed, then compared with CRYPTO_memcmp).
+bool BearerMatches(const std::string& header, const std::string& token);
 
 }  // namespace sm::metrics

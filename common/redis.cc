@@ -207,6 +207,15 @@ absl::StatusOr<std::string> Cache::Get(const std::string& key,
   return result;
 }
 
+std::optional<std::string> Cache::Peek(const std::string& key) {
+  if (local_limit_ == 0) return std::nullopt;
+  std::lock_guard lock(mu_);
+  auto it = local_.find(key);
+  if (it == local_.end() || it->second.expires <= std::chrono::steady_clock::now()) return std::nullopt;
+  metrics::Metrics::Global().cache_requests.Add({{"cache", name_}, {"result", "local_hit"}}).Increment();
+  return it->second.value;
+}
+
 absl::StatusOr<std::string> Cache::GetShared(const std::string& key,
                                              const std::function<absl::StatusOr<std::string>()>& load) {
   auto& counter = metrics::Metrics::Global().cache_requests;

@@ -100,6 +100,11 @@ class Cache {
   absl::StatusOr<std::string> Get(const std::string& key,
                                   const std::function<absl::StatusOr<std::string>()>& load);
 
+  // The in-process copy of `key`, if one is held and fresh; never touches Redis or `load`,
+  // so it never blocks on I/O (for callers on gRPC callback threads). Counted as a
+  // local_hit when found; a miss is not counted (the caller goes on to Get()).
+  std::optional<std::string> Peek(const std::string& key);
+
  private:
   struct Flight {
     bool done = false;

@@ -47,6 +47,12 @@ class Refreshed {
     return *value_;
   }
 
+  // The value held, however old, without ever reading: nothing at start and after Forget().
+  std::optional<T> Held() {
+    std::lock_guard lock(mu_);
+    return value_;
+  }
+
   // Reads the value now, outside the lock (callers of Get() keep the held value meanwhile):
   // for a background thread that keeps the value fresh, so that Get() never waits on a
   // read. A Forget() during the read wins: the read may predate the change.

@@ -57,7 +57,8 @@ absl::Status Runtime::Serve(const std::vector<grpc::Service*>& services) {
   db::Pool* pool = pool_.get();
   absl::Status admin =
       admin_.Start(config_.admin_listen, [pool] { return pool->Ping(); },
-                   config_.development ? "mode: development (published development keys accepted)" : "");
+                   config_.development ? "mode: development (published development keys accepted)" : "",
+                   config_.admin_token);
   if (!admin.ok()) return admin;
   log::Info("serving", {{"grpc_port", server_->port()}, {"admin_port", admin_.port()}});
   return absl::OkStatus();

@@ -124,47 +124,56 @@ void Server::Wait() {
   if (server_) server_->Wait();
 }
 
-grpc::Status Call::Run(grpc::ServerContextBase* ctx, std::string_view method,
-                       const std::function<absl::Status(const CallInfo&)>& body) const {
-  const auto start = std::chrono::steady_clock::now();
+struct Call::Pending {
   RequestContext rc;
+  std::chrono::steady_clock::time_point start;
+  absl::StatusOr<auth::Principal> principal;
+};
+
+std::shared_ptr<Call::Pending> Call::Begin(grpc::ServerContextBase* ctx, std::string_view method) const {
+  auto p = std::make_shared<Pending>();
+  p->start = std::chrono::steady_clock::now();
+  RequestContext& rc = p->rc;
   rc.request_id = Metadata(ctx, kRequestIdHeader);
   if (!UsableId(rc.request_id)) rc.request_id = NewUuid();
   rc.trace_id = Metadata(ctx, kTraceIdHeader);
   if (!UsableId(rc.trace_id)) rc.trace_id = TraceIdFromTraceparent(Metadata(ctx, "traceparent"));
   if (!UsableId(rc.trace_id)) rc.trace_id = NewTraceId();
   rc.method = "/supervision.v1." + service_ + "/" + std::string(method);
-  ScopedRequestContext scope(&rc);
   ctx->AddInitialMetadata(kRequestIdHeader, rc.request_id);
   ctx->AddInitialMetadata(kTraceIdHeader, rc.trace_id);
-
-  absl::Status status;
-  auto principal = verifier_->Verify(Metadata(ctx, "authorization"));
-  if (!principal.ok()) {
-    status = principal.status();
-  } else {
-    if (principal->HasRole(auth::kRoleService)) {
+  p->principal = verifier_->Verify(Metadata(ctx, "authorization"));
+  if (p->principal.ok()) {
+    if (p->principal->HasRole(auth::kRoleService)) {
       std::string obo = Metadata(ctx, kOnBehalfOfHeader);
-      if (UsableId(obo)) principal->on_behalf_of = obo;
+      if (UsableId(obo)) p->principal->on_behalf_of = obo;
     }
-    rc.user = principal->EndUser();
-    try {
-      status = body(CallInfo{*principal, ctx});
-    } catch (const std::exception& e) {
-      log::Error("handler threw", {{"method", rc.method}, {"what", e.what()}});
-      status = absl::InternalError("internal error");
-    }
+    rc.user = p->principal->EndUser();
   }
+  return p;
+}
+
+absl::Status Call::Guard(const Pending& p, const std::function<absl::Status()>& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    log::Error("handler threw", {{"method", p.rc.method}, {"what", e.what()}});
+    return absl::InternalError("internal error");
+  }
+}
+
+grpc::Status Call::End(grpc::ServerContextBase* ctx, const Pending& p, const absl::Status& status) const {
+  const RequestContext& rc = p.rc;
   grpc::Status out = ToGrpcStatus(status);
   const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - p.start).count();
   metrics::Metrics::Global().ObserveRpc(rc.method, out.error_code(), seconds);
   nlohmann::json fields = {{"method", rc.method},
                            {"code", GrpcCodeName(out.error_code())},
                            {"duration_ms", seconds * 1000.0},
                            {"peer", ctx->peer()}};
   if (!rc.user.empty()) fields["user"] = rc.user;
-  if (principal.ok() && !principal->on_behalf_of.empty()) fields["via"] = principal->user;
+  if (p.principal.ok() && !p.principal->on_behalf_of.empty()) fields["via"] = p.principal->user;
   if (!status.ok()) fields["error"] = std::string(status.message());
   const bool denied = status.code() == absl::StatusCode::kPermissionDenied ||
                       status.code() == absl::StatusCode::kUnauthenticated;
@@ -176,10 +185,46 @@ grpc::Status Call::Run(grpc::ServerContextBase* ctx, std::string_view method,
   return out;
 }
 
+grpc::Status Call::Run(grpc::ServerContextBase* ctx, std::string_view method,
+                       const std::function<absl::Status(const CallInfo&)>& body) const {
+  std::shared_ptr<Pending> p = Begin(ctx, method);
+  ScopedRequestContext scope(&p->rc);
+  absl::Status status = p->principal.status();
+  if (p->principal.ok()) status = Guard(*p, [&] { return body(CallInfo{*p->principal, ctx}); });
+  return End(ctx, *p, status);
+}
+
 grpc::ServerUnaryReactor* Call::RunUnary(grpc::CallbackServerContext* ctx, std::string_view method,
                                          const std::function<absl::Status(const CallInfo&)>& body) const {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(Run(ctx, method, body));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* Call::RunUnary(grpc::CallbackServerContext* ctx, std::string_view method,
+                                         const std::function<absl::Status(const CallInfo&, Later*)>& body,
+                                         WorkerPool* pool) const {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  std::shared_ptr<Pending> p = Begin(ctx, method);
+  Later later;
+  {
+    ScopedRequestContext scope(&p->rc);
+    absl::Status status = p->principal.status();
+    if (p->principal.ok()) status = Guard(*p, [&] { return body(CallInfo{*p->principal, ctx}, &later); });
+    if (!status.ok() || !later) {
+      reactor->Finish(End(ctx, *p, status));
+      return reactor;
+    }
+  }
+  const bool queued = pool->TrySubmit([this, p, ctx, reactor, later = std::move(later)](bool run) {
+    ScopedRequestContext scope(&p->rc);
+    absl::Status status = run ? Guard(*p, later) : absl::UnavailableError("server shutting down; retry");
+    reactor->Finish(End(ctx, *p, status));
+  });
+  if (!queued) {
+    ScopedRequestContext scope(&p->rc);
+    reactor->Finish(End(ctx, *p, absl::UnavailableError("too many requests waiting for the database; retry later")));
+  }
   return reactor;
 }
 

@@ -18,13 +18,20 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/auth.h"
+#include "common/worker_pool.h"
 
 namespace sm::server {
 
+// grpc.tls.*. With client_ca_file the server runs
+// GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY: a client that presents no
+// certificate, or one that does not chain to client_ca_file, or an expired one, fails the
+// handshake (the caller sees UNAVAILABLE) before any handler runs; tokens are checked
+// after that as before. Without it the server does not ask for a client certificate.
+// The files are read once at start-up: rotating a certificate means a restart.
 struct TlsConfig {
-  std::string cert_file;       // empty: plaintext (loopback development only)
+  std::string cert_file;       // empty: plaintext (refused off loopback, see service_config)
   std::string key_file;
-  std::string client_ca_file;  // set: mutual TLS, clients must present a certificate
+  std::string client_ca_file;  // set: mutual TLS, clients must present a certificate it signed
 };
 
 struct Config {
@@ -34,6 +41,9 @@ struct Config {
   std::chrono::milliseconds keepalive_time{60000};
   std::chrono::milliseconds keepalive_timeout{20000};
   TlsConfig tls;
+  // Subscribe streams (common/event_hub.h): per caller (token subject) and in all.
+  int max_streams_per_caller = 4;
+  int max_streams = 64;
 };
 
 class Server {
@@ -80,7 +90,25 @@ class Call {
   grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, std::string_view method,
                                      const std::function<absl::Status(const CallInfo&)>& body) const;
 
+  // The part of a callback call that may block (PostgreSQL, Redis). It runs on a worker
+  // thread after the body has returned, so it must capture by value what it needs from the
+  // body's CallInfo; the request and response stay valid until it returns.
+  using Later = std::function<absl::Status()>;
+  // RunUnary for a method whose answer is usually ready at once (a cache hit) and otherwise
+  // needs blocking work: `body` answers on the callback thread, or sets `*later` and returns
+  // OK to have the call finished by `later` on `pool` — so that gRPC's callback threads,
+  // which also serve grpc.health, never wait on a database. A full pool answers
+  // UNAVAILABLE at once. `pool` must outlive the calls (stop it before this Call goes).
+  grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, std::string_view method,
+                                     const std::function<absl::Status(const CallInfo&, Later*)>& body,
+                                     WorkerPool* pool) const;
+
  private:
+  struct Pending;  // one call between authentication and its access-log line
+  std::shared_ptr<Pending> Begin(grpc::ServerContextBase* ctx, std::string_view method) const;
+  grpc::Status End(grpc::ServerContextBase* ctx, const Pending& p, const absl::Status& status) const;
+  static absl::Status Guard(const Pending& p, const std::function<absl::Status()>& fn);
+
   std::string service_;
   const auth::Verifier* verifier_;
 };

@@ -40,6 +40,8 @@ ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
   c.grpc.max_threads = static_cast<int>(r.Int("grpc.max_threads", 256, 4, 4096));
   c.grpc.keepalive_time = r.Millis("grpc.keepalive_time_ms", 60000, 1000, 3600000);
   c.grpc.keepalive_timeout = r.Millis("grpc.keepalive_timeout_ms", 20000, 1000, 600000);
+  c.grpc.max_streams_per_caller = static_cast<int>(r.Int("grpc.max_streams_per_caller", 4, 1, 1024));
+  c.grpc.max_streams = static_cast<int>(r.Int("grpc.max_streams", 64, 1, 65536));
   c.grpc.tls.cert_file = r.String("grpc.tls.cert_file", "");
   c.grpc.tls.key_file = r.String("grpc.tls.key_file", "");
   c.grpc.tls.client_ca_file = r.String("grpc.tls.client_ca_file", "");
@@ -54,6 +56,14 @@ ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
     r.Fail("grpc.listen", "plaintext is for loopback only: set grpc.tls.* or grpc.allow_plaintext");
   }
   c.admin_listen = r.HostPort("admin.listen", default_admin);
+  c.admin_token = r.String("admin.token", "");
+  if (!c.admin_token.empty() && c.admin_token.size() < 16) {
+    r.Fail("admin.token", "is too short: use at least 16 random characters");
+  }
+  if (c.admin_token.empty() && !IsLoopback(c.admin_listen)) {
+    r.Fail("admin.token", "is required when admin.listen is not loopback (" + c.admin_listen +
+                              "): /metrics is served only to callers that present it");
+  }
   if (c.development) {
     // Published keys prove nothing: development mode never faces a network.
     if (!IsLoopback(c.grpc.listen)) r.Fail("mode", "development is refused on a non-loopback grpc.listen (" + c.grpc.listen + ")");
@@ -66,6 +76,27 @@ ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
   c.db.dbname = r.String("db.name", "supervision");
   c.db.user = r.String("db.user", default_db_user);
   c.db.password = r.String("db.password", "");
+  // A database across the network is reached with verify-full only (outside development):
+  // anything weaker lets whoever sits on the path read case data or pose as PostgreSQL.
+  // On loopback or a Unix socket libpq's own default (prefer) is kept.
+  const bool db_local = c.db.host.empty() || c.db.host.front() == '/' || IsLoopback(c.db.host + ":0");
+  const bool db_strict = !c.development && !db_local;
+  c.db.sslmode = r.Enum("db.sslmode", db_strict ? "verify-full" : "prefer",
+                        {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"});
+  if (db_strict && c.db.sslmode != "verify-full") {
+    r.Fail("db.sslmode", "must be verify-full for a non-loopback db.host (" + c.db.host + ") outside development");
+  }
+  c.db.sslrootcert = r.String("db.sslrootcert", "");
+  c.db.sslcert = r.String("db.sslcert", "");
+  c.db.sslkey = r.String("db.sslkey", "");
+  if ((c.db.sslmode == "verify-ca" || c.db.sslmode == "verify-full") && c.db.sslrootcert.empty()) {
+    r.Fail("db.sslrootcert", "is required with db.sslmode " + c.db.sslmode + ": the CA that signed PostgreSQL's certificate");
+  }
+  if (c.db.sslcert.empty() != c.db.sslkey.empty()) r.Fail("db.sslcert", "db.sslcert and db.sslkey must be set together");
+  for (const auto& [key, path] : {std::pair{"db.sslrootcert", c.db.sslrootcert}, std::pair{"db.sslcert", c.db.sslcert},
+                                  std::pair{"db.sslkey", c.db.sslkey}}) {
+    if (!path.empty() && !ReadFileText(path)) r.Fail(key, "cannot read '" + path + "'");
+  }
   c.db.application_name = name;
   c.db.size = static_cast<int>(r.Int("db.pool_size", 8, 1, 256));
   c.db.acquire_timeout = r.Millis("db.acquire_timeout_ms", 2000, 10, 60000);

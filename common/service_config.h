@@ -21,6 +21,9 @@ struct ServiceConfig {
   bool development = false;
   server::Config grpc;
   std::string admin_listen;         // host:port of /metrics and /healthz
+  // admin.token: when set, /metrics requires `Authorization: Bearer <token>` (/healthz
+  // stays open for probes). Required when admin.listen is not loopback.
+  std::string admin_token;
   std::string log_level = "info";
   db::PoolConfig db;
   redis::Config redis;

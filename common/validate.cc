@@ -32,4 +32,45 @@ void Version(FieldErrors& e, int64_t v) {
   if (v <= 0) e.Add("expected_version", "is required (the version you last read)");
 }
 
+namespace {
+
+constexpr int64_t kDaySeconds = 86400;
+constexpr int64_t kMinSeconds = 0;              // 1970-01-01
+constexpr int64_t kMaxSeconds = 4102444800;     // 2100-01-01
+
+std::optional<int64_t> Seconds(FieldErrors& e, const std::string& field, const google::protobuf::Timestamp* t) {
+  if (t == nullptr) return std::nullopt;
+  if (t->seconds() < kMinSeconds || t->seconds() >= kMaxSeconds || t->nanos() < 0 || t->nanos() > 999999999) {
+    e.Add(field, "is out of range (1970-01-01 to 2099-12-31 UTC)");
+    return std::nullopt;
+  }
+  return t->seconds();
+}
+
+}  // namespace
+
+DayRange WholeDays(FieldErrors& e, const std::string& from_field, const google::protobuf::Timestamp* from,
+                   const std::string& to_field, const google::protobuf::Timestamp* to) {
+  const size_t before = e.size();
+  std::optional<int64_t> f = Seconds(e, from_field, from);
+  std::optional<int64_t> t = Seconds(e, to_field, to);
+  if (e.size() != before) return {};
+  if (f && t && (*t < *f || (*t == *f && to->nanos() < from->nanos()))) {
+    e.Add(to_field, "must not be before " + from_field);
+    return {};
+  }
+  DayRange r;
+  if (f) r.from_us = (*f / kDaySeconds) * kDaySeconds * 1000000;
+  if (t) {
+    // A bound with any part of a day past midnight takes the whole day.
+    const bool midnight = *t % kDaySeconds == 0 && to->nanos() == 0;
+    r.to_us = ((*t / kDaySeconds) + (midnight ? 0 : 1)) * kDaySeconds * 1000000;
+  }
+  if (r.from_us && r.to_us && (*r.to_us - *r.from_us) / (kDaySeconds * 1000000) > kMaxDayRangeDays) {
+    e.Add(to_field, "is more than " + std::to_string(kMaxDayRangeDays) + " days after " + from_field);
+    return {};
+  }
+  return r;
+}
+
 }  // namespace sm::validate

@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include <google/protobuf/timestamp.pb.h>
 
 #include "common/status.h"
 
@@ -21,5 +24,20 @@ void Uuid(FieldErrors& e, const std::string& field, const std::string& v, bool r
 void RequestId(FieldErrors& e, const std::string& v);
 // expected_version: required (positive).
 void Version(FieldErrors& e, int64_t v);
+
+// A half-open range [from_us, to_us) of whole UTC days, in microseconds since the epoch;
+// an absent bound is open.
+struct DayRange {
+  std::optional<int64_t> from_us, to_us;
+};
+inline constexpr int64_t kMaxDayRangeDays = 20 * 366;  // about 20 years
+// Snaps the timestamps a caller sent to whole UTC days — `from` down to the start of its
+// day, `to` up to the start of the next day unless it is one already — so that ranges that
+// differ within a day are one range (statistics cache keys stay few; the answer computed
+// for a key is the answer to that key's range). Each bound must lie in [1970, 2100) with
+// valid nanos ("is out of range"); `to` must not be before `from`, and the snapped range
+// may span at most kMaxDayRangeDays days (violations under `to_field`).
+DayRange WholeDays(FieldErrors& e, const std::string& from_field, const google::protobuf::Timestamp* from,
+                   const std::string& to_field, const google::protobuf::Timestamp* to);
 
 }  // namespace sm::validate

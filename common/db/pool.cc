@@ -34,6 +34,10 @@ std::string ConnectionString(const PoolConfig& c) {
                   " application_name=" + Quote(c.application_name) + " connect_timeout=" +
                   std::to_string(std::max<int64_t>(1, c.connect_timeout.count() / 1000));
   if (!c.password.empty()) s += " password=" + Quote(c.password);
+  if (!c.sslmode.empty()) s += " sslmode=" + Quote(c.sslmode);
+  if (!c.sslrootcert.empty()) s += " sslrootcert=" + Quote(c.sslrootcert);
+  if (!c.sslcert.empty()) s += " sslcert=" + Quote(c.sslcert);
+  if (!c.sslkey.empty()) s += " sslkey=" + Quote(c.sslkey);
   return s;
 }
 
@@ -104,11 +108,23 @@ absl::StatusOr<Lease> Pool::Acquire() {
                   std::to_string(std::max<int64_t>(config_.statement_timeout.count() * 4, 10000)));
       setup.commit();
       s.conn = std::move(conn);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        last_connect_error_.clear();
+      }
       if (reconnect) {
         metrics::Metrics::Global().db_events.Add({{"event", "reconnect"}}).Increment();
         log::Info("database connection re-established", {{"slot", slot}});
       }
     } catch (const std::exception& e) {
+      {
+        // libpq's reason (refused, authentication, certificate verify failed, ...): no SQL
+        // and no data, but it names hosts, so Ping reports it and callers' errors do not.
+        std::string why = e.what();
+        why = why.substr(0, why.find('\n'));
+        std::lock_guard<std::mutex> lock(mu_);
+        last_connect_error_ = std::move(why);
+      }
       Release(slot, true);
       metrics::Metrics::Global().db_events.Add({{"event", "connect_failed"}}).Increment();
       return absl::UnavailableError("database unavailable");
@@ -132,10 +148,15 @@ void Pool::Release(size_t slot, bool broken) {
 }
 
 absl::Status Pool::Ping() {
-  return WithTransaction(*this, [](Tx& tx) {
+  absl::Status s = WithTransaction(*this, [](Tx& tx) {
     tx.exec1("SELECT 1");
     return absl::OkStatus();
   }, TxOptions{.read_only = true, .attempts = 1});
+  if (s.code() == absl::StatusCode::kUnavailable) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!last_connect_error_.empty()) return absl::UnavailableError(std::string(s.message()) + ": " + last_connect_error_);
+  }
+  return s;
 }
 
 absl::Status FromException(const std::exception& e) {

@@ -29,13 +29,21 @@ struct PoolConfig {
   std::string password;  // empty: none (trust, or ~/.pgpass)
   std::string application_name = "supervision-mesh";
   std::string search_path;  // e.g. the service's schema; empty: the server default
+  // TLS (libpq's own keywords; empty: libpq's default). sslmode: disable, allow, prefer,
+  // require, verify-ca or verify-full; sslrootcert: the CA that signed the server's
+  // certificate; sslcert/sslkey: a client certificate, when the server asks for one.
+  std::string sslmode;
+  std::string sslrootcert;
+  std::string sslcert;
+  std::string sslkey;
   int size = 8;
   std::chrono::milliseconds acquire_timeout{2000};
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds statement_timeout{5000};
 };
 
-// libpq keyword=value connection string for `c`, values quoted.
+// libpq keyword=value connection string for `c`, every value quoted and escaped (a quote
+// or backslash in a value cannot start another keyword).
 std::string ConnectionString(const PoolConfig& c);
 
 class Pool;
@@ -71,7 +79,9 @@ class Pool {
   // cannot be reached.
   absl::StatusOr<Lease> Acquire();
 
-  // Runs `SELECT 1`: OK when the database answers.
+  // Runs `SELECT 1`: OK when the database answers; when it cannot connect, UNAVAILABLE
+  // with libpq's reason for the last failed connection (for start-up and /healthz, not for
+  // callers of RPCs).
   absl::Status Ping();
 
   const PoolConfig& config() const { return config_; }
@@ -92,6 +102,7 @@ class Pool {
   };
   std::vector<Slot> slots_;
   int in_use_ = 0;
+  std::string last_connect_error_;  // under mu_
 };
 
 // Converts an exception thrown by libpqxx into a Status without leaking SQL text or data:

@@ -9,7 +9,13 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, config::Env
   Config c;
   c.service = ReadServiceConfig(r, "audit-service", "127.0.0.1:7103", "127.0.0.1:9103", "sm_audit");
   c.calendar_dir = r.RequiredString("audit.calendar_dir");
-  c.clue_addr = r.HostPort("audit.clue_addr", "127.0.0.1:7102");
+  c.clue = client::ReadConfig(r, "audit.clue", "127.0.0.1:7102", c.service.development);
+  // The old key, in a file or a flag (its variable, SM_AUDIT_CLUE_ADDR, is also the new
+  // key's, so the environment is left to audit.clue.addr).
+  if (auto old = source->Lookup("audit.clue_addr"); old && old->origin.rfind("env ", 0) != 0) {
+    r.String("audit.clue_addr", "");  // read, so the only message is this one
+    r.Fail("audit.clue_addr", "was renamed: use audit.clue.addr (and audit.clue.tls.* for TLS)");
+  }
   if (c.service.identity.key_file.empty() && c.service.identity.key_pem.empty()) {
     r.Fail("identity.key_file", "is required outside development: audit-service signs its calls to clue-service with it");
   }

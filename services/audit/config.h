@@ -3,6 +3,7 @@
 
 #include <absl/status/statusor.h>
 
+#include "common/client.h"
 #include "common/service_config.h"
 
 namespace sm::audit {
@@ -10,7 +11,7 @@ namespace sm::audit {
 struct Config {
   ServiceConfig service;
   std::string calendar_dir;              // working-day calendars
-  std::string clue_addr;                 // clue-service, for referrals and its event feed
+  client::Config clue;                   // audit.clue.*: clue-service, for referrals and its event feed
   int rectification_days = 30;           // default rectification deadline, working days
   int spot_check_percent = 20;           // share of sign-offs drawn for re-inspection
   int lookback_days = 90;                // 回头看 window after sign-off, calendar days

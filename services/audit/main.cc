@@ -35,13 +35,15 @@ int main(int argc, char** argv) {
 
   // This service's own identity towards clue-service (role `service`, its own key).
   auto token = [identity = (*runtime)->identity()] { return identity->Token(); };
-  sm::client::Config clue_client;
-  clue_client.target = config->clue_addr;
-  auto channel = sm::client::MakeChannel(clue_client);
+  // One channel to clue-service (audit.clue.*: TLS, mutual TLS outside development) for
+  // the relay's referrals and the consumer's event feed.
+  auto channel = sm::client::MakeChannel(config->clue);
   if (!channel.ok()) return fail(channel.status());
 
   sm::db::PoolConfig own = config->service.db;
   own.search_path = "audit";
+  sm::outbox::Options relay_options;
+  relay_options.deadline = config->clue.default_deadline;
   sm::outbox::Relay relay(
       own, &(*runtime)->pool(), "audit", sm::audit::ClueDeliverer(*channel, token),
       [&store](sm::db::Tx& tx, const sm::outbox::Row& row, const std::string& response) {
@@ -51,7 +53,8 @@ int main(int argc, char** argv) {
       },
       [&store](sm::db::Tx& tx, const sm::outbox::Row& row, const absl::Status& why) {
         return store.ReferralDead(tx, row.dedupe_key.substr(row.dedupe_key.find(':') + 1), why.ToString());
-      });
+      },
+      relay_options);
   relay.Start();
 
   auto clue_stub = std::shared_ptr<supervision::v1::ClueService::Stub>(supervision::v1::ClueService::NewStub(*channel));
@@ -71,7 +74,9 @@ int main(int argc, char** argv) {
   sm::audit::AuditServiceImpl service(&store, &(*runtime)->verifier(), &*calendar,
                                       sm::audit::Policy{config->rectification_days, config->spot_check_percent,
                                                         config->lookback_days},
-                                      sm::SystemClock::Default(), (*runtime)->redis(), &listener);
+                                      sm::SystemClock::Default(), (*runtime)->redis(), &listener,
+                                      {.max_streams_per_caller = config->service.grpc.max_streams_per_caller,
+                                       .max_streams = config->service.grpc.max_streams});
   sm::audit::OverdueScanner scanner(&store, sm::SystemClock::Default());
   scanner.Start(config->scan_interval);
   absl::Status serving = (*runtime)->Serve({&service});

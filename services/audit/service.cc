@@ -38,14 +38,21 @@ Mutation Mut(const server::CallInfo& call, const std::string& method, const goog
 }  // namespace
 
 AuditServiceImpl::AuditServiceImpl(Store* store, const auth::Verifier* verifier, const workdays::Calendar* calendar,
-                                   Policy policy, const Clock& clock, redis::Client* redis, db::Listener* listener)
+                                   Policy policy, const Clock& clock, redis::Client* redis, db::Listener* listener,
+                                   events::HubOptions streams)
     : store_(store),
       calendar_(calendar),
       policy_(policy),
       clock_(clock),
       stats_cache_(redis, "audit_stats", std::chrono::seconds(60), /*local_entries=*/256),
-      listener_(listener),
-      call_("AuditService", verifier) {}
+      call_("AuditService", verifier),
+      feed_hub_("audit", [store](const events::Cursor& after, int limit) { return store->Feed(after, limit); },
+                listener, streams) {
+  feed_hub_.Start();
+  stats_version_refresher_.Start(std::chrono::milliseconds(100), [this] {
+    stats_version_.Refresh([this] { return store_->StatsVersion(); });
+  });
+}
 
 absl::Status AuditServiceImpl::Gate(const auth::Principal& p, access::Rpc rpc) const {
   if (access::Callable(rpc, p)) return absl::OkStatus();
@@ -234,6 +241,7 @@ grpc::Status AuditServiceImpl::CreateEngagement(grpc::ServerContext* ctx, const 
     en.set_it_stage(req->it_stage());
     en.set_state(v1::ENGAGEMENT_STATE_PLANNED);
     SM_ASSIGN_OR_RETURN(*reply, store_->CreateEngagement(en, Mut(call, "CreateEngagement", *req, req->request_id(), 0)));
+    stats_version_.Forget();  // the next statistics read sees this change
     return absl::OkStatus();
   });
 }
@@ -261,6 +269,7 @@ grpc::Status AuditServiceImpl::AdvanceEngagement(grpc::ServerContext* ctx, const
           ch.after.set_state(req->to());
           return ch;
         }));
+    stats_version_.Forget();  // the next statistics read sees this change
     return absl::OkStatus();
   });
 }
@@ -358,6 +367,7 @@ grpc::Status AuditServiceImpl::AddFinding(grpc::ServerContext* ctx, const v1::Ad
     f.set_responsible_person_id(req->responsible_person_id());
     *f.mutable_evidence_refs() = req->evidence_refs();
     SM_ASSIGN_OR_RETURN(*reply, store_->AddFinding(f, Mut(call, "AddFinding", *req, req->request_id(), 0)));
+    stats_version_.Forget();  // the next statistics read sees this change
     return absl::OkStatus();
   });
 }
@@ -486,6 +496,7 @@ grpc::Status AuditServiceImpl::ReferFinding(grpc::ServerContext* ctx, const v1::
           ch.after.mutable_referral()->set_to_unit_id(req->to_unit_id());
           return ch;
         }));
+    stats_version_.Forget();  // the next statistics read sees this change
     return absl::OkStatus();
   });
 }
@@ -545,6 +556,7 @@ grpc::Status AuditServiceImpl::AddRectification(grpc::ServerContext* ctx, const 
     SetTs(x.mutable_deadline_at(),
           calendar_->Deadline(clock_.Now(), req->working_days() == 0 ? policy_.rectification_days : req->working_days()));
     SM_ASSIGN_OR_RETURN(*reply, store_->AddRectification(x, Mut(call, "AddRectification", *req, req->request_id(), 0)));
+    stats_version_.Forget();  // the next statistics read sees this change
     return absl::OkStatus();
   });
 }
@@ -581,6 +593,7 @@ absl::Status AuditServiceImpl::RectStep(const server::CallInfo& call, access::Rp
         ch.events.push_back({now.finding_id(), kTypes[static_cast<int>(action)], data});
         return ch;
       }));
+  stats_version_.Forget();  // the next statistics read sees this change
   return absl::OkStatus();
 }
 
@@ -729,29 +742,43 @@ grpc::Status AuditServiceImpl::ListRectifications(grpc::ServerContext* ctx, cons
   });
 }
 
-grpc::Status AuditServiceImpl::GetAuditStats(grpc::ServerContext* ctx, const v1::GetAuditStatsRequest* req,
-                                             v1::AuditStats* resp) {
-  return call_.Run(ctx, "GetAuditStats", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kGetAuditStats));
+grpc::ServerUnaryReactor* AuditServiceImpl::GetAuditStats(grpc::CallbackServerContext* ctx,
+                                                          const v1::GetAuditStatsRequest* req, v1::AuditStats* resp) {
+  auto body = [this, req, resp](const server::CallInfo& call, server::Call::Later* later) -> absl::Status {
+    const auth::Principal& p = call.principal;
+    SM_RETURN_IF_ERROR(Gate(p, access::Rpc::kGetAuditStats));
+    // The scope the caller may see (directory look-ups kept in memory; the directory
+    // generation is re-read at most every 250 ms).
     v1::GetAuditStatsRequest scoped;
-    SM_RETURN_IF_ERROR(ScopeStats(call.principal, *req, &scoped));
-    req = &scoped;  // from here on, the scope the caller may see
-    if (!req->unit_id().empty() && !IsUuid(req->unit_id())) return InvalidField("unit_id", "must be a UUID");
+    SM_RETURN_IF_ERROR(ScopeStats(p, *req, &scoped));
+    if (!scoped.unit_id().empty() && !IsUuid(scoped.unit_id())) return InvalidField("unit_id", "must be a UUID");
     std::optional<std::string> scope;
-    if (!req->unit_id().empty()) scope = req->unit_id();
-    SM_ASSIGN_OR_RETURN(int64_t version, store_->StatsVersion());
-    const std::string key = "audit:stats:v" + std::to_string(version) + ":" + scope.value_or("*");
-    bool computed = false;
-    auto bytes = stats_cache_.Get(key, [&]() -> absl::StatusOr<std::string> {
-      computed = true;
-      SM_ASSIGN_OR_RETURN(v1::AuditStats st, store_->Stats(scope));
-      return st.SerializeAsString();
-    });
-    if (!bytes.ok()) return bytes.status();
-    if (!resp->ParseFromString(*bytes)) return absl::InternalError("cached statistics unreadable");
-    resp->set_from_cache(!computed);
+    if (!scoped.unit_id().empty()) scope = scoped.unit_id();
+    auto key = [scope](int64_t version) { return "audit:stats:v" + std::to_string(version) + ":" + scope.value_or("*"); };
+    // On this callback thread only what needs no I/O: a version and answer held in memory.
+    if (std::optional<int64_t> version = stats_version_.Held()) {
+      if (std::optional<std::string> bytes = stats_cache_.Peek(key(*version))) {
+        if (!resp->ParseFromString(*bytes)) return absl::InternalError("cached statistics unreadable");
+        resp->set_from_cache(true);
+        return absl::OkStatus();
+      }
+    }
+    *later = [this, scope, key, resp]() -> absl::Status {
+      SM_ASSIGN_OR_RETURN(int64_t version, stats_version_.GetHeld([this] { return store_->StatsVersion(); }));
+      bool computed = false;
+      auto bytes = stats_cache_.Get(key(version), [&]() -> absl::StatusOr<std::string> {
+        computed = true;
+        SM_ASSIGN_OR_RETURN(v1::AuditStats st, store_->Stats(scope));
+        return st.SerializeAsString();
+      });
+      if (!bytes.ok()) return bytes.status();
+      if (!resp->ParseFromString(*bytes)) return absl::InternalError("cached statistics unreadable");
+      resp->set_from_cache(!computed);
+      return absl::OkStatus();
+    };
     return absl::OkStatus();
-  });
+  };
+  return call_.RunUnary(ctx, "GetAuditStats", body, &stats_workers_);
 }
 
 grpc::Status AuditServiceImpl::GetAuditHistory(grpc::ServerContext* ctx, const v1::GetAuditHistoryRequest* req,
@@ -797,8 +824,7 @@ grpc::Status AuditServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Sub
     SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kSubscribe));
     SM_RETURN_IF_ERROR(Authorize(call.principal, access::Rpc::kSubscribe, {}, "feed").status());
     return events::Stream<v1::AuditEvent>(
-        ctx, req->after_cursor(), listener_,
-        [this](const events::Cursor& after, int limit) { return store_->Feed(after, limit); },
+        ctx, call.principal, clock_, req->after_cursor(), feed_hub_,
         [](v1::AuditEvent& ev, const events::FeedEvent& f) { ev.set_aggregate_id(f.event.aggregate_id); }, writer);
   });
 }

@@ -4,12 +4,15 @@
 #pragma once
 
 #include "common/clock.h"
+#include "common/event_hub.h"
 #include "common/periodic.h"
 #include "common/outbox.h"
 #include "common/pg_listen.h"
 #include "common/redis.h"
+#include "common/refreshed.h"
 #include "common/server.h"
 #include "common/workdays.h"
+#include "common/worker_pool.h"
 #include "services/audit/access.h"
 #include "services/audit/config.h"
 #include "services/audit/store.h"
@@ -25,11 +28,19 @@ struct Policy {
   int lookback_days = 90;
 };
 
-class AuditServiceImpl final : public v1::AuditService::Service {
+// GetAuditStats, answered from memory nearly always, is served on the callback API (no
+// handler thread per call); every other method on the sync API.
+class AuditServiceImpl final
+    : public v1::AuditService::WithCallbackMethod_GetAuditStats<v1::AuditService::Service> {
  public:
+  // `redis` (statistics cache) and `listener` (Subscribe wake-ups) may be null. `streams`
+  // bounds Subscribe streams per caller and in all.
   AuditServiceImpl(Store* store, const auth::Verifier* verifier, const workdays::Calendar* calendar, Policy policy,
                    const Clock& clock = SystemClock::Default(), redis::Client* redis = nullptr,
-                   db::Listener* listener = nullptr);
+                   db::Listener* listener = nullptr, events::HubOptions streams = {});
+
+  // The shared reader of the event feed behind Subscribe (its counts are for tests).
+  const events::FeedHub& feed_hub() const { return feed_hub_; }
 
   grpc::Status CreateEngagement(grpc::ServerContext*, const v1::CreateEngagementRequest*, v1::EngagementReply*) override;
   grpc::Status AdvanceEngagement(grpc::ServerContext*, const v1::AdvanceEngagementRequest*, v1::EngagementReply*) override;
@@ -50,7 +61,8 @@ class AuditServiceImpl final : public v1::AuditService::Service {
                                    v1::RectificationReply*) override;
   grpc::Status ListRectifications(grpc::ServerContext*, const v1::ListRectificationsRequest*,
                                   v1::ListRectificationsResponse*) override;
-  grpc::Status GetAuditStats(grpc::ServerContext*, const v1::GetAuditStatsRequest*, v1::AuditStats*) override;
+  grpc::ServerUnaryReactor* GetAuditStats(grpc::CallbackServerContext*, const v1::GetAuditStatsRequest*,
+                                          v1::AuditStats*) override;
   grpc::Status GetAuditHistory(grpc::ServerContext*, const v1::GetAuditHistoryRequest*,
                                v1::GetAuditHistoryResponse*) override;
   grpc::Status VerifyAuditChain(grpc::ServerContext*, const v1::VerifyAuditChainRequest*,
@@ -106,8 +118,16 @@ class AuditServiceImpl final : public v1::AuditService::Service {
   Policy policy_;
   const Clock& clock_;
   redis::Cache stats_cache_;
-  db::Listener* listener_;
   server::Call call_;
+  // The statistics version, as in clue-service: refreshed every 100 ms in the background,
+  // read on the caller's path only at start and after a change made here (Forget()), so a
+  // held answer costs no PostgreSQL round trip and answers while PostgreSQL is down.
+  Refreshed<int64_t> stats_version_{std::chrono::milliseconds(100)};
+  // Subscribe streams share one reader of the feed.
+  events::FeedHub feed_hub_;
+  // Statistics not held in memory are computed here, off gRPC's callback threads.
+  WorkerPool stats_workers_{"audit_stats", 2, 16};
+  Periodic stats_version_refresher_;  // last: stops before the rest goes
 };
 
 // Delivers referral commands from the outbox: ClueService.RegisterClue over `channel`

@@ -37,7 +37,9 @@ int main(int argc, char** argv) {
   sm::db::Listener listener(listen_config, "clue_events");
   listener.Start();
   sm::clue::ClueServiceImpl service(&store, &(*runtime)->verifier(), &*keys, &*calendar, config->limits,
-                                    sm::SystemClock::Default(), (*runtime)->redis(), &listener, config->reveal);
+                                    sm::SystemClock::Default(), (*runtime)->redis(), &listener, config->reveal,
+                                    {.max_streams_per_caller = config->service.grpc.max_streams_per_caller,
+                                     .max_streams = config->service.grpc.max_streams});
   sm::log::Info("reporter reveals need custodians' approval",
                 {{"approvals", config->reveal.approvals},
                  {"custodians", config->reveal.custodians},

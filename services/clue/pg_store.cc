@@ -230,10 +230,26 @@ void UpdateRow(Tx& tx, const StoredClue& s) {
   tx.exec_params0(sql, pqxx::prepare::make_dynamic_params(params));
 }
 
-void AddCustody(Tx& tx, const std::string& clue_id, const std::string& unit_id) {
+const char* CustodyName(Custody c) {
+  switch (c) {
+    case Custody::kSender: return "sender";
+    case Custody::kSupervisor: return "supervisor";
+    default: return "offered";
+  }
+}
+
+// A unit keeps the strongest standing it ever had: sender > supervisor > offered.
+constexpr char kCustodyUpsert[] =
+    " ON CONFLICT (clue_id, unit_id) DO UPDATE SET standing = CASE"
+    " WHEN array_position(ARRAY['offered','supervisor','sender'], EXCLUDED.standing) >"
+    "      array_position(ARRAY['offered','supervisor','sender'], clue_custody.standing)"
+    " THEN EXCLUDED.standing ELSE clue_custody.standing END";
+
+void AddCustody(Tx& tx, const std::string& clue_id, const std::string& unit_id, Custody standing) {
   if (unit_id.empty()) return;
-  tx.exec_params0("INSERT INTO clue_custody (clue_id, unit_id) VALUES ($1::uuid, $2::uuid) ON CONFLICT DO NOTHING",
-                  clue_id, unit_id);
+  tx.exec_params0(std::string("INSERT INTO clue_custody (clue_id, unit_id, standing) VALUES ($1::uuid, $2::uuid, $3)") +
+                      kCustodyUpsert,
+                  clue_id, unit_id, CustodyName(standing));
 }
 
 }  // namespace
@@ -359,9 +375,10 @@ absl::Status PgStore::WriteRegistrations(const std::vector<Registration*>& batch
         subjects.insert(subjects.end(), {c.clue.id(), std::to_string(ord++), Opt(subj.person_id()), Opt(subj.unit_id()),
                                          subj.display_name()});
       }
-      std::set<std::string> units;
-      for (const std::string& u : {c.clue.origin_unit_id(), c.clue.holding_unit_id(), c.clue.offered_to_unit_id()}) {
-        if (!u.empty() && units.insert(u).second) custody.insert(custody.end(), {c.clue.id(), u});
+      // The registering unit is its sender; a unit it is offered to at once, an offeree.
+      custody.insert(custody.end(), {c.clue.id(), c.clue.origin_unit_id(), "sender"});
+      if (!c.clue.offered_to_unit_id().empty() && c.clue.offered_to_unit_id() != c.clue.origin_unit_id()) {
+        custody.insert(custody.end(), {c.clue.id(), c.clue.offered_to_unit_id(), "offered"});
       }
       v1::ClueReply out = (*r.render)(c);
       responses.push_back(out.SerializeAsString());
@@ -375,8 +392,8 @@ absl::Status PgStore::WriteRegistrations(const std::vector<Registration*>& batch
                           db::ValuesRows(subjects.size() / 5, {"?::uuid", "?::integer", "?::uuid", "?::uuid", "?"}),
                       pqxx::prepare::make_dynamic_params(subjects));
     }
-    tx.exec_params0("INSERT INTO clue_custody (clue_id, unit_id) VALUES " +
-                        db::ValuesRows(custody.size() / 2, {"?::uuid", "?::uuid"}) + " ON CONFLICT DO NOTHING",
+    tx.exec_params0("INSERT INTO clue_custody (clue_id, unit_id, standing) VALUES " +
+                        db::ValuesRows(custody.size() / 3, {"?::uuid", "?::uuid", "?"}) + kCustodyUpsert,
                     pqxx::prepare::make_dynamic_params(custody));
     log_.Insert(tx, events);
     idempotency_.Finish(tx, done, responses);
@@ -411,7 +428,7 @@ absl::StatusOr<v1::ClueReply> PgStore::Mutate(const std::string& clue_id, int64_
     after.chain_len = current->chain_len;
     after.chain_head = current->chain_head;
     UpdateRow(tx, after);
-    for (const auto& unit : change->custody_add) AddCustody(tx, clue_id, unit);
+    for (const auto& [unit, standing] : change->custody_add) AddCustody(tx, clue_id, unit, standing);
     AppendTo(tx, log_, after, actor, change->event_type, change->data, NowMicros(clock_));
     out = render(after);
     idempotency_.Finish(tx, request_id, method, fingerprint, out.SerializeAsString());
@@ -490,8 +507,9 @@ absl::StatusOr<v1::ClueReply> PgStore::Merge(
       UpdateRow(tx, m);
       AppendTo(tx, log_, m, actor, "merged_into", {{"primary_clue_id", primary_id}, {"reason", reason}}, now_us);
       // Whoever could see a merged clue may follow it into the primary.
-      tx.exec_params0("INSERT INTO clue_custody (clue_id, unit_id) SELECT $1::uuid, unit_id FROM clue_custody "
-                      "WHERE clue_id = $2::uuid ON CONFLICT DO NOTHING", primary_id, m.clue.id());
+      tx.exec_params0(std::string("INSERT INTO clue_custody (clue_id, unit_id, standing) SELECT $1::uuid, unit_id, "
+                                  "standing FROM clue_custody WHERE clue_id = $2::uuid") + kCustodyUpsert,
+                      primary_id, m.clue.id());
     }
     primary.clue.set_version(primary.clue.version() + 1);
     UpdateRow(tx, primary);
@@ -529,7 +547,7 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now,
       c->clue.set_overdue(true);
       c->clue.set_version(c->clue.version() + 1);
       UpdateRow(tx, *c);
-      AddCustody(tx, c->clue.id(), to_unit);
+      AddCustody(tx, c->clue.id(), to_unit, Custody::kSupervisor);
       AppendTo(tx, log_, *c, Actor{"system:overdue-scanner", ""}, "escalated",
              {{"stage", c->clue.deadline_stage()}, {"deadline_us", c->clue.deadline_at().seconds() * 1000000},
               {"holding_unit_id", c->clue.holding_unit_id()}, {"escalated_to_unit_id", to_unit}},
@@ -553,22 +571,37 @@ absl::StatusOr<StoredClue> PgStore::Get(const std::string& clue_id) {
   return *out;
 }
 
-absl::StatusOr<bool> PgStore::InCustody(const std::string& clue_id, const std::string& unit_id) {
-  bool in = false;
+absl::StatusOr<Custody> PgStore::CustodyOf(const std::string& clue_id, const std::string& unit_id) {
+  SM_ASSIGN_OR_RETURN(auto found, CustodyOf(std::vector<std::string>{clue_id}, unit_id));
+  auto it = found.find(clue_id);
+  return it == found.end() ? Custody::kNone : it->second;
+}
+
+absl::StatusOr<std::unordered_map<std::string, Custody>> PgStore::CustodyOf(const std::vector<std::string>& clue_ids,
+                                                                            const std::string& unit_id) {
+  std::unordered_map<std::string, Custody> out;
   absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    in = !tx.exec_params("SELECT 1 FROM clue_custody WHERE clue_id = $1::uuid AND unit_id = $2::uuid", clue_id,
-                         unit_id).empty();
+    pqxx::result r = tx.exec_params(
+        "SELECT clue_id::text, standing FROM clue_custody WHERE clue_id = ANY ($1::uuid[]) AND unit_id = $2::uuid",
+        ToArrayLiteral(clue_ids), unit_id);
+    for (const auto& row : r) {
+      const std::string standing = row[1].as<std::string>();
+      out[row[0].as<std::string>()] = standing == "sender"       ? Custody::kSender
+                                      : standing == "supervisor" ? Custody::kSupervisor
+                                                                 : Custody::kOffered;
+    }
     return absl::OkStatus();
   }, db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
-  return in;
+  return out;
 }
 
 absl::StatusOr<std::vector<StoredClue>> PgStore::List(const ListQuery& q) {
   std::vector<StoredClue> out;
   db::Where where;
   if (q.visible_to_unit) {
-    where.Add("EXISTS (SELECT 1 FROM clue_custody cc WHERE cc.clue_id = c.id AND cc.unit_id = ?::uuid)",
+    where.Add("EXISTS (SELECT 1 FROM clue_custody cc WHERE cc.clue_id = c.id AND cc.unit_id = ?::uuid AND "
+              "(cc.standing <> 'offered' OR c.holding_unit_id = cc.unit_id OR c.offered_to_unit_id = cc.unit_id))",
               {*q.visible_to_unit});
   }
   if (q.holding_unit) where.Add("c.holding_unit_id = ?::uuid", {*q.holding_unit});
@@ -624,7 +657,8 @@ absl::StatusOr<std::vector<StoredClue>> PgStore::Duplicates(const std::vector<st
         " AND c.state NOT IN ('CLUE_STATE_CONCLUDED', 'CLUE_STATE_MERGED')"
         " AND EXISTS (SELECT 1 FROM clue_subjects s WHERE s.clue_id = c.id AND s.person_id::text = ANY ($1::text[]))"
         + std::string(visible_to_unit ? " AND EXISTS (SELECT 1 FROM clue_custody cc WHERE cc.clue_id = c.id AND "
-                                        "cc.unit_id = $2::uuid)"
+                                        "cc.unit_id = $2::uuid AND (cc.standing <> 'offered' OR "
+                                        "c.holding_unit_id = cc.unit_id OR c.offered_to_unit_id = cc.unit_id))"
                                       : " AND $2::uuid IS NULL") +
         " ORDER BY c.received_at DESC, c.id DESC LIMIT 200",
         ToArrayLiteral(person_ids), visible_to_unit, exclude_id.empty() ? "00000000-0000-0000-0000-000000000000" : exclude_id);

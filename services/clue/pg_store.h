@@ -53,7 +53,9 @@ class PgStore final : public Store {
   absl::StatusOr<int> MarkOverdue(TimePoint now,
                                   const std::function<std::string(const StoredClue&)>& supervisor) override;
   absl::StatusOr<StoredClue> Get(const std::string& clue_id) override;
-  absl::StatusOr<bool> InCustody(const std::string& clue_id, const std::string& unit_id) override;
+  absl::StatusOr<Custody> CustodyOf(const std::string& clue_id, const std::string& unit_id) override;
+  absl::StatusOr<std::unordered_map<std::string, Custody>> CustodyOf(const std::vector<std::string>& clue_ids,
+                                                                     const std::string& unit_id) override;
   absl::StatusOr<std::vector<StoredClue>> List(const ListQuery& q) override;
   absl::StatusOr<std::vector<chain::Event>> Events(const std::string& clue_id) override;
   absl::StatusOr<std::vector<StoredClue>> Duplicates(const std::vector<std::string>& person_ids,

@@ -1,5 +1,9 @@
 #include "services/clue/service.h"
 
+#include <unordered_map>
+
+#include <absl/strings/numbers.h>
+
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/paging.h"
@@ -60,7 +64,8 @@ std::string ReporterAad(const std::string& id) { return "clue:" + id + ":reporte
 
 ClueServiceImpl::ClueServiceImpl(Store* store, const auth::Verifier* verifier, const crypto::Keyring* keys,
                                  const workdays::Calendar* calendar, Limits limits, const Clock& clock,
-                                 redis::Client* redis, db::Listener* listener, RevealPolicy reveal)
+                                 redis::Client* redis, db::Listener* listener, RevealPolicy reveal,
+                                 events::HubOptions streams)
     : store_(store),
       keys_(keys),
       calendar_(calendar),
@@ -68,8 +73,10 @@ ClueServiceImpl::ClueServiceImpl(Store* store, const auth::Verifier* verifier, c
       clock_(clock),
       reveal_(reveal),
       stats_cache_(redis, "clue_stats", std::chrono::seconds(60), /*local_entries=*/256),
-      listener_(listener),
-      call_("ClueService", verifier) {
+      call_("ClueService", verifier),
+      feed_hub_("clue", [store](const Cursor& after, int limit) { return store->Feed(after, limit); }, listener,
+                streams) {
+  feed_hub_.Start();
   stats_version_refresher_.Start(std::chrono::milliseconds(100), [this] {
     stats_version_.Refresh([this] { return store_->StatsVersion(); });
   });
@@ -111,18 +118,24 @@ Relation ClueServiceImpl::RelationOf(const auth::Principal& p, const StoredClue&
   return Relation::kOther;
 }
 
-absl::StatusOr<bool> ClueServiceImpl::Visible(const auth::Principal& p, const StoredClue& c) {
-  if (Oversight(p)) return true;
-  if (p.unit.empty() || !IsUuid(p.unit)) return false;
-  return store_->InCustody(c.clue.id(), p.unit);
+absl::StatusOr<Standing> ClueServiceImpl::StandingFor(const auth::Principal& p, const StoredClue& c) {
+  Standing s = StandingOf(p, c.clue, Custody::kNone);
+  if (s != Standing::kNone || p.unit.empty() || !IsUuid(p.unit)) return s;
+  SM_ASSIGN_OR_RETURN(Custody custody, store_->CustodyOf(c.clue.id(), p.unit));
+  return StandingOf(p, c.clue, custody);
 }
 
-absl::StatusOr<StoredClue> ClueServiceImpl::LoadVisible(const auth::Principal& p, const std::string& clue_id) {
+absl::StatusOr<StoredClue> ClueServiceImpl::LoadVisible(const auth::Principal& p, const std::string& clue_id,
+                                                       Standing* standing) {
   auto c = store_->Get(clue_id);
   if (!c.ok()) return c.status();
-  SM_ASSIGN_OR_RETURN(bool visible, Visible(p, *c));
+  SM_ASSIGN_OR_RETURN(Standing s, StandingFor(p, *c));
   // A clue the caller may not see does not exist for them.
-  if (!visible) return absl::NotFoundError("clue not found");
+  if (ViewOf(s) == View::kNone) {
+    log::Info("access denied", {{"method", "clue"}, {"user", p.user}, {"reason", "no standing"}});
+    return absl::NotFoundError("clue not found");
+  }
+  if (standing != nullptr) *standing = s;
   return c;
 }
 
@@ -323,7 +336,7 @@ grpc::Status ClueServiceImpl::TransferClue(grpc::ServerContext* ctx, const v1::T
                   }
                   Change ch{cur, "offered", {{"from_unit_id", cur.clue.holding_unit_id()},
                                              {"to_unit_id", req->to_unit_id()}, {"reason", req->reason()}},
-                            {req->to_unit_id()}};
+                            {{req->to_unit_id(), Custody::kOffered}}};
                   ch.after.clue.set_state(step.next);
                   ch.after.clue.set_offered_to_unit_id(req->to_unit_id());
                   SetDeadline(ch.after.clue, step.stage);
@@ -344,8 +357,10 @@ grpc::Status ClueServiceImpl::AcceptClue(grpc::ServerContext* ctx, const v1::Acc
     return Step(call, "AcceptClue", *req, req->request_id(), req->clue_id(), req->expected_version(),
                 [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
                   SM_ASSIGN_OR_RETURN(auto step, Next(cur.clue.state(), Action::kAccept, rel));
+                  // The unit handing it on keeps what it sent and the feedback owed to it.
                   Change ch{cur, "accepted", {{"from_unit_id", cur.clue.holding_unit_id()},
-                                              {"to_unit_id", cur.clue.offered_to_unit_id()}}, {}};
+                                              {"to_unit_id", cur.clue.offered_to_unit_id()}},
+                            {{cur.clue.holding_unit_id(), Custody::kSender}}};
                   ch.after.clue.set_state(step.next);
                   ch.after.clue.set_holding_unit_id(cur.clue.offered_to_unit_id());
                   ch.after.clue.clear_offered_to_unit_id();
@@ -384,6 +399,9 @@ grpc::Status ClueServiceImpl::ReturnClue(grpc::ServerContext* ctx, const v1::Ret
 grpc::Status ClueServiceImpl::AssignHandler(grpc::ServerContext* ctx, const v1::AssignHandlerRequest* req,
                                             v1::ClueReply* reply) {
   return call_.Run(ctx, "AssignHandler", [&](const server::CallInfo& call) -> absl::Status {
+    // Role and standing first: the recusal answer says whether a person is a subject of
+    // the clue, which only its holder may learn.
+    SM_RETURN_IF_ERROR(RequireCaseStaff(call.principal));
     FieldErrors e;
     RequestId(e, req->request_id());
     Uuid(e, "clue_id", req->clue_id());
@@ -396,20 +414,23 @@ grpc::Status ClueServiceImpl::AssignHandler(grpc::ServerContext* ctx, const v1::
     }
     SM_RETURN_IF_ERROR(handler.status());
     SM_ASSIGN_OR_RETURN(UnitInfo handler_unit, store_->Unit(handler->unit_id));
+    Standing standing = Standing::kNone;
+    SM_ASSIGN_OR_RETURN(StoredClue cur, LoadVisible(call.principal, req->clue_id(), &standing));
+    if (standing != Standing::kHolder) return absl::PermissionDeniedError("only the unit holding the clue may assign a handler");
     // Units at or above each subject: a handler there sits in the subject's chain of command.
-    SM_ASSIGN_OR_RETURN(StoredClue cur, LoadVisible(call.principal, req->clue_id()));
+    // A directory read that fails refuses: recusal is never passed by default.
     for (const auto& subj : cur.clue.subjects()) {
       if (subj.person_id() == handler->id) {
         return absl::FailedPreconditionError("recusal (回避): the handler is a subject of this clue");
       }
       std::string subject_unit = subj.unit_id();
       if (!subj.person_id().empty()) {
-        auto sp = store_->Person(subj.person_id());
-        if (sp.ok()) subject_unit = sp->unit_id;
+        SM_ASSIGN_OR_RETURN(PersonInfo sp, store_->Person(subj.person_id()));
+        subject_unit = sp.unit_id;
       }
       if (subject_unit.empty()) continue;
-      auto su = store_->Unit(subject_unit);
-      if (!su.ok()) continue;
+      SM_ASSIGN_OR_RETURN(UnitInfo su_info, store_->Unit(subject_unit));
+      const UnitInfo* su = &su_info;
       bool above = su->id == handler->unit_id;
       for (const auto& a : su->ancestors) above = above || a == handler->unit_id;
       if (above) {
@@ -513,11 +534,13 @@ grpc::Status ClueServiceImpl::GetClue(grpc::ServerContext* ctx, const v1::GetClu
   return call_.Run(ctx, "GetClue", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(RequireReader(call.principal));
     if (!IsUuid(req->clue_id())) return InvalidField("clue_id", "must be a UUID");
-    SM_ASSIGN_OR_RETURN(StoredClue s, LoadVisible(call.principal, req->clue_id()));
+    Standing standing = Standing::kNone;
+    SM_ASSIGN_OR_RETURN(StoredClue s, LoadVisible(call.principal, req->clue_id(), &standing));
     *resp = Render(s).clue();
-    // Details go to the holding unit's staff and to oversight, with at least internal clearance.
-    const bool may_read_details = call.principal.clearance >= auth::kClearanceInternal &&
-                                  (call.principal.unit == s.clue.holding_unit_id() || Oversight(call.principal));
+    const View view = ViewOf(standing);
+    Redact(view, *resp);
+    // Sealed details: the full view (holder, offeree deciding, oversight) with clearance.
+    const bool may_read_details = view == View::kFull && call.principal.clearance >= auth::kClearanceInternal;
     if (!s.details_sealed.empty() && may_read_details) {
       SM_ASSIGN_OR_RETURN(std::string details, keys_->Open(s.details_sealed, DetailsAad(s.clue.id())));
       resp->set_details(details);
@@ -575,8 +598,24 @@ grpc::Status ClueServiceImpl::ListClues(grpc::ServerContext* ctx, const v1::List
     const int page = size.ok() ? *size : 50;
     q.limit = page + 1;
     SM_ASSIGN_OR_RETURN(auto rows, store_->List(q));
+    // Items the unit neither holds nor is offered: what its custody record lets it keep.
+    std::vector<std::string> others;
+    for (const auto& s : rows) {
+      if (StandingOf(call.principal, s.clue, Custody::kNone) == Standing::kNone) others.push_back(s.clue.id());
+    }
+    std::unordered_map<std::string, Custody> custody;
+    if (!others.empty()) {
+      SM_ASSIGN_OR_RETURN(custody, store_->CustodyOf(others, call.principal.unit));
+    }
     resp->set_next_page_token(paging::TakePage(
-        rows, page, [&](const StoredClue& s) { *resp->add_clues() = Render(s).clue(); },
+        rows, page,
+        [&](const StoredClue& s) {
+          auto it = custody.find(s.clue.id());
+          const Standing standing = StandingOf(call.principal, s.clue, it == custody.end() ? Custody::kNone : it->second);
+          v1::Clue* out = resp->add_clues();
+          *out = Render(s).clue();
+          Redact(ViewOf(standing), *out);
+        },
         [&](const StoredClue& last) {
           return paging::EncodeTimeId({db::Micros(last.clue.received_at()), last.clue.id()}, fingerprint);
         }));
@@ -589,12 +628,40 @@ grpc::Status ClueServiceImpl::GetClueHistory(grpc::ServerContext* ctx, const v1:
   return call_.Run(ctx, "GetClueHistory", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(RequireReader(call.principal));
     if (!IsUuid(req->clue_id())) return InvalidField("clue_id", "must be a UUID");
-    SM_RETURN_IF_ERROR(LoadVisible(call.principal, req->clue_id()).status());
+    Standing standing = Standing::kNone;
+    SM_RETURN_IF_ERROR(LoadVisible(call.principal, req->clue_id(), &standing).status());
+    if (!MayReadHistory(standing)) {
+      return absl::PermissionDeniedError("the case history is for the holding unit, a supervising unit and oversight");
+    }
+    FieldErrors e;
+    auto size = paging::PageSize(req->page_size(), 200, 1000);
+    for (const auto& v : FieldViolations(size.status())) e.Add(v.field, v.description);
+    int after_seq = 0;
+    if (!req->page_token().empty()) {
+      const std::string want = "seq:" + req->clue_id() + ":";
+      if (req->page_token().rfind(want, 0) != 0 || !absl::SimpleAtoi(req->page_token().substr(want.size()), &after_seq) ||
+          after_seq < 0) {
+        e.Add("page_token", "is not a token from this history");
+      }
+    }
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    const bool texts = HistoryTextsVisible(call.principal);
     SM_ASSIGN_OR_RETURN(auto events, store_->Events(req->clue_id()));
+    const int page = size.ok() ? *size : 200;
+    int written = 0;
     for (const auto& ev : events) {
+      if (ev.seq <= after_seq) continue;
+      if (written == page) {
+        resp->set_next_page_token("seq:" + req->clue_id() + ":" + std::to_string(after_seq));
+        break;
+      }
       auto* out = resp->add_events();
       events::FillCommon(*out, ev);
       out->set_clue_id(ev.aggregate_id);
+      // The hash covers the data as written; a redacted copy cannot be checked against it.
+      if (!texts) out->set_data_json(RedactEventData(ev.data, false));
+      after_seq = static_cast<int>(ev.seq);
+      ++written;
     }
     return absl::OkStatus();
   });
@@ -870,7 +937,11 @@ grpc::Status ClueServiceImpl::VerifyChain(grpc::ServerContext* ctx, const v1::Ve
   return call_.Run(ctx, "VerifyChain", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(RequireReader(call.principal));
     if (!IsUuid(req->clue_id())) return InvalidField("clue_id", "must be a UUID");
-    SM_ASSIGN_OR_RETURN(StoredClue s, LoadVisible(call.principal, req->clue_id()));
+    Standing standing = Standing::kNone;
+    SM_ASSIGN_OR_RETURN(StoredClue s, LoadVisible(call.principal, req->clue_id(), &standing));
+    if (!MayVerify(standing)) {
+      return absl::PermissionDeniedError("verifying the chain is for the holding unit, a supervising unit and oversight");
+    }
     SM_ASSIGN_OR_RETURN(auto events, store_->Events(req->clue_id()));
     chain::Check c = chain::Verify(events, s.chain_len, s.chain_head);
     resp->set_intact(c.intact);
@@ -906,9 +977,13 @@ grpc::Status ClueServiceImpl::ExtendDeadline(grpc::ServerContext* ctx, const v1:
     return Step(call, "ExtendDeadline", *req, req->request_id(), req->clue_id(), req->expected_version(),
                 [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
                   if (rel != Relation::kHolder) return absl::PermissionDeniedError("only the holding unit extends deadlines");
-                  bool in_holder = approver_unit.id == cur.clue.holding_unit_id();
-                  for (const auto& a : approver_unit.ancestors) in_holder = in_holder || a == cur.clue.holding_unit_id();
-                  if (!in_holder) return absl::PermissionDeniedError("the approving leader is not of the holding unit");
+                  // A leader of the holding unit or of a unit above it approves; one below does not.
+                  SM_ASSIGN_OR_RETURN(UnitInfo holder, store_->Unit(cur.clue.holding_unit_id()));
+                  bool above = approver_unit.id == holder.id;
+                  for (const auto& a : holder.ancestors) above = above || a == approver_unit.id;
+                  if (!above) {
+                    return absl::PermissionDeniedError("the approving leader is not of the holding unit or above it");
+                  }
                   if (!ClockRuns(cur.clue.state()) || !cur.clue.has_deadline_at()) {
                     return absl::FailedPreconditionError("no running deadline in state " +
                                                          std::string(StateName(cur.clue.state())));
@@ -1069,7 +1144,7 @@ grpc::Status ClueServiceImpl::MarkIntervention(grpc::ServerContext* ctx, const v
                   }
                   if (cur.clue.intervened()) return absl::FailedPreconditionError("already intervened in step");
                   Change ch{cur, "intervened", {{"unit_id", call.principal.unit}, {"note", req->note()}},
-                            {call.principal.unit}};
+                            {{call.principal.unit, Custody::kSupervisor}}};
                   ch.after.clue.set_intervened(true);
                   return ch;
                 },
@@ -1079,19 +1154,20 @@ grpc::Status ClueServiceImpl::MarkIntervention(grpc::ServerContext* ctx, const v
 
 grpc::ServerUnaryReactor* ClueServiceImpl::GetClueStats(grpc::CallbackServerContext* ctx,
                                                         const v1::GetClueStatsRequest* req, v1::ClueStats* resp) {
-  return call_.RunUnary(ctx, "GetClueStats", [&](const server::CallInfo& call) -> absl::Status {
+  auto body = [this, req, resp](const server::CallInfo& call, server::Call::Later* later) -> absl::Status {
     const auth::Principal& p = call.principal;
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleDashboard, auth::kRoleOversight, auth::kRoleDiscipline}));
     FieldErrors e;
     Uuid(e, "unit_id", req->unit_id(), false);
-    StatsQuery q;
-    auto micros = [](const google::protobuf::Timestamp& t) { return t.seconds() * 1000000 + t.nanos() / 1000; };
-    if (req->has_received_from()) q.received_from_us = micros(req->received_from());
-    if (req->has_received_to()) q.received_to_us = micros(req->received_to());
-    if (q.received_from_us && q.received_to_us && *q.received_to_us <= *q.received_from_us) {
-      e.Add("received_to", "must be after received_from");
-    }
+    // Whole days: ranges that differ within a day share a cache entry, and the figures are
+    // computed for exactly the range the entry is kept under.
+    const validate::DayRange days =
+        validate::WholeDays(e, "received_from", req->has_received_from() ? &req->received_from() : nullptr,
+                            "received_to", req->has_received_to() ? &req->received_to() : nullptr);
     SM_RETURN_IF_ERROR(e.ToStatus());
+    StatsQuery q;
+    q.received_from_us = days.from_us;
+    q.received_to_us = days.to_us;
     std::string scope = req->unit_id();
     const bool broad = p.HasRole(auth::kRoleDashboard) || Oversight(p);
     if (!broad) {
@@ -1101,24 +1177,37 @@ grpc::ServerUnaryReactor* ClueServiceImpl::GetClueStats(grpc::CallbackServerCont
       if (!IsUuid(scope)) return absl::PermissionDeniedError("the token names no unit");
     }
     if (!scope.empty()) q.unit_id = scope;
-    // Cached per scope under the statistics version, which moves after every change: a
-    // flushed or lost cache only costs a recomputation.
-    SM_ASSIGN_OR_RETURN(int64_t version, StatsVersion());
-    const std::string key = "clue:stats:v" + std::to_string(version) + ":" + (scope.empty() ? "*" : scope) + ":" +
-                            std::to_string(q.received_from_us.value_or(0)) + ":" +
-                            std::to_string(q.received_to_us.value_or(0));
-    bool computed = false;
-    auto bytes = stats_cache_.Get(key, [&]() -> absl::StatusOr<std::string> {
-      computed = true;
-      SM_ASSIGN_OR_RETURN(v1::ClueStats st, store_->Stats(q));
-      SetTs(st.mutable_computed_at(), clock_.Now());
-      return st.SerializeAsString();
-    });
-    if (!bytes.ok()) return bytes.status();
-    if (!resp->ParseFromString(*bytes)) return absl::InternalError("cached statistics unreadable");
-    resp->set_from_cache(!computed);
+    // Cached per scope and range under the statistics version, which moves after every
+    // change: a flushed or lost cache only costs a recomputation.
+    auto key = [q](int64_t version) {
+      return "clue:stats:v" + std::to_string(version) + ":" + q.unit_id.value_or("*") + ":" +
+             std::to_string(q.received_from_us.value_or(0)) + ":" + std::to_string(q.received_to_us.value_or(0));
+    };
+    // On this callback thread only what needs no I/O: a version and answer held in memory.
+    if (std::optional<int64_t> version = stats_version_.Held()) {
+      if (std::optional<std::string> bytes = stats_cache_.Peek(key(*version))) {
+        if (!resp->ParseFromString(*bytes)) return absl::InternalError("cached statistics unreadable");
+        resp->set_from_cache(true);
+        return absl::OkStatus();
+      }
+    }
+    *later = [this, q, key, resp]() -> absl::Status {
+      SM_ASSIGN_OR_RETURN(int64_t version, StatsVersion());
+      bool computed = false;
+      auto bytes = stats_cache_.Get(key(version), [&]() -> absl::StatusOr<std::string> {
+        computed = true;
+        SM_ASSIGN_OR_RETURN(v1::ClueStats st, store_->Stats(q));
+        SetTs(st.mutable_computed_at(), clock_.Now());
+        return st.SerializeAsString();
+      });
+      if (!bytes.ok()) return bytes.status();
+      if (!resp->ParseFromString(*bytes)) return absl::InternalError("cached statistics unreadable");
+      resp->set_from_cache(!computed);
+      return absl::OkStatus();
+    };
     return absl::OkStatus();
-  });
+  };
+  return call_.RunUnary(ctx, "GetClueStats", body, &stats_workers_);
 }
 
 absl::StatusOr<int64_t> ClueServiceImpl::StatsVersion() {
@@ -1131,8 +1220,7 @@ grpc::Status ClueServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Subs
     // The feed carries every clue's events: for other services and oversight only.
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleService, auth::kRoleOversight}));
     return events::Stream<v1::ClueEvent>(
-        ctx, req->after_cursor(), listener_,
-        [this](const Cursor& after, int limit) { return store_->Feed(after, limit); },
+        ctx, call.principal, clock_, req->after_cursor(), feed_hub_,
         [](v1::ClueEvent& ev, const FeedEvent& f) { ev.set_clue_id(f.event.aggregate_id); }, writer);
   });
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/clock.h"
+#include "common/event_hub.h"
 #include "common/periodic.h"
 #include "common/refreshed.h"
 #include "common/pg_listen.h"
@@ -11,6 +12,7 @@
 #include "common/sealed.h"
 #include "common/server.h"
 #include "common/workdays.h"
+#include "common/worker_pool.h"
 #include "services/clue/config.h"
 #include "services/clue/store.h"
 #include "services/clue/workflow.h"
@@ -23,10 +25,15 @@ namespace sm::clue {
 class ClueServiceImpl final : public v1::ClueService::WithCallbackMethod_GetClueStats<v1::ClueService::Service> {
  public:
   // Everything passed must outlive the service.
-  // `redis` (statistics cache) and `listener` (Subscribe wake-ups) may be null.
+  // `redis` (statistics cache) and `listener` (Subscribe wake-ups) may be null. `streams`
+  // bounds Subscribe streams per caller and in all.
   ClueServiceImpl(Store* store, const auth::Verifier* verifier, const crypto::Keyring* keys,
                   const workdays::Calendar* calendar, Limits limits, const Clock& clock = SystemClock::Default(),
-                  redis::Client* redis = nullptr, db::Listener* listener = nullptr, RevealPolicy reveal = {});
+                  redis::Client* redis = nullptr, db::Listener* listener = nullptr, RevealPolicy reveal = {},
+                  events::HubOptions streams = {});
+
+  // The shared reader of the event feed behind Subscribe (its counts are for tests).
+  const events::FeedHub& feed_hub() const { return feed_hub_; }
 
   grpc::Status RegisterClue(grpc::ServerContext*, const v1::RegisterClueRequest*, v1::ClueReply*) override;
   grpc::Status TransferClue(grpc::ServerContext*, const v1::TransferClueRequest*, v1::ClueReply*) override;
@@ -63,8 +70,10 @@ class ClueServiceImpl final : public v1::ClueService::WithCallbackMethod_GetClue
                     const std::string& request_id, const std::string& clue_id, int64_t expected_version,
                     const std::function<absl::StatusOr<Change>(const StoredClue&, Relation)>& edit,
                     v1::ClueReply* reply);
-  absl::StatusOr<StoredClue> LoadVisible(const auth::Principal& p, const std::string& clue_id);
-  absl::StatusOr<bool> Visible(const auth::Principal& p, const StoredClue& c);
+  // Loads a clue the caller may see (NOT_FOUND otherwise) and says in what standing.
+  absl::StatusOr<StoredClue> LoadVisible(const auth::Principal& p, const std::string& clue_id,
+                                         Standing* standing = nullptr);
+  absl::StatusOr<Standing> StandingFor(const auth::Principal& p, const StoredClue& c);
   Relation RelationOf(const auth::Principal& p, const StoredClue& c) const;
   void SetDeadline(v1::Clue& c, Stage stage) const;
   v1::ClueReply Render(const StoredClue& s) const;
@@ -89,9 +98,13 @@ class ClueServiceImpl final : public v1::ClueService::WithCallbackMethod_GetClue
   void ForgetStatsVersion() { stats_version_.Forget(); }
 
   redis::Cache stats_cache_;
-  db::Listener* listener_;
   server::Call call_;
   Refreshed<int64_t> stats_version_{std::chrono::milliseconds(100)};
+  // Subscribe streams share one reader of the feed.
+  events::FeedHub feed_hub_;
+  // Statistics that are not held in memory are computed here, off gRPC's callback threads:
+  // two at a time (each is one PostgreSQL query), a few more waiting, the rest refused.
+  WorkerPool stats_workers_{"clue_stats", 2, 16};
   Periodic stats_version_refresher_;  // last: stops before the rest goes
 };
 

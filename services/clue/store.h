@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <absl/status/statusor.h>
@@ -13,6 +14,7 @@
 #include "common/directory_reader.h"
 #include "common/event_log.h"
 #include "common/hash_chain.h"
+#include "services/clue/access.h"
 #include "supervision/v1/clue.pb.h"
 
 namespace sm::clue {
@@ -36,7 +38,7 @@ struct Change {
   StoredClue after;
   std::string event_type;
   nlohmann::json data = nlohmann::json::object();
-  std::vector<std::string> custody_add;
+  std::vector<std::pair<std::string, Custody>> custody_add;  // (unit, what it keeps)
 };
 
 // Renders the reply stored for idempotent replays (no sensitive content).
@@ -140,7 +142,12 @@ class Store {
                                           const std::function<std::string(const StoredClue&)>& supervisor) = 0;
 
   virtual absl::StatusOr<StoredClue> Get(const std::string& clue_id) = 0;
-  virtual absl::StatusOr<bool> InCustody(const std::string& clue_id, const std::string& unit_id) = 0;
+  // What the custody record says of `unit_id` (kNone when it was never in custody).
+  virtual absl::StatusOr<Custody> CustodyOf(const std::string& clue_id, const std::string& unit_id) = 0;
+  // The same for several clues in one query (a list page); clues never in the unit's
+  // custody are absent from the map.
+  virtual absl::StatusOr<std::unordered_map<std::string, Custody>> CustodyOf(const std::vector<std::string>& clue_ids,
+                                                                             const std::string& unit_id) = 0;
   virtual absl::StatusOr<std::vector<StoredClue>> List(const ListQuery& q) = 0;
   virtual absl::StatusOr<std::vector<chain::Event>> Events(const std::string& clue_id) = 0;
   // Open clues sharing one of `person_ids` as a subject, visible to `visible_to_unit` (nullopt:

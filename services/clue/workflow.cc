@@ -57,6 +57,14 @@ bool ClockRuns(v1::ClueState s) {
 absl::StatusOr<Step> Next(v1::ClueState state, Action action, Relation relation,
                           v1::DispositionMethod method, bool case_filed) {
   using S = v1::ClueState;
+  // Who may act comes first: a caller who may not take this step learns nothing of the
+  // clue's state from the refusal.
+  const Relation party = (action == Action::kAccept || action == Action::kReturn) ? Relation::kOfferee : Relation::kHolder;
+  if (relation != party) {
+    return absl::PermissionDeniedError(std::string("only the unit ") +
+                                       (party == Relation::kHolder ? "holding the clue" : "the clue is offered to") +
+                                       " may " + std::string(ActionName(action)) + " it");
+  }
   auto holder_only = [&](Step step) -> absl::StatusOr<Step> {
     if (relation != Relation::kHolder) {
       return absl::PermissionDeniedError("only the unit holding the clue may " + std::string(ActionName(action)) + " it");

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <sstream>
@@ -647,6 +648,56 @@ TEST_F(AuditServiceTest, AccessAndBadInputs) {
   grpc::Status s = Call(stub_.get(), auditor, &v1::AuditService::Stub::AddFinding, af, &fr);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(FieldViolations(FromGrpcStatus(s))[0].field, "amount_fen");
+}
+
+// audit-service's Subscribe runs on its own shared feed like clue-service's, and ends when
+// the token does; statistics are held in memory yet a change made here shows at once.
+TEST_F(AuditServiceTest, EventsStreamFromTheSharedFeedAndStatsSeeAChangeAtOnce) {
+  const Who oversight{UnitId("bureau-party-committee"), {"oversight"}};
+  const Who dashboard{UnitId("bureau"), {"dashboard"}};
+  const v1::Engagement e = Engagement();
+  v1::GetAuditStatsRequest sq;
+  sq.set_unit_id(UnitId("fucheng-branch"));
+  v1::AuditStats first, held, after;
+  ASSERT_TRUE(Call(stub_.get(), dashboard, &v1::AuditService::Stub::GetAuditStats, sq, &first).ok());
+  ASSERT_TRUE(Call(stub_.get(), dashboard, &v1::AuditService::Stub::GetAuditStats, sq, &held).ok());
+  EXPECT_TRUE(held.from_cache());
+
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + Token(oversight));
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::SubscribeRequest req;
+  auto stream = stub_->Subscribe(&ctx, req);
+  std::mutex mu;
+  std::vector<std::string> ids;
+  std::thread reader([&] {
+    v1::AuditEvent ev;
+    while (stream->Read(&ev)) {
+      std::lock_guard lock(mu);
+      ids.push_back(ev.aggregate_id());
+    }
+  });
+  const v1::Finding f = AddFinding(e);
+  ASSERT_TRUE(Call(stub_.get(), dashboard, &v1::AuditService::Stub::GetAuditStats, sq, &after).ok());
+  EXPECT_FALSE(after.from_cache());
+  EXPECT_EQ(after.findings(), first.findings() + 1);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool seen = false;
+  while (!seen && std::chrono::steady_clock::now() < until) {
+    {
+      std::lock_guard lock(mu);
+      seen = std::find(ids.begin(), ids.end(), f.id()) != ids.end();
+    }
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(seen) << "the new finding's event reached the subscriber";
+  EXPECT_EQ(service_->feed_hub().counts().live, 1);
+  clock_->Set(std::chrono::system_clock::now() + std::chrono::hours(9));  // past the token's expiry
+  reader.join();
+  grpc::Status st = stream->Finish();
+  clock_->Set(Start());
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED) << st.error_message();
+  EXPECT_EQ(service_->feed_hub().counts().open, 0);
 }
 
 TEST_F(AuditServiceTest, TheConsumerAppliesEveryClueEventOnceWhileWritersRace) {

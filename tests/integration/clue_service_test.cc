@@ -5,9 +5,14 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <grpcpp/generic/generic_stub.h>
+
 #include <algorithm>
 #include <atomic>
+#include <csignal>
+#include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -257,10 +262,16 @@ TEST_F(ClueServiceTest, FullLifecycleWithTwoWayTransferAndFeedback) {
   EXPECT_EQ(seen.outcome().feedback(), "经初核属实，给予党内警告处分。");
   EXPECT_TRUE(seen.details().empty());  // details stay with the holder
 
+  // The sender keeps what it sent and the outcome, not where the case went or how it ran.
+  EXPECT_TRUE(seen.holding_unit_id().empty());
+  EXPECT_FALSE(seen.has_disposition());
+  EXPECT_EQ(seen.summary(), c.summary());
   v1::GetClueHistoryRequest h;
   h.set_clue_id(c.id());
   v1::GetClueHistoryResponse hist;
-  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::GetClueHistory, h, &hist).ok());
+  EXPECT_EQ(Call(group, &v1::ClueService::Stub::GetClueHistory, h, &hist).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Call(commission, &v1::ClueService::Stub::GetClueHistory, h, &hist).ok());
   std::vector<std::string> types;
   for (const auto& e : hist.events()) types.push_back(e.type());
   EXPECT_EQ(types, (std::vector<std::string>{"registered", "offered", "accepted", "disposed", "concluded"}));
@@ -290,9 +301,10 @@ TEST_F(ClueServiceTest, FullLifecycleWithTwoWayTransferAndFeedback) {
   ASSERT_TRUE(Call(police, &v1::ClueService::Stub::ReturnClue, ret, &r).ok());
   EXPECT_EQ(r.clue().state(), v1::CLUE_STATE_HELD);
   EXPECT_EQ(r.clue().holding_unit_id(), commission.unit);
-  // The police unit that saw the offer keeps seeing the clue (chain of custody).
+  // The police unit that returned the offer sent nothing and is owed nothing: the clue is
+  // gone for it (custody is a record of who held it, not a licence to read it forever).
   g.set_clue_id(back.id());
-  EXPECT_TRUE(Call(police, &v1::ClueService::Stub::GetClue, g, &seen).ok());
+  EXPECT_EQ(Call(police, &v1::ClueService::Stub::GetClue, g, &seen).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(ClueServiceTest, AcceptAndReturnRaceExactlyOneWins) {
@@ -339,7 +351,14 @@ TEST_F(ClueServiceTest, AcceptAndReturnRaceExactlyOneWins) {
     t2.join();
     EXPECT_NE(accepted.ok(), returned.ok()) << accepted.error_message() << " / " << returned.error_message();
     const grpc::Status& loser = accepted.ok() ? returned : accepted;
-    EXPECT_EQ(loser.error_code(), grpc::StatusCode::ABORTED) << loser.error_message();
+    // A lost accept after a return: the clue went back, so the commission no longer has it
+    // at all (NOT_FOUND) unless it read it before the return committed (ABORTED).
+    if (accepted.ok()) {
+      EXPECT_EQ(loser.error_code(), grpc::StatusCode::ABORTED) << loser.error_message();
+    } else {
+      EXPECT_TRUE(loser.error_code() == grpc::StatusCode::ABORTED || loser.error_code() == grpc::StatusCode::NOT_FOUND)
+          << loser.error_message();
+    }
     EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_events WHERE clue_id = '" + c.id() + "'"), 3);
   }
 }
@@ -574,6 +593,187 @@ TEST_F(ClueServiceTest, DirectoryChangesReachRegistrationOnceTheGenerationMoves)
   Sql("UPDATE directory.units SET active = true WHERE code = 'gaoxin-branch'; "
       "UPDATE directory.meta SET generation = generation + 1");
   EXPECT_TRUE(wait_for(grpc::StatusCode::OK).ok());
+}
+
+// The access table of docs/clue.md § Access, cell by cell through the real service: each
+// read RPC for each standing of the caller's unit (holder, offeree, supervisor, sender,
+// past offeree, parent of the holder, unrelated, oversight), each role, at clearance 0 and 1.
+TEST_F(ClueServiceTest, AccessTableCellByCell) {
+  const std::string a = UnitId("kexin-branch-discipline-committee");   // registered it: sender
+  const std::string b = UnitId("fucheng-branch-discipline-committee");  // holds it
+  const std::string c_unit = UnitId("discipline-commission");           // offered it now
+  const std::string d = UnitId("discipline-group");                     // escalated to: supervisor
+  const std::string e = UnitId("organ-discipline-committee");           // offered once, returned
+  const std::string parent = UnitId("fucheng-branch");                  // above the holder
+  const std::string unrelated = UnitId("gaoxin-branch");
+  v1::Clue clue = Register(Who{a}, Petition("kexin-branch-discipline-committee"));
+  v1::ClueReply r;
+  v1::TransferClueRequest t;
+  t.set_request_id(NewUuid());
+  t.set_clue_id(clue.id());
+  t.set_expected_version(clue.version());
+  t.set_to_unit_id(b);
+  ASSERT_TRUE(Call(Who{a}, &v1::ClueService::Stub::TransferClue, t, &r).ok());
+  v1::AcceptClueRequest acc;
+  acc.set_request_id(NewUuid());
+  acc.set_clue_id(clue.id());
+  acc.set_expected_version(r.clue().version());
+  ASSERT_TRUE(Call(Who{b}, &v1::ClueService::Stub::AcceptClue, acc, &r).ok());
+  t.set_request_id(NewUuid());
+  t.set_expected_version(r.clue().version());
+  t.set_to_unit_id(c_unit);
+  t.set_reason("移送纪委：涉嫌违纪");
+  ASSERT_TRUE(Call(Who{b}, &v1::ClueService::Stub::TransferClue, t, &r).ok());
+  Sql("INSERT INTO clue.clue_custody (clue_id, unit_id, standing) VALUES ('" + clue.id() + "', '" + d +
+      "', 'supervisor'), ('" + clue.id() + "', '" + e + "', 'offered')");
+
+  enum Expect { kFull, kRecord, kSender, kDenied, kHidden };
+  struct Cell {
+    std::string label, unit;
+    std::vector<std::string> roles;
+    Expect get, history, verify;
+  };
+  const std::vector<std::string> disc = {"discipline"};
+  const std::vector<Cell> cells = {
+      {"holder", b, disc, kFull, kFull, kFull},
+      {"offeree", c_unit, disc, kFull, kFull, kDenied},
+      {"supervisor", d, disc, kRecord, kFull, kFull},
+      {"sender", a, disc, kSender, kDenied, kDenied},
+      {"past offeree", e, disc, kHidden, kHidden, kHidden},
+      {"parent of holder", parent, disc, kHidden, kHidden, kHidden},
+      {"unrelated", unrelated, disc, kHidden, kHidden, kHidden},
+      {"oversight", UnitId("bureau-party-committee"), {"oversight"}, kFull, kFull, kFull},
+      {"holder, dashboard role", b, {"dashboard"}, kDenied, kDenied, kDenied},
+      {"holder, staff role", b, {"staff"}, kDenied, kDenied, kDenied},
+      {"holder, auditor role", b, {"auditor"}, kDenied, kDenied, kDenied},
+      {"holder, service role", b, {"service"}, kDenied, kDenied, kDenied},
+      {"holder, custodian role", b, {"custodian"}, kDenied, kDenied, kDenied},
+      {"holder, no role", b, {}, kDenied, kDenied, kDenied},
+  };
+  auto code_of = [](Expect x) {
+    return x == kDenied ? grpc::StatusCode::PERMISSION_DENIED
+                        : x == kHidden ? grpc::StatusCode::NOT_FOUND : grpc::StatusCode::OK;
+  };
+  int checked = 0;
+  for (const Cell& cell : cells) {
+    for (int clearance : {0, 1}) {
+      SCOPED_TRACE(cell.label + " at clearance " + std::to_string(clearance));
+      Who w{cell.unit, cell.roles, clearance, "cell-user"};
+      if (std::find(cell.roles.begin(), cell.roles.end(), "service") != cell.roles.end()) w.user = "audit-service";
+      v1::GetClueRequest g;
+      g.set_clue_id(clue.id());
+      v1::Clue got;
+      grpc::Status gs = Call(w, &v1::ClueService::Stub::GetClue, g, &got);
+      EXPECT_EQ(gs.error_code(), code_of(cell.get)) << gs.error_message();
+      if (gs.ok()) {
+        EXPECT_EQ(got.summary(), clue.summary());
+        EXPECT_EQ(got.outcome().feedback(), "");
+        const bool details = !got.details().empty();
+        EXPECT_EQ(details, cell.get == kFull && clearance >= 1) << "sealed details";
+        EXPECT_TRUE(got.details_withheld() || details);
+        EXPECT_EQ(got.holding_unit_id().empty(), cell.get == kSender) << "where the case went";
+        EXPECT_EQ(got.reporter_on_file(), cell.get == kFull) << "whether a reporter is on file";
+        if (cell.get == kSender) {
+          EXPECT_TRUE(got.offered_to_unit_id().empty());
+        }
+      }
+      v1::GetClueHistoryRequest h;
+      h.set_clue_id(clue.id());
+      v1::GetClueHistoryResponse hist;
+      grpc::Status hs = Call(w, &v1::ClueService::Stub::GetClueHistory, h, &hist);
+      EXPECT_EQ(hs.error_code(), code_of(cell.history)) << hs.error_message();
+      if (hs.ok()) {
+        ASSERT_EQ(hist.events_size(), 4);  // registered, offered, accepted, offered
+        const std::string data = hist.events(3).data_json();
+        EXPECT_EQ(data.find("移送纪委") != std::string::npos, clearance >= 1) << "reasons need clearance: " << data;
+        EXPECT_NE(data.find(c_unit), std::string::npos) << "structure stays: " << data;
+      }
+      v1::VerifyChainRequest v;
+      v.set_clue_id(clue.id());
+      v1::VerifyChainResponse vr;
+      grpc::Status vs = Call(w, &v1::ClueService::Stub::VerifyChain, v, &vr);
+      EXPECT_EQ(vs.error_code(), code_of(cell.verify)) << vs.error_message();
+      if (vs.ok()) {
+        EXPECT_TRUE(vr.intact());
+      }
+      // Lists show exactly the clues a unit may see, with the same view.
+      if (!cell.roles.empty() && (cell.roles[0] == "discipline" || cell.roles[0] == "oversight")) {
+        v1::ListCluesRequest l;
+        l.set_page_size(500);
+        l.set_origin_unit_id(a);
+        v1::ListCluesResponse lr;
+        grpc::Status ls = Call(w, &v1::ClueService::Stub::ListClues, l, &lr);
+        ASSERT_TRUE(ls.ok()) << ls.error_message();
+        const v1::Clue* listed = nullptr;
+        for (const auto& x : lr.clues()) {
+          if (x.id() == clue.id()) listed = &x;
+        }
+        EXPECT_EQ(listed != nullptr, cell.get != kHidden);
+        if (listed != nullptr) {
+          EXPECT_EQ(listed->holding_unit_id().empty(), cell.get == kSender);
+        }
+      }
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 2 * static_cast<int>(cells.size()));
+
+  // Acting: only the holder transfers, only the offeree accepts; the rest are refused
+  // (NOT_FOUND where the clue does not exist for them).
+  struct Act {
+    std::string label, unit;
+    grpc::StatusCode transfer, accept;
+  };
+  for (const Act& act : std::vector<Act>{{"offeree", c_unit, grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::OK},
+                                         {"supervisor", d, grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::PERMISSION_DENIED},
+                                         {"sender", a, grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::PERMISSION_DENIED},
+                                         {"past offeree", e, grpc::StatusCode::NOT_FOUND, grpc::StatusCode::NOT_FOUND},
+                                         {"unrelated", unrelated, grpc::StatusCode::NOT_FOUND, grpc::StatusCode::NOT_FOUND}}) {
+    SCOPED_TRACE(act.label);
+    v1::GetClueRequest g;
+    g.set_clue_id(clue.id());
+    v1::Clue now;
+    ASSERT_TRUE(Call(Who{b}, &v1::ClueService::Stub::GetClue, g, &now).ok());
+    v1::TransferClueRequest tt;
+    tt.set_request_id(NewUuid());
+    tt.set_clue_id(clue.id());
+    tt.set_expected_version(now.version());
+    tt.set_to_unit_id(unrelated);
+    EXPECT_EQ(Call(Who{act.unit}, &v1::ClueService::Stub::TransferClue, tt, &r).error_code(),
+              act.transfer == grpc::StatusCode::OK ? grpc::StatusCode::OK : act.transfer);
+    if (act.accept != grpc::StatusCode::OK) {
+      v1::AcceptClueRequest aa;
+      aa.set_request_id(NewUuid());
+      aa.set_clue_id(clue.id());
+      aa.set_expected_version(now.version());
+      EXPECT_EQ(Call(Who{act.unit}, &v1::ClueService::Stub::AcceptClue, aa, &r).error_code(), act.accept);
+    }
+  }
+  // Nothing above changed the clue.
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_events WHERE clue_id = '" + clue.id() + "'"), 4);
+}
+
+// AssignHandler refuses a caller who is not the holder before it says anything about the
+// handler (whether a person is a subject of the clue is the holder's to know); an extension
+// is approved by a leader of the holding unit or above it, never below.
+TEST_F(ClueServiceTest, AssignHandlerAndExtensionAskWhoFirst) {
+  const Who group{UnitId("discipline-group")};
+  v1::Clue c = Register(group, Petition("discipline-group"));
+  v1::AssignHandlerRequest a;
+  a.set_request_id(NewUuid());
+  a.set_clue_id(c.id());
+  a.set_expected_version(c.version());
+  a.set_handler_person_id(c.subjects(0).person_id());  // the subject: recusal for the holder
+  v1::ClueReply r;
+  grpc::Status holder = Call(group, &v1::ClueService::Stub::AssignHandler, a, &r);
+  EXPECT_EQ(holder.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(holder.error_message().find("recusal"), std::string::npos);
+  for (const Who& w : {Who{UnitId("gaoxin-branch")}, Who{group.unit, {"dashboard"}}, Who{group.unit, {"staff"}}}) {
+    grpc::Status s = Call(w, &v1::ClueService::Stub::AssignHandler, a, &r);
+    EXPECT_TRUE(s.error_code() == grpc::StatusCode::PERMISSION_DENIED || s.error_code() == grpc::StatusCode::NOT_FOUND)
+        << s.error_message();
+    EXPECT_EQ(s.error_message().find("recusal"), std::string::npos) << s.error_message();
+  }
 }
 
 TEST_F(ClueServiceTest, AccessIsDeniedByDefault) {
@@ -1066,9 +1266,10 @@ TEST_F(ClueServiceTest, IllegalStepsNameTheStateAndStaleVersionsAbort) {
   a.set_clue_id(c.id());
   a.set_expected_version(c.version());
   v1::ClueReply r;
+  // Accepting is the offeree's: the holder is refused as the wrong party, not told the state.
   grpc::Status s = Call(group, &v1::ClueService::Stub::AcceptClue, a, &r);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(s.error_message().find("REGISTERED"), std::string::npos) << s.error_message();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(s.error_message().find("REGISTERED"), std::string::npos) << s.error_message();
   v1::ConcludeClueRequest k;
   k.set_request_id(NewUuid());
   k.set_clue_id(c.id());
@@ -1562,6 +1763,338 @@ TEST_F(ClueServiceTest, SubscriberSeesEveryEventExactlyOnceWhileWritersRace) {
   v1::ClueEvent ev;
   EXPECT_FALSE(denied->Read(&ev));
   EXPECT_EQ(denied->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// Oversight callers with their own subjects, each opening a stream from `cursor`.
+struct OpenStream {
+  std::unique_ptr<grpc::ClientContext> ctx = std::make_unique<grpc::ClientContext>();
+  std::unique_ptr<grpc::ClientReader<v1::ClueEvent>> reader;
+};
+
+TEST_F(ClueServiceTest, StreamEndsUnauthenticatedWhenItsTokenExpires) {
+  const Who reader{UnitId("bureau-party-committee"), {"oversight"}, 1, "expiring-reader"};
+  Register(Who{UnitId("discipline-group")}, Petition("discipline-group"));  // something to stream
+  auto stub = v1::ClueService::NewStub(*channel_);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer " + Token(reader));  // valid for 8 hours
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  v1::SubscribeRequest req;
+  auto stream = stub->Subscribe(&ctx, req);
+  std::atomic<int> read{0};
+  std::thread consumer([&] {
+    v1::ClueEvent ev;
+    while (stream->Read(&ev)) ++read;
+  });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (read.load() == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(read.load(), 0) << "the stream serves events while the token is valid";
+  ASSERT_EQ(service_->feed_hub().counts().open, 1);
+  // The service's clock passes the token's expiry (tokens carry real time).
+  clock_->Set(std::chrono::system_clock::now() + std::chrono::hours(9));
+  consumer.join();
+  grpc::Status st = stream->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED) << st.error_message();
+  EXPECT_EQ(st.error_message(), "token expired");
+  EXPECT_EQ(service_->feed_hub().counts().open, 0) << "its slot is free";
+}
+
+TEST_F(ClueServiceTest, StreamsPerCallerAreCappedAndASlotFreesWhenOneEnds) {
+  const Who caller{UnitId("bureau-party-committee"), {"service"}, 1, "greedy-service"};
+  const Who other{UnitId("bureau-party-committee"), {"service"}, 1, "other-service"};
+  auto stub = v1::ClueService::NewStub(*channel_);
+  auto open = [&](const Who& w) {
+    OpenStream s;
+    s.ctx->AddMetadata("authorization", "Bearer " + Token(w));
+    s.ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    v1::SubscribeRequest req;
+    req.set_after_cursor("999999999:0");  // past the end: nothing to send, the stream just waits
+    s.reader = stub->Subscribe(s.ctx.get(), req);
+    return s;
+  };
+  auto open_count_reaches = [&](int n) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (service_->feed_hub().counts().open != n && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return service_->feed_hub().counts().open == n;
+  };
+  std::vector<OpenStream> mine;
+  for (int i = 0; i < 4; ++i) mine.push_back(open(caller));  // the default limit
+  ASSERT_TRUE(open_count_reaches(4));
+  OpenStream refused = open(caller);
+  v1::ClueEvent ev;
+  EXPECT_FALSE(refused.reader->Read(&ev));
+  grpc::Status st = refused.reader->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(st.error_message().find("grpc.max_streams_per_caller"), std::string::npos) << st.error_message();
+  // Another caller is not affected.
+  OpenStream theirs = open(other);
+  ASSERT_TRUE(open_count_reaches(5));
+  // One of the caller's streams goes away: its slot is free again.
+  mine[0].ctx->TryCancel();
+  EXPECT_EQ(mine[0].reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  ASSERT_TRUE(open_count_reaches(4));
+  OpenStream again = open(caller);
+  ASSERT_TRUE(open_count_reaches(5)) << "the caller may open a stream again";
+  for (OpenStream* s : {&mine[1], &mine[2], &mine[3], &theirs, &again}) {
+    s->ctx->TryCancel();
+    s->reader->Finish();
+  }
+  EXPECT_TRUE(open_count_reaches(0));
+}
+
+// Twenty subscribers and six writers at once: every subscriber gets every event once and in
+// the same order, a slow older transaction's event included, and once they have caught up
+// none of them reads PostgreSQL itself — the service's one feed reader does.
+TEST_F(ClueServiceTest, TwentySubscribersShareOneFeedReaderAndEachGetsEveryEventOnceInOrder) {
+  const Who group{UnitId("discipline-group")};
+  const Who commission{UnitId("discipline-commission")};
+  std::string cursor;
+  {
+    pqxx::connection conn(Conn());
+    pqxx::work tx(conn);
+    auto r = tx.exec1("SELECT coalesce(max(xid::text::bigint), 0), coalesce(max(gseq), 0) FROM clue.clue_events");
+    cursor = r[0].as<std::string>() + ":" + r[1].as<std::string>();
+  }
+  constexpr int kSubscribers = 20;
+  auto stub = v1::ClueService::NewStub(*channel_);
+  std::vector<OpenStream> streams(kSubscribers);
+  std::vector<std::vector<std::string>> received(kSubscribers);  // "clue_id/seq" in arrival order
+  std::vector<std::mutex> mu(kSubscribers);
+  std::vector<std::thread> consumers;
+  for (int i = 0; i < kSubscribers; ++i) {
+    const Who reader{UnitId("bureau-party-committee"), {"oversight"}, 1, "reader-" + std::to_string(i)};
+    streams[i].ctx->AddMetadata("authorization", "Bearer " + Token(reader));
+    v1::SubscribeRequest req;
+    req.set_after_cursor(cursor);
+    streams[i].reader = stub->Subscribe(streams[i].ctx.get(), req);
+    consumers.emplace_back([&, i] {
+      v1::ClueEvent ev;
+      while (streams[i].reader->Read(&ev)) {
+        std::lock_guard lock(mu[i]);
+        received[i].push_back(ev.clue_id() + "/" + std::to_string(ev.seq()));
+      }
+    });
+  }
+  const auto joined = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (service_->feed_hub().counts().live < kSubscribers && std::chrono::steady_clock::now() < joined) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(service_->feed_hub().counts().live, kSubscribers);
+  const events::FeedHub::Counts before = service_->feed_hub().counts();
+
+  const v1::Clue victim = Register(group, Petition("discipline-group"));
+  pqxx::connection slow_conn(Conn());
+  pqxx::work slow(slow_conn);
+  slow.exec("INSERT INTO clue.clue_events (clue_id, seq, type, actor, actor_unit_id, at, data, prev_hash, hash) "
+            "VALUES ('" + victim.id() + "', 1000, 'slow_writer', 'test', '', now(), '{}', '', '')");
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 6; ++w) {
+    writers.emplace_back([&] {
+      auto wstub = v1::ClueService::NewStub(*channel_);
+      for (int i = 0; i < 5; ++i) {
+        grpc::ClientContext ctx;
+        ctx.AddMetadata("authorization", "Bearer " + Token(group));
+        v1::ClueReply r;
+        ASSERT_TRUE(wstub->RegisterClue(&ctx, Petition("discipline-group"), &r).ok());
+        v1::TransferClueRequest t;
+        t.set_request_id(NewUuid());
+        t.set_clue_id(r.clue().id());
+        t.set_expected_version(r.clue().version());
+        t.set_to_unit_id(commission.unit);
+        grpc::ClientContext ctx2;
+        ctx2.AddMetadata("authorization", "Bearer " + Token(group));
+        ASSERT_TRUE(wstub->TransferClue(&ctx2, t, &r).ok());
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  slow.commit();
+  std::vector<std::string> expected;
+  {
+    pqxx::connection conn(Conn());
+    pqxx::work tx(conn);
+    for (const auto& r : tx.exec(
+             "SELECT clue_id::text || '/' || seq FROM clue.clue_events WHERE (xid::text::bigint, gseq) > (" +
+             cursor.substr(0, cursor.find(':')) + ", " + cursor.substr(cursor.find(':') + 1) + ") ORDER BY xid, gseq")) {
+      expected.push_back(r[0].as<std::string>());
+    }
+  }
+  EXPECT_GE(expected.size(), 6u * 5 * 2 + 2);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (int i = 0; i < kSubscribers; ++i) {
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(mu[i]);
+        if (received[i].size() >= expected.size()) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // anything extra would show now
+  const events::FeedHub::Counts after = service_->feed_hub().counts();
+  for (int i = 0; i < kSubscribers; ++i) streams[i].ctx->TryCancel();
+  for (auto& t : consumers) t.join();
+  for (int i = 0; i < kSubscribers; ++i) {
+    streams[i].reader->Finish();
+    EXPECT_EQ(received[i], expected) << "subscriber " << i;
+  }
+  EXPECT_NE(std::find(expected.begin(), expected.end(), victim.id() + "/1000"), expected.end());
+  EXPECT_EQ(after.page_reads, before.page_reads) << "a caught-up subscriber polled PostgreSQL itself";
+  EXPECT_EQ(after.fell_behind, before.fell_behind);
+  EXPECT_GT(after.hub_reads, before.hub_reads);
+  // The same reads show on /metrics.
+  const std::string text = metrics::Metrics::Global().Render();
+  EXPECT_NE(text.find("sm_feed_reads_total{feed=\"clue\",reader=\"hub\"}"), std::string::npos);
+}
+
+TEST_F(ClueServiceTest, StatsRangesWithinOneDayShareOneCacheEntryAndAreChecked) {
+  const Who dashboard{UnitId("bureau-party-committee"), {"dashboard"}};
+  const Who group{UnitId("discipline-group")};
+  // Registered at the service's clock: 2025-01-24 02:00 UTC.
+  Register(group, Petition("discipline-group"));
+  const int64_t day = ToUnixSeconds(Start()) / 86400 * 86400;
+  auto ask = [&](int64_t from, int64_t to, v1::ClueStats* out) {
+    v1::GetClueStatsRequest q;
+    q.mutable_received_from()->set_seconds(from);
+    q.mutable_received_to()->set_seconds(to);
+    return Call(dashboard, &v1::ClueService::Stub::GetClueStats, q, out);
+  };
+  v1::ClueStats a, b, c;
+  // Both after the registration, within its day: the whole day is counted, so it is in.
+  ASSERT_TRUE(ask(day + 3 * 3600, day + 4 * 3600, &a).ok());
+  ASSERT_TRUE(ask(day + 5 * 3600, day + 23 * 3600, &b).ok());
+  EXPECT_TRUE(b.from_cache()) << "a range differing within the day is the same entry";
+  EXPECT_EQ(b.total(), a.total());
+  EXPECT_GE(a.total(), 1);
+  ASSERT_TRUE(ask(day + 86400 + 60, day + 86400 + 120, &c).ok());
+  EXPECT_FALSE(c.from_cache()) << "the next day is another entry";
+  EXPECT_EQ(c.total(), 0);
+  // Checked at the edge, naming the field.
+  v1::ClueStats bad;
+  grpc::Status st = ask(day + 86400, day, &bad);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Fields(st), std::vector<std::string>{"received_to"});
+  st = ask(day, int64_t{300} * 365 * 86400, &bad);
+  EXPECT_EQ(Fields(st), std::vector<std::string>{"received_to"});
+  st = ask(-86400, day, &bad);
+  EXPECT_EQ(Fields(st), std::vector<std::string>{"received_from"});
+  st = ask(0, day, &bad);
+  EXPECT_EQ(Fields(st), std::vector<std::string>{"received_to"}) << "longer than the longest range";
+}
+
+// grpc.health.v1.Health/Check through the generic stub (no generated health client here).
+grpc::Status HealthCheck(const std::shared_ptr<grpc::Channel>& channel, std::chrono::milliseconds deadline,
+                         std::string* reply) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + deadline);
+  grpc::Slice empty{std::string()};  // an empty HealthCheckRequest: the whole server
+  grpc::ByteBuffer req(&empty, 1), resp;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &req, &resp,
+                 [&](grpc::Status s) { done.set_value(std::move(s)); });
+  grpc::Status st = done.get_future().get();
+  std::vector<grpc::Slice> slices;
+  if (st.ok() && resp.Dump(&slices).ok()) {
+    for (const auto& s : slices) reply->append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return st;
+}
+
+// PostgreSQL's processes (the postmaster, named in its pid file, and its children).
+std::vector<int> PostgresPids() {
+  std::ifstream pidfile(PgRedis::Get().dir() + "/pg/postmaster.pid");
+  int postmaster = 0;
+  pidfile >> postmaster;
+  std::vector<int> pids;
+  if (postmaster <= 0) return pids;
+  pids.push_back(postmaster);
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state;
+    int ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == postmaster) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+// Statistics misses while PostgreSQL hangs (SIGSTOP: connections open, nothing answers)
+// wait on the statistics workers, not on gRPC's callback threads: grpc.health still
+// answers, and misses beyond the workers' queue are refused at once instead of piling up.
+TEST_F(ClueServiceTest, StatsMissesDuringAPostgresHangLeaveHealthAnswering) {
+  const Who dashboard{UnitId("bureau-party-committee"), {"dashboard"}};
+  v1::ClueStats warm;
+  ASSERT_TRUE(Call(dashboard, &v1::ClueService::Stub::GetClueStats, v1::GetClueStatsRequest(), &warm).ok());
+  const std::vector<int> pids = PostgresPids();
+  ASSERT_GE(pids.size(), 2u);
+  struct Resume {
+    const std::vector<int>& pids;
+    ~Resume() {
+      for (int pid : pids) kill(pid, SIGCONT);
+    }
+  } resume{pids};
+  for (int pid : pids) ASSERT_EQ(kill(pid, SIGSTOP), 0);
+
+  constexpr int kMisses = 24;  // more than the workers (2) and their queue (16) hold
+  const int64_t day = ToUnixSeconds(Start()) / 86400 * 86400;
+  std::vector<std::future<grpc::Status>> calls;
+  for (int i = 0; i < kMisses; ++i) {
+    calls.push_back(std::async(std::launch::async, [&, i] {
+      v1::GetClueStatsRequest q;  // a range of its own: a miss
+      q.mutable_received_from()->set_seconds(day - (i + 1) * 86400);
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("authorization", "Bearer " + Token(dashboard));
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+      v1::ClueStats out;
+      return stub_->GetClueStats(&ctx, q, &out);
+    }));
+  }
+  // The refused ones come back while PostgreSQL is still stopped.
+  int refused = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  std::vector<bool> done(kMisses, false);
+  while (refused < kMisses - 18 && std::chrono::steady_clock::now() < until) {
+    for (int i = 0; i < kMisses; ++i) {
+      if (!done[i] && calls[i].wait_for(std::chrono::milliseconds(1)) == std::future_status::ready) {
+        done[i] = true;
+        grpc::Status st = calls[i].get();
+        EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
+        ++refused;
+      }
+    }
+  }
+  EXPECT_GE(refused, kMisses - 18);
+  std::string reply;
+  grpc::Status health = HealthCheck(*channel_, std::chrono::seconds(5), &reply);
+  EXPECT_TRUE(health.ok()) << health.error_message();
+  EXPECT_EQ(reply, std::string("\x08\x01", 2)) << "SERVING";
+  for (int pid : pids) kill(pid, SIGCONT);
+  // Once PostgreSQL runs again the waiting misses are answered. (A worker may not yet have
+  // taken its first task when the queue filled, so up to two more may have been refused.)
+  int answered = 0;
+  for (int i = 0; i < kMisses; ++i) {
+    if (done[i]) continue;
+    grpc::Status st = calls[i].get();
+    if (st.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      ++refused;
+    } else {
+      EXPECT_TRUE(st.ok()) << i << ": " << st.error_message();
+      ++answered;
+    }
+  }
+  EXPECT_LE(refused, kMisses - 16);
+  EXPECT_EQ(answered + refused, kMisses);
 }
 
 }  // namespace

@@ -1,5 +1,9 @@
 // TLS and mutual TLS from certificate files: the server bootstrap (common/server.h) and
-// the client helper (common/client.h) with certificates made by openssl at test time.
+// the client helper (common/client.h) with certificates made by openssl at test time. A
+// mutual-TLS server refuses a client with no certificate, with one from another CA, with a
+// self-signed one and with an expired one; a client refuses a server whose certificate
+// another CA signed; a channel read by client::ReadConfig (as audit-service reads its
+// channel to clue-service) gets through.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -7,6 +11,7 @@
 
 #include "common/auth.h"
 #include "common/client.h"
+#include "common/config.h"
 #include "common/server.h"
 #include "services/directory/service.h"
 #include "tests/support/pg_redis.h"
@@ -33,6 +38,21 @@ class TlsTest : public ::testing::Test {
     run("openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 1");
     // A client certificate signed by nobody the server trusts.
     run("openssl x509 -req -in rogue.csr -signkey rogue.key -out rogue.crt -days 1");
+    // Another CA, with a client and a server certificate of its own.
+    run("openssl req -x509 -newkey rsa:2048 -nodes -keyout other-ca.key -out other-ca.crt -days 1 -subj /CN=other-ca");
+    for (const std::string name : {"other-client", "other-server", "expired"}) {
+      run("openssl req -newkey rsa:2048 -nodes -keyout " + name + ".key -out " + name + ".csr -subj /CN=" + name);
+    }
+    run("openssl x509 -req -in other-client.csr -CA other-ca.crt -CAkey other-ca.key -CAcreateserial -out other-client.crt -days 1");
+    run("openssl x509 -req -in other-server.csr -CA other-ca.crt -CAkey other-ca.key -CAcreateserial -out other-server.crt -days 1 -extfile san.ext");
+    // Signed by the trusted CA but valid only for a day in 2020: `openssl ca` takes explicit
+    // dates (openssl 3.0's x509 -req does not).
+    run("(mkdir -p cadb && touch cadb/index && echo 01 > cadb/serial && printf '[ca]\\ndefault_ca=x\\n[x]\\n"
+        "database=cadb/index\\nnew_certs_dir=cadb\\nserial=cadb/serial\\ndefault_md=sha256\\npolicy=p\\n"
+        "[p]\\ncommonName=supplied\\n' > ca.cnf)");
+    run("openssl ca -batch -config ca.cnf -cert ca.crt -keyfile ca.key -in expired.csr -out expired.crt -notext "
+        "-startdate 20200101000000Z -enddate 20200102000000Z");
+    run("openssl x509 -in expired.crt -noout -checkend 0 | grep -q 'will expire'");
     auth::Config ac;
     ac.keys = auth::DevelopmentKeys();
     verifier_ = new auth::Verifier(*auth::Verifier::Create(ac));
@@ -95,6 +115,54 @@ TEST_F(TlsTest, ClientWithUntrustedCertificateIsRefused) {
   c.cert_file = *dir_ + "/rogue.crt";
   c.key_file = *dir_ + "/rogue.key";
   EXPECT_EQ(Call(c), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(TlsTest, ClientWithACertificateFromAnotherCaIsRefused) {
+  client::Config c = Base();
+  c.cert_file = *dir_ + "/other-client.crt";
+  c.key_file = *dir_ + "/other-client.key";
+  EXPECT_EQ(Call(c), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(TlsTest, ClientWithAnExpiredCertificateIsRefused) {
+  client::Config c = Base();
+  c.cert_file = *dir_ + "/expired.crt";
+  c.key_file = *dir_ + "/expired.key";
+  EXPECT_EQ(Call(c), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(TlsTest, ServerWithACertificateFromAnotherCaIsRefused) {
+  server::Config sc;
+  sc.listen = "127.0.0.1:0";
+  sc.tls = {*dir_ + "/other-server.crt", *dir_ + "/other-server.key", *dir_ + "/ca.crt"};
+  auto other = server::Server::Start(sc, {service_});
+  ASSERT_TRUE(other.ok()) << other.status();
+  client::Config c = Base();
+  c.target = "127.0.0.1:" + std::to_string((*other)->port());
+  c.cert_file = *dir_ + "/client.crt";
+  c.key_file = *dir_ + "/client.key";
+  EXPECT_EQ(Call(c), grpc::StatusCode::UNAVAILABLE);
+  (*other)->Shutdown(std::chrono::milliseconds(100));
+}
+
+TEST_F(TlsTest, AChannelReadFromConfigUsesMutualTls) {
+  // What audit-service reads for its channel to clue-service, outside development.
+  auto source = config::Source::FromYaml(
+      "audit:\n  clue:\n    addr: 127.0.0.1:" + std::to_string(server_->port()) + "\n    tls:\n      ca_file: " + *dir_ +
+          "/ca.crt\n      cert_file: " + *dir_ + "/client.crt\n      key_file: " + *dir_ +
+          "/client.key\n      server_name: localhost\n    deadline_ms: 3000\n",
+      "file audit.yaml", [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+  ASSERT_TRUE(source.ok()) << source.status();
+  config::Reader r(*source);
+  client::Config c = client::ReadConfig(r, "audit.clue", "127.0.0.1:7102", /*development=*/false);
+  ASSERT_TRUE(r.Finish().ok()) << r.Finish();
+  EXPECT_EQ(Call(c), grpc::StatusCode::UNAUTHENTICATED);  // past mutual TLS, stopped by auth
+  // The same without its certificate is refused at start-up, not at the first call.
+  config::Reader r2(*source);
+  source->Set("audit.clue.tls.cert_file", "");
+  source->Set("audit.clue.tls.key_file", "");
+  client::ReadConfig(r2, "audit.clue", "127.0.0.1:7102", false);
+  EXPECT_NE(std::string(r2.Finish().message()).find("audit.clue.tls.cert_file: is required"), std::string::npos);
 }
 
 TEST_F(TlsTest, PlaintextClientIsRefused) {

@@ -161,6 +161,41 @@ void PgRedis::ResetSchemas() const {
   Exec(buf.str());
 }
 
+TlsPostgres::TlsPostgres(const std::string& cert_file, const std::string& key_file) {
+  char tmpl[] = "/tmp/sm-tls-pg-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  // PostgreSQL reads its key only when the key is its own and private.
+  std::filesystem::copy_file(cert_file, dir_ + "/server.crt");
+  std::filesystem::copy_file(key_file, dir_ + "/server.key");
+  chmod((dir_ + "/server.key").c_str(), 0600);
+  chmod(dir_.c_str(), 0755);
+  if (geteuid() == 0) {
+    passwd* pw = getpwnam("postgres");
+    if (pw == nullptr) throw std::runtime_error("no postgres user (apt-get install postgresql)");
+    for (const std::string& f : {dir_, dir_ + "/server.crt", dir_ + "/server.key"}) {
+      if (chown(f.c_str(), pw->pw_uid, pw->pw_gid) != 0) throw std::runtime_error("chown failed");
+    }
+  }
+  const std::string bin = PgBin();
+  if (Run(bin + "/initdb -D " + dir_ + "/pg -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 -N > " + dir_ +
+              "/initdb.log 2>&1 && sed -i 's/^host\\([[:space:]]\\)/hostssl\\1/' " + dir_ + "/pg/pg_hba.conf",
+          true) != 0) {
+    throw std::runtime_error("initdb failed: see " + dir_ + "/initdb.log");
+  }
+  port_ = FreePort();
+  std::string cmd = bin + "/pg_ctl -D " + dir_ + "/pg -l " + dir_ + "/pg.log -w -t 60 -o \"-c listen_addresses=127.0.0.1 -p " +
+                    std::to_string(port_) + " -k " + dir_ + " -c fsync=off -c ssl=on -c ssl_cert_file=" + dir_ +
+                    "/server.crt -c ssl_key_file=" + dir_ + "/server.key\" start > /dev/null";
+  if (Run(cmd, true) != 0) throw std::runtime_error("TLS postgres did not start: see " + dir_ + "/pg.log");
+}
+
+TlsPostgres::~TlsPostgres() {
+  Run(PgBin() + "/pg_ctl -D " + dir_ + "/pg -m immediate -w stop > /dev/null 2>&1", true);
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
 void PgRedis::StartRedis() {
   pid_t pid = fork();
   if (pid == 0) {

@@ -4,6 +4,7 @@
 // server to prove the services survive it.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "common/db/pool.h"
@@ -45,6 +46,23 @@ class PgRedis {
   int pg_port_ = 0;
   int redis_port_ = 0;
   int redis_pid_ = 0;
+};
+
+// A PostgreSQL of its own (not the shared one above), with TLS on from `cert_file` and
+// `key_file` and TCP connections without TLS refused (hostssl), trusting every role: for
+// tests of how clients verify it. Stopped and removed when destroyed.
+class TlsPostgres {
+ public:
+  // Throws when it cannot start (the message names its log).
+  TlsPostgres(const std::string& cert_file, const std::string& key_file);
+  ~TlsPostgres();
+  TlsPostgres(const TlsPostgres&) = delete;
+  TlsPostgres& operator=(const TlsPostgres&) = delete;
+  int port() const { return port_; }
+
+ private:
+  std::string dir_;
+  int port_ = 0;
 };
 
 // A free TCP port on 127.0.0.1 (bound and released; good enough for tests).

@@ -1,7 +1,8 @@
 // The clue state machine over every (state, action, relation) triple, against an explicit
 // table of the legal steps. Everything not in the table must be refused: with
-// FAILED_PRECONDITION naming the state when the step is illegal in that state, and with
-// PERMISSION_DENIED when it is legal but not for that caller.
+// PERMISSION_DENIED when the caller is not the party the action belongs to (whatever the
+// state, so the refusal tells nothing of it), else FAILED_PRECONDITION naming the state when
+// the step is illegal in that state.
 #include "services/clue/workflow.h"
 
 #include <gtest/gtest.h>
@@ -71,6 +72,16 @@ TEST(ClueWorkflowTest, EveryStateActionRelationTriple) {
                                       std::to_string(case_filed) + " / relation " + std::to_string(static_cast<int>(rel));
             ++checked;
             auto it = table.find({state, action, method, case_filed});
+            // The party is checked first: another caller is refused whatever the state.
+            const Relation party =
+                action == Action::kAccept || action == Action::kReturn ? Relation::kOfferee : Relation::kHolder;
+            if (rel != party) {
+              ASSERT_FALSE(got.ok()) << where << " is not for this caller";
+              EXPECT_EQ(got.status().code(), absl::StatusCode::kPermissionDenied) << where;
+              EXPECT_EQ(std::string(got.status().message()).find(StateName(state)), std::string::npos)
+                  << where << ": the refusal must not name the state";
+              continue;
+            }
             if (it == table.end()) {
               ASSERT_FALSE(got.ok()) << where << " should be refused";
               if (action == Action::kDispose && method == v1::DISPOSITION_METHOD_UNSPECIFIED &&

@@ -20,6 +20,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
+using ::testing::Not;
 
 // The sample lines of `text` for metric `name` whose labels contain every one of `labels`.
 std::vector<std::string> Samples(const std::string& text, const std::string& name,
@@ -232,6 +233,50 @@ TEST(AdminServer, StopRightAfterStartDoesNotHang) {
   // httplib's listen loop; httplib 0.11's stop() does nothing until then, so a Stop() (or
   // the destructor) right after Start() joins a thread that never returns.
   EXPECT_EQ(shared->finished.load(), kRounds) << "Stop() hung after Start()";
+}
+
+TEST(AdminServer, WithATokenMetricsNeedsItAndHealthStaysOpen) {
+  AdminServer admin;
+  const std::string token = "0123456789abcdef-admin";
+  ASSERT_TRUE(admin.Start("127.0.0.1:0", [] { return absl::UnavailableError("db at 10.0.0.9:5432 down"); }, "",
+                          token).ok());
+  auto client = ClientFor(admin.port());
+
+  auto none = client->Get("/metrics");
+  ASSERT_TRUE(none) << httplib::to_string(none.error());
+  EXPECT_EQ(none->status, 401);
+  EXPECT_THAT(none->body, Not(HasSubstr("sm_rpc")));
+  for (const std::string& header : std::vector<std::string>{"Bearer wrong", "Bearer " + token + "x", "Bearer " + token.substr(1), token,
+                                   "bearer " + token, "Bearer  " + token}) {
+    SCOPED_TRACE(header);
+    auto wrong = client->Get("/metrics", {{"Authorization", header}});
+    ASSERT_TRUE(wrong);
+    EXPECT_EQ(wrong->status, 401);
+  }
+  auto right = client->Get("/metrics", {{"Authorization", "Bearer " + token}});
+  ASSERT_TRUE(right);
+  EXPECT_EQ(right->status, 200);
+  EXPECT_THAT(right->body, HasSubstr("# TYPE"));
+
+  // Probes need no token, but learn only "down", not where the database is.
+  auto probe = client->Get("/healthz");
+  ASSERT_TRUE(probe);
+  EXPECT_EQ(probe->status, 503);
+  EXPECT_EQ(probe->body, "unavailable\n");
+  auto operator_view = client->Get("/healthz", {{"Authorization", "Bearer " + token}});
+  ASSERT_TRUE(operator_view);
+  EXPECT_EQ(operator_view->status, 503);
+  EXPECT_THAT(operator_view->body, HasSubstr("10.0.0.9"));
+  admin.Stop();
+}
+
+TEST(BearerMatches, ExactHeaderOnly) {
+  EXPECT_TRUE(BearerMatches("Bearer abc", "abc"));
+  EXPECT_FALSE(BearerMatches("Bearer abd", "abc"));
+  EXPECT_FALSE(BearerMatches("Bearer ab", "abc"));
+  EXPECT_FALSE(BearerMatches("abc", "abc"));
+  EXPECT_FALSE(BearerMatches("", ""));
+  EXPECT_FALSE(BearerMatches("Bearer ", ""));  // no token configured never matches
 }
 
 }  // namespace

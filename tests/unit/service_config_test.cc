@@ -122,9 +122,14 @@ TEST(ServiceConfig, LoopbackIsParsedNotPrefixMatched) {
 }
 
 TEST(ServiceConfig, ValuesFromTheFileAreUsed) {
+  char root[] = "/tmp/sm_service_config_test_XXXXXX";
+  int fd = mkstemp(root);
+  ASSERT_GE(fd, 0);
+  close(fd);
   Loaded l = Load(
       "grpc:\n  listen: localhost:6000\n  max_threads: 8\n"
       "db:\n  host: pg\n  port: 5433\n  pool_size: 4\n  statement_timeout_ms: 1000\n"
+      "  sslrootcert: " + std::string(root) + "\n"
       "redis:\n  enabled: false\n"
       "log:\n  level: debug\n"
       "auth:\n  verify_key: 0123456789abcdef0123456789abcdef-own\n  leeway_s: 5\n  max_token_lifetime_s: 3600\n");
@@ -140,6 +145,9 @@ TEST(ServiceConfig, ValuesFromTheFileAreUsed) {
   EXPECT_EQ(l.config.auth.keys[0].material, "0123456789abcdef0123456789abcdef-own");
   EXPECT_EQ(l.config.auth.leeway, std::chrono::seconds(5));
   EXPECT_EQ(l.config.auth.max_lifetime, std::chrono::seconds(3600));
+  EXPECT_EQ(l.config.db.sslmode, "verify-full");  // a network database, outside development
+  EXPECT_EQ(l.config.db.sslrootcert, root);
+  std::remove(root);
 }
 
 TEST(ServiceConfig, LoopbackAddressesMayBePlaintext) {

@@ -23,6 +23,9 @@ Context::Context(Options opts) : opts_(std::move(opts)) {
   lang_ = opts_.lang == "en" ? Lang::kEn : Lang::kZh;
   client_config_.target = opts_.addr;
   client_config_.ca_file = opts_.ca_file;
+  client_config_.cert_file = opts_.cert_file;
+  client_config_.key_file = opts_.key_file;
+  client_config_.server_name_override = opts_.tls_server_name;
   client_config_.default_deadline = std::chrono::milliseconds(opts_.timeout_ms);
 }
 

@@ -35,7 +35,10 @@ struct Options {
   std::string output = "table";  // table | json
   std::string lang = "zh";    // zh | en (--lang, SMCTL_LANG)
   int timeout_ms = 10000;
-  std::string ca_file;        // TLS: CA of the services
+  std::string ca_file;        // TLS: CA of the services (--ca-file, SMCTL_CA_FILE)
+  std::string cert_file;      // mutual TLS: client certificate (--cert-file, SMCTL_CERT_FILE)
+  std::string key_file;       // and its key (--key-file, SMCTL_KEY_FILE)
+  std::string tls_server_name;  // name to verify when not the address's host
 };
 
 class Context {

@@ -89,8 +89,15 @@ int Login(Context& ctx, const LoginArgs& args) {
                          "目前只支持开发令牌：smctl login --dev --user 用户 --unit 单位代码 --role 角色",
                          "only development tokens are supported: smctl login --dev --user U --unit CODE --role R");
   }
+  std::string secret = args.secret;
+  if (!args.secret_file.empty()) {
+    std::ifstream in(args.secret_file);
+    if (!in || !std::getline(in, secret) || secret.empty()) {
+      return ctx.FailLocal(kExitUsage, "无法读取密钥文件 " + args.secret_file, "cannot read secret file " + args.secret_file);
+    }
+  }
   auth::MintRequest mint;
-  mint.signing_key = args.secret.empty() ? std::string(auth::kDevelopmentSecret) : args.secret;
+  mint.signing_key = secret.empty() ? std::string(auth::kDevelopmentSecret) : secret;
   mint.principal.user = args.user;
   mint.principal.roles = args.roles;
   mint.principal.clearance = args.clearance;

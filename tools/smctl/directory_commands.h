@@ -16,6 +16,7 @@ struct LoginArgs {
   int clearance = 0;
   int ttl_hours = 8;
   std::string secret;  // HS256 secret; default: the development secret
+  std::string secret_file;  // read into `secret` when set (a local identity provider's)
 };
 int Login(Context& ctx, const LoginArgs& args);
 int Logout(Context& ctx);

@@ -29,6 +29,10 @@ int main(int argc, char** argv) {
   opts.audit_addr = Env("SMCTL_AUDIT_ADDR", "127.0.0.1:7103");
   opts.token = Env("SMCTL_TOKEN", "");
   opts.lang = Env("SMCTL_LANG", "zh");
+  opts.ca_file = Env("SMCTL_CA_FILE", "");
+  opts.cert_file = Env("SMCTL_CERT_FILE", "");
+  opts.key_file = Env("SMCTL_KEY_FILE", "");
+  opts.tls_server_name = Env("SMCTL_TLS_SERVER_NAME", "");
   app.add_option("--addr", opts.addr, "服务地址 service address host:port (SMCTL_ADDR)");
   app.add_option("--clue-addr", opts.clue_addr, "线索服务地址 clue service address host:port (SMCTL_CLUE_ADDR)");
   app.add_option("--audit-addr", opts.audit_addr, "审计服务地址 audit service address host:port (SMCTL_AUDIT_ADDR)");
@@ -36,7 +40,11 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", opts.output, "输出格式 output: table|json")->check(CLI::IsMember({"table", "json"}));
   app.add_option("--lang", opts.lang, "语言 language: zh|en (SMCTL_LANG)")->check(CLI::IsMember({"zh", "en"}));
   app.add_option("--timeout-ms", opts.timeout_ms, "每次调用的超时 per-call deadline (ms)")->check(CLI::Range(100, 600000));
-  app.add_option("--ca-file", opts.ca_file, "TLS: 服务证书的 CA CA of the services' certificates");
+  app.add_option("--ca-file", opts.ca_file, "TLS: 服务证书的 CA CA of the services' certificates (SMCTL_CA_FILE)");
+  app.add_option("--cert-file", opts.cert_file, "双向TLS客户端证书 mutual TLS client certificate (SMCTL_CERT_FILE)");
+  app.add_option("--key-file", opts.key_file, "客户端证书私钥 its private key (SMCTL_KEY_FILE)");
+  app.add_option("--tls-server-name", opts.tls_server_name,
+                 "要验证的服务器名 server name to verify, when not the address's host (SMCTL_TLS_SERVER_NAME)");
 
   std::function<int(Context&)> run;
 
@@ -48,6 +56,10 @@ int main(int argc, char** argv) {
   login_cmd->add_option("--role", login.roles, "角色 role (repeat): admin, discipline, oversight, auditor, inspector, staff, dashboard, custodian")->required();
   login_cmd->add_option("--clearance", login.clearance, "涉密等级 clearance 0-3")->check(CLI::Range(0, 3));
   login_cmd->add_option("--ttl-hours", login.ttl_hours, "有效期（小时） validity in hours")->check(CLI::Range(1, 720));
+  login.secret_file = Env("SMCTL_SECRET_FILE", "");
+  login_cmd->add_option("--secret-file", login.secret_file,
+                        "签名密钥文件（本地身份提供方，默认为开发密钥） HS256 secret file of a local identity provider "
+                        "(default: the development secret) (SMCTL_SECRET_FILE)");
   login_cmd->callback([&] { run = [&](Context& c) { return Login(c, login); }; });
 
   app.add_subcommand("logout", "退出登录 forget the stored token")->callback([&] {
