@@ -2,6 +2,8 @@
 
 #include "common/uuid.h"
 
+#include <set>
+
 namespace sm::validate {
 
 size_t CodePoints(std::string_view s) {
@@ -48,6 +50,23 @@ std::optional<int64_t> Seconds(FieldErrors& e, const std::string& field, const g
 }
 
 }  // namespace
+
+std::optional<int64_t> TimestampMicros(FieldErrors& e, const std::string& field, const google::protobuf::Timestamp* t) {
+  std::optional<int64_t> s = Seconds(e, field, t);
+  if (!s) return std::nullopt;
+  return *s * 1000000 + t->nanos() / 1000;
+}
+
+void DistinctTexts(FieldErrors& e, const std::string& field, const google::protobuf::RepeatedPtrField<std::string>& v,
+                   int max_count, size_t max_length) {
+  if (v.size() > max_count) e.Add(field, "at most " + std::to_string(max_count));
+  std::set<std::string_view> seen;
+  for (int i = 0; i < v.size() && i < max_count; ++i) {
+    const std::string f = field + "[" + std::to_string(i) + "]";
+    Length(e, f, v.Get(i), max_length, true);
+    if (!seen.insert(v.Get(i)).second) e.Add(f, "repeats an earlier entry");
+  }
+}
 
 DayRange WholeDays(FieldErrors& e, const std::string& from_field, const google::protobuf::Timestamp* from,
                    const std::string& to_field, const google::protobuf::Timestamp* to) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include <google/protobuf/repeated_field.h>
 #include <google/protobuf/timestamp.pb.h>
 
 #include "common/status.h"
@@ -24,6 +25,16 @@ void Uuid(FieldErrors& e, const std::string& field, const std::string& v, bool r
 void RequestId(FieldErrors& e, const std::string& v);
 // expected_version: required (positive).
 void Version(FieldErrors& e, int64_t v);
+
+// A timestamp a caller sent, as microseconds since the epoch, checked before any
+// conversion (huge seconds would overflow a time_point): seconds in [1970, 2100) and nanos
+// in [0, 1e9), else "is out of range" and nullopt. nullopt without error for `t` null.
+std::optional<int64_t> TimestampMicros(FieldErrors& e, const std::string& field, const google::protobuf::Timestamp* t);
+
+// A repeated text field: at most `max_count` entries, each non-empty, at most `max_length`
+// characters, and none repeating an earlier one (named as `field[i]`).
+void DistinctTexts(FieldErrors& e, const std::string& field, const google::protobuf::RepeatedPtrField<std::string>& v,
+                   int max_count, size_t max_length);
 
 // A half-open range [from_us, to_us) of whole UTC days, in microseconds since the epoch;
 // an absent bound is open.

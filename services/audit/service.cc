@@ -335,10 +335,7 @@ grpc::Status AuditServiceImpl::AddFinding(grpc::ServerContext* ctx, const v1::Ad
     if (!v1::Severity_IsValid(req->severity())) e.Add("severity", "unknown severity");
     Uuid(e, "responsible_unit_id", req->responsible_unit_id());
     Uuid(e, "responsible_person_id", req->responsible_person_id(), false);
-    if (req->evidence_refs_size() > 50) e.Add("evidence_refs", "at most 50");
-    for (int i = 0; i < req->evidence_refs_size(); ++i) {
-      Length(e, "evidence_refs[" + std::to_string(i) + "]", req->evidence_refs(i), 200, true);
-    }
+    validate::DistinctTexts(e, "evidence_refs", req->evidence_refs(), 50, 200);
     SM_RETURN_IF_ERROR(e.ToStatus());
     SM_ASSIGN_OR_RETURN(v1::Engagement en, store_->GetEngagement(req->engagement_id()));
     SM_RETURN_IF_ERROR(Authorize(call.principal, access::Rpc::kAddFinding, ToEngagement(call.principal.unit, en),
@@ -451,9 +448,13 @@ grpc::Status AuditServiceImpl::ReferFinding(grpc::ServerContext* ctx, const v1::
     Uuid(e, "finding_id", req->finding_id());
     Version(e, req->expected_version());
     Uuid(e, "to_unit_id", req->to_unit_id());
+    if (req->categories_size() > v1::ClueCategory_MAX) e.Add("categories", "at most " + std::to_string(v1::ClueCategory_MAX));
+    std::set<int> categories_seen;
     for (int i = 0; i < req->categories_size(); ++i) {
       if (req->categories(i) == v1::CLUE_CATEGORY_UNSPECIFIED || !v1::ClueCategory_IsValid(req->categories(i))) {
         e.Add("categories[" + std::to_string(i) + "]", "unknown category");
+      } else if (!categories_seen.insert(req->categories(i)).second) {
+        e.Add("categories[" + std::to_string(i) + "]", "repeats a category");
       }
     }
     Length(e, "summary", req->summary(), 500, false);
@@ -605,9 +606,7 @@ grpc::Status AuditServiceImpl::RecordProgress(grpc::ServerContext* ctx, const v1
     validate::RequestId(e, req->request_id());
     Uuid(e, "rectification_id", req->rectification_id());
     Length(e, "note", req->note(), 4000, true);
-    for (int i = 0; i < req->evidence_refs_size(); ++i) {
-      Length(e, "evidence_refs[" + std::to_string(i) + "]", req->evidence_refs(i), 200, true);
-    }
+    validate::DistinctTexts(e, "evidence_refs", req->evidence_refs(), 50, 200);
     SM_RETURN_IF_ERROR(e.ToStatus());
     return RectStep(call, access::Rpc::kRecordProgress, *req, req->request_id(), req->rectification_id(), 0,
                     RectAction::kProgress, nullptr,

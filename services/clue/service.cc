@@ -4,6 +4,8 @@
 
 #include <absl/strings/numbers.h>
 
+#include <set>
+
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/paging.h"
@@ -179,14 +181,17 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
     Length(e, "source_ref", req->source_ref(), 128, false);
     if (req->subjects_size() == 0) e.Add("subjects", "name at least one person or unit");
     if (req->subjects_size() > kMaxSubjects) e.Add("subjects", "at most 50");
+    std::set<std::string> subjects_seen;
     for (int i = 0; i < req->subjects_size() && i < kMaxSubjects; ++i) {
       const auto& s = req->subjects(i);
       const std::string f = "subjects[" + std::to_string(i) + "]";
       if (s.subject_case() == v1::ClueSubject::kPersonId) Uuid(e, f + ".person_id", s.person_id());
       else if (s.subject_case() == v1::ClueSubject::kUnitId) Uuid(e, f + ".unit_id", s.unit_id());
       else e.Add(f, "give person_id or unit_id");
+      if (!subjects_seen.insert(s.person_id() + "/" + s.unit_id()).second) e.Add(f, "repeats an earlier subject");
     }
     if (req->categories_size() == 0) e.Add("categories", "give at least one category");
+    if (req->categories_size() > v1::ClueCategory_MAX) e.Add("categories", "at most " + std::to_string(v1::ClueCategory_MAX));
     std::set<int> seen;
     for (int i = 0; i < req->categories_size(); ++i) {
       int c = req->categories(i);
@@ -212,8 +217,8 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
     }
     if (!v1::Severity_IsValid(req->severity())) e.Add("severity", "unknown severity");
     const TimePoint now = clock_.Now();
-    if (req->has_received_at() &&
-        FromUnixSeconds(req->received_at().seconds()) > now + std::chrono::minutes(5)) {
+    if (auto at = validate::TimestampMicros(e, "received_at", req->has_received_at() ? &req->received_at() : nullptr);
+        at && TimePoint(std::chrono::microseconds(*at)) > now + std::chrono::minutes(5)) {
       e.Add("received_at", "is in the future");
     }
     SM_RETURN_IF_ERROR(e.ToStatus());
@@ -501,10 +506,7 @@ grpc::Status ClueServiceImpl::ConcludeClue(grpc::ServerContext* ctx, const v1::C
       e.Add("form", "is required: one of the four forms (1-4)");
     }
     Length(e, "feedback", req->feedback(), kMaxFeedback, true);
-    if (req->sanctions_size() > 20) e.Add("sanctions", "at most 20");
-    for (int i = 0; i < req->sanctions_size(); ++i) {
-      Length(e, "sanctions[" + std::to_string(i) + "]", req->sanctions(i), 200, true);
-    }
+    validate::DistinctTexts(e, "sanctions", req->sanctions(), 20, 200);
     SM_RETURN_IF_ERROR(e.ToStatus());
     return Step(call, "ConcludeClue", *req, req->request_id(), req->clue_id(), req->expected_version(),
                 [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
@@ -579,9 +581,9 @@ grpc::Status ClueServiceImpl::ListClues(grpc::ServerContext* ctx, const v1::List
       }
       q.text = escaped;
     }
-    auto micros = [](const google::protobuf::Timestamp& t) { return t.seconds() * 1000000 + t.nanos() / 1000; };
-    if (req->has_received_from()) q.received_from_us = micros(req->received_from());
-    if (req->has_received_to()) q.received_to_us = micros(req->received_to());
+    q.received_from_us =
+        validate::TimestampMicros(e, "received_from", req->has_received_from() ? &req->received_from() : nullptr);
+    q.received_to_us = validate::TimestampMicros(e, "received_to", req->has_received_to() ? &req->received_to() : nullptr);
     if (q.received_from_us && q.received_to_us && *q.received_to_us <= *q.received_from_us) {
       e.Add("received_to", "must be after received_from");
     }
@@ -1019,6 +1021,9 @@ grpc::Status ClueServiceImpl::AddNote(grpc::ServerContext* ctx, const v1::AddNot
       bool hex = a.sha256().size() == 64;
       for (char c : a.sha256()) hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
       if (!hex) e.Add(f + ".sha256", "must be 64 lower-case hex characters");
+      for (int j = 0; j < i; ++j) {
+        if (hex && req->attachments(j).sha256() == a.sha256()) e.Add(f + ".sha256", "repeats an earlier attachment");
+      }
       if (a.size_bytes() < 0) e.Add(f + ".size_bytes", "must not be negative");
       Length(e, f + ".media_type", a.media_type(), 100, false);
       files.push_back({{"name", a.name()}, {"sha256", a.sha256()}, {"size_bytes", a.size_bytes()},

@@ -423,6 +423,42 @@ TEST_F(AuditServiceTest, ADeadReferralIsRetriedByTheAuditUnit) {
   EXPECT_NE(s.error_message().find("REFERRAL_STATE_DELIVERED"), std::string::npos) << s.error_message();
 }
 
+// Repeated fields are capped and free of repeats, each refusal naming the entry.
+TEST_F(AuditServiceTest, RepeatedFieldsAreCappedAndWithoutRepeats) {
+  v1::Engagement e = Engagement();
+  v1::AddFindingRequest r;
+  r.set_request_id(NewUuid());
+  r.set_engagement_id(e.id());
+  r.set_title("重复的证据编号");
+  r.set_description("同一底稿编号重复登记。");
+  r.set_category(v1::FINDING_CATEGORY_FINANCIAL_DISCIPLINE);
+  r.set_severity(v1::SEVERITY_LOW);
+  r.set_responsible_unit_id(UnitId("fucheng-branch"));
+  r.add_evidence_refs("底稿 1");
+  r.add_evidence_refs("底稿 1");
+  v1::FindingReply reply;
+  grpc::Status s = Call(stub_.get(), auditor, &v1::AuditService::Stub::AddFinding, r, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_NE(s.error_message().find("evidence_refs[1]"), std::string::npos) << s.error_message();
+  r.clear_evidence_refs();
+  for (int i = 0; i < 51; ++i) r.add_evidence_refs("底稿 " + std::to_string(i));
+  s = Call(stub_.get(), auditor, &v1::AuditService::Stub::AddFinding, r, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("at most 50"), std::string::npos) << s.error_message();
+  v1::Finding f = AddFinding(e);
+  v1::ReferFindingRequest refer;
+  refer.set_request_id(NewUuid());
+  refer.set_finding_id(f.id());
+  refer.set_expected_version(f.version());
+  refer.set_to_unit_id(UnitId("discipline-group"));
+  refer.add_categories(v1::CLUE_CATEGORY_INTEGRITY);
+  refer.add_categories(v1::CLUE_CATEGORY_INTEGRITY);
+  s = Call(stub_.get(), auditor, &v1::AuditService::Stub::ReferFinding, refer, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("categories[1]"), std::string::npos) << s.error_message();
+  EXPECT_EQ(Get(f.id(), auditor).referral().state(), v1::REFERRAL_STATE_UNSPECIFIED) << "nothing half-written";
+}
+
 TEST_F(AuditServiceTest, RectificationsAreFollowedToSignOffWithLookBack) {
   v1::Finding f = AddFinding(Engagement());
   const Who owner{f.responsible_unit_id(), {"staff"}};

@@ -776,6 +776,84 @@ TEST_F(ClueServiceTest, AssignHandlerAndExtensionAskWhoFirst) {
   }
 }
 
+// Every input is bounded before it is used: timestamps range-checked before conversion
+// (huge seconds used to overflow), repeated fields capped and free of repeats; each refusal
+// names the field and writes nothing.
+TEST_F(ClueServiceTest, InputsAreBoundedBeforeUse) {
+  const Who group{UnitId("discipline-group")};
+  const int64_t clues_before = Count("SELECT count(*) FROM clue.clues");
+  struct Bad {
+    std::string label, field;
+    std::function<void(v1::RegisterClueRequest&)> spoil;
+  };
+  const std::vector<Bad> bad = {
+      {"huge seconds", "received_at", [](auto& r) { r.mutable_received_at()->set_seconds(INT64_MAX / 2); }},
+      {"negative seconds", "received_at", [](auto& r) { r.mutable_received_at()->set_seconds(-62135596801); }},
+      {"bad nanos", "received_at", [](auto& r) { r.mutable_received_at()->set_nanos(-1); }},
+      {"repeated subject", "subjects[1]", [](auto& r) { *r.add_subjects() = r.subjects(0); }},
+      {"repeated category", "categories[2]", [](auto& r) { r.add_categories(r.categories(0)); }},
+  };
+  for (const auto& b : bad) {
+    SCOPED_TRACE(b.label);
+    auto req = Petition("discipline-group");
+    b.spoil(req);
+    v1::ClueReply out;
+    grpc::Status s = Call(group, &v1::ClueService::Stub::RegisterClue, req, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_EQ(Fields(s), std::vector<std::string>{b.field});
+  }
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues"), clues_before);
+  // A list filter with an absurd time is named, not overflowed.
+  v1::ListCluesRequest l;
+  l.mutable_received_from()->set_seconds(INT64_MIN / 2);
+  v1::ListCluesResponse lr;
+  grpc::Status ls = Call(group, &v1::ClueService::Stub::ListClues, l, &lr);
+  EXPECT_EQ(ls.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Fields(ls), std::vector<std::string>{"received_from"});
+  // Conclusion sanctions: capped and without repeats.
+  v1::Clue c = Register(group, Petition("discipline-group"));
+  v1::ConcludeClueRequest k;
+  k.set_request_id(NewUuid());
+  k.set_clue_id(c.id());
+  k.set_expected_version(c.version());
+  k.set_form(v1::SUPERVISION_FORM_1);
+  k.set_feedback("批评教育");
+  k.add_sanctions("诫勉谈话");
+  k.add_sanctions("诫勉谈话");
+  v1::ClueReply r;
+  grpc::Status ks = Call(group, &v1::ClueService::Stub::ConcludeClue, k, &r);
+  EXPECT_EQ(ks.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Fields(ks), std::vector<std::string>{"sanctions[1]"});
+  // History is paged: a page at a time, the token carrying on where the last one ended.
+  v1::TransferClueRequest t;
+  t.set_request_id(NewUuid());
+  t.set_clue_id(c.id());
+  t.set_expected_version(c.version());
+  t.set_to_unit_id(UnitId("discipline-commission"));
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::TransferClue, t, &r).ok());
+  v1::GetClueHistoryRequest h;
+  h.set_clue_id(c.id());
+  h.set_page_size(1);
+  v1::GetClueHistoryResponse first, second;
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::GetClueHistory, h, &first).ok());
+  ASSERT_EQ(first.events_size(), 1);
+  EXPECT_EQ(first.next_page_token().empty(), false);
+  h.set_page_token(first.next_page_token());
+  h.set_page_size(1000);
+  ASSERT_TRUE(Call(group, &v1::ClueService::Stub::GetClueHistory, h, &second).ok());
+  EXPECT_TRUE(second.next_page_token().empty());
+  for (const auto& e : second.events()) EXPECT_GT(e.seq(), first.events(0).seq());
+  EXPECT_EQ(second.events_size(), 1);
+  h.set_page_size(-1);
+  EXPECT_EQ(Call(group, &v1::ClueService::Stub::GetClueHistory, h, &second).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  h.set_page_size(10);
+  h.set_page_token("seq:" + NewUuid() + ":1");
+  grpc::Status hs = Call(group, &v1::ClueService::Stub::GetClueHistory, h, &second);
+  EXPECT_EQ(hs.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Fields(hs), std::vector<std::string>{"page_token"});
+}
+
 TEST_F(ClueServiceTest, AccessIsDeniedByDefault) {
   const Who group{UnitId("discipline-group")};
   v1::Clue c = Register(group, Petition("discipline-group"));
