@@ -372,7 +372,8 @@ absl::StatusOr<std::vector<v1::Finding>> PgStore::ListFindings(const v1::ListFin
   absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
     for (const auto& r : tx.exec_params(
              "SELECT " + kFindingCols + " FROM findings f JOIN engagements e ON e.id = f.engagement_id WHERE "
-             "($1::uuid IS NULL OR e.audit_unit_id = $1::uuid OR f.responsible_unit_id = $1::uuid OR f.referral_to = $1::uuid)"
+             "($1::uuid IS NULL OR e.audit_unit_id = $1::uuid OR f.responsible_unit_id = $1::uuid OR f.referral_to = $1::uuid"
+             "  OR EXISTS (SELECT 1 FROM rectifications o WHERE o.finding_id = f.id AND o.owner_unit_id = $1::uuid))"
              " AND ($2::uuid IS NULL OR f.engagement_id = $2::uuid) AND ($3::uuid IS NULL OR f.responsible_unit_id = $3::uuid)"
              " AND ($4::text IS NULL OR f.category = $4) AND (NOT $5 OR f.referral_state <> 'REFERRAL_STATE_UNSPECIFIED')"
              " AND ($6::bigint IS NULL OR (f.created_at, f.id) > (" + At(6) + ", $7::uuid))"
@@ -443,7 +444,8 @@ absl::StatusOr<std::vector<v1::Rectification>> PgStore::ListRectifications(const
     for (const auto& r : tx.exec_params(
              "SELECT " + kRectCols + " FROM rectifications x WHERE "
              "($1::uuid IS NULL OR x.owner_unit_id = $1::uuid OR EXISTS (SELECT 1 FROM findings f JOIN engagements e "
-             "  ON e.id = f.engagement_id WHERE f.id = x.finding_id AND e.audit_unit_id = $1::uuid))"
+             "  ON e.id = f.engagement_id WHERE f.id = x.finding_id AND (e.audit_unit_id = $1::uuid "
+             "  OR f.responsible_unit_id = $1::uuid OR f.referral_to = $1::uuid)))"
              " AND ($2::uuid IS NULL OR x.finding_id = $2::uuid) AND ($3::uuid IS NULL OR x.owner_unit_id = $3::uuid)"
              " AND ($4::text IS NULL OR x.state = $4) AND (NOT $5 OR x.overdue) ORDER BY x.created_at, x.id LIMIT 1000",
              visible_to, Opt(q.finding_id()), Opt(q.owner_unit_id()),

@@ -1,5 +1,7 @@
 #include "services/audit/service.h"
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "common/db/idempotency.h"
@@ -27,7 +29,6 @@ void SetTs(google::protobuf::Timestamp* t, TimePoint tp) {
   t->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
 }
 TimePoint FromTs(const google::protobuf::Timestamp& t) { return FromUnixSeconds(t.seconds()); }
-bool Oversight(const auth::Principal& p) { return p.HasRole(auth::kRoleOversight); }
 Mutation Mut(const server::CallInfo& call, const std::string& method, const google::protobuf::Message& req,
              const std::string& request_id, int64_t expected_version) {
   return Mutation{db::CallerKey(call.principal, request_id), method, Fingerprint(req), expected_version,
@@ -53,31 +54,149 @@ AuditServiceImpl::AuditServiceImpl(Store* store, const auth::Verifier* verifier,
   });
 }
 
-absl::StatusOr<AuditServiceImpl::FindingView> AuditServiceImpl::LoadFinding(const auth::Principal& p,
+absl::Status AuditServiceImpl::Gate(const auth::Principal& p, access::Rpc rpc) const {
+  if (access::Callable(rpc, p)) return absl::OkStatus();
+  log::Warn("access denied", {{"method", std::string(access::RpcName(rpc))},
+                              {"user", p.user},
+                              {"reason", "no role of the caller is granted this method"}});
+  return absl::PermissionDeniedError(std::string(access::RpcName(rpc)) + " is not open to the caller's roles");
+}
+
+absl::StatusOr<access::Outcome> AuditServiceImpl::Authorize(const auth::Principal& p, access::Rpc rpc,
+                                                            const access::Relations& rel, std::string_view what) const {
+  const access::Outcome o = access::Decide(rpc, p, rel);
+  if (o == access::Outcome::kAllow || o == access::Outcome::kRedacted) return o;
+  log::Warn("access denied", {{"method", std::string(access::RpcName(rpc))},
+                              {"user", p.user},
+                              {"reason", std::string(access::OutcomeName(o)) + " for relation " + rel.ToString()}});
+  if (o == access::Outcome::kNotFound) return absl::NotFoundError(std::string(what) + " not found");
+  return absl::PermissionDeniedError("not permitted to " + std::string(access::RpcName(rpc)) + " this " +
+                                     std::string(what));
+}
+
+bool AuditServiceImpl::Above(const std::string& unit, const std::string& of) {
+  if (unit.empty() || of.empty()) return false;
+  auto info = store_->Unit(of);
+  if (!info.ok()) return false;
+  return std::find(info->ancestors.begin(), info->ancestors.end(), unit) != info->ancestors.end();
+}
+
+access::Relations AuditServiceImpl::ToEngagement(const std::string& unit, const v1::Engagement& e) {
+  access::Relations r;
+  if (unit.empty()) return r;
+  if (unit == e.audit_unit_id()) r.Add(access::Relation::kAuditUnit);
+  if (unit == e.audited_unit_id()) r.Add(access::Relation::kAudited);
+  if (Above(unit, e.audited_unit_id())) r.Add(access::Relation::kParent);
+  return r;
+}
+
+access::Relations AuditServiceImpl::ToFinding(const std::string& unit, const v1::Finding& f, const v1::Engagement& e,
+                                              bool owns_rectification) {
+  access::Relations r;
+  if (unit.empty()) return r;
+  if (unit == e.audit_unit_id()) r.Add(access::Relation::kAuditUnit);
+  if (unit == f.responsible_unit_id()) r.Add(access::Relation::kAudited);
+  if (owns_rectification) r.Add(access::Relation::kOwner);
+  if (f.referral().state() != v1::REFERRAL_STATE_UNSPECIFIED && unit == f.referral().to_unit_id()) {
+    r.Add(access::Relation::kReferredTo);
+  }
+  if (Above(unit, f.responsible_unit_id())) r.Add(access::Relation::kParent);
+  return r;
+}
+
+access::Relations AuditServiceImpl::ToRectification(const std::string& unit, const v1::Rectification& x,
+                                                    const v1::Finding& f, const v1::Engagement& e) {
+  access::Relations r;
+  if (unit.empty()) return r;
+  if (unit == e.audit_unit_id()) r.Add(access::Relation::kAuditUnit);
+  if (unit == f.responsible_unit_id()) r.Add(access::Relation::kAudited);
+  if (unit == x.owner_unit_id()) r.Add(access::Relation::kOwner);
+  if (f.referral().state() != v1::REFERRAL_STATE_UNSPECIFIED && unit == f.referral().to_unit_id()) {
+    r.Add(access::Relation::kReferredTo);
+  }
+  if (Above(unit, x.owner_unit_id()) || Above(unit, f.responsible_unit_id())) r.Add(access::Relation::kParent);
+  return r;
+}
+
+bool AuditServiceImpl::OwnsRectification(const std::string& unit, const std::string& finding_id) {
+  if (unit.empty()) return false;
+  v1::ListRectificationsRequest q;
+  q.set_finding_id(finding_id);
+  q.set_owner_unit_id(unit);
+  auto rows = store_->ListRectifications(q, std::nullopt);
+  return rows.ok() && !rows->empty();
+}
+
+absl::StatusOr<AuditServiceImpl::FindingView> AuditServiceImpl::LoadFinding(const std::string& unit,
                                                                             const std::string& id) {
   FindingView v;
   SM_ASSIGN_OR_RETURN(v.finding, store_->GetFinding(id));
   SM_ASSIGN_OR_RETURN(v.engagement, store_->GetEngagement(v.finding.engagement_id()));
-  v.audit_unit = p.unit == v.engagement.audit_unit_id() && p.HasRole(auth::kRoleAuditor);
-  const bool audited = !p.unit.empty() && p.unit == v.finding.responsible_unit_id();
-  const bool referred_to = !p.unit.empty() && p.unit == v.finding.referral().to_unit_id() &&
-                           v.finding.referral().state() != v1::REFERRAL_STATE_UNSPECIFIED;
-  const bool owner = [&] {
-    if (p.unit.empty()) return false;
-    v1::ListRectificationsRequest q;
-    q.set_finding_id(id);
-    q.set_owner_unit_id(p.unit);
-    auto rows = store_->ListRectifications(q, std::nullopt);
-    return rows.ok() && !rows->empty();
-  }();
-  if (!(Oversight(p) || v.audit_unit || audited || referred_to || owner)) return absl::NotFoundError("finding not found");
+  v.relations = ToFinding(unit, v.finding, v.engagement, OwnsRectification(unit, id));
   return v;
+}
+
+absl::StatusOr<AuditServiceImpl::FindingView> AuditServiceImpl::AuthorizedFinding(const auth::Principal& p,
+                                                                                  access::Rpc rpc,
+                                                                                  const std::string& id) {
+  SM_ASSIGN_OR_RETURN(FindingView v, LoadFinding(p.unit, id));
+  SM_ASSIGN_OR_RETURN(access::Outcome o, Authorize(p, rpc, v.relations, "finding"));
+  if (o == access::Outcome::kRedacted) access::Redact(v.finding);
+  return v;
+}
+
+absl::StatusOr<AuditServiceImpl::Aggregate> AuditServiceImpl::LoadAggregate(const std::string& unit,
+                                                                            const std::string& id) {
+  Aggregate a;
+  auto view = LoadFinding(unit, id);
+  if (view.ok()) {
+    a.finding = true;
+    a.relations = view->relations;
+    return a;
+  }
+  if (!absl::IsNotFound(view.status())) return view.status();
+  auto en = store_->GetEngagement(id);
+  if (absl::IsNotFound(en.status())) return absl::NotFoundError("not found");
+  SM_RETURN_IF_ERROR(en.status());
+  a.relations = ToEngagement(unit, *en);
+  return a;
+}
+
+absl::Status AuditServiceImpl::ScopeStats(const auth::Principal& p, const v1::GetAuditStatsRequest& req,
+                                          v1::GetAuditStatsRequest* scoped) {
+  using access::Relation;
+  *scoped = req;
+  if (!req.unit_id().empty() && !IsUuid(req.unit_id())) return InvalidField("unit_id", "must be a UUID");
+  // Who may see every unit (an unrelated scope) keeps "all units" as asked.
+  if (access::Decide(access::Rpc::kGetAuditStats, p, {Relation::kUnrelated}) == access::Outcome::kAllow) {
+    return absl::OkStatus();
+  }
+  std::string parent;  // the organisation the caller's unit belongs to
+  if (!p.unit.empty()) {
+    auto mine = store_->Unit(p.unit);
+    if (mine.ok() && !mine->ancestors.empty()) parent = mine->ancestors.back();
+  }
+  if (scoped->unit_id().empty()) {
+    // Default: the widest scope the caller's roles give: the organisation (audit office's
+    // jurisdiction) when granted, else the caller's own unit.
+    const bool jurisdiction = !parent.empty() && access::Decide(access::Rpc::kGetAuditStats, p,
+                                                                {Relation::kAuditUnit}) == access::Outcome::kAllow;
+    scoped->set_unit_id(jurisdiction ? parent : p.unit);
+  }
+  const std::string& s = scoped->unit_id();
+  access::Relations rel;
+  if (!p.unit.empty() && IsUuid(s)) {
+    if (s == p.unit) rel.Add(Relation::kAudited);
+    if (Above(p.unit, s)) rel.Add(Relation::kParent);
+    if (!parent.empty() && (s == parent || Above(parent, s))) rel.Add(Relation::kAuditUnit);
+  }
+  return Authorize(p, access::Rpc::kGetAuditStats, rel, "unit").status();
 }
 
 grpc::Status AuditServiceImpl::CreateEngagement(grpc::ServerContext* ctx, const v1::CreateEngagementRequest* req,
                                                 v1::EngagementReply* reply) {
   return call_.Run(ctx, "CreateEngagement", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
+    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kCreateEngagement));
     FieldErrors e;
     validate::RequestId(e, req->request_id());
     if (req->kind() == v1::ENGAGEMENT_KIND_UNSPECIFIED || !v1::EngagementKind_IsValid(req->kind())) {
@@ -97,9 +216,10 @@ grpc::Status AuditServiceImpl::CreateEngagement(grpc::ServerContext* ctx, const 
     }
     if (!v1::ItStage_IsValid(req->it_stage())) e.Add("it_stage", "unknown stage");
     SM_RETURN_IF_ERROR(e.ToStatus());
-    if (call.principal.unit != req->audit_unit_id()) {
-      return absl::PermissionDeniedError("an audit unit opens engagements in its own name only");
-    }
+    // The audit unit opens engagements in its own name only.
+    access::Relations own;
+    if (!call.principal.unit.empty() && call.principal.unit == req->audit_unit_id()) own.Add(access::Relation::kAuditUnit);
+    SM_RETURN_IF_ERROR(Authorize(call.principal, access::Rpc::kCreateEngagement, own, "audit unit").status());
     auto audited = store_->Unit(req->audited_unit_id());
     if (absl::IsNotFound(audited.status()) || (audited.ok() && !audited->active)) {
       return InvalidField("audited_unit_id", "no such active unit");
@@ -129,17 +249,19 @@ grpc::Status AuditServiceImpl::CreateEngagement(grpc::ServerContext* ctx, const 
 grpc::Status AuditServiceImpl::AdvanceEngagement(grpc::ServerContext* ctx, const v1::AdvanceEngagementRequest* req,
                                                  v1::EngagementReply* reply) {
   return call_.Run(ctx, "AdvanceEngagement", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
+    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kAdvanceEngagement));
     FieldErrors e;
     validate::RequestId(e, req->request_id());
     Uuid(e, "engagement_id", req->engagement_id());
     Version(e, req->expected_version());
     if (req->to() == v1::ENGAGEMENT_STATE_UNSPECIFIED || !v1::EngagementState_IsValid(req->to())) e.Add("to", "unknown state");
     SM_RETURN_IF_ERROR(e.ToStatus());
+    SM_ASSIGN_OR_RETURN(v1::Engagement en, store_->GetEngagement(req->engagement_id()));
+    SM_RETURN_IF_ERROR(Authorize(call.principal, access::Rpc::kAdvanceEngagement,
+                                 ToEngagement(call.principal.unit, en), "engagement").status());
     SM_ASSIGN_OR_RETURN(*reply, store_->MutateEngagement(
         req->engagement_id(), Mut(call, "AdvanceEngagement", *req, req->request_id(), req->expected_version()),
         [&](const v1::Engagement& cur) -> absl::StatusOr<Change<v1::Engagement>> {
-          if (cur.audit_unit_id() != call.principal.unit) return absl::NotFoundError("engagement not found");
           SM_RETURN_IF_ERROR(CheckEngagementStep(cur.state(), req->to()));
           Change<v1::Engagement> ch{cur, {{cur.id(), "engagement_advanced",
                                            {{"from", v1::EngagementState_Name(cur.state())},
@@ -156,15 +278,12 @@ grpc::Status AuditServiceImpl::GetEngagement(grpc::ServerContext* ctx, const v1:
                                              v1::Engagement* resp) {
   return call_.Run(ctx, "GetEngagement", [&](const server::CallInfo& call) -> absl::Status {
     const auth::Principal& p = call.principal;
+    SM_RETURN_IF_ERROR(Gate(p, access::Rpc::kGetEngagement));
     if (!IsUuid(req->engagement_id())) return InvalidField("engagement_id", "must be a UUID");
-    if (p.HasRole(auth::kRoleDashboard) && !Oversight(p) && !p.HasRole(auth::kRoleAuditor)) {
-      return absl::PermissionDeniedError("dashboards see statistics only");
-    }
-    SM_ASSIGN_OR_RETURN(*resp, store_->GetEngagement(req->engagement_id()));
-    if (!(Oversight(p) || p.unit == resp->audit_unit_id() || p.unit == resp->audited_unit_id())) {
-      resp->Clear();
-      return absl::NotFoundError("engagement not found");
-    }
+    SM_ASSIGN_OR_RETURN(v1::Engagement en, store_->GetEngagement(req->engagement_id()));
+    // An engagement carries no referral: a redacted view of it is the whole of it.
+    SM_RETURN_IF_ERROR(Authorize(p, access::Rpc::kGetEngagement, ToEngagement(p.unit, en), "engagement").status());
+    *resp = std::move(en);
     return absl::OkStatus();
   });
 }
@@ -173,8 +292,7 @@ grpc::Status AuditServiceImpl::ListEngagements(grpc::ServerContext* ctx, const v
                                                v1::ListEngagementsResponse* resp) {
   return call_.Run(ctx, "ListEngagements", [&](const server::CallInfo& call) -> absl::Status {
     const auth::Principal& p = call.principal;
-    SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleAuditor, auth::kRoleOversight, auth::kRoleStaff,
-                                                auth::kRoleDiscipline}));
+    SM_RETURN_IF_ERROR(Gate(p, access::Rpc::kListEngagements));
     FieldErrors e;
     Uuid(e, "audited_unit_id", req->audited_unit_id(), false);
     auto size = paging::PageSize(req->page_size(), 50, 500);
@@ -182,12 +300,20 @@ grpc::Status AuditServiceImpl::ListEngagements(grpc::ServerContext* ctx, const v
     const std::string fp = paging::FilterFingerprint(*req);
     std::optional<paging::TimeId> after = paging::DecodeTimeId(req->page_token(), fp, e);
     SM_RETURN_IF_ERROR(e.ToStatus());
+    // The store narrows to the caller's unit's engagements unless the caller sees every one;
+    // each row is then decided by the table (a page can come out short).
     std::optional<std::string> visible;
-    if (!Oversight(p)) visible = p.unit;
+    if (access::Decide(access::Rpc::kListEngagements, p, {access::Relation::kUnrelated}) != access::Outcome::kAllow) {
+      visible = p.unit;
+    }
     const int page = size.ok() ? *size : 50;
     SM_ASSIGN_OR_RETURN(auto rows, store_->ListEngagements(*req, visible, after, page + 1));
     resp->set_next_page_token(paging::TakePage(
-        rows, page, [&](v1::Engagement& r) { *resp->add_engagements() = std::move(r); },
+        rows, page,
+        [&](v1::Engagement& r) {
+          const access::Outcome o = access::Decide(access::Rpc::kListEngagements, p, ToEngagement(p.unit, r));
+          if (o == access::Outcome::kAllow || o == access::Outcome::kRedacted) *resp->add_engagements() = std::move(r);
+        },
         [&](const v1::Engagement& last) { return paging::EncodeTimeId({db::Micros(last.created_at()), last.id()}, fp); }));
     return absl::OkStatus();
   });
@@ -196,7 +322,7 @@ grpc::Status AuditServiceImpl::ListEngagements(grpc::ServerContext* ctx, const v
 grpc::Status AuditServiceImpl::AddFinding(grpc::ServerContext* ctx, const v1::AddFindingRequest* req,
                                           v1::FindingReply* reply) {
   return call_.Run(ctx, "AddFinding", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
+    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kAddFinding));
     FieldErrors e;
     validate::RequestId(e, req->request_id());
     Uuid(e, "engagement_id", req->engagement_id());
@@ -212,7 +338,8 @@ grpc::Status AuditServiceImpl::AddFinding(grpc::ServerContext* ctx, const v1::Ad
     validate::DistinctTexts(e, "evidence_refs", req->evidence_refs(), 50, 200);
     SM_RETURN_IF_ERROR(e.ToStatus());
     SM_ASSIGN_OR_RETURN(v1::Engagement en, store_->GetEngagement(req->engagement_id()));
-    if (en.audit_unit_id() != call.principal.unit) return absl::NotFoundError("engagement not found");
+    SM_RETURN_IF_ERROR(Authorize(call.principal, access::Rpc::kAddFinding, ToEngagement(call.principal.unit, en),
+                                 "engagement").status());
     if (en.state() == v1::ENGAGEMENT_STATE_CLOSED) {
       return absl::FailedPreconditionError("cannot add a finding to an engagement in state CLOSED");
     }
@@ -244,12 +371,10 @@ grpc::Status AuditServiceImpl::AddFinding(grpc::ServerContext* ctx, const v1::Ad
 
 grpc::Status AuditServiceImpl::GetFinding(grpc::ServerContext* ctx, const v1::GetFindingRequest* req, v1::Finding* resp) {
   return call_.Run(ctx, "GetFinding", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kGetFinding));
     if (!IsUuid(req->finding_id())) return InvalidField("finding_id", "must be a UUID");
-    if (call.principal.HasRole(auth::kRoleDashboard) && call.principal.roles.size() == 1) {
-      return absl::PermissionDeniedError("dashboards see statistics only");
-    }
-    SM_ASSIGN_OR_RETURN(FindingView v, LoadFinding(call.principal, req->finding_id()));
-    *resp = v.finding;
+    SM_ASSIGN_OR_RETURN(FindingView v, AuthorizedFinding(call.principal, access::Rpc::kGetFinding, req->finding_id()));
+    *resp = std::move(v.finding);
     return absl::OkStatus();
   });
 }
@@ -258,8 +383,7 @@ grpc::Status AuditServiceImpl::ListFindings(grpc::ServerContext* ctx, const v1::
                                             v1::ListFindingsResponse* resp) {
   return call_.Run(ctx, "ListFindings", [&](const server::CallInfo& call) -> absl::Status {
     const auth::Principal& p = call.principal;
-    SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleAuditor, auth::kRoleOversight, auth::kRoleStaff,
-                                                auth::kRoleDiscipline}));
+    SM_RETURN_IF_ERROR(Gate(p, access::Rpc::kListFindings));
     FieldErrors e;
     Uuid(e, "engagement_id", req->engagement_id(), false);
     Uuid(e, "responsible_unit_id", req->responsible_unit_id(), false);
@@ -269,13 +393,48 @@ grpc::Status AuditServiceImpl::ListFindings(grpc::ServerContext* ctx, const v1::
     const std::string fp = paging::FilterFingerprint(*req);
     std::optional<paging::TimeId> after = paging::DecodeTimeId(req->page_token(), fp, e);
     SM_RETURN_IF_ERROR(e.ToStatus());
+    // The store narrows to findings the caller's unit stands in some relation to unless the
+    // caller sees every one; each row is then decided by the table (a page can come out
+    // short). A redacted row shows no referral, so "referred only" does not list it.
     std::optional<std::string> visible;
-    if (!Oversight(p)) visible = p.unit;
+    if (access::Decide(access::Rpc::kListFindings, p, {access::Relation::kUnrelated}) != access::Outcome::kAllow) {
+      visible = p.unit;
+    }
     const int page = size.ok() ? *size : 50;
     SM_ASSIGN_OR_RETURN(auto rows, store_->ListFindings(*req, visible, after, page + 1));
+    std::set<std::string> owned;  // findings with a rectification the caller's unit owns
+    if (!p.unit.empty()) {
+      v1::ListRectificationsRequest q;
+      q.set_owner_unit_id(p.unit);
+      SM_ASSIGN_OR_RETURN(auto mine, store_->ListRectifications(q, std::nullopt));
+      for (const auto& x : mine) owned.insert(x.finding_id());
+    }
+    std::map<std::string, v1::Engagement> engagements;
+    absl::Status row_error;
     resp->set_next_page_token(paging::TakePage(
-        rows, page, [&](v1::Finding& r) { *resp->add_findings() = std::move(r); },
+        rows, page,
+        [&](v1::Finding& r) {
+          auto en = engagements.find(r.engagement_id());
+          if (en == engagements.end()) {
+            auto got = store_->GetEngagement(r.engagement_id());
+            if (!got.ok()) {
+              row_error.Update(got.status());
+              return;
+            }
+            en = engagements.emplace(r.engagement_id(), *std::move(got)).first;
+          }
+          const access::Outcome o =
+              access::Decide(access::Rpc::kListFindings, p, ToFinding(p.unit, r, en->second, owned.count(r.id()) > 0));
+          if (o == access::Outcome::kRedacted) {
+            if (req->referred_only()) return;
+            access::Redact(r);
+          } else if (o != access::Outcome::kAllow) {
+            return;
+          }
+          *resp->add_findings() = std::move(r);
+        },
         [&](const v1::Finding& last) { return paging::EncodeTimeId({db::Micros(last.created_at()), last.id()}, fp); }));
+    SM_RETURN_IF_ERROR(row_error);
     return absl::OkStatus();
   });
 }
@@ -283,7 +442,7 @@ grpc::Status AuditServiceImpl::ListFindings(grpc::ServerContext* ctx, const v1::
 grpc::Status AuditServiceImpl::ReferFinding(grpc::ServerContext* ctx, const v1::ReferFindingRequest* req,
                                             v1::FindingReply* reply) {
   return call_.Run(ctx, "ReferFinding", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
+    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kReferFinding));
     FieldErrors e;
     validate::RequestId(e, req->request_id());
     Uuid(e, "finding_id", req->finding_id());
@@ -300,6 +459,7 @@ grpc::Status AuditServiceImpl::ReferFinding(grpc::ServerContext* ctx, const v1::
     }
     Length(e, "summary", req->summary(), 500, false);
     SM_RETURN_IF_ERROR(e.ToStatus());
+    SM_ASSIGN_OR_RETURN(FindingView v, AuthorizedFinding(call.principal, access::Rpc::kReferFinding, req->finding_id()));
     auto to = store_->Unit(req->to_unit_id());
     if (absl::IsNotFound(to.status()) || (to.ok() && !to->active)) return InvalidField("to_unit_id", "no such active unit");
     SM_RETURN_IF_ERROR(to.status());
@@ -307,8 +467,6 @@ grpc::Status AuditServiceImpl::ReferFinding(grpc::ServerContext* ctx, const v1::
         to->kind != "ORGAN_DISCIPLINE_COMMITTEE") {
       return InvalidField("to_unit_id", "is not a discipline unit (discipline group, commission or organ committee)");
     }
-    SM_ASSIGN_OR_RETURN(FindingView v, LoadFinding(call.principal, req->finding_id()));
-    if (!v.audit_unit) return absl::PermissionDeniedError("only the audit unit refers its findings");
     SM_ASSIGN_OR_RETURN(*reply, store_->MutateFinding(
         req->finding_id(), Mut(call, "ReferFinding", *req, req->request_id(), req->expected_version()),
         [&](const v1::Finding& cur) -> absl::StatusOr<Change<v1::Finding>> {
@@ -347,15 +505,14 @@ grpc::Status AuditServiceImpl::ReferFinding(grpc::ServerContext* ctx, const v1::
 grpc::Status AuditServiceImpl::RetryReferral(grpc::ServerContext* ctx, const v1::RetryReferralRequest* req,
                                              v1::FindingReply* reply) {
   return call_.Run(ctx, "RetryReferral", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
+    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kRetryReferral));
     FieldErrors e;
     validate::RequestId(e, req->request_id());
     Uuid(e, "finding_id", req->finding_id());
     Version(e, req->expected_version());
     Length(e, "reason", req->reason(), 1000, true);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    SM_ASSIGN_OR_RETURN(FindingView v, LoadFinding(call.principal, req->finding_id()));
-    if (!v.audit_unit) return absl::PermissionDeniedError("only the audit unit retries its referrals");
+    SM_RETURN_IF_ERROR(AuthorizedFinding(call.principal, access::Rpc::kRetryReferral, req->finding_id()).status());
     SM_ASSIGN_OR_RETURN(*reply, store_->MutateFinding(
         req->finding_id(), Mut(call, "RetryReferral", *req, req->request_id(), req->expected_version()),
         [&](const v1::Finding& cur) -> absl::StatusOr<Change<v1::Finding>> {
@@ -378,7 +535,7 @@ grpc::Status AuditServiceImpl::RetryReferral(grpc::ServerContext* ctx, const v1:
 grpc::Status AuditServiceImpl::AddRectification(grpc::ServerContext* ctx, const v1::AddRectificationRequest* req,
                                                 v1::RectificationReply* reply) {
   return call_.Run(ctx, "AddRectification", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor}));
+    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kAddRectification));
     FieldErrors e;
     validate::RequestId(e, req->request_id());
     Uuid(e, "finding_id", req->finding_id());
@@ -386,8 +543,8 @@ grpc::Status AuditServiceImpl::AddRectification(grpc::ServerContext* ctx, const 
     Uuid(e, "owner_unit_id", req->owner_unit_id(), false);
     if (req->working_days() < 0 || req->working_days() > 365) e.Add("working_days", "must be 1 to 365 (0: the default)");
     SM_RETURN_IF_ERROR(e.ToStatus());
-    SM_ASSIGN_OR_RETURN(FindingView v, LoadFinding(call.principal, req->finding_id()));
-    if (!v.audit_unit) return absl::PermissionDeniedError("only the audit unit sets rectifications");
+    SM_ASSIGN_OR_RETURN(FindingView v,
+                        AuthorizedFinding(call.principal, access::Rpc::kAddRectification, req->finding_id()));
     const std::string owner = req->owner_unit_id().empty() ? v.finding.responsible_unit_id() : req->owner_unit_id();
     auto unit = store_->Unit(owner);
     if (absl::IsNotFound(unit.status()) || (unit.ok() && !unit->active)) return InvalidField("owner_unit_id", "no such active unit");
@@ -405,19 +562,26 @@ grpc::Status AuditServiceImpl::AddRectification(grpc::ServerContext* ctx, const 
   });
 }
 
-absl::Status AuditServiceImpl::RectStep(const server::CallInfo& call, const std::string& method,
+absl::Status AuditServiceImpl::RectStep(const server::CallInfo& call, access::Rpc rpc,
                                         const google::protobuf::Message& req, const std::string& request_id,
                                         const std::string& id, int64_t expected_version, RectAction action,
+                                        const std::function<absl::Status(const v1::Rectification&)>& precondition,
                                         const std::function<void(v1::Rectification&, nlohmann::json&)>& edit,
                                         v1::RectificationReply* reply) {
   const auth::Principal& p = call.principal;
   SM_ASSIGN_OR_RETURN(v1::Rectification cur, store_->GetRectification(id));
-  auto view = LoadFinding(p, cur.finding_id());
-  if (!view.ok()) return absl::NotFoundError("rectification not found");
-  const Party party = view->audit_unit ? Party::kAuditUnit : p.unit == cur.owner_unit_id() ? Party::kOwner : Party::kOther;
+  SM_ASSIGN_OR_RETURN(v1::Finding finding, store_->GetFinding(cur.finding_id()));
+  SM_ASSIGN_OR_RETURN(v1::Engagement engagement, store_->GetEngagement(finding.engagement_id()));
+  SM_RETURN_IF_ERROR(
+      Authorize(p, rpc, ToRectification(p.unit, cur, finding, engagement), "rectification").status());
+  // The table let the caller act, as the party this step belongs to.
+  const Party party = action == RectAction::kProgress || action == RectAction::kSubmit ? Party::kOwner
+                                                                                        : Party::kAuditUnit;
+  const std::string method(access::RpcName(rpc));
   SM_ASSIGN_OR_RETURN(*reply, store_->MutateRectification(
       id, Mut(call, method, req, request_id, expected_version),
       [&](const v1::Rectification& now) -> absl::StatusOr<Change<v1::Rectification>> {
+        if (precondition) SM_RETURN_IF_ERROR(precondition(now));
         SM_ASSIGN_OR_RETURN(v1::RectificationState next, NextRectification(now.state(), action, party));
         Change<v1::Rectification> ch{now, {}, std::nullopt};
         ch.after.set_state(next);
@@ -437,13 +601,15 @@ absl::Status AuditServiceImpl::RectStep(const server::CallInfo& call, const std:
 grpc::Status AuditServiceImpl::RecordProgress(grpc::ServerContext* ctx, const v1::RecordProgressRequest* req,
                                               v1::RectificationReply* reply) {
   return call_.Run(ctx, "RecordProgress", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kRecordProgress));
     FieldErrors e;
     validate::RequestId(e, req->request_id());
     Uuid(e, "rectification_id", req->rectification_id());
     Length(e, "note", req->note(), 4000, true);
     validate::DistinctTexts(e, "evidence_refs", req->evidence_refs(), 50, 200);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    return RectStep(call, "RecordProgress", *req, req->request_id(), req->rectification_id(), 0, RectAction::kProgress,
+    return RectStep(call, access::Rpc::kRecordProgress, *req, req->request_id(), req->rectification_id(), 0,
+                    RectAction::kProgress, nullptr,
                     [&](v1::Rectification& x, nlohmann::json& data) {
                       x.set_last_note(req->note());
                       data["note"] = req->note();
@@ -456,14 +622,15 @@ grpc::Status AuditServiceImpl::RecordProgress(grpc::ServerContext* ctx, const v1
 grpc::Status AuditServiceImpl::SubmitRectification(grpc::ServerContext* ctx, const v1::SubmitRectificationRequest* req,
                                                    v1::RectificationReply* reply) {
   return call_.Run(ctx, "SubmitRectification", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kSubmitRectification));
     FieldErrors e;
     validate::RequestId(e, req->request_id());
     Uuid(e, "rectification_id", req->rectification_id());
     Version(e, req->expected_version());
     Length(e, "summary", req->summary(), 4000, true);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    return RectStep(call, "SubmitRectification", *req, req->request_id(), req->rectification_id(), req->expected_version(),
-                    RectAction::kSubmit,
+    return RectStep(call, access::Rpc::kSubmitRectification, *req, req->request_id(), req->rectification_id(),
+                    req->expected_version(), RectAction::kSubmit, nullptr,
                     [&](v1::Rectification& x, nlohmann::json& data) {
                       x.set_last_note(req->summary());
                       data["summary"] = req->summary();
@@ -475,6 +642,7 @@ grpc::Status AuditServiceImpl::SubmitRectification(grpc::ServerContext* ctx, con
 grpc::Status AuditServiceImpl::ReviewRectification(grpc::ServerContext* ctx, const v1::ReviewRectificationRequest* req,
                                                    v1::RectificationReply* reply) {
   return call_.Run(ctx, "ReviewRectification", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kReviewRectification));
     FieldErrors e;
     validate::RequestId(e, req->request_id());
     Uuid(e, "rectification_id", req->rectification_id());
@@ -482,8 +650,8 @@ grpc::Status AuditServiceImpl::ReviewRectification(grpc::ServerContext* ctx, con
     Length(e, "reason", req->reason(), 2000, !req->approve());
     SM_RETURN_IF_ERROR(e.ToStatus());
     const TimePoint now = clock_.Now();
-    return RectStep(call, "ReviewRectification", *req, req->request_id(), req->rectification_id(),
-                    req->expected_version(), req->approve() ? RectAction::kApprove : RectAction::kReject,
+    return RectStep(call, access::Rpc::kReviewRectification, *req, req->request_id(), req->rectification_id(),
+                    req->expected_version(), req->approve() ? RectAction::kApprove : RectAction::kReject, nullptr,
                     [&](v1::Rectification& x, nlohmann::json& data) {
                       if (req->approve()) {
                         SetTs(x.mutable_signed_off_at(), now);
@@ -503,20 +671,24 @@ grpc::Status AuditServiceImpl::ReviewRectification(grpc::ServerContext* ctx, con
 grpc::Status AuditServiceImpl::ReopenRectification(grpc::ServerContext* ctx, const v1::ReopenRectificationRequest* req,
                                                    v1::RectificationReply* reply) {
   return call_.Run(ctx, "ReopenRectification", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kReopenRectification));
     FieldErrors e;
     validate::RequestId(e, req->request_id());
     Uuid(e, "rectification_id", req->rectification_id());
     Version(e, req->expected_version());
     Length(e, "reason", req->reason(), 2000, true);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    SM_ASSIGN_OR_RETURN(v1::Rectification cur, store_->GetRectification(req->rectification_id()));
-    if (cur.state() == v1::RECTIFICATION_STATE_SIGNED_OFF && cur.has_lookback_until() &&
-        clock_.Now() > FromTs(cur.lookback_until())) {
-      return absl::FailedPreconditionError("the look-back window (回头看) of this rectification has closed");
-    }
     const TimePoint now = clock_.Now();
-    return RectStep(call, "ReopenRectification", *req, req->request_id(), req->rectification_id(),
-                    req->expected_version(), RectAction::kReopen,
+    // Checked after authorization, on the locked row: the window says nothing to outsiders.
+    auto window = [&](const v1::Rectification& cur) -> absl::Status {
+      if (cur.state() == v1::RECTIFICATION_STATE_SIGNED_OFF && cur.has_lookback_until() &&
+          now > FromTs(cur.lookback_until())) {
+        return absl::FailedPreconditionError("the look-back window (回头看) of this rectification has closed");
+      }
+      return absl::OkStatus();
+    };
+    return RectStep(call, access::Rpc::kReopenRectification, *req, req->request_id(), req->rectification_id(),
+                    req->expected_version(), RectAction::kReopen, window,
                     [&](v1::Rectification& x, nlohmann::json& data) {
                       x.set_reopened(x.reopened() + 1);
                       x.clear_signed_off_at();
@@ -534,17 +706,37 @@ grpc::Status AuditServiceImpl::ListRectifications(grpc::ServerContext* ctx, cons
                                                   v1::ListRectificationsResponse* resp) {
   return call_.Run(ctx, "ListRectifications", [&](const server::CallInfo& call) -> absl::Status {
     const auth::Principal& p = call.principal;
-    SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleAuditor, auth::kRoleOversight, auth::kRoleStaff,
-                                                auth::kRoleDiscipline}));
+    SM_RETURN_IF_ERROR(Gate(p, access::Rpc::kListRectifications));
     FieldErrors e;
     Uuid(e, "finding_id", req->finding_id(), false);
     Uuid(e, "owner_unit_id", req->owner_unit_id(), false);
     if (!v1::RectificationState_IsValid(req->state())) e.Add("state", "unknown state");
     SM_RETURN_IF_ERROR(e.ToStatus());
+    // The store narrows to the caller's unit's rectifications unless the caller sees every
+    // one; each row is then decided by the table.
     std::optional<std::string> visible;
-    if (!Oversight(p)) visible = p.unit;
+    if (access::Decide(access::Rpc::kListRectifications, p, {access::Relation::kUnrelated}) !=
+        access::Outcome::kAllow) {
+      visible = p.unit;
+    }
     SM_ASSIGN_OR_RETURN(auto rows, store_->ListRectifications(*req, visible));
-    for (auto& r : rows) *resp->add_rectifications() = std::move(r);
+    std::map<std::string, v1::Finding> findings;
+    std::map<std::string, v1::Engagement> engagements;
+    for (auto& r : rows) {
+      auto f = findings.find(r.finding_id());
+      if (f == findings.end()) {
+        SM_ASSIGN_OR_RETURN(v1::Finding got, store_->GetFinding(r.finding_id()));
+        f = findings.emplace(r.finding_id(), std::move(got)).first;
+      }
+      auto en = engagements.find(f->second.engagement_id());
+      if (en == engagements.end()) {
+        SM_ASSIGN_OR_RETURN(v1::Engagement got, store_->GetEngagement(f->second.engagement_id()));
+        en = engagements.emplace(f->second.engagement_id(), std::move(got)).first;
+      }
+      const access::Outcome o =
+          access::Decide(access::Rpc::kListRectifications, p, ToRectification(p.unit, r, f->second, en->second));
+      if (o == access::Outcome::kAllow || o == access::Outcome::kRedacted) *resp->add_rectifications() = std::move(r);
+    }
     return absl::OkStatus();
   });
 }
@@ -553,10 +745,14 @@ grpc::ServerUnaryReactor* AuditServiceImpl::GetAuditStats(grpc::CallbackServerCo
                                                           const v1::GetAuditStatsRequest* req, v1::AuditStats* resp) {
   auto body = [this, req, resp](const server::CallInfo& call, server::Call::Later* later) -> absl::Status {
     const auth::Principal& p = call.principal;
-    SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleDashboard, auth::kRoleOversight, auth::kRoleAuditor}));
-    if (!req->unit_id().empty() && !IsUuid(req->unit_id())) return InvalidField("unit_id", "must be a UUID");
+    SM_RETURN_IF_ERROR(Gate(p, access::Rpc::kGetAuditStats));
+    // The scope the caller may see (directory look-ups kept in memory; the directory
+    // generation is re-read at most every 250 ms).
+    v1::GetAuditStatsRequest scoped;
+    SM_RETURN_IF_ERROR(ScopeStats(p, *req, &scoped));
+    if (!scoped.unit_id().empty() && !IsUuid(scoped.unit_id())) return InvalidField("unit_id", "must be a UUID");
     std::optional<std::string> scope;
-    if (!req->unit_id().empty()) scope = req->unit_id();
+    if (!scoped.unit_id().empty()) scope = scoped.unit_id();
     auto key = [scope](int64_t version) { return "audit:stats:v" + std::to_string(version) + ":" + scope.value_or("*"); };
     // On this callback thread only what needs no I/O: a version and answer held in memory.
     if (std::optional<int64_t> version = stats_version_.Held()) {
@@ -587,17 +783,14 @@ grpc::ServerUnaryReactor* AuditServiceImpl::GetAuditStats(grpc::CallbackServerCo
 grpc::Status AuditServiceImpl::GetAuditHistory(grpc::ServerContext* ctx, const v1::GetAuditHistoryRequest* req,
                                                v1::GetAuditHistoryResponse* resp) {
   return call_.Run(ctx, "GetAuditHistory", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kGetAuditHistory));
     if (!IsUuid(req->aggregate_id())) return InvalidField("aggregate_id", "must be a UUID");
-    auto view = LoadFinding(call.principal, req->aggregate_id());
-    if (!view.ok()) {
-      auto en = store_->GetEngagement(req->aggregate_id());
-      if (!en.ok() || !(Oversight(call.principal) || call.principal.unit == en->audit_unit_id() ||
-                        call.principal.unit == en->audited_unit_id())) {
-        return absl::NotFoundError("not found");
-      }
-    }
+    SM_ASSIGN_OR_RETURN(Aggregate a, LoadAggregate(call.principal.unit, req->aggregate_id()));
+    SM_ASSIGN_OR_RETURN(access::Outcome o, Authorize(call.principal, access::Rpc::kGetAuditHistory, a.relations,
+                                                     a.finding ? "finding" : "engagement"));
     SM_ASSIGN_OR_RETURN(auto h, store_->History(req->aggregate_id()));
     for (const auto& ev : h.events) {
+      if (o == access::Outcome::kRedacted && access::IsReferralEvent(ev.type)) continue;
       auto* out = resp->add_events();
       events::FillCommon(*out, ev);
       out->set_aggregate_id(ev.aggregate_id);
@@ -609,8 +802,11 @@ grpc::Status AuditServiceImpl::GetAuditHistory(grpc::ServerContext* ctx, const v
 grpc::Status AuditServiceImpl::VerifyAuditChain(grpc::ServerContext* ctx, const v1::VerifyAuditChainRequest* req,
                                                 v1::VerifyChainResponse* resp) {
   return call_.Run(ctx, "VerifyAuditChain", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAuditor, auth::kRoleOversight}));
+    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kVerifyAuditChain));
     if (!IsUuid(req->aggregate_id())) return InvalidField("aggregate_id", "must be a UUID");
+    SM_ASSIGN_OR_RETURN(Aggregate a, LoadAggregate(call.principal.unit, req->aggregate_id()));
+    SM_RETURN_IF_ERROR(Authorize(call.principal, access::Rpc::kVerifyAuditChain, a.relations,
+                                 a.finding ? "finding" : "engagement").status());
     SM_ASSIGN_OR_RETURN(auto h, store_->History(req->aggregate_id()));
     chain::Check c = chain::Verify(h.events, h.head_len, h.head_hash);
     resp->set_intact(c.intact);
@@ -624,7 +820,8 @@ grpc::Status AuditServiceImpl::VerifyAuditChain(grpc::ServerContext* ctx, const 
 grpc::Status AuditServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* req,
                                          grpc::ServerWriter<v1::AuditEvent>* writer) {
   return call_.Run(ctx, "Subscribe", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleService, auth::kRoleOversight}));
+    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kSubscribe));
+    SM_RETURN_IF_ERROR(Authorize(call.principal, access::Rpc::kSubscribe, {}, "feed").status());
     return events::Stream<v1::AuditEvent>(
         ctx, call.principal, clock_, req->after_cursor(), feed_hub_,
         [](v1::AuditEvent& ev, const events::FeedEvent& f) { ev.set_aggregate_id(f.event.aggregate_id); }, writer);

@@ -1,7 +1,6 @@
-// gRPC handlers of supervision.v1.AuditService: decode and validate, authorize (the audit
-// unit writes; the audited unit sees its findings and submits rectifications; the
-// discipline unit a finding was referred to sees it; oversight sees all; dashboards see
-// statistics), run the step through the store, encode.
+// gRPC handlers of supervision.v1.AuditService: decode and validate, authorize through the
+// one access table (access.h, docs/audit.md "Access"), run the step through the store,
+// encode.
 #pragma once
 
 #include "common/clock.h"
@@ -14,6 +13,7 @@
 #include "common/server.h"
 #include "common/workdays.h"
 #include "common/worker_pool.h"
+#include "services/audit/access.h"
 #include "services/audit/config.h"
 #include "services/audit/store.h"
 #include "services/audit/workflow.h"
@@ -70,15 +70,47 @@ class AuditServiceImpl final
   grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*, grpc::ServerWriter<v1::AuditEvent>*) override;
 
  private:
-  // Who the caller is to a finding. Errors: NOT_FOUND when the caller may not see it.
+  // Authorization: every handler goes through these and the access table (access.h).
+  // Refuses with PERMISSION_DENIED unless some role of the caller is granted something on
+  // `rpc` (before any item is read, so the answer says nothing about items). Logged.
+  absl::Status Gate(const auth::Principal& p, access::Rpc rpc) const;
+  // The caller's outcome on an item they stand in `rel` to: kAllow or kRedacted, or
+  // NOT_FOUND ("<what> not found") / PERMISSION_DENIED, logged without content.
+  absl::StatusOr<access::Outcome> Authorize(const auth::Principal& p, access::Rpc rpc, const access::Relations& rel,
+                                            std::string_view what) const;
+  // Whether `unit` is an ancestor of `of` (false when either is unknown).
+  bool Above(const std::string& unit, const std::string& of);
+  access::Relations ToEngagement(const std::string& unit, const v1::Engagement& e);
+  access::Relations ToFinding(const std::string& unit, const v1::Finding& f, const v1::Engagement& e,
+                              bool owns_rectification);
+  access::Relations ToRectification(const std::string& unit, const v1::Rectification& x, const v1::Finding& f,
+                                    const v1::Engagement& e);
+  // Whether `unit` owns a rectification of the finding.
+  bool OwnsRectification(const std::string& unit, const std::string& finding_id);
+
+  // A finding with its engagement and the caller's relations to it. Errors: NOT_FOUND.
   struct FindingView {
     v1::Finding finding;
     v1::Engagement engagement;
-    bool audit_unit = false;
+    access::Relations relations;
   };
-  absl::StatusOr<FindingView> LoadFinding(const auth::Principal& p, const std::string& id);
-  absl::Status RectStep(const server::CallInfo& call, const std::string& method, const google::protobuf::Message& req,
+  absl::StatusOr<FindingView> LoadFinding(const std::string& unit, const std::string& id);
+  // LoadFinding, then Authorize: NOT_FOUND ("finding not found") or PERMISSION_DENIED.
+  absl::StatusOr<FindingView> AuthorizedFinding(const auth::Principal& p, access::Rpc rpc, const std::string& id);
+  // The aggregate an id names (a finding or an engagement: the event chains) and the
+  // caller's relations to it. Errors: NOT_FOUND.
+  struct Aggregate {
+    bool finding = false;
+    access::Relations relations;
+  };
+  absl::StatusOr<Aggregate> LoadAggregate(const std::string& unit, const std::string& id);
+  // GetAuditStats: the scope the caller may ask for (an empty unit becomes the caller's own
+  // scope unless they may see all units). PERMISSION_DENIED outside it.
+  absl::Status ScopeStats(const auth::Principal& p, const v1::GetAuditStatsRequest& req,
+                          v1::GetAuditStatsRequest* scoped);
+  absl::Status RectStep(const server::CallInfo& call, access::Rpc rpc, const google::protobuf::Message& req,
                         const std::string& request_id, const std::string& id, int64_t expected_version, RectAction action,
+                        const std::function<absl::Status(const v1::Rectification&)>& precondition,
                         const std::function<void(v1::Rectification&, nlohmann::json&)>& edit, v1::RectificationReply* reply);
 
   Store* store_;

@@ -61,6 +61,10 @@ class Store {
       const std::string& id, const Mutation& m,
       const std::function<absl::StatusOr<Change<v1::Engagement>>(const v1::Engagement&)>& apply) = 0;
   virtual absl::StatusOr<v1::Engagement> GetEngagement(const std::string& id) = 0;
+  // The list queries narrow to `visible_to` (a unit) when set: engagements it conducts or is
+  // audited in; findings of its engagements, for which it is responsible, that were
+  // referred to it or of which it owns a rectification; rectifications it owns or of such
+  // findings. A superset: the service decides each row by the access table.
   virtual absl::StatusOr<std::vector<v1::Engagement>> ListEngagements(const v1::ListEngagementsRequest& q,
                                                                       const std::optional<std::string>& visible_to,
                                                                       std::optional<std::pair<int64_t, std::string>> after,

@@ -74,7 +74,8 @@ class AuditCliE2E : public ::testing::Test {
     ASSERT_EQ(r.code, 0) << r.out;
     r = Smctl("directory import " SM_SOURCE_DIR "/deploy/demo/directory.yaml", kAdmin);
     ASSERT_EQ(r.code, 0) << r.out;
-    r = Smctl("login --dev --user audit-officer --unit audit-office --role auditor", kAuditor);
+    // Clearance internal (1): below it the referral's outcome is withheld (docs/audit.md).
+    r = Smctl("login --dev --user audit-officer --unit audit-office --role auditor --clearance 1", kAuditor);
     ASSERT_EQ(r.code, 0) << r.out;
     r = Smctl("login --dev --user fucheng-clerk --unit fucheng-branch --role staff", kStaff);
     ASSERT_EQ(r.code, 0) << r.out;
@@ -244,9 +245,17 @@ TEST_F(AuditCliE2E, DepartureAuditFindingIsReferredAndCarriesTheClueOutcome) {
   ASSERT_EQ(en.code, 0) << en.out;
   EXPECT_NE(en.out.find("form 2"), std::string::npos) << en.out;
   EXPECT_NE(en.out.find("preliminary verification"), std::string::npos) << en.out;
-  // The unit it was referred to sees it too; the branch it is about as well.
-  EXPECT_EQ(Smctl("audit finding show " + id, kGroup).code, 0);
-  EXPECT_EQ(Smctl("audit finding show " + number, kStaff).code, 0);
+  // The unit it was referred to sees it too, with the outcome; the branch it is about as
+  // well, but not what became of the referral (that would tip off the subject).
+  Result by_group = Smctl("audit finding show " + id, kGroup);
+  EXPECT_EQ(by_group.code, 0) << by_group.out;
+  EXPECT_NE(by_group.out.find(clue_number), std::string::npos) << by_group.out;
+  Result by_branch = Smctl("audit finding show " + number, kStaff);
+  EXPECT_EQ(by_branch.code, 0) << by_branch.out;
+  EXPECT_NE(by_branch.out.find(number), std::string::npos) << by_branch.out;
+  for (const std::string& secret : {clue_number, feedback, std::string("初步核实"), std::string("已办结")}) {
+    EXPECT_EQ(by_branch.out.find(secret), std::string::npos) << secret << "\n" << by_branch.out;
+  }
   Result referred = Smctl("audit finding list --referred --engagement " + eng, kAuditor);
   ASSERT_EQ(referred.code, 0) << referred.out;
   EXPECT_NE(referred.out.find(clue_number), std::string::npos) << referred.out;

@@ -55,7 +55,7 @@ class TlsStackE2E : public ::testing::Test {
     ASSERT_EQ(r.code, 0) << r.out;
     r = Smctl("directory import " SM_SOURCE_DIR "/deploy/demo/directory.yaml", kAdmin);
     ASSERT_EQ(r.code, 0) << r.out;
-    r = Smctl("login --dev --user audit-officer --unit audit-office --role auditor", kAuditor);
+    r = Smctl("login --dev --user audit-officer --unit audit-office --role auditor --clearance 1", kAuditor);
     ASSERT_EQ(r.code, 0) << r.out;
     r = Smctl("login --dev --user group-officer --unit discipline-group --role discipline --clearance 2", kGroup);
     ASSERT_EQ(r.code, 0) << r.out;

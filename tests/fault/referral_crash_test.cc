@@ -289,7 +289,8 @@ class ReferralCrash : public ::testing::Test {
     auditor_token_ = new std::string(Token("fault-auditor", *audit_office_, "auditor"));
     discipline_token_ = new std::string(Token("fault-discipline", *discipline_group_, "discipline"));
     oversight_token_ = new std::string(Token("fault-oversight", committee, "oversight"));
-    dashboard_token_ = new std::string(Token("fault-dashboard", committee, "dashboard"));
+    // A dashboard sees its own unit and the units below it: the bureau's sees the branches.
+    dashboard_token_ = new std::string(Token("fault-dashboard", UnitId("bureau"), "dashboard"));
 
     v1::CreateEngagementRequest ce;
     ce.set_request_id(sm::NewUuid());

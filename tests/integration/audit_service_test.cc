@@ -576,7 +576,8 @@ TEST_F(AuditServiceTest, OverdueRectificationsEscalateAndStatsShowRates) {
   v1::GetAuditStatsRequest sq;
   sq.set_unit_id(UnitId("kexin-branch"));
   v1::AuditStats stats, cached;
-  const Who dashboard{UnitId("bureau-party-committee"), {"dashboard"}};
+  // A dashboard sees its own unit and the units below it: the bureau's, the branch's.
+  const Who dashboard{UnitId("bureau"), {"dashboard"}};
   ASSERT_TRUE(Call(stub_.get(), dashboard, &v1::AuditService::Stub::GetAuditStats, sq, &stats).ok());
   EXPECT_GE(stats.findings(), 1);
   EXPECT_GE(stats.amount_fen(), 1234567);
@@ -689,7 +690,7 @@ TEST_F(AuditServiceTest, AccessAndBadInputs) {
 // the token does; statistics are held in memory yet a change made here shows at once.
 TEST_F(AuditServiceTest, EventsStreamFromTheSharedFeedAndStatsSeeAChangeAtOnce) {
   const Who oversight{UnitId("bureau-party-committee"), {"oversight"}};
-  const Who dashboard{UnitId("bureau-party-committee"), {"dashboard"}};
+  const Who dashboard{UnitId("bureau"), {"dashboard"}};
   const v1::Engagement e = Engagement();
   v1::GetAuditStatsRequest sq;
   sq.set_unit_id(UnitId("fucheng-branch"));
