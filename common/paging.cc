@@ -59,4 +59,22 @@ absl::StatusOr<int> PageSize(int requested, int def, int max) {
   return std::min(requested, max);
 }
 
+SeqPage DecodeSeqPage(const google::protobuf::Message& request, int page_size, const std::string& token, int def,
+                      int max, FieldErrors& errors) {
+  SeqPage p;
+  auto size = PageSize(page_size, def, max);
+  for (const auto& v : FieldViolations(size.status())) errors.Add(v.field, v.description);
+  p.size = size.ok() ? *size : def;
+  auto position = Decode(token, FilterFingerprint(request));
+  for (const auto& v : FieldViolations(position.status())) errors.Add(v.field, v.description);
+  if (position.ok() && *position) {
+    if (!(*position)->is_number_integer() || (*position)->get<int64_t>() < 0) {
+      errors.Add("page_token", "is not a token of this history");
+    } else {
+      p.after_seq = (*position)->get<int64_t>();
+    }
+  }
+  return p;
+}
+
 }  // namespace sm::paging

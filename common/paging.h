@@ -46,4 +46,32 @@ std::string TakePage(std::vector<Row>& rows, int page, Add add, Token token) {
   return next;
 }
 
+// A page of one aggregate's history, in event order: the events after `after_seq`, at most
+// `size` of them.
+struct SeqPage {
+  int64_t after_seq = 0;
+  int size = 0;
+};
+// Reads page_size (0: `def`, capped at `max`) and page_token (a position issued for the
+// same `request` filters, i.e. the same aggregate), adding violations naming the fields.
+SeqPage DecodeSeqPage(const google::protobuf::Message& request, int page_size, const std::string& token, int def,
+                      int max, FieldErrors& errors);
+
+// Hands the events after `p.after_seq` to `emit` (which returns whether it showed the event:
+// a caller may skip what it may not see) until `p.size` were shown; returns the next page's
+// token, or "" when no event is left.
+template <typename Event, typename Emit>
+std::string TakeSeqPage(const std::vector<Event>& events, const SeqPage& p, const google::protobuf::Message& request,
+                        Emit emit) {
+  int shown = 0;
+  int64_t last = p.after_seq;
+  for (const auto& ev : events) {
+    if (static_cast<int64_t>(ev.seq) <= p.after_seq) continue;
+    if (shown == p.size) return Encode(nlohmann::json(last), FilterFingerprint(request));
+    if (emit(ev)) ++shown;
+    last = static_cast<int64_t>(ev.seq);
+  }
+  return "";
+}
+
 }  // namespace sm::paging

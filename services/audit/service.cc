@@ -788,13 +788,17 @@ grpc::Status AuditServiceImpl::GetAuditHistory(grpc::ServerContext* ctx, const v
     SM_ASSIGN_OR_RETURN(Aggregate a, LoadAggregate(call.principal.unit, req->aggregate_id()));
     SM_ASSIGN_OR_RETURN(access::Outcome o, Authorize(call.principal, access::Rpc::kGetAuditHistory, a.relations,
                                                      a.finding ? "finding" : "engagement"));
+    FieldErrors e;
+    const paging::SeqPage page = paging::DecodeSeqPage(*req, req->page_size(), req->page_token(), 200, 1000, e);
+    SM_RETURN_IF_ERROR(e.ToStatus());
     SM_ASSIGN_OR_RETURN(auto h, store_->History(req->aggregate_id()));
-    for (const auto& ev : h.events) {
-      if (o == access::Outcome::kRedacted && access::IsReferralEvent(ev.type)) continue;
+    resp->set_next_page_token(paging::TakeSeqPage(h.events, page, *req, [&](const chain::Event& ev) {
+      if (o == access::Outcome::kRedacted && access::IsReferralEvent(ev.type)) return false;
       auto* out = resp->add_events();
       events::FillCommon(*out, ev);
       out->set_aggregate_id(ev.aggregate_id);
-    }
+      return true;
+    }));
     return absl::OkStatus();
   });
 }

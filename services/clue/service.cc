@@ -636,35 +636,18 @@ grpc::Status ClueServiceImpl::GetClueHistory(grpc::ServerContext* ctx, const v1:
       return absl::PermissionDeniedError("the case history is for the holding unit, a supervising unit and oversight");
     }
     FieldErrors e;
-    auto size = paging::PageSize(req->page_size(), 200, 1000);
-    for (const auto& v : FieldViolations(size.status())) e.Add(v.field, v.description);
-    int after_seq = 0;
-    if (!req->page_token().empty()) {
-      const std::string want = "seq:" + req->clue_id() + ":";
-      if (req->page_token().rfind(want, 0) != 0 || !absl::SimpleAtoi(req->page_token().substr(want.size()), &after_seq) ||
-          after_seq < 0) {
-        e.Add("page_token", "is not a token from this history");
-      }
-    }
+    const paging::SeqPage page = paging::DecodeSeqPage(*req, req->page_size(), req->page_token(), 200, 1000, e);
     SM_RETURN_IF_ERROR(e.ToStatus());
     const bool texts = HistoryTextsVisible(call.principal);
     SM_ASSIGN_OR_RETURN(auto events, store_->Events(req->clue_id()));
-    const int page = size.ok() ? *size : 200;
-    int written = 0;
-    for (const auto& ev : events) {
-      if (ev.seq <= after_seq) continue;
-      if (written == page) {
-        resp->set_next_page_token("seq:" + req->clue_id() + ":" + std::to_string(after_seq));
-        break;
-      }
+    resp->set_next_page_token(paging::TakeSeqPage(events, page, *req, [&](const chain::Event& ev) {
       auto* out = resp->add_events();
       events::FillCommon(*out, ev);
       out->set_clue_id(ev.aggregate_id);
       // The hash covers the data as written; a redacted copy cannot be checked against it.
       if (!texts) out->set_data_json(RedactEventData(ev.data, false));
-      after_seq = static_cast<int>(ev.seq);
-      ++written;
-    }
+      return true;
+    }));
     return absl::OkStatus();
   });
 }

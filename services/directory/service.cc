@@ -28,9 +28,18 @@ absl::Status CheckText(const std::string& field, const std::string& v, size_t ma
 
 // Every authenticated role may read the directory: it is reference data (names for
 // dashboards, units for routing clues).
+// The directory's access table (docs/directory.md § Access): units and posts are reference
+// data for every role of the suite; people (names, badges, posts) for every role but the
+// dashboard, which shows aggregates only. An unknown role reads nothing (deny by default).
 absl::Status RequireReader(const auth::Principal& p) {
-  if (p.roles.empty()) return absl::PermissionDeniedError("requires a role");
-  return absl::OkStatus();
+  return auth::RequireAnyRole(p, {auth::kRoleAdmin, auth::kRoleDiscipline, auth::kRoleOversight, auth::kRoleAuditor,
+                                  auth::kRoleInspector, auth::kRoleStaff, auth::kRoleDashboard, auth::kRoleService,
+                                  auth::kRoleCustodian});
+}
+
+absl::Status RequirePeopleReader(const auth::Principal& p) {
+  return auth::RequireAnyRole(p, {auth::kRoleAdmin, auth::kRoleDiscipline, auth::kRoleOversight, auth::kRoleAuditor,
+                                  auth::kRoleInspector, auth::kRoleStaff, auth::kRoleService, auth::kRoleCustodian});
 }
 
 }  // namespace
@@ -140,7 +149,7 @@ grpc::Status DirectoryServiceImpl::ListUnits(grpc::ServerContext* ctx, const v1:
 grpc::Status DirectoryServiceImpl::GetPerson(grpc::ServerContext* ctx, const v1::GetPersonRequest* req,
                                              v1::Person* resp) {
   return call_.Run(ctx, "GetPerson", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(RequireReader(call.principal));
+    SM_RETURN_IF_ERROR(RequirePeopleReader(call.principal));
     if (req->has_id()) {
       SM_RETURN_IF_ERROR(CheckId("id", req->id()));
       return Cached<v1::Person>("person:id:" + req->id(), resp, [&] { return store_->GetPerson(req->id(), ""); });
@@ -157,7 +166,7 @@ grpc::Status DirectoryServiceImpl::GetPerson(grpc::ServerContext* ctx, const v1:
 grpc::Status DirectoryServiceImpl::SearchPeople(grpc::ServerContext* ctx, const v1::SearchPeopleRequest* req,
                                                 v1::SearchPeopleResponse* resp) {
   return call_.Run(ctx, "SearchPeople", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(RequireReader(call.principal));
+    SM_RETURN_IF_ERROR(RequirePeopleReader(call.principal));
     FieldErrors errors;
     PeopleQuery q;
     if (!req->unit_id().empty()) {

@@ -459,6 +459,28 @@ TEST_F(AuditServiceTest, RepeatedFieldsAreCappedAndWithoutRepeats) {
   EXPECT_EQ(Get(f.id(), auditor).referral().state(), v1::REFERRAL_STATE_UNSPECIFIED) << "nothing half-written";
 }
 
+// History is paged, the token bound to its aggregate.
+TEST_F(AuditServiceTest, HistoryIsPaged) {
+  v1::Finding f = Refer(AddFinding(Engagement()));
+  v1::GetAuditHistoryRequest h;
+  h.set_aggregate_id(f.id());
+  h.set_page_size(1);
+  v1::GetAuditHistoryResponse first, rest;
+  ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::GetAuditHistory, h, &first).ok());
+  ASSERT_EQ(first.events_size(), 1);
+  ASSERT_FALSE(first.next_page_token().empty());
+  h.set_page_size(0);
+  h.set_page_token(first.next_page_token());
+  ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::GetAuditHistory, h, &rest).ok());
+  ASSERT_GE(rest.events_size(), 1);
+  EXPECT_GT(rest.events(0).seq(), first.events(0).seq());
+  EXPECT_TRUE(rest.next_page_token().empty());
+  h.set_aggregate_id(AddFinding(Engagement()).id());
+  grpc::Status s = Call(stub_.get(), auditor, &v1::AuditService::Stub::GetAuditHistory, h, &rest);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << "another aggregate's token";
+  EXPECT_NE(s.error_message().find("page_token"), std::string::npos) << s.error_message();
+}
+
 TEST_F(AuditServiceTest, RectificationsAreFollowedToSignOffWithLookBack) {
   v1::Finding f = AddFinding(Engagement());
   const Who owner{f.responsible_unit_id(), {"staff"}};

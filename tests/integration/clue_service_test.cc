@@ -847,11 +847,15 @@ TEST_F(ClueServiceTest, InputsAreBoundedBeforeUse) {
   h.set_page_size(-1);
   EXPECT_EQ(Call(group, &v1::ClueService::Stub::GetClueHistory, h, &second).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+  // A token is bound to its clue: another clue's history refuses it, as it does garbage.
   h.set_page_size(10);
-  h.set_page_token("seq:" + NewUuid() + ":1");
-  grpc::Status hs = Call(group, &v1::ClueService::Stub::GetClueHistory, h, &second);
-  EXPECT_EQ(hs.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(Fields(hs), std::vector<std::string>{"page_token"});
+  h.set_clue_id(Register(group, Petition("discipline-group")).id());
+  for (const std::string& token : {first.next_page_token(), std::string("garbage")}) {
+    h.set_page_token(token);
+    grpc::Status hs = Call(group, &v1::ClueService::Stub::GetClueHistory, h, &second);
+    EXPECT_EQ(hs.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(Fields(hs), std::vector<std::string>{"page_token"});
+  }
 }
 
 TEST_F(ClueServiceTest, AccessIsDeniedByDefault) {

@@ -1378,7 +1378,9 @@ int AuditFindingHistory(Context& ctx, const std::string& key) {
   v1::GetAuditHistoryRequest req;
   req.set_aggregate_id(f.id());
   v1::GetAuditHistoryResponse resp;
-  grpc::Status st = s.Call(&v1::AuditService::Stub::GetAuditHistory, req, &resp);
+  grpc::Status st = AllHistoryPages(req, &resp, [&](const v1::GetAuditHistoryRequest& r, v1::GetAuditHistoryResponse* page) {
+    return s.Call(&v1::AuditService::Stub::GetAuditHistory, r, page);
+  });
   if (!st.ok()) return FailAudit(ctx, st);
   if (ctx.json()) {
     ctx.PrintJson(resp);

@@ -1136,17 +1136,11 @@ int ClueHistory(Context& ctx, const std::string& key) {
   if (int rc = s.Find(key, false, &c); rc != kExitOk) return rc;
   v1::GetClueHistoryRequest req;
   req.set_clue_id(c.id());
-  req.set_page_size(1000);
   v1::GetClueHistoryResponse resp;
-  // The whole history, page by page (bounded: a clue's history is some dozens of events).
-  for (int pages = 0; pages < 100; ++pages) {
-    v1::GetClueHistoryResponse page;
-    grpc::Status st = s.Call(&v1::ClueService::Stub::GetClueHistory, req, &page);
-    if (!st.ok()) return FailClue(ctx, st);
-    resp.mutable_events()->MergeFrom(page.events());
-    if (page.next_page_token().empty()) break;
-    req.set_page_token(page.next_page_token());
-  }
+  grpc::Status st = AllHistoryPages(req, &resp, [&](const v1::GetClueHistoryRequest& r, v1::GetClueHistoryResponse* page) {
+    return s.Call(&v1::ClueService::Stub::GetClueHistory, r, page);
+  });
+  if (!st.ok()) return FailClue(ctx, st);
   if (ctx.json()) {
     ctx.PrintJson(resp);
     return kExitOk;

@@ -78,4 +78,20 @@ class Context {
 // $XDG_CONFIG_HOME/smctl, else ~/.config/smctl; file "token", mode 0600.
 std::string TokenPath();
 
+// A whole history, page by page: calls `call(req, &page)` and appends each page's events to
+// `all` until the last page (bounded at 100 pages of 1,000 events).
+template <typename Req, typename Resp, typename Call>
+grpc::Status AllHistoryPages(Req req, Resp* all, Call call) {
+  req.set_page_size(1000);
+  for (int pages = 0; pages < 100; ++pages) {
+    Resp page;
+    grpc::Status st = call(req, &page);
+    if (!st.ok()) return st;
+    all->mutable_events()->MergeFrom(page.events());
+    if (page.next_page_token().empty()) break;
+    req.set_page_token(page.next_page_token());
+  }
+  return grpc::Status::OK;
+}
+
 }  // namespace sm::smctl
