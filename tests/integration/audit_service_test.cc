@@ -24,6 +24,7 @@
 #include "services/clue/pg_store.h"
 #include "services/clue/service.h"
 #include "services/directory/pg_store.h"
+#include "tests/integration/audit_stack.h"
 #include "tests/support/pg_redis.h"
 
 const std::vector<sm::db::Migration>& directory_lib_migrations();
@@ -35,147 +36,10 @@ namespace {
 
 using ::sm::testing::PgRedis;
 
-std::string Conn() {
-  return "host=127.0.0.1 port=" + std::to_string(PgRedis::Get().pg_port()) + " dbname=supervision user=postgres";
-}
-int64_t Count(const std::string& sql) {
-  pqxx::connection c(Conn());
-  pqxx::work tx(c);
-  return tx.exec1(sql)[0].as<int64_t>();
-}
-void Sql(const std::string& sql) {
-  pqxx::connection c(Conn());
-  pqxx::work tx(c);
-  tx.exec(sql);
-  tx.commit();
-}
-std::string UnitId(const std::string& code) {
-  pqxx::connection c(Conn());
-  pqxx::work tx(c);
-  return tx.exec_params1("SELECT id::text FROM directory.v_units WHERE code = $1", code)[0].as<std::string>();
-}
-std::string PersonIn(const std::string& code, bool leader) {
-  pqxx::connection c(Conn());
-  pqxx::work tx(c);
-  return tx.exec_params1("SELECT p.id::text FROM directory.v_people p JOIN directory.v_units u ON u.id = p.unit_id "
-                         "WHERE u.code = $1 AND p.leader = $2 ORDER BY p.badge_no LIMIT 1", code, leader)[0].as<std::string>();
-}
+using namespace ::sm::audit::stack;  // NOLINT: the shared fixture and its helpers
 
-struct Who {
-  std::string unit;
-  std::vector<std::string> roles;
-  int clearance = 1;
-};
-std::string Token(const Who& w) {
-  auth::Principal p;
-  p.user = "user-" + (w.roles.empty() ? std::string("none") : w.roles[0]);
-  p.unit = w.unit;
-  p.roles = w.roles;
-  p.clearance = w.clearance;
-  if (p.HasRole(auth::kRoleService)) p = auth::Principal{.user = "audit-service", .roles = w.roles};
-  return *auth::Mint(auth::DevelopmentMint(p));
-}
-
-TimePoint Start() {
-  return FromUnixSeconds(workdays::DaysFromCivil(*workdays::ParseDate("2026-03-02")) * 86400 + 2 * 3600);
-}
-
-class AuditServiceTest : public ::testing::Test {
+class AuditServiceTest : public AuditStack {
  protected:
-  static void SetUpTestSuite() {
-    PgRedis& env = PgRedis::Get();
-    env.ResetSchemas();
-    dir_pool_ = new db::Pool(env.Pool("sm_directory", "directory", 2));
-    ASSERT_TRUE(db::ApplyMigrations(*dir_pool_, "directory", directory_lib_migrations()).ok());
-    std::ifstream in(std::string(SM_SOURCE_DIR) + "/deploy/demo/directory.yaml");
-    std::stringstream buf;
-    buf << in.rdbuf();
-    auto doc = directory::ParseDocument(buf.str());
-    directory::PgStore dstore(dir_pool_, [] { return NewUuid(); });
-    ASSERT_TRUE(dstore.Import({&*doc, "seed", "seed", "seed", "test", false}).ok());
-
-    clock_ = new FakeClock(Start());
-    auth::Config ac;
-    ac.keys = auth::DevelopmentKeys();
-    verifier_ = new auth::Verifier(*auth::Verifier::Create(ac));
-    keys_ = new crypto::Keyring(crypto::DevelopmentKeyring());
-    calendar_ = new workdays::Calendar(*workdays::Calendar::LoadDir(std::string(SM_SOURCE_DIR) + "/deploy/calendar"));
-    redis_ = new redis::Client(env.Redis());
-
-    clue_pool_ = new db::Pool(env.Pool("sm_clue", "clue", 6));
-    ASSERT_TRUE(db::ApplyMigrations(*clue_pool_, "clue", clue_lib_migrations()).ok());
-    clue_store_ = new clue::PgStore(clue_pool_, *clock_);
-    clue_listener_ = new db::Listener(env.Pool("sm_clue", "clue"), "clue_events");
-    clue_listener_->Start();
-    clue_service_ = new clue::ClueServiceImpl(clue_store_, verifier_, keys_, calendar_, clue::Limits{}, *clock_, redis_,
-                                              clue_listener_);
-    audit_pool_ = new db::Pool(env.Pool("sm_audit", "audit", 6));
-    ASSERT_TRUE(db::ApplyMigrations(*audit_pool_, "audit", audit_lib_migrations()).ok());
-    store_ = new PgStore(audit_pool_, *clock_, [] { return NewUuid(); });
-    service_ = new AuditServiceImpl(store_, verifier_, calendar_, Policy{30, 50, 90}, *clock_, redis_, nullptr);
-    server::Config sc;
-    server_ = std::move(*server::Server::Start(sc, {clue_service_, service_})).release();
-    channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
-    auto token = [] { return Token(Who{"", {"service"}}); };
-    relay_ = new outbox::Relay(
-        env.Pool("sm_audit", "audit"), audit_pool_, "audit", ClueDeliverer(*channel_, token),
-        [](db::Tx& tx, const outbox::Row& row, const std::string& response) {
-          v1::ClueReply reply;
-          reply.ParseFromString(response);
-          return store_->ReferralDelivered(tx, row.dedupe_key.substr(row.dedupe_key.find(':') + 1), reply);
-        },
-        [](db::Tx& tx, const outbox::Row& row, const absl::Status& why) {
-          return store_->ReferralDead(tx, row.dedupe_key.substr(row.dedupe_key.find(':') + 1), why.ToString());
-        });
-    auto clue_stub = std::shared_ptr<v1::ClueService::Stub>(v1::ClueService::NewStub(*channel_));
-    consumer_ = new consumer::Consumer<v1::ClueEvent>(
-        audit_pool_, "audit", "clue-events",
-        [token](grpc::ClientContext* ctx) { ctx->AddMetadata("authorization", "Bearer " + token()); },
-        [clue_stub](grpc::ClientContext* ctx, const std::string& cursor) {
-          v1::SubscribeRequest req;
-          req.set_after_cursor(cursor);
-          return clue_stub->Subscribe(ctx, req);
-        },
-        [](db::Tx& tx, const v1::ClueEvent& ev) { return store_->ApplyClueEvent(tx, ev); });
-    consumer_->Start();
-  }
-  static void TearDownTestSuite() {
-    consumer_->Stop();
-    delete consumer_;
-    delete relay_;
-    server_->Shutdown(std::chrono::milliseconds(100));
-    delete server_;
-    delete service_;
-    delete store_;
-    delete clue_service_;
-    clue_listener_->Stop();
-    delete clue_listener_;
-    delete clue_store_;
-    delete audit_pool_;
-    delete clue_pool_;
-    delete dir_pool_;
-    delete redis_;
-    delete calendar_;
-    delete keys_;
-    delete verifier_;
-    delete clock_;
-    delete channel_;
-  }
-  void SetUp() override {
-    stub_ = v1::AuditService::NewStub(*channel_);
-    clue_ = v1::ClueService::NewStub(*channel_);
-    clock_->Set(Start());
-  }
-
-  template <typename StubT, typename Req, typename Resp, typename Fn>
-  grpc::Status Call(StubT* stub, const Who& w, Fn fn, const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + Token(w));
-    return (stub->*fn)(&ctx, req, resp);
-  }
-
-  const Who auditor{UnitId("audit-office"), {"auditor"}};
 
   v1::Engagement Engagement(const std::string& audited = "fucheng-branch") {
     v1::CreateEngagementRequest r;
@@ -241,23 +105,6 @@ class AuditServiceTest : public ::testing::Test {
     return f;
   }
 
-  static inline db::Pool *dir_pool_, *clue_pool_, *audit_pool_;
-  static inline FakeClock* clock_;
-  static inline auth::Verifier* verifier_;
-  static inline crypto::Keyring* keys_;
-  static inline workdays::Calendar* calendar_;
-  static inline redis::Client* redis_;
-  static inline clue::PgStore* clue_store_;
-  static inline db::Listener* clue_listener_;
-  static inline clue::ClueServiceImpl* clue_service_;
-  static inline PgStore* store_;
-  static inline AuditServiceImpl* service_;
-  static inline server::Server* server_;
-  static inline std::shared_ptr<grpc::Channel>* channel_;
-  static inline outbox::Relay* relay_;
-  static inline consumer::Consumer<v1::ClueEvent>* consumer_;
-  std::unique_ptr<v1::AuditService::Stub> stub_;
-  std::unique_ptr<v1::ClueService::Stub> clue_;
 };
 
 TEST_F(AuditServiceTest, AReferredFindingBecomesOneClueAndShowsItsOutcome) {

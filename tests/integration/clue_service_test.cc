@@ -29,6 +29,7 @@
 #include "services/clue/pg_store.h"
 #include "services/clue/service.h"
 #include "services/directory/pg_store.h"
+#include "tests/integration/demo_directory.h"
 #include "tests/support/pg_redis.h"
 
 const std::vector<sm::db::Migration>& directory_lib_migrations();
@@ -50,14 +51,7 @@ class ClueServiceTest : public ::testing::Test {
     PgRedis& env = PgRedis::Get();
     env.ResetSchemas();
     dir_pool_ = new db::Pool(env.Pool("sm_directory", "directory", 2));
-    ASSERT_TRUE(db::ApplyMigrations(*dir_pool_, "directory", directory_lib_migrations()).ok());
-    std::ifstream in(std::string(SM_SOURCE_DIR) + "/deploy/demo/directory.yaml");
-    std::stringstream buf;
-    buf << in.rdbuf();
-    auto doc = directory::ParseDocument(buf.str());
-    ASSERT_TRUE(doc.ok());
-    directory::PgStore dstore(dir_pool_, [] { return NewUuid(); });
-    ASSERT_TRUE(dstore.Import({&*doc, "seed", "seed", "seed", "test", false}).ok());
+    ::sm::testing::SeedDemoDirectory(*dir_pool_);
 
     pool_ = new db::Pool(env.Pool("sm_clue", "clue", 8));
     ASSERT_TRUE(db::ApplyMigrations(*pool_, "clue", clue_lib_migrations()).ok());
@@ -100,33 +94,13 @@ class ClueServiceTest : public ::testing::Test {
     clock_->Set(Start());
   }
 
-  static std::string UnitId(const std::string& code) {
-    pqxx::connection c(Conn());
-    pqxx::work tx(c);
-    return tx.exec_params1("SELECT id::text FROM directory.v_units WHERE code = $1", code)[0].as<std::string>();
-  }
-  // A person of the unit with that code (the first by badge), optionally a leader.
+  static std::string UnitId(const std::string& code) { return ::sm::testing::UnitId(code); }
   static std::string PersonIn(const std::string& code, bool leader = false) {
-    pqxx::connection c(Conn());
-    pqxx::work tx(c);
-    return tx.exec_params1(
-        "SELECT p.id::text FROM directory.v_people p JOIN directory.v_units u ON u.id = p.unit_id "
-        "WHERE u.code = $1 AND p.leader = $2 ORDER BY p.badge_no LIMIT 1", code, leader)[0].as<std::string>();
+    return ::sm::testing::PersonIn(code, leader);
   }
-  static std::string Conn() {
-    return "host=127.0.0.1 port=" + std::to_string(PgRedis::Get().pg_port()) + " dbname=supervision user=postgres";
-  }
-  static int64_t Count(const std::string& sql) {
-    pqxx::connection c(Conn());
-    pqxx::work tx(c);
-    return tx.exec1(sql)[0].as<int64_t>();
-  }
-  static void Sql(const std::string& sql) {
-    pqxx::connection c(Conn());
-    pqxx::work tx(c);
-    tx.exec(sql);
-    tx.commit();
-  }
+  static std::string Conn() { return ::sm::testing::Conn(); }
+  static int64_t Count(const std::string& sql) { return ::sm::testing::Count(sql); }
+  static void Sql(const std::string& sql) { ::sm::testing::Sql(sql); }
 
   struct Who {
     std::string unit;

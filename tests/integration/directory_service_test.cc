@@ -18,6 +18,7 @@
 #include "common/uuid.h"
 #include "services/directory/pg_store.h"
 #include "services/directory/service.h"
+#include "tests/integration/demo_directory.h"
 #include "tests/support/pg_redis.h"
 
 const std::vector<sm::db::Migration>& directory_lib_migrations();
@@ -27,12 +28,7 @@ namespace {
 
 using ::sm::testing::PgRedis;
 
-std::string ReadDemo() {
-  std::ifstream in(std::string(SM_SOURCE_DIR) + "/deploy/demo/directory.yaml");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
+std::string ReadDemo() { return ::sm::testing::DemoDirectoryYaml(); }
 
 class DirectoryServiceTest : public ::testing::Test {
  protected:
