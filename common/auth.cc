@@ -19,6 +19,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "common/crypto.h"
+#include "common/signature.h"
 #include "common/log.h"
 #include "common/status.h"
 
@@ -288,6 +289,23 @@ void Verifier::MaybeReload() const {
   log::Info("key set reloaded", {{"file", config_.keys_file}, {"keys", (*keys)->by_kid.size()}});
 }
 
+std::optional<std::string> Verifier::ServiceKey(const std::string& kid, const std::string& service) const {
+  MaybeReload();
+  std::shared_ptr<const KeySet> keys;
+  {
+    std::lock_guard lock(state_->mu);
+    keys = state_->keys;
+  }
+  if (!keys) return std::nullopt;
+  auto it = keys->by_kid.find(kid);
+  if (it == keys->by_kid.end()) return std::nullopt;
+  const Key& k = it->second;
+  if (k.algorithm != "ES256" || k.vouches != Vouches::kService || (k.service != service && k.service != "*")) {
+    return std::nullopt;
+  }
+  return k.material;
+}
+
 absl::StatusOr<Principal> Verifier::Verify(std::string_view authorization) const {
   if (authorization.empty()) return Unauthenticated("missing bearer token");
   constexpr std::string_view kBearer = "Bearer ";
@@ -478,6 +496,27 @@ absl::Status ServiceIdentity::Load(const std::string& pem) {
 std::string ServiceIdentity::kid() {
   std::lock_guard lock(mu_);
   return kid_;
+}
+
+absl::StatusOr<ServiceIdentity::Signature> ServiceIdentity::Sign(std::string_view bytes) {
+  std::string pem, kid;
+  {
+    std::lock_guard lock(mu_);
+    pem = pem_;
+    kid = kid_;
+  }
+  auto sig = crypto::SignEs256(pem, bytes);
+  if (!sig.ok()) return sig.status();
+  return Signature{std::move(kid), *std::move(sig)};
+}
+
+std::string ServiceIdentity::public_pem() {
+  std::string pem;
+  {
+    std::lock_guard lock(mu_);
+    pem = pem_;
+  }
+  return crypto::PublicKeyPem(pem).value_or("");
 }
 
 std::string ServiceIdentity::Token() {

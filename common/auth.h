@@ -116,6 +116,11 @@ class Verifier {
   // another issuer or audience. The message never echoes the token.
   absl::StatusOr<Principal> Verify(std::string_view authorization) const;
 
+  // The public key PEM of the ES256 key `kid` in the key set when it vouches for `service`
+  // (or any service: the development key); nullopt otherwise. What verifies the service's
+  // other signatures (chain checkpoints), across key rotations.
+  std::optional<std::string> ServiceKey(const std::string& kid, const std::string& service) const;
+
   const Config& config() const { return config_; }
 
  private:
@@ -191,6 +196,15 @@ class ServiceIdentity {
   // Never fails once created (a key file that turns unreadable keeps the old key; logged).
   std::string Token();
   std::string kid();
+  // ES256 signature (hex, common/signature.h) of `bytes` with the key in force, and that
+  // key's kid. Errors: INTERNAL when OpenSSL fails.
+  struct Signature {
+    std::string kid;
+    std::string signature;
+  };
+  absl::StatusOr<Signature> Sign(std::string_view bytes);
+  // The public half (PEM) of the key in force: what verifies this service's signatures.
+  std::string public_pem();
 
  private:
   ServiceIdentity(Options options, const Clock& clock) : options_(std::move(options)), clock_(&clock) {}

@@ -8,9 +8,11 @@
 //            at timestamptz, data text, prev_hash text, hash text,
 //            xid xid8 DEFAULT pg_current_xact_id(), gseq bigserial,
 //            PRIMARY KEY (<id_column>, seq));  INDEX (xid, gseq)
+//   with `versioned`, also: chain_version integer, state_digest text (hash_chain.h v2)
 //   <aggregates>(id uuid, ..., chain_len integer, chain_head text)
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,18 +49,23 @@ class EventLog {
   // `events_table` and `aggregate_table` are unqualified names in the connection's
   // search_path; `id_column` names the aggregate in the events table; NOTIFY goes to
   // `channel` on every append.
-  EventLog(std::string events_table, std::string id_column, std::string aggregate_table, std::string channel);
+  // `versioned`: the events table has chain_version and state_digest (events given a state
+  // digest are written as chain version 2).
+  EventLog(std::string events_table, std::string id_column, std::string aggregate_table, std::string channel,
+           bool versioned = false);
 
   // Appends the next event of `aggregate_id`'s chain (reading and updating chain_len and
-  // chain_head on the aggregate row, which the caller should hold locked). Returns the event.
+  // chain_head on the aggregate row, which the caller should hold locked). With a
+  // `state_digest` (the aggregate row's digest after this change) the event is chain
+  // version 2 and commits to it. Returns the event.
   chain::Event Append(db::Tx& tx, const std::string& aggregate_id, const Actor& actor, const std::string& type,
-                      const std::string& data_json, int64_t at_micros) const;
+                      const std::string& data_json, int64_t at_micros, const std::string& state_digest = "") const;
 
   // The event after (`prev_seq`, `prev_hash`) in `aggregate_id`'s chain, hashed; nothing
   // is written. For new aggregates, whose head (0, "") is known without reading it.
   static chain::Event Next(const std::string& aggregate_id, int64_t prev_seq, const std::string& prev_hash,
                            const Actor& actor, const std::string& type, const std::string& data_json,
-                           int64_t at_micros);
+                           int64_t at_micros, const std::string& state_digest = "");
   // Inserts made events (any number, any aggregates) with one statement and notifies
   // `channel` once. The aggregates' chain_len and chain_head are the caller's to set.
   void Insert(db::Tx& tx, const std::vector<chain::Event>& events) const;
@@ -71,6 +78,10 @@ class EventLog {
   };
   // NOT_FOUND when the aggregate does not exist.
   absl::StatusOr<History> Read(db::Pool& pool, const std::string& aggregate_id) const;
+  // The same inside the caller's transaction (one snapshot with other reads).
+  absl::StatusOr<History> Read(db::Tx& tx, const std::string& aggregate_id) const;
+  // Every aggregate's events, in seq order, by aggregate id (whole-service verification).
+  std::map<std::string, std::vector<chain::Event>> ReadAll(db::Tx& tx) const;
 
   // Events after `after` whose writer transactions are all finished, in (xid, gseq)
   // order: a later transaction can commit before an earlier one, and a reader that moved
@@ -81,7 +92,12 @@ class EventLog {
   const std::string& channel() const { return channel_; }
 
  private:
+  // The columns every read selects, and the event they make (the first 11 columns of a row).
+  chain::Event FromRow(const pqxx::row& r) const;
+  std::string EventColumns() const;
+
   std::string events_, id_, aggregates_, channel_;
+  bool versioned_;
 };
 
 }  // namespace sm::events

@@ -31,6 +31,8 @@ struct Config {
   std::string calendar_dir; // directory of YYYY.yaml holiday calendars
   Limits limits;
   std::chrono::milliseconds scan_interval{60000};  // overdue scanner period
+  // How often a signed checkpoint of all chain heads is taken (one also at start-up).
+  std::chrono::milliseconds checkpoint_interval{60000};
   int register_batch_max = 64;      // registrations per shared transaction
   int register_batches_running = 2; // shared transactions at once
   RevealPolicy reveal;

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "common/log.h"
+#include "common/periodic.h"
 #include "common/pg_listen.h"
 #include "common/runtime.h"
 #include "common/sealed.h"
@@ -33,6 +34,34 @@ int main(int argc, char** argv) {
   if (!runtime.ok()) return fail(runtime.status());
   sm::clue::PgStore store(&(*runtime)->pool(), sm::SystemClock::Default(),
                           {.max_batch = config->register_batch_max, .max_running = config->register_batches_running});
+  // Chain checkpoints are signed with this service's own key; without one, tamper evidence
+  // would not survive a database administrator, so the service does not start.
+  std::shared_ptr<sm::auth::ServiceIdentity> identity = (*runtime)->identity();
+  if (!identity) {
+    return fail(absl::FailedPreconditionError("identity.key_file is required: clue-service signs its chain checkpoints "
+                                              "with it"));
+  }
+  store.SetChainKeys({.sign = [identity](const std::string& bytes) -> absl::StatusOr<sm::chain::Signed> {
+                        auto s = identity->Sign(bytes);
+                        if (!s.ok()) return s.status();
+                        return sm::chain::Signed{s->kid, s->signature};
+                      },
+                      .keys = [identity, verifier = &(*runtime)->verifier()](
+                                  const std::string& key_id) -> std::optional<std::string> {
+                        // The key in force, else one the key set names for this service
+                        // (checkpoints signed before a rotation).
+                        if (key_id == identity->kid()) return identity->public_pem();
+                        return verifier->ServiceKey(key_id, "clue-service");
+                      }});
+  sm::Periodic checkpoints;
+  checkpoints.Start(config->checkpoint_interval, [&store] {
+    auto taken = store.TakeCheckpoint();
+    if (!taken.ok()) {
+      sm::log::Error("chain checkpoint not taken", {{"error", std::string(taken.status().message())}});
+    } else if (taken->has_value()) {
+      sm::log::Info("chain checkpoint taken", {{"id", (*taken)->id}, {"clues", (*taken)->aggregates}});
+    }
+  });
   sm::db::PoolConfig listen_config = config->service.db;
   sm::db::Listener listener(listen_config, "clue_events");
   listener.Start();
@@ -50,6 +79,7 @@ int main(int argc, char** argv) {
   if (!serving.ok()) return fail(serving);
   (*runtime)->WaitForSignal();
   scanner.Stop();
+  checkpoints.Stop();
   listener.Stop();
   return 0;
 }

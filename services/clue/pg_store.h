@@ -6,6 +6,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "common/chain_anchor.h"
 #include "common/clock.h"
 #include "common/coalesce.h"
 #include "common/directory_reader.h"
@@ -22,9 +23,31 @@ struct RegisterBatching {
   int max_running = 3;
 };
 
+// Digest of a clue row as stored (every column but the chain, and the subjects): what each
+// chain-version-2 event commits to, and what verification recomputes from the row.
+std::string StateDigest(const StoredClue& s);
+
+// How checkpoints are signed and checked: the service's own key (auth::ServiceIdentity).
+struct ChainKeys {
+  chain::Signer sign;       // null: this replica takes no checkpoints
+  chain::PublicKeys keys;   // verifies checkpoint signatures
+};
+
 class PgStore final : public Store {
  public:
   PgStore(db::Pool* pool, const Clock& clock, RegisterBatching batching = {});
+
+  // Before serving; without it checkpoints are neither taken nor trusted.
+  void SetChainKeys(ChainKeys keys) { chain_keys_ = std::move(keys); }
+
+  absl::StatusOr<chain::Check> VerifyChain(const std::string& clue_id) override;
+  absl::StatusOr<chain::ServiceCheck> VerifyAllChains() override;
+  absl::StatusOr<std::optional<chain::Checkpoint>> TakeCheckpoint() override;
+  absl::StatusOr<std::vector<chain::Checkpoint>> Checkpoints(int64_t after_id, int limit) override;
+  // The same two checks inside the caller's transaction (one snapshot; tests run them on
+  // uncommitted tampering). NOT_FOUND from VerifyChainIn as VerifyChain.
+  absl::StatusOr<chain::Check> VerifyChainIn(db::Tx& tx, const std::string& clue_id) const;
+  chain::ServiceCheck VerifyAllChainsIn(db::Tx& tx) const;
 
   absl::StatusOr<v1::ClueReply> Register(const StoredClue& clue, const Actor& actor, const std::string& request_id,
                                          const std::string& fingerprint,
@@ -97,7 +120,9 @@ class PgStore final : public Store {
   db::Pool* pool_;
   const Clock& clock_;
   db::Idempotency idempotency_{"clue"};
-  events::EventLog log_{"clue_events", "clue_id", "clues", "clue_events"};
+  events::EventLog log_{"clue_events", "clue_id", "clues", "clue_events", /*versioned=*/true};
+  chain::Anchor anchor_{"clue-service", "clue_anchor", "clues", "clue_events", "clue_id"};
+  ChainKeys chain_keys_;
   Coalescer<Registration> registrations_;
   DirectoryReader directory_{pool_};
 };

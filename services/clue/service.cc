@@ -927,14 +927,63 @@ grpc::Status ClueServiceImpl::VerifyChain(grpc::ServerContext* ctx, const v1::Ve
     if (!MayVerify(standing)) {
       return absl::PermissionDeniedError("verifying the chain is for the holding unit, a supervising unit and oversight");
     }
-    SM_ASSIGN_OR_RETURN(auto events, store_->Events(req->clue_id()));
-    chain::Check c = chain::Verify(events, s.chain_len, s.chain_head);
+    SM_ASSIGN_OR_RETURN(chain::Check c, store_->VerifyChain(req->clue_id()));
     resp->set_intact(c.intact);
     resp->set_events(c.events);
     resp->set_first_broken_seq(c.first_broken_seq);
     resp->set_problem(c.problem);
     if (!c.intact) {
       log::Error("clue event chain broken", {{"clue_id", s.clue.id()}, {"seq", c.first_broken_seq}, {"problem", c.problem}});
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status ClueServiceImpl::VerifyAllChains(grpc::ServerContext* ctx, const v1::VerifyAllChainsRequest*,
+                                              v1::VerifyAllChainsResponse* resp) {
+  return call_.Run(ctx, "VerifyAllChains", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleOversight}));
+    SM_ASSIGN_OR_RETURN(chain::ServiceCheck c, store_->VerifyAllChains());
+    resp->set_intact(c.intact);
+    resp->set_clues(c.aggregates);
+    resp->set_checkpoint_id(c.checkpoint ? c.checkpoint->id : 0);
+    resp->set_checkpoint_problem(c.checkpoint_problem);
+    for (const auto& b : c.broken) {
+      auto* out = resp->add_broken();
+      out->set_clue_id(b.aggregate_id);
+      out->set_first_broken_seq(b.check.first_broken_seq);
+      out->set_problem(b.check.problem);
+    }
+    if (!c.intact) {
+      log::Error("clue event chains broken", {{"broken", static_cast<int64_t>(c.broken.size())},
+                                              {"checkpoint_problem", c.checkpoint_problem}});
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status ClueServiceImpl::ExportCheckpoints(grpc::ServerContext* ctx, const v1::ExportCheckpointsRequest* req,
+                                                v1::ExportCheckpointsResponse* resp) {
+  return call_.Run(ctx, "ExportCheckpoints", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleOversight}));
+    if (req->after_id() < 0) return InvalidField("after_id", "must not be negative");
+    if (req->limit() < 0 || req->limit() > 500) return InvalidField("limit", "must be 0 to 500");
+    SM_ASSIGN_OR_RETURN(auto checkpoints, store_->Checkpoints(req->after_id(), req->limit() == 0 ? 100 : req->limit()));
+    for (const auto& c : checkpoints) {
+      auto* out = resp->add_checkpoints();
+      out->set_id(c.id);
+      out->set_service(c.service);
+      db::SetMicros(out->mutable_taken_at(), c.taken_at_micros);
+      out->set_aggregates(c.aggregates);
+      out->set_merkle_root(c.merkle_root);
+      out->set_kid(c.kid);
+      out->set_signature(c.signature);
+      for (const auto& h : c.heads) {
+        auto* head = out->add_heads();
+        head->set_aggregate_id(h.aggregate_id);
+        head->set_chain_len(h.len);
+        head->set_chain_head(h.head);
+      }
     }
     return absl::OkStatus();
   });

@@ -62,6 +62,10 @@ class ClueServiceImpl final : public v1::ClueService::WithCallbackMethod_GetClue
   grpc::Status ListRevealRequests(grpc::ServerContext*, const v1::ListRevealRequestsRequest*,
                                   v1::ListRevealRequestsResponse*) override;
   grpc::Status VerifyChain(grpc::ServerContext*, const v1::VerifyChainRequest*, v1::VerifyChainResponse*) override;
+  grpc::Status VerifyAllChains(grpc::ServerContext*, const v1::VerifyAllChainsRequest*,
+                               v1::VerifyAllChainsResponse*) override;
+  grpc::Status ExportCheckpoints(grpc::ServerContext*, const v1::ExportCheckpointsRequest*,
+                                 v1::ExportCheckpointsResponse*) override;
 
  private:
   // A step on an existing clue: validation done by the caller; this authorizes, applies the

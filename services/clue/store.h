@@ -10,6 +10,7 @@
 #include <absl/status/statusor.h>
 #include <nlohmann/json.hpp>
 
+#include "common/chain_anchor.h"
 #include "common/clock.h"
 #include "common/directory_reader.h"
 #include "common/event_log.h"
@@ -150,6 +151,18 @@ class Store {
                                                                              const std::string& unit_id) = 0;
   virtual absl::StatusOr<std::vector<StoredClue>> List(const ListQuery& q) = 0;
   virtual absl::StatusOr<std::vector<chain::Event>> Events(const std::string& clue_id) = 0;
+
+  // Tamper evidence (docs/clue.md § Tamper evidence). The clue's chain, its row against the
+  // state its last event committed to, and its prefix against the latest checkpoint.
+  // NOT_FOUND when the clue is absent and no checkpoint had it.
+  virtual absl::StatusOr<chain::Check> VerifyChain(const std::string& clue_id) = 0;
+  // Every clue, and the latest checkpoint's signature, count and Merkle root.
+  virtual absl::StatusOr<chain::ServiceCheck> VerifyAllChains() = 0;
+  // Takes a signed checkpoint of all chain heads unless another replica is (nullopt).
+  // DATA_LOSS when the chains no longer extend the latest checkpoint (see chain::Anchor::Take).
+  virtual absl::StatusOr<std::optional<chain::Checkpoint>> TakeCheckpoint() = 0;
+  // Checkpoints after `after_id`, oldest first, with their changed heads (for export).
+  virtual absl::StatusOr<std::vector<chain::Checkpoint>> Checkpoints(int64_t after_id, int limit) = 0;
   // Open clues sharing one of `person_ids` as a subject, visible to `visible_to_unit` (nullopt:
   // all), excluding `exclude_id`.
   virtual absl::StatusOr<std::vector<StoredClue>> Duplicates(const std::vector<std::string>& person_ids,

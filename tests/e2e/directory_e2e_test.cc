@@ -210,10 +210,12 @@ TEST_F(DirectoryE2E, WithoutDevelopmentModeOrKeysAServiceRefusesToStartNamingThe
   };
   const std::vector<Case> cases = {
       {"directory", base, {"auth.keys_file"}},
-      {"clue", base + "clue:\n" + calendar, {"auth.keys_file", "clue.keys"}},
+      {"clue", base + "clue:\n" + calendar, {"auth.keys_file", "clue.keys", "identity.key_file"}},
       {"audit", base + "audit:\n" + calendar, {"auth.keys_file", "identity.key_file"}},
-      // A people key alone is not enough for clue (sealing keys) or audit (its own identity).
-      {"clue", base + "auth:\n  verify_key: 0123456789abcdef0123456789abcdef-own\nclue:\n" + calendar, {"clue.keys"}},
+      // A people key alone is not enough for clue (sealing keys; its own identity, which signs
+      // chain checkpoints) or audit (its own identity).
+      {"clue", base + "auth:\n  verify_key: 0123456789abcdef0123456789abcdef-own\nclue:\n" + calendar,
+       {"clue.keys", "identity.key_file"}},
       {"audit", base + "auth:\n  verify_key: 0123456789abcdef0123456789abcdef-own\naudit:\n" + calendar,
        {"identity.key_file"}},
       {"directory", "mode: development\ngrpc:\n  listen: 0.0.0.0:" + std::to_string(FreePort()) + "\n  allow_plaintext: true\n",

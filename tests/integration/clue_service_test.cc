@@ -18,11 +18,13 @@
 
 #include "common/auth.h"
 #include "common/db/migrate.h"
+#include "common/db/sql.h"
 #include "common/log.h"
 #include "common/pg_listen.h"
 #include "common/metrics.h"
 #include "common/redis.h"
 #include "common/sealed.h"
+#include "common/signature.h"
 #include "common/status.h"
 #include "common/uuid.h"
 #include "common/workdays.h"
@@ -62,6 +64,19 @@ class ClueServiceTest : public ::testing::Test {
     keys_ = new crypto::Keyring(crypto::DevelopmentKeyring());
     calendar_ = new workdays::Calendar(*workdays::Calendar::LoadDir(std::string(SM_SOURCE_DIR) + "/deploy/calendar"));
     store_ = new PgStore(pool_, *clock_);
+    {
+      const std::string pem(auth::kDevelopmentServiceKey);
+      const std::string kid = *auth::KeyId(pem), public_pem = *crypto::PublicKeyPem(pem);
+      store_->SetChainKeys({.sign = [pem, kid](const std::string& bytes) -> absl::StatusOr<chain::Signed> {
+                              auto s = crypto::SignEs256(pem, bytes);
+                              if (!s.ok()) return s.status();
+                              return chain::Signed{kid, *s};
+                            },
+                            .keys = [kid, public_pem](const std::string& k) -> std::optional<std::string> {
+                              if (k != kid) return std::nullopt;
+                              return public_pem;
+                            }});
+    }
     redis_ = new redis::Client(env.Redis());
     listener_ = new db::Listener(env.Pool("sm_clue", "clue"), "clue_events");
     listener_->Start();
@@ -1430,6 +1445,85 @@ TEST_F(ClueServiceTest, TamperingIsDetectedAtTheExactEvent) {
   v = verify(truncated);
   EXPECT_FALSE(v.intact());
   EXPECT_EQ(v.first_broken_seq(), 3);
+
+  // The row alone edited back to an earlier holder: not the state event 3 committed to.
+  const std::string row_edited = make();
+  Sql("UPDATE clue.clues SET holding_unit_id = origin_unit_id WHERE id = '" + row_edited + "'");
+  v = verify(row_edited);
+  EXPECT_FALSE(v.intact());
+  EXPECT_EQ(v.first_broken_seq(), 3);
+  EXPECT_NE(v.problem().find("state"), std::string::npos) << v.problem();
+}
+
+// The whole-service check and the checkpoint export: oversight only; a deleted clue and an
+// edited one are found against the signed checkpoint, which verifies with the service's key.
+TEST_F(ClueServiceTest, CheckpointsAreSignedExportedAndCatchDeletedClues) {
+  const Who group{UnitId("discipline-group")};
+  const Who oversight{UnitId("bureau-party-committee"), {"oversight"}};
+  const v1::Clue kept = Register(group, Petition("discipline-group"));
+  const v1::Clue removed = Register(group, Petition("discipline-group"));
+  auto cp = store_->TakeCheckpoint();
+  ASSERT_TRUE(cp.ok()) << cp.status();
+  ASSERT_TRUE(cp->has_value());
+
+  v1::VerifyAllChainsResponse all;
+  EXPECT_EQ(Call(group, &v1::ClueService::Stub::VerifyAllChains, v1::VerifyAllChainsRequest(), &all).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Call(oversight, &v1::ClueService::Stub::VerifyAllChains, v1::VerifyAllChainsRequest(), &all).ok());
+  EXPECT_EQ(all.checkpoint_id(), (*cp)->id);
+  EXPECT_TRUE(all.checkpoint_problem().empty()) << all.checkpoint_problem();
+  auto broken = [](const v1::VerifyAllChainsResponse& r, const std::string& id) -> const v1::BrokenChain* {
+    for (const auto& b : r.broken()) {
+      if (b.clue_id() == id) return &b;
+    }
+    return nullptr;
+  };
+  EXPECT_EQ(broken(all, kept.id()), nullptr);
+  EXPECT_EQ(broken(all, removed.id()), nullptr);
+
+  v1::ExportCheckpointsRequest ex;
+  v1::ExportCheckpointsResponse exported;
+  EXPECT_EQ(Call(group, &v1::ClueService::Stub::ExportCheckpoints, ex, &exported).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ex.set_limit(501);
+  EXPECT_EQ(Call(oversight, &v1::ClueService::Stub::ExportCheckpoints, ex, &exported).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  ex.set_limit(0);
+  ex.set_after_id((*cp)->id - 1);
+  ASSERT_TRUE(Call(oversight, &v1::ClueService::Stub::ExportCheckpoints, ex, &exported).ok());
+  ASSERT_EQ(exported.checkpoints_size(), 1);
+  const v1::ChainCheckpoint& e = exported.checkpoints(0);
+  bool has_kept = false;
+  for (const auto& h : e.heads()) has_kept |= h.aggregate_id() == kept.id() && h.chain_len() == 1;
+  EXPECT_TRUE(has_kept);
+  // Whoever keeps the export checks it with the service's public key alone.
+  chain::Checkpoint back{.id = e.id(), .service = e.service(), .taken_at_micros = db::Micros(e.taken_at()),
+                         .aggregates = e.aggregates(), .merkle_root = e.merkle_root(), .kid = e.kid(),
+                         .signature = e.signature()};
+  const std::string public_pem = *crypto::PublicKeyPem(std::string(auth::kDevelopmentServiceKey));
+  EXPECT_TRUE(crypto::VerifyEs256(public_pem, chain::SignedBytes(back), e.signature()).ok());
+  back.aggregates += 1;
+  EXPECT_FALSE(crypto::VerifyEs256(public_pem, chain::SignedBytes(back), e.signature()).ok());
+
+  // A database administrator deletes one clue entirely and edits another's row.
+  for (const char* table : {"clue_events", "clue_subjects", "clue_custody"}) {
+    Sql(std::string("DELETE FROM clue.") + table + " WHERE clue_id = '" + removed.id() + "'");
+  }
+  Sql("DELETE FROM clue.clues WHERE id = '" + removed.id() + "'");
+  Sql("UPDATE clue.clues SET state = 'CLUE_STATE_CONCLUDED' WHERE id = '" + kept.id() + "'");
+  ASSERT_TRUE(Call(oversight, &v1::ClueService::Stub::VerifyAllChains, v1::VerifyAllChainsRequest(), &all).ok());
+  EXPECT_FALSE(all.intact());
+  const v1::BrokenChain* gone = broken(all, removed.id());
+  ASSERT_NE(gone, nullptr);
+  EXPECT_EQ(gone->first_broken_seq(), 0);
+  EXPECT_NE(gone->problem().find("gone"), std::string::npos) << gone->problem();
+  const v1::BrokenChain* edited = broken(all, kept.id());
+  ASSERT_NE(edited, nullptr);
+  EXPECT_EQ(edited->first_broken_seq(), 1);
+  // And no new checkpoint launders it.
+  EXPECT_EQ(store_->TakeCheckpoint().status().code(), absl::StatusCode::kDataLoss);
+  // The next tests start from a database whose chains extend the checkpoint again.
+  Sql("UPDATE clue.clues SET state = 'CLUE_STATE_REGISTERED' WHERE id = '" + kept.id() + "'");
 }
 
 TEST_F(ClueServiceTest, SensitiveCanaryNeverReachesTheDatabaseInClearOrTheLogs) {

@@ -1,5 +1,5 @@
 // clue-service configuration: the reveal rule's N of M and window, and the start-up checks
-// on them (N >= 1, N <= M).
+// on them (N >= 1, N <= M); the chain checkpoint interval.
 #include "services/clue/config.h"
 
 #include <gmock/gmock.h>
@@ -54,6 +54,18 @@ TEST(ClueConfigTest, StartUpIsRefusedWhenNoRequestCouldBeApproved) {
   auto no_window = Load({"clue.reveal.window_minutes=0"});
   ASSERT_FALSE(no_window.ok());
   EXPECT_THAT(std::string(no_window.status().message()), HasSubstr("clue.reveal.window_minutes"));
+}
+
+TEST(ClueConfigTest, CheckpointIntervalDefaultsToAMinuteAndIsBounded) {
+  auto c = Load({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->checkpoint_interval, std::chrono::milliseconds(60000));
+  c = Load({"chain.checkpoint_interval_ms=5000"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->checkpoint_interval, std::chrono::milliseconds(5000));
+  auto zero = Load({"chain.checkpoint_interval_ms=0"});
+  ASSERT_FALSE(zero.ok());
+  EXPECT_THAT(std::string(zero.status().message()), HasSubstr("chain.checkpoint_interval_ms"));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string_view>
 
+#include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
@@ -1182,6 +1183,50 @@ int ClueVerify(Context& ctx, const std::string& key) {
   std::cout << T(l, "已损坏：第 ", "broken at event ") << resp.first_broken_seq() << T(l, " 号事件：", ": ")
             << resp.problem() << T(l, "（共 ", " (") << resp.events() << T(l, " 个事件）", " events)") << "\n";
   return kExitError;
+}
+
+int ClueVerifyAll(Context& ctx) {
+  if (ctx.Token().empty()) return NeedToken(ctx);
+  Session s(ctx);
+  v1::VerifyAllChainsResponse resp;
+  grpc::Status st = s.Call(&v1::ClueService::Stub::VerifyAllChains, v1::VerifyAllChainsRequest(), &resp);
+  if (!st.ok()) return FailClue(ctx, st);
+  if (ctx.json()) {
+    ctx.PrintJson(resp);
+    return resp.intact() ? kExitOk : kExitError;
+  }
+  const Lang l = ctx.lang();
+  std::cout << (resp.intact() ? T(l, "完整", "intact") : T(l, "已损坏", "broken")) << T(l, "（共 ", " (") << resp.clues()
+            << T(l, " 条线索，检查点 ", " clues, checkpoint ") << resp.checkpoint_id() << T(l, "）", ")") << "\n";
+  if (!resp.checkpoint_problem().empty()) std::cout << T(l, "检查点：", "checkpoint: ") << resp.checkpoint_problem() << "\n";
+  for (const auto& b : resp.broken()) {
+    std::cout << b.clue_id() << T(l, " 第 ", " at event ") << b.first_broken_seq() << T(l, " 号事件：", ": ") << b.problem()
+              << "\n";
+  }
+  return resp.intact() ? kExitOk : kExitError;
+}
+
+int ClueCheckpointsExport(Context& ctx, int64_t after_id) {
+  if (ctx.Token().empty()) return NeedToken(ctx);
+  Session s(ctx);
+  constexpr int kPage = 500;
+  google::protobuf::util::JsonPrintOptions one_line;
+  one_line.preserve_proto_field_names = true;
+  for (int64_t after = after_id;;) {
+    v1::ExportCheckpointsRequest req;
+    req.set_after_id(after);
+    req.set_limit(kPage);
+    v1::ExportCheckpointsResponse resp;
+    grpc::Status st = s.Call(&v1::ClueService::Stub::ExportCheckpoints, req, &resp);
+    if (!st.ok()) return FailClue(ctx, st);
+    for (const auto& c : resp.checkpoints()) {
+      std::string line;
+      if (!google::protobuf::util::MessageToJsonString(c, &line, one_line).ok()) return kExitError;
+      std::cout << line << "\n";
+      after = c.id();
+    }
+    if (resp.checkpoints_size() < kPage) return kExitOk;
+  }
 }
 
 int ClueStats(Context& ctx, const std::string& unit) {

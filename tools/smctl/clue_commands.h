@@ -103,6 +103,10 @@ int ClueList(Context& ctx, const ClueListArgs& args);
 int ClueHistory(Context& ctx, const std::string& clue);
 // Exit code 1 when the chain is broken.
 int ClueVerify(Context& ctx, const std::string& clue);
+// Oversight: every clue's chain against the latest signed checkpoint (exit 1 when broken).
+int ClueVerifyAll(Context& ctx);
+// Oversight: the signed checkpoints after `after_id`, one JSON object per line on stdout.
+int ClueCheckpointsExport(Context& ctx, int64_t after_id);
 int ClueStats(Context& ctx, const std::string& unit);
 int ClueDuplicates(Context& ctx, const std::string& clue);
 

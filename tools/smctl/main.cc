@@ -258,6 +258,14 @@ int main(int argc, char** argv) {
   clist->callback([&] { run = [&](Context& c) { return ClueList(c, cl); }; });
 
   std::string stats_unit;
+  clue->add_subcommand("verify-all", "校验全部哈希链与检查点 verify every chain against the signed checkpoint (oversight)")
+      ->callback([&] { run = [&](Context& c) { return ClueVerifyAll(c); }; });
+  int64_t checkpoints_after = 0;
+  auto* ccheckpoints = clue->add_subcommand("checkpoints", "哈希链检查点 chain checkpoints (oversight)");
+  ccheckpoints->require_subcommand(1);
+  auto* cexport = ccheckpoints->add_subcommand("export", "导出检查点（每行一个JSON） export checkpoints as JSON lines");
+  cexport->add_option("--after", checkpoints_after, "从该编号之后 after this checkpoint id (default 0: all)");
+  cexport->callback([&] { run = [&](Context& c) { return ClueCheckpointsExport(c, checkpoints_after); }; });
   auto* cstats = clue->add_subcommand("stats", "线索统计 clue statistics");
   cstats->add_option("--unit", stats_unit, "范围：该单位及下级承办的线索 scope: clues held by this unit or below");
   cstats->callback([&] { run = [&](Context& c) { return ClueStats(c, stats_unit); }; });
