@@ -103,10 +103,10 @@ WITH cfg AS (
   INSERT INTO clue_subjects (clue_id, ord, person_id, display_name)
   SELECT id, 0, person, person_name FROM s RETURNING 1
 ), ins_custody AS (
-  INSERT INTO clue_custody (clue_id, unit_id)
-  SELECT id, origin FROM s
-  UNION ALL SELECT id, moved_to FROM s WHERE moved_to IS NOT NULL AND moved_to <> origin
-  UNION ALL SELECT id, offered FROM s WHERE offered IS NOT NULL AND offered <> coalesce(moved_to, origin)
+  INSERT INTO clue_custody (clue_id, unit_id, standing)
+  SELECT id, origin, 'sender' FROM s
+  UNION ALL SELECT id, moved_to, 'offered' FROM s WHERE moved_to IS NOT NULL AND moved_to <> origin
+  UNION ALL SELECT id, offered, 'offered' FROM s WHERE offered IS NOT NULL AND offered <> coalesce(moved_to, origin)
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM ins_clues) AS clues, (SELECT count(*) FROM ins_subjects) AS subjects,
