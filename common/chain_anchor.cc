@@ -115,6 +115,50 @@ std::vector<Checkpoint> Anchor::List(db::Tx& tx, int64_t after_id, int limit) co
   return out;
 }
 
+namespace {
+
+// The Merkle root of leaves arriving in order, in O(log n) memory: a stack of perfect
+// subtrees (level, hash), combined as equal levels meet; at the end folded right to left.
+// The same root as MerkleRoot's level-by-level pairing, where an odd node at the end of a
+// level is promoted unchanged (tested against it in chain_anchor_test).
+class MerkleFold {
+ public:
+  void Add(std::string leaf) {
+    Node cur{0, std::move(leaf)};
+    while (!stack_.empty() && stack_.back().level == cur.level) {
+      cur = Node{cur.level + 1, Combine(stack_.back().hash, cur.hash)};
+      stack_.pop_back();
+    }
+    stack_.push_back(std::move(cur));
+  }
+  std::string Root() const {
+    if (stack_.empty()) return crypto::Sha256Hex("empty");
+    std::string acc = stack_.back().hash;
+    for (size_t i = stack_.size() - 1; i-- > 0;) acc = Combine(stack_[i].hash, acc);
+    return acc;
+  }
+
+ private:
+  struct Node {
+    int level;
+    std::string hash;
+  };
+  static std::string Combine(const std::string& left, const std::string& right) {
+    return crypto::Sha256Hex("node\n" + left + "\n" + right);
+  }
+  std::vector<Node> stack_;
+};
+
+constexpr int kTakeBatch = 5000;
+
+}  // namespace
+
+std::string StreamedMerkleRoot(const std::vector<Head>& sorted_heads) {
+  MerkleFold fold;
+  for (const Head& h : sorted_heads) fold.Add(Leaf(h));
+  return fold.Root();
+}
+
 absl::StatusOr<std::optional<Checkpoint>> Anchor::Take(db::Pool& pool, const Signer& sign, const PublicKeys& keys,
                                                        int64_t now_micros) const {
   std::optional<Checkpoint> out;
@@ -123,65 +167,78 @@ absl::StatusOr<std::optional<Checkpoint>> Anchor::Take(db::Pool& pool, const Sig
     if (!tx.exec_params1("SELECT pg_try_advisory_xact_lock(hashtext($1))", service_ + ":chain-checkpoint")[0].as<bool>()) {
       return absl::OkStatus();
     }
-    std::map<std::string, Head> full;
     Checkpoint c;
     c.service = service_;
     c.id = 1;
+    int64_t latest_id = 0;
     if (auto latest = Latest(tx)) {
       absl::Status trusted = VerifySignature(*latest, keys);
       if (!trusted.ok()) return absl::DataLossError("latest " + std::string(trusted.message()));
-      for (Head& h : HeadsAt(tx, latest->id)) full.emplace(h.aggregate_id, std::move(h));
+      latest_id = latest->id;
       c.id = latest->id + 1;
-    }
-    std::vector<Head> changed;
-    std::vector<std::string> check_ids, check_seqs;
-    for (const auto& r : tx.exec("SELECT id::text, chain_len, chain_head FROM " + aggregates_)) {
-      Head h{Str(r[0]), r[1].as<int64_t>(), Str(r[2])};
-      auto it = full.find(h.aggregate_id);
-      if (it != full.end()) {
-        if (h.len < it->second.len) {
-          return absl::DataLossError(h.aggregate_id + " has " + std::to_string(h.len) + " events; checkpoint " +
-                                     std::to_string(c.id - 1) + " had " + std::to_string(it->second.len));
-        }
-        if (h.len == it->second.len && h.head == it->second.head) continue;
-        if (it->second.len > 0) {
-          check_ids.push_back(h.aggregate_id);
-          check_seqs.push_back(std::to_string(it->second.len));
-        }
-      }
-      changed.push_back(h);
-    }
-    // Every checkpointed aggregate still exists...
-    if (!full.empty()) {
-      std::vector<std::string> ids;
-      for (const auto& [id, h] : full) ids.push_back(id);
-      pqxx::result missing = tx.exec_params("SELECT p.id::text FROM unnest($1::uuid[]) AS p(id) WHERE NOT EXISTS "
-                                            "(SELECT 1 FROM " + aggregates_ + " a WHERE a.id = p.id) LIMIT 1",
-                                            db::TextArrayLiteral(ids));
+      // Every checkpointed aggregate still exists.
+      pqxx::result missing = tx.exec_params(
+          "SELECT h.aggregate_id::text FROM (SELECT DISTINCT aggregate_id FROM " + heads_ +
+              " WHERE checkpoint_id <= $1) h WHERE NOT EXISTS (SELECT 1 FROM " + aggregates_ +
+              " a WHERE a.id = h.aggregate_id) LIMIT 1",
+          latest_id);
       if (!missing.empty()) {
-        return absl::DataLossError(Str(missing[0][0]) + " was in checkpoint " + std::to_string(c.id - 1) + " and is gone");
+        return absl::DataLossError(Str(missing[0][0]) + " was in checkpoint " + std::to_string(latest_id) + " and is gone");
       }
     }
-    // ...and a grown chain still passes through its checkpointed head.
-    if (!check_ids.empty()) {
-      pqxx::result heads = tx.exec_params(
-          "SELECT p.id::text, e.hash FROM unnest($1::uuid[], $2::integer[]) AS p(id, seq) LEFT JOIN " + events_ +
-              " e ON e." + id_ + " = p.id AND e.seq = p.seq",
-          db::TextArrayLiteral(check_ids), db::TextArrayLiteral(check_seqs));
-      for (const auto& r : heads) {
-        const Head& was = full.at(Str(r[0]));
-        if (Str(r[1]) != was.head) {
-          return absl::DataLossError(was.aggregate_id + " no longer passes through its checkpointed event " +
-                                     std::to_string(was.len));
+    // The aggregates in id order, page by page, each with its head at the latest checkpoint
+    // and the hash of its event at that length: memory stays bounded whatever their number.
+    // The changed heads wait in a temporary table until the checkpoint row exists.
+    tx.exec("CREATE TEMP TABLE checkpoint_changed (aggregate_id uuid, chain_len integer, chain_head text) "
+            "ON COMMIT DROP");
+    const std::string page_sql =
+        "SELECT a.id::text, a.chain_len, a.chain_head, p.chain_len, p.chain_head, e.hash FROM " + aggregates_ +
+        " a LEFT JOIN LATERAL (SELECT h.chain_len, h.chain_head FROM " + heads_ +
+        " h WHERE h.aggregate_id = a.id AND h.checkpoint_id <= $2 ORDER BY h.checkpoint_id DESC LIMIT 1) p ON true"
+        " LEFT JOIN " + events_ + " e ON e." + id_ + " = a.id AND e.seq = p.chain_len"
+        " WHERE ($1::uuid IS NULL OR a.id > $1::uuid) ORDER BY a.id LIMIT " + std::to_string(kTakeBatch);
+    MerkleFold fold;
+    std::optional<std::string> after;
+    while (true) {
+      pqxx::result page = tx.exec_params(page_sql, after, latest_id);
+      std::vector<std::string> ids, lens, hashes;
+      for (const auto& r : page) {
+        Head h{Str(r[0]), r[1].as<int64_t>(), Str(r[2])};
+        if (!r[3].is_null()) {
+          const int64_t was_len = r[3].as<int64_t>();
+          const std::string was_head = Str(r[4]);
+          if (h.len < was_len) {
+            return absl::DataLossError(h.aggregate_id + " has " + std::to_string(h.len) + " events; checkpoint " +
+                                       std::to_string(latest_id) + " had " + std::to_string(was_len));
+          }
+          const bool same = h.len == was_len && h.head == was_head;
+          // A grown chain still passes through its checkpointed head.
+          if (!same && was_len > 0 && (r[5].is_null() || Str(r[5]) != was_head)) {
+            return absl::DataLossError(h.aggregate_id + " no longer passes through its checkpointed event " +
+                                       std::to_string(was_len));
+          }
+          if (!same) {
+            ids.push_back(h.aggregate_id);
+            lens.push_back(std::to_string(h.len));
+            hashes.push_back(h.head);
+          }
+        } else {
+          ids.push_back(h.aggregate_id);
+          lens.push_back(std::to_string(h.len));
+          hashes.push_back(h.head);
         }
+        fold.Add(Leaf(h));
+        ++c.aggregates;
+        after = h.aggregate_id;
       }
+      if (!ids.empty()) {
+        tx.exec_params0("INSERT INTO pg_temp.checkpoint_changed SELECT unnest($1::uuid[]), unnest($2::integer[]), "
+                        "unnest($3::text[])",
+                        db::TextArrayLiteral(ids), db::TextArrayLiteral(lens), db::TextArrayLiteral(hashes));
+      }
+      if (static_cast<int>(page.size()) < kTakeBatch) break;
     }
-    for (const Head& h : changed) full[h.aggregate_id] = h;
-    std::vector<Head> all;
-    all.reserve(full.size());
-    for (const auto& [id, h] : full) all.push_back(h);
-    c.aggregates = static_cast<int64_t>(all.size());
-    c.merkle_root = MerkleRoot(std::move(all));
+    c.merkle_root = fold.Root();
     c.taken_at_micros = now_micros;
     auto signature = sign(SignedBytes(c));
     if (!signature.ok()) return signature.status();
@@ -191,18 +248,9 @@ absl::StatusOr<std::optional<Checkpoint>> Anchor::Take(db::Pool& pool, const Sig
                         " (id, service, taken_at, aggregates, merkle_root, kid, signature) VALUES ($1, $2, "
                         "'epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4, $5, $6, $7)",
                     c.id, c.service, c.taken_at_micros, c.aggregates, c.merkle_root, c.kid, c.signature);
-    if (!changed.empty()) {
-      std::vector<std::string> ids, lens, hashes;
-      for (const Head& h : changed) {
-        ids.push_back(h.aggregate_id);
-        lens.push_back(std::to_string(h.len));
-        hashes.push_back(h.head);
-      }
-      tx.exec_params0("INSERT INTO " + heads_ + " (checkpoint_id, aggregate_id, chain_len, chain_head) "
-                      "SELECT $1, unnest($2::uuid[]), unnest($3::integer[]), unnest($4::text[])",
-                      c.id, db::TextArrayLiteral(ids), db::TextArrayLiteral(lens), db::TextArrayLiteral(hashes));
-    }
-    c.heads = std::move(changed);
+    tx.exec_params0("INSERT INTO " + heads_ + " (checkpoint_id, aggregate_id, chain_len, chain_head) "
+                    "SELECT $1, aggregate_id, chain_len, chain_head FROM pg_temp.checkpoint_changed",
+                    c.id);
     out = std::move(c);
     return absl::OkStatus();
   });

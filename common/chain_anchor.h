@@ -34,6 +34,9 @@ struct Head {
 // Merkle root (SHA-256 hex) over `heads` sorted by aggregate id: leaves H("leaf", id, len,
 // head), nodes H("node", left, right), an odd node carried up; the empty set has a root too.
 std::string MerkleRoot(std::vector<Head> heads);
+// The same root computed as the heads arrive (already sorted by aggregate id) in O(log n)
+// memory, as Anchor::Take does over any number of aggregates.
+std::string StreamedMerkleRoot(const std::vector<Head>& sorted_heads);
 
 struct Checkpoint {
   int64_t id = 0;  // 1, 2, 3 ...
@@ -92,7 +95,9 @@ class Anchor {
   // Takes a checkpoint of every aggregate now, unless another replica is taking one (then
   // nullopt). Refuses (DATA_LOSS, nothing written) to build on a latest checkpoint whose
   // signature does not verify, or when an aggregate of it is gone, shorter, or no longer
-  // passes through its checkpointed head: signing that would launder the tampering.
+  // passes through its checkpointed head: signing that would launder the tampering. Reads
+  // the aggregates page by page in bounded memory; the checkpoint returned carries no heads
+  // (List gives them).
   absl::StatusOr<std::optional<Checkpoint>> Take(db::Pool& pool, const Signer& sign, const PublicKeys& keys,
                                                  int64_t now_micros) const;
 

@@ -195,7 +195,15 @@ TEST_F(ChainTamperTest, EveryTamperOperationIsDetectedAtItsEvent) {
   for (int i = 0; i < 40; ++i) Step(rng, ids[rng() % ids.size()]);
 
   std::map<std::string, int64_t> checkpointed;  // clue -> its length in the checkpoint
-  for (const auto& h : (*cp)->heads) checkpointed[h.aggregate_id] = h.len;
+  {
+    pqxx::connection c(SuperuserConn());
+    pqxx::nontransaction q(c);
+    for (const auto& r : q.exec_params("SELECT aggregate_id::text, chain_len FROM clue_anchor.chain_checkpoint_heads "
+                                       "WHERE checkpoint_id = $1",
+                                       (*cp)->id)) {
+      checkpointed[r[0].as<std::string>()] = r[1].as<int64_t>();
+    }
+  }
   auto all = store_->VerifyAllChains();
   ASSERT_TRUE(all.ok());
   ASSERT_TRUE(all->intact) << all->checkpoint_problem << (all->broken.empty() ? "" : all->broken[0].check.problem);

@@ -2,6 +2,8 @@
 // checkpoint, the Merkle root of chain heads, and ES256 signatures of checkpoints.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "common/auth.h"
 #include "common/chain_anchor.h"
 #include "common/hash_chain.h"
@@ -100,6 +102,18 @@ TEST(ChainAnchorTest, TheCheckpointCatchesTruncationAndRehashing) {
   EXPECT_FALSE(c.intact);
   EXPECT_EQ(c.first_broken_seq, 4);
   EXPECT_TRUE(Verify(re, Of(re)).intact);  // which is why the checkpoint is needed
+}
+
+// The streamed root (Anchor::Take, bounded memory) is the level-by-level root for every
+// count of leaves, odd and even, perfect and not.
+TEST(MerkleRootTest, TheStreamedRootIsTheSameForEveryCount) {
+  std::vector<Head> heads;
+  for (int n = 0; n <= 130; ++n) {
+    char id[16];
+    std::snprintf(id, sizeof id, "id-%05d", n);
+    if (n > 0) heads.push_back(Head{id, n, "head-" + std::to_string(n)});
+    EXPECT_EQ(StreamedMerkleRoot(heads), MerkleRoot(heads)) << n << " leaves";
+  }
 }
 
 TEST(MerkleRootTest, DependsOnEveryHeadButNotOnOrder) {
