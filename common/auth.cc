@@ -18,6 +18,7 @@
 #include <openssl/hmac.h>
 #include <yaml-cpp/yaml.h>
 
+#include "common/config.h"
 #include "common/crypto.h"
 #include "common/signature.h"
 #include "common/log.h"
@@ -99,14 +100,6 @@ std::optional<std::string> Base64UrlDecode(std::string_view in) {
   return out;
 }
 
-std::optional<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
 // Checks one key and fills in a derived kid. `where` names it in messages.
 absl::Status CheckKey(Key& k, const std::string& where) {
   const jwt_alg_t alg = AlgFromName(k.algorithm);
@@ -184,7 +177,7 @@ absl::StatusOr<std::vector<Key>> ParseKeySet(const std::string& yaml, const std:
     const std::string file_field = inline_field + "_file";
     k.material = get(inline_field.c_str());
     if (!get(file_field.c_str()).empty()) {
-      auto text = ReadWholeFile(file(get(file_field.c_str())));
+      auto text = config::ReadFileText(file(get(file_field.c_str())));
       if (!text) return absl::InvalidArgumentError(where + "." + file_field + ": cannot read '" + file(get(file_field.c_str())) + "'");
       k.material = *text;
     }
@@ -226,7 +219,7 @@ absl::StatusOr<Verifier> Verifier::Create(Config config, const Clock& clock) {
   Verifier v(std::move(config), clock);
   std::string text;
   if (!v.config_.keys_file.empty()) {
-    auto read = ReadWholeFile(v.config_.keys_file);
+    auto read = config::ReadFileText(v.config_.keys_file);
     if (!read) return absl::InvalidArgumentError("auth.keys_file: cannot read '" + v.config_.keys_file + "'");
     text = *read;
   }
@@ -267,7 +260,7 @@ void Verifier::MaybeReload() const {
     if (now < state_->next_reload) return;
     state_->next_reload = now + config_.reload_interval;
   }
-  auto text = ReadWholeFile(config_.keys_file);
+  auto text = config::ReadFileText(config_.keys_file);
   if (!text) {
     log::Warn("key set file unreadable; keeping the keys in force", {{"file", config_.keys_file}});
     return;
@@ -471,7 +464,7 @@ absl::StatusOr<std::shared_ptr<ServiceIdentity>> ServiceIdentity::Create(Options
   auto id = std::shared_ptr<ServiceIdentity>(new ServiceIdentity(std::move(options), clock));
   std::string pem = id->options_.key_pem;
   if (!id->options_.key_file.empty()) {
-    auto text = ReadWholeFile(id->options_.key_file);
+    auto text = config::ReadFileText(id->options_.key_file);
     if (!text) return absl::InvalidArgumentError("identity.key_file: cannot read '" + id->options_.key_file + "'");
     pem = *text;
   }
@@ -524,7 +517,7 @@ std::string ServiceIdentity::Token() {
   const TimePoint now = clock_->Now();
   if (!options_.key_file.empty() && now >= next_reload_) {
     next_reload_ = now + options_.reload_interval;
-    auto text = ReadWholeFile(options_.key_file);
+    auto text = config::ReadFileText(options_.key_file);
     if (text && *text != pem_) {
       absl::Status loaded = Load(*text);
       if (loaded.ok()) {

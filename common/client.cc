@@ -1,3 +1,4 @@
+#include "common/config.h"
 #include "common/client.h"
 
 #include <fstream>
@@ -12,11 +13,9 @@ namespace sm::client {
 namespace {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError("cannot read '" + path + "'");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
+  auto text = config::ReadFileText(path);
+  if (!text) return absl::InvalidArgumentError("cannot read '" + path + "'");
+  return *text;
 }
 
 // host:port with a non-empty host and a numeric port in 1..65535 (after an optional
@@ -49,7 +48,7 @@ Config ReadConfig(config::Reader& r, const std::string& prefix, const std::strin
   c.default_deadline = r.Millis(prefix + ".deadline_ms", 5000, 100, 600000);
   for (const auto& [key, path] : {std::pair{".tls.ca_file", c.ca_file}, std::pair{".tls.cert_file", c.cert_file},
                                   std::pair{".tls.key_file", c.key_file}}) {
-    if (!path.empty() && !ReadFileText(path)) r.Fail(prefix + key, "cannot read '" + path + "'");
+    if (!path.empty() && !config::ReadFileText(path)) r.Fail(prefix + key, "cannot read '" + path + "'");
   }
   if (c.cert_file.empty() != c.key_file.empty()) {
     r.Fail(prefix + ".tls", "cert_file and key_file must be set together");

@@ -8,6 +8,15 @@
 #include <sstream>
 
 namespace sm::config {
+
+std::optional<std::string> ReadFileText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
 namespace {
 
 void Flatten(const YAML::Node& node, const std::string& prefix, const std::string& origin,

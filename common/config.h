@@ -20,6 +20,10 @@
 
 namespace sm::config {
 
+// A whole file's bytes, or nullopt when it cannot be read: the one file read for key,
+// certificate and key-set files named in configuration.
+std::optional<std::string> ReadFileText(const std::string& path);
+
 // Looks up an environment variable; injectable so tests need not touch the real one.
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 EnvLookup ProcessEnv();

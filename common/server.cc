@@ -1,3 +1,4 @@
+#include "common/config.h"
 #include "common/server.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -17,11 +18,9 @@ namespace sm::server {
 namespace {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& what) {
-  std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError("cannot read " + what + " '" + path + "'");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
+  auto text = config::ReadFileText(path);
+  if (!text) return absl::InvalidArgumentError("cannot read " + what + " '" + path + "'");
+  return *text;
 }
 
 std::string Metadata(const grpc::ServerContextBase* ctx, const char* key) {

@@ -9,14 +9,6 @@
 
 namespace sm {
 
-std::optional<std::string> ReadFileText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
 bool IsLoopback(const std::string& host_port) {
   const auto colon = host_port.rfind(':');
   std::string host = colon == std::string::npos ? host_port : host_port.substr(0, colon);
@@ -95,7 +87,7 @@ ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
   if (c.db.sslcert.empty() != c.db.sslkey.empty()) r.Fail("db.sslcert", "db.sslcert and db.sslkey must be set together");
   for (const auto& [key, path] : {std::pair{"db.sslrootcert", c.db.sslrootcert}, std::pair{"db.sslcert", c.db.sslcert},
                                   std::pair{"db.sslkey", c.db.sslkey}}) {
-    if (!path.empty() && !ReadFileText(path)) r.Fail(key, "cannot read '" + path + "'");
+    if (!path.empty() && !config::ReadFileText(path)) r.Fail(key, "cannot read '" + path + "'");
   }
   c.db.application_name = name;
   c.db.size = static_cast<int>(r.Int("db.pool_size", 8, 1, 256));
@@ -121,7 +113,7 @@ ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
   const std::string algorithm = r.Enum("auth.algorithm", "HS256", {"HS256", "RS256", "ES256"});
   std::string key = r.String("auth.verify_key", "");
   if (std::string key_file = r.String("auth.verify_key_file", ""); !key_file.empty()) {
-    if (auto text = ReadFileText(key_file)) {
+    if (auto text = config::ReadFileText(key_file)) {
       key = *text;
     } else {
       r.Fail("auth.verify_key_file", "cannot read '" + key_file + "'");

@@ -37,9 +37,6 @@ struct ServiceConfig {
 // parsed, not prefix-matched ("127.evil.example:1" is not loopback).
 bool IsLoopback(const std::string& host_port);
 
-// A whole file's text, or nullopt when it cannot be read.
-std::optional<std::string> ReadFileText(const std::string& path);
-
 // Reads the shared sections. Defaults run on loopback; outside `mode: development` the
 // token keys must be configured.
 // `default_grpc` and `default_admin` are the service's conventional ports.
