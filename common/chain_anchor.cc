@@ -62,6 +62,19 @@ absl::Status VerifySignature(const Checkpoint& c, const PublicKeys& keys) {
   return absl::OkStatus();
 }
 
+ServiceKeys KeysOf(std::shared_ptr<auth::ServiceIdentity> identity, const auth::Verifier* verifier,
+                   std::string service) {
+  return {.sign = [identity](const std::string& bytes) -> absl::StatusOr<Signed> {
+            auto s = identity->Sign(bytes);
+            if (!s.ok()) return s.status();
+            return Signed{s->kid, s->signature};
+          },
+          .keys = [identity, verifier, service = std::move(service)](const std::string& kid) -> std::optional<std::string> {
+            if (kid == identity->kid()) return identity->public_pem();
+            return verifier != nullptr ? verifier->ServiceKey(kid, service) : std::nullopt;
+          }};
+}
+
 Anchor::Anchor(std::string service, std::string anchor_schema, std::string aggregate_table, std::string events_table,
                std::string id_column)
     : service_(std::move(service)),

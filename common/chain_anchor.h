@@ -14,12 +14,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <absl/status/statusor.h>
 
+#include "common/auth.h"
 #include "common/db/pool.h"
 #include "common/hash_chain.h"
 
@@ -59,6 +61,16 @@ struct Signed {
 using Signer = std::function<absl::StatusOr<Signed>(const std::string& bytes)>;
 // The public key PEM that verifies signatures of `kid`; nullopt when unknown.
 using PublicKeys = std::function<std::optional<std::string>(const std::string& kid)>;
+
+// How a service signs and checks its checkpoints: with its own identity key, trusting the
+// key in force or one the key set (`verifier`, may be null) names for `service` (checkpoints
+// signed before a rotation). `identity` is kept alive by the functions.
+struct ServiceKeys {
+  Signer sign;       // null: this replica takes no checkpoints
+  PublicKeys keys;   // verifies checkpoint signatures
+};
+ServiceKeys KeysOf(std::shared_ptr<auth::ServiceIdentity> identity, const auth::Verifier* verifier,
+                   std::string service);
 
 // OK when `c` is signed by a key `keys` knows. UNAUTHENTICATED otherwise (naming why).
 absl::Status VerifySignature(const Checkpoint& c, const PublicKeys& keys);

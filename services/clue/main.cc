@@ -41,18 +41,7 @@ int main(int argc, char** argv) {
     return fail(absl::FailedPreconditionError("identity.key_file is required: clue-service signs its chain checkpoints "
                                               "with it"));
   }
-  store.SetChainKeys({.sign = [identity](const std::string& bytes) -> absl::StatusOr<sm::chain::Signed> {
-                        auto s = identity->Sign(bytes);
-                        if (!s.ok()) return s.status();
-                        return sm::chain::Signed{s->kid, s->signature};
-                      },
-                      .keys = [identity, verifier = &(*runtime)->verifier()](
-                                  const std::string& key_id) -> std::optional<std::string> {
-                        // The key in force, else one the key set names for this service
-                        // (checkpoints signed before a rotation).
-                        if (key_id == identity->kid()) return identity->public_pem();
-                        return verifier->ServiceKey(key_id, "clue-service");
-                      }});
+  store.SetChainKeys(sm::chain::KeysOf(identity, &(*runtime)->verifier(), "clue-service"));
   sm::Periodic checkpoints;
   checkpoints.Start(config->checkpoint_interval, [&store] {
     auto taken = store.TakeCheckpoint();

@@ -27,11 +27,8 @@ struct RegisterBatching {
 // chain-version-2 event commits to, and what verification recomputes from the row.
 std::string StateDigest(const StoredClue& s);
 
-// How checkpoints are signed and checked: the service's own key (auth::ServiceIdentity).
-struct ChainKeys {
-  chain::Signer sign;       // null: this replica takes no checkpoints
-  chain::PublicKeys keys;   // verifies checkpoint signatures
-};
+// How checkpoints are signed and checked: the service's own key (chain::KeysOf).
+using ChainKeys = chain::ServiceKeys;
 
 class PgStore final : public Store {
  public:

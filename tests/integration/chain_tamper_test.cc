@@ -35,18 +35,9 @@ constexpr int kOperations = 10000;
 constexpr uint64_t kSeed = 20261130;
 
 ChainKeys DevelopmentChainKeys() {
-  const std::string pem(auth::kDevelopmentServiceKey);
-  const std::string kid = *auth::KeyId(pem);
-  const std::string public_pem = *crypto::PublicKeyPem(pem);
-  return {.sign = [pem, kid](const std::string& bytes) -> absl::StatusOr<chain::Signed> {
-            auto s = crypto::SignEs256(pem, bytes);
-            if (!s.ok()) return s.status();
-            return chain::Signed{kid, *s};
-          },
-          .keys = [kid, public_pem](const std::string& k) -> std::optional<std::string> {
-            if (k != kid) return std::nullopt;
-            return public_pem;
-          }};
+  return chain::KeysOf(
+      *auth::ServiceIdentity::Create({.name = "clue-service", .key_pem = std::string(auth::kDevelopmentServiceKey)}),
+      nullptr, "clue-service");
 }
 
 google::protobuf::Timestamp ToTimestamp(TimePoint t) {

@@ -64,19 +64,9 @@ class ClueServiceTest : public ::testing::Test {
     keys_ = new crypto::Keyring(crypto::DevelopmentKeyring());
     calendar_ = new workdays::Calendar(*workdays::Calendar::LoadDir(std::string(SM_SOURCE_DIR) + "/deploy/calendar"));
     store_ = new PgStore(pool_, *clock_);
-    {
-      const std::string pem(auth::kDevelopmentServiceKey);
-      const std::string kid = *auth::KeyId(pem), public_pem = *crypto::PublicKeyPem(pem);
-      store_->SetChainKeys({.sign = [pem, kid](const std::string& bytes) -> absl::StatusOr<chain::Signed> {
-                              auto s = crypto::SignEs256(pem, bytes);
-                              if (!s.ok()) return s.status();
-                              return chain::Signed{kid, *s};
-                            },
-                            .keys = [kid, public_pem](const std::string& k) -> std::optional<std::string> {
-                              if (k != kid) return std::nullopt;
-                              return public_pem;
-                            }});
-    }
+    store_->SetChainKeys(chain::KeysOf(
+        *auth::ServiceIdentity::Create({.name = "clue-service", .key_pem = std::string(auth::kDevelopmentServiceKey)}),
+        nullptr, "clue-service"));
     redis_ = new redis::Client(env.Redis());
     listener_ = new db::Listener(env.Pool("sm_clue", "clue"), "clue_events");
     listener_->Start();
