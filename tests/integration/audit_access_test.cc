@@ -86,7 +86,6 @@ class AuditAccessTest : public AuditStack {
     v1::Finding f = Get(fid, auditor);
     // The discipline group takes the clue and concludes it; the outcome comes back.
     const Who group{UnitId("discipline-group"), {"discipline"}};
-    v1::ClueReply cr;
     v1::AcceptClueRequest ac;
     ac.set_request_id(NewUuid());
     ac.set_clue_id(f.referral().clue_id());
@@ -101,20 +100,7 @@ class AuditAccessTest : public AuditStack {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    EXPECT_TRUE(Call(clue_.get(), group, &v1::ClueService::Stub::AcceptClue, ac, &cr).ok());
-    v1::DisposeClueRequest d;
-    d.set_request_id(NewUuid());
-    d.set_clue_id(ac.clue_id());
-    d.set_expected_version(cr.clue().version());
-    d.set_method(v1::DISPOSITION_METHOD_VERIFICATION);
-    EXPECT_TRUE(Call(clue_.get(), group, &v1::ClueService::Stub::DisposeClue, d, &cr).ok());
-    v1::ConcludeClueRequest k;
-    k.set_request_id(NewUuid());
-    k.set_clue_id(ac.clue_id());
-    k.set_expected_version(cr.clue().version());
-    k.set_form(v1::SUPERVISION_FORM_2);
-    k.set_feedback("经核实，责令退赔并给予诫勉处理。");
-    EXPECT_TRUE(Call(clue_.get(), group, &v1::ClueService::Stub::ConcludeClue, k, &cr).ok());
+    EXPECT_TRUE(AcceptDisposeConclude(group, ac.clue_id(), ac.expected_version(), "经核实，责令退赔并给予诫勉处理。"));
     for (int i = 0; i < 200 && f.referral().outcome_feedback().empty(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
       f = Get(fid, auditor);

@@ -142,25 +142,7 @@ TEST_F(AuditServiceTest, AReferredFindingBecomesOneClueAndShowsItsOutcome) {
   EXPECT_EQ(c.origin_unit_id(), auditor.unit);
   // The referred-to unit may now read the finding too.
   EXPECT_EQ(Get(f.id(), group).id(), f.id());
-  v1::ClueReply r;
-  v1::AcceptClueRequest a;
-  a.set_request_id(NewUuid());
-  a.set_clue_id(c.id());
-  a.set_expected_version(c.version());
-  ASSERT_TRUE(Call(clue_.get(), group, &v1::ClueService::Stub::AcceptClue, a, &r).ok());
-  v1::DisposeClueRequest d;
-  d.set_request_id(NewUuid());
-  d.set_clue_id(c.id());
-  d.set_expected_version(r.clue().version());
-  d.set_method(v1::DISPOSITION_METHOD_VERIFICATION);
-  ASSERT_TRUE(Call(clue_.get(), group, &v1::ClueService::Stub::DisposeClue, d, &r).ok());
-  v1::ConcludeClueRequest k;
-  k.set_request_id(NewUuid());
-  k.set_clue_id(c.id());
-  k.set_expected_version(r.clue().version());
-  k.set_form(v1::SUPERVISION_FORM_2);
-  k.set_feedback("经核实，责令退赔并给予诫勉处理。");
-  ASSERT_TRUE(Call(clue_.get(), group, &v1::ClueService::Stub::ConcludeClue, k, &r).ok());
+  ASSERT_TRUE(AcceptDisposeConclude(group, c.id(), c.version(), "经核实，责令退赔并给予诫勉处理。"));
   f = WaitFor(f.id(), [](const v1::Finding& x) { return x.referral().clue_state() == v1::CLUE_STATE_CONCLUDED; });
   EXPECT_EQ(f.referral().clue_state(), v1::CLUE_STATE_CONCLUDED);
   EXPECT_EQ(f.referral().disposition(), v1::DISPOSITION_METHOD_VERIFICATION);

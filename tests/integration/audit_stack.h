@@ -148,6 +148,32 @@ class AuditStack : public ::testing::Test {
     return (stub->*fn)(&ctx, req, resp);
   }
 
+  // `unit` (a discipline unit) accepts the clue offered to it at `version`, verifies it and
+  // concludes it in form 2 with `feedback`; true when every step was accepted.
+  bool AcceptDisposeConclude(const Who& unit, const std::string& clue_id, int64_t version,
+                             const std::string& feedback) {
+    auto clue_stub = v1::ClueService::NewStub(*channel_);
+    v1::ClueReply r;
+    v1::AcceptClueRequest a;
+    a.set_request_id(NewUuid());
+    a.set_clue_id(clue_id);
+    a.set_expected_version(version);
+    if (!Call(clue_stub.get(), unit, &v1::ClueService::Stub::AcceptClue, a, &r).ok()) return false;
+    v1::DisposeClueRequest d;
+    d.set_request_id(NewUuid());
+    d.set_clue_id(clue_id);
+    d.set_expected_version(r.clue().version());
+    d.set_method(v1::DISPOSITION_METHOD_VERIFICATION);
+    if (!Call(clue_stub.get(), unit, &v1::ClueService::Stub::DisposeClue, d, &r).ok()) return false;
+    v1::ConcludeClueRequest k;
+    k.set_request_id(NewUuid());
+    k.set_clue_id(clue_id);
+    k.set_expected_version(r.clue().version());
+    k.set_form(v1::SUPERVISION_FORM_2);
+    k.set_feedback(feedback);
+    return Call(clue_stub.get(), unit, &v1::ClueService::Stub::ConcludeClue, k, &r).ok();
+  }
+
   const Who auditor{UnitId("audit-office"), {"auditor"}};
 
   static inline db::Pool *dir_pool_, *clue_pool_, *audit_pool_;
