@@ -111,6 +111,13 @@ class Pool {
 // unknown -> UNAVAILABLE (callers resolve it by looking up their idempotency key).
 absl::Status FromException(const std::exception& e);
 
+// A commit whose outcome is unknown: the connection broke during COMMIT, so the write may or
+// may not have happened. UNAVAILABLE, carrying a typed marker (a status payload) that
+// IsInDoubt recognises; callers resolve it by the write's idempotency key
+// (Idempotency::Write), never by reading the message.
+absl::Status InDoubtError();
+bool IsInDoubt(const absl::Status& s);
+
 using Tx = pqxx::transaction_base;
 
 struct TxOptions {
