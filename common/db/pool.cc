@@ -263,6 +263,21 @@ absl::Status WithTransaction(Pool& pool, const std::function<absl::Status(Tx&)>&
   return last;
 }
 
+absl::Status Autocommit(Pool& pool, const std::string& sql) {
+  auto lease = pool.Acquire();
+  if (!lease.ok()) return lease.status();
+  try {
+    pqxx::nontransaction tx(lease->conn());
+    tx.exec(sql);
+    return absl::OkStatus();
+  } catch (const pqxx::broken_connection& e) {
+    lease->MarkBroken();
+    return FromException(e);
+  } catch (const std::exception& e) {
+    return FromException(e);
+  }
+}
+
 absl::StatusOr<int64_t> ReadInt64(Pool& pool, const std::string& sql) {
   int64_t v = 0;
   absl::Status s = WithTransaction(pool, [&](Tx& tx) {

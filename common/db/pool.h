@@ -130,6 +130,10 @@ struct TxOptions {
 // transaction: a version, a generation, a count.
 absl::StatusOr<int64_t> ReadInt64(Pool& pool, const std::string& sql);
 
+// Runs one statement outside a transaction (autocommit): one round trip, where a
+// transaction would take three (BEGIN, the statement, COMMIT).
+absl::Status Autocommit(Pool& pool, const std::string& sql);
+
 // Runs `fn` in a transaction on a pooled connection and commits when it returns OK (rolls
 // back and returns its status otherwise). Retries the whole of `fn` on serialization
 // failure, deadlock, or a connection lost before COMMIT; never after an in-doubt COMMIT.

@@ -539,10 +539,9 @@ absl::StatusOr<std::vector<SubjectPlace>> PgStore::SubjectPlaces(const StoredClu
 }
 
 void PgStore::Changed() {
-  absl::Status s = db::WithTransaction(*pool_, [](Tx& tx) {
-    tx.exec("SELECT nextval('stats_version')");
-    return absl::OkStatus();
-  }, db::TxOptions{.attempts = 2});
+  // After the commit, never inside it: a statistics version read before the change is
+  // visible would have figures without it cached under the new version.
+  absl::Status s = db::Autocommit(*pool_, "SELECT nextval('stats_version')");
   if (!s.ok()) log::Warn("statistics cache key not advanced", {{"error", std::string(s.message())}});
 }
 
