@@ -59,7 +59,13 @@ absl::Status Runtime::Serve(const std::vector<grpc::Service*>& services) {
       admin_.Start(config_.admin_listen, [pool] { return pool->Ping(); },
                    config_.development ? "mode: development (published development keys accepted)" : "",
                    config_.admin_token);
-  if (!admin.ok()) return admin;
+  if (!admin.ok()) {
+    // Stop the gRPC server before the caller destroys the services it calls into (a
+    // service restarted at once could find its admin port still taken, and crashed here).
+    server_->Shutdown(std::chrono::milliseconds(0));
+    server_.reset();
+    return admin;
+  }
   log::Info("serving", {{"grpc_port", server_->port()}, {"admin_port", admin_.port()}});
   return absl::OkStatus();
 }
