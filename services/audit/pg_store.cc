@@ -177,12 +177,7 @@ void WriteRect(Tx& tx, const v1::Rectification& x) {
 PgStore::PgStore(db::Pool* pool, const Clock& clock, std::function<std::string()> new_id)
     : pool_(pool), clock_(clock), new_id_(std::move(new_id)) {}
 
-void PgStore::Changed() {
-  // After the commit, never inside it: a statistics version read before the change is
-  // visible would have figures without it cached under the new version.
-  absl::Status s = db::Autocommit(*pool_, "SELECT nextval('stats_version')");
-  if (!s.ok()) log::Warn("statistics cache key not advanced", {{"error", std::string(s.message())}});
-}
+void PgStore::Changed() { stats_version_.Changed(); }
 
 void PgStore::AppendEvents(Tx& tx, const std::vector<Event>& evs, const Actor& actor) {
   for (const auto& e : evs) {
@@ -504,7 +499,7 @@ absl::StatusOr<v1::AuditStats> PgStore::Stats(const std::optional<std::string>& 
 }
 
 absl::StatusOr<int64_t> PgStore::StatsVersion() {
-  return db::ReadInt64(*pool_, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM stats_version");
+  return stats_version_.Read();
 }
 
 absl::StatusOr<events::EventLog::History> PgStore::History(const std::string& aggregate_id) {

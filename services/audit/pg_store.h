@@ -3,6 +3,7 @@
 
 #include "common/db/idempotency.h"
 #include "common/db/pool.h"
+#include "common/db/stats_version.h"
 #include "services/audit/store.h"
 
 namespace sm::audit {
@@ -59,6 +60,7 @@ class PgStore final : public Store {
   const Clock& clock_;
   std::function<std::string()> new_id_;
   db::Idempotency idempotency_{"audit"};
+  db::StatsVersion stats_version_{pool_};
   events::EventLog engagement_log_{"audit_events", "aggregate_id", "engagements", "audit_events"};
   events::EventLog finding_log_{"audit_events", "aggregate_id", "findings", "audit_events"};
 };

@@ -538,12 +538,7 @@ absl::StatusOr<std::vector<SubjectPlace>> PgStore::SubjectPlaces(const StoredClu
   return out;
 }
 
-void PgStore::Changed() {
-  // After the commit, never inside it: a statistics version read before the change is
-  // visible would have figures without it cached under the new version.
-  absl::Status s = db::Autocommit(*pool_, "SELECT nextval('stats_version')");
-  if (!s.ok()) log::Warn("statistics cache key not advanced", {{"error", std::string(s.message())}});
-}
+void PgStore::Changed() { stats_version_.Changed(); }
 
 absl::StatusOr<v1::ClueReply> PgStore::Merge(const std::string& primary_id, int64_t expected_version,
                                              const std::vector<std::string>& merged_ids, const auth::Principal& caller,
@@ -792,7 +787,7 @@ absl::StatusOr<std::vector<StoredClue>> PgStore::Duplicates(const std::vector<st
 }
 
 absl::StatusOr<int64_t> PgStore::StatsVersion() {
-  return db::ReadInt64(*pool_, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM stats_version");
+  return stats_version_.Read();
 }
 
 absl::StatusOr<v1::ClueStats> PgStore::Stats(const StatsQuery& q) {

@@ -12,6 +12,7 @@
 #include "common/directory_reader.h"
 #include "common/db/idempotency.h"
 #include "common/db/pool.h"
+#include "common/db/stats_version.h"
 #include "services/clue/store.h"
 
 namespace sm::clue {
@@ -106,6 +107,7 @@ class PgStore final : public Store {
   db::Pool* pool_;
   const Clock& clock_;
   db::Idempotency idempotency_{"clue"};
+  db::StatsVersion stats_version_{pool_};
   events::EventLog log_{"clue_events", "clue_id", "clues", "clue_events", /*versioned=*/true};
   chain::Anchor anchor_{"clue-service", "clue_anchor", "clues", "clue_events", "clue_id"};
   ChainKeys chain_keys_;
