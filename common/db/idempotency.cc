@@ -77,6 +77,31 @@ void Idempotency::Finish(Tx& tx, const std::vector<Request>& requests,
                   TextArrayLiteral(ids), TextArrayLiteral(methods), TextArrayLiteral(shas), TextArrayLiteral(hex));
 }
 
+absl::StatusOr<std::optional<std::string>> Idempotency::Find(Tx& tx, const Key& key) const {
+  pqxx::result r = tx.exec_params("SELECT method, request_sha256, response FROM " + table_ + " WHERE request_id = $1",
+                                  key.request_id);
+  if (r.empty()) return std::optional<std::string>();
+  if (r[0][0].as<std::string>() != key.method || r[0][1].as<std::string>() != crypto::Sha256Hex(key.fingerprint)) {
+    return InvalidField("request_id", "already used for a different request; use a new request_id");
+  }
+  return std::optional<std::string>(pqxx::binarystring(r[0][2]).str());
+}
+
+bool Idempotency::Claim(Tx& tx, const Key& key, const std::string& response) const {
+  return !tx.exec_params("INSERT INTO " + table_ + " (request_id, method, request_sha256, response) "
+                         "VALUES ($1, $2, $3, decode($4, 'hex')) ON CONFLICT (request_id) DO NOTHING RETURNING 1",
+                         key.request_id, key.method, crypto::Sha256Hex(key.fingerprint), crypto::ToHex(response))
+              .empty();
+}
+
+bool Idempotency::Taken(Tx& tx, const Key& key) const {
+  try {
+    return !tx.exec_params("SELECT 1 FROM " + table_ + " WHERE request_id = $1", key.request_id).empty();
+  } catch (const std::exception&) {
+    return false;  // the transaction cannot answer: the refusal stands
+  }
+}
+
 absl::StatusOr<std::optional<std::string>> Idempotency::Lookup(
     Pool& pool, const std::string& request_id) const {
   std::optional<std::string> out;

@@ -79,31 +79,49 @@ class Idempotency {
     std::string fingerprint;
   };
 
-  // The one shape of an idempotent write, for every store. In one transaction: Begin on the
-  // key; a reply stored by an earlier call is returned with mutation.replayed set; otherwise
-  // `body` writes and fills the reply, which is stored under the key before the commit. A
-  // commit whose outcome is unknown (IsInDoubt) is resolved by the key: the stored reply
-  // when the commit happened, else the in-doubt error. `committed` (may be null) runs after
-  // a write of this call committed (not after a replay). `Reply` is a reply message with a
-  // `mutation` (MutationInfo) field.
+  // The one shape of an idempotent write, for every store. In one transaction: the key is
+  // looked up (no lock); a reply stored by an earlier call is returned with
+  // mutation.replayed set (INVALID_ARGUMENT naming `request_id` when the key was used for
+  // another method or other parameters); otherwise `body` writes and fills the reply, which
+  // is stored under the key before the commit. Two calls with one key at once: the second's
+  // store of the reply waits on the first's (the primary key) and finds it taken, or its
+  // body is refused by what the first changed; either way it runs again and replays the
+  // first's reply, as a repeat after the fact would. A commit whose outcome is unknown
+  // (IsInDoubt) is resolved by the key: the stored reply when the commit happened, else the
+  // in-doubt error. `committed` (may be null) runs after a write of this call committed
+  // (not after a replay). `Reply` is a reply message with a `mutation` (MutationInfo) field.
+  // Round trips: the look-up and the store, besides the body's and BEGIN/COMMIT.
   template <typename Reply>
   absl::StatusOr<Reply> Write(Pool& pool, const Key& key, const std::function<absl::Status(Tx&, Reply&)>& body,
                               const std::function<void()>& committed = nullptr, TxOptions options = {}) const {
     Reply out;
     bool replayed = false;
-    absl::Status s = WithTransaction(pool, [&](Tx& tx) -> absl::Status {
-      out.Clear();
-      SM_ASSIGN_OR_RETURN(std::optional<std::string> prior, Begin(tx, key.request_id, key.method, key.fingerprint));
-      replayed = prior.has_value();
-      if (replayed) {
-        if (!out.ParseFromString(*prior)) return absl::InternalError("stored reply unreadable");
-        out.mutable_mutation()->set_replayed(true);
+    absl::Status s;
+    for (int round = 0; round < 2; ++round) {
+      bool taken = false;  // another call stored a reply under the key meanwhile
+      s = WithTransaction(pool, [&](Tx& tx) -> absl::Status {
+        out.Clear();
+        taken = false;
+        SM_ASSIGN_OR_RETURN(std::optional<std::string> prior, Find(tx, key));
+        replayed = prior.has_value();
+        if (replayed) {
+          if (!out.ParseFromString(*prior)) return absl::InternalError("stored reply unreadable");
+          out.mutable_mutation()->set_replayed(true);
+          return absl::OkStatus();
+        }
+        absl::Status done = body(tx, out);
+        if (!done.ok()) {
+          taken = !IsInDoubt(done) && Taken(tx, key);
+          return done;
+        }
+        if (!Claim(tx, key, out.SerializeAsString())) {
+          taken = true;
+          return absl::AbortedError("request_id taken by a concurrent call");
+        }
         return absl::OkStatus();
-      }
-      SM_RETURN_IF_ERROR(body(tx, out));
-      Finish(tx, key.request_id, key.method, key.fingerprint, out.SerializeAsString());
-      return absl::OkStatus();
-    }, options);
+      }, options);
+      if (!taken) break;
+    }
     if (!s.ok()) {
       absl::StatusOr<Reply> resolved = Resolve<Reply>(pool, s, key.request_id);
       if (resolved.ok() && committed) committed();
@@ -114,6 +132,16 @@ class Idempotency {
   }
 
  private:
+  // The reply stored under `key`, without a lock; INVALID_ARGUMENT naming `request_id` when
+  // the key was used for another method or other parameters.
+  absl::StatusOr<std::optional<std::string>> Find(Tx& tx, const Key& key) const;
+  // Stores `response` under `key` unless another transaction did (waits for one that is
+  // writing it): false when the key was taken.
+  bool Claim(Tx& tx, const Key& key, const std::string& response) const;
+  // Whether a reply is stored under `key` now, as another committed transaction left it (a
+  // statement of its own in `tx`: READ COMMITTED sees what committed since).
+  bool Taken(Tx& tx, const Key& key) const;
+
   std::string table_;
 };
 
