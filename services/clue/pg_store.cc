@@ -1,12 +1,10 @@
 #include "services/clue/pg_store.h"
 
 #include <algorithm>
-#include <cctype>
 #include <iterator>
 #include <set>
 #include <unordered_map>
 
-#include "common/crypto.h"
 #include "common/db/sql.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -201,30 +199,22 @@ std::vector<OptStr> RowParams(const StoredClue& s) {
 }  // namespace
 
 std::string StateDigest(const StoredClue& s) {
-  // The row as written (RowParams, without the chain it is checked against) and the
-  // subjects, length-prefixed; UUIDs lower-cased as PostgreSQL returns them.
-  std::string bytes = "sm-clue-state-v1;";
-  auto put = [&](const OptStr& v, bool uuid) {
-    if (!v) {
-      bytes += "-;";
-      return;
-    }
-    std::string value = *v;
-    if (uuid) {
-      for (char& ch : value) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    }
-    bytes += std::to_string(value.size()) + ":" + value + ";";
-  };
+  // The row as written (RowParams, without the chain it is checked against) and the subjects.
+  chain::StateDigester digest("sm-clue-state-v1");
   std::vector<OptStr> row = RowParams(s);
   for (size_t i = 0; i + kChainColumns < kRowColumns; ++i) {
-    put(row[i], std::string_view(kRow[i].expr) == "?::uuid");
+    if (std::string_view(kRow[i].expr) == "?::uuid") {
+      digest.AddUuid(row[i]);
+    } else {
+      digest.Add(row[i]);
+    }
   }
   for (const auto& subj : s.clue.subjects()) {
-    put(Opt(subj.person_id()), true);
-    put(Opt(subj.unit_id()), true);
-    put(subj.display_name(), false);
+    digest.AddUuid(Opt(subj.person_id()));
+    digest.AddUuid(Opt(subj.unit_id()));
+    digest.Add(subj.display_name());
   }
-  return crypto::Sha256Hex(bytes);
+  return digest.Hex();
 }
 
 namespace {
