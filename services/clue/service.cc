@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "common/chain_guard.h"
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/paging.h"
@@ -966,26 +967,8 @@ grpc::Status ClueServiceImpl::ExportCheckpoints(grpc::ServerContext* ctx, const 
                                                 v1::ExportCheckpointsResponse* resp) {
   return call_.Run(ctx, "ExportCheckpoints", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleOversight}));
-    if (req->after_id() < 0) return InvalidField("after_id", "must not be negative");
-    if (req->limit() < 0 || req->limit() > 500) return InvalidField("limit", "must be 0 to 500");
-    SM_ASSIGN_OR_RETURN(auto checkpoints, store_->Checkpoints(req->after_id(), req->limit() == 0 ? 100 : req->limit()));
-    for (const auto& c : checkpoints) {
-      auto* out = resp->add_checkpoints();
-      out->set_id(c.id);
-      out->set_service(c.service);
-      db::SetMicros(out->mutable_taken_at(), c.taken_at_micros);
-      out->set_aggregates(c.aggregates);
-      out->set_merkle_root(c.merkle_root);
-      out->set_kid(c.kid);
-      out->set_signature(c.signature);
-      for (const auto& h : c.heads) {
-        auto* head = out->add_heads();
-        head->set_aggregate_id(h.aggregate_id);
-        head->set_chain_len(h.len);
-        head->set_chain_head(h.head);
-      }
-    }
-    return absl::OkStatus();
+    return chain::ExportCheckpoints([this](int64_t after, int limit) { return store_->Checkpoints(after, limit); },
+                                    *req, resp);
   });
 }
 
