@@ -58,9 +58,7 @@ absl::StatusOr<ServiceCheck> Guard::VerifyAll() const {
 
 absl::StatusOr<std::optional<Checkpoint>> Guard::Take() const {
   if (!keys_.sign) return absl::FailedPreconditionError("no signing key: checkpoints are not taken");
-  const int64_t now =
-      std::chrono::duration_cast<std::chrono::microseconds>(clock_.Now().time_since_epoch()).count();
-  return anchor_.Take(*pool_, keys_.sign, keys_.keys, now);
+  return anchor_.Take(*pool_, keys_.sign, keys_.keys, ToUnixMicros(clock_.Now()));
 }
 
 absl::StatusOr<std::vector<Checkpoint>> Guard::List(int64_t after_id, int limit) const {
@@ -71,6 +69,11 @@ absl::StatusOr<std::vector<Checkpoint>> Guard::List(int64_t after_id, int limit)
   }, db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
+}
+
+void LogBroken(const ServiceCheck& c, std::string_view what) {
+  log::Error(std::string(what) + " broken", {{"broken", static_cast<int64_t>(c.broken.size())},
+                                            {"checkpoint_problem", c.checkpoint_problem}});
 }
 
 void LogCheckpoint(const absl::StatusOr<std::optional<Checkpoint>>& taken) {

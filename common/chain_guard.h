@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <absl/status/statusor.h>
@@ -63,6 +64,28 @@ class Guard {
   ReadRows rows_;
   ServiceKeys keys_;
 };
+
+// Logs a whole-service check that found something broken, as "<what> broken".
+void LogBroken(const ServiceCheck& c, std::string_view what);
+
+// Fills either service's whole-service answer from `c` (clue's VerifyAllChainsResponse and
+// audit's VerifyAllAuditChainsResponse differ only in the names of the count and of a broken
+// chain's id: `set_count(resp, n)`, `set_id(broken, id)`), and logs a broken result with
+// `what` ("clue event chains").
+template <typename Resp, typename SetCount, typename SetId>
+void FillServiceCheck(const ServiceCheck& c, Resp* resp, SetCount set_count, SetId set_id, std::string_view what) {
+  resp->set_intact(c.intact);
+  set_count(resp, c.aggregates);
+  resp->set_checkpoint_id(c.checkpoint ? c.checkpoint->id : 0);
+  resp->set_checkpoint_problem(c.checkpoint_problem);
+  for (const auto& b : c.broken) {
+    auto* out = resp->add_broken();
+    set_id(out, b.aggregate_id);
+    out->set_first_broken_seq(b.check.first_broken_seq);
+    out->set_problem(b.check.problem);
+  }
+  if (!c.intact) LogBroken(c, what);
+}
 
 // Logs what a checkpoint worker's Take gave: an error, the checkpoint, or nothing (another
 // replica was taking one).

@@ -827,20 +827,9 @@ grpc::Status AuditServiceImpl::VerifyAllAuditChains(grpc::ServerContext* ctx, co
     SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kVerifyAllAuditChains));
     SM_RETURN_IF_ERROR(Authorize(call.principal, access::Rpc::kVerifyAllAuditChains, {}, "chains").status());
     SM_ASSIGN_OR_RETURN(chain::ServiceCheck c, store_->VerifyAllChains());
-    resp->set_intact(c.intact);
-    resp->set_aggregates(c.aggregates);
-    resp->set_checkpoint_id(c.checkpoint ? c.checkpoint->id : 0);
-    resp->set_checkpoint_problem(c.checkpoint_problem);
-    for (const auto& b : c.broken) {
-      auto* out = resp->add_broken();
-      out->set_aggregate_id(b.aggregate_id);
-      out->set_first_broken_seq(b.check.first_broken_seq);
-      out->set_problem(b.check.problem);
-    }
-    if (!c.intact) {
-      log::Error("audit event chains broken", {{"broken", static_cast<int64_t>(c.broken.size())},
-                                               {"checkpoint_problem", c.checkpoint_problem}});
-    }
+    chain::FillServiceCheck(
+        c, resp, [](auto* r, int64_t n) { r->set_aggregates(n); },
+        [](auto* b, const std::string& id) { b->set_aggregate_id(id); }, "audit event chains");
     return absl::OkStatus();
   });
 }

@@ -945,20 +945,9 @@ grpc::Status ClueServiceImpl::VerifyAllChains(grpc::ServerContext* ctx, const v1
   return call_.Run(ctx, "VerifyAllChains", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleOversight}));
     SM_ASSIGN_OR_RETURN(chain::ServiceCheck c, store_->VerifyAllChains());
-    resp->set_intact(c.intact);
-    resp->set_clues(c.aggregates);
-    resp->set_checkpoint_id(c.checkpoint ? c.checkpoint->id : 0);
-    resp->set_checkpoint_problem(c.checkpoint_problem);
-    for (const auto& b : c.broken) {
-      auto* out = resp->add_broken();
-      out->set_clue_id(b.aggregate_id);
-      out->set_first_broken_seq(b.check.first_broken_seq);
-      out->set_problem(b.check.problem);
-    }
-    if (!c.intact) {
-      log::Error("clue event chains broken", {{"broken", static_cast<int64_t>(c.broken.size())},
-                                              {"checkpoint_problem", c.checkpoint_problem}});
-    }
+    chain::FillServiceCheck(
+        c, resp, [](auto* r, int64_t n) { r->set_clues(n); }, [](auto* b, const std::string& id) { b->set_clue_id(id); },
+        "clue event chains");
     return absl::OkStatus();
   });
 }

@@ -35,11 +35,7 @@ constexpr int kFindings = 90;
 constexpr int kOperations = 2500;
 constexpr uint64_t kSeed = 20261201;
 
-google::protobuf::Timestamp ToTimestamp(TimePoint t) {
-  google::protobuf::Timestamp out;
-  db::SetMicros(&out, std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
-  return out;
-}
+using db::TimestampOf;
 
 class AuditTamperTest : public ::testing::Test {
  protected:
@@ -191,7 +187,7 @@ class AuditTamperTest : public ::testing::Test {
     x.set_finding_id(id);
     x.set_measure("fix it");
     x.set_owner_unit_id(NewUuid());
-    *x.mutable_deadline_at() = ToTimestamp(clock_->Now() + std::chrono::hours(rng() % 2 ? 24 * 30 : -24));
+    *x.mutable_deadline_at() = TimestampOf(clock_->Now() + std::chrono::hours(rng() % 2 ? 24 * 30 : -24));
     auto r = store_->AddRectification(x, By("AddRectification"));
     ASSERT_TRUE(r.ok()) << r.status();
     if (kind == 2) return;
@@ -300,11 +296,6 @@ TEST_F(AuditTamperTest, CheckpointTablesAreAppendOnlyForTheServiceAndTheSuperuse
   auto cp = store_->TakeCheckpoint();
   ASSERT_TRUE(cp.ok() && cp->has_value()) << cp.status();
   ::sm::testing::tamper::ExpectAnchorAppendOnly(Target(), (*cp)->id);
-  auto list = store_->Checkpoints(0, 10);
-  ASSERT_TRUE(list.ok());
-  ASSERT_FALSE(list->empty());
-  EXPECT_EQ(list->back().id, (*cp)->id);
-  EXPECT_EQ(list->back().service, "audit-service");
 }
 
 TEST_F(AuditTamperTest, ForgedCheckpointIsNotTrustedAndTamperedChainsAreNotCheckpointed) {

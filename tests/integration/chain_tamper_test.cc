@@ -39,11 +39,7 @@ ChainKeys DevelopmentChainKeys() {
       nullptr, "clue-service");
 }
 
-google::protobuf::Timestamp ToTimestamp(TimePoint t) {
-  google::protobuf::Timestamp out;
-  db::SetMicros(&out, std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
-  return out;
-}
+using db::TimestampOf;
 
 v1::ClueReply Render(const StoredClue& c) {
   v1::ClueReply r;
@@ -116,8 +112,8 @@ class ChainTamperTest : public ::testing::Test {
     clue.add_categories(v1::CLUE_CATEGORY_POLITICAL);
     clue.set_summary("clue " + std::to_string(rng() % 100000));
     clue.set_severity(v1::SEVERITY_MEDIUM);
-    *clue.mutable_received_at() = ToTimestamp(clock_->Now() - std::chrono::hours(24));
-    *clue.mutable_registered_at() = ToTimestamp(clock_->Now());
+    *clue.mutable_received_at() = TimestampOf(clock_->Now() - std::chrono::hours(24));
+    *clue.mutable_registered_at() = TimestampOf(clock_->Now());
     clue.set_version(1);
     auto* subject = clue.add_subjects();
     // Upper-case on input: the state digest must not depend on how PostgreSQL spells it back.
@@ -146,20 +142,20 @@ class ChainTamperTest : public ::testing::Test {
             case 1: c.set_state(v1::CLUE_STATE_HELD); c.set_holding_unit_id(NewUuid()); c.clear_offered_to_unit_id(); break;
             case 2: c.set_handler_person_id(NewUuid()); c.set_state(v1::CLUE_STATE_IN_HANDLING); break;
             case 3:
-              *c.mutable_deadline_at() = ToTimestamp(clock_->Now() + std::chrono::hours(rng() % 2 ? 48 : -48));
+              *c.mutable_deadline_at() = TimestampOf(clock_->Now() + std::chrono::hours(rng() % 2 ? 48 : -48));
               c.set_deadline_stage("dispose");
               break;
             case 4:
               c.mutable_disposition()->set_method(v1::DISPOSITION_METHOD_TALK_OR_LETTER);
               c.mutable_disposition()->set_reason("talk first");
               c.mutable_disposition()->set_decided_by("leader");
-              *c.mutable_disposition()->mutable_decided_at() = ToTimestamp(clock_->Now());
+              *c.mutable_disposition()->mutable_decided_at() = TimestampOf(clock_->Now());
               break;
             case 5:
               c.mutable_outcome()->set_form(v1::SUPERVISION_FORM_1);
               c.mutable_outcome()->add_sanctions("warning");
               c.mutable_outcome()->set_feedback("done");
-              *c.mutable_outcome()->mutable_concluded_at() = ToTimestamp(clock_->Now());
+              *c.mutable_outcome()->mutable_concluded_at() = TimestampOf(clock_->Now());
               c.set_state(v1::CLUE_STATE_CONCLUDED);
               break;
             default: c.set_intervened(true); ch.data["note"] = "intervened"; break;
@@ -227,10 +223,6 @@ TEST_F(ChainTamperTest, CheckpointTablesAreAppendOnlyForTheServiceAndTheSuperuse
   auto cp = store_->TakeCheckpoint();
   ASSERT_TRUE(cp.ok() && cp->has_value()) << cp.status();
   ::sm::testing::tamper::ExpectAnchorAppendOnly(Target(), (*cp)->id);
-  auto list = store_->Checkpoints(0, 10);
-  ASSERT_TRUE(list.ok());
-  ASSERT_FALSE(list->empty());
-  EXPECT_EQ(list->back().id, (*cp)->id);
 }
 
 TEST_F(ChainTamperTest, ForgedCheckpointIsNotTrustedAndTamperedChainsAreNotCheckpointed) {

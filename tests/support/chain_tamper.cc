@@ -216,6 +216,11 @@ void ExpectEveryOperationDetected(const Target& t, const std::vector<std::string
 }
 
 void ExpectAnchorAppendOnly(const Target& t, int64_t checkpoint_id) {
+  auto list = t.guard->List(0, 1000);
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_FALSE(list->empty());
+  EXPECT_EQ(list->back().id, checkpoint_id);
+  EXPECT_EQ(list->back().service, t.service);
   const std::string checkpoints = t.anchor_schema + ".chain_checkpoints";
   const std::string heads = t.anchor_schema + ".chain_checkpoint_heads";
   const std::vector<std::string> refused = {

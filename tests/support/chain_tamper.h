@@ -54,7 +54,8 @@ std::map<std::string, int64_t> CheckpointedLengths(const Target& t, int64_t chec
 void ExpectEveryOperationDetected(const Target& t, const std::vector<std::string>& ids,
                                   const std::map<std::string, int64_t>& checkpointed, int operations, uint64_t seed);
 
-// After checkpoint `checkpoint_id` was taken: the anchor tables refuse UPDATE, DELETE and
+// After checkpoint `checkpoint_id` was taken: it is the latest the service lists, signed in
+// the service's name, and the anchor tables refuse UPDATE, DELETE and
 // TRUNCATE to the service role (no privilege) and the superuser (the triggers), heads added
 // to that checkpoint, and the service role may not drop, alter or take over the anchor.
 void ExpectAnchorAppendOnly(const Target& t, int64_t checkpoint_id);
