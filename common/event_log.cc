@@ -88,11 +88,12 @@ void EventLog::Insert(db::Tx& tx, const std::vector<chain::Event>& events) const
       throw std::logic_error(events_ + " holds chain version 1 events only");
     }
   }
-  tx.exec_params0("INSERT INTO " + events_ + " (" + id_ + ", seq, type, actor, actor_unit_id, at, data, prev_hash, hash" +
+  // The insert and the NOTIFY in one round trip.
+  tx.exec_params1("WITH written AS (INSERT INTO " + events_ + " (" + id_ +
+                      ", seq, type, actor, actor_unit_id, at, data, prev_hash, hash" +
                       (versioned_ ? ", chain_version, state_digest" : "") + ") VALUES " +
-                      db::ValuesRows(events.size(), exprs),
+                      db::ValuesRows(events.size(), exprs) + ") SELECT pg_notify(" + tx.quote(channel_) + ", '')",
                   pqxx::prepare::make_dynamic_params(params));
-  tx.exec("NOTIFY " + tx.quote_name(channel_));
 }
 
 chain::Event EventLog::Append(db::Tx& tx, const std::string& aggregate_id, const Actor& actor, const std::string& type,

@@ -159,9 +159,23 @@ absl::Status Pool::Ping() {
   return s;
 }
 
+namespace {
+constexpr char kInDoubtPayload[] = "type.supervision-mesh/db.InDoubt";
+}  // namespace
+
+absl::Status InDoubtError() {
+  absl::Status s = absl::UnavailableError("database connection lost during commit; outcome unknown");
+  s.SetPayload(kInDoubtPayload, absl::Cord("1"));
+  return s;
+}
+
+bool IsInDoubt(const absl::Status& s) {
+  return absl::IsUnavailable(s) && s.GetPayload(kInDoubtPayload).has_value();
+}
+
 absl::Status FromException(const std::exception& e) {
   if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
-    return absl::UnavailableError("database connection lost during commit; outcome unknown");
+    return InDoubtError();
   }
   if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
     return absl::UnavailableError("database unavailable");
@@ -226,7 +240,7 @@ absl::Status WithTransaction(Pool& pool, const std::function<absl::Status(Tx&)>&
       lease->MarkBroken();
       last = FromException(e);
       if (committing) {
-        return absl::UnavailableError("database connection lost during commit; outcome unknown");
+        return InDoubtError();
       }
     } catch (const pqxx::transaction_rollback& e) {
       last = FromException(e);  // serialization failure or deadlock: run fn again
@@ -236,7 +250,7 @@ absl::Status WithTransaction(Pool& pool, const std::function<absl::Status(Tx&)>&
         lease->MarkBroken();
         last = FromException(e);
         if (committing) {
-          return absl::UnavailableError("database connection lost during commit; outcome unknown");
+          return InDoubtError();
         }
         continue;
       }
@@ -247,6 +261,21 @@ absl::Status WithTransaction(Pool& pool, const std::function<absl::Status(Tx&)>&
     }
   }
   return last;
+}
+
+absl::Status Autocommit(Pool& pool, const std::string& sql) {
+  auto lease = pool.Acquire();
+  if (!lease.ok()) return lease.status();
+  try {
+    pqxx::nontransaction tx(lease->conn());
+    tx.exec(sql);
+    return absl::OkStatus();
+  } catch (const pqxx::broken_connection& e) {
+    lease->MarkBroken();
+    return FromException(e);
+  } catch (const std::exception& e) {
+    return FromException(e);
+  }
 }
 
 absl::StatusOr<int64_t> ReadInt64(Pool& pool, const std::string& sql) {

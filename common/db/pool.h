@@ -111,6 +111,13 @@ class Pool {
 // unknown -> UNAVAILABLE (callers resolve it by looking up their idempotency key).
 absl::Status FromException(const std::exception& e);
 
+// A commit whose outcome is unknown: the connection broke during COMMIT, so the write may or
+// may not have happened. UNAVAILABLE, carrying a typed marker (a status payload) that
+// IsInDoubt recognises; callers resolve it by the write's idempotency key
+// (Idempotency::Write), never by reading the message.
+absl::Status InDoubtError();
+bool IsInDoubt(const absl::Status& s);
+
 using Tx = pqxx::transaction_base;
 
 struct TxOptions {
@@ -122,6 +129,10 @@ struct TxOptions {
 // The one bigint that `sql` (a single-row, single-column SELECT) returns, read in a read-only
 // transaction: a version, a generation, a count.
 absl::StatusOr<int64_t> ReadInt64(Pool& pool, const std::string& sql);
+
+// Runs one statement outside a transaction (autocommit): one round trip, where a
+// transaction would take three (BEGIN, the statement, COMMIT).
+absl::Status Autocommit(Pool& pool, const std::string& sql);
 
 // Runs `fn` in a transaction on a pooled connection and commits when it returns OK (rolls
 // back and returns its status otherwise). Retries the whole of `fn` on serialization

@@ -252,10 +252,9 @@ PgStore::PgStore(db::Pool* pool, const Clock& clock, std::function<std::string()
              }) {}
 
 void PgStore::Changed() {
-  absl::Status s = db::WithTransaction(*pool_, [](Tx& tx) {
-    tx.exec("SELECT nextval('stats_version')");
-    return absl::OkStatus();
-  }, db::TxOptions{.attempts = 2});
+  // After the commit, never inside it: a statistics version read before the change is
+  // visible would have figures without it cached under the new version.
+  absl::Status s = db::Autocommit(*pool_, "SELECT nextval('stats_version')");
   if (!s.ok()) log::Warn("statistics cache key not advanced", {{"error", std::string(s.message())}});
 }
 
@@ -275,29 +274,7 @@ void PgStore::AppendEvents(Tx& tx, const std::vector<Event>& evs, const Actor& a
 
 template <typename Reply>
 absl::StatusOr<Reply> PgStore::Idempotent(const Mutation& m, const std::function<absl::Status(Tx&, Reply&)>& body) {
-  Reply out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    out.Clear();
-    auto prior = idempotency_.Begin(tx, m.request_id, m.method, m.fingerprint);
-    if (!prior.ok()) return prior.status();
-    if (prior->has_value()) {
-      if (!out.ParseFromString(**prior)) return absl::InternalError("stored reply unreadable");
-      out.mutable_mutation()->set_replayed(true);
-      return absl::OkStatus();
-    }
-    SM_RETURN_IF_ERROR(body(tx, out));
-    idempotency_.Finish(tx, m.request_id, m.method, m.fingerprint, out.SerializeAsString());
-    return absl::OkStatus();
-  });
-  if (!s.ok()) {
-    if (absl::IsUnavailable(s) && std::string(s.message()).find("outcome unknown") != std::string::npos) {
-      auto stored = idempotency_.Lookup(*pool_, m.request_id);
-      if (stored.ok() && stored->has_value() && out.ParseFromString(**stored)) return out;
-    }
-    return s;
-  }
-  if (!out.mutation().replayed()) Changed();
-  return out;
+  return idempotency_.Write<Reply>(*pool_, {m.request_id, m.method, m.fingerprint}, body, [this] { Changed(); });
 }
 
 absl::StatusOr<v1::EngagementReply> PgStore::CreateEngagement(const v1::Engagement& e_in, const Mutation& m) {

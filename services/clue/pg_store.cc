@@ -8,6 +8,7 @@
 #include "common/db/sql.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "common/uuid.h"
 #include "common/workdays.h"
 
 namespace sm::clue {
@@ -39,6 +40,7 @@ constexpr char kColumns[] =
     "(extract(epoch FROM c.concluded_at) * 1000000)::bigint, "
     "(extract(epoch FROM c.deadline_at) * 1000000)::bigint, c.deadline_stage, c.overdue, "
     "c.merged_into::text, c.intervened, c.version, c.chain_len, c.chain_head";
+constexpr int kColumnCount = 36;  // FromRow reads r[0] .. r[35]
 
 StoredClue FromRow(const pqxx::row& r) {
   StoredClue s;
@@ -140,13 +142,61 @@ std::vector<std::string> CategoryNames(const v1::Clue& c) {
 
 std::vector<std::optional<std::string>> RowParams(const StoredClue& s);
 
-// Appends the next event of the clue's chain and keeps the in-memory head in step.
-// `s` is the clue as written: the event commits to its state digest.
+// Appends the next event of the clue's chain after the head `s` was loaded with (the row is
+// locked), and stores the new head on the row. `s` is the clue as written: the event
+// commits to its state digest. For events that change nothing else of the row (reveal
+// steps); a step that changes the row writes it once with its head (WriteChange).
 void AppendTo(Tx& tx, const events::EventLog& log, StoredClue& s, const Actor& actor, const std::string& type,
-                  const nlohmann::json& data, int64_t at_us) {
-  chain::Event e = log.Append(tx, s.clue.id(), actor, type, data.dump(), at_us, StateDigest(s));
-  s.chain_len = static_cast<int>(e.seq);
-  s.chain_head = e.hash;
+              const nlohmann::json& data, int64_t at_us);
+
+Custody CustodyFrom(const pqxx::field& f) {
+  if (f.is_null()) return Custody::kNone;
+  const std::string standing = f.as<std::string>();
+  return standing == "sender" ? Custody::kSender : standing == "supervisor" ? Custody::kSupervisor : Custody::kOffered;
+}
+
+// Locks `ids` (in id order, so that concurrent writers cannot deadlock) and reads each with
+// its subjects and the custody record of `caller_unit` (none when empty), in one statement.
+// Clues that do not exist are absent.
+std::vector<std::pair<StoredClue, Custody>> LoadLocked(Tx& tx, const std::vector<std::string>& ids,
+                                                       const std::string& caller_unit) {
+  static const std::string sql = std::string("SELECT ") + kColumns +
+      ", (SELECT k.standing FROM clue_custody k WHERE k.clue_id = c.id AND k.unit_id = $2::uuid)"
+      ", (SELECT json_agg(json_build_array(s.person_id, s.unit_id, s.display_name) ORDER BY s.ord)"
+      "     FROM clue_subjects s WHERE s.clue_id = c.id)"
+      " FROM clues c WHERE c.id = ANY ($1::uuid[]) ORDER BY c.id FOR UPDATE OF c";
+  std::vector<std::pair<StoredClue, Custody>> out;
+  for (const auto& r : tx.exec_params(sql, ToArrayLiteral(ids), IsUuid(caller_unit) ? Opt(caller_unit) : OptStr())) {
+    StoredClue c = FromRow(r);
+    if (!r[kColumnCount + 1].is_null()) {
+      for (const auto& subj : nlohmann::json::parse(r[kColumnCount + 1].c_str())) {
+        auto* out_subject = c.clue.add_subjects();
+        if (!subj[0].is_null()) out_subject->set_person_id(subj[0].get<std::string>());
+        if (!subj[1].is_null()) out_subject->set_unit_id(subj[1].get<std::string>());
+        out_subject->set_display_name(subj[2].get<std::string>());
+      }
+    }
+    out.emplace_back(std::move(c), CustodyFrom(r[kColumnCount]));
+  }
+  return out;
+}
+
+void UpdateRow(Tx& tx, const StoredClue& s);
+void AddCustody(Tx& tx, const std::string& clue_id, const std::string& unit_id, Custody standing);
+
+// Writes a decided change: the version moves on, the event commits to the new row, and the
+// row (with its new chain head), the custody and the event are written once each.
+StoredClue WriteChange(Tx& tx, const events::EventLog& log, Change change, const Actor& actor, int64_t at_us) {
+  StoredClue& after = change.after;
+  after.clue.set_version(after.clue.version() + 1);
+  chain::Event e = events::EventLog::Next(after.clue.id(), after.chain_len, after.chain_head, actor, change.event_type,
+                                          change.data.dump(), at_us, StateDigest(after));
+  after.chain_len = static_cast<int>(e.seq);
+  after.chain_head = e.hash;
+  UpdateRow(tx, after);
+  for (const auto& [unit, standing] : change.custody_add) AddCustody(tx, after.clue.id(), unit, standing);
+  log.Insert(tx, {e});
+  return std::move(after);
 }
 
 // The columns of a clues row as the service writes it, each with the expression its
@@ -241,19 +291,17 @@ void InsertRows(Tx& tx, const std::vector<const StoredClue*>& clues) {
                   pqxx::prepare::make_dynamic_params(params));
 }
 
-// Writes an existing clue's new value (all but its id and chain).
+// Writes an existing clue's new value, chain head included (all but its id).
 void UpdateRow(Tx& tx, const StoredClue& s) {
   static const std::string sql = [] {
     std::string set;
     int n = 2;  // $1 is the id
-    for (size_t i = 1; i + kChainColumns < kRowColumns; ++i) {
+    for (size_t i = 1; i < kRowColumns; ++i) {
       set += std::string(set.empty() ? "" : ", ") + kRow[i].name + " = " + db::Numbered(kRow[i].expr, n);
     }
     return "UPDATE clues SET " + set + ", updated_at = now() WHERE id = $1::uuid";
   }();
-  auto params = RowParams(s);
-  params.resize(kRowColumns - kChainColumns);
-  tx.exec_params0(sql, pqxx::prepare::make_dynamic_params(params));
+  tx.exec_params0(sql, pqxx::prepare::make_dynamic_params(RowParams(s)));
 }
 
 const char* CustodyName(Custody c) {
@@ -262,6 +310,16 @@ const char* CustodyName(Custody c) {
     case Custody::kSupervisor: return "supervisor";
     default: return "offered";
   }
+}
+
+void AppendTo(Tx& tx, const events::EventLog& log, StoredClue& s, const Actor& actor, const std::string& type,
+              const nlohmann::json& data, int64_t at_us) {
+  chain::Event e =
+      events::EventLog::Next(s.clue.id(), s.chain_len, s.chain_head, actor, type, data.dump(), at_us, StateDigest(s));
+  log.Insert(tx, {e});
+  s.chain_len = static_cast<int>(e.seq);
+  s.chain_head = e.hash;
+  tx.exec_params0("UPDATE clues SET chain_len = $2, chain_head = $3 WHERE id = $1::uuid", s.clue.id(), e.seq, e.hash);
 }
 
 // A unit keeps the strongest standing it ever had: sender > supervisor > offered.
@@ -291,16 +349,15 @@ PgStore::PgStore(db::Pool* pool, const Clock& clock, RegisterBatching batching)
                      [this](const std::vector<Registration*>& batch) { RunRegistrations(batch); }, &Conflict) {}
 
 absl::StatusOr<v1::ClueReply> PgStore::Register(const StoredClue& clue, const Actor& actor,
-                                                const std::string& request_id, const std::string& fingerprint,
-                                                const std::vector<std::pair<std::string, nlohmann::json>>& events,
-                                                const Render& render) {
-  Registration r{&clue, &actor, &request_id, &fingerprint, &events, &render};
+                                                const db::Idempotency::Key& key,
+                                                const std::vector<std::pair<std::string, nlohmann::json>>& events) {
+  Registration r{&clue, &actor, &key, &events};
   registrations_.Submit(&r);
   return std::move(r.result);
 }
 
 bool PgStore::Conflict(const Registration& a, const Registration& b) {
-  return *a.request_id == *b.request_id ||
+  return a.key->request_id == b.key->request_id ||
          (!a.clue->clue.source_system().empty() && a.clue->clue.source_system() == b.clue->clue.source_system() &&
           a.clue->clue.source_ref() == b.clue->clue.source_ref());
 }
@@ -334,7 +391,7 @@ void PgStore::RunRegistrations(const std::vector<Registration*>& batch) {
     absl::Status again = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
       auto existing = BySource(tx, *r.clue);
       if (!existing) return absl::AbortedError("concurrent registration; try again");
-      out = (*r.render)(*existing);
+      out = ReplyOf(*existing);
       out.mutable_mutation()->set_replayed(true);
       return absl::OkStatus();
     }, db::TxOptions{.read_only = true});
@@ -342,17 +399,17 @@ void PgStore::RunRegistrations(const std::vector<Registration*>& batch) {
     else r.result = again;
     return;
   }
-  r.result = Resolve(s, *r.request_id);
+  r.result = idempotency_.Resolve<v1::ClueReply>(*pool_, s, r.key->request_id);
+  if (r.result.ok()) Changed();
 }
 
 absl::Status PgStore::WriteRegistrations(const std::vector<Registration*>& batch) {
-  constexpr char kMethod[] = "RegisterClue";
   return db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
     std::vector<db::Idempotency::Request> keys;
     for (Registration* r : batch) {
       r->result = absl::InternalError("registration not written");
       r->fresh = false;
-      keys.push_back({*r->request_id, kMethod, *r->fingerprint});
+      keys.push_back({r->key->request_id, r->key->method, r->key->fingerprint});
     }
     auto prior = idempotency_.Begin(tx, keys);
     std::vector<Registration*> fresh;
@@ -367,7 +424,7 @@ absl::Status PgStore::WriteRegistrations(const std::vector<Registration*>& batch
         out.mutable_mutation()->set_replayed(true);
         r.result = std::move(out);
       } else if (auto existing = BySource(tx, *r.clue)) {
-        v1::ClueReply out = (*r.render)(*existing);
+        v1::ClueReply out = ReplyOf(*existing);
         out.mutable_mutation()->set_replayed(true);
         r.result = std::move(out);
       } else {
@@ -412,9 +469,9 @@ absl::Status PgStore::WriteRegistrations(const std::vector<Registration*>& batch
       if (!c.clue.offered_to_unit_id().empty() && c.clue.offered_to_unit_id() != c.clue.origin_unit_id()) {
         custody.insert(custody.end(), {c.clue.id(), c.clue.offered_to_unit_id(), "offered"});
       }
-      v1::ClueReply out = (*r.render)(c);
+      v1::ClueReply out = ReplyOf(c);
       responses.push_back(out.SerializeAsString());
-      done.push_back({*r.request_id, kMethod, *r.fingerprint});
+      done.push_back({r.key->request_id, r.key->method, r.key->fingerprint});
       fresh[i]->result = std::move(out);
       fresh[i]->fresh = true;
     }
@@ -433,130 +490,91 @@ absl::Status PgStore::WriteRegistrations(const std::vector<Registration*>& batch
   });
 }
 
-absl::StatusOr<v1::ClueReply> PgStore::Mutate(const std::string& clue_id, int64_t expected_version,
-                                              const Actor& actor, const std::string& request_id,
-                                              const std::string& method, const std::string& fingerprint,
-                                              const std::function<absl::StatusOr<Change>(const StoredClue&)>& apply,
-                                              const Render& render) {
-  v1::ClueReply out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    auto prior = idempotency_.Begin(tx, request_id, method, fingerprint);
-    if (!prior.ok()) return prior.status();
-    if (prior->has_value()) {
-      if (!out.ParseFromString(**prior)) return absl::InternalError("stored reply unreadable");
-      out.mutable_mutation()->set_replayed(true);
-      return absl::OkStatus();
+absl::StatusOr<v1::ClueReply> PgStore::Step(const StepRequest& request, const auth::Principal& caller,
+                                            StepFacts facts, const Rules& rules, const db::Idempotency::Key& key) {
+  const Actor actor{caller.EndUser(), caller.unit};
+  return idempotency_.Write<v1::ClueReply>(*pool_, key, [&](Tx& tx, v1::ClueReply& out) -> absl::Status {
+    auto loaded = LoadLocked(tx, {ClueIdOf(request)}, caller.unit);
+    if (loaded.empty()) return absl::NotFoundError("clue not found");
+    const StoredClue& current = loaded[0].first;
+    facts.custody = loaded[0].second;
+    // What the rules need to know around the clue: directory reads, in memory nearly always.
+    if (NeedsSubjects(request)) {
+      SM_ASSIGN_OR_RETURN(facts.subjects, SubjectPlaces(current));
     }
-    auto current = Load(tx, clue_id, true);
-    if (!current) return absl::NotFoundError("clue not found");
-    if (expected_version != 0 && current->clue.version() != expected_version) {
-      return absl::AbortedError("clue changed: version is " + std::to_string(current->clue.version()) +
-                                ", expected " + std::to_string(expected_version));
+    if (NeedsHolderUnit(request)) {
+      auto holder = directory_.Unit(current.clue.holding_unit_id());
+      if (holder.ok()) facts.holder_unit = std::move(*holder);
+      else if (!absl::IsNotFound(holder.status())) return holder.status();
     }
-    auto change = apply(*current);
-    if (!change.ok()) return change.status();
-    StoredClue after = std::move(change->after);
-    after.clue.set_version(current->clue.version() + 1);
-    after.chain_len = current->chain_len;
-    after.chain_head = current->chain_head;
-    UpdateRow(tx, after);
-    for (const auto& [unit, standing] : change->custody_add) AddCustody(tx, clue_id, unit, standing);
-    AppendTo(tx, log_, after, actor, change->event_type, change->data, NowMicros(clock_));
-    out = render(after);
-    idempotency_.Finish(tx, request_id, method, fingerprint, out.SerializeAsString());
+    SM_ASSIGN_OR_RETURN(Change change, Decide(current, caller, request, facts, rules));
+    out = ReplyOf(WriteChange(tx, log_, std::move(change), actor, NowMicros(clock_)));
     return absl::OkStatus();
-  });
-  if (!s.ok()) return Resolve(s, request_id);
-  if (!out.mutation().replayed()) Changed();
-  return out;
+  }, [this] { Changed(); });
 }
 
-absl::StatusOr<v1::ClueReply> PgStore::Resolve(const absl::Status& s, const std::string& request_id) {
-  if (absl::IsUnavailable(s) && std::string(s.message()).find("outcome unknown") != std::string::npos) {
-    // The commit may have happened: the idempotency key says.
-    auto stored = idempotency_.Lookup(*pool_, request_id);
-    v1::ClueReply out;
-    if (stored.ok() && stored->has_value() && out.ParseFromString(**stored)) {
-      Changed();
-      return out;
+absl::StatusOr<std::vector<SubjectPlace>> PgStore::SubjectPlaces(const StoredClue& c) {
+  std::vector<SubjectPlace> out;
+  for (const auto& subject : c.clue.subjects()) {
+    SubjectPlace place{subject.person_id(), {}};
+    std::string unit_id = subject.unit_id();
+    if (!subject.person_id().empty()) {
+      SM_ASSIGN_OR_RETURN(PersonInfo person, directory_.Person(subject.person_id()));
+      unit_id = person.unit_id;
     }
+    if (!unit_id.empty()) {
+      SM_ASSIGN_OR_RETURN(UnitInfo unit, directory_.Unit(unit_id));
+      place.units = unit.ancestors;
+      place.units.push_back(unit.id);
+    }
+    out.push_back(std::move(place));
   }
-  return s;
+  return out;
 }
 
 void PgStore::Changed() {
-  absl::Status s = db::WithTransaction(*pool_, [](Tx& tx) {
-    tx.exec("SELECT nextval('stats_version')");
-    return absl::OkStatus();
-  }, db::TxOptions{.attempts = 2});
+  // After the commit, never inside it: a statistics version read before the change is
+  // visible would have figures without it cached under the new version.
+  absl::Status s = db::Autocommit(*pool_, "SELECT nextval('stats_version')");
   if (!s.ok()) log::Warn("statistics cache key not advanced", {{"error", std::string(s.message())}});
 }
 
-absl::StatusOr<v1::ClueReply> PgStore::Merge(
-    const std::string& primary_id, int64_t expected_version, const std::vector<std::string>& merged_ids,
-    const Actor& actor, const std::string& request_id, const std::string& fingerprint,
-    const std::function<absl::Status(const StoredClue&, const std::vector<StoredClue>&)>& check,
-    const std::string& reason, const Render& render) {
-  constexpr char kMethod[] = "MergeClues";
-  v1::ClueReply out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    auto prior = idempotency_.Begin(tx, request_id, kMethod, fingerprint);
-    if (!prior.ok()) return prior.status();
-    if (prior->has_value()) {
-      if (!out.ParseFromString(**prior)) return absl::InternalError("stored reply unreadable");
-      out.mutable_mutation()->set_replayed(true);
-      return absl::OkStatus();
-    }
-    // Lock in id order so that concurrent merges cannot deadlock.
+absl::StatusOr<v1::ClueReply> PgStore::Merge(const std::string& primary_id, int64_t expected_version,
+                                             const std::vector<std::string>& merged_ids, const auth::Principal& caller,
+                                             const std::string& reason, const db::Idempotency::Key& key) {
+  const Actor actor{caller.EndUser(), caller.unit};
+  return idempotency_.Write<v1::ClueReply>(*pool_, key, [&](Tx& tx, v1::ClueReply& out) -> absl::Status {
     std::vector<std::string> all = merged_ids;
     all.push_back(primary_id);
-    std::sort(all.begin(), all.end());
-    std::map<std::string, StoredClue> locked;
+    std::map<std::string, MergeItem> locked;
+    for (auto& [clue, custody] : LoadLocked(tx, all, caller.unit)) {
+      const std::string id = clue.clue.id();
+      locked.emplace(id, MergeItem{std::move(clue), custody});
+    }
     for (const auto& id : all) {
-      auto c = Load(tx, id, true);
-      if (!c) return absl::NotFoundError("clue " + id + " not found");
-      locked.emplace(id, std::move(*c));
+      if (!locked.count(id)) return absl::NotFoundError("clue " + id + " not found");
     }
-    StoredClue primary = locked.at(primary_id);
-    if (primary.clue.version() != expected_version) {
-      return absl::AbortedError("clue changed: version is " + std::to_string(primary.clue.version()) +
-                                ", expected " + std::to_string(expected_version));
-    }
-    std::vector<StoredClue> merged;
+    std::vector<MergeItem> merged;
     for (const auto& id : merged_ids) merged.push_back(locked.at(id));
-    SM_RETURN_IF_ERROR(check(primary, merged));
+    SM_ASSIGN_OR_RETURN(std::vector<Change> changes,
+                        DecideMerge(locked.at(primary_id), merged, caller, expected_version, reason));
     const int64_t now_us = NowMicros(clock_);
-    nlohmann::json sources = nlohmann::json::array();
-    for (auto& m : merged) {
-      sources.push_back({{"clue_id", m.clue.id()}, {"number", m.clue.number()},
-                         {"origin_unit_id", m.clue.origin_unit_id()}, {"source", v1::ClueSource_Name(m.clue.source())}});
-      m.clue.set_state(v1::CLUE_STATE_MERGED);
-      m.clue.set_merged_into_id(primary_id);
-      m.clue.clear_deadline_at();
-      m.clue.clear_deadline_stage();
-      m.clue.set_overdue(false);
-      m.clue.set_version(m.clue.version() + 1);
-      UpdateRow(tx, m);
-      AppendTo(tx, log_, m, actor, "merged_into", {{"primary_clue_id", primary_id}, {"reason", reason}}, now_us);
-      // Whoever could see a merged clue may follow it into the primary.
-      tx.exec_params0(std::string("INSERT INTO clue_custody (clue_id, unit_id, standing) SELECT $1::uuid, unit_id, "
-                                  "standing FROM clue_custody WHERE clue_id = $2::uuid") + kCustodyUpsert,
-                      primary_id, m.clue.id());
+    for (auto& change : changes) {
+      StoredClue written = WriteChange(tx, log_, std::move(change), actor, now_us);
+      if (written.clue.id() == primary_id) {
+        out = ReplyOf(written);
+      } else {
+        // Whoever could see a merged clue may follow it into the primary.
+        tx.exec_params0(std::string("INSERT INTO clue_custody (clue_id, unit_id, standing) SELECT $1::uuid, unit_id, "
+                                    "standing FROM clue_custody WHERE clue_id = $2::uuid") + kCustodyUpsert,
+                        primary_id, written.clue.id());
+      }
     }
-    primary.clue.set_version(primary.clue.version() + 1);
-    UpdateRow(tx, primary);
-    AppendTo(tx, log_, primary, actor, "merged", {{"merged", sources}, {"reason", reason}}, now_us);
-    out = render(primary);
-    idempotency_.Finish(tx, request_id, kMethod, fingerprint, out.SerializeAsString());
     return absl::OkStatus();
-  });
-  if (!s.ok()) return Resolve(s, request_id);
-  if (!out.mutation().replayed()) Changed();
-  return out;
+  }, [this] { Changed(); });
 }
 
-absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now,
-                                         const std::function<std::string(const StoredClue&)>& supervisor) {
+absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {
   int marked = 0;
   const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
   absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
@@ -565,25 +583,22 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now,
     if (!tx.exec1("SELECT pg_try_advisory_xact_lock(hashtext('clue-overdue-scanner'))")[0].as<bool>()) {
       return absl::OkStatus();
     }
-    pqxx::result due = tx.exec_params(
-        "SELECT id::text FROM clues WHERE NOT overdue AND deadline_at IS NOT NULL "
-        "AND deadline_at < ('epoch'::timestamptz + $1::bigint * interval '1 microsecond') "
-        "AND state IN ('CLUE_STATE_REGISTERED', 'CLUE_STATE_OFFERED', 'CLUE_STATE_HELD', "
-        "              'CLUE_STATE_IN_HANDLING', 'CLUE_STATE_CASE_FILED') "
-        "ORDER BY deadline_at LIMIT 500 FOR UPDATE SKIP LOCKED",
-        now_us);
-    for (const auto& row : due) {
-      auto c = Load(tx, row[0].as<std::string>(), false);
-      if (!c) continue;
-      const std::string to_unit = supervisor(*c);
-      c->clue.set_overdue(true);
-      c->clue.set_version(c->clue.version() + 1);
-      UpdateRow(tx, *c);
-      AddCustody(tx, c->clue.id(), to_unit, Custody::kSupervisor);
-      AppendTo(tx, log_, *c, Actor{"system:overdue-scanner", ""}, "escalated",
-             {{"stage", c->clue.deadline_stage()}, {"deadline_us", c->clue.deadline_at().seconds() * 1000000},
-              {"holding_unit_id", c->clue.holding_unit_id()}, {"escalated_to_unit_id", to_unit}},
-             now_us);
+    std::vector<std::string> due;
+    for (const auto& row : tx.exec_params(
+             "SELECT id::text FROM clues WHERE NOT overdue AND deadline_at IS NOT NULL "
+             "AND deadline_at < ('epoch'::timestamptz + $1::bigint * interval '1 microsecond') "
+             "AND state IN ('CLUE_STATE_REGISTERED', 'CLUE_STATE_OFFERED', 'CLUE_STATE_HELD', "
+             "              'CLUE_STATE_IN_HANDLING', 'CLUE_STATE_CASE_FILED') "
+             "ORDER BY deadline_at LIMIT 500 FOR UPDATE SKIP LOCKED",
+             now_us)) {
+      due.push_back(row[0].as<std::string>());
+    }
+    for (auto& [clue, custody] : LoadLocked(tx, due, "")) {
+      if (!IsOverdue(clue, now)) continue;
+      auto holder = directory_.Unit(clue.clue.holding_unit_id());
+      if (!holder.ok() && !absl::IsNotFound(holder.status())) return holder.status();
+      WriteChange(tx, log_, Escalate(clue, holder.ok() ? std::optional<UnitInfo>(*holder) : std::nullopt),
+                  Actor{"system:overdue-scanner", ""}, now_us);
       ++marked;
     }
     return absl::OkStatus();
@@ -861,89 +876,58 @@ std::optional<v1::RevealRequest> LoadReveal(Tx& tx, const std::string& id, bool 
 
 }  // namespace
 
-absl::StatusOr<v1::RevealRequestReply> PgStore::ResolveReveal(const absl::Status& s, const std::string& request_id) {
-  if (absl::IsUnavailable(s) && std::string(s.message()).find("outcome unknown") != std::string::npos) {
-    auto stored = idempotency_.Lookup(*pool_, request_id);
-    v1::RevealRequestReply out;
-    if (stored.ok() && stored->has_value() && out.ParseFromString(**stored)) return out;
-  }
-  return s;
-}
-
 absl::StatusOr<v1::RevealRequestReply> PgStore::CreateReveal(
     const v1::RevealRequest& request, const Actor& actor, const std::string& request_id,
     const std::string& fingerprint, const nlohmann::json& data,
     const std::function<absl::Status(const StoredClue&)>& check) {
-  constexpr char kMethod[] = "RequestReveal";
-  v1::RevealRequestReply out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    out.Clear();
-    auto prior = idempotency_.Begin(tx, request_id, kMethod, fingerprint);
-    if (!prior.ok()) return prior.status();
-    if (prior->has_value()) {
-      if (!out.ParseFromString(**prior)) return absl::InternalError("stored reply unreadable");
-      out.mutable_mutation()->set_replayed(true);
-      return absl::OkStatus();
-    }
-    auto clue = Load(tx, request.clue_id(), true);
-    if (!clue) return absl::NotFoundError("clue not found");
-    SM_RETURN_IF_ERROR(check(*clue));
-    tx.exec_params0(kRevealInsert, request.id(), request.clue_id(), v1::RevealState_Name(v1::REVEAL_STATE_PENDING),
-                    request.requester(), request.requester_unit_id(), request.reason(),
-                    std::to_string(request.approvals_needed()), std::to_string(Micros(request.requested_at())));
-    AppendTo(tx, log_, *clue, actor, "reveal_requested", data, NowMicros(clock_));
-    auto created = LoadReveal(tx, request.id(), false);
-    if (!created) return absl::InternalError("reveal request not written");
-    *out.mutable_request() = std::move(*created);
-    idempotency_.Finish(tx, request_id, kMethod, fingerprint, out.SerializeAsString());
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return ResolveReveal(s, request_id);
-  return out;
+  return idempotency_.Write<v1::RevealRequestReply>(
+      *pool_, {request_id, "RequestReveal", fingerprint}, [&](Tx& tx, v1::RevealRequestReply& out) -> absl::Status {
+        auto clue = Load(tx, request.clue_id(), true);
+        if (!clue) return absl::NotFoundError("clue not found");
+        SM_RETURN_IF_ERROR(check(*clue));
+        tx.exec_params0(kRevealInsert, request.id(), request.clue_id(),
+                        v1::RevealState_Name(v1::REVEAL_STATE_PENDING), request.requester(),
+                        request.requester_unit_id(), request.reason(), std::to_string(request.approvals_needed()),
+                        std::to_string(Micros(request.requested_at())));
+        AppendTo(tx, log_, *clue, actor, "reveal_requested", data, NowMicros(clock_));
+        auto created = LoadReveal(tx, request.id(), false);
+        if (!created) return absl::InternalError("reveal request not written");
+        *out.mutable_request() = std::move(*created);
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<v1::RevealRequestReply> PgStore::MutateReveal(
     const std::string& reveal_id, const Actor& actor, const std::string& request_id, const std::string& method,
     const std::string& fingerprint,
     const std::function<absl::StatusOr<RevealChange>(const v1::RevealRequest&, const StoredClue&)>& apply) {
-  v1::RevealRequestReply out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    out.Clear();
-    auto prior = idempotency_.Begin(tx, request_id, method, fingerprint);
-    if (!prior.ok()) return prior.status();
-    if (prior->has_value()) {
-      if (!out.ParseFromString(**prior)) return absl::InternalError("stored reply unreadable");
-      out.mutable_mutation()->set_replayed(true);
-      return absl::OkStatus();
-    }
-    // The request first, then its clue (for the chain): every reveal step locks in this
-    // order, so concurrent decisions queue on the request and cannot deadlock.
-    auto current = LoadReveal(tx, reveal_id, true);
-    if (!current) return absl::NotFoundError("reveal request not found");
-    auto clue = Load(tx, current->clue_id(), true);
-    if (!clue) return absl::NotFoundError("clue not found");
-    SM_ASSIGN_OR_RETURN(RevealChange change, apply(*current, *clue));
-    const int64_t now_us = NowMicros(clock_);
-    if (change.decision) {
-      const v1::RevealDecision& d = *change.decision;
-      pqxx::result written = tx.exec_params(kRevealDecide, reveal_id, d.custodian(), d.custodian_unit_id(),
-                                            Bool(d.verdict() == v1::REVEAL_VERDICT_APPROVE), d.reason(),
-                                            std::to_string(Micros(d.decided_at())));
-      if (written.empty()) return absl::AlreadyExistsError("this custodian already decided the reveal request");
-    }
-    const v1::RevealRequest& a = change.after;
-    tx.exec_params0(kRevealUpdate, reveal_id, v1::RevealState_Name(a.state()),
-                    TsParam(a.approved_at()), TsParam(a.expires_at()), TsParam(a.used_at()),
-                    std::to_string(current->version() + 1));
-    AppendTo(tx, log_, *clue, actor, change.event_type, change.data, now_us);
-    auto written = LoadReveal(tx, reveal_id, false);
-    if (!written) return absl::InternalError("reveal request vanished");
-    *out.mutable_request() = std::move(*written);
-    idempotency_.Finish(tx, request_id, method, fingerprint, out.SerializeAsString());
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return ResolveReveal(s, request_id);
-  return out;
+  return idempotency_.Write<v1::RevealRequestReply>(
+      *pool_, {request_id, method, fingerprint}, [&](Tx& tx, v1::RevealRequestReply& out) -> absl::Status {
+        // The request first, then its clue (for the chain): every reveal step locks in this
+        // order, so concurrent decisions queue on the request and cannot deadlock.
+        auto current = LoadReveal(tx, reveal_id, true);
+        if (!current) return absl::NotFoundError("reveal request not found");
+        auto clue = Load(tx, current->clue_id(), true);
+        if (!clue) return absl::NotFoundError("clue not found");
+        SM_ASSIGN_OR_RETURN(RevealChange change, apply(*current, *clue));
+        const int64_t now_us = NowMicros(clock_);
+        if (change.decision) {
+          const v1::RevealDecision& d = *change.decision;
+          pqxx::result written = tx.exec_params(kRevealDecide, reveal_id, d.custodian(), d.custodian_unit_id(),
+                                                Bool(d.verdict() == v1::REVEAL_VERDICT_APPROVE), d.reason(),
+                                                std::to_string(Micros(d.decided_at())));
+          if (written.empty()) return absl::AlreadyExistsError("this custodian already decided the reveal request");
+        }
+        const v1::RevealRequest& a = change.after;
+        tx.exec_params0(kRevealUpdate, reveal_id, v1::RevealState_Name(a.state()),
+                        TsParam(a.approved_at()), TsParam(a.expires_at()), TsParam(a.used_at()),
+                        std::to_string(current->version() + 1));
+        AppendTo(tx, log_, *clue, actor, change.event_type, change.data, now_us);
+        auto written = LoadReveal(tx, reveal_id, false);
+        if (!written) return absl::InternalError("reveal request vanished");
+        *out.mutable_request() = std::move(*written);
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<v1::RevealRequest> PgStore::GetReveal(const std::string& reveal_id) {

@@ -46,15 +46,10 @@ class PgStore final : public Store {
     return chain_.List(after_id, limit);
   }
 
-  absl::StatusOr<v1::ClueReply> Register(const StoredClue& clue, const Actor& actor, const std::string& request_id,
-                                         const std::string& fingerprint,
-                                         const std::vector<std::pair<std::string, nlohmann::json>>& events,
-                                         const Render& render) override;
-  absl::StatusOr<v1::ClueReply> Mutate(const std::string& clue_id, int64_t expected_version, const Actor& actor,
-                                       const std::string& request_id, const std::string& method,
-                                       const std::string& fingerprint,
-                                       const std::function<absl::StatusOr<Change>(const StoredClue&)>& apply,
-                                       const Render& render) override;
+  absl::StatusOr<v1::ClueReply> Register(const StoredClue& clue, const Actor& actor, const db::Idempotency::Key& key,
+                                         const std::vector<std::pair<std::string, nlohmann::json>>& events) override;
+  absl::StatusOr<v1::ClueReply> Step(const StepRequest& request, const auth::Principal& caller, StepFacts facts,
+                                     const Rules& rules, const db::Idempotency::Key& key) override;
   absl::StatusOr<v1::RevealRequestReply> CreateReveal(const v1::RevealRequest& request, const Actor& actor,
                                                       const std::string& request_id, const std::string& fingerprint,
                                                       const nlohmann::json& data,
@@ -65,13 +60,10 @@ class PgStore final : public Store {
       const std::function<absl::StatusOr<RevealChange>(const v1::RevealRequest&, const StoredClue&)>& apply) override;
   absl::StatusOr<v1::RevealRequest> GetReveal(const std::string& reveal_id) override;
   absl::StatusOr<std::vector<v1::RevealRequest>> ListReveals(const RevealQuery& q) override;
-  absl::StatusOr<v1::ClueReply> Merge(
-      const std::string& primary_id, int64_t expected_version, const std::vector<std::string>& merged_ids,
-      const Actor& actor, const std::string& request_id, const std::string& fingerprint,
-      const std::function<absl::Status(const StoredClue&, const std::vector<StoredClue>&)>& check,
-      const std::string& reason, const Render& render) override;
-  absl::StatusOr<int> MarkOverdue(TimePoint now,
-                                  const std::function<std::string(const StoredClue&)>& supervisor) override;
+  absl::StatusOr<v1::ClueReply> Merge(const std::string& primary_id, int64_t expected_version,
+                                      const std::vector<std::string>& merged_ids, const auth::Principal& caller,
+                                      const std::string& reason, const db::Idempotency::Key& key) override;
+  absl::StatusOr<int> MarkOverdue(TimePoint now) override;
   absl::StatusOr<StoredClue> Get(const std::string& clue_id) override;
   absl::StatusOr<Custody> CustodyOf(const std::string& clue_id, const std::string& unit_id) override;
   absl::StatusOr<std::unordered_map<std::string, Custody>> CustodyOf(const std::vector<std::string>& clue_ids,
@@ -92,10 +84,8 @@ class PgStore final : public Store {
   struct Registration {
     const StoredClue* clue;
     const Actor* actor;
-    const std::string* request_id;
-    const std::string* fingerprint;
+    const db::Idempotency::Key* key;
     const std::vector<std::pair<std::string, nlohmann::json>>* events;
-    const Render* render;
     absl::StatusOr<v1::ClueReply> result = absl::InternalError("registration not run");
     bool fresh = false;  // written now, not answered from an earlier write
   };
@@ -113,9 +103,8 @@ class PgStore final : public Store {
   std::map<std::string, chain::Evidence> ChainRows(db::Tx& tx) const;
   // After a commit: moves the statistics cache key on (see StatsVersion).
   void Changed();
-  // Resolves an in-doubt commit through the idempotency key, else returns `s`.
-  absl::StatusOr<v1::ClueReply> Resolve(const absl::Status& s, const std::string& request_id);
-  absl::StatusOr<v1::RevealRequestReply> ResolveReveal(const absl::Status& s, const std::string& request_id);
+  // Where each subject of `c` sits in the directory (for recusal); a failed read refuses.
+  absl::StatusOr<std::vector<SubjectPlace>> SubjectPlaces(const StoredClue& c);
 
   db::Pool* pool_;
   const Clock& clock_;

@@ -85,42 +85,6 @@ ClueServiceImpl::ClueServiceImpl(Store* store, const auth::Verifier* verifier, c
   });
 }
 
-v1::ClueReply ClueServiceImpl::Render(const StoredClue& s) const {
-  v1::ClueReply r;
-  *r.mutable_clue() = s.clue;
-  r.mutable_clue()->clear_details();
-  r.mutable_clue()->clear_reporter();
-  r.mutable_clue()->set_details_withheld(!s.details_sealed.empty());
-  return r;
-}
-
-void ClueServiceImpl::SetDeadline(v1::Clue& c, Stage stage) const {
-  int days = 0;
-  switch (stage) {
-    case Stage::kAccept: days = limits_.accept; break;
-    case Stage::kDispose: days = limits_.dispose; break;
-    case Stage::kHandle: days = limits_.handle; break;
-    case Stage::kConclude: days = limits_.conclude; break;
-    case Stage::kNone: break;
-  }
-  if (days == 0) {
-    c.clear_deadline_at();
-    c.clear_deadline_stage();
-  } else {
-    SetTs(c.mutable_deadline_at(), calendar_->Deadline(clock_.Now(), days));
-    c.set_deadline_stage(std::string(StageName(stage)));
-  }
-  c.set_overdue(false);
-}
-
-Relation ClueServiceImpl::RelationOf(const auth::Principal& p, const StoredClue& c) const {
-  if (!p.unit.empty() && p.unit == c.clue.holding_unit_id()) return Relation::kHolder;
-  if (!p.unit.empty() && c.clue.state() == v1::CLUE_STATE_OFFERED && p.unit == c.clue.offered_to_unit_id()) {
-    return Relation::kOfferee;
-  }
-  return Relation::kOther;
-}
-
 absl::StatusOr<Standing> ClueServiceImpl::StandingFor(const auth::Principal& p, const StoredClue& c) {
   Standing s = StandingOf(p, c.clue, Custody::kNone);
   if (s != Standing::kNone || p.unit.empty() || !IsUuid(p.unit)) return s;
@@ -142,21 +106,14 @@ absl::StatusOr<StoredClue> ClueServiceImpl::LoadVisible(const auth::Principal& p
   return c;
 }
 
-absl::Status ClueServiceImpl::Step(const server::CallInfo& call, const std::string& method,
-                                   const google::protobuf::Message& req, const std::string& request_id,
-                                   const std::string& clue_id, int64_t expected_version,
-                                   const std::function<absl::StatusOr<Change>(const StoredClue&, Relation)>& edit,
-                                   v1::ClueReply* reply) {
+Rules ClueServiceImpl::RulesNow() const { return Rules{clock_.Now(), limits_, calendar_}; }
+
+absl::Status ClueServiceImpl::Step(const server::CallInfo& call, const google::protobuf::Message& req,
+                                   StepRequest step, StepFacts facts, v1::ClueReply* reply) {
   SM_RETURN_IF_ERROR(RequireCaseStaff(call.principal));
-  SM_ASSIGN_OR_RETURN(StoredClue visible, LoadVisible(call.principal, clue_id));
-  (void)visible;
-  const Actor actor{call.principal.EndUser(), call.principal.unit};
-  SM_ASSIGN_OR_RETURN(*reply, store_->Mutate(clue_id, expected_version, actor, db::CallerKey(call.principal, request_id),
-                                             method, Fingerprint(req),
-                                             [&](const StoredClue& current) {
-                                               return edit(current, RelationOf(call.principal, current));
-                                             },
-                                             [this](const StoredClue& s) { return Render(s); }));
+  const db::Idempotency::Key key{db::CallerKey(call.principal, RequestIdOf(step)), std::string(MethodOf(step)),
+                                 Fingerprint(req)};
+  SM_ASSIGN_OR_RETURN(*reply, store_->Step(step, call.principal, std::move(facts), RulesNow(), key));
   ForgetStatsVersion();
   return absl::OkStatus();
 }
@@ -275,47 +232,29 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
         out->set_display_name(unit->name);
       }
     }
-    c.set_state(v1::CLUE_STATE_REGISTERED);
     c.set_source(req->source());
     c.set_channel(req->channel());
     c.set_source_system(req->source_system());
     c.set_source_ref(req->source_ref());
     c.set_origin_unit_id(req->origin_unit_id());
-    c.set_holding_unit_id(req->origin_unit_id());
     for (int cat : req->categories()) c.add_categories(static_cast<v1::ClueCategory>(cat));
     c.set_summary(req->summary());
     c.set_severity(req->severity() == v1::SEVERITY_UNSPECIFIED ? v1::SEVERITY_MEDIUM : req->severity());
     if (req->has_received_at()) *c.mutable_received_at() = req->received_at();
     else SetTs(c.mutable_received_at(), now);
     SetTs(c.mutable_registered_at(), now);
-    c.set_version(1);
     if (!req->details().empty()) s.details_sealed = keys_->Seal(req->details(), DetailsAad(c.id()));
     if (req->has_reporter() && !req->reporter().anonymous()) {
       s.reporter_sealed = keys_->Seal(req->reporter().SerializeAsString(), ReporterAad(c.id()));
       c.set_reporter_on_file(true);
     }
-    std::vector<std::pair<std::string, nlohmann::json>> events;
-    if (req->offer_to_unit_id().empty()) {
-      SetDeadline(c, Stage::kDispose);
-    } else {
-      c.set_state(v1::CLUE_STATE_OFFERED);
-      c.set_offered_to_unit_id(req->offer_to_unit_id());
-      SetDeadline(c, Stage::kAccept);
-    }
-    nlohmann::json data = {{"source", v1::ClueSource_Name(c.source())},
-                           {"channel", v1::ReceiptChannel_Name(c.channel())},
-                           {"origin_unit_id", c.origin_unit_id()},
-                           {"reporter", !req->has_reporter() ? "none" : req->reporter().anonymous() ? "anonymous" : "named"}};
-    if (!c.source_system().empty()) data["referral"] = {{"system", c.source_system()}, {"ref", c.source_ref()}};
-    events.emplace_back("registered", data);
-    if (!req->offer_to_unit_id().empty()) {
-      events.emplace_back("offered", nlohmann::json{{"from_unit_id", c.origin_unit_id()},
-                                                    {"to_unit_id", req->offer_to_unit_id()},
-                                                    {"reason", "referral"}});
-    }
-    SM_ASSIGN_OR_RETURN(*reply, store_->Register(s, Actor{p.EndUser(), p.unit}, db::CallerKey(p, req->request_id()),
-                                                 Fingerprint(*req),
-                                                 events, [this](const StoredClue& x) { return Render(x); }));
+    const std::string_view reporter = !req->has_reporter() ? "none" : req->reporter().anonymous() ? "anonymous" : "named";
+    Rules rules = RulesNow();
+    rules.now = now;
+    const auto events = Register(s, req->offer_to_unit_id(), reporter, rules);
+    SM_ASSIGN_OR_RETURN(*reply, store_->Register(s, Actor{p.EndUser(), p.unit},
+                                                 {db::CallerKey(p, req->request_id()), "RegisterClue", Fingerprint(*req)},
+                                                 events));
     ForgetStatsVersion();
     return absl::OkStatus();
   });
@@ -334,21 +273,7 @@ grpc::Status ClueServiceImpl::TransferClue(grpc::ServerContext* ctx, const v1::T
     auto to = store_->Unit(req->to_unit_id());
     if (absl::IsNotFound(to.status()) || (to.ok() && !to->active)) return InvalidField("to_unit_id", "no such active unit");
     SM_RETURN_IF_ERROR(to.status());
-    return Step(call, "TransferClue", *req, req->request_id(), req->clue_id(), req->expected_version(),
-                [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
-                  SM_ASSIGN_OR_RETURN(auto step, Next(cur.clue.state(), Action::kTransfer, rel));
-                  if (req->to_unit_id() == cur.clue.holding_unit_id()) {
-                    return InvalidField("to_unit_id", "is the unit already holding the clue");
-                  }
-                  Change ch{cur, "offered", {{"from_unit_id", cur.clue.holding_unit_id()},
-                                             {"to_unit_id", req->to_unit_id()}, {"reason", req->reason()}},
-                            {{req->to_unit_id(), Custody::kOffered}}};
-                  ch.after.clue.set_state(step.next);
-                  ch.after.clue.set_offered_to_unit_id(req->to_unit_id());
-                  SetDeadline(ch.after.clue, step.stage);
-                  return ch;
-                },
-                reply);
+    return Step(call, *req, *req, {}, reply);
   });
 }
 
@@ -360,21 +285,7 @@ grpc::Status ClueServiceImpl::AcceptClue(grpc::ServerContext* ctx, const v1::Acc
     Uuid(e, "clue_id", req->clue_id());
     Version(e, req->expected_version());
     SM_RETURN_IF_ERROR(e.ToStatus());
-    return Step(call, "AcceptClue", *req, req->request_id(), req->clue_id(), req->expected_version(),
-                [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
-                  SM_ASSIGN_OR_RETURN(auto step, Next(cur.clue.state(), Action::kAccept, rel));
-                  // The unit handing it on keeps what it sent and the feedback owed to it.
-                  Change ch{cur, "accepted", {{"from_unit_id", cur.clue.holding_unit_id()},
-                                              {"to_unit_id", cur.clue.offered_to_unit_id()}},
-                            {{cur.clue.holding_unit_id(), Custody::kSender}}};
-                  ch.after.clue.set_state(step.next);
-                  ch.after.clue.set_holding_unit_id(cur.clue.offered_to_unit_id());
-                  ch.after.clue.clear_offered_to_unit_id();
-                  ch.after.clue.clear_handler_person_id();
-                  SetDeadline(ch.after.clue, step.stage);
-                  return ch;
-                },
-                reply);
+    return Step(call, *req, *req, {}, reply);
   });
 }
 
@@ -387,18 +298,7 @@ grpc::Status ClueServiceImpl::ReturnClue(grpc::ServerContext* ctx, const v1::Ret
     Version(e, req->expected_version());
     Length(e, "reason", req->reason(), kMaxReason, true);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    return Step(call, "ReturnClue", *req, req->request_id(), req->clue_id(), req->expected_version(),
-                [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
-                  SM_ASSIGN_OR_RETURN(auto step, Next(cur.clue.state(), Action::kReturn, rel));
-                  Change ch{cur, "returned", {{"by_unit_id", cur.clue.offered_to_unit_id()},
-                                              {"to_unit_id", cur.clue.holding_unit_id()}, {"reason", req->reason()}},
-                            {}};
-                  ch.after.clue.set_state(step.next);
-                  ch.after.clue.clear_offered_to_unit_id();
-                  SetDeadline(ch.after.clue, step.stage);
-                  return ch;
-                },
-                reply);
+    return Step(call, *req, *req, {}, reply);
   });
 }
 
@@ -420,42 +320,12 @@ grpc::Status ClueServiceImpl::AssignHandler(grpc::ServerContext* ctx, const v1::
     }
     SM_RETURN_IF_ERROR(handler.status());
     SM_ASSIGN_OR_RETURN(UnitInfo handler_unit, store_->Unit(handler->unit_id));
-    Standing standing = Standing::kNone;
-    SM_ASSIGN_OR_RETURN(StoredClue cur, LoadVisible(call.principal, req->clue_id(), &standing));
-    if (standing != Standing::kHolder) return absl::PermissionDeniedError("only the unit holding the clue may assign a handler");
-    // Units at or above each subject: a handler there sits in the subject's chain of command.
-    // A directory read that fails refuses: recusal is never passed by default.
-    for (const auto& subj : cur.clue.subjects()) {
-      if (subj.person_id() == handler->id) {
-        return absl::FailedPreconditionError("recusal (回避): the handler is a subject of this clue");
-      }
-      std::string subject_unit = subj.unit_id();
-      if (!subj.person_id().empty()) {
-        SM_ASSIGN_OR_RETURN(PersonInfo sp, store_->Person(subj.person_id()));
-        subject_unit = sp.unit_id;
-      }
-      if (subject_unit.empty()) continue;
-      SM_ASSIGN_OR_RETURN(UnitInfo su_info, store_->Unit(subject_unit));
-      const UnitInfo* su = &su_info;
-      bool above = su->id == handler->unit_id;
-      for (const auto& a : su->ancestors) above = above || a == handler->unit_id;
-      if (above) {
-        return absl::FailedPreconditionError(
-            "recusal (回避): the handler's unit is in the chain of command of a subject of this clue");
-      }
-    }
-    return Step(call, "AssignHandler", *req, req->request_id(), req->clue_id(), req->expected_version(),
-                [&](const StoredClue& c, Relation rel) -> absl::StatusOr<Change> {
-                  SM_ASSIGN_OR_RETURN(auto step, Next(c.clue.state(), Action::kAssign, rel));
-                  (void)step;
-                  bool in_holder = handler_unit.id == c.clue.holding_unit_id();
-                  for (const auto& a : handler_unit.ancestors) in_holder = in_holder || a == c.clue.holding_unit_id();
-                  if (!in_holder) return InvalidField("handler_person_id", "is not in the unit holding the clue");
-                  Change ch{c, "handler_assigned", {{"handler_person_id", handler->id}}, {}};
-                  ch.after.clue.set_handler_person_id(handler->id);
-                  return ch;
-                },
-                reply);
+    // Standing, then recusal (a directory read that fails refuses), then the state: in
+    // the step's transaction (workflow Decide).
+    StepFacts facts;
+    facts.handler = std::move(*handler);
+    facts.handler_unit = std::move(handler_unit);
+    return Step(call, *req, *req, std::move(facts), reply);
   });
 }
 
@@ -473,26 +343,7 @@ grpc::Status ClueServiceImpl::DisposeClue(grpc::ServerContext* ctx, const v1::Di
         req->method() == v1::DISPOSITION_METHOD_SHELVE || req->method() == v1::DISPOSITION_METHOD_CLOSE;
     Length(e, "reason", req->reason(), kMaxReason, reason_required);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    return Step(call, "DisposeClue", *req, req->request_id(), req->clue_id(), req->expected_version(),
-                [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
-                  SM_ASSIGN_OR_RETURN(auto step, Next(cur.clue.state(), Action::kDispose, rel, req->method()));
-                  Change ch{cur, "disposed", {{"method", v1::DispositionMethod_Name(req->method())},
-                                              {"reason", req->reason()}}, {}};
-                  v1::Clue& c = ch.after.clue;
-                  c.set_state(step.next);
-                  auto* d = c.mutable_disposition();
-                  d->set_method(req->method());
-                  d->set_reason(req->reason());
-                  d->set_decided_by(call.principal.EndUser());
-                  SetTs(d->mutable_decided_at(), clock_.Now());
-                  if (step.next == v1::CLUE_STATE_CONCLUDED) {  // 予以了结: closed with its reason
-                    c.mutable_outcome()->set_feedback(req->reason());
-                    SetTs(c.mutable_outcome()->mutable_concluded_at(), clock_.Now());
-                  }
-                  SetDeadline(c, step.stage);
-                  return ch;
-                },
-                reply);
+    return Step(call, *req, *req, {}, reply);
   });
 }
 
@@ -509,27 +360,7 @@ grpc::Status ClueServiceImpl::ConcludeClue(grpc::ServerContext* ctx, const v1::C
     Length(e, "feedback", req->feedback(), kMaxFeedback, true);
     validate::DistinctTexts(e, "sanctions", req->sanctions(), 20, 200);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    return Step(call, "ConcludeClue", *req, req->request_id(), req->clue_id(), req->expected_version(),
-                [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
-                  SM_ASSIGN_OR_RETURN(auto step, Next(cur.clue.state(), Action::kConclude, rel,
-                                                      v1::DISPOSITION_METHOD_UNSPECIFIED, req->case_filed()));
-                  Change ch{cur, step.next == v1::CLUE_STATE_CASE_FILED ? "case_filed" : "concluded",
-                            {{"form", static_cast<int>(req->form())}, {"case_filed", req->case_filed()},
-                             {"feedback_to_unit_id", cur.clue.origin_unit_id()}, {"feedback", req->feedback()}},
-                            {}};
-                  v1::Clue& c = ch.after.clue;
-                  c.set_state(step.next);
-                  auto* o = c.mutable_outcome();
-                  o->set_form(req->form());
-                  o->set_case_filed(req->case_filed() || cur.clue.state() == v1::CLUE_STATE_CASE_FILED);
-                  o->clear_sanctions();
-                  for (const auto& s : req->sanctions()) o->add_sanctions(s);
-                  o->set_feedback(req->feedback());
-                  if (step.next == v1::CLUE_STATE_CONCLUDED) SetTs(o->mutable_concluded_at(), clock_.Now());
-                  SetDeadline(c, step.stage);
-                  return ch;
-                },
-                reply);
+    return Step(call, *req, *req, {}, reply);
   });
 }
 
@@ -539,7 +370,7 @@ grpc::Status ClueServiceImpl::GetClue(grpc::ServerContext* ctx, const v1::GetClu
     if (!IsUuid(req->clue_id())) return InvalidField("clue_id", "must be a UUID");
     Standing standing = Standing::kNone;
     SM_ASSIGN_OR_RETURN(StoredClue s, LoadVisible(call.principal, req->clue_id(), &standing));
-    *resp = Render(s).clue();
+    *resp = ReplyOf(s).clue();
     const View view = ViewOf(standing);
     Redact(view, *resp);
     // Sealed details: the full view (holder, offeree deciding, oversight) with clearance.
@@ -616,7 +447,7 @@ grpc::Status ClueServiceImpl::ListClues(grpc::ServerContext* ctx, const v1::List
           auto it = custody.find(s.clue.id());
           const Standing standing = StandingOf(call.principal, s.clue, it == custody.end() ? Custody::kNone : it->second);
           v1::Clue* out = resp->add_clues();
-          *out = Render(s).clue();
+          *out = ReplyOf(s).clue();
           Redact(ViewOf(standing), *out);
         },
         [&](const StoredClue& last) {
@@ -980,33 +811,10 @@ grpc::Status ClueServiceImpl::ExtendDeadline(grpc::ServerContext* ctx, const v1:
       return absl::PermissionDeniedError("an extension needs a leader of the holding unit (token subject must be that leader)");
     }
     SM_ASSIGN_OR_RETURN(UnitInfo approver_unit, store_->Unit(person->unit_id));
-    return Step(call, "ExtendDeadline", *req, req->request_id(), req->clue_id(), req->expected_version(),
-                [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
-                  if (rel != Relation::kHolder) return absl::PermissionDeniedError("only the holding unit extends deadlines");
-                  // A leader of the holding unit or of a unit above it approves; one below does not.
-                  SM_ASSIGN_OR_RETURN(UnitInfo holder, store_->Unit(cur.clue.holding_unit_id()));
-                  bool above = approver_unit.id == holder.id;
-                  for (const auto& a : holder.ancestors) above = above || a == approver_unit.id;
-                  if (!above) {
-                    return absl::PermissionDeniedError("the approving leader is not of the holding unit or above it");
-                  }
-                  if (!ClockRuns(cur.clue.state()) || !cur.clue.has_deadline_at()) {
-                    return absl::FailedPreconditionError("no running deadline in state " +
-                                                         std::string(StateName(cur.clue.state())));
-                  }
-                  const TimePoint old_deadline = FromUnixSeconds(cur.clue.deadline_at().seconds());
-                  const TimePoint new_deadline = workdays::EndOfDay(
-                      calendar_->AddWorkdays(workdays::LocalDate(old_deadline), req->extra_working_days()));
-                  Change ch{cur, "deadline_extended",
-                            {{"stage", cur.clue.deadline_stage()}, {"from", ToUnixSeconds(old_deadline)},
-                             {"to", ToUnixSeconds(new_deadline)}, {"working_days", req->extra_working_days()},
-                             {"approved_by", person->id}, {"reason", req->reason()}},
-                            {}};
-                  SetTs(ch.after.clue.mutable_deadline_at(), new_deadline);
-                  ch.after.clue.set_overdue(new_deadline < clock_.Now() && cur.clue.overdue());
-                  return ch;
-                },
-                reply);
+    StepFacts facts;
+    facts.approver = std::move(*person);
+    facts.approver_unit = std::move(approver_unit);
+    return Step(call, *req, *req, std::move(facts), reply);
   });
 }
 
@@ -1017,7 +825,6 @@ grpc::Status ClueServiceImpl::AddNote(grpc::ServerContext* ctx, const v1::AddNot
     Uuid(e, "clue_id", req->clue_id());
     Length(e, "text", req->text(), 4000, true);
     if (req->attachments_size() > 20) e.Add("attachments", "at most 20");
-    nlohmann::json files = nlohmann::json::array();
     for (int i = 0; i < req->attachments_size() && i < 20; ++i) {
       const auto& a = req->attachments(i);
       const std::string f = "attachments[" + std::to_string(i) + "]";
@@ -1030,22 +837,10 @@ grpc::Status ClueServiceImpl::AddNote(grpc::ServerContext* ctx, const v1::AddNot
       }
       if (a.size_bytes() < 0) e.Add(f + ".size_bytes", "must not be negative");
       Length(e, f + ".media_type", a.media_type(), 100, false);
-      files.push_back({{"name", a.name()}, {"sha256", a.sha256()}, {"size_bytes", a.size_bytes()},
-                       {"media_type", a.media_type()}});
     }
     SM_RETURN_IF_ERROR(e.ToStatus());
     // Notes never conflict with other changes: no expected_version.
-    return Step(call, "AddNote", *req, req->request_id(), req->clue_id(), 0,
-                [&](const StoredClue& cur, Relation rel) -> absl::StatusOr<Change> {
-                  if (rel != Relation::kHolder) return absl::PermissionDeniedError("only the holding unit adds notes");
-                  if (cur.clue.state() == v1::CLUE_STATE_MERGED) {
-                    return absl::FailedPreconditionError("cannot add a note to a clue in state MERGED");
-                  }
-                  // The note text is case content: it is kept in the (access-controlled)
-                  // history, never logged.
-                  return Change{cur, "note", {{"text", req->text()}, {"attachments", files}}, {}};
-                },
-                reply);
+    return Step(call, *req, *req, {}, reply);
   });
 }
 
@@ -1069,35 +864,11 @@ grpc::Status ClueServiceImpl::MergeClues(grpc::ServerContext* ctx, const v1::Mer
     }
     Length(e, "reason", req->reason(), kMaxReason, false);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    SM_RETURN_IF_ERROR(LoadVisible(call.principal, req->primary_clue_id()).status());
-    for (const auto& id : req->merged_clue_ids()) SM_RETURN_IF_ERROR(LoadVisible(call.principal, id).status());
     std::vector<std::string> merged(req->merged_clue_ids().begin(), req->merged_clue_ids().end());
-    auto terminal = [](v1::ClueState s) { return s == v1::CLUE_STATE_CONCLUDED || s == v1::CLUE_STATE_MERGED; };
-    SM_ASSIGN_OR_RETURN(
-        *reply,
-        store_->Merge(req->primary_clue_id(), req->expected_version(), merged,
-                      Actor{call.principal.EndUser(), call.principal.unit},
-                      db::CallerKey(call.principal, req->request_id()), Fingerprint(*req),
-                      [&](const StoredClue& primary, const std::vector<StoredClue>& others) -> absl::Status {
-                        if (RelationOf(call.principal, primary) != Relation::kHolder) {
-                          return absl::PermissionDeniedError("only the unit holding the clues may merge them");
-                        }
-                        if (terminal(primary.clue.state())) {
-                          return absl::FailedPreconditionError("cannot merge into a clue in state " +
-                                                               std::string(StateName(primary.clue.state())));
-                        }
-                        for (const auto& o : others) {
-                          if (RelationOf(call.principal, o) != Relation::kHolder) {
-                            return absl::PermissionDeniedError("clue " + o.clue.number() + " is held by another unit");
-                          }
-                          if (terminal(o.clue.state()) || o.clue.state() == v1::CLUE_STATE_OFFERED) {
-                            return absl::FailedPreconditionError("cannot merge clue " + o.clue.number() + " in state " +
-                                                                 std::string(StateName(o.clue.state())));
-                          }
-                        }
-                        return absl::OkStatus();
-                      },
-                      req->reason(), [this](const StoredClue& x) { return Render(x); }));
+    SM_ASSIGN_OR_RETURN(*reply, store_->Merge(req->primary_clue_id(), req->expected_version(), merged, call.principal,
+                                              req->reason(),
+                                              {db::CallerKey(call.principal, req->request_id()), "MergeClues",
+                                               Fingerprint(*req)}));
     ForgetStatsVersion();
     return absl::OkStatus();
   });
@@ -1126,7 +897,7 @@ grpc::Status ClueServiceImpl::ListDuplicates(grpc::ServerContext* ctx, const v1:
     std::optional<std::string> visible;
     if (!Oversight(call.principal)) visible = call.principal.unit;
     SM_ASSIGN_OR_RETURN(auto rows, store_->Duplicates(people, visible, exclude));
-    for (const auto& r : rows) *resp->add_clues() = Render(r).clue();
+    for (const auto& r : rows) *resp->add_clues() = ReplyOf(r).clue();
     return absl::OkStatus();
   });
 }
@@ -1145,19 +916,7 @@ grpc::Status ClueServiceImpl::MarkIntervention(grpc::ServerContext* ctx, const v
     if (!unit.ok() || (unit->kind != "DISCIPLINE_COMMISSION" && unit->kind != "DISCIPLINE_GROUP")) {
       return absl::PermissionDeniedError("only the discipline commission or its group intervenes in step");
     }
-    return Step(call, "MarkIntervention", *req, req->request_id(), req->clue_id(), req->expected_version(),
-                [&](const StoredClue& cur, Relation) -> absl::StatusOr<Change> {
-                  if (cur.clue.state() == v1::CLUE_STATE_CONCLUDED || cur.clue.state() == v1::CLUE_STATE_MERGED) {
-                    return absl::FailedPreconditionError("cannot intervene in a clue in state " +
-                                                         std::string(StateName(cur.clue.state())));
-                  }
-                  if (cur.clue.intervened()) return absl::FailedPreconditionError("already intervened in step");
-                  Change ch{cur, "intervened", {{"unit_id", call.principal.unit}, {"note", req->note()}},
-                            {{call.principal.unit, Custody::kSupervisor}}};
-                  ch.after.clue.set_intervened(true);
-                  return ch;
-                },
-                reply);
+    return Step(call, *req, *req, {}, reply);
   });
 }
 
@@ -1234,14 +993,7 @@ grpc::Status ClueServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Subs
   });
 }
 
-absl::StatusOr<int> OverdueScanner::ScanOnce() {
-  return store_->MarkOverdue(clock_.Now(), [this](const StoredClue& c) {
-    // 督办 goes to the unit above the holder (the holder itself at the top of a tree).
-    auto unit = store_->Unit(c.clue.holding_unit_id());
-    if (unit.ok() && !unit->ancestors.empty()) return unit->ancestors.back();
-    return c.clue.holding_unit_id();
-  });
-}
+absl::StatusOr<int> OverdueScanner::ScanOnce() { return store_->MarkOverdue(clock_.Now()); }
 
 void OverdueScanner::Start(std::chrono::milliseconds interval) {
   worker_.Start(interval, [this] {

@@ -68,19 +68,16 @@ class ClueServiceImpl final : public v1::ClueService::WithCallbackMethod_GetClue
                                  v1::ExportCheckpointsResponse*) override;
 
  private:
-  // A step on an existing clue: validation done by the caller; this authorizes, applies the
-  // workflow and `edit`, sets the stage deadline and writes.
-  absl::Status Step(const server::CallInfo& call, const std::string& method, const google::protobuf::Message& req,
-                    const std::string& request_id, const std::string& clue_id, int64_t expected_version,
-                    const std::function<absl::StatusOr<Change>(const StoredClue&, Relation)>& edit,
-                    v1::ClueReply* reply);
+  // A step on an existing clue (validation done by the caller): case staff only; the
+  // store loads, workflow Decide rules and the store writes, in one transaction. `req` is
+  // fingerprinted for the idempotency key; `facts` carries what the handler read.
+  absl::Status Step(const server::CallInfo& call, const google::protobuf::Message& req, StepRequest step,
+                    StepFacts facts, v1::ClueReply* reply);
+  Rules RulesNow() const;
   // Loads a clue the caller may see (NOT_FOUND otherwise) and says in what standing.
   absl::StatusOr<StoredClue> LoadVisible(const auth::Principal& p, const std::string& clue_id,
                                          Standing* standing = nullptr);
   absl::StatusOr<Standing> StandingFor(const auth::Principal& p, const StoredClue& c);
-  Relation RelationOf(const auth::Principal& p, const StoredClue& c) const;
-  void SetDeadline(v1::Clue& c, Stage stage) const;
-  v1::ClueReply Render(const StoredClue& s) const;
   // The reporter of `c`, opened for the requester of `r` (who must still be cleared staff of
   // the holding unit). Errors: PERMISSION_DENIED, FAILED_PRECONDITION (no reporter),
   // DATA_LOSS (the sealed value does not open).

@@ -15,35 +15,14 @@
 #include "common/directory_reader.h"
 #include "common/event_log.h"
 #include "common/hash_chain.h"
+#include "common/db/idempotency.h"
 #include "services/clue/access.h"
+#include "services/clue/workflow.h"
 #include "supervision/v1/clue.pb.h"
 
 namespace sm::clue {
 
 namespace v1 = ::supervision::v1;
-
-// A clue as stored: the proto without details and reporter, plus their sealed forms.
-struct StoredClue {
-  v1::Clue clue;
-  std::string details_sealed;   // "" when none
-  std::string reporter_sealed;  // "" when none
-  int chain_len = 0;
-  std::string chain_head;
-};
-
-using Actor = events::Actor;
-
-// What a step does to a clue: its full new value, the event that records it, and the units
-// that join its chain of custody (and so may see it).
-struct Change {
-  StoredClue after;
-  std::string event_type;
-  nlohmann::json data = nlohmann::json::object();
-  std::vector<std::pair<std::string, Custody>> custody_add;  // (unit, what it keeps)
-};
-
-// Renders the reply stored for idempotent replays (no sensitive content).
-using Render = std::function<v1::ClueReply(const StoredClue&)>;
 
 struct ListQuery {
   std::optional<std::string> visible_to_unit;  // nullopt: every clue (oversight)
@@ -87,23 +66,20 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Inserts `clue` with its first event, idempotently on request_id and on
-  // (source_system, source_ref): a repeat returns the first reply with replayed set.
-  // `events` are the (type, data) pairs recorded for the registration, in order.
+  // Inserts `clue` with its first events, idempotently on the key and on (source_system,
+  // source_ref): a repeat returns the first reply with replayed set. `events` are the
+  // (type, data) pairs recorded for the registration, in order (workflow Register).
   virtual absl::StatusOr<v1::ClueReply> Register(const StoredClue& clue, const Actor& actor,
-                                                 const std::string& request_id, const std::string& fingerprint,
-                                                 const std::vector<std::pair<std::string, nlohmann::json>>& events,
-                                                 const Render& render) = 0;
+                                                 const db::Idempotency::Key& key,
+                                                 const std::vector<std::pair<std::string, nlohmann::json>>& events) = 0;
 
-  // Locks the clue, checks expected_version when it is not 0 (ABORTED on mismatch,
-  // NOT_FOUND when absent),
-  // runs `apply`, and writes the change, its event and custody in one transaction.
-  // Idempotent on request_id.
-  virtual absl::StatusOr<v1::ClueReply> Mutate(const std::string& clue_id, int64_t expected_version,
-                                               const Actor& actor, const std::string& request_id,
-                                               const std::string& method, const std::string& fingerprint,
-                                               const std::function<absl::StatusOr<Change>(const StoredClue&)>& apply,
-                                               const Render& render) = 0;
+  // One step on one clue, in one transaction (idempotent on `key`): loads the clue FOR
+  // UPDATE with the caller unit's custody record and, where the step needs them, the
+  // subjects' places or the holding unit (`facts` brings the rest); workflow Decide rules;
+  // writes the row, its event with the chain and the custody once. NOT_FOUND when absent;
+  // Decide's refusals as they are.
+  virtual absl::StatusOr<v1::ClueReply> Step(const StepRequest& request, const auth::Principal& caller,
+                                             StepFacts facts, const Rules& rules, const db::Idempotency::Key& key) = 0;
 
   // Creates `request` (state PENDING) for the clue `request.clue_id()` in one transaction
   // with its "reveal_requested" event (`data`): locks the clue, runs `check` on it, inserts.
@@ -128,19 +104,19 @@ class Store {
   // Newest first, at most q.limit.
   virtual absl::StatusOr<std::vector<v1::RevealRequest>> ListReveals(const RevealQuery& q) = 0;
 
-  // Merges `merged_ids` into `primary_id` in one transaction: `check` validates the locked
-  // primary and merged clues; each merged clue and the primary get an event.
-  virtual absl::StatusOr<v1::ClueReply> Merge(
-      const std::string& primary_id, int64_t expected_version, const std::vector<std::string>& merged_ids,
-      const Actor& actor, const std::string& request_id, const std::string& fingerprint,
-      const std::function<absl::Status(const StoredClue&, const std::vector<StoredClue>&)>& check,
-      const std::string& reason, const Render& render) = 0;
+  // Merges `merged_ids` into `primary_id` in one transaction (idempotent on `key`): locks
+  // them all in id order with the caller unit's custody of each, workflow DecideMerge
+  // rules; each merged clue and the primary get an event, and whoever could see a merged
+  // clue may follow it into the primary.
+  virtual absl::StatusOr<v1::ClueReply> Merge(const std::string& primary_id, int64_t expected_version,
+                                              const std::vector<std::string>& merged_ids,
+                                              const auth::Principal& caller, const std::string& reason,
+                                              const db::Idempotency::Key& key) = 0;
 
-  // Marks clues whose running deadline passed before `now` as overdue, each with an
-  // "escalated" event and its supervising unit (from `supervisor`) joining the custody.
-  // Only one caller at a time does the work (advisory lock); returns how many it marked.
-  virtual absl::StatusOr<int> MarkOverdue(TimePoint now,
-                                          const std::function<std::string(const StoredClue&)>& supervisor) = 0;
+  // Marks clues whose running deadline passed before `now` as overdue (workflow IsOverdue),
+  // each escalated (workflow Escalate) with an "escalated" event. Only one caller at a time
+  // does the work (advisory lock); returns how many it marked.
+  virtual absl::StatusOr<int> MarkOverdue(TimePoint now) = 0;
 
   virtual absl::StatusOr<StoredClue> Get(const std::string& clue_id) = 0;
   // What the custody record says of `unit_id` (kNone when it was never in custody).

@@ -1,5 +1,7 @@
 #include "services/clue/workflow.h"
 
+#include <algorithm>
+
 #include "common/status.h"
 
 namespace sm::clue {
@@ -122,6 +124,347 @@ absl::StatusOr<Step> Next(v1::ClueState state, Action action, Relation relation,
       return Illegal(state, action);
   }
   return Illegal(state, action);
+}
+
+
+namespace {
+
+void SetTs(google::protobuf::Timestamp* t, TimePoint tp) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(tp.time_since_epoch()).count();
+  t->set_seconds(us / 1000000);
+  t->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
+}
+
+template <typename T>
+const T* As(const StepRequest& r) {
+  return std::get_if<T>(&r);
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// Refusals that say nothing of the clue to a caller who may not see it.
+absl::Status Unseen() { return absl::NotFoundError("clue not found"); }
+
+absl::Status VersionCheck(const StoredClue& c, int64_t expected) {
+  if (expected != 0 && c.clue.version() != expected) {
+    return absl::AbortedError("clue changed: version is " + std::to_string(c.clue.version()) + ", expected " +
+                              std::to_string(expected));
+  }
+  return absl::OkStatus();
+}
+
+// Recusal (回避): the handler may be neither a subject nor in the chain of command of one
+// (a unit at or above a subject's unit).
+absl::Status Recusal(const StepFacts& f) {
+  for (const auto& subject : f.subjects) {
+    if (!subject.person_id.empty() && subject.person_id == f.handler->id) {
+      return absl::FailedPreconditionError("recusal (回避): the handler is a subject of this clue");
+    }
+    if (Contains(subject.units, f.handler->unit_id)) {
+      return absl::FailedPreconditionError(
+          "recusal (回避): the handler's unit is in the chain of command of a subject of this clue");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+v1::ClueReply ReplyOf(const StoredClue& s) {
+  v1::ClueReply r;
+  *r.mutable_clue() = s.clue;
+  r.mutable_clue()->clear_details();
+  r.mutable_clue()->clear_reporter();
+  r.mutable_clue()->set_details_withheld(!s.details_sealed.empty());
+  return r;
+}
+
+Relation RelationOf(const auth::Principal& p, const StoredClue& c) {
+  if (!p.unit.empty() && p.unit == c.clue.holding_unit_id()) return Relation::kHolder;
+  if (!p.unit.empty() && c.clue.state() == v1::CLUE_STATE_OFFERED && p.unit == c.clue.offered_to_unit_id()) {
+    return Relation::kOfferee;
+  }
+  return Relation::kOther;
+}
+
+void SetDeadline(v1::Clue& c, Stage stage, const Rules& rules) {
+  int days = 0;
+  switch (stage) {
+    case Stage::kAccept: days = rules.limits.accept; break;
+    case Stage::kDispose: days = rules.limits.dispose; break;
+    case Stage::kHandle: days = rules.limits.handle; break;
+    case Stage::kConclude: days = rules.limits.conclude; break;
+    case Stage::kNone: break;
+  }
+  if (days == 0) {
+    c.clear_deadline_at();
+    c.clear_deadline_stage();
+  } else {
+    SetTs(c.mutable_deadline_at(), rules.calendar->Deadline(rules.now, days));
+    c.set_deadline_stage(std::string(StageName(stage)));
+  }
+  c.set_overdue(false);
+}
+
+std::string_view MethodOf(const StepRequest& r) {
+  static constexpr std::string_view kNames[] = {"TransferClue", "AcceptClue",     "ReturnClue",
+                                                "AssignHandler", "DisposeClue",   "ConcludeClue",
+                                                "ExtendDeadline", "AddNote",      "MarkIntervention"};
+  static_assert(std::size(kNames) == std::variant_size_v<StepRequest>);
+  return kNames[r.index()];
+}
+
+const std::string& ClueIdOf(const StepRequest& r) {
+  return std::visit([](const auto& req) -> const std::string& { return req.clue_id(); }, r);
+}
+
+const std::string& RequestIdOf(const StepRequest& r) {
+  return std::visit([](const auto& req) -> const std::string& { return req.request_id(); }, r);
+}
+
+int64_t ExpectedVersionOf(const StepRequest& r) {
+  return std::visit(
+      [](const auto& req) -> int64_t {
+        if constexpr (std::is_same_v<std::decay_t<decltype(req)>, v1::AddNoteRequest>) {
+          return 0;  // notes never conflict with other changes
+        } else {
+          return req.expected_version();
+        }
+      },
+      r);
+}
+
+bool NeedsSubjects(const StepRequest& r) { return As<v1::AssignHandlerRequest>(r) != nullptr; }
+bool NeedsHolderUnit(const StepRequest& r) { return As<v1::ExtendDeadlineRequest>(r) != nullptr; }
+
+absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& caller, const StepRequest& request,
+                              const StepFacts& facts, const Rules& rules) {
+  const Standing standing = StandingOf(caller, cur.clue, facts.custody);
+  // A clue the caller may not see does not exist for them.
+  if (ViewOf(standing) == View::kNone) return Unseen();
+  const Relation rel = RelationOf(caller, cur);
+  if (As<v1::AssignHandlerRequest>(request) != nullptr) {
+    // Standing before recusal: the recusal answer says whether a person is a subject of the
+    // clue, which only its holder may learn.
+    if (standing != Standing::kHolder) {
+      return absl::PermissionDeniedError("only the unit holding the clue may assign a handler");
+    }
+    if (!facts.handler || !facts.handler_unit) return absl::InternalError("handler not resolved");
+    SM_RETURN_IF_ERROR(Recusal(facts));
+  }
+  SM_RETURN_IF_ERROR(VersionCheck(cur, ExpectedVersionOf(request)));
+  Change ch{cur, "", nlohmann::json::object(), {}};
+  v1::Clue& c = ch.after.clue;
+  const v1::Clue& was = cur.clue;
+
+  if (const auto* req = As<v1::TransferClueRequest>(request)) {
+    SM_ASSIGN_OR_RETURN(Step step, Next(was.state(), Action::kTransfer, rel));
+    if (req->to_unit_id() == was.holding_unit_id()) {
+      return InvalidField("to_unit_id", "is the unit already holding the clue");
+    }
+    ch.event_type = "offered";
+    ch.data = {{"from_unit_id", was.holding_unit_id()}, {"to_unit_id", req->to_unit_id()}, {"reason", req->reason()}};
+    ch.custody_add = {{req->to_unit_id(), Custody::kOffered}};
+    c.set_state(step.next);
+    c.set_offered_to_unit_id(req->to_unit_id());
+    SetDeadline(c, step.stage, rules);
+  } else if (As<v1::AcceptClueRequest>(request) != nullptr) {
+    SM_ASSIGN_OR_RETURN(Step step, Next(was.state(), Action::kAccept, rel));
+    // The unit handing it on keeps what it sent and the feedback owed to it.
+    ch.event_type = "accepted";
+    ch.data = {{"from_unit_id", was.holding_unit_id()}, {"to_unit_id", was.offered_to_unit_id()}};
+    ch.custody_add = {{was.holding_unit_id(), Custody::kSender}};
+    c.set_state(step.next);
+    c.set_holding_unit_id(was.offered_to_unit_id());
+    c.clear_offered_to_unit_id();
+    c.clear_handler_person_id();
+    SetDeadline(c, step.stage, rules);
+  } else if (const auto* req = As<v1::ReturnClueRequest>(request)) {
+    SM_ASSIGN_OR_RETURN(Step step, Next(was.state(), Action::kReturn, rel));
+    ch.event_type = "returned";
+    ch.data = {{"by_unit_id", was.offered_to_unit_id()}, {"to_unit_id", was.holding_unit_id()},
+               {"reason", req->reason()}};
+    c.set_state(step.next);
+    c.clear_offered_to_unit_id();
+    SetDeadline(c, step.stage, rules);
+  } else if (As<v1::AssignHandlerRequest>(request) != nullptr) {
+    SM_RETURN_IF_ERROR(Next(was.state(), Action::kAssign, rel).status());  // the stage clock is unchanged
+    const UnitInfo& hu = *facts.handler_unit;
+    if (hu.id != was.holding_unit_id() && !Contains(hu.ancestors, was.holding_unit_id())) {
+      return InvalidField("handler_person_id", "is not in the unit holding the clue");
+    }
+    ch.event_type = "handler_assigned";
+    ch.data = {{"handler_person_id", facts.handler->id}};
+    c.set_handler_person_id(facts.handler->id);
+  } else if (const auto* req = As<v1::DisposeClueRequest>(request)) {
+    SM_ASSIGN_OR_RETURN(Step step, Next(was.state(), Action::kDispose, rel, req->method()));
+    ch.event_type = "disposed";
+    ch.data = {{"method", v1::DispositionMethod_Name(req->method())}, {"reason", req->reason()}};
+    c.set_state(step.next);
+    auto* d = c.mutable_disposition();
+    d->set_method(req->method());
+    d->set_reason(req->reason());
+    d->set_decided_by(caller.EndUser());
+    SetTs(d->mutable_decided_at(), rules.now);
+    if (step.next == v1::CLUE_STATE_CONCLUDED) {  // 予以了结: closed with its reason
+      c.mutable_outcome()->set_feedback(req->reason());
+      SetTs(c.mutable_outcome()->mutable_concluded_at(), rules.now);
+    }
+    SetDeadline(c, step.stage, rules);
+  } else if (const auto* req = As<v1::ConcludeClueRequest>(request)) {
+    SM_ASSIGN_OR_RETURN(Step step, Next(was.state(), Action::kConclude, rel, v1::DISPOSITION_METHOD_UNSPECIFIED,
+                                        req->case_filed()));
+    ch.event_type = step.next == v1::CLUE_STATE_CASE_FILED ? "case_filed" : "concluded";
+    ch.data = {{"form", static_cast<int>(req->form())}, {"case_filed", req->case_filed()},
+               {"feedback_to_unit_id", was.origin_unit_id()}, {"feedback", req->feedback()}};
+    c.set_state(step.next);
+    auto* o = c.mutable_outcome();
+    o->set_form(req->form());
+    o->set_case_filed(req->case_filed() || was.state() == v1::CLUE_STATE_CASE_FILED);
+    o->clear_sanctions();
+    for (const auto& sanction : req->sanctions()) o->add_sanctions(sanction);
+    o->set_feedback(req->feedback());
+    if (step.next == v1::CLUE_STATE_CONCLUDED) SetTs(o->mutable_concluded_at(), rules.now);
+    SetDeadline(c, step.stage, rules);
+  } else if (const auto* req = As<v1::ExtendDeadlineRequest>(request)) {
+    if (rel != Relation::kHolder) return absl::PermissionDeniedError("only the holding unit extends deadlines");
+    if (!facts.approver || !facts.approver_unit) return absl::InternalError("approver not resolved");
+    // A leader of the holding unit or of a unit above it approves; one below does not.
+    if (!facts.holder_unit) return absl::UnavailableError("the holding unit could not be read from the directory");
+    const UnitInfo& holder = *facts.holder_unit;
+    if (facts.approver_unit->id != holder.id && !Contains(holder.ancestors, facts.approver_unit->id)) {
+      return absl::PermissionDeniedError("the approving leader is not of the holding unit or above it");
+    }
+    if (!ClockRuns(was.state()) || !was.has_deadline_at()) {
+      return absl::FailedPreconditionError("no running deadline in state " + std::string(StateName(was.state())));
+    }
+    const TimePoint old_deadline = FromUnixSeconds(was.deadline_at().seconds());
+    const TimePoint new_deadline = workdays::EndOfDay(
+        rules.calendar->AddWorkdays(workdays::LocalDate(old_deadline), req->extra_working_days()));
+    ch.event_type = "deadline_extended";
+    ch.data = {{"stage", was.deadline_stage()},        {"from", ToUnixSeconds(old_deadline)},
+               {"to", ToUnixSeconds(new_deadline)},    {"working_days", req->extra_working_days()},
+               {"approved_by", facts.approver->id},    {"reason", req->reason()}};
+    SetTs(c.mutable_deadline_at(), new_deadline);
+    c.set_overdue(new_deadline < rules.now && was.overdue());
+  } else if (const auto* req = As<v1::AddNoteRequest>(request)) {
+    if (rel != Relation::kHolder) return absl::PermissionDeniedError("only the holding unit adds notes");
+    if (was.state() == v1::CLUE_STATE_MERGED) {
+      return absl::FailedPreconditionError("cannot add a note to a clue in state MERGED");
+    }
+    nlohmann::json files = nlohmann::json::array();
+    for (const auto& a : req->attachments()) {
+      files.push_back({{"name", a.name()}, {"sha256", a.sha256()}, {"size_bytes", a.size_bytes()},
+                       {"media_type", a.media_type()}});
+    }
+    // The note text is case content: it is kept in the (access-controlled) history, never
+    // logged.
+    ch.event_type = "note";
+    ch.data = {{"text", req->text()}, {"attachments", files}};
+  } else if (const auto* req = As<v1::MarkInterventionRequest>(request)) {
+    if (was.state() == v1::CLUE_STATE_CONCLUDED || was.state() == v1::CLUE_STATE_MERGED) {
+      return absl::FailedPreconditionError("cannot intervene in a clue in state " + std::string(StateName(was.state())));
+    }
+    if (was.intervened()) return absl::FailedPreconditionError("already intervened in step");
+    ch.event_type = "intervened";
+    ch.data = {{"unit_id", caller.unit}, {"note", req->note()}};
+    ch.custody_add = {{caller.unit, Custody::kSupervisor}};
+    c.set_intervened(true);
+  }
+  return ch;
+}
+
+std::vector<std::pair<std::string, nlohmann::json>> Register(StoredClue& s, const std::string& offer_to_unit_id,
+                                                             std::string_view reporter, const Rules& rules) {
+  v1::Clue& c = s.clue;
+  c.set_state(v1::CLUE_STATE_REGISTERED);
+  c.set_holding_unit_id(c.origin_unit_id());
+  c.set_version(1);
+  if (offer_to_unit_id.empty()) {
+    SetDeadline(c, Stage::kDispose, rules);
+  } else {
+    c.set_state(v1::CLUE_STATE_OFFERED);
+    c.set_offered_to_unit_id(offer_to_unit_id);
+    SetDeadline(c, Stage::kAccept, rules);
+  }
+  nlohmann::json data = {{"source", v1::ClueSource_Name(c.source())},
+                         {"channel", v1::ReceiptChannel_Name(c.channel())},
+                         {"origin_unit_id", c.origin_unit_id()},
+                         {"reporter", std::string(reporter)}};
+  if (!c.source_system().empty()) data["referral"] = {{"system", c.source_system()}, {"ref", c.source_ref()}};
+  std::vector<std::pair<std::string, nlohmann::json>> events;
+  events.emplace_back("registered", std::move(data));
+  if (!offer_to_unit_id.empty()) {
+    events.emplace_back("offered", nlohmann::json{{"from_unit_id", c.origin_unit_id()},
+                                                  {"to_unit_id", offer_to_unit_id},
+                                                  {"reason", "referral"}});
+  }
+  return events;
+}
+
+absl::StatusOr<std::vector<Change>> DecideMerge(const MergeItem& primary, const std::vector<MergeItem>& merged,
+                                                const auth::Principal& caller, int64_t expected_version,
+                                                const std::string& reason) {
+  auto visible = [&](const MergeItem& m) { return ViewOf(StandingOf(caller, m.clue.clue, m.custody)) != View::kNone; };
+  if (!visible(primary)) return absl::NotFoundError("clue " + primary.clue.clue.id() + " not found");
+  for (const auto& m : merged) {
+    if (!visible(m)) return absl::NotFoundError("clue " + m.clue.clue.id() + " not found");
+  }
+  SM_RETURN_IF_ERROR(VersionCheck(primary.clue, expected_version));
+  auto terminal = [](v1::ClueState s) { return s == v1::CLUE_STATE_CONCLUDED || s == v1::CLUE_STATE_MERGED; };
+  const v1::Clue& p = primary.clue.clue;
+  if (RelationOf(caller, primary.clue) != Relation::kHolder) {
+    return absl::PermissionDeniedError("only the unit holding the clues may merge them");
+  }
+  if (terminal(p.state())) {
+    return absl::FailedPreconditionError("cannot merge into a clue in state " + std::string(StateName(p.state())));
+  }
+  for (const auto& m : merged) {
+    const v1::Clue& o = m.clue.clue;
+    if (RelationOf(caller, m.clue) != Relation::kHolder) {
+      return absl::PermissionDeniedError("clue " + o.number() + " is held by another unit");
+    }
+    if (terminal(o.state()) || o.state() == v1::CLUE_STATE_OFFERED) {
+      return absl::FailedPreconditionError("cannot merge clue " + o.number() + " in state " +
+                                           std::string(StateName(o.state())));
+    }
+  }
+  std::vector<Change> out;
+  nlohmann::json sources = nlohmann::json::array();
+  for (const auto& m : merged) {
+    const v1::Clue& o = m.clue.clue;
+    sources.push_back({{"clue_id", o.id()}, {"number", o.number()}, {"origin_unit_id", o.origin_unit_id()},
+                       {"source", v1::ClueSource_Name(o.source())}});
+    Change ch{m.clue, "merged_into", {{"primary_clue_id", p.id()}, {"reason", reason}}, {}};
+    v1::Clue& c = ch.after.clue;
+    c.set_state(v1::CLUE_STATE_MERGED);
+    c.set_merged_into_id(p.id());
+    c.clear_deadline_at();
+    c.clear_deadline_stage();
+    c.set_overdue(false);
+    out.push_back(std::move(ch));
+  }
+  out.push_back(Change{primary.clue, "merged", {{"merged", sources}, {"reason", reason}}, {}});
+  return out;
+}
+
+bool IsOverdue(const StoredClue& c, TimePoint now) {
+  return !c.clue.overdue() && ClockRuns(c.clue.state()) && c.clue.has_deadline_at() &&
+         FromUnixSeconds(c.clue.deadline_at().seconds()) < now;
+}
+
+Change Escalate(const StoredClue& c, const std::optional<UnitInfo>& holder) {
+  // 督办 goes to the unit above the holder (the holder itself at the top of a tree).
+  const std::string to_unit =
+      holder && !holder->ancestors.empty() ? holder->ancestors.back() : c.clue.holding_unit_id();
+  Change ch{c, "escalated",
+            {{"stage", c.clue.deadline_stage()}, {"deadline_us", c.clue.deadline_at().seconds() * 1000000},
+             {"holding_unit_id", c.clue.holding_unit_id()}, {"escalated_to_unit_id", to_unit}},
+            {{to_unit, Custody::kSupervisor}}};
+  ch.after.clue.set_overdue(true);
+  return ch;
 }
 
 }  // namespace sm::clue

@@ -6,10 +6,20 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
 
 #include <absl/status/statusor.h>
+#include <nlohmann/json.hpp>
 
+#include "common/auth.h"
 #include "common/clock.h"
+#include "common/directory_reader.h"
+#include "common/event_log.h"
+#include "common/workdays.h"
+#include "services/clue/access.h"
+#include "services/clue/config.h"
 
 #include "supervision/v1/clue.pb.h"
 
@@ -58,6 +68,118 @@ absl::StatusOr<Step> Next(v1::ClueState state, Action action, Relation relation,
 
 // States in which the stage clock runs (not SHELVED, CONCLUDED or MERGED).
 bool ClockRuns(v1::ClueState state);
+
+// ---------------------------------------------------------------------------------------
+// One walk per command (docs/clue.md § One walk): the handler decodes and validates the
+// request; the store loads the clue FOR UPDATE, with what the rules need to know around it,
+// in the transaction that will write it; the functions below decide, without I/O; the store
+// writes the row, its event with the chain and the custody once, and commits.
+
+// A clue as stored: the proto without details and reporter, plus their sealed forms.
+struct StoredClue {
+  v1::Clue clue;
+  std::string details_sealed;   // "" when none
+  std::string reporter_sealed;  // "" when none
+  int chain_len = 0;
+  std::string chain_head;
+};
+
+using Actor = events::Actor;
+
+// What a step does to a clue: its full new value, the event that records it, and the units
+// that join its chain of custody (and so may see it).
+struct Change {
+  StoredClue after;
+  std::string event_type;
+  nlohmann::json data = nlohmann::json::object();
+  std::vector<std::pair<std::string, Custody>> custody_add;  // (unit, what it keeps)
+};
+
+// The reply of a write (stored for idempotent replays): the clue without details or
+// reporter, saying whether details are withheld.
+v1::ClueReply ReplyOf(const StoredClue& s);
+
+// How the caller's unit stands to the clue as a party to a step.
+Relation RelationOf(const auth::Principal& p, const StoredClue& c);
+
+// What the rules read besides the clue: the time of the step, the stage limits and the
+// working-day calendar.
+struct Rules {
+  TimePoint now;
+  Limits limits;
+  const workdays::Calendar* calendar = nullptr;
+};
+
+// Sets `c`'s stage deadline for `stage` from `rules.now` (clears it for kNone) and clears
+// overdue.
+void SetDeadline(v1::Clue& c, Stage stage, const Rules& rules);
+
+// The steps taken through Decide, as their validated requests.
+using StepRequest = std::variant<v1::TransferClueRequest, v1::AcceptClueRequest, v1::ReturnClueRequest,
+                                 v1::AssignHandlerRequest, v1::DisposeClueRequest, v1::ConcludeClueRequest,
+                                 v1::ExtendDeadlineRequest, v1::AddNoteRequest, v1::MarkInterventionRequest>;
+std::string_view MethodOf(const StepRequest& r);        // "TransferClue", ...
+const std::string& ClueIdOf(const StepRequest& r);
+int64_t ExpectedVersionOf(const StepRequest& r);        // 0: none (AddNote)
+const std::string& RequestIdOf(const StepRequest& r);
+
+// A subject's place in the directory: the unit it is (or the person's unit), root first
+// through its ancestors to itself. Empty when the subject has no unit.
+struct SubjectPlace {
+  std::string person_id;            // "" for a unit subject
+  std::vector<std::string> units;   // ancestors, then the unit itself
+};
+
+// What a step's rules need to know around the clue. The handler fills what does not depend
+// on the clue (read before the transaction); the store, what does (read in it).
+struct StepFacts {
+  // By the store: the custody record of the caller's unit.
+  Custody custody = Custody::kNone;
+  // AssignHandler. By the handler: the handler and its unit; by the store (NeedsSubjects):
+  // where each subject sits. A directory read that fails refuses the step.
+  std::optional<PersonInfo> handler;
+  std::optional<UnitInfo> handler_unit;
+  std::vector<SubjectPlace> subjects;
+  // ExtendDeadline. By the handler: the approving leader and their unit; by the store
+  // (NeedsHolderUnit): the holding unit.
+  std::optional<PersonInfo> approver;
+  std::optional<UnitInfo> approver_unit;
+  std::optional<UnitInfo> holder_unit;
+};
+bool NeedsSubjects(const StepRequest& r);
+bool NeedsHolderUnit(const StepRequest& r);
+
+// The step `request` by `caller` on `current`, or its refusal: NOT_FOUND when the caller
+// may not see the clue; ABORTED when expected_version is stale; PERMISSION_DENIED,
+// FAILED_PRECONDITION (naming the state) or INVALID_ARGUMENT (naming the field) as the
+// rules say. The version of the result is not yet bumped (the store does it).
+absl::StatusOr<Change> Decide(const StoredClue& current, const auth::Principal& caller, const StepRequest& request,
+                              const StepFacts& facts, const Rules& rules);
+
+// Registration: the new clue's state (REGISTERED, or OFFERED to `offer_to_unit_id`), its
+// first stage deadline, and its first events ("registered", then "offered"). `s.clue` holds
+// everything else already; `reporter` is "none", "anonymous" or "named".
+std::vector<std::pair<std::string, nlohmann::json>> Register(StoredClue& s, const std::string& offer_to_unit_id,
+                                                             std::string_view reporter, const Rules& rules);
+
+// Merging `merged` into `primary` (each with the caller unit's custody record), at the
+// primary's `expected_version`: NOT_FOUND for a clue the caller may not see, ABORTED for a
+// stale version, PERMISSION_DENIED unless the caller's unit holds them all,
+// FAILED_PRECONDITION for a clue that cannot be merged (concluded, merged, offered). The
+// changes: each merged clue's, then the primary's (versions not yet bumped).
+struct MergeItem {
+  StoredClue clue;
+  Custody custody = Custody::kNone;
+};
+absl::StatusOr<std::vector<Change>> DecideMerge(const MergeItem& primary, const std::vector<MergeItem>& merged,
+                                                const auth::Principal& caller, int64_t expected_version,
+                                                const std::string& reason);
+
+// The overdue rule (督办): a clue whose running deadline passed before `now` and is not yet
+// marked is overdue; it is escalated to the unit above the one holding it (`holder`
+// ancestors; the holder itself at the top of a tree, or when the directory has no record).
+bool IsOverdue(const StoredClue& c, TimePoint now);
+Change Escalate(const StoredClue& c, const std::optional<UnitInfo>& holder);
 
 // ---------------------------------------------------------------------------------------
 // The two-person rule for the reporter's identity (DOMAIN.md § Clues: the most sensitive

@@ -180,20 +180,10 @@ PgStore::PgStore(db::Pool* pool, std::function<std::string()> new_id)
     : pool_(pool), new_id_(std::move(new_id)) {}
 
 absl::StatusOr<v1::ImportDirectoryResponse> PgStore::Import(const ImportRequest& req) {
-  v1::ImportDirectoryResponse out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    out.Clear();
+  // Plans the import and, unless it is a dry run, applies it.
+  auto import = [&](Tx& tx, v1::ImportDirectoryResponse& out) -> absl::Status {
     // One import at a time; readers are not blocked.
     tx.exec("SELECT pg_advisory_xact_lock(hashtext('directory-import'))");
-    if (!req.dry_run) {
-      auto prior = idempotency_.Begin(tx, req.idempotency_key, kMethodImport, req.fingerprint);
-      if (!prior.ok()) return prior.status();
-      if (prior->has_value()) {
-        if (!out.ParseFromString(**prior)) return absl::InternalError("stored response unreadable");
-        out.mutable_mutation()->set_replayed(true);
-        return absl::OkStatus();
-      }
-    }
     Plan plan = PlanImport(LoadSnapshot(tx), *req.document, new_id_);
     int64_t generation = tx.exec1("SELECT generation FROM meta")[0].as<int64_t>();
     if (!req.dry_run && plan.changed()) {
@@ -218,17 +208,16 @@ absl::StatusOr<v1::ImportDirectoryResponse> PgStore::Import(const ImportRequest&
     tx.exec_params0("INSERT INTO imports (id, request_id, imported_by, generation, summary) "
                     "VALUES ($1::uuid, $2, $3, $4, $5::jsonb)",
                     new_id_(), req.request_id, req.user, generation, summary.dump());
-    idempotency_.Finish(tx, req.idempotency_key, kMethodImport, req.fingerprint, out.SerializeAsString());
     return absl::OkStatus();
-  }, db::TxOptions{.read_only = req.dry_run});
-  if (absl::IsUnavailable(s) && !req.dry_run &&
-      std::string(s.message()).find("outcome unknown") != std::string::npos) {
-    // The commit may have happened: the idempotency key says.
-    auto stored = idempotency_.Lookup(*pool_, req.idempotency_key);
-    if (stored.ok() && stored->has_value() && out.ParseFromString(**stored)) return out;
+  };
+  if (req.dry_run) {
+    v1::ImportDirectoryResponse out;
+    absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) { return import(tx, out); }, db::TxOptions{.read_only = true});
+    if (!s.ok()) return s;
+    return out;
   }
-  if (!s.ok()) return s;
-  return out;
+  return idempotency_.Write<v1::ImportDirectoryResponse>(*pool_, {req.idempotency_key, kMethodImport, req.fingerprint},
+                                                         import);
 }
 
 absl::StatusOr<int64_t> PgStore::Generation() {

@@ -10,6 +10,7 @@
 #include "common/db/pool.h"
 #include "common/db/sql.h"
 #include "common/event_log.h"
+#include "supervision/v1/directory.pb.h"
 #include "tests/support/pg_redis.h"
 
 namespace sm::db {
@@ -190,6 +191,50 @@ TEST_F(DbTest, IdempotencyKeysReplayAndRefuseOtherContent) {
   auto looked = idem.Lookup(pool, "k1");
   ASSERT_TRUE(looked.ok());
   EXPECT_EQ(looked->value_or(""), response);
+}
+
+TEST_F(DbTest, IdempotentWriteReplaysAndResolvesAnInDoubtCommitByItsKeyOnly) {
+  Pool pool(Config());
+  ASSERT_TRUE(ApplyMigrations(pool, "risk", {{1, "0001_idem",
+      "CREATE TABLE idempotency (request_id text PRIMARY KEY, method text NOT NULL,"
+      " request_sha256 text NOT NULL, response bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now());"
+      "CREATE TABLE items (n integer);"}}).ok());
+  Idempotency idem("risk");
+  using Reply = supervision::v1::ImportDirectoryResponse;
+  int bodies = 0, commits = 0;
+  auto write = [&](const Idempotency::Key& key, absl::Status outcome = absl::OkStatus()) {
+    return idem.Write<Reply>(pool, key, [&](Tx& tx, Reply& out) -> absl::Status {
+      ++bodies;
+      tx.exec0("INSERT INTO items VALUES (1)");
+      out.set_generation(42);
+      return outcome;
+    }, [&] { ++commits; });
+  };
+  auto first = write({"k1", "Import", "doc"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->mutation().replayed());
+  auto again = write({"k1", "Import", "doc"});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->mutation().replayed());
+  EXPECT_EQ(again->generation(), 42);
+  EXPECT_EQ(write({"k1", "Import", "other doc"}).status().code(), absl::StatusCode::kInvalidArgument);
+  // A refusal writes nothing and stores nothing under the key.
+  EXPECT_EQ(write({"k2", "Import", "doc"}, absl::FailedPreconditionError("no")).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(bodies, 2);
+  EXPECT_EQ(commits, 1);
+  EXPECT_EQ(*ReadInt64(pool, "SELECT count(*) FROM risk.items"), 1);
+
+  // An in-doubt commit is known by its typed marker, not by its message.
+  EXPECT_TRUE(IsInDoubt(InDoubtError()));
+  EXPECT_FALSE(IsInDoubt(absl::UnavailableError(InDoubtError().message())));
+  // It resolves to the stored reply when the key holds one (the commit happened) ...
+  auto resolved = idem.Resolve<Reply>(pool, InDoubtError(), "k1");
+  ASSERT_TRUE(resolved.ok()) << resolved.status();
+  EXPECT_EQ(resolved->generation(), 42);
+  // ... and stays in doubt when it does not; any other error is returned as it is.
+  EXPECT_TRUE(IsInDoubt(idem.Resolve<Reply>(pool, InDoubtError(), "k2").status()));
+  EXPECT_EQ(idem.Resolve<Reply>(pool, absl::UnavailableError("down"), "k1").status().message(), "down");
 }
 
 // The feed's order is the writer transactions' ids as numbers: a regression test for

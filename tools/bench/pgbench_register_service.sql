@@ -35,16 +35,13 @@ VALUES (:id::uuid, 'XS-2026-' || lpad(:n::text, 7, '0'), 'CLUE_STATE_REGISTERED'
 INSERT INTO clue.clue_subjects (clue_id, ord, person_id, unit_id, display_name)
 VALUES (:id::uuid, 0::integer, :person::uuid, NULL::uuid, '梁晨阳');
 INSERT INTO clue.clue_custody (clue_id, unit_id) VALUES (:id::uuid, :origin::uuid) ON CONFLICT DO NOTHING;
-INSERT INTO clue.clue_events (clue_id, seq, type, actor, actor_unit_id, at, data, prev_hash, hash)
+WITH written AS (INSERT INTO clue.clue_events (clue_id, seq, type, actor, actor_unit_id, at, data, prev_hash, hash)
 VALUES (:id::uuid, 1::integer, 'registered', 'sm-bench', :origin::text, now(),
   '{"channel":"RECEIPT_CHANNEL_LETTER","number":"XS-2026-' || lpad(:n::text, 7, '0') || '","origin_unit_id":"' || :origin::text || '","reporter":"named","source":"CLUE_SOURCE_PETITION"}',
-  '', md5(:id::text) || md5(:n::text));
-NOTIFY clue_events;
+  '', md5(:id::text) || md5(:n::text))) SELECT pg_notify('clue_events', '');
 INSERT INTO clue.idempotency (request_id, method, request_sha256, response)
 SELECT id, method, sha, decode(hex, 'hex') FROM unnest(ARRAY['bench-' || :r::text], ARRAY['RegisterClue'],
   ARRAY[md5(:r::text) || md5(:id::text)], ARRAY[repeat('0a', 323)]) AS r(id, method, sha, hex);
 END;
--- store_->Changed()
-BEGIN;
+-- store_->Changed(): one autocommit statement
 SELECT nextval('clue.stats_version');
-END;
