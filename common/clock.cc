@@ -22,6 +22,10 @@ void FakeClock::Advance(std::chrono::nanoseconds d) {
   now_ += std::chrono::duration_cast<TimePoint::duration>(d);
 }
 
+int64_t ToUnixMicros(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
 int64_t ToUnixSeconds(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }

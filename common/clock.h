@@ -36,6 +36,7 @@ class FakeClock final : public Clock {
 
 // Seconds since the Unix epoch.
 int64_t ToUnixSeconds(TimePoint t);
+int64_t ToUnixMicros(TimePoint t);
 TimePoint FromUnixSeconds(int64_t s);
 
 }  // namespace sm

@@ -1,6 +1,7 @@
 #include "common/hash_chain.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "common/crypto.h"
 
@@ -15,6 +16,25 @@ void Put(std::string& out, const std::string& field) {
 }
 
 }  // namespace
+
+StateDigester::StateDigester(std::string_view layout) : bytes_(std::string(layout) + ";") {}
+
+void StateDigester::Add(const std::optional<std::string>& value) {
+  if (value) {
+    Put(bytes_, *value);
+  } else {
+    bytes_ += "-;";
+  }
+}
+
+void StateDigester::AddUuid(const std::optional<std::string>& value) {
+  if (!value) return Add(value);
+  std::string lower = *value;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  Add(lower);
+}
+
+std::string StateDigester::Hex() const { return crypto::Sha256Hex(bytes_); }
 
 std::string CanonicalBytes(const Event& e) {
   std::string out = e.chain_version >= 2 ? "sm-event-v2;" : "sm-event-v1;";

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sm::chain {
@@ -32,6 +33,23 @@ struct Event {
   std::string state_digest;  // version 2: digest of the aggregate's row after this event
   std::string prev_hash;     // "" for seq 1
   std::string hash;
+};
+
+// The digest of an aggregate's stored state (what a version-2 event's state_digest is): the
+// values of its row (and of rows that belong to it) in a fixed order under a layout tag, each
+// length-prefixed, a null distinct from "", UUIDs lower-cased as PostgreSQL returns them, so
+// the digest the writer commits to and the one verification recomputes from the row agree
+// however a value was spelt on input.
+class StateDigester {
+ public:
+  explicit StateDigester(std::string_view layout);  // e.g. "sm-clue-state-v1"
+  void Add(const std::optional<std::string>& value);
+  void AddUuid(const std::optional<std::string>& value);
+  // SHA-256 hex of everything added.
+  std::string Hex() const;
+
+ private:
+  std::string bytes_;
 };
 
 // Unambiguous bytes of everything but the hashes (length-prefixed fields), by the event's

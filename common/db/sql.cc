@@ -38,6 +38,12 @@ void SetMicros(google::protobuf::Timestamp* t, int64_t us) {
   t->set_nanos(static_cast<int32_t>((us - s * 1000000) * 1000));
 }
 
+google::protobuf::Timestamp TimestampOf(TimePoint t) {
+  google::protobuf::Timestamp out;
+  SetMicros(&out, ToUnixMicros(t));
+  return out;
+}
+
 std::optional<std::string> MicrosOrNull(const google::protobuf::Timestamp& t) {
   if (t.seconds() == 0 && t.nanos() == 0) return std::nullopt;
   return std::to_string(Micros(t));

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/db/pool.h"
 
 namespace sm::db {
@@ -30,6 +31,8 @@ std::string TextArrayLiteral(const google::protobuf::RepeatedPtrField<std::strin
 // Microseconds since the epoch of a Timestamp, and back.
 int64_t Micros(const google::protobuf::Timestamp& t);
 void SetMicros(google::protobuf::Timestamp* t, int64_t micros);
+// The Timestamp of a point in time (microsecond precision).
+google::protobuf::Timestamp TimestampOf(TimePoint t);
 // NULL for an unset Timestamp, else its microseconds as text.
 std::optional<std::string> MicrosOrNull(const google::protobuf::Timestamp& t);
 

@@ -77,6 +77,9 @@ const std::map<Rpc, Rules>& Table() {
           {auth::kRoleStaff, kSeenNotTheirs},
           {auth::kRoleDiscipline, kSeenNotTheirs},
           {auth::kRoleOversight, kEverywhere}}},
+        // Every chain at once: for those who may see all audit data (no item: never NOT_FOUND).
+        {Rpc::kVerifyAllAuditChains, {{auth::kRoleOversight, kEverywhere}}},
+        {Rpc::kExportAuditCheckpoints, {{auth::kRoleOversight, kEverywhere}}},
         {Rpc::kSubscribe, {{auth::kRoleService, kEverywhere}, {auth::kRoleOversight, kEverywhere}}},
     };
     return t;
@@ -111,6 +114,8 @@ std::string_view RpcName(Rpc rpc) {
     case Rpc::kGetAuditStats: return "GetAuditStats";
     case Rpc::kGetAuditHistory: return "GetAuditHistory";
     case Rpc::kVerifyAuditChain: return "VerifyAuditChain";
+    case Rpc::kVerifyAllAuditChains: return "VerifyAllAuditChains";
+    case Rpc::kExportAuditCheckpoints: return "ExportAuditCheckpoints";
     case Rpc::kSubscribe: return "Subscribe";
   }
   return "?";

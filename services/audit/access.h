@@ -37,6 +37,8 @@ enum class Rpc {
   kGetAuditStats,
   kGetAuditHistory,
   kVerifyAuditChain,
+  kVerifyAllAuditChains,
+  kExportAuditCheckpoints,
   kSubscribe,
 };
 inline constexpr Rpc kAllRpcs[] = {
@@ -44,7 +46,8 @@ inline constexpr Rpc kAllRpcs[] = {
     Rpc::kAddFinding,          Rpc::kGetFinding,          Rpc::kListFindings,      Rpc::kReferFinding,
     Rpc::kRetryReferral,       Rpc::kAddRectification,    Rpc::kRecordProgress,    Rpc::kSubmitRectification,
     Rpc::kReviewRectification, Rpc::kReopenRectification, Rpc::kListRectifications, Rpc::kGetAuditStats,
-    Rpc::kGetAuditHistory,     Rpc::kVerifyAuditChain,    Rpc::kSubscribe,
+    Rpc::kGetAuditHistory,     Rpc::kVerifyAuditChain,    Rpc::kVerifyAllAuditChains, Rpc::kExportAuditCheckpoints,
+    Rpc::kSubscribe,
 };
 // The gRPC method name ("GetFinding").
 std::string_view RpcName(Rpc rpc);

@@ -17,12 +17,15 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, config::Env
     r.Fail("audit.clue_addr", "was renamed: use audit.clue.addr (and audit.clue.tls.* for TLS)");
   }
   if (c.service.identity.key_file.empty() && c.service.identity.key_pem.empty()) {
-    r.Fail("identity.key_file", "is required outside development: audit-service signs its calls to clue-service with it");
+    r.Fail("identity.key_file",
+           "is required outside development: audit-service signs its calls to clue-service and its chain checkpoints "
+           "with it");
   }
   c.rectification_days = static_cast<int>(r.Int("audit.rectification_days", 30, 1, 365));
   c.spot_check_percent = static_cast<int>(r.Int("audit.spot_check_percent", 20, 0, 100));
   c.lookback_days = static_cast<int>(r.Int("audit.lookback_days", 90, 0, 3650));
   c.scan_interval = r.Millis("audit.scan_interval_ms", 60000, 100, 3600000);
+  c.checkpoint_interval = r.Millis("chain.checkpoint_interval_ms", 60000, 100, 24 * 3600000);
   absl::Status s = r.Finish();
   if (!s.ok()) return s;
   return c;

@@ -6,6 +6,7 @@
 #include "common/consumer.h"
 #include "common/log.h"
 #include "common/outbox.h"
+#include "common/periodic.h"
 #include "common/pg_listen.h"
 #include "common/runtime.h"
 #include "common/uuid.h"
@@ -33,8 +34,18 @@ int main(int argc, char** argv) {
   if (!runtime.ok()) return fail(runtime.status());
   sm::audit::PgStore store(&(*runtime)->pool(), sm::SystemClock::Default(), [] { return sm::NewUuid(); });
 
-  // This service's own identity towards clue-service (role `service`, its own key).
-  auto token = [identity = (*runtime)->identity()] { return identity->Token(); };
+  // This service's own identity: towards clue-service (role `service`, its own key), and
+  // the key its chain checkpoints are signed with. Without it tamper evidence would not
+  // survive a database administrator, so the service does not start.
+  std::shared_ptr<sm::auth::ServiceIdentity> identity = (*runtime)->identity();
+  if (!identity) {
+    return fail(absl::FailedPreconditionError("identity.key_file is required: audit-service signs its calls to "
+                                              "clue-service and its chain checkpoints with it"));
+  }
+  auto token = [identity] { return identity->Token(); };
+  store.SetChainKeys(sm::chain::KeysOf(identity, &(*runtime)->verifier(), "audit-service"));
+  sm::Periodic checkpoints;
+  checkpoints.Start(config->checkpoint_interval, [&store] { sm::chain::LogCheckpoint(store.TakeCheckpoint()); });
   // One channel to clue-service (audit.clue.*: TLS, mutual TLS outside development) for
   // the relay's referrals and the consumer's event feed.
   auto channel = sm::client::MakeChannel(config->clue);
@@ -83,6 +94,7 @@ int main(int argc, char** argv) {
   if (!serving.ok()) return fail(serving);
   (*runtime)->WaitForSignal();
   scanner.Stop();
+  checkpoints.Stop();
   consumer.Stop();
   relay.Stop();
   listener.Stop();

@@ -1,5 +1,9 @@
 #include "services/audit/pg_store.h"
 
+#include <stdexcept>
+
+#include <google/protobuf/util/message_differencer.h>
+
 #include "common/db/sql.h"
 #include "common/log.h"
 #include "common/outbox.h"
@@ -16,6 +20,7 @@ using db::Micros;
 using db::Opt;
 using db::SetMicros;
 using db::Str;
+using google::protobuf::util::MessageDifferencer;
 
 OptStr Ts(const google::protobuf::Timestamp& t) { return db::MicrosOrNull(t); }
 int64_t NowMicros(const Clock& c) {
@@ -172,18 +177,93 @@ void WriteRect(Tx& tx, const v1::Rectification& x) {
                   Ts(x.lookback_until()), x.reopened(), x.version(), x.last_note());
 }
 
+// ---- state digests (chain version 2) ----
+// Every stored column of an engagement, and of a finding and its rectifications, but the
+// chain: what each new event commits to (hash_chain.h) and verification recomputes. Read
+// back from the row in the writer's transaction, so the digest is of exactly what is stored;
+// dates and times as text that does not depend on the session's DateStyle or TimeZone. A new
+// column goes into these lists under a new layout tag.
+const std::string kEngagementState =
+    "id::text, number, kind, title, audit_unit_id::text, audited_unit_id::text, audited_person_id::text, "
+    "to_char(period_from, 'YYYY-MM-DD'), to_char(period_to, 'YYYY-MM-DD'), it_stage, state, version::text, " +
+    Us("created_at") + "::text";
+const std::string kFindingState =
+    "id::text, number, engagement_id::text, title, description, category, amount_fen::text, severity, "
+    "responsible_unit_id::text, responsible_person_id::text, evidence_refs::text, referral_state, referral_to::text, "
+    "clue_id::text, clue_number, clue_state, disposition, outcome_form::text, outcome_feedback, referral_error, "
+    "recurring::text, recurs_finding_id::text, version::text, " + Us("created_at") + "::text";
+const std::string kRectificationState =
+    "finding_id::text, id::text, measure, owner_unit_id::text, " + Us("deadline_at") + "::text, state, overdue::text, "
+    "spot_check::text, " + Us("signed_off_at") + "::text, " + Us("lookback_until") + "::text, reopened::text, "
+    "last_note, version::text, " + Us("created_at") + "::text";
+
+void AddColumns(chain::StateDigester& d, const pqxx::row& r, pqxx::row::size_type from) {
+  for (pqxx::row::size_type i = from; i < r.size(); ++i) d.Add(r[i].is_null() ? OptStr() : OptStr(r[i].c_str()));
+}
+
 }  // namespace
 
+std::map<std::string, PgStore::ChainRow> PgStore::ChainRows(Tx& tx, const std::optional<std::string>& id) const {
+  std::map<std::string, ChainRow> out;
+  const std::string where = " WHERE $1::uuid IS NULL OR id = $1::uuid";
+  for (const auto& r : tx.exec_params("SELECT chain_len, chain_head, " + kEngagementState + " FROM engagements" + where,
+                                      id)) {
+    chain::StateDigester d("sm-audit-engagement-state-v1");
+    AddColumns(d, r, 2);
+    out.emplace(Str(r[2]), ChainRow{true, chain::Evidence{{}, r[0].as<int64_t>(), Str(r[1]), d.Hex()}});
+  }
+  std::map<std::string, std::vector<pqxx::row>> rectifications;
+  pqxx::result rects = tx.exec_params("SELECT " + kRectificationState + " FROM rectifications"
+                                      " WHERE $1::uuid IS NULL OR finding_id = $1::uuid ORDER BY finding_id, id",
+                                      id);
+  for (const auto& r : rects) rectifications[Str(r[0])].push_back(r);
+  for (const auto& r :
+       tx.exec_params("SELECT chain_len, chain_head, " + kFindingState + " FROM findings" + where, id)) {
+    chain::StateDigester d("sm-audit-finding-state-v1");
+    AddColumns(d, r, 2);
+    const auto& own = rectifications[Str(r[2])];
+    d.Add(std::to_string(own.size()));
+    for (const pqxx::row& x : own) AddColumns(d, x, 1);
+    out.emplace(Str(r[2]), ChainRow{false, chain::Evidence{{}, r[0].as<int64_t>(), Str(r[1]), d.Hex()}});
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<chain::Evidence>> PgStore::ChainEvidence(Tx& tx, const std::string& id) const {
+  auto rows = ChainRows(tx, id);
+  if (rows.empty()) return std::nullopt;
+  ChainRow& row = rows.begin()->second;
+  SM_ASSIGN_OR_RETURN(auto history, (row.engagement ? engagement_log_ : finding_log_).Read(tx, id));
+  row.evidence.events = std::move(history.events);
+  return std::move(row.evidence);
+}
+
 PgStore::PgStore(db::Pool* pool, const Clock& clock, std::function<std::string()> new_id)
-    : pool_(pool), clock_(clock), new_id_(std::move(new_id)) {}
+    : pool_(pool),
+      clock_(clock),
+      new_id_(std::move(new_id)),
+      chain_(chain::Anchor("audit-service", "audit_anchor", "audit_chains", "audit_events", "aggregate_id"), pool,
+             clock, &finding_log_, "engagement or finding",
+             [this](Tx& tx, const std::string& id) { return ChainEvidence(tx, id); },
+             [this](Tx& tx) {
+               std::map<std::string, chain::Evidence> all;
+               for (auto& [id, row] : ChainRows(tx, std::nullopt)) all.emplace(id, std::move(row.evidence));
+               return all;
+             }) {}
 
 void PgStore::Changed() { stats_version_.Changed(); }
 
-void PgStore::AppendEvents(Tx& tx, const std::vector<Event>& evs, const Actor& actor) {
+void PgStore::AppendEvents(Tx& tx, const std::vector<Event>& evs, const Actor& actor,
+                           std::optional<int64_t> at_micros) {
   for (const auto& e : evs) {
-    // Engagements and findings share the events table; each keeps its own chain.
-    const bool engagement = !tx.exec_params("SELECT 1 FROM engagements WHERE id = $1::uuid", e.aggregate_id).empty();
-    (engagement ? engagement_log_ : finding_log_).Append(tx, e.aggregate_id, actor, e.type, e.data.dump(), NowMicros(clock_));
+    // Engagements and findings share the events table; each keeps its own chain, and each
+    // event commits to its aggregate's row as this transaction has written it.
+    auto rows = ChainRows(tx, e.aggregate_id);
+    if (rows.empty()) throw std::logic_error("event for an aggregate that does not exist: " + e.aggregate_id);
+    const ChainRow& row = rows.begin()->second;
+    (row.engagement ? engagement_log_ : finding_log_)
+        .Append(tx, e.aggregate_id, actor, e.type, e.data.dump(), at_micros.value_or(NowMicros(clock_)),
+                *row.evidence.state_digest);
   }
 }
 
@@ -445,8 +525,8 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {
     for (const auto& row : due) {
       LoadFinding(tx, Str(row[1]), true);
       tx.exec_params0("UPDATE rectifications SET overdue = true, version = version + 1 WHERE id = $1::uuid", Str(row[0]));
-      finding_log_.Append(tx, Str(row[1]), Actor{"system:overdue-scanner", ""}, "rectification_escalated",
-                          nlohmann::json{{"rectification_id", Str(row[0])}}.dump(), now_us);
+      AppendEvents(tx, {{Str(row[1]), "rectification_escalated", {{"rectification_id", Str(row[0])}}}},
+                   Actor{"system:overdue-scanner", ""}, now_us);
       ++marked;
     }
     return absl::OkStatus();
@@ -534,8 +614,7 @@ absl::Status PgStore::ApplyClueEvent(Tx& tx, const v1::ClueEvent& ev) {
     if (ref->clue_state() == v1::CLUE_STATE_UNSPECIFIED) ref->set_clue_state(*update->clue_state);
     after.set_version(f->version() + 1);
     WriteFinding(tx, after);
-    finding_log_.Append(tx, finding_id, Actor{"system:clue-events", ""}, "clue_linked",
-                        nlohmann::json{{"clue_id", ev.clue_id()}}.dump(), NowMicros(clock_));
+    AppendEvents(tx, {{finding_id, "clue_linked", {{"clue_id", ev.clue_id()}}}}, Actor{"system:clue-events", ""});
     return absl::OkStatus();
   }
   pqxx::result r = tx.exec_params("SELECT id::text FROM findings WHERE clue_id = $1::uuid", ev.clue_id());
@@ -550,8 +629,8 @@ absl::Status PgStore::ApplyClueEvent(Tx& tx, const v1::ClueEvent& ev) {
   if (update->feedback) ref->set_outcome_feedback(*update->feedback);
   after.set_version(f->version() + 1);
   WriteFinding(tx, after);
-  finding_log_.Append(tx, finding_id, Actor{"system:clue-events", ""}, "clue_" + ev.type(),
-                      nlohmann::json{{"clue_id", ev.clue_id()}, {"clue_seq", ev.seq()}}.dump(), NowMicros(clock_));
+  AppendEvents(tx, {{finding_id, "clue_" + ev.type(), {{"clue_id", ev.clue_id()}, {"clue_seq", ev.seq()}}}},
+               Actor{"system:clue-events", ""});
   return absl::OkStatus();
 }
 
@@ -566,12 +645,13 @@ absl::Status PgStore::ReferralDelivered(Tx& tx, const std::string& finding_id, c
   ref->set_clue_number(reply.clue().number());
   if (ref->clue_state() == v1::CLUE_STATE_UNSPECIFIED) ref->set_clue_state(reply.clue().state());
   ref->clear_last_error();
+  // Already linked by the clue's own event and nothing new: no write. Every write is
+  // followed by an event, which commits to the row it leaves (chain version 2).
+  if (!first && MessageDifferencer::Equals(after, *f)) return absl::OkStatus();
   after.set_version(f->version() + 1);
   WriteFinding(tx, after);
-  if (first) {
-    finding_log_.Append(tx, finding_id, Actor{"system:outbox-relay", ""}, "clue_linked",
-                        nlohmann::json{{"clue_id", reply.clue().id()}}.dump(), NowMicros(clock_));
-  }
+  AppendEvents(tx, {{finding_id, first ? "clue_linked" : "referral_delivered", {{"clue_id", reply.clue().id()}}}},
+               Actor{"system:outbox-relay", ""});
   return absl::OkStatus();
 }
 
@@ -583,8 +663,7 @@ absl::Status PgStore::ReferralDead(Tx& tx, const std::string& finding_id, const 
   after.mutable_referral()->set_last_error(error);
   after.set_version(f->version() + 1);
   WriteFinding(tx, after);
-  finding_log_.Append(tx, finding_id, Actor{"system:outbox-relay", ""}, "referral_dead",
-                      nlohmann::json{{"error", error}}.dump(), NowMicros(clock_));
+  AppendEvents(tx, {{finding_id, "referral_dead", {{"error", error}}}}, Actor{"system:outbox-relay", ""});
   return absl::OkStatus();
 }
 

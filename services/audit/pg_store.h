@@ -1,6 +1,10 @@
 // PostgreSQL implementation of the audit Store (SQL only).
 #pragma once
 
+#include <map>
+#include <optional>
+
+#include "common/chain_guard.h"
 #include "common/db/idempotency.h"
 #include "common/db/pool.h"
 #include "common/db/stats_version.h"
@@ -11,6 +15,21 @@ namespace sm::audit {
 class PgStore final : public Store {
  public:
   PgStore(db::Pool* pool, const Clock& clock, std::function<std::string()> new_id);
+
+  // Before serving; without keys checkpoints are neither taken nor trusted.
+  void SetChainKeys(chain::ServiceKeys keys) { chain_.SetKeys(std::move(keys)); }
+  // The tamper evidence of the engagement and finding chains (tests verify inside their own
+  // transactions).
+  const chain::Guard& chain() const { return chain_; }
+
+  absl::StatusOr<chain::Check> VerifyChain(const std::string& aggregate_id) override {
+    return chain_.Verify(aggregate_id);
+  }
+  absl::StatusOr<chain::ServiceCheck> VerifyAllChains() override { return chain_.VerifyAll(); }
+  absl::StatusOr<std::optional<chain::Checkpoint>> TakeCheckpoint() override { return chain_.Take(); }
+  absl::StatusOr<std::vector<chain::Checkpoint>> Checkpoints(int64_t after_id, int limit) override {
+    return chain_.List(after_id, limit);
+  }
 
   absl::StatusOr<v1::EngagementReply> CreateEngagement(const v1::Engagement& e, const Mutation& m) override;
   absl::StatusOr<v1::EngagementReply> MutateEngagement(
@@ -52,7 +71,18 @@ class PgStore final : public Store {
   // Runs a mutation with idempotency, then moves the statistics version on.
   template <typename Reply>
   absl::StatusOr<Reply> Idempotent(const Mutation& m, const std::function<absl::Status(db::Tx&, Reply&)>& body);
-  void AppendEvents(db::Tx& tx, const std::vector<Event>& evs, const Actor& actor);
+  // Appends each event to its aggregate's chain, committing to the aggregate's row as the
+  // transaction has written it (at `at_micros`, else now).
+  void AppendEvents(db::Tx& tx, const std::vector<Event>& evs, const Actor& actor,
+                    std::optional<int64_t> at_micros = std::nullopt);
+  // Each aggregate's head and state digest as stored (`id`: that one; nullopt: all), by id.
+  struct ChainRow {
+    bool engagement = false;  // else a finding
+    chain::Evidence evidence;  // without events
+  };
+  std::map<std::string, ChainRow> ChainRows(db::Tx& tx, const std::optional<std::string>& id) const;
+  // An aggregate's tamper evidence as stored; nullopt when it does not exist.
+  absl::StatusOr<std::optional<chain::Evidence>> ChainEvidence(db::Tx& tx, const std::string& id) const;
   void Changed();
 
   db::Pool* pool_;
@@ -61,8 +91,9 @@ class PgStore final : public Store {
   std::function<std::string()> new_id_;
   db::Idempotency idempotency_{"audit"};
   db::StatsVersion stats_version_{pool_};
-  events::EventLog engagement_log_{"audit_events", "aggregate_id", "engagements", "audit_events"};
-  events::EventLog finding_log_{"audit_events", "aggregate_id", "findings", "audit_events"};
+  events::EventLog engagement_log_{"audit_events", "aggregate_id", "engagements", "audit_events", /*versioned=*/true};
+  events::EventLog finding_log_{"audit_events", "aggregate_id", "findings", "audit_events", /*versioned=*/true};
+  chain::Guard chain_;
 };
 
 }  // namespace sm::audit

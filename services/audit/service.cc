@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "common/chain_guard.h"
 #include "common/db/idempotency.h"
 
 #include "common/client.h"
@@ -811,13 +812,35 @@ grpc::Status AuditServiceImpl::VerifyAuditChain(grpc::ServerContext* ctx, const 
     SM_ASSIGN_OR_RETURN(Aggregate a, LoadAggregate(call.principal.unit, req->aggregate_id()));
     SM_RETURN_IF_ERROR(Authorize(call.principal, access::Rpc::kVerifyAuditChain, a.relations,
                                  a.finding ? "finding" : "engagement").status());
-    SM_ASSIGN_OR_RETURN(auto h, store_->History(req->aggregate_id()));
-    chain::Check c = chain::Verify(h.events, h.head_len, h.head_hash);
+    SM_ASSIGN_OR_RETURN(chain::Check c, store_->VerifyChain(req->aggregate_id()));
     resp->set_intact(c.intact);
     resp->set_events(c.events);
     resp->set_first_broken_seq(c.first_broken_seq);
     resp->set_problem(c.problem);
     return absl::OkStatus();
+  });
+}
+
+grpc::Status AuditServiceImpl::VerifyAllAuditChains(grpc::ServerContext* ctx, const v1::VerifyAllChainsRequest*,
+                                                    v1::VerifyAllAuditChainsResponse* resp) {
+  return call_.Run(ctx, "VerifyAllAuditChains", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kVerifyAllAuditChains));
+    SM_RETURN_IF_ERROR(Authorize(call.principal, access::Rpc::kVerifyAllAuditChains, {}, "chains").status());
+    SM_ASSIGN_OR_RETURN(chain::ServiceCheck c, store_->VerifyAllChains());
+    chain::FillServiceCheck(
+        c, resp, [](auto* r, int64_t n) { r->set_aggregates(n); },
+        [](auto* b, const std::string& id) { b->set_aggregate_id(id); }, "audit event chains");
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status AuditServiceImpl::ExportAuditCheckpoints(grpc::ServerContext* ctx, const v1::ExportCheckpointsRequest* req,
+                                                      v1::ExportCheckpointsResponse* resp) {
+  return call_.Run(ctx, "ExportAuditCheckpoints", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kExportAuditCheckpoints));
+    SM_RETURN_IF_ERROR(Authorize(call.principal, access::Rpc::kExportAuditCheckpoints, {}, "checkpoints").status());
+    return chain::ExportCheckpoints([this](int64_t after, int limit) { return store_->Checkpoints(after, limit); },
+                                    *req, resp);
   });
 }
 

@@ -67,6 +67,10 @@ class AuditServiceImpl final
                                v1::GetAuditHistoryResponse*) override;
   grpc::Status VerifyAuditChain(grpc::ServerContext*, const v1::VerifyAuditChainRequest*,
                                 v1::VerifyChainResponse*) override;
+  grpc::Status VerifyAllAuditChains(grpc::ServerContext*, const v1::VerifyAllChainsRequest*,
+                                    v1::VerifyAllAuditChainsResponse*) override;
+  grpc::Status ExportAuditCheckpoints(grpc::ServerContext*, const v1::ExportCheckpointsRequest*,
+                                      v1::ExportCheckpointsResponse*) override;
   grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*, grpc::ServerWriter<v1::AuditEvent>*) override;
 
  private:

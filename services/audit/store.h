@@ -9,6 +9,7 @@
 #include <absl/status/statusor.h>
 #include <nlohmann/json.hpp>
 
+#include "common/chain_anchor.h"
 #include "common/directory_reader.h"
 #include "common/clock.h"
 #include "common/event_log.h"
@@ -96,6 +97,18 @@ class Store {
   virtual absl::StatusOr<int64_t> StatsVersion() = 0;
 
   virtual absl::StatusOr<events::EventLog::History> History(const std::string& aggregate_id) = 0;
+
+  // Tamper evidence (docs/audit.md § Tamper evidence). The engagement's or finding's chain,
+  // its row against the state its last event committed to, and its prefix against the latest
+  // checkpoint. NOT_FOUND when it is absent and no checkpoint had it.
+  virtual absl::StatusOr<chain::Check> VerifyChain(const std::string& aggregate_id) = 0;
+  // Every chain, and the latest checkpoint's signature, count and Merkle root.
+  virtual absl::StatusOr<chain::ServiceCheck> VerifyAllChains() = 0;
+  // Takes a signed checkpoint of all chain heads unless another replica is (nullopt).
+  // DATA_LOSS when the chains no longer extend the latest checkpoint (chain::Anchor::Take).
+  virtual absl::StatusOr<std::optional<chain::Checkpoint>> TakeCheckpoint() = 0;
+  // Checkpoints after `after_id`, oldest first, with their changed heads (for export).
+  virtual absl::StatusOr<std::vector<chain::Checkpoint>> Checkpoints(int64_t after_id, int limit) = 0;
   virtual absl::StatusOr<std::vector<events::FeedEvent>> Feed(const events::Cursor& after, int limit) = 0;
 
   // Applies one clue event in the consumer's transaction: links and updates the referred

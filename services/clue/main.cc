@@ -43,14 +43,7 @@ int main(int argc, char** argv) {
   }
   store.SetChainKeys(sm::chain::KeysOf(identity, &(*runtime)->verifier(), "clue-service"));
   sm::Periodic checkpoints;
-  checkpoints.Start(config->checkpoint_interval, [&store] {
-    auto taken = store.TakeCheckpoint();
-    if (!taken.ok()) {
-      sm::log::Error("chain checkpoint not taken", {{"error", std::string(taken.status().message())}});
-    } else if (taken->has_value()) {
-      sm::log::Info("chain checkpoint taken", {{"id", (*taken)->id}, {"clues", (*taken)->aggregates}});
-    }
-  });
+  checkpoints.Start(config->checkpoint_interval, [&store] { sm::chain::LogCheckpoint(store.TakeCheckpoint()); });
   sm::db::PoolConfig listen_config = config->service.db;
   sm::db::Listener listener(listen_config, "clue_events");
   listener.Start();

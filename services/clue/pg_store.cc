@@ -1,12 +1,10 @@
 #include "services/clue/pg_store.h"
 
 #include <algorithm>
-#include <cctype>
 #include <iterator>
 #include <set>
 #include <unordered_map>
 
-#include "common/crypto.h"
 #include "common/db/sql.h"
 #include "common/log.h"
 #include "common/status.h"
@@ -251,30 +249,22 @@ std::vector<OptStr> RowParams(const StoredClue& s) {
 }  // namespace
 
 std::string StateDigest(const StoredClue& s) {
-  // The row as written (RowParams, without the chain it is checked against) and the
-  // subjects, length-prefixed; UUIDs lower-cased as PostgreSQL returns them.
-  std::string bytes = "sm-clue-state-v1;";
-  auto put = [&](const OptStr& v, bool uuid) {
-    if (!v) {
-      bytes += "-;";
-      return;
-    }
-    std::string value = *v;
-    if (uuid) {
-      for (char& ch : value) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    }
-    bytes += std::to_string(value.size()) + ":" + value + ";";
-  };
+  // The row as written (RowParams, without the chain it is checked against) and the subjects.
+  chain::StateDigester digest("sm-clue-state-v1");
   std::vector<OptStr> row = RowParams(s);
   for (size_t i = 0; i + kChainColumns < kRowColumns; ++i) {
-    put(row[i], std::string_view(kRow[i].expr) == "?::uuid");
+    if (std::string_view(kRow[i].expr) == "?::uuid") {
+      digest.AddUuid(row[i]);
+    } else {
+      digest.Add(row[i]);
+    }
   }
   for (const auto& subj : s.clue.subjects()) {
-    put(Opt(subj.person_id()), true);
-    put(Opt(subj.unit_id()), true);
-    put(subj.display_name(), false);
+    digest.AddUuid(Opt(subj.person_id()));
+    digest.AddUuid(Opt(subj.unit_id()));
+    digest.Add(subj.display_name());
   }
-  return crypto::Sha256Hex(bytes);
+  return digest.Hex();
 }
 
 namespace {
@@ -351,6 +341,10 @@ void AddCustody(Tx& tx, const std::string& clue_id, const std::string& unit_id, 
 PgStore::PgStore(db::Pool* pool, const Clock& clock, RegisterBatching batching)
     : pool_(pool),
       clock_(clock),
+      chain_(chain::Anchor("clue-service", "clue_anchor", "clues", "clue_events", "clue_id"), pool, clock, &log_,
+             "clue",
+             [this](Tx& tx, const std::string& id) { return ChainEvidence(tx, id); },
+             [this](Tx& tx) { return ChainRows(tx); }),
       registrations_({.max_batch = batching.max_batch, .max_running = batching.max_running, .name = "clue_register"},
                      [this](const std::vector<Registration*>& batch) { RunRegistrations(batch); }, &Conflict) {}
 
@@ -687,19 +681,14 @@ absl::StatusOr<std::vector<chain::Event>> PgStore::Events(const std::string& clu
   return std::move(h->events);
 }
 
-absl::StatusOr<chain::Check> PgStore::VerifyChainIn(Tx& tx, const std::string& clue_id) const {
-  std::optional<chain::Evidence> evidence;
-  if (auto row = Load(tx, clue_id, false)) {
-    SM_ASSIGN_OR_RETURN(auto history, log_.Read(tx, clue_id));
-    evidence = chain::Evidence{std::move(history.events), history.head_len, std::move(history.head_hash),
-                               StateDigest(*row)};
-  }
-  auto c = anchor_.VerifyOne(tx, chain_keys_.keys, clue_id, evidence);
-  if (absl::IsNotFound(c.status())) return absl::NotFoundError("clue not found");
-  return c;
+absl::StatusOr<std::optional<chain::Evidence>> PgStore::ChainEvidence(Tx& tx, const std::string& clue_id) const {
+  auto row = Load(tx, clue_id, false);
+  if (!row) return std::nullopt;
+  SM_ASSIGN_OR_RETURN(auto history, log_.Read(tx, clue_id));
+  return chain::Evidence{std::move(history.events), history.head_len, std::move(history.head_hash), StateDigest(*row)};
 }
 
-chain::ServiceCheck PgStore::VerifyAllChainsIn(Tx& tx) const {
+std::map<std::string, chain::Evidence> PgStore::ChainRows(Tx& tx) const {
   std::map<std::string, chain::Evidence> all;
   std::vector<StoredClue> rows;
   for (const auto& r : tx.exec(std::string("SELECT ") + kColumns + " FROM clues c")) rows.push_back(FromRow(r));
@@ -707,52 +696,7 @@ chain::ServiceCheck PgStore::VerifyAllChainsIn(Tx& tx) const {
   for (const StoredClue& row : rows) {
     all.emplace(row.clue.id(), chain::Evidence{{}, row.chain_len, row.chain_head, StateDigest(row)});
   }
-  for (auto& [id, events] : log_.ReadAll(tx)) {
-    auto it = all.find(id);
-    if (it != all.end()) {
-      it->second.events = std::move(events);
-    } else {
-      // Events of a clue whose row is gone: its chain cannot match a record.
-      all.emplace(id, chain::Evidence{std::move(events), 0, "", std::nullopt});
-    }
-  }
-  return anchor_.VerifyAll(tx, chain_keys_.keys, all);
-}
-
-absl::StatusOr<chain::Check> PgStore::VerifyChain(const std::string& clue_id) {
-  absl::StatusOr<chain::Check> out = absl::InternalError("not verified");
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    out = VerifyChainIn(tx, clue_id);
-    return out.status();
-  }, db::TxOptions{.read_only = true});
-  if (!s.ok()) return s;
-  return out;
-}
-
-absl::StatusOr<chain::ServiceCheck> PgStore::VerifyAllChains() {
-  chain::ServiceCheck out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    out = VerifyAllChainsIn(tx);
-    return absl::OkStatus();
-    // One snapshot for rows, events and checkpoint: a commit in between is no tampering.
-  }, db::TxOptions{.serializable = true, .read_only = true});
-  if (!s.ok()) return s;
-  return out;
-}
-
-absl::StatusOr<std::optional<chain::Checkpoint>> PgStore::TakeCheckpoint() {
-  if (!chain_keys_.sign) return absl::FailedPreconditionError("no signing key: checkpoints are not taken");
-  return anchor_.Take(*pool_, chain_keys_.sign, chain_keys_.keys, NowMicros(clock_));
-}
-
-absl::StatusOr<std::vector<chain::Checkpoint>> PgStore::Checkpoints(int64_t after_id, int limit) {
-  std::vector<chain::Checkpoint> out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    out = anchor_.List(tx, after_id, limit);
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
-  if (!s.ok()) return s;
-  return out;
+  return all;
 }
 
 absl::StatusOr<UnitInfo> PgStore::Unit(const std::string& id) { return directory_.Unit(id); }

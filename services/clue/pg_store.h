@@ -6,7 +6,7 @@
 #include <optional>
 #include <unordered_map>
 
-#include "common/chain_anchor.h"
+#include "common/chain_guard.h"
 #include "common/clock.h"
 #include "common/coalesce.h"
 #include "common/directory_reader.h"
@@ -36,16 +36,16 @@ class PgStore final : public Store {
   PgStore(db::Pool* pool, const Clock& clock, RegisterBatching batching = {});
 
   // Before serving; without it checkpoints are neither taken nor trusted.
-  void SetChainKeys(ChainKeys keys) { chain_keys_ = std::move(keys); }
+  void SetChainKeys(ChainKeys keys) { chain_.SetKeys(std::move(keys)); }
+  // The tamper evidence of the clue chains (tests verify inside their own transactions).
+  const chain::Guard& chain() const { return chain_; }
 
-  absl::StatusOr<chain::Check> VerifyChain(const std::string& clue_id) override;
-  absl::StatusOr<chain::ServiceCheck> VerifyAllChains() override;
-  absl::StatusOr<std::optional<chain::Checkpoint>> TakeCheckpoint() override;
-  absl::StatusOr<std::vector<chain::Checkpoint>> Checkpoints(int64_t after_id, int limit) override;
-  // The same two checks inside the caller's transaction (one snapshot; tests run them on
-  // uncommitted tampering). NOT_FOUND from VerifyChainIn as VerifyChain.
-  absl::StatusOr<chain::Check> VerifyChainIn(db::Tx& tx, const std::string& clue_id) const;
-  chain::ServiceCheck VerifyAllChainsIn(db::Tx& tx) const;
+  absl::StatusOr<chain::Check> VerifyChain(const std::string& clue_id) override { return chain_.Verify(clue_id); }
+  absl::StatusOr<chain::ServiceCheck> VerifyAllChains() override { return chain_.VerifyAll(); }
+  absl::StatusOr<std::optional<chain::Checkpoint>> TakeCheckpoint() override { return chain_.Take(); }
+  absl::StatusOr<std::vector<chain::Checkpoint>> Checkpoints(int64_t after_id, int limit) override {
+    return chain_.List(after_id, limit);
+  }
 
   absl::StatusOr<v1::ClueReply> Register(const StoredClue& clue, const Actor& actor, const db::Idempotency::Key& key,
                                          const std::vector<std::pair<std::string, nlohmann::json>>& events) override;
@@ -99,6 +99,9 @@ class PgStore final : public Store {
   std::optional<StoredClue> BySource(db::Tx& tx, const StoredClue& c);
 
 
+  // A clue's tamper evidence as stored (nullopt: no such clue), and every clue row's.
+  absl::StatusOr<std::optional<chain::Evidence>> ChainEvidence(db::Tx& tx, const std::string& clue_id) const;
+  std::map<std::string, chain::Evidence> ChainRows(db::Tx& tx) const;
   // After a commit: moves the statistics cache key on (see StatsVersion).
   void Changed();
   // Where each subject of `c` sits in the directory (for recusal); a failed read refuses.
@@ -109,8 +112,7 @@ class PgStore final : public Store {
   db::Idempotency idempotency_{"clue"};
   db::StatsVersion stats_version_{pool_};
   events::EventLog log_{"clue_events", "clue_id", "clues", "clue_events", /*versioned=*/true};
-  chain::Anchor anchor_{"clue-service", "clue_anchor", "clues", "clue_events", "clue_id"};
-  ChainKeys chain_keys_;
+  chain::Guard chain_;
   Coalescer<Registration> registrations_;
   DirectoryReader directory_{pool_};
 };

@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "common/chain_guard.h"
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/paging.h"
@@ -775,20 +776,9 @@ grpc::Status ClueServiceImpl::VerifyAllChains(grpc::ServerContext* ctx, const v1
   return call_.Run(ctx, "VerifyAllChains", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleOversight}));
     SM_ASSIGN_OR_RETURN(chain::ServiceCheck c, store_->VerifyAllChains());
-    resp->set_intact(c.intact);
-    resp->set_clues(c.aggregates);
-    resp->set_checkpoint_id(c.checkpoint ? c.checkpoint->id : 0);
-    resp->set_checkpoint_problem(c.checkpoint_problem);
-    for (const auto& b : c.broken) {
-      auto* out = resp->add_broken();
-      out->set_clue_id(b.aggregate_id);
-      out->set_first_broken_seq(b.check.first_broken_seq);
-      out->set_problem(b.check.problem);
-    }
-    if (!c.intact) {
-      log::Error("clue event chains broken", {{"broken", static_cast<int64_t>(c.broken.size())},
-                                              {"checkpoint_problem", c.checkpoint_problem}});
-    }
+    chain::FillServiceCheck(
+        c, resp, [](auto* r, int64_t n) { r->set_clues(n); }, [](auto* b, const std::string& id) { b->set_clue_id(id); },
+        "clue event chains");
     return absl::OkStatus();
   });
 }
@@ -797,26 +787,8 @@ grpc::Status ClueServiceImpl::ExportCheckpoints(grpc::ServerContext* ctx, const 
                                                 v1::ExportCheckpointsResponse* resp) {
   return call_.Run(ctx, "ExportCheckpoints", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleOversight}));
-    if (req->after_id() < 0) return InvalidField("after_id", "must not be negative");
-    if (req->limit() < 0 || req->limit() > 500) return InvalidField("limit", "must be 0 to 500");
-    SM_ASSIGN_OR_RETURN(auto checkpoints, store_->Checkpoints(req->after_id(), req->limit() == 0 ? 100 : req->limit()));
-    for (const auto& c : checkpoints) {
-      auto* out = resp->add_checkpoints();
-      out->set_id(c.id);
-      out->set_service(c.service);
-      db::SetMicros(out->mutable_taken_at(), c.taken_at_micros);
-      out->set_aggregates(c.aggregates);
-      out->set_merkle_root(c.merkle_root);
-      out->set_kid(c.kid);
-      out->set_signature(c.signature);
-      for (const auto& h : c.heads) {
-        auto* head = out->add_heads();
-        head->set_aggregate_id(h.aggregate_id);
-        head->set_chain_len(h.len);
-        head->set_chain_head(h.head);
-      }
-    }
-    return absl::OkStatus();
+    return chain::ExportCheckpoints([this](int64_t after, int limit) { return store_->Checkpoints(after, limit); },
+                                    *req, resp);
   });
 }
 

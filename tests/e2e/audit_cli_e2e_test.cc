@@ -4,7 +4,8 @@
 // branch, records a finding and refers it to the discipline group, which handles the clue
 // that audit-service delivered; the outcome comes back onto the finding. The branch's staff
 // rectify, the audit office rejects once and then signs off. A findings ledger (CSV) is
-// imported twice; an unrelated branch sees nothing.
+// imported twice; an unrelated branch sees nothing. The running audit-service signs a chain
+// checkpoint at start-up, which oversight verifies every chain against and exports.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <arpa/inet.h>
@@ -23,6 +24,7 @@
 #include <string>
 #include <thread>
 
+#include "tests/e2e/checkpoint_commands.h"
 #include "tests/support/local_stack.h"
 
 namespace {
@@ -543,6 +545,20 @@ TEST_F(AuditCliE2E, BadInputsAreRefusedClearly) {
                    " --timeout-ms 2000 audit finding list");
   EXPECT_EQ(down.code, 7) << down.out;
   EXPECT_NE(down.out.find("审计服务"), std::string::npos) << down.out;
+}
+
+// The running audit-service signs a checkpoint at start-up; oversight verifies every
+// engagement's and finding's chain against it and exports it as JSON lines; the audit office,
+// the audited branch and the discipline group may do neither.
+TEST_F(AuditCliE2E, ACheckpointIsSignedAtStartUpVerifiedAndExported) {
+  Result login = Smctl("login --dev --user overseer --unit bureau-party-committee --role oversight", "oversight");
+  ASSERT_EQ(login.code, 0) << login.out;
+  Ref eng = Engagement("--kind project-payment --title '办公楼改造工程结算审计' --audited-unit fucheng-branch"
+                       " --from 2025-01-01 --to 2025-12-31");
+  ASSERT_FALSE(eng.id.empty());
+  Ref f = Finding(eng.number, "工程款超付", "1200");
+  ASSERT_FALSE(f.id.empty());
+  sm::testing::ExpectCheckpointCommands(Smctl, "audit", "audit-service", "oversight", {kAuditor, kStaff, kGroup});
 }
 
 }  // namespace

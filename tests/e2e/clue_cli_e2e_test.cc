@@ -16,9 +16,9 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <sstream>
 #include <string>
 
+#include "tests/e2e/checkpoint_commands.h"
 #include "tests/support/local_stack.h"
 
 namespace {
@@ -441,24 +441,7 @@ TEST_F(ClueCliE2E, ACheckpointIsSignedAtStartUpVerifiedAndExported) {
   ASSERT_EQ(login.code, 0) << login.out;
   Registered c = Register("反映其违规发放津贴");
   ASSERT_FALSE(c.id.empty());
-  Result all = Smctl("clue verify-all", "oversight");
-  EXPECT_EQ(all.code, 0) << all.out;
-  EXPECT_NE(all.out.find("完整"), std::string::npos) << all.out;
-  Result exported = Smctl("clue checkpoints export", "oversight", false);
-  ASSERT_EQ(exported.code, 0) << exported.out;
-  std::istringstream lines(exported.out);
-  std::string first;
-  ASSERT_TRUE(std::getline(lines, first)) << exported.out;
-  auto cp = nlohmann::json::parse(first);
-  EXPECT_EQ(cp["id"], "1");  // int64 is a string in proto JSON
-  EXPECT_EQ(cp["service"], "clue-service");
-  EXPECT_EQ(cp["kid"].get<std::string>().rfind("k-", 0), 0u) << first;
-  EXPECT_FALSE(cp["signature"].get<std::string>().empty()) << first;
-  Result after = Smctl("clue checkpoints export --after 1000000", "oversight", false);
-  EXPECT_EQ(after.code, 0) << after.out;
-  EXPECT_TRUE(after.out.empty()) << after.out;
-  EXPECT_NE(Smctl("clue checkpoints export", kGroup).code, 0);
-  EXPECT_NE(Smctl("clue verify-all", kGroup).code, 0);
+  sm::testing::ExpectCheckpointCommands(Smctl, "clue", "clue-service", "oversight", {kGroup});
 }
 
 }  // namespace

@@ -344,6 +344,16 @@ TEST_F(AuditAccessTest, EveryRpcRoleAndRelationThroughTheService) {
          v1::VerifyChainResponse out;
          return Answer{Call(s, who, &S::VerifyAuditChain, r, &out)};
        }},
+      {Rpc::kVerifyAllAuditChains, Item::kNone, false,
+       [&](const Who& who) {
+         v1::VerifyAllAuditChainsResponse out;
+         return Answer{Call(s, who, &S::VerifyAllAuditChains, v1::VerifyAllChainsRequest(), &out)};
+       }},
+      {Rpc::kExportAuditCheckpoints, Item::kNone, false,
+       [&](const Who& who) {
+         v1::ExportCheckpointsResponse out;
+         return Answer{Call(s, who, &S::ExportAuditCheckpoints, v1::ExportCheckpointsRequest(), &out)};
+       }},
       {Rpc::kSubscribe, Item::kNone, false,
        [&](const Who& who) {
          grpc::ClientContext ctx;
@@ -418,7 +428,8 @@ TEST_F(AuditAccessTest, EveryRpcRoleAndRelationThroughTheService) {
   // Every RPC but statistics (walked by scope below) is walked here.
   EXPECT_EQ(walked.size() + 1, std::size(access::kAllRpcs));
   EXPECT_FALSE(walked.count(Rpc::kGetAuditStats));
-  EXPECT_EQ(cells, (static_cast<int>(probes.size()) - 1) * 9 * 6 + 9);
+  // The three without an item (the feed, verifying every chain, exporting checkpoints): one unit.
+  EXPECT_EQ(cells, (static_cast<int>(probes.size()) - 3) * 9 * 6 + 3 * 9);
   // Nothing allowed went further than the version check: the items are as prepared.
   EXPECT_EQ(Get(f.id(), auditor).referral().clue_id(), f.referral().clue_id());
   v1::GetEngagementRequest ge;

@@ -4,12 +4,12 @@
 // transaction, are each detected by the in-process verifier (at the exact event where the
 // tampering has one) and rolled back. Also: the checkpoint tables refuse UPDATE, DELETE and
 // TRUNCATE to the service role and the superuser, forged checkpoints are not trusted, and a
-// checkpoint is never taken over tampered chains.
+// checkpoint is never taken over tampered chains. The operations and checks are
+// tests/support/chain_tamper.h's (audit_tamper_test runs them on audit's chains).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdio>
 #include <map>
 #include <random>
 #include <set>
@@ -17,11 +17,10 @@
 #include "common/auth.h"
 #include "common/db/migrate.h"
 #include "common/db/sql.h"
-#include "common/event_log.h"
-#include "common/signature.h"
 #include "common/uuid.h"
 #include "services/clue/pg_store.h"
 #include "tests/integration/demo_directory.h"
+#include "tests/support/chain_tamper.h"
 #include "tests/support/pg_redis.h"
 
 const std::vector<sm::db::Migration>& clue_lib_migrations();
@@ -41,16 +40,7 @@ ChainKeys DevelopmentChainKeys() {
       nullptr, "clue-service");
 }
 
-google::protobuf::Timestamp ToTimestamp(TimePoint t) {
-  google::protobuf::Timestamp out;
-  db::SetMicros(&out, std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count());
-  return out;
-}
-
-std::string SuperuserConn() {
-  return "host=127.0.0.1 port=" + std::to_string(PgRedis::Get().pg_port()) +
-         " dbname=supervision user=postgres options=-csearch_path=clue";
-}
+using db::TimestampOf;
 
 class ChainTamperTest : public ::testing::Test {
  protected:
@@ -74,6 +64,41 @@ class ChainTamperTest : public ::testing::Test {
     delete dir_pool_;
   }
 
+  // The clue chains as an administrator sees them.
+  static ::sm::testing::tamper::Target Target() {
+    return {
+        .schema = "clue",
+        .service_role = "sm_clue",
+        .anchor_schema = "clue_anchor",
+        .service = "clue-service",
+        .events_table = "clue_events",
+        .id_column = "clue_id",
+        .table_of = [](const std::string&) { return std::string("clues"); },
+        .row_edits =
+            [](const std::string&) {
+              return std::vector<std::string>{
+                  "state = CASE WHEN state = 'CLUE_STATE_CONCLUDED' THEN 'CLUE_STATE_HELD' ELSE 'CLUE_STATE_CONCLUDED' END",
+                  "holding_unit_id = gen_random_uuid()", "version = version + 1", "handler_person_id = gen_random_uuid()",
+                  "offered_to_unit_id = gen_random_uuid()",
+                  "deadline_at = coalesce(deadline_at, now()) + interval '30 days'",
+                  "disposition_reason = 'shelved quietly', disposition_method = 'DISPOSITION_METHOD_SHELVE'",
+                  "outcome_feedback = 'nothing found', outcome_form = 0", "details_sealed = 'v1:forged'",
+                  "summary = summary || ' (edited)'", "overdue = NOT overdue"};
+            },
+        .child_edits = {"UPDATE clue_subjects SET display_name = 'someone else' WHERE clue_id = $1::uuid"},
+        .delete_whole =
+            [](const std::string& id) {
+              // A clue others were merged into is referenced by them: not deleted alone.
+              if (merged_into_.count(id) != 0) return std::vector<std::string>{};
+              return std::vector<std::string>{"DELETE FROM clue_events WHERE clue_id = $1::uuid",
+                                              "DELETE FROM clue_subjects WHERE clue_id = $1::uuid",
+                                              "DELETE FROM clue_custody WHERE clue_id = $1::uuid",
+                                              "DELETE FROM clues WHERE id = $1::uuid"};
+            },
+        .guard = &store_->chain(),
+    };
+  }
+
   static std::string Register(std::mt19937_64& rng, const std::string& unit) {
     StoredClue c;
     v1::Clue& clue = c.clue;
@@ -86,8 +111,8 @@ class ChainTamperTest : public ::testing::Test {
     clue.add_categories(v1::CLUE_CATEGORY_POLITICAL);
     clue.set_summary("clue " + std::to_string(rng() % 100000));
     clue.set_severity(v1::SEVERITY_MEDIUM);
-    *clue.mutable_received_at() = ToTimestamp(clock_->Now() - std::chrono::hours(24));
-    *clue.mutable_registered_at() = ToTimestamp(clock_->Now());
+    *clue.mutable_received_at() = TimestampOf(clock_->Now() - std::chrono::hours(24));
+    *clue.mutable_registered_at() = TimestampOf(clock_->Now());
     clue.set_version(1);
     auto* subject = clue.add_subjects();
     // Upper-case on input: the state digest must not depend on how PostgreSQL spells it back.
@@ -197,18 +222,13 @@ class ChainTamperTest : public ::testing::Test {
   static inline db::Pool* dir_pool_ = nullptr;
   static FakeClock* clock_;
   static PgStore* store_;
+  static std::set<std::string> merged_into_;  // clues others were merged into
 };
 
 db::Pool* ChainTamperTest::pool_;
 FakeClock* ChainTamperTest::clock_;
 PgStore* ChainTamperTest::store_;
-
-// What a tamper operation did and where the verifier must report it.
-struct Expect {
-  std::string kind;
-  std::string clue_id;
-  int64_t seq = 0;  // 0: the clue is gone
-};
+std::set<std::string> ChainTamperTest::merged_into_;
 
 TEST_F(ChainTamperTest, EveryTamperOperationIsDetectedAtItsEvent) {
   std::mt19937_64 rng(kSeed);
@@ -220,7 +240,6 @@ TEST_F(ChainTamperTest, EveryTamperOperationIsDetectedAtItsEvent) {
     if (i >= 20 || i % 2 == 0) unit = NewUuid();
     ids.push_back(Register(rng, unit));
   }
-  std::set<std::string> merged_into;
   for (int i = 0; i < 10; ++i) {
     const std::string primary = ids[static_cast<size_t>(i * 2)], merged = ids[static_cast<size_t>(i * 2 + 1)];
     auto p = store_->Get(primary);
@@ -228,7 +247,7 @@ TEST_F(ChainTamperTest, EveryTamperOperationIsDetectedAtItsEvent) {
     auto r = store_->Merge(primary, p->clue.version(), {merged}, StaffOf(p->clue.holding_unit_id()), "same",
                            {NewUuid(), "MergeClues", "fp"});
     ASSERT_TRUE(r.ok()) << r.status();
-    merged_into.insert(primary);
+    merged_into_.insert(primary);
   }
   for (int i = 0; i < kClues * 3; ++i) Step(rng, ids[rng() % ids.size()]);
   auto overdue = store_->MarkOverdue(clock_->Now() + std::chrono::hours(24 * 90));
@@ -242,174 +261,14 @@ TEST_F(ChainTamperTest, EveryTamperOperationIsDetectedAtItsEvent) {
   // Some chains grow past the checkpoint.
   for (int i = 0; i < 40; ++i) Step(rng, ids[rng() % ids.size()]);
 
-  std::map<std::string, int64_t> checkpointed;  // clue -> its length in the checkpoint
-  {
-    pqxx::connection c(SuperuserConn());
-    pqxx::nontransaction q(c);
-    for (const auto& r : q.exec_params("SELECT aggregate_id::text, chain_len FROM clue_anchor.chain_checkpoint_heads "
-                                       "WHERE checkpoint_id = $1",
-                                       (*cp)->id)) {
-      checkpointed[r[0].as<std::string>()] = r[1].as<int64_t>();
-    }
-  }
   auto all = store_->VerifyAllChains();
   ASSERT_TRUE(all.ok());
   ASSERT_TRUE(all->intact) << all->checkpoint_problem << (all->broken.empty() ? "" : all->broken[0].check.problem);
   EXPECT_EQ(all->aggregates, kClues);
 
-  pqxx::connection conn(SuperuserConn());
-  events::EventLog log("clue_events", "clue_id", "clues", "clue_events", true);
-  std::map<std::string, int> by_kind;
-  const auto start = std::chrono::steady_clock::now();
-  for (int op = 0; op < kOperations; ++op) {
-    pqxx::work tx(conn);
-    const std::string id = ids[rng() % ids.size()];
-    auto h = log.Read(tx, id);
-    ASSERT_TRUE(h.ok());
-    std::vector<chain::Event> ev = h->events;
-    const int64_t len = static_cast<int64_t>(ev.size());
-    const int64_t cp_len = checkpointed.at(id);
-    auto pick = [&](int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1)); };
-    // Rewrites events from..len of `ev` (already edited in memory) with consistent hashes.
-    auto rehash = [&](int64_t from) {
-      for (int64_t s = from; s <= static_cast<int64_t>(ev.size()); ++s) {
-        chain::Event& e = ev[static_cast<size_t>(s - 1)];
-        e.prev_hash = s == 1 ? "" : ev[static_cast<size_t>(s - 2)].hash;
-        e.hash = chain::Hash(e.prev_hash, e);
-      }
-    };
-    auto write_event = [&](const chain::Event& e) {
-      tx.exec_params0("UPDATE clue_events SET type = $3, actor = $4, data = $5, prev_hash = $6, hash = $7 "
-                      "WHERE clue_id = $1::uuid AND seq = $2",
-                      id, e.seq, e.type, e.actor, e.data, e.prev_hash, e.hash);
-    };
-    auto set_head = [&](int64_t n, const std::string& head) {
-      tx.exec_params0("UPDATE clues SET chain_len = $2, chain_head = $3 WHERE id = $1::uuid", id, n, head);
-    };
-    Expect x{"", id, 0};
-    switch (op % 10) {
-      case 0: {  // edit an event's data, type, actor or time
-        const int64_t k = pick(1, len);
-        static const char* kEdits[] = {"data = '{\"forged\":true}'", "type = type || '_forged'", "actor = 'forger'",
-                                       "at = at + interval '1 second'"};
-        const int which = static_cast<int>(rng() % 4);
-        tx.exec_params0(std::string("UPDATE clue_events SET ") + kEdits[which] + " WHERE clue_id = $1::uuid AND seq = $2",
-                        id, k);
-        x = {std::string("edit_event_") + std::to_string(which), id, k};
-        break;
-      }
-      case 1: {  // delete a middle event
-        if (len < 2) {  // none: another clue
-          tx.abort();
-          --op;
-          continue;
-        }
-        const int64_t k = pick(1, len - 1);
-        tx.exec_params0("DELETE FROM clue_events WHERE clue_id = $1::uuid AND seq = $2", id, k);
-        x = {"delete_middle", id, k};
-        break;
-      }
-      case 2: {  // delete tail events
-        const int64_t k = pick(1, len);
-        tx.exec_params0("DELETE FROM clue_events WHERE clue_id = $1::uuid AND seq >= $2", id, k);
-        x = {"delete_tail", id, k};
-        break;
-      }
-      case 3: {  // delete tail events and rewrite chain_len / chain_head to match
-        const int64_t k = pick(1, len);
-        tx.exec_params0("DELETE FROM clue_events WHERE clue_id = $1::uuid AND seq >= $2", id, k);
-        set_head(k - 1, k == 1 ? "" : ev[static_cast<size_t>(k - 2)].hash);
-        // Within the checkpoint the first missing event is known; past it, the row no longer
-        // is the state the new last event committed to.
-        x = {"delete_tail_rewrite_head", id, k <= cp_len ? k : k - 1};
-        break;
-      }
-      case 4: {  // edit a checkpointed event and rehash the whole chain with the unkeyed algorithm
-        const int64_t k = pick(1, cp_len);
-        ev[static_cast<size_t>(k - 1)].data = "{\"rewritten\":" + std::to_string(op) + "}";
-        rehash(1);
-        for (const auto& e : ev) write_event(e);
-        set_head(len, ev.back().hash);
-        x = {"rehash_chain", id, cp_len};
-        break;
-      }
-      case 5: case 6: {  // edit the clue row
-        static const char* kRowEdits[] = {
-            "state = CASE WHEN state = 'CLUE_STATE_CONCLUDED' THEN 'CLUE_STATE_HELD' ELSE 'CLUE_STATE_CONCLUDED' END",
-            "holding_unit_id = gen_random_uuid()", "version = version + 1", "handler_person_id = gen_random_uuid()",
-            "offered_to_unit_id = gen_random_uuid()", "deadline_at = coalesce(deadline_at, now()) + interval '30 days'",
-            "disposition_reason = 'shelved quietly', disposition_method = 'DISPOSITION_METHOD_SHELVE'",
-            "outcome_feedback = 'nothing found', outcome_form = 0", "details_sealed = 'v1:forged'",
-            "summary = summary || ' (edited)'", "overdue = NOT overdue"};
-        const size_t which = rng() % std::size(kRowEdits);
-        tx.exec_params0(std::string("UPDATE clues SET ") + kRowEdits[which] + " WHERE id = $1::uuid", id);
-        if (rng() % 2 == 0) {  // and the subjects, sometimes
-          tx.exec_params0("UPDATE clue_subjects SET display_name = 'someone else' WHERE clue_id = $1::uuid", id);
-        }
-        x = {"edit_row_" + std::to_string(which), id, len};
-        break;
-      }
-      case 7: {  // delete the whole clue
-        if (merged_into.count(id) != 0) {  // another clue points at it: delete one that nothing references
-          tx.abort();
-          --op;
-          continue;
-        }
-        for (const char* sql : {"DELETE FROM clue_events WHERE clue_id = $1::uuid",
-                                "DELETE FROM clue_subjects WHERE clue_id = $1::uuid",
-                                "DELETE FROM clue_custody WHERE clue_id = $1::uuid", "DELETE FROM clues WHERE id = $1::uuid"}) {
-          tx.exec_params0(sql, id);
-        }
-        x = {"delete_clue", id, 0};
-        break;
-      }
-      case 8: {  // insert a forged event after the head, the row left alone
-        chain::Event f = ev.back();
-        f.seq = len + 1;
-        f.type = "forged";
-        f.data = "{}";
-        f.prev_hash = ev.back().hash;
-        f.hash = chain::Hash(f.prev_hash, f);
-        log.Insert(tx, {f});
-        x = {"forge_append", id, len + 1};
-        break;
-      }
-      default: {  // splice a forged event into the checkpointed part, renumber, rehash, fix the head
-        const int64_t k = pick(1, cp_len);
-        chain::Event f = ev[static_cast<size_t>(k - 1)];
-        f.type = "forged";
-        f.data = "{\"spliced\":true}";
-        ev.insert(ev.begin() + (k - 1), f);
-        for (size_t i = 0; i < ev.size(); ++i) ev[i].seq = static_cast<int64_t>(i) + 1;
-        rehash(1);
-        tx.exec_params0("DELETE FROM clue_events WHERE clue_id = $1::uuid", id);
-        log.Insert(tx, ev);
-        set_head(len + 1, ev.back().hash);
-        x = {"forge_splice", id, cp_len};
-        break;
-      }
-    }
-    ++by_kind[x.kind];
-    auto c = store_->VerifyChainIn(tx, id);
-    ASSERT_TRUE(c.ok()) << x.kind << ": " << c.status();
-    ASSERT_FALSE(c->intact) << "op " << op << " " << x.kind << " on " << id << " not detected";
-    ASSERT_EQ(c->first_broken_seq, x.seq) << "op " << op << " " << x.kind << " on " << id << ": " << c->problem;
-    if (x.kind == "delete_clue" || op % 97 == 0) {
-      chain::ServiceCheck s = store_->VerifyAllChainsIn(tx);
-      ASSERT_FALSE(s.intact) << "op " << op << " " << x.kind;
-      ASSERT_TRUE(s.checkpoint_problem.empty()) << s.checkpoint_problem;
-      ASSERT_EQ(s.broken.size(), 1u) << "op " << op << " " << x.kind;
-      EXPECT_EQ(s.broken[0].aggregate_id, id);
-      EXPECT_EQ(s.broken[0].check.first_broken_seq, x.seq) << s.broken[0].check.problem;
-    }
-    tx.abort();
-  }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%d tamper operations, every one detected, in %.1f s (seed %llu):", kOperations, seconds,
-              static_cast<unsigned long long>(kSeed));
-  for (const auto& [kind, n] : by_kind) std::printf(" %s=%d", kind.c_str(), n);
-  std::printf("\n");
-  RecordProperty("tamper_seconds", std::to_string(seconds));
+  ::sm::testing::tamper::ExpectEveryOperationDetected(
+      Target(), ids, ::sm::testing::tamper::CheckpointedLengths(Target(), (*cp)->id), kOperations, kSeed);
+  if (HasFatalFailure()) return;
   // Nothing stuck: rolled back, the chains are intact again.
   auto after = store_->VerifyAllChains();
   ASSERT_TRUE(after.ok());
@@ -421,54 +280,7 @@ TEST_F(ChainTamperTest, CheckpointTablesAreAppendOnlyForTheServiceAndTheSuperuse
   Register(rng, NewUuid());
   auto cp = store_->TakeCheckpoint();
   ASSERT_TRUE(cp.ok() && cp->has_value()) << cp.status();
-  const std::vector<std::string> refused = {
-      "UPDATE clue_anchor.chain_checkpoints SET merkle_root = 'x'",
-      "DELETE FROM clue_anchor.chain_checkpoints",
-      "TRUNCATE clue_anchor.chain_checkpoints CASCADE",
-      "UPDATE clue_anchor.chain_checkpoint_heads SET chain_len = 0",
-      "DELETE FROM clue_anchor.chain_checkpoint_heads",
-      "TRUNCATE clue_anchor.chain_checkpoint_heads",
-  };
-  const std::string service_conn = "host=127.0.0.1 port=" + std::to_string(PgRedis::Get().pg_port()) +
-                                   " dbname=supervision user=sm_clue";
-  // The error `sql` fails with ("" when it does not fail).
-  auto error_of = [](pqxx::connection& conn, const std::string& sql) -> std::string {
-    pqxx::work tx(conn);
-    try {
-      tx.exec(sql);
-    } catch (const pqxx::sql_error& e) {
-      return e.what();
-    }
-    return "";
-  };
-  // The service role lacks the privilege; the superuser, who has it, meets the trigger.
-  const std::vector<std::pair<std::string, std::string>> roles = {{service_conn, "permission denied"},
-                                                                   {SuperuserConn(), "append-only"}};
-  for (const auto& [conn_str, why] : roles) {
-    pqxx::connection conn(conn_str);
-    for (const std::string& sql : refused) {
-      EXPECT_THAT(error_of(conn, sql), ::testing::HasSubstr(why)) << conn_str << ": " << sql;
-    }
-    // Heads may not be slipped into an existing (signed) checkpoint.
-    EXPECT_THAT(error_of(conn, "INSERT INTO clue_anchor.chain_checkpoint_heads VALUES (" + std::to_string((*cp)->id) +
-                                   ", gen_random_uuid(), 1, 'x')"),
-                ::testing::HasSubstr("same transaction"))
-        << conn_str;
-  }
-  {  // The service role cannot drop, alter or take over the anchor either.
-    pqxx::connection conn(service_conn);
-    for (const char* sql : {"DROP TABLE clue_anchor.chain_checkpoints CASCADE",
-                            "ALTER TABLE clue_anchor.chain_checkpoints DISABLE TRIGGER append_only",
-                            "DROP SCHEMA clue_anchor CASCADE", "SET ROLE sm_clue_anchor"}) {
-      EXPECT_THAT(error_of(conn, sql), ::testing::AnyOf(::testing::HasSubstr("must be owner"),
-                                                        ::testing::HasSubstr("permission denied")))
-          << sql;
-    }
-  }
-  auto list = store_->Checkpoints(0, 10);
-  ASSERT_TRUE(list.ok());
-  ASSERT_FALSE(list->empty());
-  EXPECT_EQ(list->back().id, (*cp)->id);
+  ::sm::testing::tamper::ExpectAnchorAppendOnly(Target(), (*cp)->id);
 }
 
 TEST_F(ChainTamperTest, ForgedCheckpointIsNotTrustedAndTamperedChainsAreNotCheckpointed) {
@@ -477,42 +289,7 @@ TEST_F(ChainTamperTest, ForgedCheckpointIsNotTrustedAndTamperedChainsAreNotCheck
   Step(rng, id);
   auto cp = store_->TakeCheckpoint();
   ASSERT_TRUE(cp.ok() && cp->has_value()) << cp.status();
-  auto ok = store_->VerifyChain(id);
-  ASSERT_TRUE(ok.ok());
-  EXPECT_TRUE(ok->intact) << ok->problem;
-  {
-    // The service role may insert checkpoints, but cannot sign them: a forged one is seen.
-    pqxx::connection conn("host=127.0.0.1 port=" + std::to_string(PgRedis::Get().pg_port()) +
-                          " dbname=supervision user=sm_clue options=-csearch_path=clue");
-    pqxx::work tx(conn);
-    tx.exec_params0("INSERT INTO clue_anchor.chain_checkpoints (id, service, taken_at, aggregates, merkle_root, kid, "
-                    "signature) VALUES ($1, 'clue-service', now(), 0, 'x', $2, '3045022100')",
-                    (*cp)->id + 1, (*cp)->kid);
-    auto c = store_->VerifyChainIn(tx, id);
-    ASSERT_TRUE(c.ok());
-    EXPECT_FALSE(c->intact);
-    EXPECT_NE(c->problem.find("not trusted"), std::string::npos) << c->problem;
-    chain::ServiceCheck s = store_->VerifyAllChainsIn(tx);
-    EXPECT_FALSE(s.intact);
-    EXPECT_NE(s.checkpoint_problem.find("signature"), std::string::npos) << s.checkpoint_problem;
-    tx.abort();
-  }
-  // A truncated chain is not laundered into a new checkpoint.
-  pqxx::connection conn(SuperuserConn());
-  {
-    pqxx::work tx(conn);
-    tx.exec_params0("DELETE FROM clue_events WHERE clue_id = $1::uuid AND seq = 2", id);
-    tx.exec_params0("UPDATE clues SET chain_len = 1, chain_head = (SELECT hash FROM clue_events WHERE clue_id = $1::uuid "
-                    "AND seq = 1) WHERE id = $1::uuid",
-                    id);
-    tx.commit();
-  }
-  auto refused = store_->TakeCheckpoint();
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss) << refused.status();
-  auto broken = store_->VerifyChain(id);
-  ASSERT_TRUE(broken.ok());
-  EXPECT_FALSE(broken->intact);
-  EXPECT_EQ(broken->first_broken_seq, 2);
+  ::sm::testing::tamper::ExpectForgedCheckpointDistrustedAndTamperingNotCheckpointed(Target(), id, **cp);
   // Leave the database as the other tests expect it: a fresh schema.
   PgRedis::Get().ResetSchemas();
   ASSERT_TRUE(db::ApplyMigrations(*pool_, "clue", clue_lib_migrations()).ok());

@@ -1931,6 +1931,17 @@ TEST_F(ClueServiceTest, StreamEndsUnauthenticatedWhenItsTokenExpires) {
     v1::ClueEvent ev;
     while (stream->Read(&ev)) ++read;
   });
+  // A failed assertion below must not leave the reader running (std::terminate).
+  struct JoinOnExit {
+    grpc::ClientContext& ctx;
+    std::thread& thread;
+    ~JoinOnExit() {
+      if (thread.joinable()) {
+        ctx.TryCancel();
+        thread.join();
+      }
+    }
+  } join_on_exit{ctx, consumer};
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (read.load() == 0 && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -50,6 +50,8 @@ Expected Table() {
       {"GetAuditHistory", read},
       {"VerifyAuditChain",
        {{"auditor", "AN NN NN"}, {"staff", "DD DD NN"}, {"discipline", "DD DD NN"}, {"oversight", "AA AA AA"}}},
+      {"VerifyAllAuditChains", {{"oversight", "AA AA AA"}}},
+      {"ExportAuditCheckpoints", {{"oversight", "AA AA AA"}}},
       {"Subscribe", {{"service", "AA AA AA"}, {"oversight", "AA AA AA"}}},
   };
 }
@@ -138,7 +140,7 @@ TEST(AuditAccessTest, EveryRpcRoleRelationCell) {
       }
     }
   }
-  EXPECT_EQ(cells, 19 * 9 * 6);
+  EXPECT_EQ(cells, 21 * 9 * 6);
 }
 
 TEST(AuditAccessTest, ACallerGetsTheBestOfTheirRolesAndRelations) {
@@ -178,8 +180,8 @@ TEST(AuditAccessTest, RedactionWithholdsTheWholeReferral) {
   Redact(f);
   EXPECT_FALSE(f.has_referral());
   EXPECT_EQ(f.title(), "t");
-  for (const char* t : {"referred", "referral_retried", "referral_dead", "clue_linked", "clue_registered",
-                        "clue_disposed", "clue_concluded"}) {
+  for (const char* t : {"referred", "referral_retried", "referral_dead", "referral_delivered", "clue_linked",
+                        "clue_registered", "clue_disposed", "clue_concluded"}) {
     EXPECT_TRUE(IsReferralEvent(t)) << t;
   }
   for (const char* t : {"finding_added", "recurrence_flagged", "rectification_added", "rectification_submitted",

@@ -1,6 +1,7 @@
 // Tests for services/audit/config.cc: audit-service's channel to clue-service (audit.clue.*)
 // is read by client::ReadConfig, mutual TLS outside development, and the renamed
-// audit.clue_addr is refused with the new name.
+// audit.clue_addr is refused with the new name; the chain checkpoint interval, and the
+// identity key (which signs the checkpoints) required outside development.
 #include "services/audit/config.h"
 
 #include <map>
@@ -57,6 +58,25 @@ TEST(AuditConfig, TheEnvironmentVariableSetsTheNewKey) {
   auto c = Load({"mode=development", "audit.calendar_dir=/cal"}, {{"SM_AUDIT_CLUE_ADDR", "127.0.0.1:7999"}});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->clue.target, "127.0.0.1:7999");
+}
+
+TEST(AuditConfig, CheckpointIntervalDefaultsToAMinuteAndIsBounded) {
+  auto c = Load({"mode=development", "audit.calendar_dir=/cal"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->checkpoint_interval, std::chrono::milliseconds(60000));
+  c = Load({"mode=development", "audit.calendar_dir=/cal", "chain.checkpoint_interval_ms=5000"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->checkpoint_interval, std::chrono::milliseconds(5000));
+  auto zero = Load({"mode=development", "audit.calendar_dir=/cal", "chain.checkpoint_interval_ms=0"});
+  ASSERT_FALSE(zero.ok());
+  EXPECT_THAT(std::string(zero.status().message()), HasSubstr("chain.checkpoint_interval_ms"));
+}
+
+TEST(AuditConfig, OutsideDevelopmentTheIdentityKeyIsRequiredForCheckpoints) {
+  auto c = Load({"audit.calendar_dir=/cal", "auth.keys_file=/k.yaml"});
+  ASSERT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(c.status().message()), HasSubstr("identity.key_file: is required outside development"));
+  EXPECT_THAT(std::string(c.status().message()), HasSubstr("chain checkpoints"));
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "tools/smctl/audit_commands.h"
+#include "tools/smctl/chain_commands.h"
 #include "tools/smctl/directory_lookup.h"
 
 #include <unistd.h>
@@ -595,6 +596,7 @@ std::string EventLabel(Lang l, const std::string& type) {
       {"recurrence_flagged", {"屡查屡犯", "recurrence flagged"}},
       {"referred", {"移送", "referred"}},
       {"clue_linked", {"已形成线索", "clue linked"}},
+      {"referral_delivered", {"移送已送达", "referral delivered"}},
       {"referral_dead", {"移送失败", "referral failed"}},
       {"referral_retried", {"重新移送", "referral retried"}},
       {"clue_registered", {"线索登记", "clue registered"}},
@@ -1425,6 +1427,26 @@ int AuditFindingVerify(Context& ctx, const std::string& key) {
   std::cout << T(l, "已损坏：第 ", "broken at event ") << resp.first_broken_seq() << T(l, " 号事件：", ": ")
             << resp.problem() << T(l, "（共 ", " (") << resp.events() << T(l, " 个事件）", " events)") << "\n";
   return kExitError;
+}
+
+int AuditVerifyAll(Context& ctx) {
+  if (ctx.Token().empty()) return NeedToken(ctx);
+  Session s(ctx);
+  v1::VerifyAllAuditChainsResponse resp;
+  grpc::Status st = s.Call(&v1::AuditService::Stub::VerifyAllAuditChains, v1::VerifyAllChainsRequest(), &resp);
+  if (!st.ok()) return FailAudit(ctx, st);
+  ChainReport r{resp.intact(), resp.aggregates(), resp.checkpoint_id(), resp.checkpoint_problem(), {}};
+  for (const auto& b : resp.broken()) r.broken.push_back({b.aggregate_id(), b.first_broken_seq(), b.problem()});
+  return PrintChainReport(ctx, resp, r, "个审计项目和问题", "engagements and findings");
+}
+
+int AuditCheckpointsExport(Context& ctx, int64_t after_id) {
+  if (ctx.Token().empty()) return NeedToken(ctx);
+  Session s(ctx);
+  return ExportCheckpointLines(
+      after_id,
+      [&](const auto& req, auto* resp) { return s.Call(&v1::AuditService::Stub::ExportAuditCheckpoints, req, resp); },
+      [&](const grpc::Status& st) { return FailAudit(ctx, st); });
 }
 
 // ---------------------------------------------------------------------------------------

@@ -97,6 +97,11 @@ int AuditFindingRetryReferral(Context& ctx, const FindingRetryArgs& args);
 int AuditFindingHistory(Context& ctx, const std::string& finding);
 // Exit code 1 when the chain is broken.
 int AuditFindingVerify(Context& ctx, const std::string& finding);
+// Oversight: every engagement's and finding's chain against the latest signed checkpoint
+// (exit 1 when broken).
+int AuditVerifyAll(Context& ctx);
+// Oversight: the signed checkpoints after `after_id`, one JSON object per line on stdout.
+int AuditCheckpointsExport(Context& ctx, int64_t after_id);
 
 // ---- rectifications (整改) ----
 struct RectAddArgs {

@@ -1,4 +1,5 @@
 #include "tools/smctl/clue_commands.h"
+#include "tools/smctl/chain_commands.h"
 #include "tools/smctl/directory_lookup.h"
 
 #include <cctype>
@@ -11,7 +12,6 @@
 #include <sstream>
 #include <string_view>
 
-#include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
@@ -1191,42 +1191,17 @@ int ClueVerifyAll(Context& ctx) {
   v1::VerifyAllChainsResponse resp;
   grpc::Status st = s.Call(&v1::ClueService::Stub::VerifyAllChains, v1::VerifyAllChainsRequest(), &resp);
   if (!st.ok()) return FailClue(ctx, st);
-  if (ctx.json()) {
-    ctx.PrintJson(resp);
-    return resp.intact() ? kExitOk : kExitError;
-  }
-  const Lang l = ctx.lang();
-  std::cout << (resp.intact() ? T(l, "完整", "intact") : T(l, "已损坏", "broken")) << T(l, "（共 ", " (") << resp.clues()
-            << T(l, " 条线索，检查点 ", " clues, checkpoint ") << resp.checkpoint_id() << T(l, "）", ")") << "\n";
-  if (!resp.checkpoint_problem().empty()) std::cout << T(l, "检查点：", "checkpoint: ") << resp.checkpoint_problem() << "\n";
-  for (const auto& b : resp.broken()) {
-    std::cout << b.clue_id() << T(l, " 第 ", " at event ") << b.first_broken_seq() << T(l, " 号事件：", ": ") << b.problem()
-              << "\n";
-  }
-  return resp.intact() ? kExitOk : kExitError;
+  ChainReport r{resp.intact(), resp.clues(), resp.checkpoint_id(), resp.checkpoint_problem(), {}};
+  for (const auto& b : resp.broken()) r.broken.push_back({b.clue_id(), b.first_broken_seq(), b.problem()});
+  return PrintChainReport(ctx, resp, r, "条线索", "clues");
 }
 
 int ClueCheckpointsExport(Context& ctx, int64_t after_id) {
   if (ctx.Token().empty()) return NeedToken(ctx);
   Session s(ctx);
-  constexpr int kPage = 500;
-  google::protobuf::util::JsonPrintOptions one_line;
-  one_line.preserve_proto_field_names = true;
-  for (int64_t after = after_id;;) {
-    v1::ExportCheckpointsRequest req;
-    req.set_after_id(after);
-    req.set_limit(kPage);
-    v1::ExportCheckpointsResponse resp;
-    grpc::Status st = s.Call(&v1::ClueService::Stub::ExportCheckpoints, req, &resp);
-    if (!st.ok()) return FailClue(ctx, st);
-    for (const auto& c : resp.checkpoints()) {
-      std::string line;
-      if (!google::protobuf::util::MessageToJsonString(c, &line, one_line).ok()) return kExitError;
-      std::cout << line << "\n";
-      after = c.id();
-    }
-    if (resp.checkpoints_size() < kPage) return kExitOk;
-  }
+  return ExportCheckpointLines(
+      after_id, [&](const auto& req, auto* resp) { return s.Call(&v1::ClueService::Stub::ExportCheckpoints, req, resp); },
+      [&](const grpc::Status& st) { return FailClue(ctx, st); });
 }
 
 int ClueStats(Context& ctx, const std::string& unit) {

@@ -120,6 +120,20 @@ int main(int argc, char** argv) {
   plist->callback([&] { run = [&](Context& c) { return PostsList(c, posts_all); }; });
 
   // ---- clue: 问题线索 --------------------------------------------------------------------
+  // `<service> verify-all` and `<service> checkpoints export [--after ID]` (oversight).
+  int64_t checkpoints_after = 0;
+  auto add_chain_commands = [&](CLI::App* service, int (*verify_all)(Context&), int (*export_fn)(Context&, int64_t)) {
+    service->add_subcommand("verify-all", "校验全部哈希链与检查点 verify every chain against the signed checkpoint (oversight)")
+        ->callback([&run, verify_all] { run = [verify_all](Context& c) { return verify_all(c); }; });
+    auto* checkpoints = service->add_subcommand("checkpoints", "哈希链检查点 chain checkpoints (oversight)");
+    checkpoints->require_subcommand(1);
+    auto* exp = checkpoints->add_subcommand("export", "导出检查点（每行一个JSON） export checkpoints as JSON lines");
+    exp->add_option("--after", checkpoints_after, "从该编号之后 after this checkpoint id (default 0: all)");
+    exp->callback([&run, &checkpoints_after, export_fn] {
+      run = [&checkpoints_after, export_fn](Context& c) { return export_fn(c, checkpoints_after); };
+    });
+  };
+
   auto* clue = app.add_subcommand("clue", "问题线索 clues");
   clue->require_subcommand(1);
   auto choices = [](ClueChoice k) { return CLI::IsMember(ClueChoices(k)); };
@@ -258,14 +272,7 @@ int main(int argc, char** argv) {
   clist->callback([&] { run = [&](Context& c) { return ClueList(c, cl); }; });
 
   std::string stats_unit;
-  clue->add_subcommand("verify-all", "校验全部哈希链与检查点 verify every chain against the signed checkpoint (oversight)")
-      ->callback([&] { run = [&](Context& c) { return ClueVerifyAll(c); }; });
-  int64_t checkpoints_after = 0;
-  auto* ccheckpoints = clue->add_subcommand("checkpoints", "哈希链检查点 chain checkpoints (oversight)");
-  ccheckpoints->require_subcommand(1);
-  auto* cexport = ccheckpoints->add_subcommand("export", "导出检查点（每行一个JSON） export checkpoints as JSON lines");
-  cexport->add_option("--after", checkpoints_after, "从该编号之后 after this checkpoint id (default 0: all)");
-  cexport->callback([&] { run = [&](Context& c) { return ClueCheckpointsExport(c, checkpoints_after); }; });
+  add_chain_commands(clue, ClueVerifyAll, ClueCheckpointsExport);
   auto* cstats = clue->add_subcommand("stats", "线索统计 clue statistics");
   cstats->add_option("--unit", stats_unit, "范围：该单位及下级承办的线索 scope: clues held by this unit or below");
   cstats->callback([&] { run = [&](Context& c) { return ClueStats(c, stats_unit); }; });
@@ -417,6 +424,8 @@ int main(int argc, char** argv) {
   rlist->add_option("--state", rl.state, "状态 state")->check(audit_choices(AuditChoice::kRectState));
   rlist->add_flag("--overdue", rl.overdue, "只看逾期 overdue only");
   rlist->callback([&] { run = [&](Context& c) { return AuditRectList(c, rl); }; });
+
+  add_chain_commands(audit, AuditVerifyAll, AuditCheckpointsExport);
 
   std::string audit_stats_unit;
   auto* astats = audit->add_subcommand("stats", "审计统计 audit statistics");
