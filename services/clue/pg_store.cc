@@ -353,6 +353,8 @@ absl::StatusOr<v1::ClueReply> PgStore::Register(const StoredClue& clue, const Ac
                                                 const std::vector<std::pair<std::string, nlohmann::json>>& events) {
   Registration r{&clue, &actor, &key, &events};
   registrations_.Submit(&r);
+  // On this caller's thread, after its batch: the batch's slot is not held meanwhile.
+  if (r.fresh) Changed();
   return std::move(r.result);
 }
 
@@ -373,7 +375,6 @@ std::optional<StoredClue> PgStore::BySource(Tx& tx, const StoredClue& c) {
 void PgStore::RunRegistrations(const std::vector<Registration*>& batch) {
   absl::Status s = WriteRegistrations(batch);
   if (s.ok()) {
-    if (std::any_of(batch.begin(), batch.end(), [](const Registration* r) { return r->fresh; })) Changed();
     return;
   }
   if (batch.size() > 1) {
@@ -400,7 +401,7 @@ void PgStore::RunRegistrations(const std::vector<Registration*>& batch) {
     return;
   }
   r.result = idempotency_.Resolve<v1::ClueReply>(*pool_, s, r.key->request_id);
-  if (r.result.ok()) Changed();
+  r.fresh = r.result.ok();  // the commit did happen
 }
 
 absl::Status PgStore::WriteRegistrations(const std::vector<Registration*>& batch) {
