@@ -8,7 +8,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/crypto.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/status.h"
@@ -48,7 +47,7 @@ std::string TraceIdFromTraceparent(const std::string& tp) {
 
 }  // namespace
 
-std::string NewTraceId() { return crypto::ToHex(crypto::RandomBytes(16)); }
+std::string NewTraceId() { return NewLabelHex(16); }
 
 namespace {
 std::atomic<bool> g_shutting_down{false};
@@ -134,7 +133,7 @@ std::shared_ptr<Call::Pending> Call::Begin(grpc::ServerContextBase* ctx, std::st
   p->start = std::chrono::steady_clock::now();
   RequestContext& rc = p->rc;
   rc.request_id = Metadata(ctx, kRequestIdHeader);
-  if (!UsableId(rc.request_id)) rc.request_id = NewUuid();
+  if (!UsableId(rc.request_id)) rc.request_id = NewLabelUuid();
   rc.trace_id = Metadata(ctx, kTraceIdHeader);
   if (!UsableId(rc.trace_id)) rc.trace_id = TraceIdFromTraceparent(Metadata(ctx, "traceparent"));
   if (!UsableId(rc.trace_id)) rc.trace_id = NewTraceId();
