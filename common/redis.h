@@ -19,6 +19,7 @@
 #include <vector>
 
 #include <absl/status/statusor.h>
+#include <prometheus/counter.h>
 
 namespace sm::redis {
 
@@ -95,7 +96,9 @@ class Client {
 class Cache {
  public:
   Cache(Client* client, std::string name, std::chrono::seconds ttl, size_t local_entries = 0)
-      : client_(client), name_(std::move(name)), ttl_(ttl), local_limit_(local_entries) {}
+      : client_(client), name_(std::move(name)), ttl_(ttl), local_limit_(local_entries) {
+    if (local_limit_ > 0) local_hits_ = &LocalHits(name_);
+  }
 
   absl::StatusOr<std::string> Get(const std::string& key,
                                   const std::function<absl::StatusOr<std::string>()>& load);
@@ -104,6 +107,8 @@ class Cache {
   // so it never blocks on I/O (for callers on gRPC callback threads). Counted as a
   // local_hit when found; a miss is not counted (the caller goes on to Get()).
   std::optional<std::string> Peek(const std::string& key);
+  // The same without copying the value: the bytes held, shared (null on a miss).
+  std::shared_ptr<const std::string> PeekShared(const std::string& key);
 
  private:
   struct Flight {
@@ -111,14 +116,16 @@ class Cache {
     absl::StatusOr<std::string> result;
   };
   struct Local {
-    std::string value;
+    std::shared_ptr<const std::string> value;
     std::chrono::steady_clock::time_point expires;
   };
+  static prometheus::Counter& LocalHits(const std::string& name);
   absl::StatusOr<std::string> GetShared(const std::string& key,
                                         const std::function<absl::StatusOr<std::string>()>& load);
 
   Client* client_;  // may be null: no shared caching
   std::string name_;
+  prometheus::Counter* local_hits_ = nullptr;  // sm_cache_requests_total{result="local_hit"}
   std::chrono::seconds ttl_;
   size_t local_limit_;
   std::mutex mu_;

@@ -39,6 +39,30 @@ bool UsableId(const std::string& s) {
   return true;
 }
 
+// `bytes` as a gRPC message without copying them: the slice holds a reference until gRPC
+// has sent it.
+void DropHeld(void* held) { delete static_cast<Call::ReplyBytes*>(held); }
+grpc::ByteBuffer MessageOf(const Call::ReplyBytes& bytes) {
+  auto* held = new Call::ReplyBytes(bytes);
+  grpc::Slice slice(const_cast<char*>((*held)->data()), (*held)->size(), &DropHeld, held);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+absl::Status Answer(const Call::ReplyBytes& reply, grpc::ByteBuffer* response) {
+  if (!reply) return absl::InternalError("handler returned no reply");
+  *response = MessageOf(reply);
+  return absl::OkStatus();
+}
+
+bool ParseRequest(const grpc::ByteBuffer& request, google::protobuf::Message* parsed) {
+  std::vector<grpc::Slice> slices;
+  if (!request.Dump(&slices).ok()) return false;
+  if (slices.size() == 1) return parsed->ParseFromArray(slices[0].begin(), static_cast<int>(slices[0].size()));
+  std::string joined;
+  for (const auto& s : slices) joined.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return parsed->ParseFromString(joined);
+}
+
 // The trace id of a W3C traceparent ("00-<32 hex>-<16 hex>-<2 hex>"), or "".
 std::string TraceIdFromTraceparent(const std::string& tp) {
   if (tp.size() < 55 || tp[2] != '-' || tp[35] != '-') return "";
@@ -224,6 +248,25 @@ grpc::ServerUnaryReactor* Call::RunUnary(grpc::CallbackServerContext* ctx, std::
     reactor->Finish(End(ctx, *p, absl::UnavailableError("too many requests waiting for the database; retry later")));
   }
   return reactor;
+}
+
+grpc::ServerUnaryReactor* Call::RunUnaryBytes(
+    grpc::CallbackServerContext* ctx, std::string_view method, const grpc::ByteBuffer* request,
+    google::protobuf::Message* parsed, grpc::ByteBuffer* response,
+    const std::function<absl::Status(const CallInfo&, ReplyBytes*, Later*)>& body, WorkerPool* pool) const {
+  auto typed = [&](const CallInfo& call, Later* later) -> absl::Status {
+    if (!ParseRequest(*request, parsed)) return absl::InvalidArgumentError("could not parse request");
+    auto reply = std::make_shared<ReplyBytes>();
+    Later inner;
+    SM_RETURN_IF_ERROR(body(call, reply.get(), &inner));
+    if (!inner) return Answer(*reply, response);
+    *later = [inner = std::move(inner), reply, response]() -> absl::Status {
+      SM_RETURN_IF_ERROR(inner());
+      return Answer(*reply, response);
+    };
+    return absl::OkStatus();
+  };
+  return RunUnary(ctx, method, typed, pool);
 }
 
 }  // namespace sm::server
