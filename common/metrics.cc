@@ -34,7 +34,7 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> r)
       redis_errors(prometheus::BuildCounter().Name("sm_redis_errors_total")
                        .Help("Redis commands that failed (the caller fell back to PostgreSQL)").Register(*r)),
       cache_requests(prometheus::BuildCounter().Name("sm_cache_requests_total")
-                         .Help("Cache lookups by cache and result (local_hit, hit, shared_wait, miss, error)").Register(*r)),
+                         .Help("Cache lookups by cache and result (local_hit, local_stale, hit, shared_wait, miss, error)").Register(*r)),
       batch_size(prometheus::BuildHistogram().Name("sm_batch_size")
                      .Help("Requests written per shared transaction (group commit), by batch").Register(*r)),
       streams(prometheus::BuildGauge().Name("sm_streams_open")

@@ -166,7 +166,7 @@ absl::StatusOr<std::string> Cache::Get(const std::string& key,
           local_hits_->Increment();
           return *it->second.value;
         }
-        local_.erase(it);
+        // Expired: kept for PeekShared to serve while this load runs; replaced when it lands.
       }
     }
     if (auto it = flights_.find(key); it != flights_.end()) {
@@ -207,8 +207,8 @@ absl::StatusOr<std::string> Cache::Get(const std::string& key,
   return result;
 }
 
-prometheus::Counter& Cache::LocalHits(const std::string& name) {
-  return metrics::Metrics::Global().cache_requests.Add({{"cache", name}, {"result", "local_hit"}});
+prometheus::Counter& Cache::LocalCounter(const std::string& name, const char* result) {
+  return metrics::Metrics::Global().cache_requests.Add({{"cache", name}, {"result", result}});
 }
 
 std::optional<std::string> Cache::Peek(const std::string& key) {
@@ -220,13 +220,23 @@ std::optional<std::string> Cache::Peek(const std::string& key) {
 std::shared_ptr<const std::string> Cache::PeekShared(const std::string& key) {
   if (local_limit_ == 0) return nullptr;
   std::shared_ptr<const std::string> held;
+  bool stale = false;
   {
     std::lock_guard lock(mu_);
     auto it = local_.find(key);
-    if (it == local_.end() || it->second.expires <= std::chrono::steady_clock::now()) return nullptr;
-    held = it->second.value;
+    if (it == local_.end()) return nullptr;
+    Local& l = it->second;
+    const auto now = std::chrono::steady_clock::now();
+    if (l.expires <= now) {
+      if (l.reload_claimed == std::chrono::steady_clock::time_point{} || now - l.reload_claimed > kReloadGrace) {
+        l.reload_claimed = now;  // this caller reloads it (Get); the others get the copy meanwhile
+        return nullptr;
+      }
+      stale = true;
+    }
+    held = l.value;
   }
-  local_hits_->Increment();
+  (stale ? local_stale_ : local_hits_)->Increment();
   return held;
 }
 
