@@ -126,7 +126,7 @@ void PrepareContext(grpc::ClientContext* ctx, const Config& config, const std::s
   if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
   const RequestContext* current = CurrentRequest();
   ctx->AddMetadata(server::kRequestIdHeader,
-                   current && !current->request_id.empty() ? current->request_id : NewUuid());
+                   current && !current->request_id.empty() ? current->request_id : NewLabelUuid());
   ctx->AddMetadata(server::kTraceIdHeader,
                    current && !current->trace_id.empty() ? current->trace_id : server::NewTraceId());
   if (current && !current->user.empty()) ctx->AddMetadata(server::kOnBehalfOfHeader, current->user);

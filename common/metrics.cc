@@ -34,7 +34,7 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> r)
       redis_errors(prometheus::BuildCounter().Name("sm_redis_errors_total")
                        .Help("Redis commands that failed (the caller fell back to PostgreSQL)").Register(*r)),
       cache_requests(prometheus::BuildCounter().Name("sm_cache_requests_total")
-                         .Help("Cache lookups by cache and result (local_hit, hit, shared_wait, miss, error)").Register(*r)),
+                         .Help("Cache lookups by cache and result (local_hit, local_stale, hit, shared_wait, miss, error)").Register(*r)),
       batch_size(prometheus::BuildHistogram().Name("sm_batch_size")
                      .Help("Requests written per shared transaction (group commit), by batch").Register(*r)),
       streams(prometheus::BuildGauge().Name("sm_streams_open")
@@ -64,11 +64,26 @@ void Metrics::ObserveBatch(const std::string& name, size_t size) {
 }
 
 void Metrics::ObserveRpc(std::string_view method, grpc::StatusCode code, double seconds) {
-  prometheus::Labels labels{{"method", std::string(method)}, {"code", std::string(GrpcCodeName(code))}};
-  rpc_requests_.Add(labels).Increment();
-  static const prometheus::Histogram::BucketBoundaries kBuckets = {
-      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-  rpc_latency_.Add(labels, kBuckets).Observe(seconds);
+  const auto c = static_cast<size_t>(code);
+  RpcSeries series;
+  if (c < kCodes) {
+    std::shared_lock lock(rpc_mu_);
+    if (auto it = rpc_series_.find(method); it != rpc_series_.end()) series = it->second[c];
+  }
+  if (series.requests == nullptr) {
+    prometheus::Labels labels{{"method", std::string(method)}, {"code", std::string(GrpcCodeName(code))}};
+    static const prometheus::Histogram::BucketBoundaries kBuckets = {
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    series = {&rpc_requests_.Add(labels), &rpc_latency_.Add(labels, kBuckets)};
+    if (c < kCodes) {
+      std::unique_lock lock(rpc_mu_);
+      auto it = rpc_series_.find(method);
+      if (it == rpc_series_.end()) it = rpc_series_.emplace(std::string(method), std::array<RpcSeries, kCodes>{}).first;
+      it->second[c] = series;
+    }
+  }
+  series.requests->Increment();
+  series.latency->Observe(seconds);
 }
 
 std::string Metrics::Render() const {

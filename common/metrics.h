@@ -2,9 +2,12 @@
 // server that serves them at /metrics next to /healthz.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -56,6 +59,15 @@ class Metrics {
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& rpc_requests_;
   prometheus::Family<prometheus::Histogram>& rpc_latency_;
+  // The series of each (method, code) once seen, so that an RPC costs no label set (maps
+  // of strings) and no family look-up; series are never removed, so the pointers stay good.
+  struct RpcSeries {
+    prometheus::Counter* requests = nullptr;
+    prometheus::Histogram* latency = nullptr;
+  };
+  static constexpr size_t kCodes = 17;  // grpc::StatusCode 0 (OK) .. 16 (UNAUTHENTICATED)
+  std::shared_mutex rpc_mu_;
+  std::map<std::string, std::array<RpcSeries, kCodes>, std::less<>> rpc_series_;
 };
 
 // Serves GET /metrics (Prometheus text) and GET /healthz (200 "ok", or 503 and the reason

@@ -163,10 +163,10 @@ absl::StatusOr<std::string> Cache::Get(const std::string& key,
       auto it = local_.find(key);
       if (it != local_.end()) {
         if (it->second.expires > std::chrono::steady_clock::now()) {
-          counter.Add({{"cache", name_}, {"result", "local_hit"}}).Increment();
-          return it->second.value;
+          local_hits_->Increment();
+          return *it->second.value;
         }
-        local_.erase(it);
+        // Expired: kept for PeekShared to serve while this load runs; replaced when it lands.
       }
     }
     if (auto it = flights_.find(key); it != flights_.end()) {
@@ -189,7 +189,7 @@ absl::StatusOr<std::string> Cache::Get(const std::string& key,
           std::erase_if(local_, [&](const auto& kv) { return kv.second.expires <= now; });
           if (local_.size() >= local_limit_) local_.clear();  // versions moved on: start afresh
         }
-        local_[key] = Local{*result, now + ttl_};
+        local_[key] = Local{std::make_shared<const std::string>(*result), now + ttl_};
       }
       flight->result = result;
       flight->done = true;
@@ -207,13 +207,37 @@ absl::StatusOr<std::string> Cache::Get(const std::string& key,
   return result;
 }
 
+prometheus::Counter& Cache::LocalCounter(const std::string& name, const char* result) {
+  return metrics::Metrics::Global().cache_requests.Add({{"cache", name}, {"result", result}});
+}
+
 std::optional<std::string> Cache::Peek(const std::string& key) {
-  if (local_limit_ == 0) return std::nullopt;
-  std::lock_guard lock(mu_);
-  auto it = local_.find(key);
-  if (it == local_.end() || it->second.expires <= std::chrono::steady_clock::now()) return std::nullopt;
-  metrics::Metrics::Global().cache_requests.Add({{"cache", name_}, {"result", "local_hit"}}).Increment();
-  return it->second.value;
+  std::shared_ptr<const std::string> held = PeekShared(key);
+  if (!held) return std::nullopt;
+  return *held;
+}
+
+std::shared_ptr<const std::string> Cache::PeekShared(const std::string& key) {
+  if (local_limit_ == 0) return nullptr;
+  std::shared_ptr<const std::string> held;
+  bool stale = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = local_.find(key);
+    if (it == local_.end()) return nullptr;
+    Local& l = it->second;
+    const auto now = std::chrono::steady_clock::now();
+    if (l.expires <= now) {
+      if (l.reload_claimed == std::chrono::steady_clock::time_point{} || now - l.reload_claimed > kReloadGrace) {
+        l.reload_claimed = now;  // this caller reloads it (Get); the others get the copy meanwhile
+        return nullptr;
+      }
+      stale = true;
+    }
+    held = l.value;
+  }
+  (stale ? local_stale_ : local_hits_)->Increment();
+  return held;
 }
 
 absl::StatusOr<std::string> Cache::GetShared(const std::string& key,

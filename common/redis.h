@@ -19,6 +19,7 @@
 #include <vector>
 
 #include <absl/status/statusor.h>
+#include <prometheus/counter.h>
 
 namespace sm::redis {
 
@@ -95,7 +96,12 @@ class Client {
 class Cache {
  public:
   Cache(Client* client, std::string name, std::chrono::seconds ttl, size_t local_entries = 0)
-      : client_(client), name_(std::move(name)), ttl_(ttl), local_limit_(local_entries) {}
+      : client_(client), name_(std::move(name)), ttl_(ttl), local_limit_(local_entries) {
+    if (local_limit_ > 0) {
+      local_hits_ = &LocalCounter(name_, "local_hit");
+      local_stale_ = &LocalCounter(name_, "local_stale");
+    }
+  }
 
   absl::StatusOr<std::string> Get(const std::string& key,
                                   const std::function<absl::StatusOr<std::string>()>& load);
@@ -103,7 +109,13 @@ class Cache {
   // The in-process copy of `key`, if one is held and fresh; never touches Redis or `load`,
   // so it never blocks on I/O (for callers on gRPC callback threads). Counted as a
   // local_hit when found; a miss is not counted (the caller goes on to Get()).
+  // Past its ttl a copy is still right (the key names a version): the first caller to find
+  // it so misses and goes on to Get() to reload it, and until that lands (or for
+  // kReloadGrace, should it never come) the others are served the copy, counted as
+  // local_stale. So a hot key's expiry costs one load, not a burst of callers at once.
   std::optional<std::string> Peek(const std::string& key);
+  // The same without copying the value: the bytes held, shared (null on a miss).
+  std::shared_ptr<const std::string> PeekShared(const std::string& key);
 
  private:
   struct Flight {
@@ -111,14 +123,19 @@ class Cache {
     absl::StatusOr<std::string> result;
   };
   struct Local {
-    std::string value;
+    std::shared_ptr<const std::string> value;
     std::chrono::steady_clock::time_point expires;
+    std::chrono::steady_clock::time_point reload_claimed{};  // set: a caller went to reload it
   };
+  static constexpr std::chrono::seconds kReloadGrace{5};
+  static prometheus::Counter& LocalCounter(const std::string& name, const char* result);
   absl::StatusOr<std::string> GetShared(const std::string& key,
                                         const std::function<absl::StatusOr<std::string>()>& load);
 
   Client* client_;  // may be null: no shared caching
   std::string name_;
+  prometheus::Counter* local_hits_ = nullptr;   // sm_cache_requests_total{result="local_hit"}
+  prometheus::Counter* local_stale_ = nullptr;  // sm_cache_requests_total{result="local_stale"}
   std::chrono::seconds ttl_;
   size_t local_limit_;
   std::mutex mu_;

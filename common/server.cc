@@ -8,7 +8,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/crypto.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/status.h"
@@ -40,6 +39,30 @@ bool UsableId(const std::string& s) {
   return true;
 }
 
+// `bytes` as a gRPC message without copying them: the slice holds a reference until gRPC
+// has sent it.
+void DropHeld(void* held) { delete static_cast<Call::ReplyBytes*>(held); }
+grpc::ByteBuffer MessageOf(const Call::ReplyBytes& bytes) {
+  auto* held = new Call::ReplyBytes(bytes);
+  grpc::Slice slice(const_cast<char*>((*held)->data()), (*held)->size(), &DropHeld, held);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+absl::Status Answer(const Call::ReplyBytes& reply, grpc::ByteBuffer* response) {
+  if (!reply) return absl::InternalError("handler returned no reply");
+  *response = MessageOf(reply);
+  return absl::OkStatus();
+}
+
+bool ParseRequest(const grpc::ByteBuffer& request, google::protobuf::Message* parsed) {
+  std::vector<grpc::Slice> slices;
+  if (!request.Dump(&slices).ok()) return false;
+  if (slices.size() == 1) return parsed->ParseFromArray(slices[0].begin(), static_cast<int>(slices[0].size()));
+  std::string joined;
+  for (const auto& s : slices) joined.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return parsed->ParseFromString(joined);
+}
+
 // The trace id of a W3C traceparent ("00-<32 hex>-<16 hex>-<2 hex>"), or "".
 std::string TraceIdFromTraceparent(const std::string& tp) {
   if (tp.size() < 55 || tp[2] != '-' || tp[35] != '-') return "";
@@ -48,7 +71,7 @@ std::string TraceIdFromTraceparent(const std::string& tp) {
 
 }  // namespace
 
-std::string NewTraceId() { return crypto::ToHex(crypto::RandomBytes(16)); }
+std::string NewTraceId() { return NewLabelHex(16); }
 
 namespace {
 std::atomic<bool> g_shutting_down{false};
@@ -134,7 +157,7 @@ std::shared_ptr<Call::Pending> Call::Begin(grpc::ServerContextBase* ctx, std::st
   p->start = std::chrono::steady_clock::now();
   RequestContext& rc = p->rc;
   rc.request_id = Metadata(ctx, kRequestIdHeader);
-  if (!UsableId(rc.request_id)) rc.request_id = NewUuid();
+  if (!UsableId(rc.request_id)) rc.request_id = NewLabelUuid();
   rc.trace_id = Metadata(ctx, kTraceIdHeader);
   if (!UsableId(rc.trace_id)) rc.trace_id = TraceIdFromTraceparent(Metadata(ctx, "traceparent"));
   if (!UsableId(rc.trace_id)) rc.trace_id = NewTraceId();
@@ -225,6 +248,25 @@ grpc::ServerUnaryReactor* Call::RunUnary(grpc::CallbackServerContext* ctx, std::
     reactor->Finish(End(ctx, *p, absl::UnavailableError("too many requests waiting for the database; retry later")));
   }
   return reactor;
+}
+
+grpc::ServerUnaryReactor* Call::RunUnaryBytes(
+    grpc::CallbackServerContext* ctx, std::string_view method, const grpc::ByteBuffer* request,
+    google::protobuf::Message* parsed, grpc::ByteBuffer* response,
+    const std::function<absl::Status(const CallInfo&, ReplyBytes*, Later*)>& body, WorkerPool* pool) const {
+  auto typed = [&](const CallInfo& call, Later* later) -> absl::Status {
+    if (!ParseRequest(*request, parsed)) return absl::InvalidArgumentError("could not parse request");
+    auto reply = std::make_shared<ReplyBytes>();
+    Later inner;
+    SM_RETURN_IF_ERROR(body(call, reply.get(), &inner));
+    if (!inner) return Answer(*reply, response);
+    *later = [inner = std::move(inner), reply, response]() -> absl::Status {
+      SM_RETURN_IF_ERROR(inner());
+      return Answer(*reply, response);
+    };
+    return absl::OkStatus();
+  };
+  return RunUnary(ctx, method, typed, pool);
 }
 
 }  // namespace sm::server

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <absl/status/statusor.h>
+#include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
 
 #include "common/auth.h"
@@ -102,6 +103,20 @@ class Call {
   grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* ctx, std::string_view method,
                                      const std::function<absl::Status(const CallInfo&, Later*)>& body,
                                      WorkerPool* pool) const;
+
+  // A reply already serialized, shared: a cache hands the same bytes to every call.
+  using ReplyBytes = std::shared_ptr<const std::string>;
+  // RunUnary(…, pool) for a method served raw (the generated WithRawCallbackMethod_<Method>)
+  // whose answer is kept serialized: once the caller is authenticated, `request` is parsed
+  // into `*parsed` (INVALID_ARGUMENT when it does not parse), then `body` — or the `later`
+  // it sets — sets `*reply`, and those bytes go out as they are: no reply message is built,
+  // copied, serialized or freed per call. `*parsed` is the caller's and is read by `body`
+  // only (`later` captures what it needs). OK without a reply is INTERNAL.
+  grpc::ServerUnaryReactor* RunUnaryBytes(grpc::CallbackServerContext* ctx, std::string_view method,
+                                          const grpc::ByteBuffer* request, google::protobuf::Message* parsed,
+                                          grpc::ByteBuffer* response,
+                                          const std::function<absl::Status(const CallInfo&, ReplyBytes*, Later*)>& body,
+                                          WorkerPool* pool) const;
 
  private:
   struct Pending;  // one call between authentication and its access-log line

@@ -921,8 +921,11 @@ grpc::Status ClueServiceImpl::MarkIntervention(grpc::ServerContext* ctx, const v
 }
 
 grpc::ServerUnaryReactor* ClueServiceImpl::GetClueStats(grpc::CallbackServerContext* ctx,
-                                                        const v1::GetClueStatsRequest* req, v1::ClueStats* resp) {
-  auto body = [this, req, resp](const server::CallInfo& call, server::Call::Later* later) -> absl::Status {
+                                                        const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
+  v1::GetClueStatsRequest parsed;
+  const v1::GetClueStatsRequest* req = &parsed;
+  auto body = [this, req](const server::CallInfo& call, server::Call::ReplyBytes* reply,
+                          server::Call::Later* later) -> absl::Status {
     const auth::Principal& p = call.principal;
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(p, {auth::kRoleDashboard, auth::kRoleOversight, auth::kRoleDiscipline}));
     FieldErrors e;
@@ -946,36 +949,40 @@ grpc::ServerUnaryReactor* ClueServiceImpl::GetClueStats(grpc::CallbackServerCont
     }
     if (!scope.empty()) q.unit_id = scope;
     // Cached per scope and range under the statistics version, which moves after every
-    // change: a flushed or lost cache only costs a recomputation.
+    // change: a flushed or lost cache only costs a recomputation. ("stats2": its entries are
+    // replies as a hit sends them, from_cache set; the older code's "stats" entries lack it.)
     auto key = [q](int64_t version) {
-      return "clue:stats:v" + std::to_string(version) + ":" + q.unit_id.value_or("*") + ":" +
+      return "clue:stats2:v" + std::to_string(version) + ":" + q.unit_id.value_or("*") + ":" +
              std::to_string(q.received_from_us.value_or(0)) + ":" + std::to_string(q.received_to_us.value_or(0));
     };
-    // On this callback thread only what needs no I/O: a version and answer held in memory.
+    // The cache holds the reply as a hit sends it (from_cache set), so a hit on this
+    // callback thread is a look-up and nothing else: no I/O, no message built.
     if (std::optional<int64_t> version = stats_version_.Held()) {
-      if (std::optional<std::string> bytes = stats_cache_.Peek(key(*version))) {
-        if (!resp->ParseFromString(*bytes)) return absl::InternalError("cached statistics unreadable");
-        resp->set_from_cache(true);
-        return absl::OkStatus();
-      }
+      if ((*reply = stats_cache_.PeekShared(key(*version)))) return absl::OkStatus();
     }
-    *later = [this, q, key, resp]() -> absl::Status {
+    *later = [this, q, key, reply]() -> absl::Status {
       SM_ASSIGN_OR_RETURN(int64_t version, StatsVersion());
       bool computed = false;
       auto bytes = stats_cache_.Get(key(version), [&]() -> absl::StatusOr<std::string> {
         computed = true;
         SM_ASSIGN_OR_RETURN(v1::ClueStats st, store_->Stats(q));
         SetTs(st.mutable_computed_at(), clock_.Now());
+        st.set_from_cache(true);
         return st.SerializeAsString();
       });
       if (!bytes.ok()) return bytes.status();
-      if (!resp->ParseFromString(*bytes)) return absl::InternalError("cached statistics unreadable");
-      resp->set_from_cache(!computed);
+      if (computed) {  // this call computed the figures: it says so
+        v1::ClueStats st;
+        if (!st.ParseFromString(*bytes)) return absl::InternalError("statistics unreadable");
+        st.set_from_cache(false);
+        *bytes = st.SerializeAsString();
+      }
+      *reply = std::make_shared<const std::string>(*std::move(bytes));
       return absl::OkStatus();
     };
     return absl::OkStatus();
   };
-  return call_.RunUnary(ctx, "GetClueStats", body, &stats_workers_);
+  return call_.RunUnaryBytes(ctx, "GetClueStats", request, &parsed, response, body, &stats_workers_);
 }
 
 absl::StatusOr<int64_t> ClueServiceImpl::StatsVersion() {

@@ -20,9 +20,10 @@
 
 namespace sm::clue {
 
-// GetClueStats, answered from a cache nearly always, is served on the callback API (no
-// handler thread per call); every other method on the sync API.
-class ClueServiceImpl final : public v1::ClueService::WithCallbackMethod_GetClueStats<v1::ClueService::Service> {
+// GetClueStats, answered from a cache nearly always, is served raw on the callback API (no
+// handler thread per call; a hit sends the cached bytes as they are); every other method on
+// the sync API.
+class ClueServiceImpl final : public v1::ClueService::WithRawCallbackMethod_GetClueStats<v1::ClueService::Service> {
  public:
   // Everything passed must outlive the service.
   // `redis` (statistics cache) and `listener` (Subscribe wake-ups) may be null. `streams`
@@ -51,8 +52,8 @@ class ClueServiceImpl final : public v1::ClueService::WithCallbackMethod_GetClue
   grpc::Status MergeClues(grpc::ServerContext*, const v1::MergeCluesRequest*, v1::ClueReply*) override;
   grpc::Status ListDuplicates(grpc::ServerContext*, const v1::ListDuplicatesRequest*, v1::ListCluesResponse*) override;
   grpc::Status MarkIntervention(grpc::ServerContext*, const v1::MarkInterventionRequest*, v1::ClueReply*) override;
-  grpc::ServerUnaryReactor* GetClueStats(grpc::CallbackServerContext*, const v1::GetClueStatsRequest*,
-                                         v1::ClueStats*) override;
+  grpc::ServerUnaryReactor* GetClueStats(grpc::CallbackServerContext*, const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
   grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*, grpc::ServerWriter<v1::ClueEvent>*) override;
   grpc::Status RequestReveal(grpc::ServerContext*, const v1::RequestRevealRequest*, v1::RevealRequestReply*) override;
   grpc::Status DecideReveal(grpc::ServerContext*, const v1::DecideRevealRequest*, v1::RevealRequestReply*) override;

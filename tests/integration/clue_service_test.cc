@@ -2142,23 +2142,57 @@ TEST_F(ClueServiceTest, StatsRangesWithinOneDayShareOneCacheEntryAndAreChecked) 
   EXPECT_EQ(Fields(st), std::vector<std::string>{"received_to"}) << "longer than the longest range";
 }
 
-// grpc.health.v1.Health/Check through the generic stub (no generated health client here).
-grpc::Status HealthCheck(const std::shared_ptr<grpc::Channel>& channel, std::chrono::milliseconds deadline,
-                         std::string* reply) {
+// One unary call of `method` with the bytes `request` through the generic stub; the reply's
+// bytes are appended to `reply`. `token` empty: no authorization metadata.
+grpc::Status RawCall(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                     const std::string& request, const std::string& token, std::chrono::milliseconds deadline,
+                     std::string* reply) {
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + deadline);
-  grpc::Slice empty{std::string()};  // an empty HealthCheckRequest: the whole server
-  grpc::ByteBuffer req(&empty, 1), resp;
+  if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+  grpc::Slice bytes{request};
+  grpc::ByteBuffer req(&bytes, 1), resp;
   std::promise<grpc::Status> done;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &req, &resp,
-                 [&](grpc::Status s) { done.set_value(std::move(s)); });
+  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &req, &resp, [&](grpc::Status s) { done.set_value(std::move(s)); });
   grpc::Status st = done.get_future().get();
   std::vector<grpc::Slice> slices;
   if (st.ok() && resp.Dump(&slices).ok()) {
     for (const auto& s : slices) reply->append(reinterpret_cast<const char*>(s.begin()), s.size());
   }
   return st;
+}
+
+// grpc.health.v1.Health/Check (no generated health client here): an empty request asks
+// about the whole server.
+grpc::Status HealthCheck(const std::shared_ptr<grpc::Channel>& channel, std::chrono::milliseconds deadline,
+                         std::string* reply) {
+  return RawCall(channel, "/grpc.health.v1.Health/Check", "", "", deadline, reply);
+}
+
+// GetClueStats is served raw (the reply is the cached bytes): the request is still
+// authenticated before it is parsed, bytes that are no request are refused, and a hit sends
+// a well-formed ClueStats that says it came from the cache.
+TEST_F(ClueServiceTest, RawStatsAuthenticateParseAndAnswerWellFormedBytes) {
+  const Who dashboard{UnitId("bureau-party-committee"), {"dashboard"}};
+  const std::string method = "/supervision.v1.ClueService/GetClueStats";
+  v1::GetClueStatsRequest q;
+  q.set_unit_id(UnitId("fucheng-branch"));
+  std::string reply;
+  EXPECT_EQ(RawCall(*channel_, method, q.SerializeAsString(), "", std::chrono::seconds(5), &reply).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(RawCall(*channel_, method, "\xff\xff\xff", Token(dashboard), std::chrono::seconds(5), &reply).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  for (int i = 0; i < 2; ++i) {  // the second call at least is a hit
+    reply.clear();
+    ASSERT_TRUE(RawCall(*channel_, method, q.SerializeAsString(), Token(dashboard), std::chrono::seconds(5), &reply).ok());
+    v1::ClueStats stats;
+    ASSERT_TRUE(stats.ParseFromString(reply));
+    if (i == 1) {
+      EXPECT_TRUE(stats.from_cache());
+    }
+    EXPECT_TRUE(stats.has_computed_at());
+  }
 }
 
 // PostgreSQL's processes (the postmaster, named in its pid file, and its children).

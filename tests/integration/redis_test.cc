@@ -151,5 +151,31 @@ TEST(RedisTest, LocalLayerAnswersWithoutRedisAndIsBounded) {
   PgRedis::Get().StartRedis();
 }
 
+// Past its ttl a hot key's copy costs one reload, not a burst: the first caller to find it
+// expired goes to reload it, the others are served the copy (the key names a version, so it
+// is still right) until the reload lands.
+TEST(RedisTest, AnExpiredLocalCopyIsReloadedByOneCallerWhileTheOthersGetIt) {
+  Client c(PgRedis::Get().Redis());
+  ASSERT_TRUE(c.Command({"FLUSHALL"}).ok());
+  Cache cache(&c, "test", std::chrono::seconds(1), /*local_entries=*/4);
+  int loads = 0;
+  auto loader = [&]() -> absl::StatusOr<std::string> { return "v" + std::to_string(++loads); };
+  EXPECT_EQ(cache.PeekShared("k:v1"), nullptr) << "nothing held yet";
+  EXPECT_EQ(*cache.Get("k:v1", loader), "v1");
+  ASSERT_NE(cache.PeekShared("k:v1"), nullptr);
+  EXPECT_EQ(*cache.PeekShared("k:v1"), "v1");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the ttl, here and in Redis
+  EXPECT_EQ(cache.PeekShared("k:v1"), nullptr) << "the first caller reloads";
+  for (int i = 0; i < 3; ++i) {
+    auto stale = cache.PeekShared("k:v1");
+    ASSERT_NE(stale, nullptr) << "the others are served the copy meanwhile";
+    EXPECT_EQ(*stale, "v1");
+  }
+  EXPECT_EQ(cache.Peek("k:v1").value_or(""), "v1");
+  EXPECT_EQ(*cache.Get("k:v1", loader), "v2") << "the reload";
+  EXPECT_EQ(loads, 2);
+  EXPECT_EQ(*cache.PeekShared("k:v1"), "v2") << "fresh again";
+}
+
 }  // namespace
 }  // namespace sm::redis

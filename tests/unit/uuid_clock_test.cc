@@ -1,5 +1,5 @@
 // Tests for common/clock.h and common/uuid.h: FakeClock arithmetic, Unix seconds, UUIDv7
-// layout and ordering, random v4 ids and IsUuid.
+// layout and ordering, random v4 ids, label ids and IsUuid.
 #include <set>
 #include <string>
 #include <thread>
@@ -65,8 +65,8 @@ bool IsLowerHex(const std::string& s) {
 TEST(Uuid, V7LayoutCarriesTheMilliseconds) {
   // 2023-11-14T22:13:20.123Z = 1700000000123 ms = 0x018bcfe5687b.
   FakeClock clock(kT0 + std::chrono::milliseconds(123));
-  for (int i = 0; i < 100; ++i) {
-    std::string id = NewUuid(clock);
+  for (int i = 0; i < 200; ++i) {
+    std::string id = i % 2 ? NewUuid(clock) : NewLabelUuid(clock);
     SCOPED_TRACE(id);
     ASSERT_EQ(id.size(), 36u);
     EXPECT_TRUE(IsUuid(id));
@@ -94,6 +94,30 @@ TEST(Uuid, V7IsUniqueWithinAMillisecond) {
   std::set<std::string> ids;
   for (int i = 0; i < 1000; ++i) ids.insert(NewUuid(clock));
   EXPECT_EQ(ids.size(), 1000u);
+}
+
+TEST(Uuid, LabelsAreUniqueAcrossThreadsAndHex) {
+  // Each thread seeds its own generator from the OS: threads must not repeat each other.
+  constexpr int kThreads = 4, kEach = 2000;
+  std::vector<std::vector<std::string>> made(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&made, t] {
+      for (int i = 0; i < kEach; ++i) made[t].push_back(i % 2 ? NewLabelUuid() : NewLabelHex(16));
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> all;
+  for (const auto& ids : made) {
+    for (const auto& id : ids) {
+      EXPECT_TRUE(IsLowerHex(id)) << id;
+      EXPECT_TRUE(id.size() == 32 || IsUuid(id)) << id;
+      all.insert(id);
+    }
+  }
+  EXPECT_EQ(all.size(), static_cast<size_t>(kThreads * kEach));
+  EXPECT_EQ(NewLabelHex(3).size(), 6u);
+  EXPECT_EQ(NewLabelHex(0), "");
 }
 
 TEST(Uuid, V7DefaultsToTheSystemClock) {

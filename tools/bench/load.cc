@@ -8,6 +8,7 @@
 // Latency percentiles and throughput cover successful calls only; errors are counted by code.
 // Talks to 127.0.0.1 only; the run is bounded by --duration-s and --max-calls.
 #include <CLI/CLI.hpp>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 #include <sys/resource.h>
@@ -19,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -101,8 +103,10 @@ class Histogram {
   int64_t max_us_ = 0;
 };
 
-enum class Rpc { kRegister = 0, kStats = 1, kList = 2, kGet = 3 };
-constexpr std::array<const char*, 4> kRpcNames = {"register", "stats", "list", "get"};
+// health: grpc.health.v1.Health/Check for the whole server (no token, no handler of ours):
+// what gRPC itself costs per call on the target.
+enum class Rpc { kRegister = 0, kStats = 1, kList = 2, kGet = 3, kHealth = 4 };
+constexpr std::array<const char*, 5> kRpcNames = {"register", "stats", "list", "get", "health"};
 
 struct Options {
   std::string target = "127.0.0.1:7102";
@@ -125,6 +129,7 @@ struct Options {
   int page_size = 50;
   std::vector<std::string> clue_ids;
   uint64_t seed = 0;
+  std::string save_reply;
 };
 
 struct Stats {
@@ -202,6 +207,8 @@ struct Shared {
   int mix_total = 0;
   IdPool ids;
   std::atomic<int64_t> started{0};
+  std::mutex reply_mu;
+  std::string stats_reply;  // --save-reply: the serialized ClueStats of one successful call
   SteadyClock::time_point measure_from, end;
 };
 
@@ -221,6 +228,14 @@ struct Call : CallBase {
   std::unique_ptr<grpc::ClientAsyncResponseReader<Resp>> reader;
 };
 
+struct StatsCall : Call<v1::ClueStats> {
+  void Done(Shared& sh) override {
+    if (!status.ok() || sh.opts->save_reply.empty()) return;
+    std::lock_guard lock(sh.reply_mu);
+    if (sh.stats_reply.empty()) sh.stats_reply = resp.SerializeAsString();
+  }
+};
+
 struct RegisterCall : Call<v1::ClueReply> {
   void Done(Shared& sh) override {
     if (status.ok() && !resp.clue().id().empty()) sh.ids.Add(resp.clue().id());
@@ -230,7 +245,12 @@ struct RegisterCall : Call<v1::ClueReply> {
 class Worker {
  public:
   Worker(Shared* sh, int index, std::shared_ptr<grpc::Channel> channel, int slots, uint64_t seed)
-      : sh_(sh), index_(index), stub_(v1::ClueService::NewStub(channel)), slots_(slots), rng_(seed) {
+      : sh_(sh),
+        index_(index),
+        stub_(v1::ClueService::NewStub(channel)),
+        generic_(channel),
+        slots_(slots),
+        rng_(seed) {
     per_rpc_.resize(kRpcNames.size());
   }
 
@@ -302,7 +322,7 @@ class Worker {
         return true;
       }
       case Rpc::kStats: {
-        auto* c = new Call<v1::ClueStats>;
+        auto* c = new StatsCall;
         c->rpc = rpc;
         v1::GetClueStatsRequest req;
         req.set_unit_id(o.unit);
@@ -335,6 +355,20 @@ class Worker {
         c->reader->Finish(&c->resp, &c->status, c);
         return true;
       }
+      case Rpc::kHealth: {
+        // HealthCheckRequest{service: ""}, the whole server, written out (field 1, length 0):
+        // an empty buffer reaches the server as no message at all.
+        auto* c = new Call<grpc::ByteBuffer>;
+        c->rpc = rpc;
+        static constexpr char kWholeServer[] = {0x0a, 0x00};
+        grpc::Slice slice(kWholeServer, sizeof kWholeServer);
+        grpc::ByteBuffer req(&slice, 1);
+        Prepare(*c);
+        c->reader = generic_.PrepareUnaryCall(&c->ctx, "/grpc.health.v1.Health/Check", req, &cq_);
+        c->reader->StartCall();
+        c->reader->Finish(&c->resp, &c->status, c);
+        return true;
+      }
     }
     return false;
   }
@@ -361,6 +395,7 @@ class Worker {
   Shared* sh_;
   int index_;
   std::unique_ptr<v1::ClueService::Stub> stub_;
+  grpc::GenericStub generic_;
   grpc::CompletionQueue cq_;
   int slots_;
   std::mt19937_64 rng_;
@@ -386,7 +421,7 @@ std::vector<std::pair<Rpc, int>> ParseMix(const std::string& spec) {
     }
     if (weight < 1 || weight > 1000) throw CLI::ValidationError("--rpc", "weights are 1..1000");
     auto it = std::find(kRpcNames.begin(), kRpcNames.end(), item);
-    if (it == kRpcNames.end()) throw CLI::ValidationError("--rpc", "unknown rpc '" + item + "' (register|stats|list|get)");
+    if (it == kRpcNames.end()) throw CLI::ValidationError("--rpc", "unknown rpc '" + item + "' (register|stats|list|get|health)");
     out.emplace_back(static_cast<Rpc>(it - kRpcNames.begin()), weight);
     if (comma == std::string::npos) break;
     pos = comma + 1;
@@ -437,7 +472,7 @@ int main(int argc, char** argv) {
   app.add_option("--warmup-s", o.warmup_s, "seconds of load before measuring")->check(CLI::Range(0.0, 600.0));
   app.add_option("--max-calls", o.max_calls, "stop starting calls after this many")->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
   app.add_option("--timeout-ms", o.timeout_ms, "per-call deadline")->check(CLI::Range(10, 600'000));
-  app.add_option("--rpc", o.rpc, "register|stats|list|get, or a weighted mix like register=80,get=20");
+  app.add_option("--rpc", o.rpc, "register|stats|list|get|health, or a weighted mix like register=80,get=20");
   app.add_option("--token", o.token, "bearer token (default: mint one with the development secret)");
   app.add_option("--user", o.user, "minted token: subject");
   app.add_option("--token-unit", o.token_unit, "minted token: unit claim (default: --origin-unit, else --unit)");
@@ -449,6 +484,7 @@ int main(int argc, char** argv) {
   app.add_option("--page-size", o.page_size, "list: page_size")->check(CLI::Range(1, 500));
   app.add_option("--clue-id", o.clue_ids, "get: clue ids to read (repeat; default: a first ListClues page)");
   app.add_option("--seed", o.seed, "random seed (0: from the clock)");
+  app.add_option("--save-reply", o.save_reply, "stats: write one successful reply (serialized ClueStats) here");
   CLI11_PARSE(app, argc, argv);
 
   Shared sh;
@@ -581,6 +617,15 @@ int main(int argc, char** argv) {
     const double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                        static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
     out["client_cpu_s"] = static_cast<double>(static_cast<int64_t>(cpu * 1000.0 + 0.5)) / 1000.0;
+  }
+  if (!o.save_reply.empty()) {
+    std::ofstream f(o.save_reply, std::ios::binary | std::ios::trunc);
+    f << sh.stats_reply;
+    out["reply_bytes"] = sh.stats_reply.size();
+    if (!f || sh.stats_reply.empty()) {
+      std::fprintf(stderr, "sm-bench: no stats reply written to %s\n", o.save_reply.c_str());
+      return 1;
+    }
   }
   std::cout << out.dump() << std::endl;
   return all.ok > 0 ? 0 : 1;
