@@ -1,14 +1,33 @@
 #include "common/directory_reader.h"
 
 #include "common/db/sql.h"
+#include "common/status.h"
 
 namespace sm {
 
 using db::Str;
 
-absl::StatusOr<int64_t> DirectoryReader::Generation() {
-  return generation_.Get(
-      [this] { return db::ReadInt64(*pool_, "SELECT generation FROM directory.v_generation"); });
+namespace {
+
+// Runs `body` in `tx` when given (the caller's transaction: a write path must not wait for a
+// second connection from the pool it holds one of), else in a read-only transaction of its
+// own.
+absl::Status InTx(db::Pool& pool, db::Tx* tx, const std::function<absl::Status(db::Tx&)>& body) {
+  if (tx != nullptr) return body(*tx);
+  return db::WithTransaction(pool, body, db::TxOptions{.read_only = true});
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> DirectoryReader::Generation(db::Tx* tx) {
+  return generation_.Get([this, tx]() -> absl::StatusOr<int64_t> {
+    int64_t generation = 0;
+    SM_RETURN_IF_ERROR(InTx(*pool_, tx, [&](db::Tx& t) {
+      generation = t.exec1("SELECT generation FROM directory.v_generation")[0].as<int64_t>();
+      return absl::OkStatus();
+    }));
+    return generation;
+  });
 }
 
 template <typename T>
@@ -35,14 +54,14 @@ void DirectoryReader::Copy::Keep(std::unordered_map<std::string, T>& map, int64_
   map[id] = value;
 }
 
-absl::StatusOr<UnitInfo> DirectoryReader::Unit(const std::string& id) {
-  auto generation = Generation();
+absl::StatusOr<UnitInfo> DirectoryReader::Unit(const std::string& id, db::Tx* in) {
+  auto generation = Generation(in);
   if (generation.ok()) {
     if (auto kept = copy_.Find(copy_.units, *generation, id)) return *kept;
   }
   UnitInfo u;
   int64_t loaded_generation = 0;
-  absl::Status s = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
+  absl::Status s = InTx(*pool_, in, [&](db::Tx& tx) -> absl::Status {
     pqxx::result r = tx.exec_params(
         "WITH RECURSIVE up AS ("
         "  SELECT id, parent_id, name, active, kind, 0 AS n FROM directory.v_units WHERE id = $1::uuid"
@@ -58,20 +77,20 @@ absl::StatusOr<UnitInfo> DirectoryReader::Unit(const std::string& id) {
     u.kind = Str(r[r.size() - 1][3]);
     loaded_generation = r[0][4].as<int64_t>();
     return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  });
   if (!s.ok()) return s;
   copy_.Keep(copy_.units, loaded_generation, u, id);
   return u;
 }
 
-absl::StatusOr<PersonInfo> DirectoryReader::Person(const std::string& id) {
-  auto generation = Generation();
+absl::StatusOr<PersonInfo> DirectoryReader::Person(const std::string& id, db::Tx* in) {
+  auto generation = Generation(in);
   if (generation.ok()) {
     if (auto kept = copy_.Find(copy_.people, *generation, id)) return *kept;
   }
   PersonInfo p;
   int64_t loaded_generation = 0;
-  absl::Status s = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
+  absl::Status s = InTx(*pool_, in, [&](db::Tx& tx) -> absl::Status {
     pqxx::result r = tx.exec_params(
         "SELECT id::text, name, unit_id::text, active, leader, (SELECT generation FROM directory.v_generation) "
         "FROM directory.v_people WHERE id = $1::uuid",
@@ -84,7 +103,7 @@ absl::StatusOr<PersonInfo> DirectoryReader::Person(const std::string& id) {
     p.leader = r[0][4].as<bool>();
     loaded_generation = r[0][5].as<int64_t>();
     return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  });
   if (!s.ok()) return s;
   copy_.Keep(copy_.people, loaded_generation, p, id);
   return p;

@@ -36,8 +36,11 @@ class DirectoryReader {
   explicit DirectoryReader(db::Pool* pool) : pool_(pool) {}
 
   // NOT_FOUND when there is no such unit / person (inactive ones are returned, marked).
-  absl::StatusOr<UnitInfo> Unit(const std::string& id);
-  absl::StatusOr<PersonInfo> Person(const std::string& id);
+  // `tx`: the caller's open transaction, used for what is not kept in memory (a write path
+  // holding a pooled connection must not wait for a second one: with every connection so
+  // held, that wait only ends at the pool's acquire timeout). Null: a transaction of its own.
+  absl::StatusOr<UnitInfo> Unit(const std::string& id, db::Tx* tx = nullptr);
+  absl::StatusOr<PersonInfo> Person(const std::string& id, db::Tx* tx = nullptr);
 
  private:
   struct Copy {
@@ -51,7 +54,7 @@ class DirectoryReader {
     template <typename T>
     void Keep(std::unordered_map<std::string, T>& map, int64_t loaded_generation, const T& value, const std::string& id);
   };
-  absl::StatusOr<int64_t> Generation();
+  absl::StatusOr<int64_t> Generation(db::Tx* tx);
 
   db::Pool* pool_;
   Refreshed<int64_t> generation_{std::chrono::milliseconds(250)};

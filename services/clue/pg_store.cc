@@ -501,10 +501,10 @@ absl::StatusOr<v1::ClueReply> PgStore::Step(const StepRequest& request, const au
     facts.custody = loaded[0].second;
     // What the rules need to know around the clue: directory reads, in memory nearly always.
     if (NeedsSubjects(request)) {
-      SM_ASSIGN_OR_RETURN(facts.subjects, SubjectPlaces(current));
+      SM_ASSIGN_OR_RETURN(facts.subjects, SubjectPlaces(tx, current));
     }
     if (NeedsHolderUnit(request)) {
-      auto holder = directory_.Unit(current.clue.holding_unit_id());
+      auto holder = directory_.Unit(current.clue.holding_unit_id(), &tx);
       if (holder.ok()) facts.holder_unit = std::move(*holder);
       else if (!absl::IsNotFound(holder.status())) return holder.status();
     }
@@ -514,17 +514,17 @@ absl::StatusOr<v1::ClueReply> PgStore::Step(const StepRequest& request, const au
   }, [this] { Changed(); });
 }
 
-absl::StatusOr<std::vector<SubjectPlace>> PgStore::SubjectPlaces(const StoredClue& c) {
+absl::StatusOr<std::vector<SubjectPlace>> PgStore::SubjectPlaces(Tx& tx, const StoredClue& c) {
   std::vector<SubjectPlace> out;
   for (const auto& subject : c.clue.subjects()) {
     SubjectPlace place{subject.person_id(), {}};
     std::string unit_id = subject.unit_id();
     if (!subject.person_id().empty()) {
-      SM_ASSIGN_OR_RETURN(PersonInfo person, directory_.Person(subject.person_id()));
+      SM_ASSIGN_OR_RETURN(PersonInfo person, directory_.Person(subject.person_id(), &tx));
       unit_id = person.unit_id;
     }
     if (!unit_id.empty()) {
-      SM_ASSIGN_OR_RETURN(UnitInfo unit, directory_.Unit(unit_id));
+      SM_ASSIGN_OR_RETURN(UnitInfo unit, directory_.Unit(unit_id, &tx));
       place.units = unit.ancestors;
       place.units.push_back(unit.id);
     }
@@ -591,7 +591,7 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {
     }
     for (auto& [clue, custody] : LoadLocked(tx, due, "")) {
       if (!IsOverdue(clue, now)) continue;
-      auto holder = directory_.Unit(clue.clue.holding_unit_id());
+      auto holder = directory_.Unit(clue.clue.holding_unit_id(), &tx);
       if (!holder.ok() && !absl::IsNotFound(holder.status())) return holder.status();
       WriteChange(tx, log_, Escalate(clue, holder.ok() ? std::optional<UnitInfo>(*holder) : std::nullopt),
                   Actor{"system:overdue-scanner", ""}, now_us);

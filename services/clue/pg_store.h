@@ -105,7 +105,7 @@ class PgStore final : public Store {
   // After a commit: moves the statistics cache key on (see StatsVersion).
   void Changed();
   // Where each subject of `c` sits in the directory (for recusal); a failed read refuses.
-  absl::StatusOr<std::vector<SubjectPlace>> SubjectPlaces(const StoredClue& c);
+  absl::StatusOr<std::vector<SubjectPlace>> SubjectPlaces(db::Tx& tx, const StoredClue& c);
 
   db::Pool* pool_;
   const Clock& clock_;
