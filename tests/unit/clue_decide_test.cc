@@ -40,8 +40,8 @@ class DecideTest : public ::testing::Test {
   }
 
   static auth::Principal Staff(const std::string& unit, int clearance = 1) {
-    return auth::Principal{"user-" + unit.substr(unit.size() - 2), unit, {std::string(auth::kRoleDiscipline)},
-                           clearance};
+    return auth::Principal{
+        "user-" + unit.substr(unit.size() - 2), unit, {std::string(auth::kRoleDiscipline)}, clearance};
   }
   template <typename Req>
   static Req Request(int64_t version = 3) {
@@ -119,8 +119,7 @@ TEST_F(DecideTest, AcceptMovesTheClueAndTheSenderKeepsItsStanding) {
   EXPECT_EQ(ch->after.clue.deadline_stage(), "dispose");
   EXPECT_EQ(ch->custody_add, (std::vector<std::pair<std::string, Custody>>{{kHolder, Custody::kSender}}));
   // The holder cannot accept its own offer.
-  EXPECT_EQ(Run(Request<v1::AcceptClueRequest>(), Staff(kHolder)).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Run(Request<v1::AcceptClueRequest>(), Staff(kHolder)).status().code(), absl::StatusCode::kPermissionDenied);
 }
 
 TEST_F(DecideTest, AssignHandlerChecksStandingThenRecusalThenTheHoldingUnit) {
@@ -133,7 +132,8 @@ TEST_F(DecideTest, AssignHandlerChecksStandingThenRecusalThenTheHoldingUnit) {
   // The handler is the subject.
   facts = AssignFacts(kHolder);
   facts.handler->id = kSubjectPerson;
-  EXPECT_EQ(Run(req, Staff(kHolder), facts).status().message(), "recusal (回避): the handler is a subject of this clue");
+  EXPECT_EQ(Run(req, Staff(kHolder), facts).status().message(),
+            "recusal (回避): the handler is a subject of this clue");
   // The handler's unit is the subject's unit or above it.
   for (const std::string& unit : {kSubjectUnit, kParent}) {
     EXPECT_EQ(Run(req, Staff(kHolder), AssignFacts(unit)).status().code(), absl::StatusCode::kFailedPrecondition)
@@ -268,8 +268,7 @@ TEST_F(DecideTest, MergeNeedsTheHolderOfEveryClueAndMergeableStates) {
   EXPECT_EQ(DecideMerge(primary, {other}, Staff(kParent), 3, "").status().code(), absl::StatusCode::kNotFound);
   other.clue.clue.set_holding_unit_id(kOther);
   other.custody = Custody::kSender;
-  EXPECT_EQ(DecideMerge(primary, {other}, Staff(kHolder), 3, "").status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(DecideMerge(primary, {other}, Staff(kHolder), 3, "").status().code(), absl::StatusCode::kPermissionDenied);
   other.clue.clue.set_holding_unit_id(kHolder);
   other.clue.clue.set_state(v1::CLUE_STATE_OFFERED);
   EXPECT_EQ(DecideMerge(primary, {other}, Staff(kHolder), 3, "").status().code(),

@@ -60,8 +60,13 @@ class Client {
  public:
   Client(const Options& o, std::shared_ptr<grpc::Channel> channel, std::string origin_token, std::string to_token,
          SteadyClock::time_point measure_from, SteadyClock::time_point end, std::atomic<int64_t>* lives_started)
-      : o_(o), stub_(v1::ClueService::NewStub(std::move(channel))), origin_token_(std::move(origin_token)),
-        to_token_(std::move(to_token)), measure_from_(measure_from), end_(end), lives_started_(lives_started) {}
+      : o_(o),
+        stub_(v1::ClueService::NewStub(std::move(channel))),
+        origin_token_(std::move(origin_token)),
+        to_token_(std::move(to_token)),
+        measure_from_(measure_from),
+        end_(end),
+        lives_started_(lives_started) {}
 
   void Run() {
     while (SteadyClock::now() < end_ && lives_started_->fetch_add(1) < o_.max_lives) Life();
