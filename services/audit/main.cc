@@ -3,7 +3,6 @@
 
 #include "common/auth.h"
 #include "common/client.h"
-#include "common/consumer.h"
 #include "common/log.h"
 #include "common/outbox.h"
 #include "common/periodic.h"
@@ -13,6 +12,7 @@
 #include "common/workdays.h"
 #include "services/audit/config.h"
 #include "services/audit/pg_store.h"
+#include "services/audit/referrals.h"
 #include "services/audit/service.h"
 
 const std::vector<sm::db::Migration>& audit_lib_migrations();
@@ -55,30 +55,8 @@ int main(int argc, char** argv) {
   own.search_path = "audit";
   sm::outbox::Options relay_options;
   relay_options.deadline = config->clue.default_deadline;
-  sm::outbox::Relay relay(
-      own, &(*runtime)->pool(), "audit", sm::audit::ClueDeliverer(*channel, token),
-      [&store](sm::db::Tx& tx, const sm::outbox::Row& row, const std::string& response) {
-        supervision::v1::ClueReply reply;
-        if (!reply.ParseFromString(response)) return absl::InternalError("clue reply unreadable");
-        return store.ReferralDelivered(tx, row.dedupe_key.substr(row.dedupe_key.find(':') + 1), reply);
-      },
-      [&store](sm::db::Tx& tx, const sm::outbox::Row& row, const absl::Status& why) {
-        return store.ReferralDead(tx, row.dedupe_key.substr(row.dedupe_key.find(':') + 1), why.ToString());
-      },
-      relay_options);
-  relay.Start();
-
-  auto clue_stub = std::shared_ptr<supervision::v1::ClueService::Stub>(supervision::v1::ClueService::NewStub(*channel));
-  sm::consumer::Consumer<supervision::v1::ClueEvent> consumer(
-      &(*runtime)->pool(), "audit", "clue-events",
-      [token](grpc::ClientContext* ctx) { ctx->AddMetadata("authorization", "Bearer " + token()); },
-      [clue_stub](grpc::ClientContext* ctx, const std::string& cursor) {
-        supervision::v1::SubscribeRequest req;
-        req.set_after_cursor(cursor);
-        return clue_stub->Subscribe(ctx, req);
-      },
-      [&store](sm::db::Tx& tx, const supervision::v1::ClueEvent& ev) { return store.ApplyClueEvent(tx, ev); });
-  consumer.Start();
+  sm::audit::Referrals referrals(&store, own, &(*runtime)->pool(), *channel, token, relay_options);
+  referrals.Start();
 
   sm::db::Listener listener(own, "audit_events");
   listener.Start();
@@ -95,8 +73,7 @@ int main(int argc, char** argv) {
   (*runtime)->WaitForSignal();
   scanner.Stop();
   checkpoints.Stop();
-  consumer.Stop();
-  relay.Stop();
+  referrals.Stop();
   listener.Stop();
   return 0;
 }

@@ -605,17 +605,8 @@ absl::Status PgStore::ApplyClueEvent(Tx& tx, const v1::ClueEvent& ev) {
     finding_id = data["referral"]["ref"].get<std::string>();
     pqxx::result r = tx.exec_params("SELECT 1 FROM findings WHERE id::text = $1", finding_id);
     if (r.empty()) return absl::OkStatus();
-    auto f = LoadFinding(tx, finding_id, true);
-    v1::Finding after = *f;
-    auto* ref = after.mutable_referral();
-    ref->set_clue_id(ev.clue_id());
-    if (data["number"].is_string()) ref->set_clue_number(data["number"].get<std::string>());
-    if (ref->state() != v1::REFERRAL_STATE_DELIVERED) ref->set_state(v1::REFERRAL_STATE_DELIVERED);
-    if (ref->clue_state() == v1::CLUE_STATE_UNSPECIFIED) ref->set_clue_state(*update->clue_state);
-    after.set_version(f->version() + 1);
-    WriteFinding(tx, after);
-    AppendEvents(tx, {{finding_id, "clue_linked", {{"clue_id", ev.clue_id()}}}}, Actor{"system:clue-events", ""});
-    return absl::OkStatus();
+    return LinkReferral(tx, finding_id, ev.clue_id(), data["number"].is_string() ? data["number"].get<std::string>() : "",
+                        *update->clue_state, Actor{"system:clue-events", ""});
   }
   pqxx::result r = tx.exec_params("SELECT id::text FROM findings WHERE clue_id = $1::uuid", ev.clue_id());
   if (r.empty()) return absl::OkStatus();
@@ -635,23 +626,29 @@ absl::Status PgStore::ApplyClueEvent(Tx& tx, const v1::ClueEvent& ev) {
 }
 
 absl::Status PgStore::ReferralDelivered(Tx& tx, const std::string& finding_id, const v1::ClueReply& reply) {
+  return LinkReferral(tx, finding_id, reply.clue().id(), reply.clue().number(), reply.clue().state(),
+                      Actor{"system:outbox-relay", ""});
+}
+
+absl::Status PgStore::LinkReferral(Tx& tx, const std::string& finding_id, const std::string& clue_id,
+                                   const std::string& clue_number, v1::ClueState clue_state, const Actor& actor) {
   auto f = LoadFinding(tx, finding_id, true);
   if (!f) return absl::OkStatus();
   v1::Finding after = *f;
   auto* ref = after.mutable_referral();
   const bool first = ref->clue_id().empty();
   ref->set_state(v1::REFERRAL_STATE_DELIVERED);
-  ref->set_clue_id(reply.clue().id());
-  ref->set_clue_number(reply.clue().number());
-  if (ref->clue_state() == v1::CLUE_STATE_UNSPECIFIED) ref->set_clue_state(reply.clue().state());
+  ref->set_clue_id(clue_id);
+  if (!clue_number.empty()) ref->set_clue_number(clue_number);
+  if (ref->clue_state() == v1::CLUE_STATE_UNSPECIFIED) ref->set_clue_state(clue_state);
   ref->clear_last_error();
-  // Already linked by the clue's own event and nothing new: no write. Every write is
-  // followed by an event, which commits to the row it leaves (chain version 2).
+  // Already linked (by the relay's reply or the clue's own event, whichever came first) and
+  // nothing new: no write. Every write is followed by an event, which commits to the row it
+  // leaves (chain version 2); "clue_linked" is written once per finding.
   if (!first && MessageDifferencer::Equals(after, *f)) return absl::OkStatus();
   after.set_version(f->version() + 1);
   WriteFinding(tx, after);
-  AppendEvents(tx, {{finding_id, first ? "clue_linked" : "referral_delivered", {{"clue_id", reply.clue().id()}}}},
-               Actor{"system:outbox-relay", ""});
+  AppendEvents(tx, {{finding_id, first ? "clue_linked" : "referral_delivered", {{"clue_id", clue_id}}}}, actor);
   return absl::OkStatus();
 }
 

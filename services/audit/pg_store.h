@@ -75,6 +75,11 @@ class PgStore final : public Store {
   // transaction has written it (at `at_micros`, else now).
   void AppendEvents(db::Tx& tx, const std::vector<Event>& evs, const Actor& actor,
                     std::optional<int64_t> at_micros = std::nullopt);
+  // Links a finding to the clue its referral became, from either path (the relay's reply or
+  // the clue's "registered" event): "clue_linked" the first time, "referral_delivered" when
+  // a later arrival changes something, nothing when it changes nothing.
+  absl::Status LinkReferral(db::Tx& tx, const std::string& finding_id, const std::string& clue_id,
+                            const std::string& clue_number, supervision::v1::ClueState clue_state, const Actor& actor);
   // Each aggregate's head and state digest as stored (`id`: that one; nullopt: all), by id.
   struct ChainRow {
     bool engagement = false;  // else a finding

@@ -855,23 +855,6 @@ grpc::Status AuditServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Sub
   });
 }
 
-outbox::Deliver ClueDeliverer(std::shared_ptr<grpc::Channel> channel, std::function<std::string()> token) {
-  auto stub = std::shared_ptr<v1::ClueService::Stub>(v1::ClueService::NewStub(channel));
-  return [stub, token](const outbox::Row& row, std::chrono::milliseconds deadline) -> outbox::Delivery {
-    if (row.kind != "clue.register") {
-      return {absl::InvalidArgumentError("unknown command kind " + row.kind), ""};
-    }
-    v1::RegisterClueRequest req;
-    if (!req.ParseFromString(row.payload)) return {absl::InvalidArgumentError("command payload unreadable"), ""};
-    grpc::ClientContext ctx;
-    client::Config cc;
-    client::PrepareContext(&ctx, cc, token(), deadline);
-    v1::ClueReply reply;
-    grpc::Status s = stub->RegisterClue(&ctx, req, &reply);
-    return {FromGrpcStatus(s), s.ok() ? reply.SerializeAsString() : ""};
-  };
-}
-
 void OverdueScanner::Start(std::chrono::milliseconds interval) {
   worker_.Start(interval, [this] {
     auto n = ScanOnce();

@@ -134,9 +134,6 @@ class AuditServiceImpl final
   Periodic stats_version_refresher_;  // last: stops before the rest goes
 };
 
-// Delivers referral commands from the outbox: ClueService.RegisterClue over `channel`
-// with this service's own token (`token()` is called per attempt, so it can be renewed).
-outbox::Deliver ClueDeliverer(std::shared_ptr<grpc::Channel> channel, std::function<std::string()> token);
 
 // Marks overdue rectifications and escalates them, every `interval` (advisory lock).
 class OverdueScanner {

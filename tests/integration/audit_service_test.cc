@@ -665,3 +665,59 @@ TEST(AuditWorkflowTest, SpotCheckDrawsAboutTheConfiguredShare) {
 
 }  // namespace
 }  // namespace sm::audit
+
+namespace sm::audit {
+namespace {
+
+// The finding learns its clue from two paths — the relay's reply to RegisterClue and the
+// clue's own "registered" event on the feed — in either order. "clue_linked" is written once
+// per finding, whichever arrives first; the later one writes nothing when it changes nothing.
+class ReferralLinkTest : public AuditServiceTest {};
+
+TEST_F(ReferralLinkTest, ClueLinkedIsWrittenOnceWhicheverPathArrivesFirst) {
+  const v1::Engagement e = Engagement();
+  for (const bool relay_first : {true, false}) {
+    v1::Finding f = Refer(AddFinding(e));
+    // Not a real delivery: the outbox row is settled so that no relay pass sends it.
+    Sql("UPDATE audit.outbox SET state = 'delivered', delivered_at = now() WHERE dedupe_key LIKE '%" + f.id() + "'");
+    const std::string clue_id = NewUuid();
+    v1::ClueReply reply;
+    reply.mutable_clue()->set_id(clue_id);
+    reply.mutable_clue()->set_number("XS-2026-9" + std::string(relay_first ? "1" : "2"));
+    reply.mutable_clue()->set_state(v1::CLUE_STATE_REGISTERED);
+    v1::ClueEvent registered;
+    registered.set_clue_id(clue_id);
+    registered.set_seq(1);
+    registered.set_type("registered");
+    registered.set_data_json(nlohmann::json{{"number", reply.clue().number()},
+                                            {"referral", {{"system", "audit"}, {"ref", f.id()}}}}
+                                 .dump());
+    auto relay = [&] {
+      return db::WithTransaction(*audit_pool_, [&](db::Tx& tx) { return store_->ReferralDelivered(tx, f.id(), reply); });
+    };
+    auto feed = [&] {
+      return db::WithTransaction(*audit_pool_, [&](db::Tx& tx) { return store_->ApplyClueEvent(tx, registered); });
+    };
+    ASSERT_TRUE((relay_first ? relay() : feed()).ok());
+    ASSERT_TRUE((relay_first ? feed() : relay()).ok());
+    // Both again (a redelivery, a replayed feed): still once.
+    ASSERT_TRUE(relay().ok());
+    ASSERT_TRUE(feed().ok());
+    const std::string events = "SELECT count(*) FROM audit.audit_events WHERE aggregate_id = '" + f.id() + "'::uuid";
+    EXPECT_EQ(Count(events + " AND type = 'clue_linked'"), 1) << (relay_first ? "relay first" : "feed first");
+    EXPECT_EQ(Count(events + " AND type = 'referral_delivered'"), 0) << (relay_first ? "relay first" : "feed first");
+    const v1::Finding linked = Get(f.id(), auditor);
+    EXPECT_EQ(linked.referral().state(), v1::REFERRAL_STATE_DELIVERED);
+    EXPECT_EQ(linked.referral().clue_id(), clue_id);
+    EXPECT_EQ(linked.referral().clue_number(), reply.clue().number());
+    // The chain still verifies: every write was followed by its event.
+    v1::VerifyAuditChainRequest vr;
+    vr.set_aggregate_id(f.id());
+    v1::VerifyChainResponse vo;
+    ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::VerifyAuditChain, vr, &vo).ok());
+    EXPECT_TRUE(vo.intact());
+  }
+}
+
+}  // namespace
+}  // namespace sm::audit

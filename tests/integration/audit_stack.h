@@ -19,6 +19,7 @@
 #include "common/uuid.h"
 #include "common/workdays.h"
 #include "services/audit/pg_store.h"
+#include "services/audit/referrals.h"
 #include "services/audit/service.h"
 #include "services/clue/pg_store.h"
 #include "services/clue/service.h"
@@ -91,32 +92,14 @@ class AuditStack : public ::testing::Test {
     channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
         "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
     auto token = [] { return Token(Who{"", {"service"}}); };
-    relay_ = new outbox::Relay(
-        env.Pool("sm_audit", "audit"), audit_pool_, "audit", ClueDeliverer(*channel_, token),
-        [](db::Tx& tx, const outbox::Row& row, const std::string& response) {
-          v1::ClueReply reply;
-          reply.ParseFromString(response);
-          return store_->ReferralDelivered(tx, row.dedupe_key.substr(row.dedupe_key.find(':') + 1), reply);
-        },
-        [](db::Tx& tx, const outbox::Row& row, const absl::Status& why) {
-          return store_->ReferralDead(tx, row.dedupe_key.substr(row.dedupe_key.find(':') + 1), why.ToString());
-        });
-    auto clue_stub = std::shared_ptr<v1::ClueService::Stub>(v1::ClueService::NewStub(*channel_));
-    consumer_ = new consumer::Consumer<v1::ClueEvent>(
-        audit_pool_, "audit", "clue-events",
-        [token](grpc::ClientContext* ctx) { ctx->AddMetadata("authorization", "Bearer " + token()); },
-        [clue_stub](grpc::ClientContext* ctx, const std::string& cursor) {
-          v1::SubscribeRequest req;
-          req.set_after_cursor(cursor);
-          return clue_stub->Subscribe(ctx, req);
-        },
-        [](db::Tx& tx, const v1::ClueEvent& ev) { return store_->ApplyClueEvent(tx, ev); });
+    // As main wires them (services/audit/referrals.h); the relay is driven by the tests.
+    referrals_ = new Referrals(store_, env.Pool("sm_audit", "audit"), audit_pool_, *channel_, token);
+    relay_ = &referrals_->relay();
+    consumer_ = &referrals_->consumer();
     consumer_->Start();
   }
   static void TearDownTestSuite() {
-    consumer_->Stop();
-    delete consumer_;
-    delete relay_;
+    delete referrals_;
     server_->Shutdown(std::chrono::milliseconds(100));
     delete server_;
     delete service_;
@@ -189,6 +172,7 @@ class AuditStack : public ::testing::Test {
   static inline AuditServiceImpl* service_;
   static inline server::Server* server_;
   static inline std::shared_ptr<grpc::Channel>* channel_;
+  static inline Referrals* referrals_;
   static inline outbox::Relay* relay_;
   static inline consumer::Consumer<v1::ClueEvent>* consumer_;
   std::unique_ptr<v1::AuditService::Stub> stub_;
