@@ -24,11 +24,6 @@ using validate::Length;
 using validate::Uuid;
 using validate::Version;
 std::string Fingerprint(const google::protobuf::Message& m) { return crypto::Sha256Hex(m.SerializeAsString()); }
-void SetTs(google::protobuf::Timestamp* t, TimePoint tp) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(tp.time_since_epoch()).count();
-  t->set_seconds(us / 1000000);
-  t->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
-}
 TimePoint FromTs(const google::protobuf::Timestamp& t) { return FromUnixSeconds(t.seconds()); }
 Mutation Mut(const server::CallInfo& call, const std::string& method, const google::protobuf::Message& req,
              const std::string& request_id, int64_t expected_version) {
@@ -555,8 +550,8 @@ grpc::Status AuditServiceImpl::AddRectification(grpc::ServerContext* ctx, const 
     x.set_finding_id(req->finding_id());
     x.set_measure(req->measure());
     x.set_owner_unit_id(owner);
-    SetTs(x.mutable_deadline_at(),
-          calendar_->Deadline(clock_.Now(), req->working_days() == 0 ? policy_.rectification_days : req->working_days()));
+    *x.mutable_deadline_at() = db::TimestampOf(calendar_->Deadline(
+        clock_.Now(), req->working_days() == 0 ? policy_.rectification_days : req->working_days()));
     SM_ASSIGN_OR_RETURN(*reply, store_->AddRectification(x, Mut(call, "AddRectification", *req, req->request_id(), 0)));
     stats_version_.Forget();  // the next statistics read sees this change
     return absl::OkStatus();
@@ -655,8 +650,8 @@ grpc::Status AuditServiceImpl::ReviewRectification(grpc::ServerContext* ctx, con
                     req->expected_version(), req->approve() ? RectAction::kApprove : RectAction::kReject, nullptr,
                     [&](v1::Rectification& x, nlohmann::json& data) {
                       if (req->approve()) {
-                        SetTs(x.mutable_signed_off_at(), now);
-                        SetTs(x.mutable_lookback_until(), now + std::chrono::hours(24 * policy_.lookback_days));
+                        *x.mutable_signed_off_at() = db::TimestampOf(now);
+                        *x.mutable_lookback_until() = db::TimestampOf(now + std::chrono::hours(24 * policy_.lookback_days));
                         x.set_spot_check(SpotCheck(x.id(), policy_.spot_check_percent));
                         x.set_overdue(false);
                         data["spot_check"] = x.spot_check();
@@ -696,7 +691,7 @@ grpc::Status AuditServiceImpl::ReopenRectification(grpc::ServerContext* ctx, con
                       x.clear_lookback_until();
                       x.set_spot_check(false);
                       x.set_last_note(req->reason());
-                      SetTs(x.mutable_deadline_at(), calendar_->Deadline(now, policy_.rectification_days));
+                      *x.mutable_deadline_at() = db::TimestampOf(calendar_->Deadline(now, policy_.rectification_days));
                       data["reason"] = req->reason();
                     },
                     reply);

@@ -31,12 +31,6 @@ using validate::RequestId;
 using validate::Uuid;
 using validate::Version;
 
-void SetTs(google::protobuf::Timestamp* t, TimePoint tp) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(tp.time_since_epoch()).count();
-  t->set_seconds(us / 1000000);
-  t->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
-}
-
 bool Oversight(const auth::Principal& p) { return p.HasRole(auth::kRoleOversight); }
 
 absl::Status RequireCaseStaff(const auth::Principal& p) {
@@ -241,8 +235,8 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
     c.set_summary(req->summary());
     c.set_severity(req->severity() == v1::SEVERITY_UNSPECIFIED ? v1::SEVERITY_MEDIUM : req->severity());
     if (req->has_received_at()) *c.mutable_received_at() = req->received_at();
-    else SetTs(c.mutable_received_at(), now);
-    SetTs(c.mutable_registered_at(), now);
+    else *c.mutable_received_at() = db::TimestampOf(now);
+    *c.mutable_registered_at() = db::TimestampOf(now);
     if (!req->details().empty()) s.details_sealed = keys_->Seal(req->details(), DetailsAad(c.id()));
     if (req->has_reporter() && !req->reporter().anonymous()) {
       s.reporter_sealed = keys_->Seal(req->reporter().SerializeAsString(), ReporterAad(c.id()));
@@ -545,7 +539,7 @@ grpc::Status ClueServiceImpl::RequestReveal(grpc::ServerContext* ctx, const v1::
     r.set_requester_unit_id(p.unit);
     r.set_reason(req->reason());
     r.set_approvals_needed(reveal_.approvals);
-    SetTs(r.mutable_requested_at(), clock_.Now());
+    *r.mutable_requested_at() = db::TimestampOf(clock_.Now());
     const nlohmann::json data = {{"reveal_request_id", r.id()},
                                  {"reason", req->reason()},
                                  {"requester", p.user},
@@ -600,7 +594,7 @@ grpc::Status ClueServiceImpl::DecideReveal(grpc::ServerContext* ctx, const v1::D
               d.set_custodian_unit_id(p.unit);
               d.set_verdict(req->verdict());
               d.set_reason(req->reason());
-              SetTs(d.mutable_decided_at(), now);
+              *d.mutable_decided_at() = db::TimestampOf(now);
               ch.decision = d;
               if (refuse) {
                 ch.event_type = "reveal_refused";
@@ -615,8 +609,8 @@ grpc::Status ClueServiceImpl::DecideReveal(grpc::ServerContext* ctx, const v1::D
                 if (!req->reason().empty()) ch.data["reason"] = req->reason();
                 if (next == v1::REVEAL_STATE_APPROVED) {
                   const TimePoint expires = now + reveal_.window;
-                  SetTs(ch.after.mutable_approved_at(), now);
-                  SetTs(ch.after.mutable_expires_at(), expires);
+                  *ch.after.mutable_approved_at() = db::TimestampOf(now);
+                  *ch.after.mutable_expires_at() = db::TimestampOf(expires);
                   ch.data["expires_at"] = ToUnixSeconds(expires);
                 }
               }
@@ -662,7 +656,7 @@ grpc::Status ClueServiceImpl::RevealReporter(grpc::ServerContext* ctx, const v1:
               RevealChange ch;
               ch.after = cur;
               ch.after.set_state(next);
-              SetTs(ch.after.mutable_used_at(), now);
+              *ch.after.mutable_used_at() = db::TimestampOf(now);
               // Who looked, when and on whose approval is itself part of the clue's
               // tamper-evident history; what they saw is not.
               ch.event_type = "reporter_revealed";
@@ -966,7 +960,7 @@ grpc::ServerUnaryReactor* ClueServiceImpl::GetClueStats(grpc::CallbackServerCont
       auto bytes = stats_cache_.Get(key(version), [&]() -> absl::StatusOr<std::string> {
         computed = true;
         SM_ASSIGN_OR_RETURN(v1::ClueStats st, store_->Stats(q));
-        SetTs(st.mutable_computed_at(), clock_.Now());
+        *st.mutable_computed_at() = db::TimestampOf(clock_.Now());
         st.set_from_cache(true);
         return st.SerializeAsString();
       });

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/db/sql.h"
 #include "common/status.h"
 
 namespace sm::clue {
@@ -129,12 +130,6 @@ absl::StatusOr<Step> Next(v1::ClueState state, Action action, Relation relation,
 
 namespace {
 
-void SetTs(google::protobuf::Timestamp* t, TimePoint tp) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(tp.time_since_epoch()).count();
-  t->set_seconds(us / 1000000);
-  t->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
-}
-
 template <typename T>
 const T* As(const StepRequest& r) {
   return std::get_if<T>(&r);
@@ -202,7 +197,7 @@ void SetDeadline(v1::Clue& c, Stage stage, const Rules& rules) {
     c.clear_deadline_at();
     c.clear_deadline_stage();
   } else {
-    SetTs(c.mutable_deadline_at(), rules.calendar->Deadline(rules.now, days));
+    *c.mutable_deadline_at() = db::TimestampOf(rules.calendar->Deadline(rules.now, days));
     c.set_deadline_stage(std::string(StageName(stage)));
   }
   c.set_overdue(false);
@@ -307,10 +302,10 @@ absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& call
     d->set_method(req->method());
     d->set_reason(req->reason());
     d->set_decided_by(caller.EndUser());
-    SetTs(d->mutable_decided_at(), rules.now);
+    *d->mutable_decided_at() = db::TimestampOf(rules.now);
     if (step.next == v1::CLUE_STATE_CONCLUDED) {  // 予以了结: closed with its reason
       c.mutable_outcome()->set_feedback(req->reason());
-      SetTs(c.mutable_outcome()->mutable_concluded_at(), rules.now);
+      *c.mutable_outcome()->mutable_concluded_at() = db::TimestampOf(rules.now);
     }
     SetDeadline(c, step.stage, rules);
   } else if (const auto* req = As<v1::ConcludeClueRequest>(request)) {
@@ -326,7 +321,7 @@ absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& call
     o->clear_sanctions();
     for (const auto& sanction : req->sanctions()) o->add_sanctions(sanction);
     o->set_feedback(req->feedback());
-    if (step.next == v1::CLUE_STATE_CONCLUDED) SetTs(o->mutable_concluded_at(), rules.now);
+    if (step.next == v1::CLUE_STATE_CONCLUDED) *o->mutable_concluded_at() = db::TimestampOf(rules.now);
     SetDeadline(c, step.stage, rules);
   } else if (const auto* req = As<v1::ExtendDeadlineRequest>(request)) {
     if (rel != Relation::kHolder) return absl::PermissionDeniedError("only the holding unit extends deadlines");
@@ -347,7 +342,7 @@ absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& call
     ch.data = {{"stage", was.deadline_stage()},        {"from", ToUnixSeconds(old_deadline)},
                {"to", ToUnixSeconds(new_deadline)},    {"working_days", req->extra_working_days()},
                {"approved_by", facts.approver->id},    {"reason", req->reason()}};
-    SetTs(c.mutable_deadline_at(), new_deadline);
+    *c.mutable_deadline_at() = db::TimestampOf(new_deadline);
     c.set_overdue(new_deadline < rules.now && was.overdue());
   } else if (const auto* req = As<v1::AddNoteRequest>(request)) {
     if (rel != Relation::kHolder) return absl::PermissionDeniedError("only the holding unit adds notes");
