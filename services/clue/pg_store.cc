@@ -118,22 +118,6 @@ void LoadSubjects(Tx& tx, std::vector<StoredClue>& clues) {
     subj->set_display_name(Str(r[3]));
   }
 }
-void LoadSubjects(Tx& tx, StoredClue& s) {
-  std::vector<StoredClue> one{std::move(s)};
-  LoadSubjects(tx, one);
-  s = std::move(one[0]);
-}
-
-std::optional<StoredClue> Load(Tx& tx, const std::string& id, bool for_update) {
-  pqxx::result r = tx.exec_params(std::string("SELECT ") + kColumns + " FROM clues c WHERE c.id = $1::uuid" +
-                                      (for_update ? " FOR UPDATE" : ""),
-                                  id);
-  if (r.empty()) return std::nullopt;
-  StoredClue s = FromRow(r[0]);
-  LoadSubjects(tx, s);
-  return s;
-}
-
 std::vector<std::string> CategoryNames(const v1::Clue& c) {
   std::vector<std::string> out;
   for (int cat : c.categories()) out.push_back(v1::ClueCategory_Name(static_cast<v1::ClueCategory>(cat)));
@@ -155,18 +139,20 @@ Custody CustodyFrom(const pqxx::field& f) {
   return standing == "sender" ? Custody::kSender : standing == "supervisor" ? Custody::kSupervisor : Custody::kOffered;
 }
 
-// Locks `ids` (in id order, so that concurrent writers cannot deadlock) and reads each with
-// its subjects and the custody record of `caller_unit` (none when empty), in one statement.
-// Clues that do not exist are absent.
-std::vector<std::pair<StoredClue, Custody>> LoadLocked(Tx& tx, const std::vector<std::string>& ids,
-                                                       const std::string& caller_unit) {
-  static const std::string sql = std::string("SELECT ") + kColumns +
+// Reads `ids` with their subjects and the custody record of `caller_unit` (none when
+// empty), in one statement; with `lock`, locks them in id order (so that concurrent writers
+// cannot deadlock). Clues that do not exist are absent.
+std::vector<std::pair<StoredClue, Custody>> LoadWith(Tx& tx, const std::vector<std::string>& ids,
+                                                     const std::string& caller_unit, bool lock) {
+  static const std::string select = std::string("SELECT ") + kColumns +
       ", (SELECT k.standing FROM clue_custody k WHERE k.clue_id = c.id AND k.unit_id = $2::uuid)"
       ", (SELECT json_agg(json_build_array(s.person_id, s.unit_id, s.display_name) ORDER BY s.ord)"
       "     FROM clue_subjects s WHERE s.clue_id = c.id)"
-      " FROM clues c WHERE c.id = ANY ($1::uuid[]) ORDER BY c.id FOR UPDATE OF c";
+      " FROM clues c WHERE c.id = ANY ($1::uuid[]) ORDER BY c.id";
+  static const std::string locked = select + " FOR UPDATE OF c";
   std::vector<std::pair<StoredClue, Custody>> out;
-  for (const auto& r : tx.exec_params(sql, ToArrayLiteral(ids), IsUuid(caller_unit) ? Opt(caller_unit) : OptStr())) {
+  for (const auto& r : tx.exec_params(lock ? locked : select, ToArrayLiteral(ids),
+                                      IsUuid(caller_unit) ? Opt(caller_unit) : OptStr())) {
     StoredClue c = FromRow(r);
     if (!r[kColumnCount + 1].is_null()) {
       for (const auto& subj : nlohmann::json::parse(r[kColumnCount + 1].c_str())) {
@@ -179,6 +165,16 @@ std::vector<std::pair<StoredClue, Custody>> LoadLocked(Tx& tx, const std::vector
     out.emplace_back(std::move(c), CustodyFrom(r[kColumnCount]));
   }
   return out;
+}
+std::vector<std::pair<StoredClue, Custody>> LoadLocked(Tx& tx, const std::vector<std::string>& ids,
+                                                       const std::string& caller_unit) {
+  return LoadWith(tx, ids, caller_unit, true);
+}
+// One clue with its subjects (nullopt when absent).
+std::optional<StoredClue> Load(Tx& tx, const std::string& id, bool for_update) {
+  auto found = LoadWith(tx, {id}, "", for_update);
+  if (found.empty()) return std::nullopt;
+  return std::move(found[0].first);
 }
 
 void UpdateRow(Tx& tx, const StoredClue& s);
@@ -627,12 +623,7 @@ absl::StatusOr<std::unordered_map<std::string, Custody>> PgStore::CustodyOf(cons
     pqxx::result r = tx.exec_params(
         "SELECT clue_id::text, standing FROM clue_custody WHERE clue_id = ANY ($1::uuid[]) AND unit_id = $2::uuid",
         ToArrayLiteral(clue_ids), unit_id);
-    for (const auto& row : r) {
-      const std::string standing = row[1].as<std::string>();
-      out[row[0].as<std::string>()] = standing == "sender"       ? Custody::kSender
-                                      : standing == "supervisor" ? Custody::kSupervisor
-                                                                 : Custody::kOffered;
-    }
+    for (const auto& row : r) out[row[0].as<std::string>()] = CustodyFrom(row[1]);
     return absl::OkStatus();
   }, db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
