@@ -13,11 +13,22 @@ std::string CallerKey(const auth::Principal& caller, const std::string& request_
 
 Idempotency::Idempotency(std::string schema) : table_(schema + ".idempotency") {}
 
-absl::StatusOr<std::optional<std::string>> Idempotency::Begin(
-    Tx& tx, const std::string& request_id, const std::string& method,
-    const std::string& request_fingerprint) const {
-  return Begin(tx, {Request{request_id, method, request_fingerprint}})[0];
+namespace {
+
+constexpr char kStoredColumns[] = "request_id, method, request_sha256, response";
+
+// The reply stored in `row` (kStoredColumns) for a request with `method` and `fingerprint`;
+// INVALID_ARGUMENT naming `request_id` when the key was used for another method or other
+// parameters.
+absl::StatusOr<std::optional<std::string>> StoredReply(const pqxx::row& row, const std::string& method,
+                                                       const std::string& fingerprint) {
+  if (row[1].as<std::string>() != method || row[2].as<std::string>() != crypto::Sha256Hex(fingerprint)) {
+    return InvalidField("request_id", "already used for a different request; use a new request_id");
+  }
+  return std::optional<std::string>(pqxx::binarystring(row[3]).str());
 }
+
+}  // namespace
 
 std::vector<absl::StatusOr<std::optional<std::string>>> Idempotency::Begin(
     Tx& tx, const std::vector<Request>& requests) const {
@@ -32,7 +43,7 @@ std::vector<absl::StatusOr<std::optional<std::string>>> Idempotency::Begin(
       "(SELECT DISTINCT hashtext(key) AS k FROM unnest($1::text[]) AS key ORDER BY 1) AS keys",
       TextArrayLiteral(keys));
   pqxx::result rows = tx.exec_params(
-      "SELECT request_id, method, request_sha256, response FROM " + table_ + " WHERE request_id = ANY($1::text[])",
+      std::string("SELECT ") + kStoredColumns + " FROM " + table_ + " WHERE request_id = ANY($1::text[])",
       TextArrayLiteral(ids));
   std::vector<absl::StatusOr<std::optional<std::string>>> out;
   out.reserve(requests.size());
@@ -45,21 +56,9 @@ std::vector<absl::StatusOr<std::optional<std::string>>> Idempotency::Begin(
       out.emplace_back(std::optional<std::string>());
       continue;
     }
-    const pqxx::row row = rows[found];
-    if (row[1].as<std::string>() != r.method || row[2].as<std::string>() != crypto::Sha256Hex(r.fingerprint)) {
-      out.emplace_back(InvalidField("request_id", "already used for a different request; use a new request_id"));
-      continue;
-    }
-    pqxx::binarystring bytes(row[3]);
-    out.emplace_back(std::optional<std::string>(bytes.str()));
+    out.push_back(StoredReply(rows[found], r.method, r.fingerprint));
   }
   return out;
-}
-
-void Idempotency::Finish(Tx& tx, const std::string& request_id, const std::string& method,
-                         const std::string& request_fingerprint,
-                         const std::string& response) const {
-  Finish(tx, {Request{request_id, method, request_fingerprint}}, {response});
 }
 
 void Idempotency::Finish(Tx& tx, const std::vector<Request>& requests,
@@ -78,13 +77,10 @@ void Idempotency::Finish(Tx& tx, const std::vector<Request>& requests,
 }
 
 absl::StatusOr<std::optional<std::string>> Idempotency::Find(Tx& tx, const Key& key) const {
-  pqxx::result r = tx.exec_params("SELECT method, request_sha256, response FROM " + table_ + " WHERE request_id = $1",
+  pqxx::result r = tx.exec_params(std::string("SELECT ") + kStoredColumns + " FROM " + table_ + " WHERE request_id = $1",
                                   key.request_id);
   if (r.empty()) return std::optional<std::string>();
-  if (r[0][0].as<std::string>() != key.method || r[0][1].as<std::string>() != crypto::Sha256Hex(key.fingerprint)) {
-    return InvalidField("request_id", "already used for a different request; use a new request_id");
-  }
-  return std::optional<std::string>(pqxx::binarystring(r[0][2]).str());
+  return StoredReply(r[0], key.method, key.fingerprint);
 }
 
 bool Idempotency::Claim(Tx& tx, const Key& key, const std::string& response) const {

@@ -31,21 +31,12 @@ class Idempotency {
   // `schema` is the owning service's schema.
   explicit Idempotency(std::string schema);
 
-  // Takes a transaction-scoped lock on the key (so concurrent repeats wait for the first),
-  // then returns the stored response, or nullopt when the key is new. Errors:
-  // INVALID_ARGUMENT naming `request_id` when the key was used for another method or
-  // other parameters.
-  absl::StatusOr<std::optional<std::string>> Begin(Tx& tx, const std::string& request_id,
-                                                   const std::string& method,
-                                                   const std::string& request_fingerprint) const;
-
-  // Stores `response` for the key in `tx`.
-  void Finish(Tx& tx, const std::string& request_id, const std::string& method,
-              const std::string& request_fingerprint, const std::string& response) const;
-
-  // The same for several keys in one transaction (a batch of registrations), with two
-  // statements whatever their number: the locks are taken in one fixed order, so batches
-  // cannot deadlock on them. One result per request, in order.
+  // For a batch of writes in one transaction (registrations' group commit): takes a
+  // transaction-scoped lock on each key (so concurrent repeats wait for the first), in one
+  // fixed order so that batches cannot deadlock on them, then returns each stored response,
+  // or nullopt when the key is new — two statements whatever their number. Errors per
+  // request: INVALID_ARGUMENT naming `request_id` when the key was used for another method
+  // or other parameters. One result per request, in order.
   struct Request {
     std::string request_id;
     std::string method;
@@ -73,11 +64,7 @@ class Idempotency {
 
   // What a write's key is bound to: the caller-scoped key (CallerKey), the method and the
   // request's fingerprint.
-  struct Key {
-    std::string request_id;
-    std::string method;
-    std::string fingerprint;
-  };
+  using Key = Request;
 
   // The one shape of an idempotent write, for every store. In one transaction: the key is
   // looked up (no lock); a reply stored by an earlier call is returned with

@@ -174,17 +174,17 @@ TEST_F(DbTest, IdempotencyKeysReplayAndRefuseOtherContent) {
   Idempotency idem("risk");
   const std::string response("resp\0bytes", 10);
   ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) -> absl::Status {
-    auto prior = idem.Begin(tx, "k1", "M", "payload");
+    auto prior = idem.Begin(tx, {{"k1", "M", "payload"}})[0];
     if (!prior.ok()) return prior.status();
     EXPECT_FALSE(prior->has_value());
-    idem.Finish(tx, "k1", "M", "payload", response);
+    idem.Finish(tx, {{"k1", "M", "payload"}}, {response});
     return absl::OkStatus();
   }).ok());
   ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) -> absl::Status {
-    auto prior = idem.Begin(tx, "k1", "M", "payload");
+    auto prior = idem.Begin(tx, {{"k1", "M", "payload"}})[0];
     EXPECT_TRUE(prior.ok());
     EXPECT_TRUE(prior.ok() && prior->has_value() && **prior == response);
-    auto other = idem.Begin(tx, "k1", "M", "other payload");
+    auto other = idem.Begin(tx, {{"k1", "M", "other payload"}})[0];
     EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
     return absl::OkStatus();
   }).ok());
