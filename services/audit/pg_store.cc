@@ -5,6 +5,7 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include "common/db/sql.h"
+#include "common/event_payload.h"
 #include "common/log.h"
 #include "common/outbox.h"
 #include "common/status.h"
@@ -13,6 +14,9 @@
 
 namespace sm::audit {
 namespace {
+
+// The clue-service event feed this store applies (the consumer's name, referrals.cc).
+constexpr char kClueFeed[] = "clue-events";
 
 using db::Tx;
 using OptStr = std::optional<std::string>;
@@ -593,20 +597,25 @@ absl::StatusOr<std::vector<events::FeedEvent>> PgStore::Feed(const events::Curso
 }
 
 absl::Status PgStore::ApplyClueEvent(Tx& tx, const v1::ClueEvent& ev) {
-  auto update = FromClueEvent(ev.type(), ev.data_json());
+  auto payload = events::Decode<v1::ClueEventPayload>(ev.type(), ev.data_json());
+  if (!payload.ok()) {
+    // A type this version does not know, or data it cannot read: counted and skipped, so
+    // one event never stops the feed.
+    events::Skip(kClueFeed, ev.type(), payload.status());
+    return absl::OkStatus();
+  }
+  auto update = FromClueEvent(*payload);
   if (!update) return absl::OkStatus();
   std::string finding_id;
-  if (ev.type() == "registered") {
+  if (payload->has_registered()) {
     // A referral of ours: the clue names the finding as its source.
-    auto data = nlohmann::json::parse(ev.data_json(), nullptr, false);
-    if (!data.is_object() || !data["referral"].is_object() || data["referral"]["system"] != "audit") {
-      return absl::OkStatus();
-    }
-    finding_id = data["referral"]["ref"].get<std::string>();
+    const v1::ClueRegistered& reg = payload->registered();
+    if (reg.referral().system() != "audit") return absl::OkStatus();
+    finding_id = reg.referral().ref();
     pqxx::result r = tx.exec_params("SELECT 1 FROM findings WHERE id::text = $1", finding_id);
     if (r.empty()) return absl::OkStatus();
-    return LinkReferral(tx, finding_id, ev.clue_id(), data["number"].is_string() ? data["number"].get<std::string>() : "",
-                        *update->clue_state, Actor{"system:clue-events", ""});
+    return LinkReferral(tx, finding_id, ev.clue_id(), reg.number(), *update->clue_state,
+                        Actor{"system:clue-events", ""});
   }
   pqxx::result r = tx.exec_params("SELECT id::text FROM findings WHERE clue_id = $1::uuid", ev.clue_id());
   if (r.empty()) return absl::OkStatus();

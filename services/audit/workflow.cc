@@ -86,33 +86,34 @@ bool SpotCheck(const std::string& rectification_id, int percent) {
   return draw < static_cast<unsigned>(percent);
 }
 
-std::optional<ReferralUpdate> FromClueEvent(const std::string& type, const std::string& data_json) {
-  auto data = nlohmann::json::parse(data_json, nullptr, false);
-  if (!data.is_object()) data = nlohmann::json::object();
+std::optional<ReferralUpdate> FromClueEvent(const v1::ClueEventPayload& e) {
+  using P = v1::ClueEventPayload;
   ReferralUpdate u;
-  if (type == "registered") {
-    u.clue_state = v1::CLUE_STATE_REGISTERED;
-  } else if (type == "offered") {
-    u.clue_state = v1::CLUE_STATE_OFFERED;
-  } else if (type == "accepted" || type == "returned") {
-    u.clue_state = v1::CLUE_STATE_HELD;
-  } else if (type == "disposed") {
-    v1::DispositionMethod m;
-    if (data["method"].is_string() && v1::DispositionMethod_Parse(data["method"].get<std::string>(), &m)) {
+  switch (e.event_case()) {
+    case P::kRegistered: u.clue_state = v1::CLUE_STATE_REGISTERED; break;
+    case P::kOffered: u.clue_state = v1::CLUE_STATE_OFFERED; break;
+    case P::kAccepted:
+    case P::kReturned: u.clue_state = v1::CLUE_STATE_HELD; break;
+    case P::kDisposed: {
+      const v1::DispositionMethod m = e.disposed().method();
+      if (m == v1::DISPOSITION_METHOD_UNSPECIFIED) return std::nullopt;
       u.disposition = m;
       u.clue_state = m == v1::DISPOSITION_METHOD_SHELVE  ? v1::CLUE_STATE_SHELVED
                      : m == v1::DISPOSITION_METHOD_CLOSE ? v1::CLUE_STATE_CONCLUDED
                                                          : v1::CLUE_STATE_IN_HANDLING;
-      if (m == v1::DISPOSITION_METHOD_CLOSE && data["reason"].is_string()) u.feedback = data["reason"].get<std::string>();
+      if (m == v1::DISPOSITION_METHOD_CLOSE) u.feedback = e.disposed().reason();
+      break;
     }
-  } else if (type == "case_filed" || type == "concluded") {
-    u.clue_state = type == "case_filed" ? v1::CLUE_STATE_CASE_FILED : v1::CLUE_STATE_CONCLUDED;
-    if (data["form"].is_number_integer()) u.outcome_form = data["form"].get<int>();
-    if (data["feedback"].is_string()) u.feedback = data["feedback"].get<std::string>();
-  } else if (type == "merged_into") {
-    u.clue_state = v1::CLUE_STATE_MERGED;
-  } else {
-    return std::nullopt;
+    case P::kCaseFiled:
+    case P::kConcluded: {
+      const v1::ClueConcluded& c = e.has_case_filed() ? e.case_filed() : e.concluded();
+      u.clue_state = e.has_case_filed() ? v1::CLUE_STATE_CASE_FILED : v1::CLUE_STATE_CONCLUDED;
+      u.outcome_form = c.form();
+      u.feedback = c.feedback();
+      break;
+    }
+    case P::kMergedInto: u.clue_state = v1::CLUE_STATE_MERGED; break;
+    default: return std::nullopt;
   }
   return u;
 }

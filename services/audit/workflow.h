@@ -10,6 +10,7 @@
 #include <absl/status/statusor.h>
 
 #include "supervision/v1/audit.pb.h"
+#include "supervision/v1/events.pb.h"
 
 namespace sm::audit {
 
@@ -42,6 +43,6 @@ struct ReferralUpdate {
   std::optional<int> outcome_form;
   std::optional<std::string> feedback;
 };
-std::optional<ReferralUpdate> FromClueEvent(const std::string& type, const std::string& data_json);
+std::optional<ReferralUpdate> FromClueEvent(const v1::ClueEventPayload& event);
 
 }  // namespace sm::audit

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "common/db/sql.h"
+#include "common/event_payload.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "common/uuid.h"
@@ -20,6 +21,14 @@ using db::MicrosOrNull;
 using db::Opt;
 using db::SetMicros;
 using db::Str;
+
+// A decided event in its stored form. The workflow sets exactly one event per change; none
+// set is a bug, not an input error.
+events::Payload Encoded(const v1::ClueEventPayload& e) {
+  auto p = events::Encode(e);
+  if (!p.ok()) throw std::logic_error("clue event: " + std::string(p.status().message()));
+  return std::move(*p);
+}
 
 int64_t NowMicros(const Clock& c) {
   return std::chrono::duration_cast<std::chrono::microseconds>(c.Now().time_since_epoch()).count();
@@ -130,8 +139,8 @@ std::vector<std::optional<std::string>> RowParams(const StoredClue& s);
 // locked), and stores the new head on the row. `s` is the clue as written: the event
 // commits to its state digest. For events that change nothing else of the row (reveal
 // steps); a step that changes the row writes it once with its head (WriteChange).
-void AppendTo(Tx& tx, const events::EventLog& log, StoredClue& s, const Actor& actor, const std::string& type,
-              const nlohmann::json& data, int64_t at_us);
+void AppendTo(Tx& tx, const events::EventLog& log, StoredClue& s, const Actor& actor,
+              const v1::ClueEventPayload& event, int64_t at_us);
 
 Custody CustodyFrom(const pqxx::field& f) {
   if (f.is_null()) return Custody::kNone;
@@ -185,8 +194,9 @@ void AddCustody(Tx& tx, const std::string& clue_id, const std::string& unit_id, 
 StoredClue WriteChange(Tx& tx, const events::EventLog& log, Change change, const Actor& actor, int64_t at_us) {
   StoredClue& after = change.after;
   after.clue.set_version(after.clue.version() + 1);
-  chain::Event e = events::EventLog::Next(after.clue.id(), after.chain_len, after.chain_head, actor, change.event_type,
-                                          change.data.dump(), at_us, StateDigest(after));
+  const events::Payload p = Encoded(change.event);
+  chain::Event e = events::EventLog::Next(after.clue.id(), after.chain_len, after.chain_head, actor, p.type, p.json,
+                                          at_us, StateDigest(after));
   after.chain_len = static_cast<int>(e.seq);
   after.chain_head = e.hash;
   UpdateRow(tx, after);
@@ -308,10 +318,11 @@ const char* CustodyName(Custody c) {
   }
 }
 
-void AppendTo(Tx& tx, const events::EventLog& log, StoredClue& s, const Actor& actor, const std::string& type,
-              const nlohmann::json& data, int64_t at_us) {
+void AppendTo(Tx& tx, const events::EventLog& log, StoredClue& s, const Actor& actor,
+              const v1::ClueEventPayload& event, int64_t at_us) {
+  const events::Payload p = Encoded(event);
   chain::Event e =
-      events::EventLog::Next(s.clue.id(), s.chain_len, s.chain_head, actor, type, data.dump(), at_us, StateDigest(s));
+      events::EventLog::Next(s.clue.id(), s.chain_len, s.chain_head, actor, p.type, p.json, at_us, StateDigest(s));
   log.Insert(tx, {e});
   s.chain_len = static_cast<int>(e.seq);
   s.chain_head = e.hash;
@@ -346,7 +357,7 @@ PgStore::PgStore(db::Pool* pool, const Clock& clock, RegisterBatching batching)
 
 absl::StatusOr<v1::ClueReply> PgStore::Register(const StoredClue& clue, const Actor& actor,
                                                 const db::Idempotency::Key& key,
-                                                const std::vector<std::pair<std::string, nlohmann::json>>& events) {
+                                                const std::vector<v1::ClueEventPayload>& events) {
   Registration r{&clue, &actor, &key, &events};
   registrations_.Submit(&r);
   // On this caller's thread, after its batch: the batch's slot is not held meanwhile.
@@ -447,10 +458,10 @@ absl::Status PgStore::WriteRegistrations(const std::vector<Registration*>& batch
       c.clue.set_number(number);
       // Every registration event commits to the row the registration writes.
       const std::string digest = StateDigest(c);
-      for (const auto& [type, data] : *r.events) {
-        nlohmann::json d = data;
-        if (type == "registered") d["number"] = c.clue.number();
-        events.push_back(events::EventLog::Next(c.clue.id(), c.chain_len, c.chain_head, *r.actor, type, d.dump(),
+      for (v1::ClueEventPayload e : *r.events) {
+        if (e.has_registered()) e.mutable_registered()->set_number(c.clue.number());
+        const events::Payload p = Encoded(e);
+        events.push_back(events::EventLog::Next(c.clue.id(), c.chain_len, c.chain_head, *r.actor, p.type, p.json,
                                                 Micros(c.clue.registered_at()), digest));
         c.chain_len = static_cast<int>(events.back().seq);
         c.chain_head = events.back().hash;
@@ -863,58 +874,61 @@ std::optional<v1::RevealRequest> LoadReveal(Tx& tx, const std::string& id, bool 
 
 }  // namespace
 
-absl::StatusOr<v1::RevealRequestReply> PgStore::CreateReveal(
-    const v1::RevealRequest& request, const Actor& actor, const std::string& request_id,
-    const std::string& fingerprint, const nlohmann::json& data,
-    const std::function<absl::Status(const StoredClue&)>& check) {
-  return idempotency_.Write<v1::RevealRequestReply>(
-      *pool_, {request_id, "RequestReveal", fingerprint}, [&](Tx& tx, v1::RevealRequestReply& out) -> absl::Status {
-        auto clue = Load(tx, request.clue_id(), true);
-        if (!clue) return absl::NotFoundError("clue not found");
-        SM_RETURN_IF_ERROR(check(*clue));
-        tx.exec_params0(kRevealInsert, request.id(), request.clue_id(),
-                        v1::RevealState_Name(v1::REVEAL_STATE_PENDING), request.requester(),
-                        request.requester_unit_id(), request.reason(), std::to_string(request.approvals_needed()),
-                        std::to_string(Micros(request.requested_at())));
-        AppendTo(tx, log_, *clue, actor, "reveal_requested", data, NowMicros(clock_));
-        auto created = LoadReveal(tx, request.id(), false);
-        if (!created) return absl::InternalError("reveal request not written");
-        *out.mutable_request() = std::move(*created);
-        return absl::OkStatus();
-      });
+absl::StatusOr<v1::RevealRequestReply> PgStore::CreateReveal(const v1::RequestRevealRequest& request,
+                                                              const auth::Principal& caller, const std::string& id,
+                                                              const RevealRules& rules,
+                                                              const db::Idempotency::Key& key) {
+  const Actor actor{caller.EndUser(), caller.unit};
+  return idempotency_.Write<v1::RevealRequestReply>(*pool_, key, [&](Tx& tx, v1::RevealRequestReply& out) -> absl::Status {
+    auto loaded = LoadLocked(tx, {request.clue_id()}, caller.unit);
+    if (loaded.empty()) return absl::NotFoundError("clue not found");
+    StoredClue& clue = loaded[0].first;
+    SM_ASSIGN_OR_RETURN(RevealChange change, DecideRevealRequest(clue, loaded[0].second, caller, request, id, rules));
+    const v1::RevealRequest& r = change.after;
+    tx.exec_params0(kRevealInsert, r.id(), r.clue_id(), v1::RevealState_Name(r.state()), r.requester(),
+                    r.requester_unit_id(), r.reason(), std::to_string(r.approvals_needed()),
+                    std::to_string(Micros(r.requested_at())));
+    AppendTo(tx, log_, clue, actor, change.event, NowMicros(clock_));
+    *out.mutable_request() = r;
+    return absl::OkStatus();
+  });
 }
 
-absl::StatusOr<v1::RevealRequestReply> PgStore::MutateReveal(
-    const std::string& reveal_id, const Actor& actor, const std::string& request_id, const std::string& method,
-    const std::string& fingerprint,
-    const std::function<absl::StatusOr<RevealChange>(const v1::RevealRequest&, const StoredClue&)>& apply) {
-  return idempotency_.Write<v1::RevealRequestReply>(
-      *pool_, {request_id, method, fingerprint}, [&](Tx& tx, v1::RevealRequestReply& out) -> absl::Status {
-        // The request first, then its clue (for the chain): every reveal step locks in this
-        // order, so concurrent decisions queue on the request and cannot deadlock.
-        auto current = LoadReveal(tx, reveal_id, true);
-        if (!current) return absl::NotFoundError("reveal request not found");
-        auto clue = Load(tx, current->clue_id(), true);
-        if (!clue) return absl::NotFoundError("clue not found");
-        SM_ASSIGN_OR_RETURN(RevealChange change, apply(*current, *clue));
-        const int64_t now_us = NowMicros(clock_);
-        if (change.decision) {
-          const v1::RevealDecision& d = *change.decision;
-          pqxx::result written = tx.exec_params(kRevealDecide, reveal_id, d.custodian(), d.custodian_unit_id(),
-                                                Bool(d.verdict() == v1::REVEAL_VERDICT_APPROVE), d.reason(),
-                                                std::to_string(Micros(d.decided_at())));
-          if (written.empty()) return absl::AlreadyExistsError("this custodian already decided the reveal request");
-        }
-        const v1::RevealRequest& a = change.after;
-        tx.exec_params0(kRevealUpdate, reveal_id, v1::RevealState_Name(a.state()),
-                        TsParam(a.approved_at()), TsParam(a.expires_at()), TsParam(a.used_at()),
-                        std::to_string(current->version() + 1));
-        AppendTo(tx, log_, *clue, actor, change.event_type, change.data, now_us);
-        auto written = LoadReveal(tx, reveal_id, false);
-        if (!written) return absl::InternalError("reveal request vanished");
-        *out.mutable_request() = std::move(*written);
-        return absl::OkStatus();
-      });
+absl::StatusOr<RevealOutcome> PgStore::StepReveal(const RevealStepRequest& request, const auth::Principal& caller,
+                                                  const RevealRules& rules, const db::Idempotency::Key& key) {
+  const Actor actor{caller.EndUser(), caller.unit};
+  std::string reporter_sealed;
+  auto reply = idempotency_.Write<v1::RevealRequestReply>(*pool_, key, [&](Tx& tx, v1::RevealRequestReply& out) -> absl::Status {
+    // The request first, then its clue (for the chain): every reveal step locks in this
+    // order, so concurrent decisions queue on the request and cannot deadlock.
+    const std::string& reveal_id = RevealIdOf(request);
+    auto current = LoadReveal(tx, reveal_id, true);
+    if (!current) return absl::NotFoundError("reveal request not found");
+    auto clue = Load(tx, current->clue_id(), true);
+    if (!clue) return absl::NotFoundError("clue not found");
+    SM_ASSIGN_OR_RETURN(RevealChange change, DecideRevealStep(*current, *clue, caller, request, rules));
+    const int64_t now_us = NowMicros(clock_);
+    v1::RevealRequest& a = change.after;
+    if (change.decision) {
+      const v1::RevealDecision& d = *change.decision;
+      pqxx::result written = tx.exec_params(kRevealDecide, reveal_id, d.custodian(), d.custodian_unit_id(),
+                                            Bool(d.verdict() == v1::REVEAL_VERDICT_APPROVE), d.reason(),
+                                            std::to_string(Micros(d.decided_at())));
+      if (written.empty()) return absl::AlreadyExistsError("this custodian already decided the reveal request");
+      *a.add_decisions() = d;
+      if (d.verdict() == v1::REVEAL_VERDICT_APPROVE) a.set_approvals(a.approvals() + 1);
+    }
+    a.set_version(current->version() + 1);
+    tx.exec_params0(kRevealUpdate, reveal_id, v1::RevealState_Name(a.state()), TsParam(a.approved_at()),
+                    TsParam(a.expires_at()), TsParam(a.used_at()), std::to_string(a.version()));
+    AppendTo(tx, log_, *clue, actor, change.event, now_us);
+    reporter_sealed = std::holds_alternative<v1::RevealReporterRequest>(request) ? clue->reporter_sealed : "";
+    *out.mutable_request() = std::move(a);
+    return absl::OkStatus();
+  });
+  if (!reply.ok()) return reply.status();
+  if (reply->mutation().replayed()) reporter_sealed.clear();
+  return RevealOutcome{std::move(*reply), std::move(reporter_sealed)};
 }
 
 absl::StatusOr<v1::RevealRequest> PgStore::GetReveal(const std::string& reveal_id) {

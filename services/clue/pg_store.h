@@ -48,17 +48,15 @@ class PgStore final : public Store {
   }
 
   absl::StatusOr<v1::ClueReply> Register(const StoredClue& clue, const Actor& actor, const db::Idempotency::Key& key,
-                                         const std::vector<std::pair<std::string, nlohmann::json>>& events) override;
+                                         const std::vector<v1::ClueEventPayload>& events) override;
   absl::StatusOr<v1::ClueReply> Step(const StepRequest& request, const auth::Principal& caller, StepFacts facts,
                                      const Rules& rules, const db::Idempotency::Key& key) override;
-  absl::StatusOr<v1::RevealRequestReply> CreateReveal(const v1::RevealRequest& request, const Actor& actor,
-                                                      const std::string& request_id, const std::string& fingerprint,
-                                                      const nlohmann::json& data,
-                                                      const std::function<absl::Status(const StoredClue&)>& check) override;
-  absl::StatusOr<v1::RevealRequestReply> MutateReveal(
-      const std::string& reveal_id, const Actor& actor, const std::string& request_id, const std::string& method,
-      const std::string& fingerprint,
-      const std::function<absl::StatusOr<RevealChange>(const v1::RevealRequest&, const StoredClue&)>& apply) override;
+  absl::StatusOr<v1::RevealRequestReply> CreateReveal(const v1::RequestRevealRequest& request,
+                                                      const auth::Principal& caller, const std::string& id,
+                                                      const RevealRules& rules,
+                                                      const db::Idempotency::Key& key) override;
+  absl::StatusOr<RevealOutcome> StepReveal(const RevealStepRequest& request, const auth::Principal& caller,
+                                           const RevealRules& rules, const db::Idempotency::Key& key) override;
   absl::StatusOr<v1::RevealRequest> GetReveal(const std::string& reveal_id) override;
   absl::StatusOr<std::vector<v1::RevealRequest>> ListReveals(const RevealQuery& q) override;
   absl::StatusOr<v1::ClueReply> Merge(const std::string& primary_id, int64_t expected_version,
@@ -86,7 +84,7 @@ class PgStore final : public Store {
     const StoredClue* clue;
     const Actor* actor;
     const db::Idempotency::Key* key;
-    const std::vector<std::pair<std::string, nlohmann::json>>* events;
+    const std::vector<v1::ClueEventPayload>* events;
     absl::StatusOr<v1::ClueReply> result = absl::InternalError("registration not run");
     bool fresh = false;  // written now, not answered from an earlier write
   };

@@ -485,18 +485,6 @@ grpc::Status ClueServiceImpl::GetClueHistory(grpc::ServerContext* ctx, const v1:
 
 namespace {
 
-std::optional<TimePoint> ExpiresAt(const v1::RevealRequest& r) {
-  if (!r.has_expires_at()) return std::nullopt;
-  return TimePoint(std::chrono::microseconds(db::Micros(r.expires_at())));
-}
-
-bool DecidedBy(const v1::RevealRequest& r, const std::string& user) {
-  for (const auto& d : r.decisions()) {
-    if (d.custodian() == user) return true;
-  }
-  return false;
-}
-
 absl::Status RequireUser(const auth::Principal& p) {
   if (p.user.empty()) return absl::PermissionDeniedError("the token names no user");
   return absl::OkStatus();
@@ -505,15 +493,12 @@ absl::Status RequireUser(const auth::Principal& p) {
 }  // namespace
 
 void ClueServiceImpl::ShowRevealState(v1::RevealRequest& r) const {
-  r.set_state(EffectiveRevealState(r.state(), ExpiresAt(r), clock_.Now()));
+  r.set_state(EffectiveRevealState(r.state(), RevealExpiresAt(r), clock_.Now()));
 }
 
-absl::StatusOr<v1::Reporter> ClueServiceImpl::OpenReporter(const auth::Principal& p, const StoredClue& c) const {
-  // Still cleared staff of the unit holding the clue: a clue moved elsewhere since the
-  // request takes its reporter with it.
-  SM_RETURN_IF_ERROR(MayRequestReveal(p.HasRole(auth::kRoleDiscipline), p.unit == c.clue.holding_unit_id(),
-                                      p.clearance, c.clue.reporter_on_file() && !c.reporter_sealed.empty()));
-  SM_ASSIGN_OR_RETURN(std::string bytes, keys_->Open(c.reporter_sealed, ReporterAad(c.clue.id())));
+absl::StatusOr<v1::Reporter> ClueServiceImpl::OpenReporter(const std::string& clue_id,
+                                                           const std::string& sealed) const {
+  SM_ASSIGN_OR_RETURN(std::string bytes, keys_->Open(sealed, ReporterAad(clue_id)));
   v1::Reporter r;
   if (!r.ParseFromString(bytes)) return absl::DataLossError("reporter record unreadable");
   return r;
@@ -530,28 +515,9 @@ grpc::Status ClueServiceImpl::RequestReveal(grpc::ServerContext* ctx, const v1::
     Length(e, "reason", req->reason(), kMaxReason, true);
     SM_RETURN_IF_ERROR(e.ToStatus());
     SM_RETURN_IF_ERROR(RequireUser(p));
-    SM_RETURN_IF_ERROR(LoadVisible(p, req->clue_id()).status());
-    v1::RevealRequest r;
-    r.set_id(NewRandomUuid());
-    r.set_clue_id(req->clue_id());
-    r.set_state(v1::REVEAL_STATE_PENDING);
-    r.set_requester(p.user);
-    r.set_requester_unit_id(p.unit);
-    r.set_reason(req->reason());
-    r.set_approvals_needed(reveal_.approvals);
-    *r.mutable_requested_at() = db::TimestampOf(clock_.Now());
-    const nlohmann::json data = {{"reveal_request_id", r.id()},
-                                 {"reason", req->reason()},
-                                 {"requester", p.user},
-                                 {"approvals_needed", reveal_.approvals},
-                                 {"custodians", reveal_.custodians}};
-    SM_ASSIGN_OR_RETURN(*reply, store_->CreateReveal(r, Actor{p.user, p.unit}, db::CallerKey(p, req->request_id()), Fingerprint(*req),
-                                                     data, [&](const StoredClue& c) {
-                                                       return MayRequestReveal(
-                                                           p.HasRole(auth::kRoleDiscipline),
-                                                           p.unit == c.clue.holding_unit_id(), p.clearance,
-                                                           c.clue.reporter_on_file() && !c.reporter_sealed.empty());
-                                                     }));
+    SM_ASSIGN_OR_RETURN(*reply, store_->CreateReveal(*req, p, NewRandomUuid(), RevealRulesNow(),
+                                                     {db::CallerKey(p, req->request_id()), "RequestReveal",
+                                                      Fingerprint(*req)}));
     ShowRevealState(*reply->mutable_request());
     if (!reply->mutation().replayed()) {
       log::Info("reporter reveal requested",
@@ -574,48 +540,10 @@ grpc::Status ClueServiceImpl::DecideReveal(grpc::ServerContext* ctx, const v1::D
     Length(e, "reason", req->reason(), kMaxReason, refuse);
     SM_RETURN_IF_ERROR(e.ToStatus());
     SM_RETURN_IF_ERROR(RequireUser(p));
-    const RevealAction action = refuse ? RevealAction::kRefuse : RevealAction::kApprove;
-    SM_ASSIGN_OR_RETURN(
-        *reply,
-        store_->MutateReveal(
-            req->reveal_request_id(), Actor{p.user, p.unit}, db::CallerKey(p, req->request_id()), "DecideReveal", Fingerprint(*req),
-            [&](const v1::RevealRequest& cur, const StoredClue&) -> absl::StatusOr<RevealChange> {
-              const TimePoint now = clock_.Now();
-              const RevealParty party =
-                  RevealPartyOf(cur.requester() == p.user, true, p.clearance, DecidedBy(cur, p.user));
-              SM_ASSIGN_OR_RETURN(v1::RevealState next,
-                                  NextReveal(EffectiveRevealState(cur.state(), ExpiresAt(cur), now), action, party,
-                                             cur.approvals(), cur.approvals_needed()));
-              RevealChange ch;
-              ch.after = cur;
-              ch.after.set_state(next);
-              v1::RevealDecision d;
-              d.set_custodian(p.user);
-              d.set_custodian_unit_id(p.unit);
-              d.set_verdict(req->verdict());
-              d.set_reason(req->reason());
-              *d.mutable_decided_at() = db::TimestampOf(now);
-              ch.decision = d;
-              if (refuse) {
-                ch.event_type = "reveal_refused";
-                ch.data = {{"reveal_request_id", cur.id()}, {"custodian", p.user}, {"reason", req->reason()}};
-              } else {
-                ch.event_type = "reveal_approved";
-                ch.data = {{"reveal_request_id", cur.id()},
-                           {"custodian", p.user},
-                           {"approvals", cur.approvals() + 1},
-                           {"approvals_needed", cur.approvals_needed()},
-                           {"state", v1::RevealState_Name(next)}};
-                if (!req->reason().empty()) ch.data["reason"] = req->reason();
-                if (next == v1::REVEAL_STATE_APPROVED) {
-                  const TimePoint expires = now + reveal_.window;
-                  *ch.after.mutable_approved_at() = db::TimestampOf(now);
-                  *ch.after.mutable_expires_at() = db::TimestampOf(expires);
-                  ch.data["expires_at"] = ToUnixSeconds(expires);
-                }
-              }
-              return ch;
-            }));
+    SM_ASSIGN_OR_RETURN(RevealOutcome done, store_->StepReveal(*req, p, RevealRulesNow(),
+                                                                {db::CallerKey(p, req->request_id()), "DecideReveal",
+                                                                 Fingerprint(*req)}));
+    *reply = std::move(done.reply);
     ShowRevealState(*reply->mutable_request());
     if (!reply->mutation().replayed()) {
       log::Info("reporter reveal decided", {{"reveal_request_id", req->reveal_request_id()},
@@ -637,49 +565,29 @@ grpc::Status ClueServiceImpl::RevealReporter(grpc::ServerContext* ctx, const v1:
     Uuid(e, "clue_id", req->clue_id(), false);
     SM_RETURN_IF_ERROR(e.ToStatus());
     SM_RETURN_IF_ERROR(RequireUser(p));
-    std::optional<v1::Reporter> opened;
-    SM_ASSIGN_OR_RETURN(
-        v1::RevealRequestReply reply,
-        store_->MutateReveal(
-            req->reveal_request_id(), Actor{p.user, p.unit}, db::CallerKey(p, req->request_id()), "RevealReporter", Fingerprint(*req),
-            [&](const v1::RevealRequest& cur, const StoredClue& clue) -> absl::StatusOr<RevealChange> {
-              if (!req->clue_id().empty() && req->clue_id() != cur.clue_id()) {
-                return InvalidField("clue_id", "is not the clue of this reveal request");
-              }
-              const TimePoint now = clock_.Now();
-              const RevealParty party = RevealPartyOf(cur.requester() == p.user, p.HasRole(auth::kRoleCustodian),
-                                                      p.clearance, DecidedBy(cur, p.user));
-              SM_ASSIGN_OR_RETURN(v1::RevealState next,
-                                  NextReveal(EffectiveRevealState(cur.state(), ExpiresAt(cur), now),
-                                             RevealAction::kReveal, party, cur.approvals(), cur.approvals_needed()));
-              SM_ASSIGN_OR_RETURN(opened, OpenReporter(p, clue));
-              RevealChange ch;
-              ch.after = cur;
-              ch.after.set_state(next);
-              *ch.after.mutable_used_at() = db::TimestampOf(now);
-              // Who looked, when and on whose approval is itself part of the clue's
-              // tamper-evident history; what they saw is not.
-              ch.event_type = "reporter_revealed";
-              ch.data = {{"reveal_request_id", cur.id()}, {"requester", p.user}, {"reason", cur.reason()}};
-              return ch;
-            }));
-    if (reply.mutation().replayed()) {
+    SM_ASSIGN_OR_RETURN(RevealOutcome done, store_->StepReveal(*req, p, RevealRulesNow(),
+                                                                {db::CallerKey(p, req->request_id()), "RevealReporter",
+                                                                 Fingerprint(*req)}));
+    const v1::RevealRequest& r = done.reply.request();
+    std::string sealed = std::move(done.reporter_sealed);
+    if (done.reply.mutation().replayed()) {
       // The same reveal asked again (its reply was lost): only its requester, only within
-      // its window, and it is not a second reveal.
-      const v1::RevealRequest& r = reply.request();
+      // its window, still under the rule the step checked, and it is not a second reveal.
       if (r.requester() != p.user) return absl::PermissionDeniedError("only the requester may see the reporter");
-      const auto expires = ExpiresAt(r);
+      const auto expires = RevealExpiresAt(r);
       if (!expires || clock_.Now() >= *expires) {
         return absl::FailedPreconditionError("cannot repeat a reveal whose window has ended (state EXPIRED)");
       }
       SM_ASSIGN_OR_RETURN(StoredClue clue, store_->Get(r.clue_id()));
-      SM_ASSIGN_OR_RETURN(opened, OpenReporter(p, clue));
+      SM_RETURN_IF_ERROR(MayRequestReveal(p, clue));
+      sealed = std::move(clue.reporter_sealed);
     }
-    if (!opened) return absl::InternalError("reporter not opened");
-    *resp->mutable_reporter() = std::move(*opened);
-    *resp->mutable_request() = std::move(*reply.mutable_request());
-    *resp->mutable_mutation() = reply.mutation();
-    log::Info(reply.mutation().replayed() ? "reporter reveal repeated" : "reporter revealed",
+    // Opened after the commit from the sealed form the step saw: a key that cannot open it
+    // is DATA_LOSS, and the requester may repeat the call within the window.
+    SM_ASSIGN_OR_RETURN(*resp->mutable_reporter(), OpenReporter(r.clue_id(), sealed));
+    *resp->mutable_request() = std::move(*done.reply.mutable_request());
+    *resp->mutable_mutation() = done.reply.mutation();
+    log::Info(resp->mutation().replayed() ? "reporter reveal repeated" : "reporter revealed",
               {{"clue_id", resp->request().clue_id()}, {"reveal_request_id", resp->request().id()}, {"by", p.user}});
     return absl::OkStatus();
   });

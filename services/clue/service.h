@@ -79,10 +79,10 @@ class ClueServiceImpl final : public v1::ClueService::WithRawCallbackMethod_GetC
   absl::StatusOr<StoredClue> LoadVisible(const auth::Principal& p, const std::string& clue_id,
                                          Standing* standing = nullptr);
   absl::StatusOr<Standing> StandingFor(const auth::Principal& p, const StoredClue& c);
-  // The reporter of `c`, opened for the requester of `r` (who must still be cleared staff of
-  // the holding unit). Errors: PERMISSION_DENIED, FAILED_PRECONDITION (no reporter),
-  // DATA_LOSS (the sealed value does not open).
-  absl::StatusOr<v1::Reporter> OpenReporter(const auth::Principal& p, const StoredClue& c) const;
+  RevealRules RevealRulesNow() const { return RevealRules{clock_.Now(), reveal_}; }
+  // The reporter sealed for `clue_id` (the rules were checked by the step that allowed it).
+  // DATA_LOSS when the sealed value does not open.
+  absl::StatusOr<v1::Reporter> OpenReporter(const std::string& clue_id, const std::string& sealed) const;
   // `r` as the caller sees it: an approved request past its window shows as EXPIRED.
   void ShowRevealState(v1::RevealRequest& r) const;
 

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include <absl/status/statusor.h>
-#include <nlohmann/json.hpp>
 
 #include "common/chain_anchor.h"
 #include "common/clock.h"
@@ -44,14 +43,11 @@ struct StatsQuery {
 using events::Cursor;
 using events::FeedEvent;
 
-// What a step on a reveal request does: its new value (state and times; decisions are
-// read back, not written from here), the decision it adds if any, and the chain event it
-// appends to the clue's history (never the identity).
-struct RevealChange {
-  v1::RevealRequest after;
-  std::optional<v1::RevealDecision> decision;
-  std::string event_type;
-  nlohmann::json data = nlohmann::json::object();
+// A reveal step's reply and, for a fresh RevealReporter, the sealed reporter of the clue as
+// the step saw it (opened by the handler after the commit; "" otherwise).
+struct RevealOutcome {
+  v1::RevealRequestReply reply;
+  std::string reporter_sealed;
 };
 
 struct RevealQuery {
@@ -71,7 +67,7 @@ class Store {
   // (type, data) pairs recorded for the registration, in order (workflow Register).
   virtual absl::StatusOr<v1::ClueReply> Register(const StoredClue& clue, const Actor& actor,
                                                  const db::Idempotency::Key& key,
-                                                 const std::vector<std::pair<std::string, nlohmann::json>>& events) = 0;
+                                                 const std::vector<v1::ClueEventPayload>& events) = 0;
 
   // One step on one clue, in one transaction (idempotent on `key`): loads the clue FOR
   // UPDATE with the caller unit's custody record and, where the step needs them, the
@@ -81,23 +77,21 @@ class Store {
   virtual absl::StatusOr<v1::ClueReply> Step(const StepRequest& request, const auth::Principal& caller,
                                              StepFacts facts, const Rules& rules, const db::Idempotency::Key& key) = 0;
 
-  // Creates `request` (state PENDING) for the clue `request.clue_id()` in one transaction
-  // with its "reveal_requested" event (`data`): locks the clue, runs `check` on it, inserts.
-  // Idempotent on request_id. NOT_FOUND when the clue is absent.
-  virtual absl::StatusOr<v1::RevealRequestReply> CreateReveal(
-      const v1::RevealRequest& request, const Actor& actor, const std::string& request_id,
-      const std::string& fingerprint, const nlohmann::json& data,
-      const std::function<absl::Status(const StoredClue&)>& check) = 0;
+  // RequestReveal as one walk (idempotent on `key`): locks the clue with the caller unit's
+  // custody record, decides by the workflow's DecideRevealRequest, inserts the request `id`
+  // and appends its "reveal_requested" event. NOT_FOUND when the clue is absent.
+  virtual absl::StatusOr<v1::RevealRequestReply> CreateReveal(const v1::RequestRevealRequest& request,
+                                                              const auth::Principal& caller, const std::string& id,
+                                                              const RevealRules& rules,
+                                                              const db::Idempotency::Key& key) = 0;
 
-  // Locks the reveal request and then its clue, runs `apply` on them (the request with its
-  // decisions), and writes the new request, the decision and the clue's event in one
-  // transaction. Idempotent on request_id (a repeat gets the first reply, replayed set).
+  // DecideReveal and RevealReporter as one walk (idempotent on `key`; a repeat gets the
+  // first reply, replayed set, and no reporter): locks the request and then its clue, decides
+  // by DecideRevealStep, and writes the request, the decision and the clue's event.
   // NOT_FOUND when the request is absent; ALREADY_EXISTS if the decision's custodian has
   // one on file (the UNIQUE backstop of the workflow's own check).
-  virtual absl::StatusOr<v1::RevealRequestReply> MutateReveal(
-      const std::string& reveal_id, const Actor& actor, const std::string& request_id, const std::string& method,
-      const std::string& fingerprint,
-      const std::function<absl::StatusOr<RevealChange>(const v1::RevealRequest&, const StoredClue&)>& apply) = 0;
+  virtual absl::StatusOr<RevealOutcome> StepReveal(const RevealStepRequest& request, const auth::Principal& caller,
+                                                   const RevealRules& rules, const db::Idempotency::Key& key) = 0;
 
   // NOT_FOUND when absent.
   virtual absl::StatusOr<v1::RevealRequest> GetReveal(const std::string& reveal_id) = 0;

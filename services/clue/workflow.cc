@@ -250,7 +250,7 @@ absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& call
     SM_RETURN_IF_ERROR(Recusal(facts));
   }
   SM_RETURN_IF_ERROR(VersionCheck(cur, ExpectedVersionOf(request)));
-  Change ch{cur, "", nlohmann::json::object(), {}};
+  Change ch{cur, {}, {}};
   v1::Clue& c = ch.after.clue;
   const v1::Clue& was = cur.clue;
 
@@ -259,8 +259,10 @@ absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& call
     if (req->to_unit_id() == was.holding_unit_id()) {
       return InvalidField("to_unit_id", "is the unit already holding the clue");
     }
-    ch.event_type = "offered";
-    ch.data = {{"from_unit_id", was.holding_unit_id()}, {"to_unit_id", req->to_unit_id()}, {"reason", req->reason()}};
+    auto* e = ch.event.mutable_offered();
+    e->set_from_unit_id(was.holding_unit_id());
+    e->set_to_unit_id(req->to_unit_id());
+    e->set_reason(req->reason());
     ch.custody_add = {{req->to_unit_id(), Custody::kOffered}};
     c.set_state(step.next);
     c.set_offered_to_unit_id(req->to_unit_id());
@@ -268,8 +270,9 @@ absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& call
   } else if (As<v1::AcceptClueRequest>(request) != nullptr) {
     SM_ASSIGN_OR_RETURN(Step step, Next(was.state(), Action::kAccept, rel));
     // The unit handing it on keeps what it sent and the feedback owed to it.
-    ch.event_type = "accepted";
-    ch.data = {{"from_unit_id", was.holding_unit_id()}, {"to_unit_id", was.offered_to_unit_id()}};
+    auto* e = ch.event.mutable_accepted();
+    e->set_from_unit_id(was.holding_unit_id());
+    e->set_to_unit_id(was.offered_to_unit_id());
     ch.custody_add = {{was.holding_unit_id(), Custody::kSender}};
     c.set_state(step.next);
     c.set_holding_unit_id(was.offered_to_unit_id());
@@ -278,9 +281,10 @@ absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& call
     SetDeadline(c, step.stage, rules);
   } else if (const auto* req = As<v1::ReturnClueRequest>(request)) {
     SM_ASSIGN_OR_RETURN(Step step, Next(was.state(), Action::kReturn, rel));
-    ch.event_type = "returned";
-    ch.data = {{"by_unit_id", was.offered_to_unit_id()}, {"to_unit_id", was.holding_unit_id()},
-               {"reason", req->reason()}};
+    auto* e = ch.event.mutable_returned();
+    e->set_by_unit_id(was.offered_to_unit_id());
+    e->set_to_unit_id(was.holding_unit_id());
+    e->set_reason(req->reason());
     c.set_state(step.next);
     c.clear_offered_to_unit_id();
     SetDeadline(c, step.stage, rules);
@@ -290,13 +294,12 @@ absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& call
     if (hu.id != was.holding_unit_id() && !Contains(hu.ancestors, was.holding_unit_id())) {
       return InvalidField("handler_person_id", "is not in the unit holding the clue");
     }
-    ch.event_type = "handler_assigned";
-    ch.data = {{"handler_person_id", facts.handler->id}};
+    ch.event.mutable_handler_assigned()->set_handler_person_id(facts.handler->id);
     c.set_handler_person_id(facts.handler->id);
   } else if (const auto* req = As<v1::DisposeClueRequest>(request)) {
     SM_ASSIGN_OR_RETURN(Step step, Next(was.state(), Action::kDispose, rel, req->method()));
-    ch.event_type = "disposed";
-    ch.data = {{"method", v1::DispositionMethod_Name(req->method())}, {"reason", req->reason()}};
+    ch.event.mutable_disposed()->set_method(req->method());
+    ch.event.mutable_disposed()->set_reason(req->reason());
     c.set_state(step.next);
     auto* d = c.mutable_disposition();
     d->set_method(req->method());
@@ -311,9 +314,11 @@ absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& call
   } else if (const auto* req = As<v1::ConcludeClueRequest>(request)) {
     SM_ASSIGN_OR_RETURN(Step step, Next(was.state(), Action::kConclude, rel, v1::DISPOSITION_METHOD_UNSPECIFIED,
                                         req->case_filed()));
-    ch.event_type = step.next == v1::CLUE_STATE_CASE_FILED ? "case_filed" : "concluded";
-    ch.data = {{"form", static_cast<int>(req->form())}, {"case_filed", req->case_filed()},
-               {"feedback_to_unit_id", was.origin_unit_id()}, {"feedback", req->feedback()}};
+    auto* e = step.next == v1::CLUE_STATE_CASE_FILED ? ch.event.mutable_case_filed() : ch.event.mutable_concluded();
+    e->set_form(static_cast<int>(req->form()));
+    e->set_case_filed(req->case_filed());
+    e->set_feedback_to_unit_id(was.origin_unit_id());
+    e->set_feedback(req->feedback());
     c.set_state(step.next);
     auto* o = c.mutable_outcome();
     o->set_form(req->form());
@@ -338,10 +343,13 @@ absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& call
     const TimePoint old_deadline = FromUnixSeconds(was.deadline_at().seconds());
     const TimePoint new_deadline = workdays::EndOfDay(
         rules.calendar->AddWorkdays(workdays::LocalDate(old_deadline), req->extra_working_days()));
-    ch.event_type = "deadline_extended";
-    ch.data = {{"stage", was.deadline_stage()},        {"from", ToUnixSeconds(old_deadline)},
-               {"to", ToUnixSeconds(new_deadline)},    {"working_days", req->extra_working_days()},
-               {"approved_by", facts.approver->id},    {"reason", req->reason()}};
+    auto* e = ch.event.mutable_deadline_extended();
+    e->set_stage(was.deadline_stage());
+    e->set_from(ToUnixSeconds(old_deadline));
+    e->set_to(ToUnixSeconds(new_deadline));
+    e->set_working_days(req->extra_working_days());
+    e->set_approved_by(facts.approver->id);
+    e->set_reason(req->reason());
     *c.mutable_deadline_at() = db::TimestampOf(new_deadline);
     c.set_overdue(new_deadline < rules.now && was.overdue());
   } else if (const auto* req = As<v1::AddNoteRequest>(request)) {
@@ -349,30 +357,25 @@ absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& call
     if (was.state() == v1::CLUE_STATE_MERGED) {
       return absl::FailedPreconditionError("cannot add a note to a clue in state MERGED");
     }
-    nlohmann::json files = nlohmann::json::array();
-    for (const auto& a : req->attachments()) {
-      files.push_back({{"name", a.name()}, {"sha256", a.sha256()}, {"size_bytes", a.size_bytes()},
-                       {"media_type", a.media_type()}});
-    }
     // The note text is case content: it is kept in the (access-controlled) history, never
     // logged.
-    ch.event_type = "note";
-    ch.data = {{"text", req->text()}, {"attachments", files}};
+    ch.event.mutable_note()->set_text(req->text());
+    *ch.event.mutable_note()->mutable_attachments() = req->attachments();
   } else if (const auto* req = As<v1::MarkInterventionRequest>(request)) {
     if (was.state() == v1::CLUE_STATE_CONCLUDED || was.state() == v1::CLUE_STATE_MERGED) {
       return absl::FailedPreconditionError("cannot intervene in a clue in state " + std::string(StateName(was.state())));
     }
     if (was.intervened()) return absl::FailedPreconditionError("already intervened in step");
-    ch.event_type = "intervened";
-    ch.data = {{"unit_id", caller.unit}, {"note", req->note()}};
+    ch.event.mutable_intervened()->set_unit_id(caller.unit);
+    ch.event.mutable_intervened()->set_note(req->note());
     ch.custody_add = {{caller.unit, Custody::kSupervisor}};
     c.set_intervened(true);
   }
   return ch;
 }
 
-std::vector<std::pair<std::string, nlohmann::json>> Register(StoredClue& s, const std::string& offer_to_unit_id,
-                                                             std::string_view reporter, const Rules& rules) {
+std::vector<v1::ClueEventPayload> Register(StoredClue& s, const std::string& offer_to_unit_id,
+                                           std::string_view reporter, const Rules& rules) {
   v1::Clue& c = s.clue;
   c.set_state(v1::CLUE_STATE_REGISTERED);
   c.set_holding_unit_id(c.origin_unit_id());
@@ -384,17 +387,21 @@ std::vector<std::pair<std::string, nlohmann::json>> Register(StoredClue& s, cons
     c.set_offered_to_unit_id(offer_to_unit_id);
     SetDeadline(c, Stage::kAccept, rules);
   }
-  nlohmann::json data = {{"source", v1::ClueSource_Name(c.source())},
-                         {"channel", v1::ReceiptChannel_Name(c.channel())},
-                         {"origin_unit_id", c.origin_unit_id()},
-                         {"reporter", std::string(reporter)}};
-  if (!c.source_system().empty()) data["referral"] = {{"system", c.source_system()}, {"ref", c.source_ref()}};
-  std::vector<std::pair<std::string, nlohmann::json>> events;
-  events.emplace_back("registered", std::move(data));
+  std::vector<v1::ClueEventPayload> events(offer_to_unit_id.empty() ? 1 : 2);
+  auto* r = events[0].mutable_registered();
+  r->set_source(c.source());
+  r->set_channel(c.channel());
+  r->set_origin_unit_id(c.origin_unit_id());
+  r->set_reporter(std::string(reporter));
+  if (!c.source_system().empty()) {
+    r->mutable_referral()->set_system(c.source_system());
+    r->mutable_referral()->set_ref(c.source_ref());
+  }
   if (!offer_to_unit_id.empty()) {
-    events.emplace_back("offered", nlohmann::json{{"from_unit_id", c.origin_unit_id()},
-                                                  {"to_unit_id", offer_to_unit_id},
-                                                  {"reason", "referral"}});
+    auto* o = events[1].mutable_offered();
+    o->set_from_unit_id(c.origin_unit_id());
+    o->set_to_unit_id(offer_to_unit_id);
+    o->set_reason("referral");
   }
   return events;
 }
@@ -427,12 +434,18 @@ absl::StatusOr<std::vector<Change>> DecideMerge(const MergeItem& primary, const 
     }
   }
   std::vector<Change> out;
-  nlohmann::json sources = nlohmann::json::array();
+  v1::ClueEventPayload into_primary;
+  into_primary.mutable_merged()->set_reason(reason);
   for (const auto& m : merged) {
     const v1::Clue& o = m.clue.clue;
-    sources.push_back({{"clue_id", o.id()}, {"number", o.number()}, {"origin_unit_id", o.origin_unit_id()},
-                       {"source", v1::ClueSource_Name(o.source())}});
-    Change ch{m.clue, "merged_into", {{"primary_clue_id", p.id()}, {"reason", reason}}, {}};
+    auto* src = into_primary.mutable_merged()->add_merged();
+    src->set_clue_id(o.id());
+    src->set_number(o.number());
+    src->set_origin_unit_id(o.origin_unit_id());
+    src->set_source(o.source());
+    Change ch{m.clue, {}, {}};
+    ch.event.mutable_merged_into()->set_primary_clue_id(p.id());
+    ch.event.mutable_merged_into()->set_reason(reason);
     v1::Clue& c = ch.after.clue;
     c.set_state(v1::CLUE_STATE_MERGED);
     c.set_merged_into_id(p.id());
@@ -441,7 +454,7 @@ absl::StatusOr<std::vector<Change>> DecideMerge(const MergeItem& primary, const 
     c.set_overdue(false);
     out.push_back(std::move(ch));
   }
-  out.push_back(Change{primary.clue, "merged", {{"merged", sources}, {"reason", reason}}, {}});
+  out.push_back(Change{primary.clue, std::move(into_primary), {}});
   return out;
 }
 
@@ -454,10 +467,12 @@ Change Escalate(const StoredClue& c, const std::optional<UnitInfo>& holder) {
   // 督办 goes to the unit above the holder (the holder itself at the top of a tree).
   const std::string to_unit =
       holder && !holder->ancestors.empty() ? holder->ancestors.back() : c.clue.holding_unit_id();
-  Change ch{c, "escalated",
-            {{"stage", c.clue.deadline_stage()}, {"deadline_us", c.clue.deadline_at().seconds() * 1000000},
-             {"holding_unit_id", c.clue.holding_unit_id()}, {"escalated_to_unit_id", to_unit}},
-            {{to_unit, Custody::kSupervisor}}};
+  Change ch{c, {}, {{to_unit, Custody::kSupervisor}}};
+  auto* e = ch.event.mutable_escalated();
+  e->set_stage(c.clue.deadline_stage());
+  e->set_deadline_us(c.clue.deadline_at().seconds() * 1000000);
+  e->set_holding_unit_id(c.clue.holding_unit_id());
+  e->set_escalated_to_unit_id(to_unit);
   ch.after.clue.set_overdue(true);
   return ch;
 }
@@ -536,6 +551,123 @@ absl::StatusOr<v1::RevealState> NextReveal(v1::RevealState state, RevealAction a
       return v1::REVEAL_STATE_USED;
   }
   return illegal();
+}
+
+std::optional<TimePoint> RevealExpiresAt(const v1::RevealRequest& r) {
+  if (!r.has_expires_at()) return std::nullopt;
+  return TimePoint(std::chrono::microseconds(db::Micros(r.expires_at())));
+}
+
+bool RevealDecidedBy(const v1::RevealRequest& r, const std::string& user) {
+  for (const auto& d : r.decisions()) {
+    if (d.custodian() == user) return true;
+  }
+  return false;
+}
+
+absl::Status MayRequestReveal(const auth::Principal& p, const StoredClue& c) {
+  return MayRequestReveal(p.HasRole(auth::kRoleDiscipline), p.unit == c.clue.holding_unit_id(), p.clearance,
+                          c.clue.reporter_on_file() && !c.reporter_sealed.empty());
+}
+
+absl::StatusOr<RevealChange> DecideRevealRequest(const StoredClue& clue, Custody custody,
+                                                 const auth::Principal& caller,
+                                                 const v1::RequestRevealRequest& request, const std::string& id,
+                                                 const RevealRules& rules) {
+  if (ViewOf(StandingOf(caller, clue.clue, custody)) == View::kNone) return Unseen();
+  SM_RETURN_IF_ERROR(MayRequestReveal(caller, clue));
+  RevealChange ch;
+  v1::RevealRequest& r = ch.after;
+  r.set_id(id);
+  r.set_clue_id(clue.clue.id());
+  r.set_clue_number(clue.clue.number());
+  r.set_version(1);
+  r.set_state(v1::REVEAL_STATE_PENDING);
+  r.set_requester(caller.user);
+  r.set_requester_unit_id(caller.unit);
+  r.set_reason(request.reason());
+  r.set_approvals_needed(rules.policy.approvals);
+  *r.mutable_requested_at() = db::TimestampOf(rules.now);
+  auto* e = ch.event.mutable_reveal_requested();
+  e->set_reveal_request_id(id);
+  e->set_reason(request.reason());
+  e->set_requester(caller.user);
+  e->set_approvals_needed(rules.policy.approvals);
+  e->set_custodians(rules.policy.custodians);
+  return ch;
+}
+
+absl::StatusOr<RevealChange> DecideRevealStep(const v1::RevealRequest& cur, const StoredClue& clue,
+                                              const auth::Principal& caller, const RevealStepRequest& request,
+                                              const RevealRules& rules) {
+  const v1::RevealState state = EffectiveRevealState(cur.state(), RevealExpiresAt(cur), rules.now);
+  RevealChange ch;
+  ch.after = cur;
+  if (const auto* req = std::get_if<v1::DecideRevealRequest>(&request)) {
+    const bool refuse = req->verdict() == v1::REVEAL_VERDICT_REFUSE;
+    const RevealParty party = RevealPartyOf(cur.requester() == caller.user, caller.HasRole(auth::kRoleCustodian),
+                                            caller.clearance, RevealDecidedBy(cur, caller.user));
+    SM_ASSIGN_OR_RETURN(v1::RevealState next,
+                        NextReveal(state, refuse ? RevealAction::kRefuse : RevealAction::kApprove, party,
+                                   cur.approvals(), cur.approvals_needed()));
+    ch.after.set_state(next);
+    v1::RevealDecision d;
+    d.set_custodian(caller.user);
+    d.set_custodian_unit_id(caller.unit);
+    d.set_verdict(req->verdict());
+    d.set_reason(req->reason());
+    *d.mutable_decided_at() = db::TimestampOf(rules.now);
+    ch.decision = std::move(d);
+    if (refuse) {
+      auto* e = ch.event.mutable_reveal_refused();
+      e->set_reveal_request_id(cur.id());
+      e->set_custodian(caller.user);
+      e->set_reason(req->reason());
+      return ch;
+    }
+    auto* e = ch.event.mutable_reveal_approved();
+    e->set_reveal_request_id(cur.id());
+    e->set_custodian(caller.user);
+    e->set_approvals(cur.approvals() + 1);
+    e->set_approvals_needed(cur.approvals_needed());
+    e->set_state(next);
+    if (!req->reason().empty()) e->set_reason(req->reason());
+    if (next == v1::REVEAL_STATE_APPROVED) {
+      const TimePoint expires = rules.now + rules.policy.window;
+      *ch.after.mutable_approved_at() = db::TimestampOf(rules.now);
+      *ch.after.mutable_expires_at() = db::TimestampOf(expires);
+      e->set_expires_at(ToUnixSeconds(expires));
+    }
+    return ch;
+  }
+  const auto& req = std::get<v1::RevealReporterRequest>(request);
+  if (!req.clue_id().empty() && req.clue_id() != cur.clue_id()) {
+    return InvalidField("clue_id", "is not the clue of this reveal request");
+  }
+  const RevealParty party = RevealPartyOf(cur.requester() == caller.user, caller.HasRole(auth::kRoleCustodian),
+                                          caller.clearance, RevealDecidedBy(cur, caller.user));
+  SM_ASSIGN_OR_RETURN(v1::RevealState next,
+                      NextReveal(state, RevealAction::kReveal, party, cur.approvals(), cur.approvals_needed()));
+  SM_RETURN_IF_ERROR(MayRequestReveal(caller, clue));
+  ch.after.set_state(next);
+  *ch.after.mutable_used_at() = db::TimestampOf(rules.now);
+  // Who looked, when and on whose approval is itself part of the clue's tamper-evident
+  // history; what they saw is not.
+  auto* e = ch.event.mutable_reporter_revealed();
+  e->set_reveal_request_id(cur.id());
+  e->set_requester(caller.user);
+  e->set_reason(cur.reason());
+  return ch;
+}
+
+std::string_view MethodOf(const RevealStepRequest& r) {
+  return std::holds_alternative<v1::DecideRevealRequest>(r) ? "DecideReveal" : "RevealReporter";
+}
+const std::string& RevealIdOf(const RevealStepRequest& r) {
+  return std::visit([](const auto& x) -> const std::string& { return x.reveal_request_id(); }, r);
+}
+const std::string& RequestIdOf(const RevealStepRequest& r) {
+  return std::visit([](const auto& x) -> const std::string& { return x.request_id(); }, r);
 }
 
 }  // namespace sm::clue

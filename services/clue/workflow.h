@@ -11,7 +11,6 @@
 #include <vector>
 
 #include <absl/status/statusor.h>
-#include <nlohmann/json.hpp>
 
 #include "common/auth.h"
 #include "common/clock.h"
@@ -22,6 +21,7 @@
 #include "services/clue/config.h"
 
 #include "supervision/v1/clue.pb.h"
+#include "supervision/v1/events.pb.h"
 
 namespace sm::clue {
 
@@ -90,8 +90,7 @@ using Actor = events::Actor;
 // that join its chain of custody (and so may see it).
 struct Change {
   StoredClue after;
-  std::string event_type;
-  nlohmann::json data = nlohmann::json::object();
+  v1::ClueEventPayload event;
   std::vector<std::pair<std::string, Custody>> custody_add;  // (unit, what it keeps)
 };
 
@@ -159,8 +158,8 @@ absl::StatusOr<Change> Decide(const StoredClue& current, const auth::Principal& 
 // Registration: the new clue's state (REGISTERED, or OFFERED to `offer_to_unit_id`), its
 // first stage deadline, and its first events ("registered", then "offered"). `s.clue` holds
 // everything else already; `reporter` is "none", "anonymous" or "named".
-std::vector<std::pair<std::string, nlohmann::json>> Register(StoredClue& s, const std::string& offer_to_unit_id,
-                                                             std::string_view reporter, const Rules& rules);
+std::vector<v1::ClueEventPayload> Register(StoredClue& s, const std::string& offer_to_unit_id,
+                                           std::string_view reporter, const Rules& rules);
 
 // Merging `merged` into `primary` (each with the caller unit's custody record), at the
 // primary's `expected_version`: NOT_FOUND for a clue the caller may not see, ABORTED for a
@@ -220,6 +219,9 @@ RevealParty RevealPartyOf(bool is_requester, bool is_custodian, int clearance, b
 // clue with a named reporter on file. Errors: PERMISSION_DENIED for the wrong caller;
 // FAILED_PRECONDITION when no named reporter is on file.
 absl::Status MayRequestReveal(bool discipline, bool of_holding_unit, int clearance, bool reporter_on_file);
+// The same for `caller` and `clue` (also the rule for opening the reporter once approved: a
+// clue moved elsewhere since the request takes its reporter with it).
+absl::Status MayRequestReveal(const auth::Principal& caller, const StoredClue& clue);
 
 // The state a request is in at `now`: an APPROVED request whose window ended at or before
 // `now` is EXPIRED; every other state is as stored.
@@ -233,5 +235,43 @@ v1::RevealState EffectiveRevealState(v1::RevealState stored, std::optional<TimeP
 // custodian decides a request a second time.
 absl::StatusOr<v1::RevealState> NextReveal(v1::RevealState state, RevealAction action, RevealParty party,
                                            int approvals, int needed);
+
+std::optional<TimePoint> RevealExpiresAt(const v1::RevealRequest& r);
+bool RevealDecidedBy(const v1::RevealRequest& r, const std::string& user);
+
+// What the reveal rules read besides the request and its clue.
+struct RevealRules {
+  TimePoint now;
+  RevealPolicy policy;
+};
+
+// What a step on a reveal request does: the request's new value (state and times; its
+// decisions are read back, not written from here), the decision it adds if any, and the
+// event it appends to the clue's history (never the identity).
+struct RevealChange {
+  v1::RevealRequest after;
+  std::optional<v1::RevealDecision> decision;
+  v1::ClueEventPayload event;
+};
+
+// A new reveal request `id` by `caller` for `clue` (with the caller unit's custody record):
+// NOT_FOUND when the caller may not see the clue; then MayRequestReveal. The request is
+// PENDING and needs the policy's approvals.
+absl::StatusOr<RevealChange> DecideRevealRequest(const StoredClue& clue, Custody custody,
+                                                 const auth::Principal& caller,
+                                                 const v1::RequestRevealRequest& request, const std::string& id,
+                                                 const RevealRules& rules);
+
+// A custodian's verdict, or the requester using an approved request, on `current` (with its
+// decisions) of `clue`. The party and state rules are NextReveal's; using the request also
+// needs MayRequestReveal to hold still (a clue moved elsewhere takes its reporter with it)
+// and the request's clue when the caller names one (INVALID_ARGUMENT naming clue_id).
+using RevealStepRequest = std::variant<v1::DecideRevealRequest, v1::RevealReporterRequest>;
+absl::StatusOr<RevealChange> DecideRevealStep(const v1::RevealRequest& current, const StoredClue& clue,
+                                              const auth::Principal& caller, const RevealStepRequest& request,
+                                              const RevealRules& rules);
+std::string_view MethodOf(const RevealStepRequest& r);  // "DecideReveal" or "RevealReporter"
+const std::string& RevealIdOf(const RevealStepRequest& r);
+const std::string& RequestIdOf(const RevealStepRequest& r);
 
 }  // namespace sm::clue

@@ -121,8 +121,9 @@ class ChainTamperTest : public ::testing::Test {
     subject->set_person_id(person);
     subject->set_display_name("subject");
     if (rng() % 3 == 0) c.details_sealed = "sealed-details-" + std::to_string(rng());
-    std::vector<std::pair<std::string, nlohmann::json>> events = {{"registered", {{"summary", clue.summary()}}}};
-    if (rng() % 2 == 0) events.push_back({"offered", {{"to", NewUuid()}}});
+    std::vector<v1::ClueEventPayload> events(1);
+    events[0].mutable_registered()->set_reporter("none");
+    if (rng() % 2 == 0) events.emplace_back().mutable_offered()->set_to_unit_id(NewUuid());
     auto r = store_->Register(c, Actor{"registrar", unit}, {NewUuid(), "RegisterClue", "fp"}, events);
     EXPECT_TRUE(r.ok()) << r.status();
     return clue.id();

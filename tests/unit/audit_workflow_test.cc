@@ -3,10 +3,12 @@
 // explicit table of the legal steps.
 #include "services/audit/workflow.h"
 
-#include <gtest/gtest.h>
-
 #include <map>
 #include <tuple>
+
+#include <gtest/gtest.h>
+
+#include "common/event_payload.h"
 
 namespace sm::audit {
 namespace {
@@ -72,6 +74,16 @@ TEST(AuditWorkflowTest, EveryRectificationStateActionPartyTriple) {
   EXPECT_EQ(legal, static_cast<int>(table.size()));
 }
 
+// A clue event as stored (type and JSON), decoded as the consumer does, then mapped.
+std::optional<ReferralUpdate> FromClueEvent(const std::string& type, const std::string& json) {
+  auto e = events::Decode<v1::ClueEventPayload>(type, json);
+  if (!e.ok()) {
+    ADD_FAILURE() << e.status();
+    return std::nullopt;
+  }
+  return audit::FromClueEvent(*e);
+}
+
 TEST(AuditWorkflowTest, ClueEventsMapOntoTheReferral) {
   auto reg = FromClueEvent("registered", "{}");
   ASSERT_TRUE(reg);
@@ -92,7 +104,10 @@ TEST(AuditWorkflowTest, ClueEventsMapOntoTheReferral) {
   EXPECT_EQ(*FromClueEvent("merged_into", "{}")->clue_state, v1::CLUE_STATE_MERGED);
   EXPECT_FALSE(FromClueEvent("note", "{}"));            // no effect on the finding
   EXPECT_FALSE(FromClueEvent("reporter_revealed", "{}"));
-  EXPECT_TRUE(FromClueEvent("accepted", "not json"));   // malformed data does not crash
+  EXPECT_FALSE(FromClueEvent("disposed", "{}"));        // no method: nothing to show
+  // Malformed data or an unknown type does not decode (the consumer skips it and counts it).
+  EXPECT_FALSE(events::Decode<v1::ClueEventPayload>("accepted", "not json").ok());
+  EXPECT_TRUE(events::IsUnknownType(events::Decode<v1::ClueEventPayload>("teleported", "{}").status()));
 }
 
 }  // namespace

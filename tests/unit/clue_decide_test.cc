@@ -78,8 +78,8 @@ TEST_F(DecideTest, TransferOffersTheClueStartsTheAcceptClockAndAddsTheOfferee) {
   EXPECT_EQ(ch->after.clue.deadline_stage(), "accept");
   // Three working days from Friday: Wednesday, end of day.
   EXPECT_EQ(ch->after.clue.deadline_at().seconds(), ToUnixSeconds(calendar_.Deadline(kNow, 3)));
-  EXPECT_EQ(ch->event_type, "offered");
-  EXPECT_EQ(ch->data["to_unit_id"], kOther);
+  ASSERT_TRUE(ch->event.has_offered());
+  EXPECT_EQ(ch->event.offered().to_unit_id(), kOther);
   ASSERT_EQ(ch->custody_add.size(), 1u);
   EXPECT_EQ(ch->custody_add[0], std::make_pair(kOther, Custody::kOffered));
   // The store bumps the version and keeps the chain it loaded.
@@ -147,7 +147,7 @@ TEST_F(DecideTest, AssignHandlerChecksStandingThenRecusalThenTheHoldingUnit) {
   ASSERT_TRUE(ch.ok()) << ch.status();
   EXPECT_EQ(ch->after.clue.handler_person_id(), kHandler);
   EXPECT_EQ(ch->after.clue.state(), v1::CLUE_STATE_HELD);
-  EXPECT_EQ(ch->event_type, "handler_assigned");
+  EXPECT_EQ(ch->event.handler_assigned().handler_person_id(), kHandler);
 }
 
 TEST_F(DecideTest, DisposeAndConcludeRecordWhoDecidedAndTheOutcome) {
@@ -169,9 +169,10 @@ TEST_F(DecideTest, DisposeAndConcludeRecordWhoDecidedAndTheOutcome) {
   auto filed = Run(conclude, Staff(kHolder));
   ASSERT_TRUE(filed.ok()) << filed.status();
   EXPECT_EQ(filed->after.clue.state(), v1::CLUE_STATE_CASE_FILED);
-  EXPECT_EQ(filed->event_type, "case_filed");
+  ASSERT_TRUE(filed->event.has_case_filed());
   EXPECT_EQ(filed->after.clue.deadline_stage(), "conclude");
-  EXPECT_EQ(filed->data["feedback_to_unit_id"], kOther);
+  EXPECT_EQ(filed->event.case_filed().feedback_to_unit_id(), kOther);
+  EXPECT_EQ(filed->event.case_filed().form(), 2);
 }
 
 TEST_F(DecideTest, ExtensionNeedsALeaderAtOrAboveTheHolderAndARunningClock) {
@@ -187,7 +188,8 @@ TEST_F(DecideTest, ExtensionNeedsALeaderAtOrAboveTheHolderAndARunningClock) {
   auto ch = Run(req, Staff(kHolder), f);
   ASSERT_TRUE(ch.ok()) << ch.status();
   EXPECT_GT(ch->after.clue.deadline_at().seconds(), clue_.clue.deadline_at().seconds());
-  EXPECT_EQ(ch->data["approved_by"], "leader");
+  EXPECT_EQ(ch->event.deadline_extended().approved_by(), "leader");
+  EXPECT_EQ(ch->event.deadline_extended().working_days(), 5);
   // A leader of a unit below (or beside) the holder does not approve.
   f.holder_unit->ancestors.clear();
   EXPECT_EQ(Run(req, Staff(kHolder), f).status().code(), absl::StatusCode::kPermissionDenied);
@@ -208,7 +210,8 @@ TEST_F(DecideTest, NotesAndInterventions) {
   a->set_sha256(std::string(64, 'a'));
   auto ch = Run(note, Staff(kHolder));
   ASSERT_TRUE(ch.ok()) << ch.status();
-  EXPECT_EQ(ch->data["attachments"][0]["name"], "minutes.pdf");
+  ASSERT_EQ(ch->event.note().attachments_size(), 1);
+  EXPECT_EQ(ch->event.note().attachments(0).name(), "minutes.pdf");
   EXPECT_EQ(ch->after.clue.SerializeAsString(), clue_.clue.SerializeAsString());  // the row is unchanged
   EXPECT_EQ(Run(note, Staff(kOther), StepFacts{.custody = Custody::kSender}).status().code(),
             absl::StatusCode::kPermissionDenied);
@@ -235,8 +238,9 @@ TEST_F(DecideTest, RegistrationStartsTheDisposeOrAcceptClock) {
   EXPECT_EQ(s.clue.deadline_stage(), "dispose");
   EXPECT_EQ(s.clue.version(), 1);
   ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].first, "registered");
-  EXPECT_EQ(events[0].second["reporter"], "named");
+  ASSERT_TRUE(events[0].has_registered());
+  EXPECT_EQ(events[0].registered().reporter(), "named");
+  EXPECT_FALSE(events[0].registered().has_referral());
 
   StoredClue offered;
   offered.clue.set_origin_unit_id(kHolder);
@@ -247,8 +251,10 @@ TEST_F(DecideTest, RegistrationStartsTheDisposeOrAcceptClock) {
   EXPECT_EQ(offered.clue.offered_to_unit_id(), kOther);
   EXPECT_EQ(offered.clue.deadline_stage(), "accept");
   ASSERT_EQ(events.size(), 2u);
-  EXPECT_EQ(events[0].second["referral"]["ref"], "F-1");
-  EXPECT_EQ(events[1].first, "offered");
+  EXPECT_EQ(events[0].registered().referral().ref(), "F-1");
+  EXPECT_EQ(events[0].registered().referral().system(), "audit");
+  ASSERT_TRUE(events[1].has_offered());
+  EXPECT_EQ(events[1].offered().to_unit_id(), kOther);
 }
 
 TEST_F(DecideTest, MergeNeedsTheHolderOfEveryClueAndMergeableStates) {
@@ -261,8 +267,9 @@ TEST_F(DecideTest, MergeNeedsTheHolderOfEveryClueAndMergeableStates) {
   ASSERT_EQ(changes->size(), 2u);
   EXPECT_EQ((*changes)[0].after.clue.state(), v1::CLUE_STATE_MERGED);
   EXPECT_EQ((*changes)[0].after.clue.merged_into_id(), kClue);
-  EXPECT_EQ((*changes)[1].event_type, "merged");
-  EXPECT_EQ((*changes)[1].data["merged"][0]["number"], "XS-2025-000002");
+  ASSERT_EQ((*changes)[1].event.merged().merged_size(), 1);
+  EXPECT_EQ((*changes)[1].event.merged().merged(0).number(), "XS-2025-000002");
+  EXPECT_EQ((*changes)[0].event.merged_into().primary_clue_id(), kClue);
 
   EXPECT_EQ(DecideMerge(primary, {other}, Staff(kHolder), 2, "").status().code(), absl::StatusCode::kAborted);
   EXPECT_EQ(DecideMerge(primary, {other}, Staff(kParent), 3, "").status().code(), absl::StatusCode::kNotFound);
@@ -282,15 +289,141 @@ TEST_F(DecideTest, OverdueClueIsEscalatedToTheUnitAboveTheHolder) {
   EXPECT_FALSE(IsOverdue(clue_, kNow - std::chrono::hours(1)));
   Change up = Escalate(clue_, UnitInfo{kHolder, "holder", "DISCIPLINE_GROUP", true, {kParent}});
   EXPECT_TRUE(up.after.clue.overdue());
-  EXPECT_EQ(up.data["escalated_to_unit_id"], kParent);
+  EXPECT_EQ(up.event.escalated().escalated_to_unit_id(), kParent);
   EXPECT_EQ(up.custody_add, (std::vector<std::pair<std::string, Custody>>{{kParent, Custody::kSupervisor}}));
   // At the top of a tree, or unknown to the directory: the holder itself.
-  EXPECT_EQ(Escalate(clue_, std::nullopt).data["escalated_to_unit_id"], kHolder);
+  EXPECT_EQ(Escalate(clue_, std::nullopt).event.escalated().escalated_to_unit_id(), kHolder);
   clue_.clue.set_overdue(true);
   EXPECT_FALSE(IsOverdue(clue_, kNow));
   clue_.clue.set_overdue(false);
   clue_.clue.set_state(v1::CLUE_STATE_SHELVED);
   EXPECT_FALSE(IsOverdue(clue_, kNow));
+}
+
+// The reporter reveal walks (DecideRevealRequest, DecideRevealStep): what each writes and
+// every refusal; NextReveal's own table (clue_workflow_test) covers every state x party.
+class RevealDecideTest : public DecideTest {
+ protected:
+  RevealDecideTest() {
+    clue_.clue.set_reporter_on_file(true);
+    clue_.reporter_sealed = "sealed";
+    reveal_rules_.now = kNow;
+    reveal_rules_.policy.approvals = 2;
+    reveal_rules_.policy.custodians = 3;
+    reveal_rules_.policy.window = std::chrono::minutes(30);
+  }
+  static auth::Principal Custodian(const std::string& name, int clearance = 2) {
+    return auth::Principal{name, kParent, {std::string(auth::kRoleCustodian)}, clearance};
+  }
+  v1::RevealRequest Pending() {
+    v1::RequestRevealRequest ask;
+    ask.set_clue_id(kClue);
+    ask.set_reason("need to contact the reporter");
+    auto made = DecideRevealRequest(clue_, Custody::kNone, Staff(kHolder, 2), ask, "rv-1", reveal_rules_);
+    EXPECT_TRUE(made.ok()) << made.status();
+    return made.ok() ? made->after : v1::RevealRequest();
+  }
+  static v1::DecideRevealRequest Verdict(v1::RevealVerdict v, const std::string& reason = "") {
+    v1::DecideRevealRequest d;
+    d.set_reveal_request_id("rv-1");
+    d.set_verdict(v);
+    d.set_reason(reason);
+    return d;
+  }
+  RevealRules reveal_rules_;
+};
+
+TEST_F(RevealDecideTest, ARequestIsPendingWithItsEventAndOnlyClearedHoldingStaffMayAsk) {
+  v1::RequestRevealRequest ask;
+  ask.set_clue_id(kClue);
+  ask.set_reason("need to contact the reporter");
+  auto made = DecideRevealRequest(clue_, Custody::kNone, Staff(kHolder, 2), ask, "rv-1", reveal_rules_);
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_EQ(made->after.state(), v1::REVEAL_STATE_PENDING);
+  EXPECT_EQ(made->after.approvals_needed(), 2);
+  EXPECT_EQ(made->after.clue_number(), "XS-2025-000001");
+  EXPECT_EQ(made->after.version(), 1);
+  EXPECT_EQ(made->event.reveal_requested().reveal_request_id(), "rv-1");
+  EXPECT_EQ(made->event.reveal_requested().custodians(), 3);
+  EXPECT_FALSE(made->decision);
+  // A unit that may not see the clue learns nothing about it.
+  EXPECT_EQ(DecideRevealRequest(clue_, Custody::kNone, Staff(kOther, 2), ask, "x", reveal_rules_).status().code(),
+            absl::StatusCode::kNotFound);
+  // A sender sees the clue but does not hold it; clearance 1 is not enough.
+  EXPECT_EQ(DecideRevealRequest(clue_, Custody::kSender, Staff(kOther, 2), ask, "x", reveal_rules_).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(DecideRevealRequest(clue_, Custody::kNone, Staff(kHolder, 1), ask, "x", reveal_rules_).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  clue_.reporter_sealed.clear();
+  EXPECT_EQ(DecideRevealRequest(clue_, Custody::kNone, Staff(kHolder, 2), ask, "x", reveal_rules_).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(RevealDecideTest, ApprovalsCountToTheWindowAndOneRefusalEndsIt) {
+  v1::RevealRequest r = Pending();
+  auto first = DecideRevealStep(r, clue_, Custodian("c1"), Verdict(v1::REVEAL_VERDICT_APPROVE), reveal_rules_);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->after.state(), v1::REVEAL_STATE_PENDING);
+  ASSERT_TRUE(first->decision);
+  EXPECT_EQ(first->decision->custodian(), "c1");
+  EXPECT_FALSE(first->event.reveal_approved().has_expires_at());
+  EXPECT_FALSE(first->event.reveal_approved().has_reason());
+  // The store adds the decision back: the second custodian completes the request.
+  r.set_approvals(1);
+  *r.add_decisions() = *first->decision;
+  EXPECT_EQ(DecideRevealStep(r, clue_, Custodian("c1"), Verdict(v1::REVEAL_VERDICT_APPROVE), reveal_rules_)
+                .status().code(),
+            absl::StatusCode::kFailedPrecondition);  // c1 already decided
+  auto second = DecideRevealStep(r, clue_, Custodian("c2"), Verdict(v1::REVEAL_VERDICT_APPROVE, "ok"), reveal_rules_);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->after.state(), v1::REVEAL_STATE_APPROVED);
+  EXPECT_EQ(second->after.expires_at().seconds(), ToUnixSeconds(kNow + std::chrono::minutes(30)));
+  EXPECT_EQ(second->event.reveal_approved().expires_at(), ToUnixSeconds(kNow + std::chrono::minutes(30)));
+  EXPECT_EQ(second->event.reveal_approved().reason(), "ok");
+  // A refusal ends a pending request; the requester never decides; nor an uncleared custodian.
+  auto refused = DecideRevealStep(r, clue_, Custodian("c3"), Verdict(v1::REVEAL_VERDICT_REFUSE, "no"), reveal_rules_);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->after.state(), v1::REVEAL_STATE_REFUSED);
+  EXPECT_EQ(refused->event.reveal_refused().reason(), "no");
+  auth::Principal self = Staff(kHolder, 2);
+  self.roles.push_back(std::string(auth::kRoleCustodian));
+  EXPECT_EQ(DecideRevealStep(r, clue_, self, Verdict(v1::REVEAL_VERDICT_APPROVE), reveal_rules_).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(DecideRevealStep(r, clue_, Custodian("c4", 1), Verdict(v1::REVEAL_VERDICT_APPROVE), reveal_rules_)
+                .status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(RevealDecideTest, OnlyTheRequesterUsesAnApprovedRequestWithinItsWindowWhileHoldingTheClue) {
+  v1::RevealRequest r = Pending();
+  v1::RevealReporterRequest use;
+  use.set_reveal_request_id("rv-1");
+  // Not yet approved.
+  EXPECT_EQ(DecideRevealStep(r, clue_, Staff(kHolder, 2), use, reveal_rules_).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  r.set_state(v1::REVEAL_STATE_APPROVED);
+  *r.mutable_expires_at() = google::protobuf::util::TimeUtil::SecondsToTimestamp(ToUnixSeconds(kNow) + 60);
+  auto used = DecideRevealStep(r, clue_, Staff(kHolder, 2), use, reveal_rules_);
+  ASSERT_TRUE(used.ok()) << used.status();
+  EXPECT_EQ(used->after.state(), v1::REVEAL_STATE_USED);
+  EXPECT_EQ(used->after.used_at().seconds(), ToUnixSeconds(kNow));
+  EXPECT_EQ(used->event.reporter_revealed().requester(), Staff(kHolder, 2).user);
+  EXPECT_FALSE(used->decision);
+  // Someone else; a wrong clue named; the clue moved to another unit; the window ended.
+  EXPECT_EQ(DecideRevealStep(r, clue_, Custodian("c1"), use, reveal_rules_).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  v1::RevealReporterRequest wrong = use;
+  wrong.set_clue_id(kHolder);
+  EXPECT_EQ(DecideRevealStep(r, clue_, Staff(kHolder, 2), wrong, reveal_rules_).status(),
+            InvalidField("clue_id", "is not the clue of this reveal request"));
+  StoredClue moved = clue_;
+  moved.clue.set_holding_unit_id(kOther);
+  EXPECT_EQ(DecideRevealStep(r, moved, Staff(kHolder, 2), use, reveal_rules_).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  RevealRules later = reveal_rules_;
+  later.now = kNow + std::chrono::minutes(2);
+  EXPECT_EQ(DecideRevealStep(r, clue_, Staff(kHolder, 2), use, later).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace
