@@ -11,6 +11,11 @@ std::string CallerKey(const auth::Principal& caller, const std::string& request_
   return std::string(kind) + "|" + std::to_string(caller.user.size()) + "|" + caller.user + "|" + request_id;
 }
 
+Idempotency::Key KeyOf(const auth::Principal& caller, const std::string& request_id, std::string_view method,
+                       const google::protobuf::Message& request) {
+  return {CallerKey(caller, request_id), std::string(method), crypto::Sha256Hex(request.SerializeAsString())};
+}
+
 Idempotency::Idempotency(std::string schema) : table_(schema + ".idempotency") {}
 
 namespace {

@@ -8,10 +8,12 @@
 
 #include <functional>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
 #include <absl/status/statusor.h>
+#include <google/protobuf/message.h>
 
 #include "common/auth.h"
 #include "common/db/pool.h"
@@ -131,5 +133,11 @@ class Idempotency {
 
   std::string table_;
 };
+
+// The key of a request message: CallerKey(caller, request_id), `method`, and the SHA-256 of
+// the message's bytes as its fingerprint (a request id reused with other content is
+// refused, naming request_id).
+Idempotency::Key KeyOf(const auth::Principal& caller, const std::string& request_id, std::string_view method,
+                       const google::protobuf::Message& request);
 
 }  // namespace sm::db
