@@ -57,11 +57,18 @@ absl::StatusOr<StoredClue> ClueServiceImpl::LoadVisible(const auth::Principal& p
   return c;
 }
 
+template <typename Body>
+grpc::Status ClueServiceImpl::StepCall(grpc::ServerContext* ctx, const char* method, Body&& body) {
+  return call_.Run(ctx, method, [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(RequireCaseStaff(call.principal));
+    return body(call);
+  });
+}
+
 Rules ClueServiceImpl::RulesNow() const { return Rules{clock_.Now(), limits_, calendar_}; }
 
 absl::Status ClueServiceImpl::Step(const server::CallInfo& call, const google::protobuf::Message& req,
                                    StepRequest step, StepFacts facts, v1::ClueReply* reply) {
-  SM_RETURN_IF_ERROR(RequireCaseStaff(call.principal));
   const db::Idempotency::Key key = db::KeyOf(call.principal, RequestIdOf(step), MethodOf(step), req);
   SM_ASSIGN_OR_RETURN(*reply, store_->Step(step, call.principal, std::move(facts), RulesNow(), key));
   ForgetStatsVersion();
@@ -212,7 +219,7 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
 
 grpc::Status ClueServiceImpl::TransferClue(grpc::ServerContext* ctx, const v1::TransferClueRequest* req,
                                            v1::ClueReply* reply) {
-  return call_.Run(ctx, "TransferClue", [&](const server::CallInfo& call) -> absl::Status {
+  return StepCall(ctx, "TransferClue", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
     RequestId(e, req->request_id());
     Uuid(e, "clue_id", req->clue_id());
@@ -229,7 +236,7 @@ grpc::Status ClueServiceImpl::TransferClue(grpc::ServerContext* ctx, const v1::T
 
 grpc::Status ClueServiceImpl::AcceptClue(grpc::ServerContext* ctx, const v1::AcceptClueRequest* req,
                                          v1::ClueReply* reply) {
-  return call_.Run(ctx, "AcceptClue", [&](const server::CallInfo& call) -> absl::Status {
+  return StepCall(ctx, "AcceptClue", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
     RequestId(e, req->request_id());
     Uuid(e, "clue_id", req->clue_id());
@@ -241,7 +248,7 @@ grpc::Status ClueServiceImpl::AcceptClue(grpc::ServerContext* ctx, const v1::Acc
 
 grpc::Status ClueServiceImpl::ReturnClue(grpc::ServerContext* ctx, const v1::ReturnClueRequest* req,
                                          v1::ClueReply* reply) {
-  return call_.Run(ctx, "ReturnClue", [&](const server::CallInfo& call) -> absl::Status {
+  return StepCall(ctx, "ReturnClue", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
     RequestId(e, req->request_id());
     Uuid(e, "clue_id", req->clue_id());
@@ -254,10 +261,9 @@ grpc::Status ClueServiceImpl::ReturnClue(grpc::ServerContext* ctx, const v1::Ret
 
 grpc::Status ClueServiceImpl::AssignHandler(grpc::ServerContext* ctx, const v1::AssignHandlerRequest* req,
                                             v1::ClueReply* reply) {
-  return call_.Run(ctx, "AssignHandler", [&](const server::CallInfo& call) -> absl::Status {
-    // Role and standing first: the recusal answer says whether a person is a subject of
-    // the clue, which only its holder may learn.
-    SM_RETURN_IF_ERROR(RequireCaseStaff(call.principal));
+  return StepCall(ctx, "AssignHandler", [&](const server::CallInfo& call) -> absl::Status {
+    // Role (StepCall) and standing first: the recusal answer says whether a person is a
+    // subject of the clue, which only its holder may learn.
     FieldErrors e;
     RequestId(e, req->request_id());
     Uuid(e, "clue_id", req->clue_id());
@@ -281,7 +287,7 @@ grpc::Status ClueServiceImpl::AssignHandler(grpc::ServerContext* ctx, const v1::
 
 grpc::Status ClueServiceImpl::DisposeClue(grpc::ServerContext* ctx, const v1::DisposeClueRequest* req,
                                           v1::ClueReply* reply) {
-  return call_.Run(ctx, "DisposeClue", [&](const server::CallInfo& call) -> absl::Status {
+  return StepCall(ctx, "DisposeClue", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
     RequestId(e, req->request_id());
     Uuid(e, "clue_id", req->clue_id());
@@ -299,7 +305,7 @@ grpc::Status ClueServiceImpl::DisposeClue(grpc::ServerContext* ctx, const v1::Di
 
 grpc::Status ClueServiceImpl::ConcludeClue(grpc::ServerContext* ctx, const v1::ConcludeClueRequest* req,
                                            v1::ClueReply* reply) {
-  return call_.Run(ctx, "ConcludeClue", [&](const server::CallInfo& call) -> absl::Status {
+  return StepCall(ctx, "ConcludeClue", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
     RequestId(e, req->request_id());
     Uuid(e, "clue_id", req->clue_id());
@@ -316,7 +322,7 @@ grpc::Status ClueServiceImpl::ConcludeClue(grpc::ServerContext* ctx, const v1::C
 
 grpc::Status ClueServiceImpl::ExtendDeadline(grpc::ServerContext* ctx, const v1::ExtendDeadlineRequest* req,
                                              v1::ClueReply* reply) {
-  return call_.Run(ctx, "ExtendDeadline", [&](const server::CallInfo& call) -> absl::Status {
+  return StepCall(ctx, "ExtendDeadline", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
     RequestId(e, req->request_id());
     Uuid(e, "clue_id", req->clue_id());
@@ -341,7 +347,7 @@ grpc::Status ClueServiceImpl::ExtendDeadline(grpc::ServerContext* ctx, const v1:
 }
 
 grpc::Status ClueServiceImpl::AddNote(grpc::ServerContext* ctx, const v1::AddNoteRequest* req, v1::ClueReply* reply) {
-  return call_.Run(ctx, "AddNote", [&](const server::CallInfo& call) -> absl::Status {
+  return StepCall(ctx, "AddNote", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
     RequestId(e, req->request_id());
     Uuid(e, "clue_id", req->clue_id());
@@ -368,8 +374,7 @@ grpc::Status ClueServiceImpl::AddNote(grpc::ServerContext* ctx, const v1::AddNot
 
 grpc::Status ClueServiceImpl::MergeClues(grpc::ServerContext* ctx, const v1::MergeCluesRequest* req,
                                          v1::ClueReply* reply) {
-  return call_.Run(ctx, "MergeClues", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(RequireCaseStaff(call.principal));
+  return StepCall(ctx, "MergeClues", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
     RequestId(e, req->request_id());
     Uuid(e, "primary_clue_id", req->primary_clue_id());
@@ -397,7 +402,7 @@ grpc::Status ClueServiceImpl::MergeClues(grpc::ServerContext* ctx, const v1::Mer
 
 grpc::Status ClueServiceImpl::MarkIntervention(grpc::ServerContext* ctx, const v1::MarkInterventionRequest* req,
                                                v1::ClueReply* reply) {
-  return call_.Run(ctx, "MarkIntervention", [&](const server::CallInfo& call) -> absl::Status {
+  return StepCall(ctx, "MarkIntervention", [&](const server::CallInfo& call) -> absl::Status {
     FieldErrors e;
     RequestId(e, req->request_id());
     Uuid(e, "clue_id", req->clue_id());

@@ -69,7 +69,11 @@ class ClueServiceImpl final : public v1::ClueService::WithRawCallbackMethod_GetC
                                  v1::ExportCheckpointsResponse*) override;
 
  private:
-  // A step on an existing clue (validation done by the caller): case staff only; the
+  // A step's call: the role (case staff) is checked before the request is read, then `body`
+  // decodes, validates and calls Step.
+  template <typename Body>
+  grpc::Status StepCall(grpc::ServerContext* ctx, const char* method, Body&& body);
+  // A step on an existing clue (validation done by the caller, inside StepCall): the
   // store loads, workflow Decide rules and the store writes, in one transaction. `req` is
   // fingerprinted for the idempotency key; `facts` carries what the handler read.
   absl::Status Step(const server::CallInfo& call, const google::protobuf::Message& req, StepRequest step,
