@@ -89,11 +89,15 @@ void EventLog::Insert(db::Tx& tx, const std::vector<chain::Event>& events) const
     }
   }
   // The insert and the NOTIFY in one round trip.
-  tx.exec_params1("WITH written AS (INSERT INTO " + events_ + " (" + id_ +
-                      ", seq, type, actor, actor_unit_id, at, data, prev_hash, hash" +
-                      (versioned_ ? ", chain_version, state_digest" : "") + ") VALUES " +
-                      db::ValuesRows(events.size(), exprs) + ") SELECT pg_notify(" + tx.quote(channel_) + ", '')",
-                  pqxx::prepare::make_dynamic_params(params));
+  const std::string sql = "WITH written AS (INSERT INTO " + events_ + " (" + id_ +
+                          ", seq, type, actor, actor_unit_id, at, data, prev_hash, hash" +
+                          (versioned_ ? ", chain_version, state_digest" : "") + ") VALUES " +
+                          db::ValuesRows(events.size(), exprs) + ") SELECT pg_notify(" + tx.quote(channel_) + ", '')";
+  if (events.size() == 1) {  // the common case, on every write path: prepared once per connection
+    db::ExecPrepared(tx, events_ + "_insert_one", sql, pqxx::prepare::make_dynamic_params(params));
+  } else {
+    tx.exec_params1(sql, pqxx::prepare::make_dynamic_params(params));
+  }
 }
 
 chain::Event EventLog::Append(db::Tx& tx, const std::string& aggregate_id, const Actor& actor, const std::string& type,

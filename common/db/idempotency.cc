@@ -16,7 +16,8 @@ Idempotency::Key KeyOf(const auth::Principal& caller, const std::string& request
   return {CallerKey(caller, request_id), std::string(method), crypto::Sha256Hex(request.SerializeAsString())};
 }
 
-Idempotency::Idempotency(std::string schema) : table_(schema + ".idempotency") {}
+Idempotency::Idempotency(std::string schema)
+    : table_(schema + ".idempotency"), statement_(schema + "_idempotency") {}
 
 namespace {
 
@@ -82,16 +83,18 @@ void Idempotency::Finish(Tx& tx, const std::vector<Request>& requests,
 }
 
 absl::StatusOr<std::optional<std::string>> Idempotency::Find(Tx& tx, const Key& key) const {
-  pqxx::result r = tx.exec_params(std::string("SELECT ") + kStoredColumns + " FROM " + table_ + " WHERE request_id = $1",
-                                  key.request_id);
+  pqxx::result r = ExecPrepared(tx, statement_ + "_find",
+                                std::string("SELECT ") + kStoredColumns + " FROM " + table_ + " WHERE request_id = $1",
+                                key.request_id);
   if (r.empty()) return std::optional<std::string>();
   return StoredReply(r[0], key.method, key.fingerprint);
 }
 
 bool Idempotency::Claim(Tx& tx, const Key& key, const std::string& response) const {
-  return !tx.exec_params("INSERT INTO " + table_ + " (request_id, method, request_sha256, response) "
-                         "VALUES ($1, $2, $3, decode($4, 'hex')) ON CONFLICT (request_id) DO NOTHING RETURNING 1",
-                         key.request_id, key.method, crypto::Sha256Hex(key.fingerprint), crypto::ToHex(response))
+  return !ExecPrepared(tx, statement_ + "_claim",
+                       "INSERT INTO " + table_ + " (request_id, method, request_sha256, response) "
+                       "VALUES ($1, $2, $3, decode($4, 'hex')) ON CONFLICT (request_id) DO NOTHING RETURNING 1",
+                       key.request_id, key.method, crypto::Sha256Hex(key.fingerprint), crypto::ToHex(response))
               .empty();
 }
 

@@ -132,6 +132,7 @@ class Idempotency {
   bool Taken(Tx& tx, const Key& key) const;
 
   std::string table_;
+  std::string statement_;  // prefix of its prepared statements' names
 };
 
 // The key of a request message: CallerKey(caller, request_id), `method`, and the SHA-256 of

@@ -42,6 +42,17 @@ std::string TimestampParam(int n);
 // The timestamptz of a bigint-microseconds parameter, as a ValuesRows expression.
 inline constexpr char kTimestampExpr[] = "('epoch'::timestamptz + ?::bigint * interval '1 microsecond')";
 
+// Runs `sql` as the prepared statement `name` on the transaction's connection: libpqxx
+// registers it with PostgreSQL on its first use on a connection, after which PostgreSQL
+// parses and plans it once instead of on every call (for statements on hot write paths).
+// One name, one text: a name given another text throws.
+template <typename... Args>
+pqxx::result ExecPrepared(pqxx::transaction_base& tx, const std::string& name, const std::string& sql,
+                          Args&&... args) {
+  tx.conn().prepare(name, sql);
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
+}
+
 // `expr` with each "?" replaced by the next parameter's placeholder ($next, $next + 1, ...);
 // advances `next` past the ones used. ValuesRows and Where number their "?" with it.
 std::string Numbered(std::string_view expr, int& next);

@@ -160,8 +160,8 @@ std::vector<std::pair<StoredClue, Custody>> LoadWith(Tx& tx, const std::vector<s
       " FROM clues c WHERE c.id = ANY ($1::uuid[]) ORDER BY c.id";
   static const std::string locked = select + " FOR UPDATE OF c";
   std::vector<std::pair<StoredClue, Custody>> out;
-  for (const auto& r : tx.exec_params(lock ? locked : select, ToArrayLiteral(ids),
-                                      IsUuid(caller_unit) ? Opt(caller_unit) : OptStr())) {
+  for (const auto& r : db::ExecPrepared(tx, lock ? "clue_load_locked" : "clue_load", lock ? locked : select,
+                                        ToArrayLiteral(ids), IsUuid(caller_unit) ? Opt(caller_unit) : OptStr())) {
     StoredClue c = FromRow(r);
     if (!r[kColumnCount + 1].is_null()) {
       for (const auto& subj : nlohmann::json::parse(r[kColumnCount + 1].c_str())) {
@@ -307,7 +307,7 @@ void UpdateRow(Tx& tx, const StoredClue& s) {
     }
     return "UPDATE clues SET " + set + ", updated_at = now() WHERE id = $1::uuid";
   }();
-  tx.exec_params0(sql, pqxx::prepare::make_dynamic_params(RowParams(s)));
+  db::ExecPrepared(tx, "clue_update", sql, pqxx::prepare::make_dynamic_params(RowParams(s)));
 }
 
 const char* CustodyName(Custody c) {
@@ -338,9 +338,10 @@ constexpr char kCustodyUpsert[] =
 
 void AddCustody(Tx& tx, const std::string& clue_id, const std::string& unit_id, Custody standing) {
   if (unit_id.empty()) return;
-  tx.exec_params0(std::string("INSERT INTO clue_custody (clue_id, unit_id, standing) VALUES ($1::uuid, $2::uuid, $3)") +
-                      kCustodyUpsert,
-                  clue_id, unit_id, CustodyName(standing));
+  static const std::string sql =
+      std::string("INSERT INTO clue_custody (clue_id, unit_id, standing) VALUES ($1::uuid, $2::uuid, $3)") +
+      kCustodyUpsert;
+  db::ExecPrepared(tx, "clue_custody_add", sql, clue_id, unit_id, CustodyName(standing));
 }
 
 }  // namespace
