@@ -68,18 +68,19 @@ class Idempotency {
   // request's fingerprint.
   using Key = Request;
 
-  // The one shape of an idempotent write, for every store. In one transaction: the key is
-  // looked up (no lock); a reply stored by an earlier call is returned with
-  // mutation.replayed set (INVALID_ARGUMENT naming `request_id` when the key was used for
-  // another method or other parameters); otherwise `body` writes and fills the reply, which
-  // is stored under the key before the commit. Two calls with one key at once: the second's
-  // store of the reply waits on the first's (the primary key) and finds it taken, or its
-  // body is refused by what the first changed; either way it runs again and replays the
-  // first's reply, as a repeat after the fact would. A commit whose outcome is unknown
-  // (IsInDoubt) is resolved by the key: the stored reply when the commit happened, else the
-  // in-doubt error. `committed` (may be null) runs after a write of this call committed
-  // (not after a replay). `Reply` is a reply message with a `mutation` (MutationInfo) field.
-  // Round trips: the look-up and the store, besides the body's and BEGIN/COMMIT.
+  // The one shape of an idempotent write, for every store. Optimistic, as nearly every key
+  // is new: in one transaction `body` writes and fills the reply, which is stored under the
+  // key before the commit. When the key turns out to be taken — the store of the reply finds
+  // it (a concurrent call's store waits on the first's, by the primary key), or `body` was
+  // refused and a reply is stored under the key by now (a repeat finds its own step already
+  // taken) — the transaction is rolled back and runs again, looking the key up first: its
+  // stored reply is returned with mutation.replayed set (INVALID_ARGUMENT naming
+  // `request_id` when the key was used for another method or other parameters). A commit
+  // whose outcome is unknown (IsInDoubt) is resolved by the key: the stored reply when the
+  // commit happened, else the in-doubt error. `committed` (may be null) runs after a write of
+  // this call committed (not after a replay). `Reply` is a reply message with a `mutation`
+  // (MutationInfo) field. Round trips: the store of the reply, besides the body's and
+  // BEGIN/COMMIT; a repeat pays a rolled-back attempt and the look-up.
   template <typename Reply>
   absl::StatusOr<Reply> Write(Pool& pool, const Key& key, const std::function<absl::Status(Tx&, Reply&)>& body,
                               const std::function<void()>& committed = nullptr, TxOptions options = {}) const {
@@ -91,12 +92,15 @@ class Idempotency {
       s = WithTransaction(pool, [&](Tx& tx) -> absl::Status {
         out.Clear();
         taken = false;
-        SM_ASSIGN_OR_RETURN(std::optional<std::string> prior, Find(tx, key));
-        replayed = prior.has_value();
-        if (replayed) {
-          if (!out.ParseFromString(*prior)) return absl::InternalError("stored reply unreadable");
-          out.mutable_mutation()->set_replayed(true);
-          return absl::OkStatus();
+        replayed = false;
+        if (round > 0) {  // the key was taken: look it up before anything else
+          SM_ASSIGN_OR_RETURN(std::optional<std::string> prior, Find(tx, key));
+          replayed = prior.has_value();
+          if (replayed) {
+            if (!out.ParseFromString(*prior)) return absl::InternalError("stored reply unreadable");
+            out.mutable_mutation()->set_replayed(true);
+            return absl::OkStatus();
+          }
         }
         absl::Status done = body(tx, out);
         if (!done.ok()) {
