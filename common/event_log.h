@@ -70,6 +70,19 @@ class EventLog {
   // `channel` once. The aggregates' chain_len and chain_head are the caller's to set.
   void Insert(db::Tx& tx, const std::vector<chain::Event>& events) const;
 
+  // A data-modifying statement that runs in the same statement as the events' insert (a
+  // WITH item: PostgreSQL runs each once, on one snapshot), with "?" for each of `params`
+  // in order: the aggregate's row update, say, so that a change is one round trip.
+  struct Also {
+    std::string sql;
+    std::vector<std::optional<std::string>> params;
+  };
+  // Inserts `events` with `also` in one statement and notifies `channel`. `statement` names
+  // the statement's shape for preparing it once per connection (the same name must always
+  // come with the same SQL: the same `also` statements and number of events).
+  void Insert(db::Tx& tx, const std::vector<chain::Event>& events, const std::vector<Also>& also,
+              const std::string& statement) const;
+
   // An aggregate's events in seq order, with the head stored on its row.
   struct History {
     std::vector<chain::Event> events;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <set>
 #include <unordered_map>
 
@@ -186,8 +187,8 @@ std::optional<StoredClue> Load(Tx& tx, const std::string& id, bool for_update) {
   return std::move(found[0].first);
 }
 
-void UpdateRow(Tx& tx, const StoredClue& s);
-void AddCustody(Tx& tx, const std::string& clue_id, const std::string& unit_id, Custody standing);
+events::EventLog::Also UpdateOf(const StoredClue& s);
+events::EventLog::Also CustodyUpsert(const std::string& clue_id, const std::string& unit_id, Custody standing);
 
 // Writes a decided change: the version moves on, the event commits to the new row, and the
 // row (with its new chain head), the custody and the event are written once each.
@@ -199,9 +200,14 @@ StoredClue WriteChange(Tx& tx, const events::EventLog& log, Change change, const
                                           at_us, StateDigest(after));
   after.chain_len = static_cast<int>(e.seq);
   after.chain_head = e.hash;
-  UpdateRow(tx, after);
-  for (const auto& [unit, standing] : change.custody_add) AddCustody(tx, after.clue.id(), unit, standing);
-  log.Insert(tx, {e});
+  // The row, the custody it adds and the event: one statement.
+  std::vector<events::EventLog::Also> also = {UpdateOf(after)};
+  std::map<std::string, Custody> custody;  // one upsert per unit (a statement may not touch a row twice)
+  for (const auto& [unit, standing] : change.custody_add) {
+    if (!unit.empty()) custody[unit] = standing;
+  }
+  for (const auto& [unit, standing] : custody) also.push_back(CustodyUpsert(after.clue.id(), unit, standing));
+  log.Insert(tx, {e}, also, "clue_write_" + std::to_string(custody.size()));
   return std::move(after);
 }
 
@@ -297,17 +303,20 @@ void InsertRows(Tx& tx, const std::vector<const StoredClue*>& clues) {
                   pqxx::prepare::make_dynamic_params(params));
 }
 
-// Writes an existing clue's new value, chain head included (all but its id).
-void UpdateRow(Tx& tx, const StoredClue& s) {
+// An existing clue's new value, chain head included (all but its id), as a statement with
+// "?" parameters.
+events::EventLog::Also UpdateOf(const StoredClue& s) {
   static const std::string sql = [] {
     std::string set;
-    int n = 2;  // $1 is the id
     for (size_t i = 1; i < kRowColumns; ++i) {
-      set += std::string(set.empty() ? "" : ", ") + kRow[i].name + " = " + db::Numbered(kRow[i].expr, n);
+      set += std::string(set.empty() ? "" : ", ") + kRow[i].name + " = " + kRow[i].expr;
     }
-    return "UPDATE clues SET " + set + ", updated_at = now() WHERE id = $1::uuid";
+    return "UPDATE clues SET " + set + ", updated_at = now() WHERE id = ?::uuid";
   }();
-  db::ExecPrepared(tx, "clue_update", sql, pqxx::prepare::make_dynamic_params(RowParams(s)));
+  std::vector<OptStr> params = RowParams(s);
+  params.push_back(params.front());  // the id goes last
+  params.erase(params.begin());
+  return {sql, std::move(params)};
 }
 
 const char* CustodyName(Custody c) {
@@ -336,12 +345,11 @@ constexpr char kCustodyUpsert[] =
     "      array_position(ARRAY['offered','supervisor','sender'], clue_custody.standing)"
     " THEN EXCLUDED.standing ELSE clue_custody.standing END";
 
-void AddCustody(Tx& tx, const std::string& clue_id, const std::string& unit_id, Custody standing) {
-  if (unit_id.empty()) return;
+// A unit's custody record, added or strengthened, as a statement with "?" parameters.
+events::EventLog::Also CustodyUpsert(const std::string& clue_id, const std::string& unit_id, Custody standing) {
   static const std::string sql =
-      std::string("INSERT INTO clue_custody (clue_id, unit_id, standing) VALUES ($1::uuid, $2::uuid, $3)") +
-      kCustodyUpsert;
-  db::ExecPrepared(tx, "clue_custody_add", sql, clue_id, unit_id, CustodyName(standing));
+      std::string("INSERT INTO clue_custody (clue_id, unit_id, standing) VALUES (?::uuid, ?::uuid, ?)") + kCustodyUpsert;
+  return {sql, {clue_id, unit_id, std::string(CustodyName(standing))}};
 }
 
 }  // namespace
