@@ -24,12 +24,6 @@ using validate::Length;
 using validate::Uuid;
 using validate::Version;
 std::string Fingerprint(const google::protobuf::Message& m) { return crypto::Sha256Hex(m.SerializeAsString()); }
-TimePoint FromTs(const google::protobuf::Timestamp& t) { return FromUnixSeconds(t.seconds()); }
-Mutation Mut(const server::CallInfo& call, const std::string& method, const google::protobuf::Message& req,
-             const std::string& request_id, int64_t expected_version) {
-  return Mutation{db::CallerKey(call.principal, request_id), method, Fingerprint(req), expected_version,
-                  Actor{call.principal.EndUser(), call.principal.unit}};
-}
 
 }  // namespace
 
@@ -58,69 +52,49 @@ absl::Status AuditServiceImpl::Gate(const auth::Principal& p, access::Rpc rpc) c
   return absl::PermissionDeniedError(std::string(access::RpcName(rpc)) + " is not open to the caller's roles");
 }
 
+template <typename Request, typename Reply>
+absl::Status AuditServiceImpl::Step(const server::CallInfo& call, const Request& req, StepFacts facts, Reply* reply) {
+  const auth::Principal& p = call.principal;
+  const access::Rpc rpc = RpcOf(StepRequest(req));
+  const db::Idempotency::Key key{db::CallerKey(p, req.request_id()), std::string(access::RpcName(rpc)),
+                                 Fingerprint(req)};
+  auto out = store_->Step(req, p, std::move(facts), Rules{clock_.Now(), policy_, calendar_}, key);
+  if (!out.ok()) {
+    Refused(p, rpc, out.status());
+    return out.status();
+  }
+  *reply = *std::move(out);
+  stats_version_.Forget();  // the next statistics read sees this change
+  return absl::OkStatus();
+}
+
+void AuditServiceImpl::Refused(const auth::Principal& p, access::Rpc rpc, const absl::Status& s) const {
+  if (!absl::IsNotFound(s) && !absl::IsPermissionDenied(s)) return;
+  log::Warn("access denied",
+            {{"method", std::string(access::RpcName(rpc))}, {"user", p.user}, {"reason", std::string(s.message())}});
+}
+
 absl::StatusOr<access::Outcome> AuditServiceImpl::Authorize(const auth::Principal& p, access::Rpc rpc,
                                                             const access::Relations& rel, std::string_view what) const {
-  const access::Outcome o = access::Decide(rpc, p, rel);
-  if (o == access::Outcome::kAllow || o == access::Outcome::kRedacted) return o;
-  log::Warn("access denied", {{"method", std::string(access::RpcName(rpc))},
-                              {"user", p.user},
-                              {"reason", std::string(access::OutcomeName(o)) + " for relation " + rel.ToString()}});
-  if (o == access::Outcome::kNotFound) return absl::NotFoundError(std::string(what) + " not found");
-  return absl::PermissionDeniedError("not permitted to " + std::string(access::RpcName(rpc)) + " this " +
-                                     std::string(what));
+  auto o = access::Check(rpc, p, rel, what);
+  if (!o.ok()) Refused(p, rpc, absl::Status(o.status().code(), std::string(o.status().message()) + " (relation " +
+                                                                    rel.ToString() + ")"));
+  return o;
 }
 
-bool AuditServiceImpl::Above(const std::string& unit, const std::string& of) {
-  if (unit.empty() || of.empty()) return false;
-  auto info = store_->Unit(of);
-  if (!info.ok()) return false;
-  return std::find(info->ancestors.begin(), info->ancestors.end(), unit) != info->ancestors.end();
-}
-
-access::Relations AuditServiceImpl::ToEngagement(const std::string& unit, const v1::Engagement& e) {
-  access::Relations r;
-  if (unit.empty()) return r;
-  if (unit == e.audit_unit_id()) r.Add(access::Relation::kAuditUnit);
-  if (unit == e.audited_unit_id()) r.Add(access::Relation::kAudited);
-  if (Above(unit, e.audited_unit_id())) r.Add(access::Relation::kParent);
-  return r;
-}
-
-access::Relations AuditServiceImpl::ToFinding(const std::string& unit, const v1::Finding& f, const v1::Engagement& e,
-                                              bool owns_rectification) {
-  access::Relations r;
-  if (unit.empty()) return r;
-  if (unit == e.audit_unit_id()) r.Add(access::Relation::kAuditUnit);
-  if (unit == f.responsible_unit_id()) r.Add(access::Relation::kAudited);
-  if (owns_rectification) r.Add(access::Relation::kOwner);
-  if (f.referral().state() != v1::REFERRAL_STATE_UNSPECIFIED && unit == f.referral().to_unit_id()) {
-    r.Add(access::Relation::kReferredTo);
+absl::StatusOr<access::Ancestry> AuditServiceImpl::AncestryOf(const std::vector<std::string>& units) {
+  access::Ancestry out;
+  for (const std::string& id : units) {
+    if (id.empty() || out.count(id)) continue;
+    SM_ASSIGN_OR_RETURN(std::optional<UnitInfo> unit, Known(store_->Unit(id)));
+    if (unit) out[id] = unit->ancestors;
   }
-  if (Above(unit, f.responsible_unit_id())) r.Add(access::Relation::kParent);
-  return r;
+  return out;
 }
 
-access::Relations AuditServiceImpl::ToRectification(const std::string& unit, const v1::Rectification& x,
-                                                    const v1::Finding& f, const v1::Engagement& e) {
-  access::Relations r;
-  if (unit.empty()) return r;
-  if (unit == e.audit_unit_id()) r.Add(access::Relation::kAuditUnit);
-  if (unit == f.responsible_unit_id()) r.Add(access::Relation::kAudited);
-  if (unit == x.owner_unit_id()) r.Add(access::Relation::kOwner);
-  if (f.referral().state() != v1::REFERRAL_STATE_UNSPECIFIED && unit == f.referral().to_unit_id()) {
-    r.Add(access::Relation::kReferredTo);
-  }
-  if (Above(unit, x.owner_unit_id()) || Above(unit, f.responsible_unit_id())) r.Add(access::Relation::kParent);
-  return r;
-}
-
-bool AuditServiceImpl::OwnsRectification(const std::string& unit, const std::string& finding_id) {
-  if (unit.empty()) return false;
-  v1::ListRectificationsRequest q;
-  q.set_finding_id(finding_id);
-  q.set_owner_unit_id(unit);
-  auto rows = store_->ListRectifications(q, std::nullopt);
-  return rows.ok() && !rows->empty();
+absl::StatusOr<access::Relations> AuditServiceImpl::ToEngagement(const std::string& unit, const v1::Engagement& e) {
+  SM_ASSIGN_OR_RETURN(access::Ancestry a, AncestryOf({e.audited_unit_id()}));
+  return access::ToEngagement(unit, e, a);
 }
 
 absl::StatusOr<AuditServiceImpl::FindingView> AuditServiceImpl::LoadFinding(const std::string& unit,
@@ -128,7 +102,16 @@ absl::StatusOr<AuditServiceImpl::FindingView> AuditServiceImpl::LoadFinding(cons
   FindingView v;
   SM_ASSIGN_OR_RETURN(v.finding, store_->GetFinding(id));
   SM_ASSIGN_OR_RETURN(v.engagement, store_->GetEngagement(v.finding.engagement_id()));
-  v.relations = ToFinding(unit, v.finding, v.engagement, OwnsRectification(unit, id));
+  bool owns = false;
+  if (!unit.empty()) {
+    v1::ListRectificationsRequest q;
+    q.set_finding_id(id);
+    q.set_owner_unit_id(unit);
+    SM_ASSIGN_OR_RETURN(auto rows, store_->ListRectifications(q, std::nullopt));
+    owns = !rows.empty();
+  }
+  SM_ASSIGN_OR_RETURN(access::Ancestry a, AncestryOf({v.finding.responsible_unit_id()}));
+  v.relations = access::ToFinding(unit, v.finding, v.engagement, owns, a);
   return v;
 }
 
@@ -154,7 +137,7 @@ absl::StatusOr<AuditServiceImpl::Aggregate> AuditServiceImpl::LoadAggregate(cons
   auto en = store_->GetEngagement(id);
   if (absl::IsNotFound(en.status())) return absl::NotFoundError("not found");
   SM_RETURN_IF_ERROR(en.status());
-  a.relations = ToEngagement(unit, *en);
+  SM_ASSIGN_OR_RETURN(a.relations, ToEngagement(unit, *en));
   return a;
 }
 
@@ -182,9 +165,10 @@ absl::Status AuditServiceImpl::ScopeStats(const auth::Principal& p, const v1::Ge
   const std::string& s = scoped->unit_id();
   access::Relations rel;
   if (!p.unit.empty() && IsUuid(s)) {
+    SM_ASSIGN_OR_RETURN(access::Ancestry a, AncestryOf({s}));
     if (s == p.unit) rel.Add(Relation::kAudited);
-    if (Above(p.unit, s)) rel.Add(Relation::kParent);
-    if (!parent.empty() && (s == parent || Above(parent, s))) rel.Add(Relation::kAuditUnit);
+    if (access::Above(p.unit, s, a)) rel.Add(Relation::kParent);
+    if (!parent.empty() && (s == parent || access::Above(parent, s, a))) rel.Add(Relation::kAuditUnit);
   }
   return Authorize(p, access::Rpc::kGetAuditStats, rel, "unit").status();
 }
@@ -212,33 +196,12 @@ grpc::Status AuditServiceImpl::CreateEngagement(grpc::ServerContext* ctx, const 
     }
     if (!v1::ItStage_IsValid(req->it_stage())) e.Add("it_stage", "unknown stage");
     SM_RETURN_IF_ERROR(e.ToStatus());
-    // The audit unit opens engagements in its own name only.
-    access::Relations own;
-    if (!call.principal.unit.empty() && call.principal.unit == req->audit_unit_id()) own.Add(access::Relation::kAuditUnit);
-    SM_RETURN_IF_ERROR(Authorize(call.principal, access::Rpc::kCreateEngagement, own, "audit unit").status());
-    auto audited = store_->Unit(req->audited_unit_id());
-    if (absl::IsNotFound(audited.status()) || (audited.ok() && !audited->active)) {
-      return InvalidField("audited_unit_id", "no such active unit");
-    }
-    SM_RETURN_IF_ERROR(audited.status());
+    StepFacts facts{.new_id = NewUuid(clock_)};
+    SM_ASSIGN_OR_RETURN(facts.unit, Known(store_->Unit(req->audited_unit_id())));
     if (!req->audited_person_id().empty()) {
-      SM_ASSIGN_OR_RETURN(bool exists, store_->PersonExists(req->audited_person_id()));
-      if (!exists) return InvalidField("audited_person_id", "no such active person");
+      SM_ASSIGN_OR_RETURN(facts.person, Known(store_->Person(req->audited_person_id())));
     }
-    v1::Engagement en;
-    en.set_id(NewUuid(clock_));
-    en.set_kind(req->kind());
-    en.set_title(req->title());
-    en.set_audit_unit_id(req->audit_unit_id());
-    en.set_audited_unit_id(req->audited_unit_id());
-    en.set_audited_person_id(req->audited_person_id());
-    en.set_period_from(req->period_from());
-    en.set_period_to(req->period_to());
-    en.set_it_stage(req->it_stage());
-    en.set_state(v1::ENGAGEMENT_STATE_PLANNED);
-    SM_ASSIGN_OR_RETURN(*reply, store_->CreateEngagement(en, Mut(call, "CreateEngagement", *req, req->request_id(), 0)));
-    stats_version_.Forget();  // the next statistics read sees this change
-    return absl::OkStatus();
+    return Step(call, *req, std::move(facts), reply);
   });
 }
 
@@ -252,21 +215,7 @@ grpc::Status AuditServiceImpl::AdvanceEngagement(grpc::ServerContext* ctx, const
     Version(e, req->expected_version());
     if (req->to() == v1::ENGAGEMENT_STATE_UNSPECIFIED || !v1::EngagementState_IsValid(req->to())) e.Add("to", "unknown state");
     SM_RETURN_IF_ERROR(e.ToStatus());
-    SM_ASSIGN_OR_RETURN(v1::Engagement en, store_->GetEngagement(req->engagement_id()));
-    SM_RETURN_IF_ERROR(Authorize(call.principal, access::Rpc::kAdvanceEngagement,
-                                 ToEngagement(call.principal.unit, en), "engagement").status());
-    SM_ASSIGN_OR_RETURN(*reply, store_->MutateEngagement(
-        req->engagement_id(), Mut(call, "AdvanceEngagement", *req, req->request_id(), req->expected_version()),
-        [&](const v1::Engagement& cur) -> absl::StatusOr<Change<v1::Engagement>> {
-          SM_RETURN_IF_ERROR(CheckEngagementStep(cur.state(), req->to()));
-          Change<v1::Engagement> ch{cur, {{cur.id(), "engagement_advanced",
-                                           {{"from", v1::EngagementState_Name(cur.state())},
-                                            {"to", v1::EngagementState_Name(req->to())}}}}, std::nullopt};
-          ch.after.set_state(req->to());
-          return ch;
-        }));
-    stats_version_.Forget();  // the next statistics read sees this change
-    return absl::OkStatus();
+    return Step(call, *req, {}, reply);
   });
 }
 
@@ -278,7 +227,8 @@ grpc::Status AuditServiceImpl::GetEngagement(grpc::ServerContext* ctx, const v1:
     if (!IsUuid(req->engagement_id())) return InvalidField("engagement_id", "must be a UUID");
     SM_ASSIGN_OR_RETURN(v1::Engagement en, store_->GetEngagement(req->engagement_id()));
     // An engagement carries no referral: a redacted view of it is the whole of it.
-    SM_RETURN_IF_ERROR(Authorize(p, access::Rpc::kGetEngagement, ToEngagement(p.unit, en), "engagement").status());
+    SM_ASSIGN_OR_RETURN(access::Relations rel, ToEngagement(p.unit, en));
+    SM_RETURN_IF_ERROR(Authorize(p, access::Rpc::kGetEngagement, rel, "engagement").status());
     *resp = std::move(en);
     return absl::OkStatus();
   });
@@ -304,10 +254,14 @@ grpc::Status AuditServiceImpl::ListEngagements(grpc::ServerContext* ctx, const v
     }
     const int page = size.ok() ? *size : 50;
     SM_ASSIGN_OR_RETURN(auto rows, store_->ListEngagements(*req, visible, after, page + 1));
+    std::vector<std::string> units;
+    for (const auto& r : rows) units.push_back(r.audited_unit_id());
+    SM_ASSIGN_OR_RETURN(access::Ancestry ancestry, AncestryOf(units));
     resp->set_next_page_token(paging::TakePage(
         rows, page,
         [&](v1::Engagement& r) {
-          const access::Outcome o = access::Decide(access::Rpc::kListEngagements, p, ToEngagement(p.unit, r));
+          const access::Outcome o =
+              access::Decide(access::Rpc::kListEngagements, p, access::ToEngagement(p.unit, r, ancestry));
           if (o == access::Outcome::kAllow || o == access::Outcome::kRedacted) *resp->add_engagements() = std::move(r);
         },
         [&](const v1::Engagement& last) { return paging::EncodeTimeId({db::Micros(last.created_at()), last.id()}, fp); }));
@@ -333,35 +287,12 @@ grpc::Status AuditServiceImpl::AddFinding(grpc::ServerContext* ctx, const v1::Ad
     Uuid(e, "responsible_person_id", req->responsible_person_id(), false);
     validate::DistinctTexts(e, "evidence_refs", req->evidence_refs(), 50, 200);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    SM_ASSIGN_OR_RETURN(v1::Engagement en, store_->GetEngagement(req->engagement_id()));
-    SM_RETURN_IF_ERROR(Authorize(call.principal, access::Rpc::kAddFinding, ToEngagement(call.principal.unit, en),
-                                 "engagement").status());
-    if (en.state() == v1::ENGAGEMENT_STATE_CLOSED) {
-      return absl::FailedPreconditionError("cannot add a finding to an engagement in state CLOSED");
-    }
-    auto unit = store_->Unit(req->responsible_unit_id());
-    if (absl::IsNotFound(unit.status()) || (unit.ok() && !unit->active)) {
-      return InvalidField("responsible_unit_id", "no such active unit");
-    }
-    SM_RETURN_IF_ERROR(unit.status());
+    StepFacts facts{.new_id = NewUuid(clock_)};
+    SM_ASSIGN_OR_RETURN(facts.unit, Known(store_->Unit(req->responsible_unit_id())));
     if (!req->responsible_person_id().empty()) {
-      SM_ASSIGN_OR_RETURN(bool exists, store_->PersonExists(req->responsible_person_id()));
-      if (!exists) return InvalidField("responsible_person_id", "no such active person");
+      SM_ASSIGN_OR_RETURN(facts.person, Known(store_->Person(req->responsible_person_id())));
     }
-    v1::Finding f;
-    f.set_id(NewUuid(clock_));
-    f.set_engagement_id(en.id());
-    f.set_title(req->title());
-    f.set_description(req->description());
-    f.set_category(req->category());
-    f.set_amount_fen(req->amount_fen());
-    f.set_severity(req->severity() == v1::SEVERITY_UNSPECIFIED ? v1::SEVERITY_MEDIUM : req->severity());
-    f.set_responsible_unit_id(req->responsible_unit_id());
-    f.set_responsible_person_id(req->responsible_person_id());
-    *f.mutable_evidence_refs() = req->evidence_refs();
-    SM_ASSIGN_OR_RETURN(*reply, store_->AddFinding(f, Mut(call, "AddFinding", *req, req->request_id(), 0)));
-    stats_version_.Forget();  // the next statistics read sees this change
-    return absl::OkStatus();
+    return Step(call, *req, std::move(facts), reply);
   });
 }
 
@@ -406,6 +337,9 @@ grpc::Status AuditServiceImpl::ListFindings(grpc::ServerContext* ctx, const v1::
       for (const auto& x : mine) owned.insert(x.finding_id());
     }
     std::map<std::string, v1::Engagement> engagements;
+    std::vector<std::string> units;
+    for (const auto& r : rows) units.push_back(r.responsible_unit_id());
+    SM_ASSIGN_OR_RETURN(access::Ancestry ancestry, AncestryOf(units));
     absl::Status row_error;
     resp->set_next_page_token(paging::TakePage(
         rows, page,
@@ -420,7 +354,8 @@ grpc::Status AuditServiceImpl::ListFindings(grpc::ServerContext* ctx, const v1::
             en = engagements.emplace(r.engagement_id(), *std::move(got)).first;
           }
           const access::Outcome o =
-              access::Decide(access::Rpc::kListFindings, p, ToFinding(p.unit, r, en->second, owned.count(r.id()) > 0));
+              access::Decide(access::Rpc::kListFindings, p,
+                             access::ToFinding(p.unit, r, en->second, owned.count(r.id()) > 0, ancestry));
           if (o == access::Outcome::kRedacted) {
             if (req->referred_only()) return;
             access::Redact(r);
@@ -455,46 +390,9 @@ grpc::Status AuditServiceImpl::ReferFinding(grpc::ServerContext* ctx, const v1::
     }
     Length(e, "summary", req->summary(), 500, false);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    SM_ASSIGN_OR_RETURN(FindingView v, AuthorizedFinding(call.principal, access::Rpc::kReferFinding, req->finding_id()));
-    auto to = store_->Unit(req->to_unit_id());
-    if (absl::IsNotFound(to.status()) || (to.ok() && !to->active)) return InvalidField("to_unit_id", "no such active unit");
-    SM_RETURN_IF_ERROR(to.status());
-    if (to->kind != "DISCIPLINE_GROUP" && to->kind != "DISCIPLINE_COMMISSION" &&
-        to->kind != "ORGAN_DISCIPLINE_COMMITTEE") {
-      return InvalidField("to_unit_id", "is not a discipline unit (discipline group, commission or organ committee)");
-    }
-    SM_ASSIGN_OR_RETURN(*reply, store_->MutateFinding(
-        req->finding_id(), Mut(call, "ReferFinding", *req, req->request_id(), req->expected_version()),
-        [&](const v1::Finding& cur) -> absl::StatusOr<Change<v1::Finding>> {
-          if (cur.referral().state() != v1::REFERRAL_STATE_UNSPECIFIED) {
-            return absl::FailedPreconditionError("the finding is already referred (referral state " +
-                                                 v1::ReferralState_Name(cur.referral().state()) + ")");
-          }
-          // The command: register the clue at the audit unit and offer it to the discipline
-          // unit; (source_system, source_ref) makes every redelivery the same clue.
-          v1::RegisterClueRequest clue;
-          clue.set_request_id("audit-referral-" + cur.id());
-          clue.set_origin_unit_id(v.engagement.audit_unit_id());
-          clue.set_offer_to_unit_id(req->to_unit_id());
-          clue.set_source(v1::CLUE_SOURCE_AUDIT);
-          clue.set_channel(v1::RECEIPT_CHANNEL_SYSTEM);
-          clue.set_source_system("audit");
-          clue.set_source_ref(cur.id());
-          if (!cur.responsible_person_id().empty()) clue.add_subjects()->set_person_id(cur.responsible_person_id());
-          else clue.add_subjects()->set_unit_id(cur.responsible_unit_id());
-          if (req->categories_size() == 0) clue.add_categories(v1::CLUE_CATEGORY_INTEGRITY);
-          for (int c : req->categories()) clue.add_categories(static_cast<v1::ClueCategory>(c));
-          clue.set_summary(req->summary().empty() ? "审计移送：" + cur.title() : req->summary());
-          clue.set_details(cur.description());
-          clue.set_severity(cur.severity());
-          Change<v1::Finding> ch{cur, {{cur.id(), "referred", {{"to_unit_id", req->to_unit_id()}}}},
-                                 Command{"clue.register", "finding:" + cur.id(), clue.SerializeAsString()}};
-          ch.after.mutable_referral()->set_state(v1::REFERRAL_STATE_PENDING);
-          ch.after.mutable_referral()->set_to_unit_id(req->to_unit_id());
-          return ch;
-        }));
-    stats_version_.Forget();  // the next statistics read sees this change
-    return absl::OkStatus();
+    StepFacts facts;
+    SM_ASSIGN_OR_RETURN(facts.unit, Known(store_->Unit(req->to_unit_id())));
+    return Step(call, *req, std::move(facts), reply);
   });
 }
 
@@ -508,23 +406,7 @@ grpc::Status AuditServiceImpl::RetryReferral(grpc::ServerContext* ctx, const v1:
     Version(e, req->expected_version());
     Length(e, "reason", req->reason(), 1000, true);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    SM_RETURN_IF_ERROR(AuthorizedFinding(call.principal, access::Rpc::kRetryReferral, req->finding_id()).status());
-    SM_ASSIGN_OR_RETURN(*reply, store_->MutateFinding(
-        req->finding_id(), Mut(call, "RetryReferral", *req, req->request_id(), req->expected_version()),
-        [&](const v1::Finding& cur) -> absl::StatusOr<Change<v1::Finding>> {
-          if (cur.referral().state() != v1::REFERRAL_STATE_DEAD) {
-            return absl::FailedPreconditionError("only a dead referral is retried (referral state " +
-                                                 v1::ReferralState_Name(cur.referral().state()) + ")");
-          }
-          Change<v1::Finding> ch{cur,
-                                 {{cur.id(), "referral_retried",
-                                   {{"reason", req->reason()}, {"last_error", cur.referral().last_error()}}}},
-                                 Command{"clue.register", "finding:" + cur.id(), "", /*retry=*/true}};
-          ch.after.mutable_referral()->set_state(v1::REFERRAL_STATE_PENDING);
-          ch.after.mutable_referral()->clear_last_error();
-          return ch;
-        }));
-    return absl::OkStatus();
+    return Step(call, *req, {}, reply);
   });
 }
 
@@ -539,59 +421,13 @@ grpc::Status AuditServiceImpl::AddRectification(grpc::ServerContext* ctx, const 
     Uuid(e, "owner_unit_id", req->owner_unit_id(), false);
     if (req->working_days() < 0 || req->working_days() > 365) e.Add("working_days", "must be 1 to 365 (0: the default)");
     SM_RETURN_IF_ERROR(e.ToStatus());
-    SM_ASSIGN_OR_RETURN(FindingView v,
-                        AuthorizedFinding(call.principal, access::Rpc::kAddRectification, req->finding_id()));
-    const std::string owner = req->owner_unit_id().empty() ? v.finding.responsible_unit_id() : req->owner_unit_id();
-    auto unit = store_->Unit(owner);
-    if (absl::IsNotFound(unit.status()) || (unit.ok() && !unit->active)) return InvalidField("owner_unit_id", "no such active unit");
-    SM_RETURN_IF_ERROR(unit.status());
-    v1::Rectification x;
-    x.set_id(NewUuid(clock_));
-    x.set_finding_id(req->finding_id());
-    x.set_measure(req->measure());
-    x.set_owner_unit_id(owner);
-    *x.mutable_deadline_at() = db::TimestampOf(calendar_->Deadline(
-        clock_.Now(), req->working_days() == 0 ? policy_.rectification_days : req->working_days()));
-    SM_ASSIGN_OR_RETURN(*reply, store_->AddRectification(x, Mut(call, "AddRectification", *req, req->request_id(), 0)));
-    stats_version_.Forget();  // the next statistics read sees this change
-    return absl::OkStatus();
+    StepFacts facts{.new_id = NewUuid(clock_)};
+    // Without an owner, the finding's responsible unit owns it: the store reads it in the step.
+    if (!req->owner_unit_id().empty()) {
+      SM_ASSIGN_OR_RETURN(facts.unit, Known(store_->Unit(req->owner_unit_id())));
+    }
+    return Step(call, *req, std::move(facts), reply);
   });
-}
-
-absl::Status AuditServiceImpl::RectStep(const server::CallInfo& call, access::Rpc rpc,
-                                        const google::protobuf::Message& req, const std::string& request_id,
-                                        const std::string& id, int64_t expected_version, RectAction action,
-                                        const std::function<absl::Status(const v1::Rectification&)>& precondition,
-                                        const std::function<void(v1::Rectification&, nlohmann::json&)>& edit,
-                                        v1::RectificationReply* reply) {
-  const auth::Principal& p = call.principal;
-  SM_ASSIGN_OR_RETURN(v1::Rectification cur, store_->GetRectification(id));
-  SM_ASSIGN_OR_RETURN(v1::Finding finding, store_->GetFinding(cur.finding_id()));
-  SM_ASSIGN_OR_RETURN(v1::Engagement engagement, store_->GetEngagement(finding.engagement_id()));
-  SM_RETURN_IF_ERROR(
-      Authorize(p, rpc, ToRectification(p.unit, cur, finding, engagement), "rectification").status());
-  // The table let the caller act, as the party this step belongs to.
-  const Party party = action == RectAction::kProgress || action == RectAction::kSubmit ? Party::kOwner
-                                                                                        : Party::kAuditUnit;
-  const std::string method(access::RpcName(rpc));
-  SM_ASSIGN_OR_RETURN(*reply, store_->MutateRectification(
-      id, Mut(call, method, req, request_id, expected_version),
-      [&](const v1::Rectification& now) -> absl::StatusOr<Change<v1::Rectification>> {
-        if (precondition) SM_RETURN_IF_ERROR(precondition(now));
-        SM_ASSIGN_OR_RETURN(v1::RectificationState next, NextRectification(now.state(), action, party));
-        Change<v1::Rectification> ch{now, {}, std::nullopt};
-        ch.after.set_state(next);
-        nlohmann::json data = {{"rectification_id", now.id()},
-                               {"from", v1::RectificationState_Name(now.state())},
-                               {"to", v1::RectificationState_Name(next)}};
-        edit(ch.after, data);
-        static const char* kTypes[] = {"rectification_progress", "rectification_submitted", "rectification_signed_off",
-                                       "rectification_rejected", "rectification_reopened"};
-        ch.events.push_back({now.finding_id(), kTypes[static_cast<int>(action)], data});
-        return ch;
-      }));
-  stats_version_.Forget();  // the next statistics read sees this change
-  return absl::OkStatus();
 }
 
 grpc::Status AuditServiceImpl::RecordProgress(grpc::ServerContext* ctx, const v1::RecordProgressRequest* req,
@@ -604,14 +440,7 @@ grpc::Status AuditServiceImpl::RecordProgress(grpc::ServerContext* ctx, const v1
     Length(e, "note", req->note(), 4000, true);
     validate::DistinctTexts(e, "evidence_refs", req->evidence_refs(), 50, 200);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    return RectStep(call, access::Rpc::kRecordProgress, *req, req->request_id(), req->rectification_id(), 0,
-                    RectAction::kProgress, nullptr,
-                    [&](v1::Rectification& x, nlohmann::json& data) {
-                      x.set_last_note(req->note());
-                      data["note"] = req->note();
-                      data["evidence_refs"] = std::vector<std::string>(req->evidence_refs().begin(), req->evidence_refs().end());
-                    },
-                    reply);
+    return Step(call, *req, {}, reply);
   });
 }
 
@@ -625,13 +454,7 @@ grpc::Status AuditServiceImpl::SubmitRectification(grpc::ServerContext* ctx, con
     Version(e, req->expected_version());
     Length(e, "summary", req->summary(), 4000, true);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    return RectStep(call, access::Rpc::kSubmitRectification, *req, req->request_id(), req->rectification_id(),
-                    req->expected_version(), RectAction::kSubmit, nullptr,
-                    [&](v1::Rectification& x, nlohmann::json& data) {
-                      x.set_last_note(req->summary());
-                      data["summary"] = req->summary();
-                    },
-                    reply);
+    return Step(call, *req, {}, reply);
   });
 }
 
@@ -645,22 +468,7 @@ grpc::Status AuditServiceImpl::ReviewRectification(grpc::ServerContext* ctx, con
     Version(e, req->expected_version());
     Length(e, "reason", req->reason(), 2000, !req->approve());
     SM_RETURN_IF_ERROR(e.ToStatus());
-    const TimePoint now = clock_.Now();
-    return RectStep(call, access::Rpc::kReviewRectification, *req, req->request_id(), req->rectification_id(),
-                    req->expected_version(), req->approve() ? RectAction::kApprove : RectAction::kReject, nullptr,
-                    [&](v1::Rectification& x, nlohmann::json& data) {
-                      if (req->approve()) {
-                        *x.mutable_signed_off_at() = db::TimestampOf(now);
-                        *x.mutable_lookback_until() = db::TimestampOf(now + std::chrono::hours(24 * policy_.lookback_days));
-                        x.set_spot_check(SpotCheck(x.id(), policy_.spot_check_percent));
-                        x.set_overdue(false);
-                        data["spot_check"] = x.spot_check();
-                      } else {
-                        x.set_last_note(req->reason());
-                      }
-                      data["reason"] = req->reason();
-                    },
-                    reply);
+    return Step(call, *req, {}, reply);
   });
 }
 
@@ -674,27 +482,7 @@ grpc::Status AuditServiceImpl::ReopenRectification(grpc::ServerContext* ctx, con
     Version(e, req->expected_version());
     Length(e, "reason", req->reason(), 2000, true);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    const TimePoint now = clock_.Now();
-    // Checked after authorization, on the locked row: the window says nothing to outsiders.
-    auto window = [&](const v1::Rectification& cur) -> absl::Status {
-      if (cur.state() == v1::RECTIFICATION_STATE_SIGNED_OFF && cur.has_lookback_until() &&
-          now > FromTs(cur.lookback_until())) {
-        return absl::FailedPreconditionError("the look-back window (回头看) of this rectification has closed");
-      }
-      return absl::OkStatus();
-    };
-    return RectStep(call, access::Rpc::kReopenRectification, *req, req->request_id(), req->rectification_id(),
-                    req->expected_version(), RectAction::kReopen, window,
-                    [&](v1::Rectification& x, nlohmann::json& data) {
-                      x.set_reopened(x.reopened() + 1);
-                      x.clear_signed_off_at();
-                      x.clear_lookback_until();
-                      x.set_spot_check(false);
-                      x.set_last_note(req->reason());
-                      *x.mutable_deadline_at() = db::TimestampOf(calendar_->Deadline(now, policy_.rectification_days));
-                      data["reason"] = req->reason();
-                    },
-                    reply);
+    return Step(call, *req, {}, reply);
   });
 }
 
@@ -729,8 +517,9 @@ grpc::Status AuditServiceImpl::ListRectifications(grpc::ServerContext* ctx, cons
         SM_ASSIGN_OR_RETURN(v1::Engagement got, store_->GetEngagement(f->second.engagement_id()));
         en = engagements.emplace(f->second.engagement_id(), std::move(got)).first;
       }
-      const access::Outcome o =
-          access::Decide(access::Rpc::kListRectifications, p, ToRectification(p.unit, r, f->second, en->second));
+      SM_ASSIGN_OR_RETURN(access::Ancestry ancestry, AncestryOf({r.owner_unit_id(), f->second.responsible_unit_id()}));
+      const access::Outcome o = access::Decide(access::Rpc::kListRectifications, p,
+                                               access::ToRectification(p.unit, r, f->second, en->second, ancestry));
       if (o == access::Outcome::kAllow || o == access::Outcome::kRedacted) *resp->add_rectifications() = std::move(r);
     }
     return absl::OkStatus();
