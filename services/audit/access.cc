@@ -212,7 +212,8 @@ absl::StatusOr<Outcome> Check(Rpc rpc, const auth::Principal& p, const Relations
 
 bool ParentMatters(Rpc rpc, const auth::Principal& p) {
   for (const std::string& role : p.roles) {
-    if (Cell(rpc, role, Relation::kParent) != Outcome::kNotFound) return true;
+    // As in Decide: a role granted nothing on the RPC has no say.
+    if (RoleCallable(rpc, role) && Cell(rpc, role, Relation::kParent) != Outcome::kNotFound) return true;
   }
   return false;
 }

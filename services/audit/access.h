@@ -122,7 +122,7 @@ bool Callable(Rpc rpc, const auth::Principal& p);
 absl::StatusOr<Outcome> Check(Rpc rpc, const auth::Principal& p, const Relations& relations, std::string_view what);
 
 // Whether the relation kParent can change the caller's outcome on `rpc` (some role of
-// theirs has a cell for it other than kNotFound): when not, where units sit need not be read.
+// theirs granted something on it has a cell for it other than kNotFound): when not, where units sit need not be read.
 bool ParentMatters(Rpc rpc, const auth::Principal& p);
 
 // Where units sit: unit id -> its ancestors, root first, for the units an item names. A
