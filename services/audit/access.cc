@@ -271,6 +271,30 @@ Relations ToRectification(const std::string& unit, const v1::Rectification& x, c
   return r;
 }
 
+std::optional<std::string> NarrowTo(Rpc rpc, const auth::Principal& p) {
+  if (Decide(rpc, p, {Relation::kUnrelated}) == Outcome::kAllow) return std::nullopt;
+  return p.unit;
+}
+
+std::string StatsScope(const auth::Principal& p, const std::string& asked, const std::string& organisation) {
+  if (!asked.empty()) return asked;
+  const bool jurisdiction =
+      !organisation.empty() && Decide(Rpc::kGetAuditStats, p, {Relation::kAuditUnit}) == Outcome::kAllow;
+  return jurisdiction ? organisation : p.unit;
+}
+
+Relations ToStatsScope(const auth::Principal& p, const std::string& scope, const std::string& organisation,
+                       const Ancestry& ancestry) {
+  Relations r;
+  if (p.unit.empty() || scope.empty()) return r;
+  if (scope == p.unit) r.Add(Relation::kAudited);
+  if (Above(p.unit, scope, ancestry)) r.Add(Relation::kParent);
+  if (!organisation.empty() && (scope == organisation || Above(organisation, scope, ancestry))) {
+    r.Add(Relation::kAuditUnit);
+  }
+  return r;
+}
+
 void Redact(::supervision::v1::Finding& f) { f.clear_referral(); }
 
 bool IsReferralEvent(std::string_view type) {

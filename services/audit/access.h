@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -141,6 +142,19 @@ Relations ToFinding(const std::string& unit, const ::supervision::v1::Finding& f
 Relations ToRectification(const std::string& unit, const ::supervision::v1::Rectification& x,
                           const ::supervision::v1::Finding& f, const ::supervision::v1::Engagement& e,
                           const Ancestry& ancestry);
+
+// The unit a list narrows to (the store's `visible_to`): the caller's, unless they may see
+// every item (an unrelated one), then none.
+std::optional<std::string> NarrowTo(Rpc rpc, const auth::Principal& p);
+
+// GetAuditStats, for a caller who may not see every unit: the unit whose figures they ask
+// for, `asked`, or by default the widest scope their roles give: `organisation` (the one
+// their unit belongs to, "" unknown: the audit office's jurisdiction) when granted, else
+// their own unit. ToStatsScope: how the caller stands to that unit (kAudited: their own;
+// kParent: one below it; kAuditUnit: one of their organisation), `ancestry` holding it.
+std::string StatsScope(const auth::Principal& p, const std::string& asked, const std::string& organisation);
+Relations ToStatsScope(const auth::Principal& p, const std::string& scope, const std::string& organisation,
+                       const Ancestry& ancestry);
 
 // What kRedacted withholds: the finding's whole referral (whether and where it was
 // referred, the clue's id, number and state, disposition, outcome form and feedback).

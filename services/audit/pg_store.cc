@@ -323,10 +323,11 @@ void WriteRow(Tx& tx, const Table<N>& t, Change::Row how, bool chain_moved, cons
 // ---- loading a step's item, locked ----
 const std::string kNowMicros = db::MicrosOf("now()");
 
-// A finding with its engagement and rectifications (one row each, by id), locked; by the
-// finding's id, or by one of its rectifications' ids.
+// A finding with its engagement and rectifications (one row each, by id), locked unless
+// `read_only`; by the finding's id, or by one of its rectifications' ids.
 std::optional<StoredFinding> LoadFindingLocked(Tx& tx, const std::string& id, bool by_rectification,
-                                               std::optional<StoredEngagement>* engagement, int64_t* now_us) {
+                                               std::optional<StoredEngagement>* engagement, int64_t* now_us,
+                                               bool read_only = false) {
   static const std::string sql = [] {
     // kRectCols of x, then its created_at
     const std::string rect = "x.id::text, x.finding_id::text, x.measure, x.owner_unit_id::text, " + Us("x.deadline_at") + ", x.state, x.overdue, x.spot_check, " + Us("x.signed_off_at") + ", " +
@@ -336,10 +337,10 @@ std::optional<StoredFinding> LoadFindingLocked(Tx& tx, const std::string& id, bo
            " FROM findings f JOIN engagements e ON e.id = f.engagement_id"
            " LEFT JOIN rectifications x ON x.finding_id = f.id WHERE f.id = ";
   }();
-  static const std::string by_id = sql + "$1::uuid ORDER BY x.id FOR UPDATE OF f";
-  static const std::string by_rect =
-      sql + "(SELECT finding_id FROM rectifications WHERE id = $1::uuid) ORDER BY x.id FOR UPDATE OF f";
-  pqxx::result rows = tx.exec_params(by_rectification ? by_rect : by_id, id);
+  static const std::string by_id = sql + "$1::uuid ORDER BY x.id";
+  static const std::string by_rect = sql + "(SELECT finding_id FROM rectifications WHERE id = $1::uuid) ORDER BY x.id";
+  static const std::string lock = " FOR UPDATE OF f";
+  pqxx::result rows = tx.exec_params((by_rectification ? by_rect : by_id) + (read_only ? "" : lock), id);
   if (rows.empty()) return std::nullopt;
   const pqxx::row& first = rows[0];
   StoredFinding out;
@@ -578,6 +579,19 @@ absl::StatusOr<v1::Finding> PgStore::GetFinding(const std::string& id) {
   }, db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return *f;
+}
+
+absl::StatusOr<FindingRecord> PgStore::GetFindingRecord(const std::string& id) {
+  FindingRecord out;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
+    std::optional<StoredEngagement> engagement;
+    auto f = LoadFindingLocked(tx, id, false, &engagement, nullptr, /*read_only=*/true);
+    if (!f) return absl::NotFoundError("finding not found");
+    out = FindingRecord{*std::move(f), *std::move(engagement)};
+    return absl::OkStatus();
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return out;
 }
 
 absl::StatusOr<std::vector<v1::Finding>> PgStore::ListFindings(const v1::ListFindingsRequest& q,

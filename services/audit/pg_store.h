@@ -44,6 +44,7 @@ class PgStore final : public Store {
                                                               std::optional<std::pair<int64_t, std::string>> after,
                                                               int limit) override;
   absl::StatusOr<v1::Finding> GetFinding(const std::string& id) override;
+  absl::StatusOr<FindingRecord> GetFindingRecord(const std::string& id) override;
   absl::StatusOr<std::vector<v1::Finding>> ListFindings(const v1::ListFindingsRequest& q,
                                                         const std::optional<std::string>& visible_to,
                                                         std::optional<std::pair<int64_t, std::string>> after,

@@ -1,21 +1,18 @@
 #include "services/audit/service.h"
 
-#include <algorithm>
 #include <map>
 #include <set>
 
 #include "common/chain_guard.h"
-#include "common/db/idempotency.h"
-
-#include "common/client.h"
 #include "common/crypto.h"
+#include "common/db/idempotency.h"
+#include "common/db/sql.h"
+#include "common/event_stream.h"
 #include "common/log.h"
 #include "common/paging.h"
 #include "common/status.h"
 #include "common/uuid.h"
 #include "common/validate.h"
-#include "common/event_stream.h"
-#include "common/db/sql.h"
 
 namespace sm::audit {
 namespace {
@@ -24,6 +21,17 @@ using validate::Length;
 using validate::Uuid;
 using validate::Version;
 std::string Fingerprint(const google::protobuf::Message& m) { return crypto::Sha256Hex(m.SerializeAsString()); }
+
+// What every step validates alike: request_id, the id of the item it is on (`field`) and,
+// when the request has one, expected_version.
+template <typename Request>
+FieldErrors StepFields(const Request& req, const char* field, const std::string& id) {
+  FieldErrors e;
+  validate::RequestId(e, req.request_id());
+  Uuid(e, field, id);
+  if constexpr (requires { req.expected_version(); }) Version(e, req.expected_version());
+  return e;
+}
 
 }  // namespace
 
@@ -92,6 +100,17 @@ absl::StatusOr<access::Ancestry> AuditServiceImpl::AncestryOf(const std::vector<
   return out;
 }
 
+absl::StatusOr<StepFacts> AuditServiceImpl::FactsOf(const std::string& unit_id, const std::string& person_id) {
+  StepFacts facts{.new_id = NewUuid(clock_)};
+  if (!unit_id.empty()) {
+    SM_ASSIGN_OR_RETURN(facts.unit, Known(store_->Unit(unit_id)));
+  }
+  if (!person_id.empty()) {
+    SM_ASSIGN_OR_RETURN(facts.person, Known(store_->Person(person_id)));
+  }
+  return facts;
+}
+
 absl::StatusOr<access::Relations> AuditServiceImpl::ToEngagement(const std::string& unit, const v1::Engagement& e) {
   SM_ASSIGN_OR_RETURN(access::Ancestry a, AncestryOf({e.audited_unit_id()}));
   return access::ToEngagement(unit, e, a);
@@ -99,19 +118,10 @@ absl::StatusOr<access::Relations> AuditServiceImpl::ToEngagement(const std::stri
 
 absl::StatusOr<AuditServiceImpl::FindingView> AuditServiceImpl::LoadFinding(const std::string& unit,
                                                                             const std::string& id) {
-  FindingView v;
-  SM_ASSIGN_OR_RETURN(v.finding, store_->GetFinding(id));
-  SM_ASSIGN_OR_RETURN(v.engagement, store_->GetEngagement(v.finding.engagement_id()));
-  bool owns = false;
-  if (!unit.empty()) {
-    v1::ListRectificationsRequest q;
-    q.set_finding_id(id);
-    q.set_owner_unit_id(unit);
-    SM_ASSIGN_OR_RETURN(auto rows, store_->ListRectifications(q, std::nullopt));
-    owns = !rows.empty();
-  }
-  SM_ASSIGN_OR_RETURN(access::Ancestry a, AncestryOf({v.finding.responsible_unit_id()}));
-  v.relations = access::ToFinding(unit, v.finding, v.engagement, owns, a);
+  SM_ASSIGN_OR_RETURN(FindingRecord r, store_->GetFindingRecord(id));
+  SM_ASSIGN_OR_RETURN(access::Ancestry a, AncestryOf({r.finding.finding.responsible_unit_id()}));
+  FindingView v{r.finding.finding, access::ToFinding(unit, r.finding.finding, r.engagement.engagement,
+                                                     OwnsRectification(r.finding, unit), a)};
   return v;
 }
 
@@ -143,34 +153,24 @@ absl::StatusOr<AuditServiceImpl::Aggregate> AuditServiceImpl::LoadAggregate(cons
 
 absl::Status AuditServiceImpl::ScopeStats(const auth::Principal& p, const v1::GetAuditStatsRequest& req,
                                           v1::GetAuditStatsRequest* scoped) {
-  using access::Relation;
   *scoped = req;
   if (!req.unit_id().empty() && !IsUuid(req.unit_id())) return InvalidField("unit_id", "must be a UUID");
   // Who may see every unit (an unrelated scope) keeps "all units" as asked.
-  if (access::Decide(access::Rpc::kGetAuditStats, p, {Relation::kUnrelated}) == access::Outcome::kAllow) {
+  if (access::Decide(access::Rpc::kGetAuditStats, p, {access::Relation::kUnrelated}) == access::Outcome::kAllow) {
     return absl::OkStatus();
   }
-  std::string parent;  // the organisation the caller's unit belongs to
+  std::string organisation;  // the one the caller's unit belongs to
   if (!p.unit.empty()) {
     auto mine = store_->Unit(p.unit);
-    if (mine.ok() && !mine->ancestors.empty()) parent = mine->ancestors.back();
+    if (mine.ok() && !mine->ancestors.empty()) organisation = mine->ancestors.back();
   }
-  if (scoped->unit_id().empty()) {
-    // Default: the widest scope the caller's roles give: the organisation (audit office's
-    // jurisdiction) when granted, else the caller's own unit.
-    const bool jurisdiction = !parent.empty() && access::Decide(access::Rpc::kGetAuditStats, p,
-                                                                {Relation::kAuditUnit}) == access::Outcome::kAllow;
-    scoped->set_unit_id(jurisdiction ? parent : p.unit);
+  scoped->set_unit_id(access::StatsScope(p, req.unit_id(), organisation));
+  access::Ancestry a;
+  if (IsUuid(scoped->unit_id())) {
+    SM_ASSIGN_OR_RETURN(a, AncestryOf({scoped->unit_id()}));
   }
-  const std::string& s = scoped->unit_id();
-  access::Relations rel;
-  if (!p.unit.empty() && IsUuid(s)) {
-    SM_ASSIGN_OR_RETURN(access::Ancestry a, AncestryOf({s}));
-    if (s == p.unit) rel.Add(Relation::kAudited);
-    if (access::Above(p.unit, s, a)) rel.Add(Relation::kParent);
-    if (!parent.empty() && (s == parent || access::Above(parent, s, a))) rel.Add(Relation::kAuditUnit);
-  }
-  return Authorize(p, access::Rpc::kGetAuditStats, rel, "unit").status();
+  return Authorize(p, access::Rpc::kGetAuditStats, access::ToStatsScope(p, scoped->unit_id(), organisation, a), "unit")
+      .status();
 }
 
 grpc::Status AuditServiceImpl::CreateEngagement(grpc::ServerContext* ctx, const v1::CreateEngagementRequest* req,
@@ -196,11 +196,7 @@ grpc::Status AuditServiceImpl::CreateEngagement(grpc::ServerContext* ctx, const 
     }
     if (!v1::ItStage_IsValid(req->it_stage())) e.Add("it_stage", "unknown stage");
     SM_RETURN_IF_ERROR(e.ToStatus());
-    StepFacts facts{.new_id = NewUuid(clock_)};
-    SM_ASSIGN_OR_RETURN(facts.unit, Known(store_->Unit(req->audited_unit_id())));
-    if (!req->audited_person_id().empty()) {
-      SM_ASSIGN_OR_RETURN(facts.person, Known(store_->Person(req->audited_person_id())));
-    }
+    SM_ASSIGN_OR_RETURN(StepFacts facts, FactsOf(req->audited_unit_id(), req->audited_person_id()));
     return Step(call, *req, std::move(facts), reply);
   });
 }
@@ -209,10 +205,7 @@ grpc::Status AuditServiceImpl::AdvanceEngagement(grpc::ServerContext* ctx, const
                                                  v1::EngagementReply* reply) {
   return call_.Run(ctx, "AdvanceEngagement", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kAdvanceEngagement));
-    FieldErrors e;
-    validate::RequestId(e, req->request_id());
-    Uuid(e, "engagement_id", req->engagement_id());
-    Version(e, req->expected_version());
+    FieldErrors e = StepFields(*req, "engagement_id", req->engagement_id());
     if (req->to() == v1::ENGAGEMENT_STATE_UNSPECIFIED || !v1::EngagementState_IsValid(req->to())) e.Add("to", "unknown state");
     SM_RETURN_IF_ERROR(e.ToStatus());
     return Step(call, *req, {}, reply);
@@ -248,10 +241,7 @@ grpc::Status AuditServiceImpl::ListEngagements(grpc::ServerContext* ctx, const v
     SM_RETURN_IF_ERROR(e.ToStatus());
     // The store narrows to the caller's unit's engagements unless the caller sees every one;
     // each row is then decided by the table (a page can come out short).
-    std::optional<std::string> visible;
-    if (access::Decide(access::Rpc::kListEngagements, p, {access::Relation::kUnrelated}) != access::Outcome::kAllow) {
-      visible = p.unit;
-    }
+    const std::optional<std::string> visible = access::NarrowTo(access::Rpc::kListEngagements, p);
     const int page = size.ok() ? *size : 50;
     SM_ASSIGN_OR_RETURN(auto rows, store_->ListEngagements(*req, visible, after, page + 1));
     std::vector<std::string> units;
@@ -273,9 +263,7 @@ grpc::Status AuditServiceImpl::AddFinding(grpc::ServerContext* ctx, const v1::Ad
                                           v1::FindingReply* reply) {
   return call_.Run(ctx, "AddFinding", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kAddFinding));
-    FieldErrors e;
-    validate::RequestId(e, req->request_id());
-    Uuid(e, "engagement_id", req->engagement_id());
+    FieldErrors e = StepFields(*req, "engagement_id", req->engagement_id());
     Length(e, "title", req->title(), 200, true);
     Length(e, "description", req->description(), 10000, true);
     if (req->category() == v1::FINDING_CATEGORY_UNSPECIFIED || !v1::FindingCategory_IsValid(req->category())) {
@@ -287,11 +275,7 @@ grpc::Status AuditServiceImpl::AddFinding(grpc::ServerContext* ctx, const v1::Ad
     Uuid(e, "responsible_person_id", req->responsible_person_id(), false);
     validate::DistinctTexts(e, "evidence_refs", req->evidence_refs(), 50, 200);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    StepFacts facts{.new_id = NewUuid(clock_)};
-    SM_ASSIGN_OR_RETURN(facts.unit, Known(store_->Unit(req->responsible_unit_id())));
-    if (!req->responsible_person_id().empty()) {
-      SM_ASSIGN_OR_RETURN(facts.person, Known(store_->Person(req->responsible_person_id())));
-    }
+    SM_ASSIGN_OR_RETURN(StepFacts facts, FactsOf(req->responsible_unit_id(), req->responsible_person_id()));
     return Step(call, *req, std::move(facts), reply);
   });
 }
@@ -323,10 +307,7 @@ grpc::Status AuditServiceImpl::ListFindings(grpc::ServerContext* ctx, const v1::
     // The store narrows to findings the caller's unit stands in some relation to unless the
     // caller sees every one; each row is then decided by the table (a page can come out
     // short). A redacted row shows no referral, so "referred only" does not list it.
-    std::optional<std::string> visible;
-    if (access::Decide(access::Rpc::kListFindings, p, {access::Relation::kUnrelated}) != access::Outcome::kAllow) {
-      visible = p.unit;
-    }
+    const std::optional<std::string> visible = access::NarrowTo(access::Rpc::kListFindings, p);
     const int page = size.ok() ? *size : 50;
     SM_ASSIGN_OR_RETURN(auto rows, store_->ListFindings(*req, visible, after, page + 1));
     std::set<std::string> owned;  // findings with a rectification the caller's unit owns
@@ -374,10 +355,7 @@ grpc::Status AuditServiceImpl::ReferFinding(grpc::ServerContext* ctx, const v1::
                                             v1::FindingReply* reply) {
   return call_.Run(ctx, "ReferFinding", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kReferFinding));
-    FieldErrors e;
-    validate::RequestId(e, req->request_id());
-    Uuid(e, "finding_id", req->finding_id());
-    Version(e, req->expected_version());
+    FieldErrors e = StepFields(*req, "finding_id", req->finding_id());
     Uuid(e, "to_unit_id", req->to_unit_id());
     if (req->categories_size() > v1::ClueCategory_MAX) e.Add("categories", "at most " + std::to_string(v1::ClueCategory_MAX));
     std::set<int> categories_seen;
@@ -390,8 +368,7 @@ grpc::Status AuditServiceImpl::ReferFinding(grpc::ServerContext* ctx, const v1::
     }
     Length(e, "summary", req->summary(), 500, false);
     SM_RETURN_IF_ERROR(e.ToStatus());
-    StepFacts facts;
-    SM_ASSIGN_OR_RETURN(facts.unit, Known(store_->Unit(req->to_unit_id())));
+    SM_ASSIGN_OR_RETURN(StepFacts facts, FactsOf(req->to_unit_id(), ""));
     return Step(call, *req, std::move(facts), reply);
   });
 }
@@ -400,10 +377,7 @@ grpc::Status AuditServiceImpl::RetryReferral(grpc::ServerContext* ctx, const v1:
                                              v1::FindingReply* reply) {
   return call_.Run(ctx, "RetryReferral", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kRetryReferral));
-    FieldErrors e;
-    validate::RequestId(e, req->request_id());
-    Uuid(e, "finding_id", req->finding_id());
-    Version(e, req->expected_version());
+    FieldErrors e = StepFields(*req, "finding_id", req->finding_id());
     Length(e, "reason", req->reason(), 1000, true);
     SM_RETURN_IF_ERROR(e.ToStatus());
     return Step(call, *req, {}, reply);
@@ -414,18 +388,13 @@ grpc::Status AuditServiceImpl::AddRectification(grpc::ServerContext* ctx, const 
                                                 v1::RectificationReply* reply) {
   return call_.Run(ctx, "AddRectification", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kAddRectification));
-    FieldErrors e;
-    validate::RequestId(e, req->request_id());
-    Uuid(e, "finding_id", req->finding_id());
+    FieldErrors e = StepFields(*req, "finding_id", req->finding_id());
     Length(e, "measure", req->measure(), 2000, true);
     Uuid(e, "owner_unit_id", req->owner_unit_id(), false);
     if (req->working_days() < 0 || req->working_days() > 365) e.Add("working_days", "must be 1 to 365 (0: the default)");
     SM_RETURN_IF_ERROR(e.ToStatus());
-    StepFacts facts{.new_id = NewUuid(clock_)};
     // Without an owner, the finding's responsible unit owns it: the store reads it in the step.
-    if (!req->owner_unit_id().empty()) {
-      SM_ASSIGN_OR_RETURN(facts.unit, Known(store_->Unit(req->owner_unit_id())));
-    }
+    SM_ASSIGN_OR_RETURN(StepFacts facts, FactsOf(req->owner_unit_id(), ""));
     return Step(call, *req, std::move(facts), reply);
   });
 }
@@ -434,9 +403,7 @@ grpc::Status AuditServiceImpl::RecordProgress(grpc::ServerContext* ctx, const v1
                                               v1::RectificationReply* reply) {
   return call_.Run(ctx, "RecordProgress", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kRecordProgress));
-    FieldErrors e;
-    validate::RequestId(e, req->request_id());
-    Uuid(e, "rectification_id", req->rectification_id());
+    FieldErrors e = StepFields(*req, "rectification_id", req->rectification_id());
     Length(e, "note", req->note(), 4000, true);
     validate::DistinctTexts(e, "evidence_refs", req->evidence_refs(), 50, 200);
     SM_RETURN_IF_ERROR(e.ToStatus());
@@ -448,10 +415,7 @@ grpc::Status AuditServiceImpl::SubmitRectification(grpc::ServerContext* ctx, con
                                                    v1::RectificationReply* reply) {
   return call_.Run(ctx, "SubmitRectification", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kSubmitRectification));
-    FieldErrors e;
-    validate::RequestId(e, req->request_id());
-    Uuid(e, "rectification_id", req->rectification_id());
-    Version(e, req->expected_version());
+    FieldErrors e = StepFields(*req, "rectification_id", req->rectification_id());
     Length(e, "summary", req->summary(), 4000, true);
     SM_RETURN_IF_ERROR(e.ToStatus());
     return Step(call, *req, {}, reply);
@@ -462,10 +426,7 @@ grpc::Status AuditServiceImpl::ReviewRectification(grpc::ServerContext* ctx, con
                                                    v1::RectificationReply* reply) {
   return call_.Run(ctx, "ReviewRectification", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kReviewRectification));
-    FieldErrors e;
-    validate::RequestId(e, req->request_id());
-    Uuid(e, "rectification_id", req->rectification_id());
-    Version(e, req->expected_version());
+    FieldErrors e = StepFields(*req, "rectification_id", req->rectification_id());
     Length(e, "reason", req->reason(), 2000, !req->approve());
     SM_RETURN_IF_ERROR(e.ToStatus());
     return Step(call, *req, {}, reply);
@@ -476,10 +437,7 @@ grpc::Status AuditServiceImpl::ReopenRectification(grpc::ServerContext* ctx, con
                                                    v1::RectificationReply* reply) {
   return call_.Run(ctx, "ReopenRectification", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kReopenRectification));
-    FieldErrors e;
-    validate::RequestId(e, req->request_id());
-    Uuid(e, "rectification_id", req->rectification_id());
-    Version(e, req->expected_version());
+    FieldErrors e = StepFields(*req, "rectification_id", req->rectification_id());
     Length(e, "reason", req->reason(), 2000, true);
     SM_RETURN_IF_ERROR(e.ToStatus());
     return Step(call, *req, {}, reply);
@@ -498,28 +456,20 @@ grpc::Status AuditServiceImpl::ListRectifications(grpc::ServerContext* ctx, cons
     SM_RETURN_IF_ERROR(e.ToStatus());
     // The store narrows to the caller's unit's rectifications unless the caller sees every
     // one; each row is then decided by the table.
-    std::optional<std::string> visible;
-    if (access::Decide(access::Rpc::kListRectifications, p, {access::Relation::kUnrelated}) !=
-        access::Outcome::kAllow) {
-      visible = p.unit;
-    }
+    const std::optional<std::string> visible = access::NarrowTo(access::Rpc::kListRectifications, p);
     SM_ASSIGN_OR_RETURN(auto rows, store_->ListRectifications(*req, visible));
-    std::map<std::string, v1::Finding> findings;
-    std::map<std::string, v1::Engagement> engagements;
+    std::map<std::string, FindingRecord> findings;  // each finding with its engagement, read once
     for (auto& r : rows) {
-      auto f = findings.find(r.finding_id());
-      if (f == findings.end()) {
-        SM_ASSIGN_OR_RETURN(v1::Finding got, store_->GetFinding(r.finding_id()));
-        f = findings.emplace(r.finding_id(), std::move(got)).first;
+      auto it = findings.find(r.finding_id());
+      if (it == findings.end()) {
+        SM_ASSIGN_OR_RETURN(FindingRecord got, store_->GetFindingRecord(r.finding_id()));
+        it = findings.emplace(r.finding_id(), std::move(got)).first;
       }
-      auto en = engagements.find(f->second.engagement_id());
-      if (en == engagements.end()) {
-        SM_ASSIGN_OR_RETURN(v1::Engagement got, store_->GetEngagement(f->second.engagement_id()));
-        en = engagements.emplace(f->second.engagement_id(), std::move(got)).first;
-      }
-      SM_ASSIGN_OR_RETURN(access::Ancestry ancestry, AncestryOf({r.owner_unit_id(), f->second.responsible_unit_id()}));
-      const access::Outcome o = access::Decide(access::Rpc::kListRectifications, p,
-                                               access::ToRectification(p.unit, r, f->second, en->second, ancestry));
+      const v1::Finding& f = it->second.finding.finding;
+      SM_ASSIGN_OR_RETURN(access::Ancestry ancestry, AncestryOf({r.owner_unit_id(), f.responsible_unit_id()}));
+      const access::Outcome o =
+          access::Decide(access::Rpc::kListRectifications, p,
+                         access::ToRectification(p.unit, r, f, it->second.engagement.engagement, ancestry));
       if (o == access::Outcome::kAllow || o == access::Outcome::kRedacted) *resp->add_rectifications() = std::move(r);
     }
     return absl::OkStatus();

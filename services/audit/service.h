@@ -81,6 +81,9 @@ class AuditServiceImpl final
   // Where `units` sit in the directory (unknown ones are absent). Errors: a failed read.
   absl::StatusOr<access::Ancestry> AncestryOf(const std::vector<std::string>& units);
   absl::StatusOr<access::Relations> ToEngagement(const std::string& unit, const v1::Engagement& e);
+  // The facts a step's rules read before its transaction: a new id, and the unit and the
+  // person the request names ("": none). Errors: a failed directory read (refuses the step).
+  absl::StatusOr<StepFacts> FactsOf(const std::string& unit_id, const std::string& person_id);
   // One walk (store.h Step): the step `req`, validated, with the facts read before it; the
   // key is the caller's request_id, the method and the request's fingerprint.
   template <typename Request, typename Reply>
@@ -89,7 +92,6 @@ class AuditServiceImpl final
   // A finding with its engagement and the caller's relations to it. Errors: NOT_FOUND.
   struct FindingView {
     v1::Finding finding;
-    v1::Engagement engagement;
     access::Relations relations;
   };
   absl::StatusOr<FindingView> LoadFinding(const std::string& unit, const std::string& id);

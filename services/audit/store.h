@@ -57,6 +57,8 @@ class Store {
                                                                       int limit) = 0;
 
   virtual absl::StatusOr<v1::Finding> GetFinding(const std::string& id) = 0;
+  // A finding with its engagement and rectifications, in one statement. NOT_FOUND.
+  virtual absl::StatusOr<FindingRecord> GetFindingRecord(const std::string& id) = 0;
   virtual absl::StatusOr<std::vector<v1::Finding>> ListFindings(const v1::ListFindingsRequest& q,
                                                                 const std::optional<std::string>& visible_to,
                                                                 std::optional<std::pair<int64_t, std::string>> after,

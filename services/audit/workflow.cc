@@ -77,6 +77,12 @@ StoredRectification* StoredFinding::Find(const std::string& id) {
 const StoredRectification* StoredFinding::Find(const std::string& id) const {
   return const_cast<StoredFinding*>(this)->Find(id);
 }
+bool OwnsRectification(const StoredFinding& f, const std::string& unit) {
+  return !unit.empty() && std::any_of(f.rectifications.begin(), f.rectifications.end(), [&](const auto& x) {
+           return x.rectification.owner_unit_id() == unit;
+         });
+}
+
 void StoredFinding::Count() {
   int open = 0, signed_off = 0;
   for (const auto& x : rectifications) {
@@ -128,12 +134,6 @@ std::string DateText(const std::string& s) {
   return d.ok() ? d->ToString() : s;
 }
 
-bool Owns(const StoredFinding& f, const std::string& unit) {
-  return !unit.empty() && std::any_of(f.rectifications.begin(), f.rectifications.end(), [&](const auto& x) {
-           return x.rectification.owner_unit_id() == unit;
-         });
-}
-
 // A change of the finding's own row, with one event on it.
 Change FindingChange(const StoredFinding& f, std::string type, nlohmann::json data) {
   Change c;
@@ -172,7 +172,7 @@ struct Walk {
   const Rules& rules;
 
   access::Relations FindingRelations() const {
-    return access::ToFinding(p.unit, cur.finding->finding, cur.engagement->engagement, Owns(*cur.finding, p.unit),
+    return access::ToFinding(p.unit, cur.finding->finding, cur.engagement->engagement, OwnsRectification(*cur.finding, p.unit),
                              facts.ancestry);
   }
 

@@ -80,6 +80,14 @@ struct StoredFinding {
   void Count();  // sets the finding's rectification counts from `rectifications`
 };
 
+// A finding as the rules see it: with its engagement.
+struct FindingRecord {
+  StoredFinding finding;
+  StoredEngagement engagement;
+};
+// Whether `unit` owns one of the finding's rectifications.
+bool OwnsRectification(const StoredFinding& f, const std::string& unit);
+
 // An event a change records, on the engagement or finding it belongs to.
 struct Event {
   std::string aggregate_id;
