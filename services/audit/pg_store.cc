@@ -511,13 +511,8 @@ absl::StatusOr<Reply> PgStore::Walk(const StepRequest& request, const auth::Prin
   return idempotency_.Write<Reply>(*pool_, key, [&](Tx& tx, Reply& out) -> absl::Status {
     SM_ASSIGN_OR_RETURN(Current current, LoadFor(tx, request));
     // What the rules need to know around the item: directory reads, in memory nearly always.
-    if (auto unit = UnitReadInStep(request, current)) {
-      SM_ASSIGN_OR_RETURN(facts.unit, Known(directory_.Unit(*unit, &tx)));
-    }
-    for (const std::string& id : NeededUnits(request, current, caller)) {
-      SM_ASSIGN_OR_RETURN(std::optional<UnitInfo> unit, Known(directory_.Unit(id, &tx)));
-      if (unit) facts.ancestry[id] = unit->ancestors;
-    }
+    SM_RETURN_IF_ERROR(ReadStepUnits(
+        request, current, caller, [&](const std::string& id) { return directory_.Unit(id, &tx); }, facts));
     SM_ASSIGN_OR_RETURN(Change change, Decide(current, caller, request, facts, rules));
     SM_RETURN_IF_ERROR(Write(tx, change, actor, NowMicros(clock_)));
     FillReply(change, &out);

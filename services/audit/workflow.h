@@ -183,6 +183,25 @@ std::vector<std::string> NeededUnits(const StepRequest& r, const Current& curren
 // finding's responsible unit).
 std::optional<std::string> UnitReadInStep(const StepRequest& r, const Current& current);
 
+// Completes `facts` with what the step reads of the directory once its item is loaded
+// (UnitReadInStep, NeededUnits), through `read_unit` (id -> absl::StatusOr<UnitInfo>, the
+// store's reader in the step's transaction). A read that fails refuses the step: the error.
+template <typename ReadUnit>
+absl::Status ReadStepUnits(const StepRequest& request, const Current& current, const auth::Principal& caller,
+                           ReadUnit&& read_unit, StepFacts& facts) {
+  if (auto id = UnitReadInStep(request, current)) {
+    auto unit = Known(read_unit(*id));
+    if (!unit.ok()) return unit.status();
+    facts.unit = *std::move(unit);
+  }
+  for (const std::string& id : NeededUnits(request, current, caller)) {
+    auto unit = Known(read_unit(id));
+    if (!unit.ok()) return unit.status();
+    if (*unit) facts.ancestry[id] = (*unit)->ancestors;
+  }
+  return absl::OkStatus();
+}
+
 // The step `request` by `caller` on `current`, or its refusal, in the order the service
 // gives them: NOT_FOUND when the caller may not see the item; PERMISSION_DENIED when they
 // may see it but not do this; INVALID_ARGUMENT naming the field for a unit or person the

@@ -19,13 +19,7 @@ absl::StatusOr<Reply> FakeStore::Walk(const StepRequest& request, const auth::Pr
     return out;
   }
   SM_ASSIGN_OR_RETURN(Current current, Load(request));
-  if (auto unit = UnitReadInStep(request, current)) {
-    SM_ASSIGN_OR_RETURN(facts.unit, Known(Unit(*unit)));
-  }
-  for (const std::string& id : NeededUnits(request, current, caller)) {
-    SM_ASSIGN_OR_RETURN(std::optional<UnitInfo> unit, Known(Unit(id)));
-    if (unit) facts.ancestry[id] = unit->ancestors;
-  }
+  SM_RETURN_IF_ERROR(ReadStepUnits(request, current, caller, [this](const std::string& id) { return Unit(id); }, facts));
   SM_ASSIGN_OR_RETURN(Change change, Decide(current, caller, request, facts, rules));
   Apply(change);
   Reply out;
