@@ -306,9 +306,11 @@ std::string FindingDigest(const StoredFinding& s) {
   return d.Hex();
 }
 
-// Writes a row as `how` says: whole (insert or update), or only its new chain head.
-template <size_t N>
-void WriteRow(Tx& tx, const Table<N>& t, Change::Row how, bool chain_moved, const std::vector<OptStr>& params) {
+// Writes a row of table `t` as `how` says: whole (insert or update), or only its new chain
+// head. (The table is a template argument so that each keeps its own statements.)
+template <const auto& t>
+void WriteRow(Tx& tx, Change::Row how, bool chain_moved, const std::vector<OptStr>& params) {
+  constexpr size_t N = std::size(t.columns);
   static const std::string insert = InsertSql(t), update = UpdateSql(t);
   if (how == Change::Row::kInsert) {
     tx.exec_params0(insert, pqxx::prepare::make_dynamic_params(params));
@@ -325,7 +327,7 @@ const std::string kNowMicros = db::MicrosOf("now()");
 
 // A finding with its engagement and rectifications (one row each, by id), locked unless
 // `read_only`; by the finding's id, or by one of its rectifications' ids.
-std::optional<StoredFinding> LoadFindingLocked(Tx& tx, const std::string& id, bool by_rectification,
+std::optional<StoredFinding> LoadFindingRow(Tx& tx, const std::string& id, bool by_rectification,
                                                std::optional<StoredEngagement>* engagement, int64_t* now_us,
                                                bool read_only = false) {
   static const std::string sql = [] {
@@ -400,7 +402,7 @@ absl::StatusOr<Current> LoadFor(Tx& tx, const StepRequest& r) {
     case Loads::kFinding:
     case Loads::kRectification: {
       const bool by_rectification = LoadsOf(r) == Loads::kRectification;
-      c.finding = LoadFindingLocked(tx, TargetOf(r), by_rectification, &c.engagement, &c.now_us);
+      c.finding = LoadFindingRow(tx, TargetOf(r), by_rectification, &c.engagement, &c.now_us);
       if (!c.finding) return absl::NotFoundError(by_rectification ? "rectification not found" : "finding not found");
       return c;
     }
@@ -493,12 +495,12 @@ absl::Status PgStore::Write(Tx& tx, Change& c, const Actor& actor, int64_t at_us
     *len = made.back().seq;
     *head = made.back().hash;
   }
-  if (c.engagement) WriteRow(tx, kEngagements, c.engagement_row, engagement_chain, EngagementParams(*c.engagement));
-  if (c.finding) WriteRow(tx, kFindings, c.finding_row, finding_chain, FindingParams(*c.finding));
+  if (c.engagement) WriteRow<kEngagements>(tx, c.engagement_row, engagement_chain, EngagementParams(*c.engagement));
+  if (c.finding) WriteRow<kFindings>(tx, c.finding_row, finding_chain, FindingParams(*c.finding));
   if (c.rectification_row != Change::Row::kNone) {
     const StoredRectification* x = c.finding ? c.finding->Find(c.rectification_id) : nullptr;
     if (!x) throw std::logic_error("rectification the change does not hold: " + c.rectification_id);
-    WriteRow(tx, kRectifications, c.rectification_row, false, RectificationParams(*x));
+    WriteRow<kRectifications>(tx, c.rectification_row, false, RectificationParams(*x));
   }
   finding_log_.Insert(tx, made);
   return absl::OkStatus();
@@ -580,7 +582,7 @@ absl::StatusOr<FindingRecord> PgStore::GetFindingRecord(const std::string& id) {
   FindingRecord out;
   absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
     std::optional<StoredEngagement> engagement;
-    auto f = LoadFindingLocked(tx, id, false, &engagement, nullptr, /*read_only=*/true);
+    auto f = LoadFindingRow(tx, id, false, &engagement, nullptr, /*read_only=*/true);
     if (!f) return absl::NotFoundError("finding not found");
     out = FindingRecord{*std::move(f), *std::move(engagement)};
     return absl::OkStatus();
@@ -661,7 +663,7 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {
         "AND state = 'RECTIFICATION_STATE_OPEN' AND deadline_at < " + At(1) + " ORDER BY deadline_at LIMIT 500) d "
         "ORDER BY 1", ToUnixMicros(now));
     for (const auto& row : due) {
-      auto f = LoadFindingLocked(tx, Str(row[0]), false, nullptr, nullptr);
+      auto f = LoadFindingRow(tx, Str(row[0]), false, nullptr, nullptr);
       if (!f) continue;
       std::vector<std::string> ids;
       for (const auto& x : f->rectifications) ids.push_back(x.rectification.id());
@@ -758,7 +760,7 @@ absl::Status PgStore::ApplyClueEvent(Tx& tx, const v1::ClueEvent& ev) {
   }
   pqxx::result r = tx.exec_params("SELECT id::text FROM findings WHERE clue_id = $1::uuid", ev.clue_id());
   if (r.empty()) return absl::OkStatus();
-  auto f = LoadFindingLocked(tx, r[0][0].as<std::string>(), false, nullptr, nullptr);
+  auto f = LoadFindingRow(tx, r[0][0].as<std::string>(), false, nullptr, nullptr);
   if (!f) return absl::OkStatus();
   Change change = FollowClue(*f, *update, ev.type(), ev.clue_id(), ev.seq());
   return Write(tx, change, Actor{"system:clue-events", ""}, NowMicros(clock_));
@@ -771,7 +773,7 @@ absl::Status PgStore::ReferralDelivered(Tx& tx, const std::string& finding_id, c
 
 absl::Status PgStore::LinkReferral(Tx& tx, const std::string& finding_id, const std::string& clue_id,
                                    const std::string& clue_number, v1::ClueState clue_state, const Actor& actor) {
-  auto f = LoadFindingLocked(tx, finding_id, false, nullptr, nullptr);
+  auto f = LoadFindingRow(tx, finding_id, false, nullptr, nullptr);
   if (!f) return absl::OkStatus();
   std::optional<Change> change = audit::LinkReferral(*f, clue_id, clue_number, clue_state);
   if (!change) return absl::OkStatus();
@@ -779,7 +781,7 @@ absl::Status PgStore::LinkReferral(Tx& tx, const std::string& finding_id, const 
 }
 
 absl::Status PgStore::ReferralDead(Tx& tx, const std::string& finding_id, const std::string& error) {
-  auto f = LoadFindingLocked(tx, finding_id, false, nullptr, nullptr);
+  auto f = LoadFindingRow(tx, finding_id, false, nullptr, nullptr);
   if (!f) return absl::OkStatus();
   Change change = audit::ReferralDead(*f, error);
   return Write(tx, change, Actor{"system:outbox-relay", ""}, NowMicros(clock_));

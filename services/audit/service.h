@@ -89,7 +89,7 @@ class AuditServiceImpl final
   template <typename Request, typename Reply>
   absl::Status Step(const server::CallInfo& call, const Request& req, StepFacts facts, Reply* reply);
 
-  // A finding with its engagement and the caller's relations to it. Errors: NOT_FOUND.
+  // A finding and the caller's relations to it. Errors: NOT_FOUND.
   struct FindingView {
     v1::Finding finding;
     access::Relations relations;
