@@ -4,7 +4,6 @@
 #include <set>
 
 #include "common/chain_guard.h"
-#include "common/crypto.h"
 #include "common/db/idempotency.h"
 #include "common/db/sql.h"
 #include "common/event_stream.h"
@@ -20,7 +19,6 @@ namespace {
 using validate::Length;
 using validate::Uuid;
 using validate::Version;
-std::string Fingerprint(const google::protobuf::Message& m) { return crypto::Sha256Hex(m.SerializeAsString()); }
 
 // What every step validates alike: request_id, the id of the item it is on (`field`) and,
 // when the request has one, expected_version.
@@ -64,8 +62,7 @@ template <typename Request, typename Reply>
 absl::Status AuditServiceImpl::Step(const server::CallInfo& call, const Request& req, StepFacts facts, Reply* reply) {
   const auth::Principal& p = call.principal;
   const access::Rpc rpc = RpcOf(StepRequest(req));
-  const db::Idempotency::Key key{db::CallerKey(p, req.request_id()), std::string(access::RpcName(rpc)),
-                                 Fingerprint(req)};
+  const db::Idempotency::Key key = db::KeyOf(p, req.request_id(), access::RpcName(rpc), req);
   auto out = store_->Step(req, p, std::move(facts), Rules{clock_.Now(), policy_, calendar_}, key);
   if (!out.ok()) {
     Refused(p, rpc, out.status());

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "common/db/sql.h"
+#include "common/event_payload.h"
 #include "common/status.h"
 #include "services/audit/workflow.h"
 
@@ -646,7 +647,9 @@ TEST_F(AuditDecideTest, ClueLinkedOnceThenOnlyWhatChanges) {
   EXPECT_EQ(dead.finding->finding.referral().last_error(), "refused");
   EXPECT_EQ(dead.events[0].type, "referral_dead");
 
-  auto update = FromClueEvent("concluded", R"({"form":3,"feedback":"给予撤职处分"})");
+  auto payload = events::Decode<v1::ClueEventPayload>("concluded", R"({"form":3,"feedback":"给予撤职处分"})");
+  ASSERT_TRUE(payload.ok()) << payload.status();
+  auto update = FromClueEvent(*payload);
   ASSERT_TRUE(update);
   auto followed = FollowClue(*first->finding, *update, "concluded", "clue-1", 7);
   EXPECT_EQ(followed.finding->finding.referral().clue_state(), v1::CLUE_STATE_CONCLUDED);

@@ -1,4 +1,4 @@
-// audit-service's handlers over the in-memory store (tests/support/audit_fake_store.h): what
+// audit-service's handlers over the in-memory store (tests/support/fake_audit_store.h): what
 // the handler decides itself (field errors naming each field, roles granted nothing, a
 // directory read that fails) is refused before the store is touched; a whole walk from
 // engagement to sign-off, replays and refusals go through the same Decide as with
@@ -12,7 +12,7 @@
 #include "common/server.h"
 #include "common/status.h"
 #include "services/audit/service.h"
-#include "tests/support/audit_fake_store.h"
+#include "tests/support/fake_audit_store.h"
 
 namespace sm::audit {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/support/audit_fake_store.h"
+#include "tests/support/fake_audit_store.h"
 
 #include "common/status.h"
 
