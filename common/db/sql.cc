@@ -1,5 +1,7 @@
 #include "common/db/sql.h"
 
+#include <strings.h>
+
 namespace sm::db {
 
 std::vector<std::string> TextArray(const pqxx::field& f) {
@@ -28,6 +30,29 @@ std::string TextArrayLiteral(const std::vector<std::string>& values) {
 
 std::string TextArrayLiteral(const google::protobuf::RepeatedPtrField<std::string>& values) {
   return TextArrayLiteral(std::vector<std::string>(values.begin(), values.end()));
+}
+
+std::string TextArrayText(const google::protobuf::RepeatedPtrField<std::string>& values) {
+  std::string out = "{";
+  for (const std::string& v : values) {
+    if (out.size() > 1) out += ",";
+    bool quote = v.empty() || strcasecmp(v.c_str(), "NULL") == 0;
+    for (char c : v) {
+      quote = quote || c == '"' || c == '\\' || c == '{' || c == '}' || c == ',' || c == ' ' || c == '\t' ||
+              c == '\n' || c == '\r' || c == '\v' || c == '\f';
+    }
+    if (!quote) {
+      out += v;
+      continue;
+    }
+    out += '"';
+    for (char c : v) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
 }
 
 int64_t Micros(const google::protobuf::Timestamp& t) { return t.seconds() * 1000000 + t.nanos() / 1000; }

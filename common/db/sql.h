@@ -27,6 +27,10 @@ std::vector<std::string> TextArray(const pqxx::field& f);
 // A text[] literal for `values`, quoted and escaped ('{"a","b"}').
 std::string TextArrayLiteral(const std::vector<std::string>& values);
 std::string TextArrayLiteral(const google::protobuf::RepeatedPtrField<std::string>& values);
+// The text PostgreSQL prints for a text[] of `values` (array_out: '{a,"b c"}'; an element is
+// quoted when empty, "NULL" in any case, or holding a quote, backslash, brace, comma or
+// white space), for digests that must equal what the database shows.
+std::string TextArrayText(const google::protobuf::RepeatedPtrField<std::string>& values);
 
 // Microseconds since the epoch of a Timestamp, and back.
 int64_t Micros(const google::protobuf::Timestamp& t);

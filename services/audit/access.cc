@@ -1,5 +1,6 @@
 #include "services/audit/access.h"
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <vector>
@@ -200,6 +201,98 @@ bool Callable(Rpc rpc, const auth::Principal& p) {
     if (RoleCallable(rpc, role)) return true;
   }
   return false;
+}
+
+absl::StatusOr<Outcome> Check(Rpc rpc, const auth::Principal& p, const Relations& relations, std::string_view what) {
+  const Outcome o = Decide(rpc, p, relations);
+  if (o == Outcome::kAllow || o == Outcome::kRedacted) return o;
+  if (o == Outcome::kNotFound) return absl::NotFoundError(std::string(what) + " not found");
+  return absl::PermissionDeniedError("not permitted to " + std::string(RpcName(rpc)) + " this " + std::string(what));
+}
+
+bool ParentMatters(Rpc rpc, const auth::Principal& p) {
+  for (const std::string& role : p.roles) {
+    // As in Decide: a role granted nothing on the RPC has no say.
+    if (RoleCallable(rpc, role) && Cell(rpc, role, Relation::kParent) != Outcome::kNotFound) return true;
+  }
+  return false;
+}
+
+bool Above(const std::string& unit, const std::string& of, const Ancestry& ancestry) {
+  if (unit.empty() || of.empty()) return false;
+  auto it = ancestry.find(of);
+  if (it == ancestry.end()) return false;
+  return std::find(it->second.begin(), it->second.end(), unit) != it->second.end();
+}
+
+namespace v1 = ::supervision::v1;
+
+Relations ToEngagement(const std::string& unit, const v1::Engagement& e, const Ancestry& ancestry) {
+  Relations r;
+  if (unit.empty()) return r;
+  if (unit == e.audit_unit_id()) r.Add(Relation::kAuditUnit);
+  if (unit == e.audited_unit_id()) r.Add(Relation::kAudited);
+  if (Above(unit, e.audited_unit_id(), ancestry)) r.Add(Relation::kParent);
+  return r;
+}
+
+namespace {
+
+// The relations a finding gives its unit (a rectification's as well as the finding's own).
+void FindingRelations(Relations& r, const std::string& unit, const v1::Finding& f, const v1::Engagement& e) {
+  if (unit == e.audit_unit_id()) r.Add(Relation::kAuditUnit);
+  if (unit == f.responsible_unit_id()) r.Add(Relation::kAudited);
+  if (f.referral().state() != v1::REFERRAL_STATE_UNSPECIFIED && unit == f.referral().to_unit_id()) {
+    r.Add(Relation::kReferredTo);
+  }
+}
+
+}  // namespace
+
+Relations ToFinding(const std::string& unit, const v1::Finding& f, const v1::Engagement& e, bool owns_rectification,
+                    const Ancestry& ancestry) {
+  Relations r;
+  if (unit.empty()) return r;
+  FindingRelations(r, unit, f, e);
+  if (owns_rectification) r.Add(Relation::kOwner);
+  if (Above(unit, f.responsible_unit_id(), ancestry)) r.Add(Relation::kParent);
+  return r;
+}
+
+Relations ToRectification(const std::string& unit, const v1::Rectification& x, const v1::Finding& f,
+                          const v1::Engagement& e, const Ancestry& ancestry) {
+  Relations r;
+  if (unit.empty()) return r;
+  FindingRelations(r, unit, f, e);
+  if (unit == x.owner_unit_id()) r.Add(Relation::kOwner);
+  if (Above(unit, x.owner_unit_id(), ancestry) || Above(unit, f.responsible_unit_id(), ancestry)) {
+    r.Add(Relation::kParent);
+  }
+  return r;
+}
+
+std::optional<std::string> NarrowTo(Rpc rpc, const auth::Principal& p) {
+  if (Decide(rpc, p, {Relation::kUnrelated}) == Outcome::kAllow) return std::nullopt;
+  return p.unit;
+}
+
+std::string StatsScope(const auth::Principal& p, const std::string& asked, const std::string& organisation) {
+  if (!asked.empty()) return asked;
+  const bool jurisdiction =
+      !organisation.empty() && Decide(Rpc::kGetAuditStats, p, {Relation::kAuditUnit}) == Outcome::kAllow;
+  return jurisdiction ? organisation : p.unit;
+}
+
+Relations ToStatsScope(const auth::Principal& p, const std::string& scope, const std::string& organisation,
+                       const Ancestry& ancestry) {
+  Relations r;
+  if (p.unit.empty() || scope.empty()) return r;
+  if (scope == p.unit) r.Add(Relation::kAudited);
+  if (Above(p.unit, scope, ancestry)) r.Add(Relation::kParent);
+  if (!organisation.empty() && (scope == organisation || Above(organisation, scope, ancestry))) {
+    r.Add(Relation::kAuditUnit);
+  }
+  return r;
 }
 
 void Redact(::supervision::v1::Finding& f) { f.clear_referral(); }

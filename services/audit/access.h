@@ -9,8 +9,13 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <absl/status/statusor.h>
 
 #include "common/auth.h"
 #include "supervision/v1/audit.pb.h"
@@ -111,6 +116,45 @@ Outcome Decide(Rpc rpc, const auth::Principal& p, const Relations& relations);
 // Whether any cell of the caller's roles allows something on `rpc`: when not, the call is
 // refused with PERMISSION_DENIED before any item is looked up (that answer reveals nothing).
 bool Callable(Rpc rpc, const auth::Principal& p);
+
+// The caller's outcome as a Status: kAllow or kRedacted; NOT_FOUND ("<what> not found") or
+// PERMISSION_DENIED ("not permitted to <Rpc> this <what>") otherwise. The handler logs
+// refusals (service.cc), without content.
+absl::StatusOr<Outcome> Check(Rpc rpc, const auth::Principal& p, const Relations& relations, std::string_view what);
+
+// Whether the relation kParent can change the caller's outcome on `rpc` (some role of
+// theirs granted something on it has a cell for it other than kNotFound): when not, where units sit need not be read.
+bool ParentMatters(Rpc rpc, const auth::Principal& p);
+
+// Where units sit: unit id -> its ancestors, root first, for the units an item names. A
+// unit absent from it is unknown to the directory (it has no ancestors).
+using Ancestry = std::map<std::string, std::vector<std::string>>;
+// Whether `unit` is an ancestor of `of` (false when either is empty or unknown).
+bool Above(const std::string& unit, const std::string& of, const Ancestry& ancestry);
+
+// How the caller's unit stands to an engagement, a finding (of engagement `e`;
+// `owns_rectification`: the unit owns one of its rectifications) and a rectification (of
+// finding `f` of engagement `e`). Parent relations come from `ancestry`, which must hold
+// the audited, responsible and owner units concerned. An empty unit stands in none.
+Relations ToEngagement(const std::string& unit, const ::supervision::v1::Engagement& e, const Ancestry& ancestry);
+Relations ToFinding(const std::string& unit, const ::supervision::v1::Finding& f,
+                    const ::supervision::v1::Engagement& e, bool owns_rectification, const Ancestry& ancestry);
+Relations ToRectification(const std::string& unit, const ::supervision::v1::Rectification& x,
+                          const ::supervision::v1::Finding& f, const ::supervision::v1::Engagement& e,
+                          const Ancestry& ancestry);
+
+// The unit a list narrows to (the store's `visible_to`): the caller's, unless they may see
+// every item (an unrelated one), then none.
+std::optional<std::string> NarrowTo(Rpc rpc, const auth::Principal& p);
+
+// GetAuditStats, for a caller who may not see every unit: the unit whose figures they ask
+// for, `asked`, or by default the widest scope their roles give: `organisation` (the one
+// their unit belongs to, "" unknown: the audit office's jurisdiction) when granted, else
+// their own unit. ToStatsScope: how the caller stands to that unit (kAudited: their own;
+// kParent: one below it; kAuditUnit: one of their organisation), `ancestry` holding it.
+std::string StatsScope(const auth::Principal& p, const std::string& asked, const std::string& organisation);
+Relations ToStatsScope(const auth::Principal& p, const std::string& scope, const std::string& organisation,
+                       const Ancestry& ancestry);
 
 // What kRedacted withholds: the finding's whole referral (whether and where it was
 // referred, the clue's id, number and state, disposition, outcome form and feedback).

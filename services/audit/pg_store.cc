@@ -2,8 +2,6 @@
 
 #include <stdexcept>
 
-#include <google/protobuf/util/message_differencer.h>
-
 #include "common/db/sql.h"
 #include "common/event_payload.h"
 #include "common/log.h"
@@ -24,7 +22,6 @@ using db::Micros;
 using db::Opt;
 using db::SetMicros;
 using db::Str;
-using google::protobuf::util::MessageDifferencer;
 
 OptStr Ts(const google::protobuf::Timestamp& t) { return db::MicrosOrNull(t); }
 int64_t NowMicros(const Clock& c) {
@@ -36,34 +33,37 @@ std::vector<std::string> ParseArray(const pqxx::field& f) { return db::TextArray
 std::string ArrayLiteral(const google::protobuf::RepeatedPtrField<std::string>& v) { return db::TextArrayLiteral(v); }
 
 // ---- engagements ----
-const std::string kEngagementCols =
-    "id::text, number, kind, title, audit_unit_id::text, audited_unit_id::text, audited_person_id::text, "
-    "period_from::text, period_to::text, it_stage, state, version, " + Us("created_at");
+std::string EngagementCols(const std::string& e) {
+  return e + "id::text, " + e + "number, " + e + "kind, " + e + "title, " + e + "audit_unit_id::text, " + e +
+         "audited_unit_id::text, " + e + "audited_person_id::text, " + e + "period_from::text, " + e +
+         "period_to::text, " + e + "it_stage, " + e + "state, " + e + "version, " + Us(e + "created_at");
+}
+const std::string kEngagementCols = EngagementCols("");
+constexpr int kEngagementColCount = 13;
 
-v1::Engagement EngagementFromRow(const pqxx::row& r) {
+v1::Engagement EngagementFromRow(const pqxx::row& r, int at = 0) {
   v1::Engagement e;
-  e.set_id(Str(r[0]));
-  e.set_number(Str(r[1]));
+  e.set_id(Str(r[at + 0]));
+  e.set_number(Str(r[at + 1]));
   v1::EngagementKind k;
-  if (v1::EngagementKind_Parse(Str(r[2]), &k)) e.set_kind(k);
-  e.set_title(Str(r[3]));
-  e.set_audit_unit_id(Str(r[4]));
-  e.set_audited_unit_id(Str(r[5]));
-  e.set_audited_person_id(Str(r[6]));
-  e.set_period_from(Str(r[7]));
-  e.set_period_to(Str(r[8]));
+  if (v1::EngagementKind_Parse(Str(r[at + 2]), &k)) e.set_kind(k);
+  e.set_title(Str(r[at + 3]));
+  e.set_audit_unit_id(Str(r[at + 4]));
+  e.set_audited_unit_id(Str(r[at + 5]));
+  e.set_audited_person_id(Str(r[at + 6]));
+  e.set_period_from(Str(r[at + 7]));
+  e.set_period_to(Str(r[at + 8]));
   v1::ItStage st;
-  if (v1::ItStage_Parse(Str(r[9]), &st)) e.set_it_stage(st);
+  if (v1::ItStage_Parse(Str(r[at + 9]), &st)) e.set_it_stage(st);
   v1::EngagementState s;
-  if (v1::EngagementState_Parse(Str(r[10]), &s)) e.set_state(s);
-  e.set_version(r[11].as<int64_t>());
-  SetMicros(e.mutable_created_at(), r[12].as<int64_t>());
+  if (v1::EngagementState_Parse(Str(r[at + 10]), &s)) e.set_state(s);
+  e.set_version(r[at + 11].as<int64_t>());
+  SetMicros(e.mutable_created_at(), r[at + 12].as<int64_t>());
   return e;
 }
 
-std::optional<v1::Engagement> LoadEngagement(Tx& tx, const std::string& id, bool lock) {
-  pqxx::result r = tx.exec_params("SELECT " + kEngagementCols + " FROM engagements WHERE id = $1::uuid" +
-                                      (lock ? " FOR UPDATE" : ""), id);
+std::optional<v1::Engagement> LoadEngagement(Tx& tx, const std::string& id) {
+  pqxx::result r = tx.exec_params("SELECT " + kEngagementCols + " FROM engagements WHERE id = $1::uuid", id);
   if (r.empty()) return std::nullopt;
   return EngagementFromRow(r[0]);
 }
@@ -78,66 +78,49 @@ const std::string kFindingCols =
     "(SELECT count(*) FROM rectifications r WHERE r.finding_id = f.id AND r.state = 'RECTIFICATION_STATE_SIGNED_OFF'), " +
     Us("f.created_at");
 
-v1::Finding FindingFromRow(const pqxx::row& r) {
+v1::Finding FindingFromRow(const pqxx::row& r, int at = 0) {
   v1::Finding f;
-  f.set_id(Str(r[0]));
-  f.set_number(Str(r[1]));
-  f.set_engagement_id(Str(r[2]));
-  f.set_title(Str(r[3]));
-  f.set_description(Str(r[4]));
+  f.set_id(Str(r[at + 0]));
+  f.set_number(Str(r[at + 1]));
+  f.set_engagement_id(Str(r[at + 2]));
+  f.set_title(Str(r[at + 3]));
+  f.set_description(Str(r[at + 4]));
   v1::FindingCategory c;
-  if (v1::FindingCategory_Parse(Str(r[5]), &c)) f.set_category(c);
-  f.set_amount_fen(r[6].as<int64_t>());
+  if (v1::FindingCategory_Parse(Str(r[at + 5]), &c)) f.set_category(c);
+  f.set_amount_fen(r[at + 6].as<int64_t>());
   v1::Severity sev;
-  if (v1::Severity_Parse(Str(r[7]), &sev)) f.set_severity(sev);
-  f.set_responsible_unit_id(Str(r[8]));
-  f.set_responsible_person_id(Str(r[9]));
-  for (const auto& e : ParseArray(r[10])) f.add_evidence_refs(e);
+  if (v1::Severity_Parse(Str(r[at + 7]), &sev)) f.set_severity(sev);
+  f.set_responsible_unit_id(Str(r[at + 8]));
+  f.set_responsible_person_id(Str(r[at + 9]));
+  for (const auto& e : ParseArray(r[at + 10])) f.add_evidence_refs(e);
   auto* ref = f.mutable_referral();
   v1::ReferralState rs;
-  if (v1::ReferralState_Parse(Str(r[11]), &rs)) ref->set_state(rs);
-  ref->set_to_unit_id(Str(r[12]));
-  ref->set_clue_id(Str(r[13]));
-  ref->set_clue_number(Str(r[14]));
+  if (v1::ReferralState_Parse(Str(r[at + 11]), &rs)) ref->set_state(rs);
+  ref->set_to_unit_id(Str(r[at + 12]));
+  ref->set_clue_id(Str(r[at + 13]));
+  ref->set_clue_number(Str(r[at + 14]));
   v1::ClueState cs;
-  if (v1::ClueState_Parse(Str(r[15]), &cs)) ref->set_clue_state(cs);
+  if (v1::ClueState_Parse(Str(r[at + 15]), &cs)) ref->set_clue_state(cs);
   v1::DispositionMethod dm;
-  if (v1::DispositionMethod_Parse(Str(r[16]), &dm)) ref->set_disposition(dm);
-  if (!r[17].is_null()) ref->set_outcome_form(static_cast<v1::SupervisionForm>(r[17].as<int>()));
-  ref->set_outcome_feedback(Str(r[18]));
-  ref->set_last_error(Str(r[19]));
-  f.set_recurring(r[20].as<bool>());
-  f.set_recurs_finding_id(Str(r[21]));
-  f.set_version(r[22].as<int64_t>());
-  f.set_rectifications_open(r[23].as<int>());
-  f.set_rectifications_signed_off(r[24].as<int>());
-  SetMicros(f.mutable_created_at(), r[25].as<int64_t>());
+  if (v1::DispositionMethod_Parse(Str(r[at + 16]), &dm)) ref->set_disposition(dm);
+  if (!r[at + 17].is_null()) ref->set_outcome_form(static_cast<v1::SupervisionForm>(r[at + 17].as<int>()));
+  ref->set_outcome_feedback(Str(r[at + 18]));
+  ref->set_last_error(Str(r[at + 19]));
+  f.set_recurring(r[at + 20].as<bool>());
+  f.set_recurs_finding_id(Str(r[at + 21]));
+  f.set_version(r[at + 22].as<int64_t>());
+  f.set_rectifications_open(r[at + 23].as<int>());
+  f.set_rectifications_signed_off(r[at + 24].as<int>());
+  SetMicros(f.mutable_created_at(), r[at + 25].as<int64_t>());
   return f;
 }
 
-std::optional<v1::Finding> LoadFinding(Tx& tx, const std::string& id, bool lock) {
-  if (lock) tx.exec_params("SELECT 1 FROM findings WHERE id = $1::uuid FOR UPDATE", id);
+constexpr int kFindingColCount = 26;
+
+std::optional<v1::Finding> LoadFinding(Tx& tx, const std::string& id) {
   pqxx::result r = tx.exec_params("SELECT " + kFindingCols + " FROM findings f WHERE f.id = $1::uuid", id);
   if (r.empty()) return std::nullopt;
   return FindingFromRow(r[0]);
-}
-
-void WriteFinding(Tx& tx, const v1::Finding& f) {
-  const auto& ref = f.referral();
-  tx.exec_params0(
-      "UPDATE findings SET title = $2, description = $3, category = $4, amount_fen = $5, severity = $6, "
-      "  responsible_unit_id = $7::uuid, responsible_person_id = $8::uuid, evidence_refs = $9::text[], "
-      "  referral_state = $10, referral_to = $11::uuid, clue_id = $12::uuid, clue_number = $13, clue_state = $14, "
-      "  disposition = $15, outcome_form = $16, outcome_feedback = $17, referral_error = $18, version = $19 "
-      "WHERE id = $1::uuid",
-      f.id(), f.title(), f.description(), v1::FindingCategory_Name(f.category()), f.amount_fen(),
-      v1::Severity_Name(f.severity()), f.responsible_unit_id(), Opt(f.responsible_person_id()),
-      ArrayLiteral(f.evidence_refs()), v1::ReferralState_Name(ref.state()), Opt(ref.to_unit_id()), Opt(ref.clue_id()),
-      Opt(ref.clue_number()),
-      ref.clue_state() == v1::CLUE_STATE_UNSPECIFIED ? OptStr() : OptStr(v1::ClueState_Name(ref.clue_state())),
-      ref.disposition() == v1::DISPOSITION_METHOD_UNSPECIFIED ? OptStr() : OptStr(v1::DispositionMethod_Name(ref.disposition())),
-      ref.outcome_form() == v1::SUPERVISION_FORM_UNSPECIFIED ? std::optional<int>() : std::optional<int>(ref.outcome_form()),
-      Opt(ref.outcome_feedback()), Opt(ref.last_error()), f.version());
 }
 
 // ---- rectifications ----
@@ -145,40 +128,31 @@ const std::string kRectCols = "id::text, finding_id::text, measure, owner_unit_i
                               ", state, overdue, spot_check, " + Us("signed_off_at") + ", " + Us("lookback_until") +
                               ", reopened, version, last_note";
 
-v1::Rectification RectFromRow(const pqxx::row& r) {
+v1::Rectification RectFromRow(const pqxx::row& r, int at = 0) {
   v1::Rectification x;
-  x.set_id(Str(r[0]));
-  x.set_finding_id(Str(r[1]));
-  x.set_measure(Str(r[2]));
-  x.set_owner_unit_id(Str(r[3]));
-  SetMicros(x.mutable_deadline_at(), r[4].as<int64_t>());
+  x.set_id(Str(r[at + 0]));
+  x.set_finding_id(Str(r[at + 1]));
+  x.set_measure(Str(r[at + 2]));
+  x.set_owner_unit_id(Str(r[at + 3]));
+  SetMicros(x.mutable_deadline_at(), r[at + 4].as<int64_t>());
   v1::RectificationState s;
-  if (v1::RectificationState_Parse(Str(r[5]), &s)) x.set_state(s);
-  x.set_overdue(r[6].as<bool>());
-  x.set_spot_check(r[7].as<bool>());
-  if (!r[8].is_null()) SetMicros(x.mutable_signed_off_at(), r[8].as<int64_t>());
-  if (!r[9].is_null()) SetMicros(x.mutable_lookback_until(), r[9].as<int64_t>());
-  x.set_reopened(r[10].as<int>());
-  x.set_version(r[11].as<int64_t>());
-  x.set_last_note(Str(r[12]));
+  if (v1::RectificationState_Parse(Str(r[at + 5]), &s)) x.set_state(s);
+  x.set_overdue(r[at + 6].as<bool>());
+  x.set_spot_check(r[at + 7].as<bool>());
+  if (!r[at + 8].is_null()) SetMicros(x.mutable_signed_off_at(), r[at + 8].as<int64_t>());
+  if (!r[at + 9].is_null()) SetMicros(x.mutable_lookback_until(), r[at + 9].as<int64_t>());
+  x.set_reopened(r[at + 10].as<int>());
+  x.set_version(r[at + 11].as<int64_t>());
+  x.set_last_note(Str(r[at + 12]));
   return x;
 }
 
-std::optional<v1::Rectification> LoadRect(Tx& tx, const std::string& id, bool lock) {
-  pqxx::result r = tx.exec_params("SELECT " + kRectCols + " FROM rectifications WHERE id = $1::uuid" +
-                                      (lock ? " FOR UPDATE" : ""), id);
+constexpr int kRectColCount = 13;
+
+std::optional<v1::Rectification> LoadRect(Tx& tx, const std::string& id) {
+  pqxx::result r = tx.exec_params("SELECT " + kRectCols + " FROM rectifications WHERE id = $1::uuid", id);
   if (r.empty()) return std::nullopt;
   return RectFromRow(r[0]);
-}
-
-void WriteRect(Tx& tx, const v1::Rectification& x) {
-  tx.exec_params0("UPDATE rectifications SET measure = $2, owner_unit_id = $3::uuid, deadline_at = " + At(4) +
-                      ", state = $5, overdue = $6, spot_check = $7, signed_off_at = " + At(8) +
-                      ", lookback_until = " + At(9) + ", reopened = $10, version = $11, last_note = $12 "
-                      "WHERE id = $1::uuid",
-                  x.id(), x.measure(), x.owner_unit_id(), Micros(x.deadline_at()),
-                  v1::RectificationState_Name(x.state()), x.overdue(), x.spot_check(), Ts(x.signed_off_at()),
-                  Ts(x.lookback_until()), x.reopened(), x.version(), x.last_note());
 }
 
 // ---- state digests (chain version 2) ----
@@ -203,6 +177,237 @@ const std::string kRectificationState =
 
 void AddColumns(chain::StateDigester& d, const pqxx::row& r, pqxx::row::size_type from) {
   for (pqxx::row::size_type i = from; i < r.size(); ++i) d.Add(r[i].is_null() ? OptStr() : OptStr(r[i].c_str()));
+}
+
+// ---- one write per row ----
+// The columns of each table as a step writes them, each with the expression its parameter
+// becomes ("?" is the parameter), in the order of the state lists above (then the chain).
+// The *Params functions give the values in this order; Digest reads the same values as
+// PostgreSQL prints them, so the digest a new event commits to is the one ChainRows
+// computes from the stored row.
+struct Column {
+  const char* name;
+  const char* expr;
+};
+const Column kEngagementRow[] = {
+    {"id", "?::uuid"}, {"number", "?"}, {"kind", "?"}, {"title", "?"}, {"audit_unit_id", "?::uuid"},
+    {"audited_unit_id", "?::uuid"}, {"audited_person_id", "?::uuid"}, {"period_from", "?::date"},
+    {"period_to", "?::date"}, {"it_stage", "?"}, {"state", "?"}, {"version", "?::bigint"},
+    {"created_at", db::kTimestampExpr}, {"chain_len", "?::integer"}, {"chain_head", "?"}};
+const Column kFindingRow[] = {
+    {"id", "?::uuid"}, {"number", "?"}, {"engagement_id", "?::uuid"}, {"title", "?"}, {"description", "?"},
+    {"category", "?"}, {"amount_fen", "?::bigint"}, {"severity", "?"}, {"responsible_unit_id", "?::uuid"},
+    {"responsible_person_id", "?::uuid"}, {"evidence_refs", "?::text[]"}, {"referral_state", "?"},
+    {"referral_to", "?::uuid"}, {"clue_id", "?::uuid"}, {"clue_number", "?"}, {"clue_state", "?"},
+    {"disposition", "?"}, {"outcome_form", "?::integer"}, {"outcome_feedback", "?"}, {"referral_error", "?"},
+    {"recurring", "?::boolean"}, {"recurs_finding_id", "?::uuid"}, {"version", "?::bigint"},
+    {"created_at", db::kTimestampExpr}, {"chain_len", "?::integer"}, {"chain_head", "?"}};
+constexpr size_t kEvidenceRefsColumn = 10;
+const Column kRectificationRow[] = {
+    {"finding_id", "?::uuid"}, {"id", "?::uuid"}, {"measure", "?"}, {"owner_unit_id", "?::uuid"},
+    {"deadline_at", db::kTimestampExpr}, {"state", "?"}, {"overdue", "?::boolean"}, {"spot_check", "?::boolean"},
+    {"signed_off_at", db::kTimestampExpr}, {"lookback_until", db::kTimestampExpr}, {"reopened", "?::integer"},
+    {"last_note", "?"}, {"version", "?::bigint"}, {"created_at", db::kTimestampExpr}};
+constexpr size_t kChainColumns = 2;
+
+template <size_t N>
+struct Table {
+  const char* name;
+  const Column (&columns)[N];
+  size_t id_column;  // the column the row is found by
+  bool chained;      // the last two columns are the chain
+};
+const Table kEngagements{"engagements", kEngagementRow, 0, true};
+const Table kFindings{"findings", kFindingRow, 0, true};
+const Table kRectifications{"rectifications", kRectificationRow, 1, false};
+
+template <size_t N>
+std::string InsertSql(const Table<N>& t) {
+  std::string names;
+  std::vector<std::string> exprs;
+  for (const Column& c : t.columns) {
+    names += std::string(names.empty() ? "" : ", ") + c.name;
+    exprs.push_back(c.expr);
+  }
+  return std::string("INSERT INTO ") + t.name + " (" + names + ") VALUES " + db::ValuesRows(1, exprs);
+}
+
+// Every column but the id, which finds the row.
+template <size_t N>
+std::string UpdateSql(const Table<N>& t) {
+  std::string set, where;
+  int n = 1;
+  for (size_t i = 0; i < N; ++i) {
+    const std::string placeholder = db::Numbered(t.columns[i].expr, n);
+    if (i == t.id_column) {
+      where = placeholder;
+    } else {
+      set += std::string(set.empty() ? "" : ", ") + t.columns[i].name + " = " + placeholder;
+    }
+  }
+  return std::string("UPDATE ") + t.name + " SET " + set + " WHERE id = " + where;
+}
+
+OptStr Bool(bool b) { return std::string(b ? "true" : "false"); }
+OptStr Num(int64_t n) { return std::to_string(n); }
+OptStr Enum(const std::string& name, bool unspecified) { return unspecified ? OptStr() : OptStr(name); }
+
+std::vector<OptStr> EngagementParams(const StoredEngagement& s) {
+  const v1::Engagement& e = s.engagement;
+  return {e.id(), e.number(), v1::EngagementKind_Name(e.kind()), e.title(), e.audit_unit_id(), e.audited_unit_id(),
+          Opt(e.audited_person_id()), e.period_from(), e.period_to(), v1::ItStage_Name(e.it_stage()),
+          v1::EngagementState_Name(e.state()), Num(e.version()), Num(Micros(e.created_at())), Num(s.chain_len),
+          s.chain_head};
+}
+
+std::vector<OptStr> FindingParams(const StoredFinding& s) {
+  const v1::Finding& f = s.finding;
+  const auto& ref = f.referral();
+  return {f.id(), f.number(), f.engagement_id(), f.title(), f.description(), v1::FindingCategory_Name(f.category()),
+          Num(f.amount_fen()), v1::Severity_Name(f.severity()), f.responsible_unit_id(), Opt(f.responsible_person_id()),
+          ArrayLiteral(f.evidence_refs()), v1::ReferralState_Name(ref.state()), Opt(ref.to_unit_id()),
+          Opt(ref.clue_id()), Opt(ref.clue_number()),
+          Enum(v1::ClueState_Name(ref.clue_state()), ref.clue_state() == v1::CLUE_STATE_UNSPECIFIED),
+          Enum(v1::DispositionMethod_Name(ref.disposition()), ref.disposition() == v1::DISPOSITION_METHOD_UNSPECIFIED),
+          ref.outcome_form() == v1::SUPERVISION_FORM_UNSPECIFIED ? OptStr() : Num(ref.outcome_form()),
+          Opt(ref.outcome_feedback()), Opt(ref.last_error()), Bool(f.recurring()), Opt(f.recurs_finding_id()),
+          Num(f.version()), Num(Micros(f.created_at())), Num(s.chain_len), s.chain_head};
+}
+
+std::vector<OptStr> RectificationParams(const StoredRectification& s) {
+  const v1::Rectification& x = s.rectification;
+  return {x.finding_id(), x.id(), x.measure(), x.owner_unit_id(), Num(Micros(x.deadline_at())),
+          v1::RectificationState_Name(x.state()), Bool(x.overdue()), Bool(x.spot_check()), Ts(x.signed_off_at()),
+          Ts(x.lookback_until()), Num(x.reopened()), x.last_note(), Num(x.version()), Num(s.created_us)};
+}
+
+// Adds `params` (of `columns`, from `from`, without the chain) as PostgreSQL prints them.
+template <size_t N>
+void AddParams(chain::StateDigester& d, const Table<N>& t, const std::vector<OptStr>& params, size_t from) {
+  for (size_t i = from; i + (t.chained ? kChainColumns : 0) < N; ++i) {
+    if (std::string_view(t.columns[i].expr) == "?::uuid") d.AddUuid(params[i]);
+    else d.Add(params[i]);
+  }
+}
+
+std::string EngagementDigest(const StoredEngagement& s) {
+  chain::StateDigester d("sm-audit-engagement-state-v1");
+  AddParams(d, kEngagements, EngagementParams(s), 0);
+  return d.Hex();
+}
+
+std::string FindingDigest(const StoredFinding& s) {
+  chain::StateDigester d("sm-audit-finding-state-v1");
+  std::vector<OptStr> row = FindingParams(s);
+  row[kEvidenceRefsColumn] = db::TextArrayText(s.finding.evidence_refs());
+  AddParams(d, kFindings, row, 0);
+  d.Add(std::to_string(s.rectifications.size()));
+  for (const auto& x : s.rectifications) AddParams(d, kRectifications, RectificationParams(x), 1);
+  return d.Hex();
+}
+
+// Writes a row of table `t` as `how` says: whole (insert or update), or only its new chain
+// head. (The table is a template argument so that each keeps its own statements.)
+template <const auto& t>
+void WriteRow(Tx& tx, Change::Row how, bool chain_moved, const std::vector<OptStr>& params) {
+  constexpr size_t N = std::size(t.columns);
+  static const std::string insert = InsertSql(t), update = UpdateSql(t);
+  if (how == Change::Row::kInsert) {
+    tx.exec_params0(insert, pqxx::prepare::make_dynamic_params(params));
+  } else if (how == Change::Row::kUpdate) {
+    tx.exec_params0(update, pqxx::prepare::make_dynamic_params(params));
+  } else if (chain_moved) {
+    tx.exec_params0(std::string("UPDATE ") + t.name + " SET chain_len = $2, chain_head = $3 WHERE id = $1::uuid",
+                    params[t.id_column], params[N - 2], params[N - 1]);
+  }
+}
+
+// ---- loading a step's item, locked ----
+const std::string kNowMicros = db::MicrosOf("now()");
+
+// A finding with its engagement and rectifications (one row each, by id), locked unless
+// `read_only`; by the finding's id, or by one of its rectifications' ids.
+std::optional<StoredFinding> LoadFindingRow(Tx& tx, const std::string& id, bool by_rectification,
+                                               std::optional<StoredEngagement>* engagement, int64_t* now_us,
+                                               bool read_only = false) {
+  static const std::string sql = [] {
+    // kRectCols of x, then its created_at
+    const std::string rect = "x.id::text, x.finding_id::text, x.measure, x.owner_unit_id::text, " + Us("x.deadline_at") + ", x.state, x.overdue, x.spot_check, " + Us("x.signed_off_at") + ", " +
+            Us("x.lookback_until") + ", x.reopened, x.version, x.last_note, " + Us("x.created_at");
+    return "SELECT " + kFindingCols + ", f.chain_len, f.chain_head, " + EngagementCols("e.") +
+           ", e.chain_len, e.chain_head, " + kNowMicros + ", " + rect +
+           " FROM findings f JOIN engagements e ON e.id = f.engagement_id"
+           " LEFT JOIN rectifications x ON x.finding_id = f.id WHERE f.id = ";
+  }();
+  static const std::string by_id = sql + "$1::uuid ORDER BY x.id";
+  static const std::string by_rect = sql + "(SELECT finding_id FROM rectifications WHERE id = $1::uuid) ORDER BY x.id";
+  static const std::string lock = " FOR UPDATE OF f";
+  pqxx::result rows = tx.exec_params((by_rectification ? by_rect : by_id) + (read_only ? "" : lock), id);
+  if (rows.empty()) return std::nullopt;
+  const pqxx::row& first = rows[0];
+  StoredFinding out;
+  int at = 0;
+  out.finding = FindingFromRow(first, at);
+  at += kFindingColCount;
+  out.chain_len = first[at].as<int64_t>();
+  out.chain_head = Str(first[at + 1]);
+  at += 2;
+  if (engagement) {
+    *engagement = StoredEngagement{EngagementFromRow(first, at), first[at + kEngagementColCount].as<int64_t>(),
+                                   Str(first[at + kEngagementColCount + 1])};
+  }
+  at += kEngagementColCount + 2;
+  if (now_us) *now_us = first[at].as<int64_t>();
+  ++at;
+  for (const auto& r : rows) {
+    if (r[at].is_null()) continue;  // no rectification
+    out.rectifications.push_back({RectFromRow(r, at), r[at + kRectColCount].as<int64_t>()});
+  }
+  out.Count();
+  return out;
+}
+
+// The item a step works on, locked, with what its rules read besides. NOT_FOUND when absent.
+absl::StatusOr<Current> LoadFor(Tx& tx, const StepRequest& r) {
+  Current c;
+  switch (LoadsOf(r)) {
+    case Loads::kNothing: {
+      pqxx::row row = tx.exec1("SELECT nextval('engagement_number_seq'), " + kNowMicros);
+      c.sequence = row[0].as<int64_t>();
+      c.now_us = row[1].as<int64_t>();
+      return c;
+    }
+    case Loads::kEngagement: {
+      // With, for a new finding, its ordinal and an earlier engagement's finding of the same
+      // category at the same unit (a recurrence).
+      static const std::string sql =
+          "SELECT " + kEngagementCols + ", chain_len, chain_head, " + kNowMicros +
+          ", (SELECT count(*) + 1 FROM findings WHERE engagement_id = e.id), "
+          "  (SELECT f.id::text FROM findings f JOIN engagements o ON o.id = f.engagement_id "
+          "   WHERE $2::uuid IS NOT NULL AND f.responsible_unit_id = $2::uuid AND f.category = $3 "
+          "     AND f.engagement_id <> e.id AND o.created_at < e.created_at ORDER BY f.created_at DESC LIMIT 1) "
+          "FROM engagements e WHERE e.id = $1::uuid FOR UPDATE";
+      const auto* add = std::get_if<v1::AddFindingRequest>(&r);
+      pqxx::result rows = tx.exec_params(sql, TargetOf(r), add ? Opt(add->responsible_unit_id()) : OptStr(),
+                                         add ? OptStr(v1::FindingCategory_Name(add->category())) : OptStr());
+      if (rows.empty()) return absl::NotFoundError("engagement not found");
+      const pqxx::row& row = rows[0];
+      constexpr int n = kEngagementColCount;
+      c.engagement = StoredEngagement{EngagementFromRow(row), row[n].as<int64_t>(), Str(row[n + 1])};
+      c.now_us = row[n + 2].as<int64_t>();
+      c.finding_ordinal = row[n + 3].as<int64_t>();
+      c.recurs_finding_id = Str(row[n + 4]);
+      return c;
+    }
+    case Loads::kFinding:
+    case Loads::kRectification: {
+      const bool by_rectification = LoadsOf(r) == Loads::kRectification;
+      c.finding = LoadFindingRow(tx, TargetOf(r), by_rectification, &c.engagement, &c.now_us);
+      if (!c.finding) return absl::NotFoundError(by_rectification ? "rectification not found" : "finding not found");
+      return c;
+    }
+  }
+  return absl::InternalError("unknown step");
 }
 
 }  // namespace
@@ -257,69 +462,84 @@ PgStore::PgStore(db::Pool* pool, const Clock& clock, std::function<std::string()
 
 void PgStore::Changed() { stats_version_.Changed(); }
 
-void PgStore::AppendEvents(Tx& tx, const std::vector<Event>& evs, const Actor& actor,
-                           std::optional<int64_t> at_micros) {
-  for (const auto& e : evs) {
-    // Engagements and findings share the events table; each keeps its own chain, and each
-    // event commits to its aggregate's row as this transaction has written it.
-    auto rows = ChainRows(tx, e.aggregate_id);
-    if (rows.empty()) throw std::logic_error("event for an aggregate that does not exist: " + e.aggregate_id);
-    const ChainRow& row = rows.begin()->second;
-    (row.engagement ? engagement_log_ : finding_log_)
-        .Append(tx, e.aggregate_id, actor, e.type, e.data.dump(), at_micros.value_or(NowMicros(clock_)),
-                *row.evidence.state_digest);
+absl::Status PgStore::Write(Tx& tx, Change& c, const Actor& actor, int64_t at_us) {
+  if (c.command && c.command->retry) {
+    if (!outbox::Requeue(tx, "audit", c.command->dedupe_key)) {
+      return absl::FailedPreconditionError("the referral command is not parked as dead");
+    }
+  } else if (c.command) {
+    outbox::Enqueue(tx, "audit", c.command->kind, c.command->dedupe_key, c.command->payload);
   }
+  // Each event commits to its aggregate's row as this change leaves it (all of them: they
+  // are written below); engagements and findings share the events table, each its chain.
+  std::vector<chain::Event> made;
+  bool engagement_chain = false, finding_chain = false;
+  for (const Event& ev : c.events) {
+    int64_t* len;
+    std::string* head;
+    std::string digest;
+    if (c.engagement && ev.aggregate_id == c.engagement->engagement.id()) {
+      len = &c.engagement->chain_len;
+      head = &c.engagement->chain_head;
+      digest = EngagementDigest(*c.engagement);
+      engagement_chain = true;
+    } else if (c.finding && ev.aggregate_id == c.finding->finding.id()) {
+      len = &c.finding->chain_len;
+      head = &c.finding->chain_head;
+      digest = FindingDigest(*c.finding);
+      finding_chain = true;
+    } else {
+      throw std::logic_error("event for an aggregate the change does not hold: " + ev.aggregate_id);
+    }
+    made.push_back(events::EventLog::Next(ev.aggregate_id, *len, *head, actor, ev.type, ev.data.dump(), at_us, digest));
+    *len = made.back().seq;
+    *head = made.back().hash;
+  }
+  if (c.engagement) WriteRow<kEngagements>(tx, c.engagement_row, engagement_chain, EngagementParams(*c.engagement));
+  if (c.finding) WriteRow<kFindings>(tx, c.finding_row, finding_chain, FindingParams(*c.finding));
+  if (c.rectification_row != Change::Row::kNone) {
+    const StoredRectification* x = c.finding ? c.finding->Find(c.rectification_id) : nullptr;
+    if (!x) throw std::logic_error("rectification the change does not hold: " + c.rectification_id);
+    WriteRow<kRectifications>(tx, c.rectification_row, false, RectificationParams(*x));
+  }
+  finding_log_.Insert(tx, made);
+  return absl::OkStatus();
 }
 
 template <typename Reply>
-absl::StatusOr<Reply> PgStore::Idempotent(const Mutation& m, const std::function<absl::Status(Tx&, Reply&)>& body) {
-  return idempotency_.Write<Reply>(*pool_, {m.request_id, m.method, m.fingerprint}, body, [this] { Changed(); });
+absl::StatusOr<Reply> PgStore::Walk(const StepRequest& request, const auth::Principal& caller, StepFacts facts,
+                                    const Rules& rules, const db::Idempotency::Key& key) {
+  const Actor actor{caller.EndUser(), caller.unit};
+  return idempotency_.Write<Reply>(*pool_, key, [&](Tx& tx, Reply& out) -> absl::Status {
+    SM_ASSIGN_OR_RETURN(Current current, LoadFor(tx, request));
+    // What the rules need to know around the item: directory reads, in memory nearly always.
+    SM_RETURN_IF_ERROR(ReadStepUnits(
+        request, current, caller, [&](const std::string& id) { return directory_.Unit(id, &tx); }, facts));
+    SM_ASSIGN_OR_RETURN(Change change, Decide(current, caller, request, facts, rules));
+    SM_RETURN_IF_ERROR(Write(tx, change, actor, NowMicros(clock_)));
+    FillReply(change, &out);
+    return absl::OkStatus();
+  }, [this] { Changed(); });
 }
 
-absl::StatusOr<v1::EngagementReply> PgStore::CreateEngagement(const v1::Engagement& e_in, const Mutation& m) {
-  return Idempotent<v1::EngagementReply>(m, [&](Tx& tx, v1::EngagementReply& out) -> absl::Status {
-    v1::Engagement e = e_in;
-    const int64_t n = tx.exec1("SELECT nextval('engagement_number_seq')")[0].as<int64_t>();
-    char number[32];
-    std::snprintf(number, sizeof number, "SJ-%04d-%04lld", workdays::LocalDate(clock_.Now()).year, static_cast<long long>(n));
-    e.set_number(number);
-    e.set_version(1);
-    tx.exec_params0("INSERT INTO engagements (id, number, kind, title, audit_unit_id, audited_unit_id, audited_person_id, "
-                    "period_from, period_to, it_stage, state) VALUES ($1::uuid, $2, $3, $4, $5::uuid, $6::uuid, $7::uuid, "
-                    "$8::date, $9::date, $10, $11)",
-                    e.id(), e.number(), v1::EngagementKind_Name(e.kind()), e.title(), e.audit_unit_id(),
-                    e.audited_unit_id(), Opt(e.audited_person_id()), e.period_from(), e.period_to(),
-                    v1::ItStage_Name(e.it_stage()), v1::EngagementState_Name(e.state()));
-    AppendEvents(tx, {{e.id(), "engagement_created",
-                       {{"kind", v1::EngagementKind_Name(e.kind())}, {"audited_unit_id", e.audited_unit_id()}}}},
-                 m.actor);
-    *out.mutable_engagement() = *LoadEngagement(tx, e.id(), false);
-    return absl::OkStatus();
-  });
+absl::StatusOr<v1::EngagementReply> PgStore::Step(const EngagementStep& request, const auth::Principal& caller,
+                                                  StepFacts facts, const Rules& rules, const db::Idempotency::Key& key) {
+  return Walk<v1::EngagementReply>(AsStep(request), caller, std::move(facts), rules, key);
 }
-
-absl::StatusOr<v1::EngagementReply> PgStore::MutateEngagement(
-    const std::string& id, const Mutation& m,
-    const std::function<absl::StatusOr<Change<v1::Engagement>>(const v1::Engagement&)>& apply) {
-  return Idempotent<v1::EngagementReply>(m, [&](Tx& tx, v1::EngagementReply& out) -> absl::Status {
-    auto cur = LoadEngagement(tx, id, true);
-    if (!cur) return absl::NotFoundError("engagement not found");
-    if (m.expected_version != 0 && cur->version() != m.expected_version) {
-      return absl::AbortedError("engagement changed: version is " + std::to_string(cur->version()));
-    }
-    SM_ASSIGN_OR_RETURN(auto ch, apply(*cur));
-    tx.exec_params0("UPDATE engagements SET state = $2, title = $3, version = version + 1 WHERE id = $1::uuid", id,
-                    v1::EngagementState_Name(ch.after.state()), ch.after.title());
-    AppendEvents(tx, ch.events, m.actor);
-    *out.mutable_engagement() = *LoadEngagement(tx, id, false);
-    return absl::OkStatus();
-  });
+absl::StatusOr<v1::FindingReply> PgStore::Step(const FindingStep& request, const auth::Principal& caller,
+                                               StepFacts facts, const Rules& rules, const db::Idempotency::Key& key) {
+  return Walk<v1::FindingReply>(AsStep(request), caller, std::move(facts), rules, key);
+}
+absl::StatusOr<v1::RectificationReply> PgStore::Step(const RectificationStep& request, const auth::Principal& caller,
+                                                     StepFacts facts, const Rules& rules,
+                                                     const db::Idempotency::Key& key) {
+  return Walk<v1::RectificationReply>(AsStep(request), caller, std::move(facts), rules, key);
 }
 
 absl::StatusOr<v1::Engagement> PgStore::GetEngagement(const std::string& id) {
   std::optional<v1::Engagement> e;
   absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
-    e = LoadEngagement(tx, id, false);
+    e = LoadEngagement(tx, id);
     return e ? absl::OkStatus() : absl::NotFoundError("engagement not found");
   }, db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
@@ -348,76 +568,27 @@ absl::StatusOr<std::vector<v1::Engagement>> PgStore::ListEngagements(
   return out;
 }
 
-absl::StatusOr<v1::FindingReply> PgStore::AddFinding(const v1::Finding& f_in, const Mutation& m) {
-  return Idempotent<v1::FindingReply>(m, [&](Tx& tx, v1::FindingReply& out) -> absl::Status {
-    auto eng = LoadEngagement(tx, f_in.engagement_id(), true);
-    if (!eng) return absl::NotFoundError("engagement not found");
-    const int64_t ordinal =
-        tx.exec_params1("SELECT count(*) + 1 FROM findings WHERE engagement_id = $1::uuid", eng->id())[0].as<int64_t>();
-    char number[48];
-    std::snprintf(number, sizeof number, "%s-%02lld", eng->number().c_str(), static_cast<long long>(ordinal));
-    // A recurrence: the same unit had a finding of this category in an earlier engagement.
-    pqxx::result earlier = tx.exec_params(
-        "SELECT f.id::text FROM findings f JOIN engagements e ON e.id = f.engagement_id "
-        "WHERE f.responsible_unit_id = $1::uuid AND f.category = $2 AND f.engagement_id <> $3::uuid "
-        "  AND e.created_at < (SELECT created_at FROM engagements WHERE id = $3::uuid) "
-        "ORDER BY f.created_at DESC LIMIT 1",
-        f_in.responsible_unit_id(), v1::FindingCategory_Name(f_in.category()), eng->id());
-    const std::string recurs = earlier.empty() ? "" : earlier[0][0].as<std::string>();
-    tx.exec_params0(
-        "INSERT INTO findings (id, number, engagement_id, title, description, category, amount_fen, severity, "
-        "responsible_unit_id, responsible_person_id, evidence_refs, recurring, recurs_finding_id) VALUES "
-        "($1::uuid, $2, $3::uuid, $4, $5, $6, $7, $8, $9::uuid, $10::uuid, $11::text[], $12, $13::uuid)",
-        f_in.id(), std::string(number), eng->id(), f_in.title(), f_in.description(),
-        v1::FindingCategory_Name(f_in.category()), f_in.amount_fen(), v1::Severity_Name(f_in.severity()),
-        f_in.responsible_unit_id(), Opt(f_in.responsible_person_id()), ArrayLiteral(f_in.evidence_refs()),
-        !recurs.empty(), Opt(recurs));
-    std::vector<Event> evs = {{f_in.id(), "finding_added",
-                               {{"engagement_id", eng->id()}, {"category", v1::FindingCategory_Name(f_in.category())},
-                                {"amount_fen", f_in.amount_fen()}, {"responsible_unit_id", f_in.responsible_unit_id()}}}};
-    if (!recurs.empty()) {
-      // A recurring problem escalates: it is flagged on the finding and in the feed.
-      evs.push_back({f_in.id(), "recurrence_flagged", {{"recurs_finding_id", recurs}}});
-    }
-    AppendEvents(tx, evs, m.actor);
-    *out.mutable_finding() = *LoadFinding(tx, f_in.id(), false);
-    return absl::OkStatus();
-  });
-}
-
-absl::StatusOr<v1::FindingReply> PgStore::MutateFinding(
-    const std::string& id, const Mutation& m,
-    const std::function<absl::StatusOr<Change<v1::Finding>>(const v1::Finding&)>& apply) {
-  return Idempotent<v1::FindingReply>(m, [&](Tx& tx, v1::FindingReply& out) -> absl::Status {
-    auto cur = LoadFinding(tx, id, true);
-    if (!cur) return absl::NotFoundError("finding not found");
-    if (m.expected_version != 0 && cur->version() != m.expected_version) {
-      return absl::AbortedError("finding changed: version is " + std::to_string(cur->version()));
-    }
-    SM_ASSIGN_OR_RETURN(auto ch, apply(*cur));
-    ch.after.set_version(cur->version() + 1);
-    WriteFinding(tx, ch.after);
-    if (ch.command && ch.command->retry) {
-      if (!outbox::Requeue(tx, "audit", ch.command->dedupe_key)) {
-        return absl::FailedPreconditionError("the referral command is not parked as dead");
-      }
-    } else if (ch.command) {
-      outbox::Enqueue(tx, "audit", ch.command->kind, ch.command->dedupe_key, ch.command->payload);
-    }
-    AppendEvents(tx, ch.events, m.actor);
-    *out.mutable_finding() = *LoadFinding(tx, id, false);
-    return absl::OkStatus();
-  });
-}
-
 absl::StatusOr<v1::Finding> PgStore::GetFinding(const std::string& id) {
   std::optional<v1::Finding> f;
   absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
-    f = LoadFinding(tx, id, false);
+    f = LoadFinding(tx, id);
     return f ? absl::OkStatus() : absl::NotFoundError("finding not found");
   }, db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return *f;
+}
+
+absl::StatusOr<FindingRecord> PgStore::GetFindingRecord(const std::string& id) {
+  FindingRecord out;
+  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
+    std::optional<StoredEngagement> engagement;
+    auto f = LoadFindingRow(tx, id, false, &engagement, nullptr, /*read_only=*/true);
+    if (!f) return absl::NotFoundError("finding not found");
+    out = FindingRecord{*std::move(f), *std::move(engagement)};
+    return absl::OkStatus();
+  }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return out;
 }
 
 absl::StatusOr<std::vector<v1::Finding>> PgStore::ListFindings(const v1::ListFindingsRequest& q,
@@ -446,47 +617,10 @@ absl::StatusOr<std::vector<v1::Finding>> PgStore::ListFindings(const v1::ListFin
   return out;
 }
 
-absl::StatusOr<v1::RectificationReply> PgStore::AddRectification(const v1::Rectification& x, const Mutation& m) {
-  return Idempotent<v1::RectificationReply>(m, [&](Tx& tx, v1::RectificationReply& out) -> absl::Status {
-    if (!LoadFinding(tx, x.finding_id(), true)) return absl::NotFoundError("finding not found");
-    tx.exec_params0("INSERT INTO rectifications (id, finding_id, measure, owner_unit_id, deadline_at, state) VALUES "
-                    "($1::uuid, $2::uuid, $3, $4::uuid, " + At(5) + ", $6)",
-                    x.id(), x.finding_id(), x.measure(), x.owner_unit_id(), Micros(x.deadline_at()),
-                    v1::RectificationState_Name(v1::RECTIFICATION_STATE_OPEN));
-    AppendEvents(tx, {{x.finding_id(), "rectification_added",
-                       {{"rectification_id", x.id()}, {"owner_unit_id", x.owner_unit_id()},
-                        {"deadline_us", Micros(x.deadline_at())}}}},
-                 m.actor);
-    *out.mutable_rectification() = *LoadRect(tx, x.id(), false);
-    return absl::OkStatus();
-  });
-}
-
-absl::StatusOr<v1::RectificationReply> PgStore::MutateRectification(
-    const std::string& id, const Mutation& m,
-    const std::function<absl::StatusOr<Change<v1::Rectification>>(const v1::Rectification&)>& apply) {
-  return Idempotent<v1::RectificationReply>(m, [&](Tx& tx, v1::RectificationReply& out) -> absl::Status {
-    auto cur = LoadRect(tx, id, false);
-    if (!cur) return absl::NotFoundError("rectification not found");
-    // Lock the finding first (its chain takes the event), then the rectification.
-    LoadFinding(tx, cur->finding_id(), true);
-    cur = LoadRect(tx, id, true);
-    if (m.expected_version != 0 && cur->version() != m.expected_version) {
-      return absl::AbortedError("rectification changed: version is " + std::to_string(cur->version()));
-    }
-    SM_ASSIGN_OR_RETURN(auto ch, apply(*cur));
-    ch.after.set_version(cur->version() + 1);
-    WriteRect(tx, ch.after);
-    AppendEvents(tx, ch.events, m.actor);
-    *out.mutable_rectification() = *LoadRect(tx, id, false);
-    return absl::OkStatus();
-  });
-}
-
 absl::StatusOr<v1::Rectification> PgStore::GetRectification(const std::string& id) {
   std::optional<v1::Rectification> x;
   absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
-    x = LoadRect(tx, id, false);
+    x = LoadRect(tx, id);
     return x ? absl::OkStatus() : absl::NotFoundError("rectification not found");
   }, db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
@@ -517,21 +651,29 @@ absl::StatusOr<std::vector<v1::Rectification>> PgStore::ListRectifications(const
 
 absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {
   int marked = 0;
-  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
   absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
     marked = 0;
     if (!tx.exec1("SELECT pg_try_advisory_xact_lock(hashtext('audit-overdue-scanner'))")[0].as<bool>()) {
       return absl::OkStatus();
     }
+    // The findings with a rectification due (each locked in id order as it is loaded), then
+    // the rule on each of their rectifications.
     pqxx::result due = tx.exec_params(
-        "SELECT id::text, finding_id::text FROM rectifications WHERE NOT overdue AND state = 'RECTIFICATION_STATE_OPEN' "
-        "AND deadline_at < " + At(1) + " ORDER BY deadline_at LIMIT 500", now_us);
+        "SELECT DISTINCT finding_id::text FROM (SELECT finding_id FROM rectifications WHERE NOT overdue "
+        "AND state = 'RECTIFICATION_STATE_OPEN' AND deadline_at < " + At(1) + " ORDER BY deadline_at LIMIT 500) d "
+        "ORDER BY 1", ToUnixMicros(now));
     for (const auto& row : due) {
-      LoadFinding(tx, Str(row[1]), true);
-      tx.exec_params0("UPDATE rectifications SET overdue = true, version = version + 1 WHERE id = $1::uuid", Str(row[0]));
-      AppendEvents(tx, {{Str(row[1]), "rectification_escalated", {{"rectification_id", Str(row[0])}}}},
-                   Actor{"system:overdue-scanner", ""}, now_us);
-      ++marked;
+      auto f = LoadFindingRow(tx, Str(row[0]), false, nullptr, nullptr);
+      if (!f) continue;
+      std::vector<std::string> ids;
+      for (const auto& x : f->rectifications) ids.push_back(x.rectification.id());
+      for (const std::string& id : ids) {
+        std::optional<Change> change = EscalateOverdue(*f, id, now);
+        if (!change) continue;
+        SM_RETURN_IF_ERROR(Write(tx, *change, Actor{"system:overdue-scanner", ""}, ToUnixMicros(now)));
+        f = std::move(change->finding);
+        ++marked;
+      }
     }
     return absl::OkStatus();
   });
@@ -606,12 +748,11 @@ absl::Status PgStore::ApplyClueEvent(Tx& tx, const v1::ClueEvent& ev) {
   }
   auto update = FromClueEvent(*payload);
   if (!update) return absl::OkStatus();
-  std::string finding_id;
   if (payload->has_registered()) {
     // A referral of ours: the clue names the finding as its source.
     const v1::ClueRegistered& reg = payload->registered();
     if (reg.referral().system() != "audit") return absl::OkStatus();
-    finding_id = reg.referral().ref();
+    const std::string& finding_id = reg.referral().ref();
     pqxx::result r = tx.exec_params("SELECT 1 FROM findings WHERE id::text = $1", finding_id);
     if (r.empty()) return absl::OkStatus();
     return LinkReferral(tx, finding_id, ev.clue_id(), reg.number(), *update->clue_state,
@@ -619,19 +760,10 @@ absl::Status PgStore::ApplyClueEvent(Tx& tx, const v1::ClueEvent& ev) {
   }
   pqxx::result r = tx.exec_params("SELECT id::text FROM findings WHERE clue_id = $1::uuid", ev.clue_id());
   if (r.empty()) return absl::OkStatus();
-  finding_id = r[0][0].as<std::string>();
-  auto f = LoadFinding(tx, finding_id, true);
-  v1::Finding after = *f;
-  auto* ref = after.mutable_referral();
-  if (update->clue_state) ref->set_clue_state(*update->clue_state);
-  if (update->disposition) ref->set_disposition(*update->disposition);
-  if (update->outcome_form) ref->set_outcome_form(static_cast<v1::SupervisionForm>(*update->outcome_form));
-  if (update->feedback) ref->set_outcome_feedback(*update->feedback);
-  after.set_version(f->version() + 1);
-  WriteFinding(tx, after);
-  AppendEvents(tx, {{finding_id, "clue_" + ev.type(), {{"clue_id", ev.clue_id()}, {"clue_seq", ev.seq()}}}},
-               Actor{"system:clue-events", ""});
-  return absl::OkStatus();
+  auto f = LoadFindingRow(tx, r[0][0].as<std::string>(), false, nullptr, nullptr);
+  if (!f) return absl::OkStatus();
+  Change change = FollowClue(*f, *update, ev.type(), ev.clue_id(), ev.seq());
+  return Write(tx, change, Actor{"system:clue-events", ""}, NowMicros(clock_));
 }
 
 absl::Status PgStore::ReferralDelivered(Tx& tx, const std::string& finding_id, const v1::ClueReply& reply) {
@@ -641,45 +773,22 @@ absl::Status PgStore::ReferralDelivered(Tx& tx, const std::string& finding_id, c
 
 absl::Status PgStore::LinkReferral(Tx& tx, const std::string& finding_id, const std::string& clue_id,
                                    const std::string& clue_number, v1::ClueState clue_state, const Actor& actor) {
-  auto f = LoadFinding(tx, finding_id, true);
+  auto f = LoadFindingRow(tx, finding_id, false, nullptr, nullptr);
   if (!f) return absl::OkStatus();
-  v1::Finding after = *f;
-  auto* ref = after.mutable_referral();
-  const bool first = ref->clue_id().empty();
-  ref->set_state(v1::REFERRAL_STATE_DELIVERED);
-  ref->set_clue_id(clue_id);
-  if (!clue_number.empty()) ref->set_clue_number(clue_number);
-  if (ref->clue_state() == v1::CLUE_STATE_UNSPECIFIED) ref->set_clue_state(clue_state);
-  ref->clear_last_error();
-  // Already linked (by the relay's reply or the clue's own event, whichever came first) and
-  // nothing new: no write. Every write is followed by an event, which commits to the row it
-  // leaves (chain version 2); "clue_linked" is written once per finding.
-  if (!first && MessageDifferencer::Equals(after, *f)) return absl::OkStatus();
-  after.set_version(f->version() + 1);
-  WriteFinding(tx, after);
-  AppendEvents(tx, {{finding_id, first ? "clue_linked" : "referral_delivered", {{"clue_id", clue_id}}}}, actor);
-  return absl::OkStatus();
+  std::optional<Change> change = audit::LinkReferral(*f, clue_id, clue_number, clue_state);
+  if (!change) return absl::OkStatus();
+  return Write(tx, *change, actor, NowMicros(clock_));
 }
 
 absl::Status PgStore::ReferralDead(Tx& tx, const std::string& finding_id, const std::string& error) {
-  auto f = LoadFinding(tx, finding_id, true);
+  auto f = LoadFindingRow(tx, finding_id, false, nullptr, nullptr);
   if (!f) return absl::OkStatus();
-  v1::Finding after = *f;
-  after.mutable_referral()->set_state(v1::REFERRAL_STATE_DEAD);
-  after.mutable_referral()->set_last_error(error);
-  after.set_version(f->version() + 1);
-  WriteFinding(tx, after);
-  AppendEvents(tx, {{finding_id, "referral_dead", {{"error", error}}}}, Actor{"system:outbox-relay", ""});
-  return absl::OkStatus();
+  Change change = audit::ReferralDead(*f, error);
+  return Write(tx, change, Actor{"system:outbox-relay", ""}, NowMicros(clock_));
 }
 
 absl::StatusOr<UnitInfo> PgStore::Unit(const std::string& id) { return directory_.Unit(id); }
 
-absl::StatusOr<bool> PgStore::PersonExists(const std::string& id) {
-  auto person = directory_.Person(id);
-  if (absl::IsNotFound(person.status())) return false;
-  if (!person.ok()) return person.status();
-  return person->active;
-}
+absl::StatusOr<PersonInfo> PgStore::Person(const std::string& id) { return directory_.Person(id); }
 
 }  // namespace sm::audit

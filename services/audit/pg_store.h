@@ -31,28 +31,24 @@ class PgStore final : public Store {
     return chain_.List(after_id, limit);
   }
 
-  absl::StatusOr<v1::EngagementReply> CreateEngagement(const v1::Engagement& e, const Mutation& m) override;
-  absl::StatusOr<v1::EngagementReply> MutateEngagement(
-      const std::string& id, const Mutation& m,
-      const std::function<absl::StatusOr<Change<v1::Engagement>>(const v1::Engagement&)>& apply) override;
+  absl::StatusOr<v1::EngagementReply> Step(const EngagementStep& request, const auth::Principal& caller,
+                                           StepFacts facts, const Rules& rules, const db::Idempotency::Key& key) override;
+  absl::StatusOr<v1::FindingReply> Step(const FindingStep& request, const auth::Principal& caller, StepFacts facts,
+                                        const Rules& rules, const db::Idempotency::Key& key) override;
+  absl::StatusOr<v1::RectificationReply> Step(const RectificationStep& request, const auth::Principal& caller,
+                                              StepFacts facts, const Rules& rules,
+                                              const db::Idempotency::Key& key) override;
   absl::StatusOr<v1::Engagement> GetEngagement(const std::string& id) override;
   absl::StatusOr<std::vector<v1::Engagement>> ListEngagements(const v1::ListEngagementsRequest& q,
                                                               const std::optional<std::string>& visible_to,
                                                               std::optional<std::pair<int64_t, std::string>> after,
                                                               int limit) override;
-  absl::StatusOr<v1::FindingReply> AddFinding(const v1::Finding& f, const Mutation& m) override;
-  absl::StatusOr<v1::FindingReply> MutateFinding(
-      const std::string& id, const Mutation& m,
-      const std::function<absl::StatusOr<Change<v1::Finding>>(const v1::Finding&)>& apply) override;
   absl::StatusOr<v1::Finding> GetFinding(const std::string& id) override;
+  absl::StatusOr<FindingRecord> GetFindingRecord(const std::string& id) override;
   absl::StatusOr<std::vector<v1::Finding>> ListFindings(const v1::ListFindingsRequest& q,
                                                         const std::optional<std::string>& visible_to,
                                                         std::optional<std::pair<int64_t, std::string>> after,
                                                         int limit) override;
-  absl::StatusOr<v1::RectificationReply> AddRectification(const v1::Rectification& r, const Mutation& m) override;
-  absl::StatusOr<v1::RectificationReply> MutateRectification(
-      const std::string& id, const Mutation& m,
-      const std::function<absl::StatusOr<Change<v1::Rectification>>(const v1::Rectification&)>& apply) override;
   absl::StatusOr<v1::Rectification> GetRectification(const std::string& id) override;
   absl::StatusOr<std::vector<v1::Rectification>> ListRectifications(const v1::ListRectificationsRequest& q,
                                                                     const std::optional<std::string>& visible_to) override;
@@ -65,16 +61,17 @@ class PgStore final : public Store {
   absl::Status ReferralDelivered(db::Tx& tx, const std::string& finding_id, const v1::ClueReply& reply) override;
   absl::Status ReferralDead(db::Tx& tx, const std::string& finding_id, const std::string& error) override;
   absl::StatusOr<UnitInfo> Unit(const std::string& id) override;
-  absl::StatusOr<bool> PersonExists(const std::string& id) override;
+  absl::StatusOr<PersonInfo> Person(const std::string& id) override;
 
  private:
-  // Runs a mutation with idempotency, then moves the statistics version on.
+  // One walk (Store::Step) giving `Reply`.
   template <typename Reply>
-  absl::StatusOr<Reply> Idempotent(const Mutation& m, const std::function<absl::Status(db::Tx&, Reply&)>& body);
-  // Appends each event to its aggregate's chain, committing to the aggregate's row as the
-  // transaction has written it (at `at_micros`, else now).
-  void AppendEvents(db::Tx& tx, const std::vector<Event>& evs, const Actor& actor,
-                    std::optional<int64_t> at_micros = std::nullopt);
+  absl::StatusOr<Reply> Walk(const StepRequest& request, const auth::Principal& caller, StepFacts facts,
+                             const Rules& rules, const db::Idempotency::Key& key);
+  // Writes a decided change: the outbox command, each row once with its new chain head, and
+  // the events, each committing to its aggregate's row as the change leaves it (at
+  // `at_micros`). FAILED_PRECONDITION when a retried command is not parked as dead.
+  absl::Status Write(db::Tx& tx, Change& change, const Actor& actor, int64_t at_micros);
   // Links a finding to the clue its referral became, from either path (the relay's reply or
   // the clue's "registered" event): "clue_linked" the first time, "referral_delivered" when
   // a later arrival changes something, nothing when it changes nothing.

@@ -22,12 +22,6 @@
 
 namespace sm::audit {
 
-struct Policy {
-  int rectification_days = 30;
-  int spot_check_percent = 20;
-  int lookback_days = 90;
-};
-
 // GetAuditStats, answered from memory nearly always, is served on the callback API (no
 // handler thread per call); every other method on the sync API.
 class AuditServiceImpl final
@@ -82,20 +76,22 @@ class AuditServiceImpl final
   // NOT_FOUND ("<what> not found") / PERMISSION_DENIED, logged without content.
   absl::StatusOr<access::Outcome> Authorize(const auth::Principal& p, access::Rpc rpc, const access::Relations& rel,
                                             std::string_view what) const;
-  // Whether `unit` is an ancestor of `of` (false when either is unknown).
-  bool Above(const std::string& unit, const std::string& of);
-  access::Relations ToEngagement(const std::string& unit, const v1::Engagement& e);
-  access::Relations ToFinding(const std::string& unit, const v1::Finding& f, const v1::Engagement& e,
-                              bool owns_rectification);
-  access::Relations ToRectification(const std::string& unit, const v1::Rectification& x, const v1::Finding& f,
-                                    const v1::Engagement& e);
-  // Whether `unit` owns a rectification of the finding.
-  bool OwnsRectification(const std::string& unit, const std::string& finding_id);
+  // Logs a refusal (NOT_FOUND or PERMISSION_DENIED; other codes are not refusals).
+  void Refused(const auth::Principal& p, access::Rpc rpc, const absl::Status& s) const;
+  // Where `units` sit in the directory (unknown ones are absent). Errors: a failed read.
+  absl::StatusOr<access::Ancestry> AncestryOf(const std::vector<std::string>& units);
+  absl::StatusOr<access::Relations> ToEngagement(const std::string& unit, const v1::Engagement& e);
+  // The facts a step's rules read before its transaction: a new id, and the unit and the
+  // person the request names ("": none). Errors: a failed directory read (refuses the step).
+  absl::StatusOr<StepFacts> FactsOf(const std::string& unit_id, const std::string& person_id);
+  // One walk (store.h Step): the step `req`, validated, with the facts read before it; the
+  // key is the caller's request_id, the method and the request's fingerprint.
+  template <typename Request, typename Reply>
+  absl::Status Step(const server::CallInfo& call, const Request& req, StepFacts facts, Reply* reply);
 
-  // A finding with its engagement and the caller's relations to it. Errors: NOT_FOUND.
+  // A finding and the caller's relations to it. Errors: NOT_FOUND.
   struct FindingView {
     v1::Finding finding;
-    v1::Engagement engagement;
     access::Relations relations;
   };
   absl::StatusOr<FindingView> LoadFinding(const std::string& unit, const std::string& id);
@@ -112,10 +108,6 @@ class AuditServiceImpl final
   // scope unless they may see all units). PERMISSION_DENIED outside it.
   absl::Status ScopeStats(const auth::Principal& p, const v1::GetAuditStatsRequest& req,
                           v1::GetAuditStatsRequest* scoped);
-  absl::Status RectStep(const server::CallInfo& call, access::Rpc rpc, const google::protobuf::Message& req,
-                        const std::string& request_id, const std::string& id, int64_t expected_version, RectAction action,
-                        const std::function<absl::Status(const v1::Rectification&)>& precondition,
-                        const std::function<void(v1::Rectification&, nlohmann::json&)>& edit, v1::RectificationReply* reply);
 
   Store* store_;
   const workdays::Calendar* calendar_;

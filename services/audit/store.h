@@ -1,7 +1,6 @@
 // Storage interface of audit-service; pg_store.h is its PostgreSQL implementation.
 #pragma once
 
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,7 +11,9 @@
 #include "common/chain_anchor.h"
 #include "common/directory_reader.h"
 #include "common/clock.h"
+#include "common/db/idempotency.h"
 #include "common/event_log.h"
+#include "services/audit/workflow.h"
 #include "supervision/v1/audit.pb.h"
 #include "supervision/v1/clue.pb.h"
 
@@ -21,46 +22,30 @@ namespace sm::audit {
 namespace v1 = ::supervision::v1;
 using events::Actor;
 
-// An event a change records, on the aggregate (engagement or finding) it belongs to.
-struct Event {
-  std::string aggregate_id;
-  std::string type;
-  nlohmann::json data = nlohmann::json::object();
-};
-
-// A referral command to put in the outbox with the change.
-struct Command {
-  std::string kind;
-  std::string dedupe_key;
-  std::string payload;
-  bool retry = false;  // send a command parked as dead again (outbox::Requeue), payload unused
-};
-
-template <typename Row>
-struct Change {
-  Row after;
-  std::vector<Event> events;
-  std::optional<Command> command;
-};
-
-struct Mutation {
-  std::string request_id;
-  std::string method;
-  std::string fingerprint;
-  int64_t expected_version = 0;  // 0: not checked
-  Actor actor;
-};
-
 using UnitInfo = sm::UnitInfo;
+using PersonInfo = sm::PersonInfo;
 
 class Store {
  public:
   virtual ~Store() = default;
 
-  virtual absl::StatusOr<v1::EngagementReply> CreateEngagement(const v1::Engagement& e, const Mutation& m) = 0;
-  virtual absl::StatusOr<v1::EngagementReply> MutateEngagement(
-      const std::string& id, const Mutation& m,
-      const std::function<absl::StatusOr<Change<v1::Engagement>>(const v1::Engagement&)>& apply) = 0;
+  // One walk per command (workflow.h): in one transaction, the reply stored under `key` is
+  // replayed, or the step's item is loaded FOR UPDATE with what its rules need (directory
+  // reads in the same transaction; one that fails refuses the step), workflow Decide rules,
+  // and the change is written (each row once with its chain head, its events, its outbox
+  // command) and committed. Errors: NOT_FOUND when the item does not exist; Decide's
+  // refusals as they are; INVALID_ARGUMENT naming request_id for a key reused with other
+  // parameters.
+  virtual absl::StatusOr<v1::EngagementReply> Step(const EngagementStep& request, const auth::Principal& caller,
+                                                   StepFacts facts, const Rules& rules,
+                                                   const db::Idempotency::Key& key) = 0;
+  virtual absl::StatusOr<v1::FindingReply> Step(const FindingStep& request, const auth::Principal& caller,
+                                                StepFacts facts, const Rules& rules,
+                                                const db::Idempotency::Key& key) = 0;
+  virtual absl::StatusOr<v1::RectificationReply> Step(const RectificationStep& request,
+                                                      const auth::Principal& caller, StepFacts facts,
+                                                      const Rules& rules, const db::Idempotency::Key& key) = 0;
+
   virtual absl::StatusOr<v1::Engagement> GetEngagement(const std::string& id) = 0;
   // The list queries narrow to `visible_to` (a unit) when set: engagements it conducts or is
   // audited in; findings of its engagements, for which it is responsible, that were
@@ -71,22 +56,14 @@ class Store {
                                                                       std::optional<std::pair<int64_t, std::string>> after,
                                                                       int limit) = 0;
 
-  // Adds the finding; flags it as recurring when an earlier engagement found the same
-  // category at the same responsible unit.
-  virtual absl::StatusOr<v1::FindingReply> AddFinding(const v1::Finding& f, const Mutation& m) = 0;
-  virtual absl::StatusOr<v1::FindingReply> MutateFinding(
-      const std::string& id, const Mutation& m,
-      const std::function<absl::StatusOr<Change<v1::Finding>>(const v1::Finding&)>& apply) = 0;
   virtual absl::StatusOr<v1::Finding> GetFinding(const std::string& id) = 0;
+  // A finding with its engagement and rectifications, in one statement. NOT_FOUND.
+  virtual absl::StatusOr<FindingRecord> GetFindingRecord(const std::string& id) = 0;
   virtual absl::StatusOr<std::vector<v1::Finding>> ListFindings(const v1::ListFindingsRequest& q,
                                                                 const std::optional<std::string>& visible_to,
                                                                 std::optional<std::pair<int64_t, std::string>> after,
                                                                 int limit) = 0;
 
-  virtual absl::StatusOr<v1::RectificationReply> AddRectification(const v1::Rectification& r, const Mutation& m) = 0;
-  virtual absl::StatusOr<v1::RectificationReply> MutateRectification(
-      const std::string& id, const Mutation& m,
-      const std::function<absl::StatusOr<Change<v1::Rectification>>(const v1::Rectification&)>& apply) = 0;
   virtual absl::StatusOr<v1::Rectification> GetRectification(const std::string& id) = 0;
   virtual absl::StatusOr<std::vector<v1::Rectification>> ListRectifications(const v1::ListRectificationsRequest& q,
                                                                             const std::optional<std::string>& visible_to) = 0;
@@ -119,7 +96,8 @@ class Store {
   virtual absl::Status ReferralDead(db::Tx& tx, const std::string& finding_id, const std::string& error) = 0;
 
   virtual absl::StatusOr<UnitInfo> Unit(const std::string& id) = 0;
-  virtual absl::StatusOr<bool> PersonExists(const std::string& id) = 0;
+  // Directory look-ups (kept in memory per directory generation). NOT_FOUND when absent.
+  virtual absl::StatusOr<PersonInfo> Person(const std::string& id) = 0;
 };
 
 }  // namespace sm::audit

@@ -39,16 +39,16 @@ TEST(AuditWorkflowTest, EveryRectificationStateActionPartyTriple) {
   const std::map<std::pair<S, RectAction>, Legal> table = {
       {{S::RECTIFICATION_STATE_OPEN, RectAction::kProgress}, {Party::kOwner, S::RECTIFICATION_STATE_OPEN}},
       {{S::RECTIFICATION_STATE_OPEN, RectAction::kSubmit}, {Party::kOwner, S::RECTIFICATION_STATE_SUBMITTED}},
-      {{S::RECTIFICATION_STATE_SUBMITTED, RectAction::kApprove}, {Party::kAuditUnit, S::RECTIFICATION_STATE_SIGNED_OFF}},
-      {{S::RECTIFICATION_STATE_SUBMITTED, RectAction::kReject}, {Party::kAuditUnit, S::RECTIFICATION_STATE_OPEN}},
-      {{S::RECTIFICATION_STATE_SIGNED_OFF, RectAction::kReopen}, {Party::kAuditUnit, S::RECTIFICATION_STATE_OPEN}},
+      {{S::RECTIFICATION_STATE_SUBMITTED, RectAction::kApprove}, {Party::kReviewer, S::RECTIFICATION_STATE_SIGNED_OFF}},
+      {{S::RECTIFICATION_STATE_SUBMITTED, RectAction::kReject}, {Party::kReviewer, S::RECTIFICATION_STATE_OPEN}},
+      {{S::RECTIFICATION_STATE_SIGNED_OFF, RectAction::kReopen}, {Party::kReviewer, S::RECTIFICATION_STATE_OPEN}},
   };
   int checked = 0, legal = 0;
   for (int si = v1::RectificationState_MIN; si <= v1::RectificationState_MAX; ++si) {
     const auto state = static_cast<S>(si);
     for (RectAction action : {RectAction::kProgress, RectAction::kSubmit, RectAction::kApprove, RectAction::kReject,
                               RectAction::kReopen}) {
-      for (Party party : {Party::kAuditUnit, Party::kOwner, Party::kOther}) {
+      for (Party party : {Party::kReviewer, Party::kOwner, Party::kOther}) {
         ++checked;
         auto got = NextRectification(state, action, party);
         const std::string where = std::string(RectificationStateName(state)) + " / " +

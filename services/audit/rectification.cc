@@ -1,0 +1,165 @@
+#include "services/audit/rectification.h"
+
+#include "common/crypto.h"
+#include "common/db/sql.h"
+#include "common/status.h"
+
+namespace sm::rectification {
+namespace {
+
+using S = v1::RectificationState;
+
+using db::Micros;
+using db::TimestampOf;
+
+const char* EventType(Action a) {
+  switch (a) {
+    case Action::kProgress: return "rectification_progress";
+    case Action::kSubmit: return "rectification_submitted";
+    case Action::kApprove: return "rectification_signed_off";
+    case Action::kReject: return "rectification_rejected";
+    case Action::kReopen: return "rectification_reopened";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::string_view StateName(v1::RectificationState s) {
+  switch (s) {
+    case v1::RECTIFICATION_STATE_OPEN: return "OPEN";
+    case v1::RECTIFICATION_STATE_SUBMITTED: return "SUBMITTED";
+    case v1::RECTIFICATION_STATE_SIGNED_OFF: return "SIGNED_OFF";
+    default: return "UNSPECIFIED";
+  }
+}
+
+std::string_view ActionName(Action a) {
+  switch (a) {
+    case Action::kProgress: return "record progress on";
+    case Action::kSubmit: return "submit";
+    case Action::kApprove: return "sign off";
+    case Action::kReject: return "reject";
+    case Action::kReopen: return "reopen";
+  }
+  return "?";
+}
+
+Party PartyOf(Action a) { return a == Action::kProgress || a == Action::kSubmit ? Party::kOwner : Party::kReviewer; }
+
+absl::StatusOr<v1::RectificationState> Next(v1::RectificationState state, Action action, Party party) {
+  auto illegal = [&] {
+    return absl::FailedPreconditionError("cannot " + std::string(ActionName(action)) + " a rectification in state " +
+                                         std::string(StateName(state)));
+  };
+  // The one state each action starts from, and where it leads.
+  struct Edge {
+    S from, to;
+  };
+  Edge edge;
+  switch (action) {
+    case Action::kProgress: edge = {S::RECTIFICATION_STATE_OPEN, S::RECTIFICATION_STATE_OPEN}; break;
+    case Action::kSubmit: edge = {S::RECTIFICATION_STATE_OPEN, S::RECTIFICATION_STATE_SUBMITTED}; break;
+    case Action::kApprove: edge = {S::RECTIFICATION_STATE_SUBMITTED, S::RECTIFICATION_STATE_SIGNED_OFF}; break;
+    case Action::kReject: edge = {S::RECTIFICATION_STATE_SUBMITTED, S::RECTIFICATION_STATE_OPEN}; break;
+    case Action::kReopen: edge = {S::RECTIFICATION_STATE_SIGNED_OFF, S::RECTIFICATION_STATE_OPEN}; break;
+    default: return illegal();
+  }
+  if (state != edge.from) return illegal();
+  const Party who = PartyOf(action);
+  if (party != who) {
+    return absl::PermissionDeniedError(std::string(who == Party::kOwner ? "only the owner unit may "
+                                                                        : "only the audit unit may ") +
+                                       std::string(ActionName(action)) + " it");
+  }
+  return edge.to;
+}
+
+bool SpotCheck(const std::string& rectification_id, int percent) {
+  if (percent <= 0) return false;
+  if (percent >= 100) return true;
+  const std::string h = crypto::Sha256Hex("spot-check:" + rectification_id);
+  const unsigned draw = static_cast<unsigned>(std::stoul(h.substr(0, 8), nullptr, 16)) % 100u;
+  return draw < static_cast<unsigned>(percent);
+}
+
+Step Open(const std::string& id, const std::string& item_id, const std::string& measure,
+          const std::string& owner_unit_id, int working_days, const Rules& rules) {
+  Step out;
+  v1::Rectification& x = out.after;
+  x.set_id(id);
+  x.set_finding_id(item_id);
+  x.set_measure(measure);
+  x.set_owner_unit_id(owner_unit_id);
+  *x.mutable_deadline_at() = TimestampOf(
+      rules.calendar->Deadline(rules.now, working_days == 0 ? rules.policy.rectification_days : working_days));
+  x.set_state(S::RECTIFICATION_STATE_OPEN);
+  x.set_version(1);
+  out.event_type = "rectification_added";
+  out.data = {{"rectification_id", x.id()}, {"owner_unit_id", x.owner_unit_id()},
+              {"deadline_us", Micros(x.deadline_at())}};
+  return out;
+}
+
+absl::StatusOr<Step> Decide(const v1::Rectification& cur, Party party, const Command& command, const Rules& rules) {
+  // Checked before the state table: the window says nothing to anyone the access table
+  // did not already let act.
+  if (command.action == Action::kReopen && cur.state() == S::RECTIFICATION_STATE_SIGNED_OFF &&
+      cur.has_lookback_until() && rules.now > FromUnixSeconds(cur.lookback_until().seconds())) {
+    return absl::FailedPreconditionError("the look-back window (回头看) of this rectification has closed");
+  }
+  SM_ASSIGN_OR_RETURN(S next, Next(cur.state(), command.action, party));
+  Step out{cur, EventType(command.action),
+           {{"rectification_id", cur.id()},
+            {"from", v1::RectificationState_Name(cur.state())},
+            {"to", v1::RectificationState_Name(next)}}};
+  v1::Rectification& x = out.after;
+  x.set_state(next);
+  x.set_version(cur.version() + 1);
+  switch (command.action) {
+    case Action::kProgress:
+      x.set_last_note(command.text);
+      out.data["note"] = command.text;
+      out.data["evidence_refs"] = command.evidence_refs;
+      break;
+    case Action::kSubmit:
+      x.set_last_note(command.text);
+      out.data["summary"] = command.text;
+      break;
+    case Action::kApprove:
+      *x.mutable_signed_off_at() = TimestampOf(rules.now);
+      *x.mutable_lookback_until() = TimestampOf(rules.now + std::chrono::hours(24 * rules.policy.lookback_days));
+      x.set_spot_check(SpotCheck(x.id(), rules.policy.spot_check_percent));
+      x.set_overdue(false);
+      out.data["spot_check"] = x.spot_check();
+      out.data["reason"] = command.text;
+      break;
+    case Action::kReject:
+      x.set_last_note(command.text);
+      out.data["reason"] = command.text;
+      break;
+    case Action::kReopen:
+      x.set_reopened(x.reopened() + 1);
+      x.clear_signed_off_at();
+      x.clear_lookback_until();
+      x.set_spot_check(false);
+      x.set_last_note(command.text);
+      *x.mutable_deadline_at() = TimestampOf(rules.calendar->Deadline(rules.now, rules.policy.rectification_days));
+      out.data["reason"] = command.text;
+      break;
+  }
+  return out;
+}
+
+bool IsOverdue(const v1::Rectification& x, TimePoint now) {
+  return !x.overdue() && x.state() == S::RECTIFICATION_STATE_OPEN && Micros(x.deadline_at()) < ToUnixMicros(now);
+}
+
+Step Escalate(const v1::Rectification& x) {
+  Step out{x, "rectification_escalated", {{"rectification_id", x.id()}}};
+  out.after.set_overdue(true);
+  out.after.set_version(x.version() + 1);
+  return out;
+}
+
+}  // namespace sm::rectification
