@@ -84,6 +84,28 @@ absl::Status Decode(std::string_view type, std::string_view json, pb::Message* e
   return absl::OkStatus();
 }
 
+absl::Status SetMember(pb::Message* envelope, std::string_view type, const pb::Message& value) {
+  const pb::Descriptor* d = envelope->GetDescriptor();
+  const FD* member = d->FindFieldByName(std::string(type));
+  if (member == nullptr || member->containing_oneof() == nullptr || member->message_type() == nullptr) {
+    return absl::NotFoundError(kUnknownType + std::string(" \"") + std::string(type) + "\" for " + d->full_name());
+  }
+  if (member->message_type() != value.GetDescriptor()) {
+    return absl::InvalidArgumentError("event \"" + std::string(type) + "\" is a " + member->message_type()->full_name() +
+                                      ", not a " + value.GetDescriptor()->full_name());
+  }
+  envelope->GetReflection()->MutableMessage(envelope, member)->CopyFrom(value);
+  return absl::OkStatus();
+}
+
+absl::Status Rewrap(const pb::Message& from, pb::Message* to) {
+  const pb::Descriptor* d = from.GetDescriptor();
+  const FD* member =
+      d->oneof_decl_count() == 1 ? from.GetReflection()->GetOneofFieldDescriptor(from, d->oneof_decl(0)) : nullptr;
+  if (member == nullptr) return absl::InvalidArgumentError(std::string(d->full_name()) + ": no event set");
+  return SetMember(to, member->name(), from.GetReflection()->GetMessage(from, member));
+}
+
 bool IsUnknownType(const absl::Status& s) {
   return s.code() == absl::StatusCode::kNotFound && absl::StartsWith(s.message(), kUnknownType);
 }

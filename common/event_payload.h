@@ -47,6 +47,17 @@ absl::StatusOr<Envelope> Decode(std::string_view type, std::string_view json) {
 
 bool IsUnknownType(const absl::Status& s);
 
+// Sets the member of `envelope` named `type` to `value`, a message of that member's type:
+// NOT_FOUND (IsUnknownType) when there is no such member, INVALID_ARGUMENT when `value` is
+// of another type. For events whose type is made from data ("clue_" + a clue event's type).
+absl::Status SetMember(google::protobuf::Message* envelope, std::string_view type,
+                       const google::protobuf::Message& value);
+
+// The set member of the envelope `from`, set in the envelope `to` under the same name (a
+// piece shared by services writes its own envelope; each service's envelope carries its
+// members). Errors as SetMember's, and INVALID_ARGUMENT when `from` has none set.
+absl::Status Rewrap(const google::protobuf::Message& from, google::protobuf::Message* to);
+
 // A consumer skips an event it cannot apply: `why` is Decode's error (an unknown type, or
 // data that does not read as its type). Counts sm_consumer_skipped_total{consumer,type,
 // reason} (reason "unknown_type" or "unreadable") and logs the first of each at info (an

@@ -12,15 +12,14 @@ using S = v1::RectificationState;
 using db::Micros;
 using db::TimestampOf;
 
-const char* EventType(Action a) {
-  switch (a) {
-    case Action::kProgress: return "rectification_progress";
-    case Action::kSubmit: return "rectification_submitted";
-    case Action::kApprove: return "rectification_signed_off";
-    case Action::kReject: return "rectification_rejected";
-    case Action::kReopen: return "rectification_reopened";
-  }
-  return "?";
+// The event of a step from `from` to `to` on `id`: the member of the action's type, with
+// the rectification and the two states set.
+template <typename Event>
+Event* Moved(Event* e, const std::string& id, S from, S to) {
+  e->set_rectification_id(id);
+  e->set_from(from);
+  e->set_to(to);
+  return e;
 }
 
 }  // namespace
@@ -95,9 +94,10 @@ Step Open(const std::string& id, const std::string& item_id, const std::string& 
       rules.calendar->Deadline(rules.now, working_days == 0 ? rules.policy.rectification_days : working_days));
   x.set_state(S::RECTIFICATION_STATE_OPEN);
   x.set_version(1);
-  out.event_type = "rectification_added";
-  out.data = {{"rectification_id", x.id()}, {"owner_unit_id", x.owner_unit_id()},
-              {"deadline_us", Micros(x.deadline_at())}};
+  auto* e = out.event.mutable_rectification_added();
+  e->set_rectification_id(x.id());
+  e->set_owner_unit_id(x.owner_unit_id());
+  e->set_deadline_us(Micros(x.deadline_at()));
   return out;
 }
 
@@ -109,34 +109,32 @@ absl::StatusOr<Step> Decide(const v1::Rectification& cur, Party party, const Com
     return absl::FailedPreconditionError("the look-back window (回头看) of this rectification has closed");
   }
   SM_ASSIGN_OR_RETURN(S next, Next(cur.state(), command.action, party));
-  Step out{cur, EventType(command.action),
-           {{"rectification_id", cur.id()},
-            {"from", v1::RectificationState_Name(cur.state())},
-            {"to", v1::RectificationState_Name(next)}}};
+  Step out{cur, {}};
+  v1::RectificationEventPayload& ev = out.event;
   v1::Rectification& x = out.after;
   x.set_state(next);
   x.set_version(cur.version() + 1);
   switch (command.action) {
     case Action::kProgress:
       x.set_last_note(command.text);
-      out.data["note"] = command.text;
-      out.data["evidence_refs"] = command.evidence_refs;
+      Moved(ev.mutable_rectification_progress(), cur.id(), cur.state(), next)->set_note(command.text);
+      for (const auto& ref : command.evidence_refs) ev.mutable_rectification_progress()->add_evidence_refs(ref);
       break;
     case Action::kSubmit:
       x.set_last_note(command.text);
-      out.data["summary"] = command.text;
+      Moved(ev.mutable_rectification_submitted(), cur.id(), cur.state(), next)->set_summary(command.text);
       break;
     case Action::kApprove:
       *x.mutable_signed_off_at() = TimestampOf(rules.now);
       *x.mutable_lookback_until() = TimestampOf(rules.now + std::chrono::hours(24 * rules.policy.lookback_days));
       x.set_spot_check(SpotCheck(x.id(), rules.policy.spot_check_percent));
       x.set_overdue(false);
-      out.data["spot_check"] = x.spot_check();
-      out.data["reason"] = command.text;
+      Moved(ev.mutable_rectification_signed_off(), cur.id(), cur.state(), next)->set_spot_check(x.spot_check());
+      ev.mutable_rectification_signed_off()->set_reason(command.text);
       break;
     case Action::kReject:
       x.set_last_note(command.text);
-      out.data["reason"] = command.text;
+      Moved(ev.mutable_rectification_rejected(), cur.id(), cur.state(), next)->set_reason(command.text);
       break;
     case Action::kReopen:
       x.set_reopened(x.reopened() + 1);
@@ -145,7 +143,7 @@ absl::StatusOr<Step> Decide(const v1::Rectification& cur, Party party, const Com
       x.set_spot_check(false);
       x.set_last_note(command.text);
       *x.mutable_deadline_at() = TimestampOf(rules.calendar->Deadline(rules.now, rules.policy.rectification_days));
-      out.data["reason"] = command.text;
+      Moved(ev.mutable_rectification_reopened(), cur.id(), cur.state(), next)->set_reason(command.text);
       break;
   }
   return out;
@@ -156,7 +154,8 @@ bool IsOverdue(const v1::Rectification& x, TimePoint now) {
 }
 
 Step Escalate(const v1::Rectification& x) {
-  Step out{x, "rectification_escalated", {{"rectification_id", x.id()}}};
+  Step out{x, {}};
+  out.event.mutable_rectification_escalated()->set_rectification_id(x.id());
   out.after.set_overdue(true);
   out.after.set_version(x.version() + 1);
   return out;

@@ -11,11 +11,11 @@
 #include <vector>
 
 #include <absl/status/statusor.h>
-#include <nlohmann/json.hpp>
 
 #include "common/clock.h"
 #include "common/workdays.h"
 #include "supervision/v1/audit.pb.h"
+#include "supervision/v1/events.pb.h"
 
 namespace sm::rectification {
 
@@ -64,8 +64,7 @@ struct Rules {
 // that records it (on the chain of the item the rectification belongs to).
 struct Step {
   v1::Rectification after;
-  std::string event_type;
-  nlohmann::json data = nlohmann::json::object();
+  v1::RectificationEventPayload event;
 };
 
 // A new rectification of `item_id`: OPEN, owned by `owner_unit_id`, due `working_days`

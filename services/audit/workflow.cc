@@ -1,14 +1,15 @@
 #include "services/audit/workflow.h"
 
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <stdexcept>
 
 #include <google/protobuf/util/message_differencer.h>
 
 #include "common/db/sql.h"
+#include "common/event_payload.h"
 #include "common/status.h"
 #include "common/workdays.h"
 
@@ -135,12 +136,12 @@ std::string DateText(const std::string& s) {
 }
 
 // A change of the finding's own row, with one event on it.
-Change FindingChange(const StoredFinding& f, std::string type, nlohmann::json data) {
+Change FindingChange(const StoredFinding& f, v1::AuditEventPayload event) {
   Change c;
   c.finding = f;
   c.finding_row = Row::kUpdate;
   c.finding->finding.set_version(f.finding.version() + 1);
-  c.events.push_back({f.finding.id(), std::move(type), std::move(data)});
+  c.events.push_back({f.finding.id(), std::move(event)});
   return c;
 }
 
@@ -160,7 +161,9 @@ Change RectificationChange(const StoredFinding& f, rectification::Step step, Row
     });
   }
   c.finding->Count();
-  c.events.push_back({f.finding.id(), std::move(step.event_type), std::move(step.data)});
+  Event& e = c.events.emplace_back(Event{f.finding.id(), {}});
+  // Every rectification event is an audit event of the same name (events.proto).
+  if (absl::Status s = events::Rewrap(step.event, &e.event); !s.ok()) throw std::logic_error(std::string(s.message()));
   return c;
 }
 
@@ -202,8 +205,9 @@ struct Walk {
     e.set_state(v1::ENGAGEMENT_STATE_PLANNED);
     e.set_version(1);
     db::SetMicros(e.mutable_created_at(), cur.now_us);
-    c.events.push_back({e.id(), "engagement_created",
-                        {{"kind", v1::EngagementKind_Name(e.kind())}, {"audited_unit_id", e.audited_unit_id()}}});
+    auto* created = c.events.emplace_back(Event{e.id(), {}}).event.mutable_engagement_created();
+    created->set_kind(e.kind());
+    created->set_audited_unit_id(e.audited_unit_id());
     return c;
   }
 
@@ -218,8 +222,9 @@ struct Walk {
     c.engagement_row = Row::kUpdate;
     c.engagement->engagement.set_state(req.to());
     c.engagement->engagement.set_version(e.version() + 1);
-    c.events.push_back({e.id(), "engagement_advanced",
-                        {{"from", v1::EngagementState_Name(e.state())}, {"to", v1::EngagementState_Name(req.to())}}});
+    auto* advanced = c.events.emplace_back(Event{e.id(), {}}).event.mutable_engagement_advanced();
+    advanced->set_from(e.state());
+    advanced->set_to(req.to());
     return c;
   }
 
@@ -253,12 +258,15 @@ struct Walk {
     f.set_version(1);
     db::SetMicros(f.mutable_created_at(), cur.now_us);
     c.finding->Count();
-    c.events.push_back({f.id(), "finding_added",
-                        {{"engagement_id", e.id()}, {"category", v1::FindingCategory_Name(f.category())},
-                         {"amount_fen", f.amount_fen()}, {"responsible_unit_id", f.responsible_unit_id()}}});
+    auto* added = c.events.emplace_back(Event{f.id(), {}}).event.mutable_finding_added();
+    added->set_engagement_id(e.id());
+    added->set_category(f.category());
+    added->set_amount_fen(f.amount_fen());
+    added->set_responsible_unit_id(f.responsible_unit_id());
     if (f.recurring()) {
       // A recurring problem escalates: it is flagged on the finding and in the feed.
-      c.events.push_back({f.id(), "recurrence_flagged", {{"recurs_finding_id", f.recurs_finding_id()}}});
+      c.events.emplace_back(Event{f.id(), {}}).event.mutable_recurrence_flagged()->set_recurs_finding_id(
+          f.recurs_finding_id());
     }
     return c;
   }
@@ -293,7 +301,9 @@ struct Walk {
     clue.set_summary(req.summary().empty() ? "审计移送：" + f.title() : req.summary());
     clue.set_details(f.description());
     clue.set_severity(f.severity());
-    Change c = FindingChange(*cur.finding, "referred", {{"to_unit_id", req.to_unit_id()}});
+    v1::AuditEventPayload referred;
+    referred.mutable_referred()->set_to_unit_id(req.to_unit_id());
+    Change c = FindingChange(*cur.finding, std::move(referred));
     c.command = Command{"clue.register", "finding:" + f.id(), clue.SerializeAsString()};
     c.finding->finding.mutable_referral()->set_state(v1::REFERRAL_STATE_PENDING);
     c.finding->finding.mutable_referral()->set_to_unit_id(Lower(req.to_unit_id()));
@@ -308,8 +318,10 @@ struct Walk {
       return absl::FailedPreconditionError("only a dead referral is retried (referral state " +
                                            v1::ReferralState_Name(f.referral().state()) + ")");
     }
-    Change c = FindingChange(*cur.finding, "referral_retried",
-                             {{"reason", req.reason()}, {"last_error", f.referral().last_error()}});
+    v1::AuditEventPayload retried;
+    retried.mutable_referral_retried()->set_reason(req.reason());
+    retried.mutable_referral_retried()->set_last_error(f.referral().last_error());
+    Change c = FindingChange(*cur.finding, std::move(retried));
     c.command = Command{"clue.register", "finding:" + f.id(), "", /*retry=*/true};
     c.finding->finding.mutable_referral()->set_state(v1::REFERRAL_STATE_PENDING);
     c.finding->finding.mutable_referral()->clear_last_error();
@@ -465,13 +477,17 @@ std::optional<Change> LinkReferral(const StoredFinding& f, const std::string& cl
   // Already linked (by the relay's reply or the clue's own event, whichever came first) and
   // nothing new: no write. "clue_linked" is written once per finding.
   if (!first && google::protobuf::util::MessageDifferencer::Equals(after, f.finding)) return std::nullopt;
-  Change c = FindingChange(f, first ? "clue_linked" : "referral_delivered", {{"clue_id", clue_id}});
+  v1::AuditEventPayload linked;
+  (first ? linked.mutable_clue_linked() : linked.mutable_referral_delivered())->set_clue_id(clue_id);
+  Change c = FindingChange(f, std::move(linked));
   *c.finding->finding.mutable_referral() = after.referral();
   return c;
 }
 
 Change ReferralDead(const StoredFinding& f, const std::string& error) {
-  Change c = FindingChange(f, "referral_dead", {{"error", error}});
+  v1::AuditEventPayload dead;
+  dead.mutable_referral_dead()->set_error(error);
+  Change c = FindingChange(f, std::move(dead));
   c.finding->finding.mutable_referral()->set_state(v1::REFERRAL_STATE_DEAD);
   c.finding->finding.mutable_referral()->set_last_error(error);
   return c;
@@ -479,7 +495,16 @@ Change ReferralDead(const StoredFinding& f, const std::string& error) {
 
 Change FollowClue(const StoredFinding& f, const ReferralUpdate& u, const std::string& clue_event_type,
                   const std::string& clue_id, int64_t clue_seq) {
-  Change c = FindingChange(f, "clue_" + clue_event_type, {{"clue_id", clue_id}, {"clue_seq", clue_seq}});
+  v1::ClueFollowed followed;
+  followed.set_clue_id(clue_id);
+  followed.set_clue_seq(clue_seq);
+  v1::AuditEventPayload event;
+  // "clue_" + the clue event's type: the clue events a referral follows are members of
+  // AuditEventPayload (FromClueEvent maps no others).
+  if (absl::Status s = events::SetMember(&event, "clue_" + clue_event_type, followed); !s.ok()) {
+    throw std::logic_error(std::string(s.message()));
+  }
+  Change c = FindingChange(f, std::move(event));
   auto* ref = c.finding->finding.mutable_referral();
   if (u.clue_state) ref->set_clue_state(*u.clue_state);
   if (u.disposition) ref->set_disposition(*u.disposition);

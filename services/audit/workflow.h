@@ -11,7 +11,6 @@
 #include <vector>
 
 #include <absl/status/statusor.h>
-#include <nlohmann/json.hpp>
 
 #include "common/auth.h"
 #include "common/directory_reader.h"
@@ -91,8 +90,7 @@ bool OwnsRectification(const StoredFinding& f, const std::string& unit);
 // An event a change records, on the engagement or finding it belongs to.
 struct Event {
   std::string aggregate_id;
-  std::string type;
-  nlohmann::json data = nlohmann::json::object();
+  v1::AuditEventPayload event;  // events.proto: its type and data
 };
 
 // A referral command to put in the outbox with the change.

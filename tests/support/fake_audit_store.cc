@@ -1,5 +1,7 @@
 #include "tests/support/fake_audit_store.h"
 
+#include "common/event_payload.h"
+
 #include "common/status.h"
 
 namespace sm::audit::testing {
@@ -169,8 +171,10 @@ absl::StatusOr<events::EventLog::History> FakeStore::History(const std::string& 
     chain::Event out;
     out.seq = static_cast<int64_t>(h.events.size()) + 1;
     out.aggregate_id = e.aggregate_id;
-    out.type = e.type;
-    out.data = e.data.dump();
+    auto payload = events::Encode(e.event);
+    if (!payload.ok()) return payload.status();
+    out.type = payload->type;
+    out.data = payload->json;
     h.events.push_back(std::move(out));
   }
   if (h.events.empty() && !engagements.count(aggregate_id) && !findings.count(aggregate_id)) {

@@ -16,6 +16,10 @@ namespace sm::audit {
 namespace {
 
 using Code = absl::StatusCode;
+
+// An event as stored: its type and its data (events.proto, common/event_payload.h).
+std::string Type(const Event& e) { return events::Encode(e.event)->type; }
+nlohmann::json Data(const Event& e) { return nlohmann::json::parse(events::Encode(e.event)->json); }
 using S = v1::RectificationState;
 
 const std::string kAuditUnit = "00000000-0000-7000-8000-0000000000a1";
@@ -238,7 +242,7 @@ TEST_F(AuditDecideTest, EveryRectificationStepStateAndParty) {
             EXPECT_EQ(got->finding->finding.version(), 5);
             ASSERT_EQ(got->events.size(), 1u);
             EXPECT_EQ(got->events[0].aggregate_id, kFinding);
-            EXPECT_EQ(got->events[0].data["rectification_id"], kRect);
+            EXPECT_EQ(Data(got->events[0])["rectification_id"], kRect);
             EXPECT_FALSE(got->command);
           }
         }
@@ -270,18 +274,18 @@ TEST_F(AuditDecideTest, ProgressAndSubmitKeepTheNoteAndSayItInTheEvent) {
   auto ch = Run(p, Who::kOwnerStaff, OfFinding());
   ASSERT_TRUE(ch.ok()) << ch.status();
   EXPECT_EQ(ch->finding->Find(kRect)->rectification.last_note(), "half done");
-  EXPECT_EQ(ch->events[0].type, "rectification_progress");
-  EXPECT_EQ(ch->events[0].data["note"], "half done");
-  EXPECT_EQ(ch->events[0].data["evidence_refs"], nlohmann::json::array({"photo-1"}));
+  EXPECT_EQ(Type(ch->events[0]), "rectification_progress");
+  EXPECT_EQ(Data(ch->events[0])["note"], "half done");
+  EXPECT_EQ(Data(ch->events[0])["evidence_refs"], nlohmann::json::array({"photo-1"}));
   auto s = Request<v1::SubmitRectificationRequest>(2);
   s.set_rectification_id(kRect);
   s.set_summary("all done");
   ch = Run(s, Who::kOwnerStaff, OfFinding());
   ASSERT_TRUE(ch.ok()) << ch.status();
-  EXPECT_EQ(ch->events[0].type, "rectification_submitted");
-  EXPECT_EQ(ch->events[0].data["from"], "RECTIFICATION_STATE_OPEN");
-  EXPECT_EQ(ch->events[0].data["to"], "RECTIFICATION_STATE_SUBMITTED");
-  EXPECT_EQ(ch->events[0].data["summary"], "all done");
+  EXPECT_EQ(Type(ch->events[0]), "rectification_submitted");
+  EXPECT_EQ(Data(ch->events[0])["from"], "RECTIFICATION_STATE_OPEN");
+  EXPECT_EQ(Data(ch->events[0])["to"], "RECTIFICATION_STATE_SUBMITTED");
+  EXPECT_EQ(Data(ch->events[0])["summary"], "all done");
   EXPECT_EQ(ch->finding->finding.rectifications_open(), 1);
 }
 
@@ -299,8 +303,8 @@ TEST_F(AuditDecideTest, SignOffDrawsTheSpotCheckOpensTheLookBackAndClearsOverdue
   EXPECT_EQ(x.lookback_until().seconds(), ToUnixSeconds(kNow) + 90 * 86400);
   EXPECT_EQ(x.spot_check(), SpotCheck(kRect, 50));
   EXPECT_FALSE(x.overdue());
-  EXPECT_EQ(ch->events[0].type, "rectification_signed_off");
-  EXPECT_EQ(ch->events[0].data["spot_check"], x.spot_check());
+  EXPECT_EQ(Type(ch->events[0]), "rectification_signed_off");
+  EXPECT_EQ(Data(ch->events[0])["spot_check"], x.spot_check());
   EXPECT_EQ(ch->finding->finding.rectifications_signed_off(), 1);
   EXPECT_EQ(ch->finding->finding.rectifications_open(), 0);
   // A rejection sends it back with the reason as its note.
@@ -310,7 +314,7 @@ TEST_F(AuditDecideTest, SignOffDrawsTheSpotCheckOpensTheLookBackAndClearsOverdue
   ASSERT_TRUE(ch.ok()) << ch.status();
   EXPECT_EQ(ch->finding->Find(kRect)->rectification.state(), S::RECTIFICATION_STATE_OPEN);
   EXPECT_EQ(ch->finding->Find(kRect)->rectification.last_note(), "photos missing");
-  EXPECT_EQ(ch->events[0].type, "rectification_rejected");
+  EXPECT_EQ(Type(ch->events[0]), "rectification_rejected");
 }
 
 TEST_F(AuditDecideTest, ReopeningWorksWithinTheLookBackWindowOnly) {
@@ -331,7 +335,7 @@ TEST_F(AuditDecideTest, ReopeningWorksWithinTheLookBackWindowOnly) {
   EXPECT_FALSE(x.spot_check());
   EXPECT_EQ(x.last_note(), "the problem is back");
   EXPECT_EQ(x.deadline_at().seconds(), ToUnixSeconds(calendar_.Deadline(kNow, 30)));
-  EXPECT_EQ(ch->events[0].type, "rectification_reopened");
+  EXPECT_EQ(Type(ch->events[0]), "rectification_reopened");
   // After the window: refused, but only to those the table lets act (it says nothing to
   // others).
   *Rect().mutable_lookback_until() = db::TimestampOf(kNow - std::chrono::hours(1));
@@ -365,8 +369,8 @@ TEST_F(AuditDecideTest, AddRectificationOwnsItToTheResponsibleUnitByDefault) {
   EXPECT_EQ(x->rectification.deadline_at().seconds(), ToUnixSeconds(calendar_.Deadline(kNow, 30)));
   EXPECT_EQ(ch->finding->rectifications.size(), 2u);
   EXPECT_EQ(ch->finding->finding.rectifications_open(), 2);
-  EXPECT_EQ(ch->events[0].type, "rectification_added");
-  EXPECT_EQ(ch->events[0].data["owner_unit_id"], kAudited);
+  EXPECT_EQ(Type(ch->events[0]), "rectification_added");
+  EXPECT_EQ(Data(ch->events[0])["owner_unit_id"], kAudited);
   // Its own working days; an owner the directory does not have is refused by name.
   r.set_working_days(5);
   r.set_owner_unit_id(kOwner);
@@ -448,8 +452,8 @@ TEST_F(AuditDecideTest, ReferralRegistersTheClueAtTheAuditUnitOfferedToTheDiscip
   EXPECT_EQ(clue.subjects(0).person_id(), kNewId);
   EXPECT_EQ(clue.summary(), "审计移送：挪用专项资金");
   EXPECT_EQ(clue.details(), "described");
-  EXPECT_EQ(ch->events[0].type, "referred");
-  EXPECT_EQ(ch->events[0].data["to_unit_id"], kReferred);
+  EXPECT_EQ(Type(ch->events[0]), "referred");
+  EXPECT_EQ(Data(ch->events[0])["to_unit_id"], kReferred);
   EXPECT_EQ(ch->finding->finding.referral().to_unit_id(), kReferred);
   // Refusals in order: the unit (named), then its kind, then the version.
   r.set_expected_version(4);
@@ -469,8 +473,8 @@ TEST_F(AuditDecideTest, RetryKeepsTheLastErrorInItsEventAndClearsIt) {
   r.set_reason("again");
   auto ch = Run(r, Who::kAuditor, OfFinding());
   ASSERT_TRUE(ch.ok()) << ch.status();
-  EXPECT_EQ(ch->events[0].type, "referral_retried");
-  EXPECT_EQ(ch->events[0].data["last_error"], "deadline exceeded");
+  EXPECT_EQ(Type(ch->events[0]), "referral_retried");
+  EXPECT_EQ(Data(ch->events[0])["last_error"], "deadline exceeded");
   EXPECT_TRUE(ch->finding->finding.referral().last_error().empty());
   EXPECT_TRUE(ch->command->retry);
 }
@@ -514,7 +518,7 @@ TEST_F(AuditDecideTest, EveryEngagementStateAndPartyForAdvanceAndAddFinding) {
       EXPECT_EQ(advanced->engagement->engagement.state(), advance.to());
       EXPECT_EQ(advanced->engagement->engagement.version(), 5);
       EXPECT_EQ(advanced->engagement_row, Change::Row::kUpdate);
-      EXPECT_EQ(advanced->events[0].type, "engagement_advanced");
+      EXPECT_EQ(Type(advanced->events[0]), "engagement_advanced");
       ASSERT_TRUE(added.ok()) << where << ": " << added.status();
       EXPECT_EQ(added->finding_row, Change::Row::kInsert);
       EXPECT_FALSE(added->engagement);  // the engagement is only read
@@ -551,15 +555,15 @@ TEST_F(AuditDecideTest, AFindingIsNumberedInItsEngagementAndFlagsARecurrence) {
   EXPECT_EQ(db::Micros(f.created_at()), c.now_us);
   EXPECT_FALSE(f.recurring());
   ASSERT_EQ(ch->events.size(), 1u);
-  EXPECT_EQ(ch->events[0].type, "finding_added");
-  EXPECT_EQ(ch->events[0].data["amount_fen"], 1200);
+  EXPECT_EQ(Type(ch->events[0]), "finding_added");
+  EXPECT_EQ(Data(ch->events[0])["amount_fen"], 1200);
   c.recurs_finding_id = kFinding;
   ch = Run(add, Who::kAuditor, c);
   ASSERT_TRUE(ch.ok()) << ch.status();
   EXPECT_TRUE(ch->finding->finding.recurring());
   ASSERT_EQ(ch->events.size(), 2u);
-  EXPECT_EQ(ch->events[1].type, "recurrence_flagged");
-  EXPECT_EQ(ch->events[1].data["recurs_finding_id"], kFinding);
+  EXPECT_EQ(Type(ch->events[1]), "recurrence_flagged");
+  EXPECT_EQ(Data(ch->events[1])["recurs_finding_id"], kFinding);
   // The responsible unit and person must be on file, each named.
   add.set_responsible_person_id(kNewId);
   EXPECT_EQ(Run(add, Who::kAuditor, c).status(), InvalidField("responsible_person_id", "no such active person"));
@@ -597,7 +601,7 @@ TEST_F(AuditDecideTest, AnEngagementIsOpenedByItsAuditUnitInItsOwnNameOnly) {
   EXPECT_EQ(e.audited_unit_id(), kAudited);
   EXPECT_EQ(e.version(), 1);
   EXPECT_EQ(ch->engagement->chain_len, 0);
-  EXPECT_EQ(ch->events[0].type, "engagement_created");
+  EXPECT_EQ(Type(ch->events[0]), "engagement_created");
   r.set_audited_person_id(kNewId);
   EXPECT_EQ(Run(r, Who::kAuditor, c).status(), InvalidField("audited_person_id", "no such active person"));
   facts_.unit->active = false;
@@ -631,7 +635,7 @@ TEST_F(AuditDecideTest, ClueLinkedOnceThenOnlyWhatChanges) {
   Refer(v1::REFERRAL_STATE_PENDING);
   auto first = LinkReferral(finding_, "clue-1", "XS-2025-000001", v1::CLUE_STATE_OFFERED);
   ASSERT_TRUE(first);
-  EXPECT_EQ(first->events[0].type, "clue_linked");
+  EXPECT_EQ(Type(first->events[0]), "clue_linked");
   EXPECT_EQ(first->finding->finding.referral().state(), v1::REFERRAL_STATE_DELIVERED);
   EXPECT_EQ(first->finding->finding.version(), 6);
   EXPECT_FALSE(LinkReferral(first->finding.value(), "clue-1", "XS-2025-000001", v1::CLUE_STATE_HELD));
@@ -639,13 +643,13 @@ TEST_F(AuditDecideTest, ClueLinkedOnceThenOnlyWhatChanges) {
   errored.finding.mutable_referral()->set_last_error("timeout");
   auto again = LinkReferral(errored, "clue-1", "", v1::CLUE_STATE_HELD);
   ASSERT_TRUE(again);
-  EXPECT_EQ(again->events[0].type, "referral_delivered");
+  EXPECT_EQ(Type(again->events[0]), "referral_delivered");
   EXPECT_EQ(again->finding->finding.referral().clue_state(), v1::CLUE_STATE_OFFERED);  // first state kept
 
   auto dead = ReferralDead(finding_, "refused");
   EXPECT_EQ(dead.finding->finding.referral().state(), v1::REFERRAL_STATE_DEAD);
   EXPECT_EQ(dead.finding->finding.referral().last_error(), "refused");
-  EXPECT_EQ(dead.events[0].type, "referral_dead");
+  EXPECT_EQ(Type(dead.events[0]), "referral_dead");
 
   auto payload = events::Decode<v1::ClueEventPayload>("concluded", R"({"form":3,"feedback":"给予撤职处分"})");
   ASSERT_TRUE(payload.ok()) << payload.status();
@@ -655,8 +659,8 @@ TEST_F(AuditDecideTest, ClueLinkedOnceThenOnlyWhatChanges) {
   EXPECT_EQ(followed.finding->finding.referral().clue_state(), v1::CLUE_STATE_CONCLUDED);
   EXPECT_EQ(followed.finding->finding.referral().outcome_form(), v1::SUPERVISION_FORM_3);
   EXPECT_EQ(followed.finding->finding.referral().outcome_feedback(), "给予撤职处分");
-  EXPECT_EQ(followed.events[0].type, "clue_concluded");
-  EXPECT_EQ(followed.events[0].data["clue_seq"], 7);
+  EXPECT_EQ(Type(followed.events[0]), "clue_concluded");
+  EXPECT_EQ(Data(followed.events[0])["clue_seq"], 7);
 }
 
 TEST_F(AuditDecideTest, AnOpenRectificationPastItsDeadlineIsEscalatedOnce) {
@@ -671,7 +675,7 @@ TEST_F(AuditDecideTest, AnOpenRectificationPastItsDeadlineIsEscalatedOnce) {
   ASSERT_TRUE(ch);
   EXPECT_TRUE(ch->finding->Find(kRect)->rectification.overdue());
   EXPECT_EQ(ch->finding->Find(kRect)->rectification.version(), 3);
-  EXPECT_EQ(ch->events[0].type, "rectification_escalated");
+  EXPECT_EQ(Type(ch->events[0]), "rectification_escalated");
   EXPECT_FALSE(EscalateOverdue(*ch->finding, kRect, kNow));  // marked already
 }
 

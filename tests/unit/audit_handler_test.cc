@@ -8,6 +8,7 @@
 
 #include <set>
 
+#include "common/event_payload.h"
 #include "common/auth.h"
 #include "common/server.h"
 #include "common/status.h"
@@ -191,7 +192,7 @@ TEST_F(AuditHandlerTest, AWalkFromEngagementToSignOffWithReplaysAndRefusals) {
   EXPECT_EQ(rr.rectification().state(), v1::RECTIFICATION_STATE_SIGNED_OFF);
 
   std::vector<std::string> types;
-  for (const auto& e : store_.events) types.push_back(e.type);
+  for (const auto& e : store_.events) types.push_back(events::Encode(e.event)->type);
   EXPECT_EQ(types, (std::vector<std::string>{"engagement_created", "finding_added", "rectification_added",
                                              "rectification_submitted", "rectification_signed_off"}));
   // The finding reads back with its rectification signed off.

@@ -79,21 +79,27 @@ TEST(EventPayloadTest, RepeatedFieldsAreArraysEvenWhenEmpty) {
   EXPECT_EQ(j["attachments"][0]["name"], "笔录.pdf");
 }
 
-TEST(EventPayloadTest, EveryMemberRoundTripsUnderItsOwnName) {
-  const auto* d = v1::ClueEventPayload::descriptor();
-  ASSERT_EQ(d->oneof_decl_count(), 1);
+template <typename Envelope>
+void EveryMemberRoundTrips() {
+  const auto* d = Envelope::descriptor();
+  ASSERT_EQ(d->oneof_decl_count(), 1) << d->full_name();
   for (int i = 0; i < d->field_count(); ++i) {
     const auto* f = d->field(i);
-    v1::ClueEventPayload e;
+    Envelope e;
     e.GetReflection()->MutableMessage(&e, f);  // sets the member (empty)
     auto p = Encode(e);
     ASSERT_TRUE(p.ok()) << f->name();
     EXPECT_EQ(p->type, f->name());
-    auto back = Decode<v1::ClueEventPayload>(p->type, p->json);
+    auto back = Decode<Envelope>(p->type, p->json);
     ASSERT_TRUE(back.ok()) << f->name() << ": " << back.status();
-    EXPECT_EQ(back->event_case(), e.event_case()) << f->name();
     EXPECT_EQ(back->SerializeAsString(), e.SerializeAsString()) << f->name();
   }
+}
+
+TEST(EventPayloadTest, EveryMemberRoundTripsUnderItsOwnName) {
+  EveryMemberRoundTrips<v1::ClueEventPayload>();
+  EveryMemberRoundTrips<v1::AuditEventPayload>();
+  EveryMemberRoundTrips<v1::RectificationEventPayload>();
 }
 
 TEST(EventPayloadTest, DecodesWhatEarlierWritersStored) {
@@ -137,6 +143,35 @@ TEST(EventPayloadTest, SkippingCountsPerConsumerTypeAndReason) {
       << text.substr(0, 3000);
   EXPECT_NE(text.find(R"(sm_consumer_skipped_total{consumer="test-consumer",reason="unreadable",type="offered"} 1)"),
             std::string::npos);
+}
+
+TEST(EventPayloadTest, AServiceEnvelopeCarriesEverySharedMemberUnderItsName) {
+  // Every rectification event (shared rules) is an audit event of the same name and type.
+  const auto* shared = v1::RectificationEventPayload::descriptor();
+  for (int i = 0; i < shared->field_count(); ++i) {
+    const auto* f = shared->field(i);
+    const auto* in_audit = v1::AuditEventPayload::descriptor()->FindFieldByName(f->name());
+    ASSERT_NE(in_audit, nullptr) << f->name();
+    EXPECT_EQ(in_audit->message_type(), f->message_type()) << f->name();
+    EXPECT_NE(in_audit->containing_oneof(), nullptr) << f->name();
+  }
+  v1::RectificationEventPayload r;
+  r.mutable_rectification_signed_off()->set_spot_check(true);
+  v1::AuditEventPayload a;
+  ASSERT_TRUE(Rewrap(r, &a).ok());
+  EXPECT_TRUE(a.rectification_signed_off().spot_check());
+  EXPECT_EQ(Encode(a)->json, Encode(r)->json);
+  EXPECT_EQ(Rewrap(v1::RectificationEventPayload(), &a).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(EventPayloadTest, MembersAreSetByNameOnlyWithTheirOwnType) {
+  v1::AuditEventPayload a;
+  v1::ClueFollowed followed;
+  followed.set_clue_seq(3);
+  ASSERT_TRUE(SetMember(&a, "clue_disposed", followed).ok());
+  EXPECT_EQ(a.clue_disposed().clue_seq(), 3);
+  EXPECT_TRUE(IsUnknownType(SetMember(&a, "clue_teleported", followed)));
+  EXPECT_EQ(SetMember(&a, "referral_dead", followed).code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
