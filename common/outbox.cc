@@ -31,11 +31,12 @@ prometheus::Family<prometheus::Counter>& OutboxCounter() {
 bool Enqueue(db::Tx& tx, const std::string& schema, const std::string& kind, const std::string& dedupe_key,
              const std::string& payload) {
   pqxx::binarystring bytes(payload.data(), payload.size());
+  // The insert and the wake-up in one round trip; a command already there needs none.
   pqxx::result r = tx.exec_params(
-      "INSERT INTO " + tx.quote_name(schema) + ".outbox (kind, dedupe_key, payload) VALUES ($1, $2, $3) "
-      "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-      kind, dedupe_key, bytes);
-  tx.exec("NOTIFY " + tx.quote_name(Channel(schema)));
+      "WITH added AS (INSERT INTO " + tx.quote_name(schema) + ".outbox (kind, dedupe_key, payload) "
+      "VALUES ($1, $2, $3) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id) "
+      "SELECT id, pg_notify($4, '') FROM added",
+      kind, dedupe_key, bytes, Channel(schema));
   return !r.empty();
 }
 
