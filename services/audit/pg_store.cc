@@ -57,9 +57,12 @@ v1::Engagement EngagementFromRow(const pqxx::row& r) {
   return e;
 }
 
+// Locked FOR NO KEY UPDATE: writers of an engagement still queue on it, but a finding's
+// foreign-key check (FOR KEY SHARE, re-run whenever a transaction updates a finding row it
+// has already written) does not wait for an AddFinding of the same engagement to commit.
 std::optional<v1::Engagement> LoadEngagement(Tx& tx, const std::string& id, bool lock) {
   pqxx::result r = tx.exec_params("SELECT " + kEngagementCols + " FROM engagements WHERE id = $1::uuid" +
-                                      (lock ? " FOR UPDATE" : ""), id);
+                                      (lock ? " FOR NO KEY UPDATE" : ""), id);
   if (r.empty()) return std::nullopt;
   return EngagementFromRow(r[0]);
 }
