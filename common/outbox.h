@@ -7,9 +7,16 @@
 // forever, never dropped. Receivers deduplicate (e.g. on (source_system, source_ref)), so
 // a command delivered twice after a crash still has one effect.
 //
-// The relay wakes at once on NOTIFY <schema>_outbox and polls only as a fallback. One relay
-// works at a time at any replica count: it holds a session advisory lock on a dedicated
-// connection, and others wait to take over when that connection goes away.
+// The relay wakes at once on NOTIFY <schema>_outbox and polls only as a fallback. It is a
+// pipeline, not a series of passes: a dispatcher claims due commands into memory as soon as
+// it is woken, and `parallel` lanes deliver them one after another, each lane taking the
+// next claimed command the moment it has recorded the previous one. A command never waits
+// for another command's delivery or bookkeeping (a pass would hold every command that
+// arrived during it until its slowest delivery was recorded). The relay never has one
+// command in flight twice; commands are independent (each has its own dedupe_key), so they
+// are not ordered among themselves. One relay works at a time at any replica count: it
+// holds a session advisory lock on a dedicated connection, and others wait to take over
+// when that connection goes away.
 //
 // Table (each producer's migration creates it):
 //   outbox(id bigserial PRIMARY KEY, kind text, dedupe_key text UNIQUE, payload bytea,
@@ -20,11 +27,17 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <absl/status/statusor.h>
 
@@ -63,8 +76,9 @@ struct Options {
   std::chrono::milliseconds initial_backoff{200};
   std::chrono::milliseconds max_backoff{15000};
   std::chrono::milliseconds poll{2000};  // fallback when no NOTIFY arrives
-  int batch = 50;
-  int parallel = 8;  // deliveries in flight at once within a batch (commands are independent)
+  int batch = 50;    // commands claimed at once (in flight and waiting for a lane)
+  int parallel = 8;  // lanes: deliveries in flight at once
+  std::chrono::milliseconds measure_every{1000};  // backlog figures (a count over the table)
 };
 
 // Sends a command parked as dead again (its cause fixed): pending, attempts from zero, due
@@ -85,8 +99,9 @@ class Relay {
   void Start();
   void Stop();
 
-  // One pass over the due commands (the caller must be the leader or a test). Returns how
-  // many were delivered or parked.
+  // One pass over the due commands not already claimed by the running relay (the caller
+  // must be the leader or a test): delivers them on up to `parallel` lanes and returns
+  // when all are recorded. Returns how many were delivered or parked.
   absl::StatusOr<int> RunOnce();
 
   bool leader() const { return leader_.load(); }
@@ -99,10 +114,23 @@ class Relay {
   absl::StatusOr<Depth> Measure();
 
  private:
+  using Steady = std::chrono::steady_clock;
+  // The dispatcher: leadership, claiming due commands, backlog figures.
   void Loop();
+  // A lane: delivers claimed commands until stopped.
+  void Lane();
+  // Due commands, oldest first, at most `limit`, none of `exclude`.
+  absl::StatusOr<std::vector<Row>> Fetch(int limit, const std::vector<int64_t>& exclude);
   // Delivers one command and records the outcome; false when the bookkeeping failed.
-  bool Handle(const Row& row);
+  // `claimed` (when it was taken from the table) is for the debug timing line only.
+  bool Handle(const Row& row, Steady::time_point claimed);
   std::chrono::milliseconds Backoff(int attempts);
+  // Fetches up to `limit` due commands that are not claimed yet (nor, with `skip_cooling`,
+  // cooling down after failed bookkeeping) and claims them.
+  absl::StatusOr<std::vector<Row>> Claim(int limit, bool skip_cooling);
+  // Unclaims a handled command (and wakes the dispatcher if it left commands for want of room).
+  void Release(int64_t id);
+  void Wake();
 
   db::PoolConfig lock_config_;
   db::Pool* pool_;
@@ -116,6 +144,22 @@ class Relay {
   std::atomic<bool> leader_{false};
   std::unique_ptr<db::Listener> listener_;
   std::thread thread_;
+  std::vector<std::thread> lanes_;
+
+  // Shared by the dispatcher and the lanes.
+  struct Claimed {
+    Row row;
+    Steady::time_point at;
+  };
+  std::mutex claim_mu_;  // one Claim at a time
+  std::mutex mu_;
+  std::condition_variable ready_;         // a claimed command waits for a lane, or stop
+  std::deque<Claimed> queue_;             // claimed, waiting for a lane
+  std::set<int64_t> claimed_;             // queued or in flight
+  std::map<int64_t, Steady::time_point> cooling_;  // bookkeeping failed: not fetched until then
+  bool backlog_ = false;                  // the last fetch was cut short by `batch`
+  // When a retry this relay scheduled falls due (the dispatcher wakes for it).
+  std::optional<Steady::time_point> retry_at_;
 };
 
 }  // namespace sm::outbox

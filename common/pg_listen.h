@@ -30,6 +30,9 @@ class Listener {
   uint64_t count() const { return count_.load(); }
   // Waits until count() exceeds `seen` or `timeout` passes; returns count().
   uint64_t Wait(uint64_t seen, std::chrono::milliseconds timeout);
+  // Wakes the waiters as a notification would: for a local event that calls for the same
+  // reaction (e.g. the outbox relay has room again for commands it left in the table).
+  void Poke() { Bump(); }
 
  private:
   void Run();

@@ -1,6 +1,10 @@
 #include "common/config.h"
 #include "common/server.h"
 
+#include <future>
+
+#include <grpcpp/generic/generic_stub.h>
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
@@ -121,7 +125,32 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   if (!server->server_ || server->port_ == 0) {
     return absl::UnavailableError("cannot listen on " + config.listen);
   }
+  server->KeepCallbackThreadsAwake();
   return server;
+}
+
+void Server::KeepCallbackThreadsAwake() {
+  awake_ = std::thread([this, channel = server_->InProcessChannel(grpc::ChannelArguments())] {
+    grpc::GenericStub stub(channel);
+    std::unique_lock lock(awake_mu_);
+    while (!awake_cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return awake_stop_; })) {
+      // One call in flight at most; `check` outlives it (the callback is its last step).
+      struct Check {
+        grpc::ClientContext ctx;
+        grpc::ByteBuffer request, response;
+      };
+      auto check = std::make_shared<Check>();
+      grpc::Slice empty("");  // an empty HealthCheckRequest: the whole server
+      check->request = grpc::ByteBuffer(&empty, 1);
+      check->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+      auto done = std::make_shared<std::promise<void>>();
+      stub.UnaryCall(&check->ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &check->request,
+                     &check->response, [done](grpc::Status) { done->set_value(); });
+      lock.unlock();
+      done->get_future().wait();
+      lock.lock();
+    }
+  });
 }
 
 Server::~Server() {
@@ -136,6 +165,12 @@ void Server::SetServing(const std::string& service_name, bool serving) {
 
 void Server::Shutdown(std::chrono::milliseconds grace) {
   if (!server_) return;
+  {
+    std::lock_guard lock(awake_mu_);
+    awake_stop_ = true;
+  }
+  awake_cv_.notify_all();
+  if (awake_.joinable()) awake_.join();
   if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   server_->Wait();

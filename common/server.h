@@ -8,10 +8,13 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <absl/status/statusor.h>
@@ -63,8 +66,20 @@ class Server {
   void SetServing(const std::string& service_name, bool serving);
 
  private:
+  // gRPC 1.51 serves the callback API (the health service, WithCallbackMethod_...) from a
+  // process-wide completion queue drained by "nexting" threads (2 on this machine) that
+  // wait at most 1 s for an event and then sleep 100 ms. On this server those threads also
+  // read the incoming connections, so every ~1.1 s, when no callback call has completed for
+  // a second, nothing reads any request for 100 ms. A callback health check on the
+  // in-process channel every 250 ms keeps them from timing out.
+  void KeepCallbackThreadsAwake();
+
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::mutex awake_mu_;
+  std::condition_variable awake_cv_;
+  bool awake_stop_ = false;
+  std::thread awake_;
 };
 
 // What a handler body sees of its call.

@@ -341,7 +341,7 @@ std::optional<StoredFinding> LoadFindingRow(Tx& tx, const std::string& id, bool 
   }();
   static const std::string by_id = sql + "$1::uuid ORDER BY x.id";
   static const std::string by_rect = sql + "(SELECT finding_id FROM rectifications WHERE id = $1::uuid) ORDER BY x.id";
-  static const std::string lock = " FOR UPDATE OF f";
+  static const std::string lock = " FOR NO KEY UPDATE OF f";
   pqxx::result rows = tx.exec_params((by_rectification ? by_rect : by_id) + (read_only ? "" : lock), id);
   if (rows.empty()) return std::nullopt;
   const pqxx::row& first = rows[0];
@@ -386,7 +386,7 @@ absl::StatusOr<Current> LoadFor(Tx& tx, const StepRequest& r) {
           "  (SELECT f.id::text FROM findings f JOIN engagements o ON o.id = f.engagement_id "
           "   WHERE $2::uuid IS NOT NULL AND f.responsible_unit_id = $2::uuid AND f.category = $3 "
           "     AND f.engagement_id <> e.id AND o.created_at < e.created_at ORDER BY f.created_at DESC LIMIT 1) "
-          "FROM engagements e WHERE e.id = $1::uuid FOR UPDATE";
+          "FROM engagements e WHERE e.id = $1::uuid FOR NO KEY UPDATE";
       const auto* add = std::get_if<v1::AddFindingRequest>(&r);
       pqxx::result rows = tx.exec_params(sql, TargetOf(r), add ? Opt(add->responsible_unit_id()) : OptStr(),
                                          add ? OptStr(v1::FindingCategory_Name(add->category())) : OptStr());

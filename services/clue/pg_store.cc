@@ -159,7 +159,9 @@ std::vector<std::pair<StoredClue, Custody>> LoadWith(Tx& tx, const std::vector<s
       ", (SELECT json_agg(json_build_array(s.person_id, s.unit_id, s.display_name) ORDER BY s.ord)"
       "     FROM clue_subjects s WHERE s.clue_id = c.id)"
       " FROM clues c WHERE c.id = ANY ($1::uuid[]) ORDER BY c.id";
-  static const std::string locked = select + " FOR UPDATE OF c";
+  // NO KEY UPDATE: writers of one clue still queue on it, but the foreign-key checks of rows
+  // that point at it (events, custody) take KEY SHARE, which it does not block.
+  static const std::string locked = select + " FOR NO KEY UPDATE OF c";
   std::vector<std::pair<StoredClue, Custody>> out;
   for (const auto& r : db::ExecPrepared(tx, lock ? "clue_load_locked" : "clue_load", lock ? locked : select,
                                         ToArrayLiteral(ids), IsUuid(caller_unit) ? Opt(caller_unit) : OptStr())) {
