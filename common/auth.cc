@@ -43,9 +43,7 @@ jwt_alg_t AlgFromName(const std::string& name) {
   return JWT_ALG_INVAL;
 }
 
-absl::Status Unauthenticated(const std::string& why) {
-  return absl::UnauthenticatedError(why);
-}
+absl::Status Unauthenticated(const std::string& why) { return absl::UnauthenticatedError(why); }
 
 }  // namespace
 
@@ -61,8 +59,7 @@ struct PkeyDeleter {
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 
 PkeyPtr ReadPem(const std::string& pem, bool private_key) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
-                                                &BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
   if (!bio) return nullptr;
   return PkeyPtr(private_key ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
                              : PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
@@ -83,12 +80,18 @@ std::optional<std::string> Base64UrlDecode(std::string_view in) {
   int bits = 0;
   for (char ch : in) {
     int v;
-    if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
-    else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
-    else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
-    else if (ch == '-') v = 62;
-    else if (ch == '_') v = 63;
-    else return std::nullopt;
+    if (ch >= 'A' && ch <= 'Z')
+      v = ch - 'A';
+    else if (ch >= 'a' && ch <= 'z')
+      v = ch - 'a' + 26;
+    else if (ch >= '0' && ch <= '9')
+      v = ch - '0' + 52;
+    else if (ch == '-')
+      v = 62;
+    else if (ch == '_')
+      v = 63;
+    else
+      return std::nullopt;
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -162,7 +165,7 @@ absl::StatusOr<std::vector<Key>> ParseKeySet(const std::string& yaml, const std:
     if (!n.IsMap()) return absl::InvalidArgumentError(where + ": must be a map");
     auto get = [&](const char* field) { return n[field] && n[field].IsScalar() ? n[field].as<std::string>() : ""; };
     for (const auto& kv : n) {
-      static const std::set<std::string> kKnown = {"kid", "algorithm", "public_key", "public_key_file",
+      static const std::set<std::string> kKnown = {"kid",    "algorithm",   "public_key", "public_key_file",
                                                    "secret", "secret_file", "vouches_for"};
       if (!kKnown.count(kv.first.as<std::string>())) {
         return absl::InvalidArgumentError(where + "." + kv.first.as<std::string>() + ": unknown field");
@@ -178,7 +181,9 @@ absl::StatusOr<std::vector<Key>> ParseKeySet(const std::string& yaml, const std:
     k.material = get(inline_field.c_str());
     if (!get(file_field.c_str()).empty()) {
       auto text = config::ReadFileText(file(get(file_field.c_str())));
-      if (!text) return absl::InvalidArgumentError(where + "." + file_field + ": cannot read '" + file(get(file_field.c_str())) + "'");
+      if (!text)
+        return absl::InvalidArgumentError(where + "." + file_field + ": cannot read '" + file(get(file_field.c_str())) +
+                                          "'");
       k.material = *text;
     }
     if (k.material.empty()) return absl::InvalidArgumentError(where + ": give " + inline_field + " or " + file_field);
@@ -198,8 +203,11 @@ absl::StatusOr<std::vector<Key>> ParseKeySet(const std::string& yaml, const std:
 }
 
 std::vector<Key> DevelopmentKeys() {
-  Key people{.kid = "", .algorithm = "HS256", .material = std::string(kDevelopmentSecret),
-             .vouches = Vouches::kPeople, .service = ""};
+  Key people{.kid = "",
+             .algorithm = "HS256",
+             .material = std::string(kDevelopmentSecret),
+             .vouches = Vouches::kPeople,
+             .service = ""};
   Key services{.kid = "", .algorithm = "ES256", .material = "", .vouches = Vouches::kService, .service = "*"};
   PkeyPtr key = ReadPem(std::string(kDevelopmentServiceKey), true);
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
@@ -238,11 +246,13 @@ absl::StatusOr<std::shared_ptr<const Verifier::KeySet>> Verifier::BuildKeys(cons
     const auto slash = config_.keys_file.rfind('/');
     auto from_file = ParseKeySet(file_text, slash == std::string::npos ? "" : config_.keys_file.substr(0, slash));
     if (!from_file.ok()) {
-      return absl::InvalidArgumentError("auth.keys_file '" + config_.keys_file + "': " + std::string(from_file.status().message()));
+      return absl::InvalidArgumentError("auth.keys_file '" + config_.keys_file +
+                                        "': " + std::string(from_file.status().message()));
     }
     all.insert(all.end(), from_file->begin(), from_file->end());
   }
-  if (all.empty()) return absl::InvalidArgumentError("auth: no verification key (set auth.keys_file or auth.verify_key)");
+  if (all.empty())
+    return absl::InvalidArgumentError("auth: no verification key (set auth.keys_file or auth.verify_key)");
   for (auto& k : all) {
     const std::string kid = k.kid;
     if (!set->by_kid.emplace(kid, std::move(k)).second) {
@@ -363,8 +373,9 @@ absl::StatusOr<std::shared_ptr<const Verifier::Verified>> Verifier::Decode(const
     auto sig = Base64UrlDecode(std::string_view(token).substr(dot2 + 1));
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
-    if (!sig || HMAC(EVP_sha256(), key.material.data(), static_cast<int>(key.material.size()),
-                     reinterpret_cast<const unsigned char*>(token.data()), dot2, mac, &mac_len) == nullptr ||
+    if (!sig ||
+        HMAC(EVP_sha256(), key.material.data(), static_cast<int>(key.material.size()),
+             reinterpret_cast<const unsigned char*>(token.data()), dot2, mac, &mac_len) == nullptr ||
         sig->size() != mac_len || CRYPTO_memcmp(sig->data(), mac, mac_len) != 0) {
       return Unauthenticated("invalid token");
     }
@@ -439,11 +450,15 @@ absl::StatusOr<std::string> Mint(const MintRequest& req) {
   if (jwt_new(&raw) != 0) return absl::InternalError("jwt_new failed");
   JwtPtr jwt(raw);
   const int64_t now = ToUnixSeconds(req.now == TimePoint{} ? std::chrono::system_clock::now() : req.now);
-  nlohmann::json claims = {
-      {"sub", req.principal.user}, {"unit", req.principal.unit},
-      {"roles", req.principal.roles}, {"clearance", req.principal.clearance},
-      {"iss", req.issuer}, {"aud", req.audience},
-      {"iat", now}, {"nbf", now}, {"exp", now + req.ttl.count()}};
+  nlohmann::json claims = {{"sub", req.principal.user},
+                           {"unit", req.principal.unit},
+                           {"roles", req.principal.roles},
+                           {"clearance", req.principal.clearance},
+                           {"iss", req.issuer},
+                           {"aud", req.audience},
+                           {"iat", now},
+                           {"nbf", now},
+                           {"exp", now + req.ttl.count()}};
   if (jwt_add_grants_json(jwt.get(), claims.dump().c_str()) != 0) {
     return absl::InvalidArgumentError("cannot encode claims");
   }

@@ -33,10 +33,10 @@ inline constexpr std::string_view kRoleDiscipline = "discipline";  // discipline
 inline constexpr std::string_view kRoleOversight = "oversight";    // sees across units
 inline constexpr std::string_view kRoleAuditor = "auditor";
 inline constexpr std::string_view kRoleInspector = "inspector";
-inline constexpr std::string_view kRoleStaff = "staff";            // any unit member
-inline constexpr std::string_view kRoleDashboard = "dashboard";    // aggregates only
-inline constexpr std::string_view kRoleService = "service";        // another service
-inline constexpr std::string_view kRoleCustodian = "custodian";    // approves reporter reveals
+inline constexpr std::string_view kRoleStaff = "staff";          // any unit member
+inline constexpr std::string_view kRoleDashboard = "dashboard";  // aggregates only
+inline constexpr std::string_view kRoleService = "service";      // another service
+inline constexpr std::string_view kRoleCustodian = "custodian";  // approves reporter reveals
 
 // Clearance levels (涉密等级) carried in the token.
 inline constexpr int kClearanceNone = 0;
@@ -45,8 +45,8 @@ inline constexpr int kClearanceConfidential = 2;  // 秘密: may see reporter id
 inline constexpr int kClearanceSecret = 3;        // 机密
 
 struct Principal {
-  std::string user;               // `sub`
-  std::string unit;               // unit id
+  std::string user;  // `sub`
+  std::string unit;  // unit id
   std::vector<std::string> roles;
   int clearance = kClearanceNone;
   // Set when a service calls on a user's behalf (x-sm-on-behalf-of, honoured only for the
@@ -73,11 +73,11 @@ struct Key {
   std::string algorithm = "HS256";  // HS256 | RS256 | ES256
   std::string material;             // HS256: the secret (>= 32 bytes); else a PEM public key
   Vouches vouches = Vouches::kPeople;
-  std::string service;              // with kService: the service's name; "*" = any (development key)
+  std::string service;  // with kService: the service's name; "*" = any (development key)
 };
 
 struct Config {
-  std::vector<Key> keys;   // fixed keys (from the service config)
+  std::vector<Key> keys;  // fixed keys (from the service config)
   // A key set file (YAML, see ParseKeySet), re-read when its content changes, checked at
   // most every `reload_interval`: keys are rotated by editing it, with no restart.
   std::string keys_file;
@@ -137,7 +137,7 @@ class Verifier {
   struct State {
     std::mutex mu;
     std::shared_ptr<const KeySet> keys;
-    std::string file_text;           // the key set file's content as last read
+    std::string file_text;  // the key set file's content as last read
     TimePoint next_reload{};
     // Tokens whose signature and claims checked out, so that a caller's every call does not
     // pay for signature verification and JSON parsing again. Bounded; keyed by the whole
@@ -167,7 +167,7 @@ struct MintRequest {
   std::string audience = "supervision-mesh";
   Principal principal;
   std::chrono::seconds ttl{8 * 3600};
-  TimePoint now{};          // default: the system clock
+  TimePoint now{};  // default: the system clock
 };
 
 // Signs a token for `req.principal`. Used by the development minter (smctl login --dev),
@@ -181,8 +181,8 @@ absl::StatusOr<std::string> Mint(const MintRequest& req);
 class ServiceIdentity {
  public:
   struct Options {
-    std::string name;        // "audit-service"
-    std::string key_file;    // PEM private key (P-256); empty: key_pem
+    std::string name;      // "audit-service"
+    std::string key_file;  // PEM private key (P-256); empty: key_pem
     std::string key_pem;
     std::chrono::seconds ttl{600};
     std::chrono::milliseconds reload_interval{1000};

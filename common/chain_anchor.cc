@@ -42,7 +42,8 @@ std::string MerkleRoot(std::vector<Head> heads) {
   while (level.size() > 1) {
     std::vector<std::string> up;
     up.reserve(level.size() / 2 + 1);
-    for (size_t i = 0; i + 1 < level.size(); i += 2) up.push_back(crypto::Sha256Hex("node\n" + level[i] + "\n" + level[i + 1]));
+    for (size_t i = 0; i + 1 < level.size(); i += 2)
+      up.push_back(crypto::Sha256Hex("node\n" + level[i] + "\n" + level[i + 1]));
     if (level.size() % 2 == 1) up.push_back(level.back());
     level = std::move(up);
   }
@@ -56,23 +57,27 @@ std::string SignedBytes(const Checkpoint& c) {
 
 absl::Status VerifySignature(const Checkpoint& c, const PublicKeys& keys) {
   std::optional<std::string> pem = keys ? keys(c.kid) : std::nullopt;
-  if (!pem) return absl::UnauthenticatedError("checkpoint " + std::to_string(c.id) + " is signed by unknown key '" + c.kid + "'");
+  if (!pem)
+    return absl::UnauthenticatedError("checkpoint " + std::to_string(c.id) + " is signed by unknown key '" + c.kid +
+                                      "'");
   absl::Status s = crypto::VerifyEs256(*pem, SignedBytes(c), c.signature);
-  if (!s.ok()) return absl::UnauthenticatedError("checkpoint " + std::to_string(c.id) + ": " + std::string(s.message()));
+  if (!s.ok())
+    return absl::UnauthenticatedError("checkpoint " + std::to_string(c.id) + ": " + std::string(s.message()));
   return absl::OkStatus();
 }
 
 ServiceKeys KeysOf(std::shared_ptr<auth::ServiceIdentity> identity, const auth::Verifier* verifier,
                    std::string service) {
-  return {.sign = [identity](const std::string& bytes) -> absl::StatusOr<Signed> {
-            auto s = identity->Sign(bytes);
-            if (!s.ok()) return s.status();
-            return Signed{s->kid, s->signature};
-          },
-          .keys = [identity, verifier, service = std::move(service)](const std::string& kid) -> std::optional<std::string> {
-            if (kid == identity->kid()) return identity->public_pem();
-            return verifier != nullptr ? verifier->ServiceKey(kid, service) : std::nullopt;
-          }};
+  return {
+      .sign = [identity](const std::string& bytes) -> absl::StatusOr<Signed> {
+        auto s = identity->Sign(bytes);
+        if (!s.ok()) return s.status();
+        return Signed{s->kid, s->signature};
+      },
+      .keys = [identity, verifier, service = std::move(service)](const std::string& kid) -> std::optional<std::string> {
+        if (kid == identity->kid()) return identity->public_pem();
+        return verifier != nullptr ? verifier->ServiceKey(kid, service) : std::nullopt;
+      }};
 }
 
 Anchor::Anchor(std::string service, std::string anchor_schema, std::string aggregate_table, std::string events_table,
@@ -85,13 +90,14 @@ Anchor::Anchor(std::string service, std::string anchor_schema, std::string aggre
       id_(std::move(id_column)) {}
 
 std::optional<Checkpoint> Anchor::Latest(db::Tx& tx) const {
-  pqxx::result r = tx.exec(std::string("SELECT ") + kCheckpointColumns + " FROM " + checkpoints_ +
-                           " ORDER BY id DESC LIMIT 1");
+  pqxx::result r =
+      tx.exec(std::string("SELECT ") + kCheckpointColumns + " FROM " + checkpoints_ + " ORDER BY id DESC LIMIT 1");
   if (r.empty()) return std::nullopt;
   return CheckpointFrom(r[0]);
 }
 
-std::optional<Expected::Anchor> Anchor::HeadAt(db::Tx& tx, int64_t checkpoint_id, const std::string& aggregate_id) const {
+std::optional<Expected::Anchor> Anchor::HeadAt(db::Tx& tx, int64_t checkpoint_id,
+                                               const std::string& aggregate_id) const {
   pqxx::result r = tx.exec_params("SELECT chain_len, chain_head FROM " + heads_ +
                                       " WHERE aggregate_id = $1::uuid AND checkpoint_id <= $2"
                                       " ORDER BY checkpoint_id DESC LIMIT 1",
@@ -102,9 +108,10 @@ std::optional<Expected::Anchor> Anchor::HeadAt(db::Tx& tx, int64_t checkpoint_id
 
 std::vector<Head> Anchor::HeadsAt(db::Tx& tx, int64_t checkpoint_id) const {
   std::vector<Head> out;
-  for (const auto& r : tx.exec_params("SELECT DISTINCT ON (aggregate_id) aggregate_id::text, chain_len, chain_head FROM " +
-                                          heads_ + " WHERE checkpoint_id <= $1 ORDER BY aggregate_id, checkpoint_id DESC",
-                                      checkpoint_id)) {
+  for (const auto& r :
+       tx.exec_params("SELECT DISTINCT ON (aggregate_id) aggregate_id::text, chain_len, chain_head FROM " + heads_ +
+                          " WHERE checkpoint_id <= $1 ORDER BY aggregate_id, checkpoint_id DESC",
+                      checkpoint_id)) {
     out.push_back(Head{Str(r[0]), r[1].as<int64_t>(), Str(r[2])});
   }
   return out;
@@ -177,7 +184,8 @@ absl::StatusOr<std::optional<Checkpoint>> Anchor::Take(db::Pool& pool, const Sig
   std::optional<Checkpoint> out;
   absl::Status s = db::WithTransaction(pool, [&](db::Tx& tx) -> absl::Status {
     out.reset();
-    if (!tx.exec_params1("SELECT pg_try_advisory_xact_lock(hashtext($1))", service_ + ":chain-checkpoint")[0].as<bool>()) {
+    if (!tx.exec_params1("SELECT pg_try_advisory_xact_lock(hashtext($1))", service_ + ":chain-checkpoint")[0]
+             .as<bool>()) {
       return absl::OkStatus();
     }
     Checkpoint c;
@@ -190,26 +198,31 @@ absl::StatusOr<std::optional<Checkpoint>> Anchor::Take(db::Pool& pool, const Sig
       latest_id = latest->id;
       c.id = latest->id + 1;
       // Every checkpointed aggregate still exists.
-      pqxx::result missing = tx.exec_params(
-          "SELECT h.aggregate_id::text FROM (SELECT DISTINCT aggregate_id FROM " + heads_ +
-              " WHERE checkpoint_id <= $1) h WHERE NOT EXISTS (SELECT 1 FROM " + aggregates_ +
-              " a WHERE a.id = h.aggregate_id) LIMIT 1",
-          latest_id);
+      pqxx::result missing =
+          tx.exec_params("SELECT h.aggregate_id::text FROM (SELECT DISTINCT aggregate_id FROM " + heads_ +
+                             " WHERE checkpoint_id <= $1) h WHERE NOT EXISTS (SELECT 1 FROM " + aggregates_ +
+                             " a WHERE a.id = h.aggregate_id) LIMIT 1",
+                         latest_id);
       if (!missing.empty()) {
-        return absl::DataLossError(Str(missing[0][0]) + " was in checkpoint " + std::to_string(latest_id) + " and is gone");
+        return absl::DataLossError(Str(missing[0][0]) + " was in checkpoint " + std::to_string(latest_id) +
+                                   " and is gone");
       }
     }
     // The aggregates in id order, page by page, each with its head at the latest checkpoint
     // and the hash of its event at that length: memory stays bounded whatever their number.
     // The changed heads wait in a temporary table until the checkpoint row exists.
-    tx.exec("CREATE TEMP TABLE checkpoint_changed (aggregate_id uuid, chain_len integer, chain_head text) "
-            "ON COMMIT DROP");
+    tx.exec(
+        "CREATE TEMP TABLE checkpoint_changed (aggregate_id uuid, chain_len integer, chain_head text) "
+        "ON COMMIT DROP");
     const std::string page_sql =
         "SELECT a.id::text, a.chain_len, a.chain_head, p.chain_len, p.chain_head, e.hash FROM " + aggregates_ +
         " a LEFT JOIN LATERAL (SELECT h.chain_len, h.chain_head FROM " + heads_ +
         " h WHERE h.aggregate_id = a.id AND h.checkpoint_id <= $2 ORDER BY h.checkpoint_id DESC LIMIT 1) p ON true"
-        " LEFT JOIN " + events_ + " e ON e." + id_ + " = a.id AND e.seq = p.chain_len"
-        " WHERE ($1::uuid IS NULL OR a.id > $1::uuid) ORDER BY a.id LIMIT " + std::to_string(kTakeBatch);
+        " LEFT JOIN " +
+        events_ + " e ON e." + id_ +
+        " = a.id AND e.seq = p.chain_len"
+        " WHERE ($1::uuid IS NULL OR a.id > $1::uuid) ORDER BY a.id LIMIT " +
+        std::to_string(kTakeBatch);
     MerkleFold fold;
     std::optional<std::string> after;
     while (true) {
@@ -245,9 +258,10 @@ absl::StatusOr<std::optional<Checkpoint>> Anchor::Take(db::Pool& pool, const Sig
         after = h.aggregate_id;
       }
       if (!ids.empty()) {
-        tx.exec_params0("INSERT INTO pg_temp.checkpoint_changed SELECT unnest($1::uuid[]), unnest($2::integer[]), "
-                        "unnest($3::text[])",
-                        db::TextArrayLiteral(ids), db::TextArrayLiteral(lens), db::TextArrayLiteral(hashes));
+        tx.exec_params0(
+            "INSERT INTO pg_temp.checkpoint_changed SELECT unnest($1::uuid[]), unnest($2::integer[]), "
+            "unnest($3::text[])",
+            db::TextArrayLiteral(ids), db::TextArrayLiteral(lens), db::TextArrayLiteral(hashes));
       }
       if (static_cast<int>(page.size()) < kTakeBatch) break;
     }
@@ -261,8 +275,9 @@ absl::StatusOr<std::optional<Checkpoint>> Anchor::Take(db::Pool& pool, const Sig
                         " (id, service, taken_at, aggregates, merkle_root, kid, signature) VALUES ($1, $2, "
                         "'epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4, $5, $6, $7)",
                     c.id, c.service, c.taken_at_micros, c.aggregates, c.merkle_root, c.kid, c.signature);
-    tx.exec_params0("INSERT INTO " + heads_ + " (checkpoint_id, aggregate_id, chain_len, chain_head) "
-                    "SELECT $1, aggregate_id, chain_len, chain_head FROM pg_temp.checkpoint_changed",
+    tx.exec_params0("INSERT INTO " + heads_ +
+                        " (checkpoint_id, aggregate_id, chain_len, chain_head) "
+                        "SELECT $1, aggregate_id, chain_len, chain_head FROM pg_temp.checkpoint_changed",
                     c.id);
     out = std::move(c);
     return absl::OkStatus();
@@ -329,11 +344,11 @@ ServiceCheck Anchor::VerifyAll(db::Tx& tx, const PublicKeys& keys, const std::ma
       c.problem = "gone, though checkpoint " + std::to_string(a->second.checkpoint_id) + " had it with " +
                   std::to_string(a->second.len) + " events";
     } else {
-      c = Verify(ev->events, Expected{.head_len = ev->head_len,
-                                      .head_hash = ev->head_hash,
-                                      .state_digest = ev->state_digest,
-                                      .anchor = a == anchored.end() ? std::nullopt
-                                                                    : std::optional<Expected::Anchor>(a->second)});
+      c = Verify(ev->events,
+                 Expected{.head_len = ev->head_len,
+                          .head_hash = ev->head_hash,
+                          .state_digest = ev->state_digest,
+                          .anchor = a == anchored.end() ? std::nullopt : std::optional<Expected::Anchor>(a->second)});
     }
     if (!c.intact) out.broken.push_back({id, std::move(c)});
   };
@@ -341,8 +356,9 @@ ServiceCheck Anchor::VerifyAll(db::Tx& tx, const PublicKeys& keys, const std::ma
   for (const auto& [id, a] : anchored) {
     if (all.find(id) == all.end()) check(id, nullptr);
   }
-  std::sort(out.broken.begin(), out.broken.end(),
-            [](const ServiceCheck::Broken& a, const ServiceCheck::Broken& b) { return a.aggregate_id < b.aggregate_id; });
+  std::sort(out.broken.begin(), out.broken.end(), [](const ServiceCheck::Broken& a, const ServiceCheck::Broken& b) {
+    return a.aggregate_id < b.aggregate_id;
+  });
   out.intact = out.checkpoint_problem.empty() && out.broken.empty();
   return out;
 }

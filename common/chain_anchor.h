@@ -46,8 +46,8 @@ struct Checkpoint {
   int64_t taken_at_micros = 0;
   int64_t aggregates = 0;
   std::string merkle_root;
-  std::string kid;        // the signing key's id (auth::KeyId)
-  std::string signature;  // ES256 (hex DER) over SignedBytes
+  std::string kid;          // the signing key's id (auth::KeyId)
+  std::string signature;    // ES256 (hex DER) over SignedBytes
   std::vector<Head> heads;  // List only: the heads that changed since the previous checkpoint
 };
 
@@ -66,8 +66,8 @@ using PublicKeys = std::function<std::optional<std::string>(const std::string& k
 // key in force or one the key set (`verifier`, may be null) names for `service` (checkpoints
 // signed before a rotation). `identity` is kept alive by the functions.
 struct ServiceKeys {
-  Signer sign;       // null: this replica takes no checkpoints
-  PublicKeys keys;   // verifies checkpoint signatures
+  Signer sign;      // null: this replica takes no checkpoints
+  PublicKeys keys;  // verifies checkpoint signatures
 };
 ServiceKeys KeysOf(std::shared_ptr<auth::ServiceIdentity> identity, const auth::Verifier* verifier,
                    std::string service);
@@ -86,7 +86,7 @@ struct Evidence {
 // The whole service against its latest checkpoint.
 struct ServiceCheck {
   bool intact = true;
-  int64_t aggregates = 0;  // verified (now present or in the checkpoint)
+  int64_t aggregates = 0;                // verified (now present or in the checkpoint)
   std::optional<Checkpoint> checkpoint;  // the latest, if any
   std::string checkpoint_problem;        // signature, count or root not as signed; "" when fine
   struct Broken {

@@ -38,20 +38,26 @@ ServiceCheck Guard::VerifyAllIn(db::Tx& tx) const {
 
 absl::StatusOr<Check> Guard::Verify(const std::string& id) const {
   absl::StatusOr<Check> out = absl::InternalError("not verified");
-  absl::Status s = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
-    out = VerifyIn(tx, id);
-    return out.status();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](db::Tx& tx) -> absl::Status {
+        out = VerifyIn(tx, id);
+        return out.status();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }
 
 absl::StatusOr<ServiceCheck> Guard::VerifyAll() const {
   ServiceCheck out;
-  absl::Status s = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
-    out = VerifyAllIn(tx);
-    return absl::OkStatus();
-  }, db::TxOptions{.serializable = true, .read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](db::Tx& tx) -> absl::Status {
+        out = VerifyAllIn(tx);
+        return absl::OkStatus();
+      },
+      db::TxOptions{.serializable = true, .read_only = true});
   if (!s.ok()) return s;
   return out;
 }
@@ -63,17 +69,20 @@ absl::StatusOr<std::optional<Checkpoint>> Guard::Take() const {
 
 absl::StatusOr<std::vector<Checkpoint>> Guard::List(int64_t after_id, int limit) const {
   std::vector<Checkpoint> out;
-  absl::Status s = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
-    out = anchor_.List(tx, after_id, limit);
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](db::Tx& tx) -> absl::Status {
+        out = anchor_.List(tx, after_id, limit);
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }
 
 void LogBroken(const ServiceCheck& c, std::string_view what) {
-  log::Error(std::string(what) + " broken", {{"broken", static_cast<int64_t>(c.broken.size())},
-                                            {"checkpoint_problem", c.checkpoint_problem}});
+  log::Error(std::string(what) + " broken",
+             {{"broken", static_cast<int64_t>(c.broken.size())}, {"checkpoint_problem", c.checkpoint_problem}});
 }
 
 void LogCheckpoint(const absl::StatusOr<std::optional<Checkpoint>>& taken) {

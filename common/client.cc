@@ -33,8 +33,7 @@ bool ValidTarget(const std::string& target) {
 
 }  // namespace
 
-Config ReadConfig(config::Reader& r, const std::string& prefix, const std::string& default_addr,
-                  bool development) {
+Config ReadConfig(config::Reader& r, const std::string& prefix, const std::string& default_addr, bool development) {
   Config c;
   c.target = r.String(prefix + ".addr", default_addr);
   if (!ValidTarget(c.target)) {

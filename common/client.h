@@ -17,10 +17,10 @@ namespace sm::client {
 
 struct Config {
   std::string target = "127.0.0.1:7101";  // host:port or dns:///name:port
-  std::string ca_file;                     // set: TLS, verifying the server against this CA
-  std::string cert_file;                   // with key_file: mutual TLS client certificate
+  std::string ca_file;                    // set: TLS, verifying the server against this CA
+  std::string cert_file;                  // with key_file: mutual TLS client certificate
   std::string key_file;
-  std::string server_name_override;        // TLS name to verify, when it differs from target
+  std::string server_name_override;  // TLS name to verify, when it differs from target
   std::chrono::milliseconds default_deadline{5000};
 };
 
@@ -38,8 +38,7 @@ struct Config {
 // loopback address only. Files are
 // checked for readability here, so start-up stops naming the key. Problems are recorded
 // on `r` (reported by its Finish()).
-Config ReadConfig(config::Reader& r, const std::string& prefix, const std::string& default_addr,
-                  bool development);
+Config ReadConfig(config::Reader& r, const std::string& prefix, const std::string& default_addr, bool development);
 
 // Errors: INVALID_ARGUMENT when a certificate file cannot be read.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const Config& config);

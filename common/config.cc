@@ -40,8 +40,7 @@ void Flatten(const YAML::Node& node, const std::string& prefix, const std::strin
   }
 }
 
-absl::StatusOr<std::map<std::string, Source::Value>> ParseYaml(const std::string& text,
-                                                              const std::string& origin) {
+absl::StatusOr<std::map<std::string, Source::Value>> ParseYaml(const std::string& text, const std::string& origin) {
   std::map<std::string, Source::Value> out;
   try {
     YAML::Node root = YAML::Load(text);
@@ -72,8 +71,7 @@ std::string Source::EnvName(const std::string& key) {
   return out;
 }
 
-absl::StatusOr<Source> Source::FromYaml(const std::string& yaml, const std::string& origin,
-                                        EnvLookup env) {
+absl::StatusOr<Source> Source::FromYaml(const std::string& yaml, const std::string& origin, EnvLookup env) {
   Source s;
   s.env_ = std::move(env);
   auto parsed = ParseYaml(yaml, origin);
@@ -107,8 +105,7 @@ absl::StatusOr<Source> Source::FromArgs(int argc, const char* const* argv, EnvLo
       }
       sets.emplace_back(v->substr(0, eq), v->substr(eq + 1));
     } else {
-      return absl::InvalidArgumentError("unknown argument '" + arg +
-                                        "' (use --config FILE and --set key=value)");
+      return absl::InvalidArgumentError("unknown argument '" + arg + "' (use --config FILE and --set key=value)");
     }
   }
   Source s;
@@ -126,9 +123,7 @@ absl::StatusOr<Source> Source::FromArgs(int argc, const char* const* argv, EnvLo
   return s;
 }
 
-void Source::Set(const std::string& key, const std::string& value) {
-  flags_[key] = {value, "flag --set " + key};
-}
+void Source::Set(const std::string& key, const std::string& value) { flags_[key] = {value, "flag --set " + key}; }
 
 std::optional<Source::Value> Source::Lookup(const std::string& key) const {
   if (auto it = flags_.find(key); it != flags_.end()) return it->second;
@@ -152,9 +147,7 @@ std::optional<Source::Value> Reader::Get(const std::string& key) {
   return source_.Lookup(key);
 }
 
-void Reader::Fail(const std::string& key, const std::string& problem) {
-  errors_.push_back(key + ": " + problem);
-}
+void Reader::Fail(const std::string& key, const std::string& problem) { errors_.push_back(key + ": " + problem); }
 
 std::string Reader::String(const std::string& key, const std::string& def) {
   auto v = Get(key);
@@ -164,8 +157,7 @@ std::string Reader::String(const std::string& key, const std::string& def) {
 std::string Reader::RequiredString(const std::string& key) {
   auto v = Get(key);
   if (!v || v->text.empty()) {
-    Fail(key, "is required (set it in the config file, " + Source::EnvName(key) +
-                  " or --set " + key + "=...)");
+    Fail(key, "is required (set it in the config file, " + Source::EnvName(key) + " or --set " + key + "=...)");
     return "";
   }
   return v->text;
@@ -179,8 +171,8 @@ int64_t Reader::Int(const std::string& key, int64_t def, int64_t min, int64_t ma
     long long n = std::stoll(v->text, &used);
     if (used != v->text.size()) throw std::invalid_argument("trailing");
     if (n < min || n > max) {
-      Fail(key, "value " + v->text + " from " + v->origin + " is outside " +
-                    std::to_string(min) + ".." + std::to_string(max));
+      Fail(key, "value " + v->text + " from " + v->origin + " is outside " + std::to_string(min) + ".." +
+                    std::to_string(max));
       return def;
     }
     return n;
@@ -199,13 +191,11 @@ bool Reader::Bool(const std::string& key, bool def) {
   return def;
 }
 
-std::chrono::milliseconds Reader::Millis(const std::string& key, int64_t def, int64_t min,
-                                         int64_t max) {
+std::chrono::milliseconds Reader::Millis(const std::string& key, int64_t def, int64_t min, int64_t max) {
   return std::chrono::milliseconds(Int(key, def, min, max));
 }
 
-std::string Reader::Enum(const std::string& key, const std::string& def,
-                         const std::vector<std::string>& allowed) {
+std::string Reader::Enum(const std::string& key, const std::string& def, const std::vector<std::string>& allowed) {
   auto v = Get(key);
   if (!v) return def;
   for (const auto& a : allowed) {
@@ -229,8 +219,7 @@ std::string Reader::HostPort(const std::string& key, const std::string& def) {
     if (ok && std::stol(text.substr(colon + 1)) > 65535) ok = false;
   }
   if (!ok) {
-    Fail(key, "value '" + text + "'" + (v ? " from " + v->origin : "") +
-                  " is not host:port");
+    Fail(key, "value '" + text + "'" + (v ? " from " + v->origin : "") + " is not host:port");
     return def;
   }
   return text;

@@ -33,8 +33,7 @@ class Source {
   // Parses the command line; reads the YAML file named by --config or SM_CONFIG, if any.
   // Errors: INVALID_ARGUMENT for an unknown flag, a malformed --set or an unreadable or
   // invalid file (the message names it).
-  static absl::StatusOr<Source> FromArgs(int argc, const char* const* argv,
-                                         EnvLookup env = ProcessEnv());
+  static absl::StatusOr<Source> FromArgs(int argc, const char* const* argv, EnvLookup env = ProcessEnv());
   // A source from YAML text alone; `origin` names it in messages.
   static absl::StatusOr<Source> FromYaml(const std::string& yaml, const std::string& origin,
                                          EnvLookup env = ProcessEnv());
@@ -71,8 +70,7 @@ class Reader {
   bool Bool(const std::string& key, bool def);
   std::chrono::milliseconds Millis(const std::string& key, int64_t def, int64_t min, int64_t max);
   // One of `allowed`, compared exactly.
-  std::string Enum(const std::string& key, const std::string& def,
-                   const std::vector<std::string>& allowed);
+  std::string Enum(const std::string& key, const std::string& def, const std::vector<std::string>& allowed);
   // "host:port" with a numeric port in 0..65535.
   std::string HostPort(const std::string& key, const std::string& def);
 

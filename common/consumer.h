@@ -40,14 +40,18 @@ class Consumer {
  public:
   // Opens the stream after `cursor` on a fresh context (the caller sets token and deadline).
   using Open = std::function<std::unique_ptr<grpc::ClientReaderInterface<Event>>(grpc::ClientContext* ctx,
-                                                                                   const std::string& cursor)>;
+                                                                                 const std::string& cursor)>;
   // Applies one event inside the consumer's transaction.
   using Apply = std::function<absl::Status(db::Tx& tx, const Event& event)>;
   using Prepare = std::function<void(grpc::ClientContext* ctx)>;
 
   Consumer(db::Pool* pool, std::string schema, std::string name, Prepare prepare, Open open, Apply apply)
-      : pool_(pool), schema_(std::move(schema)), name_(std::move(name)), prepare_(std::move(prepare)),
-        open_(std::move(open)), apply_(std::move(apply)) {}
+      : pool_(pool),
+        schema_(std::move(schema)),
+        name_(std::move(name)),
+        prepare_(std::move(prepare)),
+        open_(std::move(open)),
+        apply_(std::move(apply)) {}
   ~Consumer() { Stop(); }
 
   void Start() {
@@ -119,7 +123,8 @@ class Consumer {
 
   void Backoff(int failures) {
     const int ms = std::min(5000, 100 * (1 << std::min(failures, 6)));
-    for (int waited = 0; waited < ms && !stop_; waited += 50) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int waited = 0; waited < ms && !stop_; waited += 50)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 
   db::Pool* pool_;

@@ -32,7 +32,7 @@ absl::StatusOr<int64_t> DirectoryReader::Generation(db::Tx* tx) {
 
 template <typename T>
 std::optional<T> DirectoryReader::Copy::Find(const std::unordered_map<std::string, T>& map, int64_t generation,
-                                              const std::string& id) {
+                                             const std::string& id) {
   std::lock_guard lock(mu);
   if (generation != this->generation) return std::nullopt;
   auto it = map.find(id);
@@ -42,7 +42,7 @@ std::optional<T> DirectoryReader::Copy::Find(const std::unordered_map<std::strin
 
 template <typename T>
 void DirectoryReader::Copy::Keep(std::unordered_map<std::string, T>& map, int64_t loaded_generation, const T& value,
-                                  const std::string& id) {
+                                 const std::string& id) {
   std::lock_guard lock(mu);
   if (loaded_generation > generation) {  // an import moved the directory on: start afresh
     units.clear();

@@ -52,7 +52,8 @@ class DirectoryReader {
     template <typename T>
     std::optional<T> Find(const std::unordered_map<std::string, T>& map, int64_t generation, const std::string& id);
     template <typename T>
-    void Keep(std::unordered_map<std::string, T>& map, int64_t loaded_generation, const T& value, const std::string& id);
+    void Keep(std::unordered_map<std::string, T>& map, int64_t loaded_generation, const T& value,
+              const std::string& id);
   };
   absl::StatusOr<int64_t> Generation(db::Tx* tx);
 

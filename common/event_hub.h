@@ -44,11 +44,11 @@ using FeedFn = std::function<absl::StatusOr<std::vector<FeedEvent>>(const Cursor
 using SharedEvent = std::shared_ptr<const FeedEvent>;
 
 struct HubOptions {
-  int max_streams_per_caller = 4;  // grpc.max_streams_per_caller
-  int max_streams = 64;            // grpc.max_streams: all callers together
-  int page = 500;                  // events per feed read (hub and page readers)
-  size_t stream_buffer = 1000;     // events a live stream may hold before it falls back to pages
-  size_t ring = 500;               // recent events the hub keeps for joining (<= stream_buffer)
+  int max_streams_per_caller = 4;       // grpc.max_streams_per_caller
+  int max_streams = 64;                 // grpc.max_streams: all callers together
+  int page = 500;                       // events per feed read (hub and page readers)
+  size_t stream_buffer = 1000;          // events a live stream may hold before it falls back to pages
+  size_t ring = 500;                    // recent events the hub keeps for joining (<= stream_buffer)
   std::chrono::milliseconds poll{200};  // polling fallback when no NOTIFY arrives
 };
 
@@ -76,9 +76,9 @@ class FeedHub {
   struct Counts {
     int open = 0;
     int live = 0;
-    uint64_t hub_reads = 0;   // feed reads by the hub thread
-    uint64_t page_reads = 0;  // feed reads by streams that were behind
-    uint64_t fell_behind = 0; // live streams that left the shared feed because their buffer was full
+    uint64_t hub_reads = 0;    // feed reads by the hub thread
+    uint64_t page_reads = 0;   // feed reads by streams that were behind
+    uint64_t fell_behind = 0;  // live streams that left the shared feed because their buffer was full
   };
   Counts counts() const;
 
@@ -99,7 +99,8 @@ class FeedHub {
 
    private:
     friend class FeedHub;
-    Subscription(FeedHub* hub, std::string caller, Cursor after) : hub_(hub), caller_(std::move(caller)), tail_(after) {}
+    Subscription(FeedHub* hub, std::string caller, Cursor after)
+        : hub_(hub), caller_(std::move(caller)), tail_(after) {}
 
     FeedHub* hub_;
     std::string caller_;

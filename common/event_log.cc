@@ -29,12 +29,17 @@ std::optional<Cursor> Cursor::Parse(const std::string& s) {
 
 EventLog::EventLog(std::string events_table, std::string id_column, std::string aggregate_table, std::string channel,
                    bool versioned)
-    : events_(std::move(events_table)), id_(std::move(id_column)), aggregates_(std::move(aggregate_table)),
-      channel_(std::move(channel)), versioned_(versioned) {}
+    : events_(std::move(events_table)),
+      id_(std::move(id_column)),
+      aggregates_(std::move(aggregate_table)),
+      channel_(std::move(channel)),
+      versioned_(versioned) {}
 
 std::string EventLog::EventColumns() const {
-  return "seq, " + id_ + "::text, type, actor, actor_unit_id, (extract(epoch FROM at) * 1000000)::bigint, "
-         "data, prev_hash, hash, " + std::string(versioned_ ? "chain_version, state_digest" : "1, ''");
+  return "seq, " + id_ +
+         "::text, type, actor, actor_unit_id, (extract(epoch FROM at) * 1000000)::bigint, "
+         "data, prev_hash, hash, " +
+         std::string(versioned_ ? "chain_version, state_digest" : "1, ''");
 }
 
 chain::Event EventLog::FromRow(const pqxx::row& r) const {
@@ -54,8 +59,8 @@ chain::Event EventLog::FromRow(const pqxx::row& r) const {
 }
 
 chain::Event EventLog::Next(const std::string& aggregate_id, int64_t prev_seq, const std::string& prev_hash,
-                           const Actor& actor, const std::string& type, const std::string& data_json,
-                           int64_t at_micros, const std::string& state_digest) {
+                            const Actor& actor, const std::string& type, const std::string& data_json,
+                            int64_t at_micros, const std::string& state_digest) {
   chain::Event e;
   e.seq = prev_seq + 1;
   e.aggregate_id = aggregate_id;
@@ -120,8 +125,8 @@ void EventLog::Insert(db::Tx& tx, const std::vector<chain::Event>& events, const
 
 chain::Event EventLog::Append(db::Tx& tx, const std::string& aggregate_id, const Actor& actor, const std::string& type,
                               const std::string& data_json, int64_t at_micros, const std::string& state_digest) const {
-  pqxx::row head = tx.exec_params1("SELECT chain_len, chain_head FROM " + aggregates_ + " WHERE id = $1::uuid",
-                                   aggregate_id);
+  pqxx::row head =
+      tx.exec_params1("SELECT chain_len, chain_head FROM " + aggregates_ + " WHERE id = $1::uuid", aggregate_id);
   chain::Event e =
       Next(aggregate_id, head[0].as<int64_t>(), Str(head[1]), actor, type, data_json, at_micros, state_digest);
   Insert(tx, {e});
@@ -137,9 +142,9 @@ absl::StatusOr<EventLog::History> EventLog::Read(db::Tx& tx, const std::string& 
   if (head.empty()) return absl::NotFoundError("not found");
   h.head_len = head[0][0].as<int64_t>();
   h.head_hash = Str(head[0][1]);
-  for (const auto& r : tx.exec_params("SELECT " + EventColumns() + " FROM " + events_ + " WHERE " + id_ +
-                                          " = $1::uuid ORDER BY seq",
-                                      aggregate_id)) {
+  for (const auto& r :
+       tx.exec_params("SELECT " + EventColumns() + " FROM " + events_ + " WHERE " + id_ + " = $1::uuid ORDER BY seq",
+                      aggregate_id)) {
     h.events.push_back(FromRow(r));
   }
   return h;
@@ -156,31 +161,37 @@ std::map<std::string, std::vector<chain::Event>> EventLog::ReadAll(db::Tx& tx) c
 
 absl::StatusOr<EventLog::History> EventLog::Read(db::Pool& pool, const std::string& aggregate_id) const {
   absl::StatusOr<History> h = absl::InternalError("not read");
-  absl::Status s = db::WithTransaction(pool, [&](db::Tx& tx) -> absl::Status {
-    h = Read(tx, aggregate_id);
-    return h.status();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      pool,
+      [&](db::Tx& tx) -> absl::Status {
+        h = Read(tx, aggregate_id);
+        return h.status();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return h;
 }
 
 absl::StatusOr<std::vector<FeedEvent>> EventLog::Feed(db::Pool& pool, const Cursor& after, int limit) const {
   std::vector<FeedEvent> out;
-  absl::Status s = db::WithTransaction(pool, [&](db::Tx& tx) -> absl::Status {
-    pqxx::result r = tx.exec_params(
-        "SELECT " + EventColumns() + ", xid::text AS xid_text, gseq FROM " + events_ +
-        " WHERE (xid, gseq) > ($1::text::xid8, $2::bigint) AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
-        " ORDER BY xid, gseq LIMIT $3",
-        std::to_string(after.xid), after.gseq, limit);
-    for (const auto& row : r) {
-      FeedEvent f;
-      f.event = FromRow(row);
-      f.cursor.xid = std::stoull(Str(row[11]));
-      f.cursor.gseq = row[12].as<int64_t>();
-      out.push_back(std::move(f));
-    }
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      pool,
+      [&](db::Tx& tx) -> absl::Status {
+        pqxx::result r = tx.exec_params(
+            "SELECT " + EventColumns() + ", xid::text AS xid_text, gseq FROM " + events_ +
+                " WHERE (xid, gseq) > ($1::text::xid8, $2::bigint) AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
+                " ORDER BY xid, gseq LIMIT $3",
+            std::to_string(after.xid), after.gseq, limit);
+        for (const auto& row : r) {
+          FeedEvent f;
+          f.event = FromRow(row);
+          f.cursor.xid = std::stoull(Str(row[11]));
+          f.cursor.gseq = row[12].as<int64_t>();
+          out.push_back(std::move(f));
+        }
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }

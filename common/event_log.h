@@ -64,8 +64,8 @@ class EventLog {
   // The event after (`prev_seq`, `prev_hash`) in `aggregate_id`'s chain, hashed; nothing
   // is written. For new aggregates, whose head (0, "") is known without reading it.
   static chain::Event Next(const std::string& aggregate_id, int64_t prev_seq, const std::string& prev_hash,
-                           const Actor& actor, const std::string& type, const std::string& data_json,
-                           int64_t at_micros, const std::string& state_digest = "");
+                           const Actor& actor, const std::string& type, const std::string& data_json, int64_t at_micros,
+                           const std::string& state_digest = "");
   // Inserts made events (any number, any aggregates) with one statement and notifies
   // `channel` once. The aggregates' chain_len and chain_head are the caller's to set.
   void Insert(db::Tx& tx, const std::vector<chain::Event>& events) const;

@@ -91,8 +91,9 @@ absl::Status SetMember(pb::Message* envelope, std::string_view type, const pb::M
     return absl::NotFoundError(kUnknownType + std::string(" \"") + std::string(type) + "\" for " + d->full_name());
   }
   if (member->message_type() != value.GetDescriptor()) {
-    return absl::InvalidArgumentError("event \"" + std::string(type) + "\" is a " + member->message_type()->full_name() +
-                                      ", not a " + value.GetDescriptor()->full_name());
+    return absl::InvalidArgumentError("event \"" + std::string(type) + "\" is a " +
+                                      member->message_type()->full_name() + ", not a " +
+                                      value.GetDescriptor()->full_name());
   }
   envelope->GetReflection()->MutableMessage(envelope, member)->CopyFrom(value);
   return absl::OkStatus();
@@ -123,8 +124,10 @@ void Skip(std::string_view consumer, std::string_view type, const absl::Status& 
   std::lock_guard lock(mu);
   if (!seen.insert(std::string(consumer) + "/" + std::string(type) + "/" + reason).second) return;
   const nlohmann::json fields = {{"consumer", consumer}, {"type", type}, {"error", why.message()}};
-  if (unknown) log::Info("skipping events of an unknown type", fields);
-  else log::Warn("skipping an event whose data cannot be read", fields);
+  if (unknown)
+    log::Info("skipping events of an unknown type", fields);
+  else
+    log::Warn("skipping an event whose data cannot be read", fields);
 }
 
 }  // namespace sm::events

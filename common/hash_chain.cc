@@ -90,9 +90,9 @@ Check Verify(const std::vector<Event>& events, const Expected& x) {
     }
   }
   if (x.head_len != c.events) {
-    return broken(std::min(x.head_len, c.events) + 1,
-                  x.head_len > c.events ? "events after " + std::to_string(c.events) + " are missing"
-                                        : "more events than the record says");
+    return broken(std::min(x.head_len, c.events) + 1, x.head_len > c.events
+                                                          ? "events after " + std::to_string(c.events) + " are missing"
+                                                          : "more events than the record says");
   }
   if (x.head_hash != prev) return broken(c.events, "last hash does not match the record");
   if (x.state_digest && !events.empty() && events.back().chain_version >= 2 &&

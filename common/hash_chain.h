@@ -22,13 +22,13 @@ namespace sm::chain {
 inline constexpr int kChainVersion = 2;
 
 struct Event {
-  int64_t seq = 0;           // 1, 2, 3 ... per aggregate
+  int64_t seq = 0;  // 1, 2, 3 ... per aggregate
   std::string aggregate_id;
   std::string type;
   std::string actor;
   std::string actor_unit;
   int64_t at_micros = 0;
-  std::string data;          // JSON
+  std::string data;  // JSON
   int chain_version = 1;
   std::string state_digest;  // version 2: digest of the aggregate's row after this event
   std::string prev_hash;     // "" for seq 1
@@ -67,7 +67,7 @@ struct Check {
 
 // What the chain is checked against besides its own links.
 struct Expected {
-  int64_t head_len = 0;      // chain length and last hash as the aggregate row says
+  int64_t head_len = 0;  // chain length and last hash as the aggregate row says
   std::string head_hash;
   // Digest of the aggregate's row as it is now; compared with the last event's
   // state_digest when that event is version 2. nullopt: not checked.

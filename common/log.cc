@@ -56,8 +56,8 @@ class JsonFormatter final : public spdlog::formatter {
     std::tm tm{};
     gmtime_r(&t, &tm);
     char ts[64];
-    std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+    std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
     std::string out;
     out.reserve(256 + msg.payload.size());
     out += "{\"ts\":\"";
@@ -87,32 +87,25 @@ class JsonFormatter final : public spdlog::formatter {
     out += "}\n";
     dest.append(out.data(), out.data() + out.size());
   }
-  std::unique_ptr<spdlog::formatter> clone() const override {
-    return std::make_unique<JsonFormatter>();
-  }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
 };
 
 }  // namespace
 
 const RequestContext* CurrentRequest() { return g_current; }
 
-ScopedRequestContext::ScopedRequestContext(RequestContext* ctx) : previous_(g_current) {
-  g_current = ctx;
-}
+ScopedRequestContext::ScopedRequestContext(RequestContext* ctx) : previous_(g_current) { g_current = ctx; }
 ScopedRequestContext::~ScopedRequestContext() { g_current = previous_; }
 
 namespace log {
 
-std::string Dump(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+std::string Dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 std::string Dump(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-void Init(const std::string& service, const std::string& level,
-          std::shared_ptr<spdlog::sinks::sink> sink) {
+void Init(const std::string& service, const std::string& level, std::shared_ptr<spdlog::sinks::sink> sink) {
   g_service = service;
   spdlog::drop("sm");
   std::shared_ptr<spdlog::logger> logger;
@@ -143,8 +136,8 @@ void Write(spdlog::level::level_enum level, std::string_view msg, const nlohmann
   for (auto it = fields.begin(); it != fields.end(); ++it) {
     // Fields never shadow the line's own keys.
     const std::string& key = it.key();
-    const bool reserved = key == "ts" || key == "level" || key == "service" || key == "request_id" ||
-                          key == "trace_id" || key == "msg";
+    const bool reserved =
+        key == "ts" || key == "level" || key == "service" || key == "request_id" || key == "trace_id" || key == "msg";
     payload += ',';
     AppendJsonString(payload, reserved ? "field_" + key : key);
     payload += ':';

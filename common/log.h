@@ -17,8 +17,8 @@ namespace sm {
 struct RequestContext {
   std::string request_id;
   std::string trace_id;
-  std::string method;     // "/supervision.v1.DirectoryService/GetUnit"
-  std::string user;       // the end user on whose behalf the call runs, once authenticated
+  std::string method;  // "/supervision.v1.DirectoryService/GetUnit"
+  std::string user;    // the end user on whose behalf the call runs, once authenticated
 };
 
 // The context of the call this thread is serving, or nullptr.
@@ -41,8 +41,7 @@ namespace log {
 // Sets up the default logger: JSON lines on stderr, tagged with `service`. `level` is one of
 // trace, debug, info, warn, error, critical, off. Safe to call again (tests).
 // `sink` replaces stderr (tests capture lines with an ostream sink).
-void Init(const std::string& service, const std::string& level,
-          std::shared_ptr<spdlog::sinks::sink> sink = nullptr);
+void Init(const std::string& service, const std::string& level, std::shared_ptr<spdlog::sinks::sink> sink = nullptr);
 
 // One structured line: {"ts","level","service","request_id","trace_id","msg",...fields}.
 void Write(spdlog::level::level_enum level, std::string_view msg,

@@ -15,48 +15,69 @@ Metrics& Metrics::Global() {
 }
 
 namespace {
-std::shared_ptr<prometheus::Registry> NewRegistry() {
-  return std::make_shared<prometheus::Registry>();
-}
+std::shared_ptr<prometheus::Registry> NewRegistry() { return std::make_shared<prometheus::Registry>(); }
 }  // namespace
 
-Metrics::Metrics()
-    : Metrics(NewRegistry()) {}
+Metrics::Metrics() : Metrics(NewRegistry()) {}
 
 // Delegating constructor kept private in the .cc: families are bound to one registry.
 Metrics::Metrics(std::shared_ptr<prometheus::Registry> r)
-    : db_pool(prometheus::BuildGauge().Name("sm_db_pool_connections")
-                  .Help("Database pool connections by state (size, in_use, idle)").Register(*r)),
-      db_events(prometheus::BuildCounter().Name("sm_db_pool_events_total")
-                    .Help("Database pool events: acquire_timeout, reconnect, broken").Register(*r)),
-      redis_up(prometheus::BuildGauge().Name("sm_redis_up")
-                   .Help("1 when the last Redis command succeeded, 0 when Redis is unreachable").Register(*r)),
-      redis_errors(prometheus::BuildCounter().Name("sm_redis_errors_total")
-                       .Help("Redis commands that failed (the caller fell back to PostgreSQL)").Register(*r)),
-      cache_requests(prometheus::BuildCounter().Name("sm_cache_requests_total")
-                         .Help("Cache lookups by cache and result (local_hit, local_stale, hit, shared_wait, miss, error)").Register(*r)),
-      batch_size(prometheus::BuildHistogram().Name("sm_batch_size")
-                     .Help("Requests written per shared transaction (group commit), by batch").Register(*r)),
-      streams(prometheus::BuildGauge().Name("sm_streams_open")
+    : db_pool(prometheus::BuildGauge()
+                  .Name("sm_db_pool_connections")
+                  .Help("Database pool connections by state (size, in_use, idle)")
+                  .Register(*r)),
+      db_events(prometheus::BuildCounter()
+                    .Name("sm_db_pool_events_total")
+                    .Help("Database pool events: acquire_timeout, reconnect, broken")
+                    .Register(*r)),
+      redis_up(prometheus::BuildGauge()
+                   .Name("sm_redis_up")
+                   .Help("1 when the last Redis command succeeded, 0 when Redis is unreachable")
+                   .Register(*r)),
+      redis_errors(prometheus::BuildCounter()
+                       .Name("sm_redis_errors_total")
+                       .Help("Redis commands that failed (the caller fell back to PostgreSQL)")
+                       .Register(*r)),
+      cache_requests(
+          prometheus::BuildCounter()
+              .Name("sm_cache_requests_total")
+              .Help("Cache lookups by cache and result (local_hit, local_stale, hit, shared_wait, miss, error)")
+              .Register(*r)),
+      batch_size(prometheus::BuildHistogram()
+                     .Name("sm_batch_size")
+                     .Help("Requests written per shared transaction (group commit), by batch")
+                     .Register(*r)),
+      streams(prometheus::BuildGauge()
+                  .Name("sm_streams_open")
                   .Help("Open Subscribe streams by feed and state (live: on the shared feed; behind: reading pages)")
                   .Register(*r)),
-      feed_reads(prometheus::BuildCounter().Name("sm_feed_reads_total")
-                     .Help("Event feed reads by feed and reader (hub: the one shared reader; page: a stream catching up)")
-                     .Register(*r)),
-      feed_fell_behind(prometheus::BuildCounter().Name("sm_feed_fell_behind_total")
+      feed_reads(
+          prometheus::BuildCounter()
+              .Name("sm_feed_reads_total")
+              .Help("Event feed reads by feed and reader (hub: the one shared reader; page: a stream catching up)")
+              .Register(*r)),
+      feed_fell_behind(prometheus::BuildCounter()
+                           .Name("sm_feed_fell_behind_total")
                            .Help("Live streams whose client read too slowly and went back to reading pages")
                            .Register(*r)),
-      feed_read_time(prometheus::BuildGauge().Name("sm_feed_hub_read_timestamp_seconds")
+      feed_read_time(prometheus::BuildGauge()
+                         .Name("sm_feed_hub_read_timestamp_seconds")
                          .Help("When the feed hub last read the event log successfully (hub lag: time() minus this)")
                          .Register(*r)),
-      offload(prometheus::BuildCounter().Name("sm_offload_total")
-                  .Help("Work handed from gRPC callback threads to a worker pool, by pool and result (queued, rejected)")
-                  .Register(*r)),
+      offload(
+          prometheus::BuildCounter()
+              .Name("sm_offload_total")
+              .Help("Work handed from gRPC callback threads to a worker pool, by pool and result (queued, rejected)")
+              .Register(*r)),
       registry_(std::move(r)),
-      rpc_requests_(prometheus::BuildCounter().Name("sm_rpc_requests_total")
-                        .Help("Finished RPCs by method and status code").Register(*registry_)),
-      rpc_latency_(prometheus::BuildHistogram().Name("sm_rpc_duration_seconds")
-                       .Help("RPC latency by method and status code").Register(*registry_)) {}
+      rpc_requests_(prometheus::BuildCounter()
+                        .Name("sm_rpc_requests_total")
+                        .Help("Finished RPCs by method and status code")
+                        .Register(*registry_)),
+      rpc_latency_(prometheus::BuildHistogram()
+                       .Name("sm_rpc_duration_seconds")
+                       .Help("RPC latency by method and status code")
+                       .Register(*registry_)) {}
 
 void Metrics::ObserveBatch(const std::string& name, size_t size) {
   static const prometheus::Histogram::BucketBoundaries kBuckets = {1, 2, 4, 8, 16, 32, 64, 128};
@@ -72,8 +93,8 @@ void Metrics::ObserveRpc(std::string_view method, grpc::StatusCode code, double 
   }
   if (series.requests == nullptr) {
     prometheus::Labels labels{{"method", std::string(method)}, {"code", std::string(GrpcCodeName(code))}};
-    static const prometheus::Histogram::BucketBoundaries kBuckets = {
-        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    static const prometheus::Histogram::BucketBoundaries kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                                     0.1,    0.25,  0.5,    1,     2.5,  5,     10};
     series = {&rpc_requests_.Add(labels), &rpc_latency_.Add(labels, kBuckets)};
     if (c < kCodes) {
       std::unique_lock lock(rpc_mu_);

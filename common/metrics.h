@@ -36,17 +36,17 @@ class Metrics {
   // One finished RPC: counts it and records its latency, by method and status code.
   void ObserveRpc(std::string_view method, grpc::StatusCode code, double seconds);
 
-  prometheus::Family<prometheus::Gauge>& db_pool;          // sm_db_pool_connections{state}
-  prometheus::Family<prometheus::Counter>& db_events;      // sm_db_pool_events_total{event}
-  prometheus::Family<prometheus::Gauge>& redis_up;         // sm_redis_up
-  prometheus::Family<prometheus::Counter>& redis_errors;   // sm_redis_errors_total
-  prometheus::Family<prometheus::Counter>& cache_requests; // sm_cache_requests_total{cache,result}
-  prometheus::Family<prometheus::Histogram>& batch_size;   // sm_batch_size{batch}
-  prometheus::Family<prometheus::Gauge>& streams;          // sm_streams_open{feed,state}
-  prometheus::Family<prometheus::Counter>& feed_reads;     // sm_feed_reads_total{feed,reader}
+  prometheus::Family<prometheus::Gauge>& db_pool;             // sm_db_pool_connections{state}
+  prometheus::Family<prometheus::Counter>& db_events;         // sm_db_pool_events_total{event}
+  prometheus::Family<prometheus::Gauge>& redis_up;            // sm_redis_up
+  prometheus::Family<prometheus::Counter>& redis_errors;      // sm_redis_errors_total
+  prometheus::Family<prometheus::Counter>& cache_requests;    // sm_cache_requests_total{cache,result}
+  prometheus::Family<prometheus::Histogram>& batch_size;      // sm_batch_size{batch}
+  prometheus::Family<prometheus::Gauge>& streams;             // sm_streams_open{feed,state}
+  prometheus::Family<prometheus::Counter>& feed_reads;        // sm_feed_reads_total{feed,reader}
   prometheus::Family<prometheus::Counter>& feed_fell_behind;  // sm_feed_fell_behind_total{feed}
-  prometheus::Family<prometheus::Gauge>& feed_read_time;   // sm_feed_hub_read_timestamp_seconds{feed}
-  prometheus::Family<prometheus::Counter>& offload;        // sm_offload_total{pool,result}
+  prometheus::Family<prometheus::Gauge>& feed_read_time;      // sm_feed_hub_read_timestamp_seconds{feed}
+  prometheus::Family<prometheus::Counter>& offload;           // sm_offload_total{pool,result}
   // One batch of `size` requests written together (common/coalesce.h).
   void ObserveBatch(const std::string& name, size_t size);
 
@@ -84,8 +84,7 @@ class AdminServer {
   // with the health check's message), then `notice` when given (development mode says so
   // there). `token` non-empty: /metrics requires it (compared in constant time).
   // Error: UNAVAILABLE if the address cannot be bound.
-  absl::Status Start(const std::string& host_port, HealthCheck health, std::string notice = "",
-                     std::string token = "");
+  absl::Status Start(const std::string& host_port, HealthCheck health, std::string notice = "", std::string token = "");
   int port() const { return port_; }
   void Stop();
 

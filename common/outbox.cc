@@ -34,19 +34,19 @@ bool Enqueue(db::Tx& tx, const std::string& schema, const std::string& kind, con
              const std::string& payload) {
   pqxx::binarystring bytes(payload.data(), payload.size());
   // The insert and the wake-up in one round trip; a command already there needs none.
-  pqxx::result r = tx.exec_params(
-      "WITH added AS (INSERT INTO " + tx.quote_name(schema) + ".outbox (kind, dedupe_key, payload) "
-      "VALUES ($1, $2, $3) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id) "
-      "SELECT id, pg_notify($4, '') FROM added",
-      kind, dedupe_key, bytes, Channel(schema));
+  pqxx::result r = tx.exec_params("WITH added AS (INSERT INTO " + tx.quote_name(schema) +
+                                      ".outbox (kind, dedupe_key, payload) "
+                                      "VALUES ($1, $2, $3) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id) "
+                                      "SELECT id, pg_notify($4, '') FROM added",
+                                  kind, dedupe_key, bytes, Channel(schema));
   return !r.empty();
 }
 
 bool Requeue(db::Tx& tx, const std::string& schema, const std::string& dedupe_key) {
-  pqxx::result r = tx.exec_params(
-      "UPDATE " + tx.quote_name(schema) + ".outbox SET state = 'pending', attempts = 0, next_attempt_at = now() "
-      "WHERE dedupe_key = $1 AND state = 'dead' RETURNING id",
-      dedupe_key);
+  pqxx::result r = tx.exec_params("UPDATE " + tx.quote_name(schema) +
+                                      ".outbox SET state = 'pending', attempts = 0, next_attempt_at = now() "
+                                      "WHERE dedupe_key = $1 AND state = 'dead' RETURNING id",
+                                  dedupe_key);
   if (r.empty()) return false;
   tx.exec("NOTIFY " + tx.quote_name(Channel(schema)));
   return true;
@@ -59,10 +59,8 @@ bool Permanent(const absl::Status& s) {
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kNotFound:
     case absl::StatusCode::kUnimplemented:
-    case absl::StatusCode::kOutOfRange:
-      return true;
-    default:
-      return false;
+    case absl::StatusCode::kOutOfRange: return true;
+    default: return false;
   }
 }
 
@@ -95,24 +93,29 @@ absl::StatusOr<std::vector<Row>> Relay::Fetch(int limit, const std::vector<int64
   std::string ids = "{";
   for (size_t i = 0; i < exclude.size(); ++i) ids += (i ? "," : "") + std::to_string(exclude[i]);
   ids += "}";
-  absl::Status s = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
-    due.clear();
-    for (const auto& r : tx.exec_params(
-             "SELECT id, kind, dedupe_key, payload, attempts FROM " + schema_ + ".outbox"
-             " WHERE state = 'pending' AND next_attempt_at <= 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'"
-             " AND id <> ALL($3::bigint[]) ORDER BY id LIMIT $2",
-             std::chrono::duration_cast<std::chrono::microseconds>(clock_.Now().time_since_epoch()).count(), limit,
-             ids)) {
-      Row row;
-      row.id = r[0].as<int64_t>();
-      row.kind = r[1].as<std::string>();
-      row.dedupe_key = r[2].as<std::string>();
-      row.payload = pqxx::binarystring(r[3]).str();
-      row.attempts = r[4].as<int>();
-      due.push_back(std::move(row));
-    }
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](db::Tx& tx) -> absl::Status {
+        due.clear();
+        for (const auto& r : tx.exec_params(
+                 "SELECT id, kind, dedupe_key, payload, attempts FROM " + schema_ +
+                     ".outbox"
+                     " WHERE state = 'pending' AND next_attempt_at <= 'epoch'::timestamptz + $1::bigint * interval '1 "
+                     "microsecond'"
+                     " AND id <> ALL($3::bigint[]) ORDER BY id LIMIT $2",
+                 std::chrono::duration_cast<std::chrono::microseconds>(clock_.Now().time_since_epoch()).count(), limit,
+                 ids)) {
+          Row row;
+          row.id = r[0].as<int64_t>();
+          row.kind = r[1].as<std::string>();
+          row.dedupe_key = r[2].as<std::string>();
+          row.payload = pqxx::binarystring(r[3]).str();
+          row.attempts = r[4].as<int>();
+          due.push_back(std::move(row));
+        }
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return due;
 }
@@ -192,8 +195,9 @@ bool Relay::Handle(const Row& row, Steady::time_point claimed) {
         return s;
       };
       pqxx::binarystring resp(d.response.data(), d.response.size());
-      tx.exec_params0("UPDATE " + table + " SET state = 'delivered', delivered_at = now(), response = $2, "
-                      "attempts = attempts + 1, last_error = NULL WHERE id = $1 AND state = 'pending'",
+      tx.exec_params0("UPDATE " + table +
+                          " SET state = 'delivered', delivered_at = now(), response = $2, "
+                          "attempts = attempts + 1, last_error = NULL WHERE id = $1 AND state = 'pending'",
                       row.id, resp);
       return done(on_delivered_ ? on_delivered_(tx, row, d.response) : absl::OkStatus());
     });
@@ -201,8 +205,9 @@ bool Relay::Handle(const Row& row, Steady::time_point claimed) {
   } else if (Permanent(d.status)) {
     result = "dead";
     w = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
-      tx.exec_params0("UPDATE " + table + " SET state = 'dead', attempts = attempts + 1, last_error = $2 "
-                      "WHERE id = $1 AND state = 'pending'",
+      tx.exec_params0("UPDATE " + table +
+                          " SET state = 'dead', attempts = attempts + 1, last_error = $2 "
+                          "WHERE id = $1 AND state = 'pending'",
                       row.id, std::string(d.status.ToString()));
       return on_dead_ ? on_dead_(tx, row, d.status) : absl::OkStatus();
     });
@@ -213,12 +218,13 @@ bool Relay::Handle(const Row& row, Steady::time_point claimed) {
     result = "retry";
     const auto wait = Backoff(row.attempts + 1);
     w = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
-      tx.exec_params0("UPDATE " + table + " SET attempts = attempts + 1, last_error = $2, "
-                      "next_attempt_at = 'epoch'::timestamptz + $3::bigint * interval '1 microsecond' "
-                      "WHERE id = $1 AND state = 'pending'",
-                      row.id, std::string(d.status.ToString()),
-                      std::chrono::duration_cast<std::chrono::microseconds>((clock_.Now() + wait).time_since_epoch())
-                          .count());
+      tx.exec_params0(
+          "UPDATE " + table +
+              " SET attempts = attempts + 1, last_error = $2, "
+              "next_attempt_at = 'epoch'::timestamptz + $3::bigint * interval '1 microsecond' "
+              "WHERE id = $1 AND state = 'pending'",
+          row.id, std::string(d.status.ToString()),
+          std::chrono::duration_cast<std::chrono::microseconds>((clock_.Now() + wait).time_since_epoch()).count());
       return absl::OkStatus();
     });
     OutboxCounter().Add({{"schema", schema_}, {"result", "retry"}}).Increment();
@@ -233,14 +239,15 @@ bool Relay::Handle(const Row& row, Steady::time_point claimed) {
   }
   if (spdlog::default_logger_raw()->should_log(spdlog::level::debug)) {
     using Ms = std::chrono::duration<double, std::milli>;
-    log::Debug("outbox command handled", {{"schema", schema_},
-                                          {"id", row.id},
-                                          {"result", result},
-                                          {"queued_ms", Ms(started - claimed).count()},
-                                          {"deliver_ms", Ms(answered - started).count()},
-                                          {"record_ms", Ms(Steady::now() - answered).count()},
-                                          {"record_begin_ms", began == Steady::time_point{} ? 0.0 : Ms(began - answered).count()},
-                                          {"record_commit_ms", applied == Steady::time_point{} ? 0.0 : Ms(Steady::now() - applied).count()}});
+    log::Debug("outbox command handled",
+               {{"schema", schema_},
+                {"id", row.id},
+                {"result", result},
+                {"queued_ms", Ms(started - claimed).count()},
+                {"deliver_ms", Ms(answered - started).count()},
+                {"record_ms", Ms(Steady::now() - answered).count()},
+                {"record_begin_ms", began == Steady::time_point{} ? 0.0 : Ms(began - answered).count()},
+                {"record_commit_ms", applied == Steady::time_point{} ? 0.0 : Ms(Steady::now() - applied).count()}});
   }
   if (!w.ok()) {
     log::Warn("outbox bookkeeping failed; the command will be retried",
@@ -261,15 +268,20 @@ bool Relay::Handle(const Row& row, Steady::time_point claimed) {
 
 absl::StatusOr<Relay::Depth> Relay::Measure() {
   Depth d;
-  absl::Status s = db::WithTransaction(*pool_, [&](db::Tx& tx) {
-    auto r = tx.exec1("SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'dead'), "
-                      "coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE state = 'pending')), 0)::float8 "
-                      "FROM " + schema_ + ".outbox");
-    d.pending = r[0].as<int64_t>();
-    d.dead = r[1].as<int64_t>();
-    d.oldest_pending_age_s = r[2].as<double>();
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](db::Tx& tx) {
+        auto r = tx.exec1(
+            "SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'dead'), "
+            "coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE state = 'pending')), 0)::float8 "
+            "FROM " +
+            schema_ + ".outbox");
+        d.pending = r[0].as<int64_t>();
+        d.dead = r[1].as<int64_t>();
+        d.oldest_pending_age_s = r[2].as<double>();
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   OutboxGauge().Add({{"schema", schema_}, {"value", "pending"}}).Set(static_cast<double>(d.pending));
   OutboxGauge().Add({{"schema", schema_}, {"value", "dead"}}).Set(static_cast<double>(d.dead));
@@ -334,8 +346,8 @@ void Relay::Loop() {
         }
         if (!leader_) {
           pqxx::nontransaction tx(*lock_conn);
-          leader_ = tx.exec_params1("SELECT pg_try_advisory_lock(hashtext($1))", "sm-outbox-relay:" + schema_)[0]
-                        .as<bool>();
+          leader_ =
+              tx.exec_params1("SELECT pg_try_advisory_lock(hashtext($1))", "sm-outbox-relay:" + schema_)[0].as<bool>();
           if (leader_) log::Info("outbox relay is the leader", {{"schema", schema_}});
         } else {
           pqxx::nontransaction tx(*lock_conn);

@@ -75,9 +75,9 @@ struct Options {
   std::chrono::milliseconds deadline{5000};
   std::chrono::milliseconds initial_backoff{200};
   std::chrono::milliseconds max_backoff{15000};
-  std::chrono::milliseconds poll{2000};  // fallback when no NOTIFY arrives
-  int batch = 50;    // commands claimed at once (in flight and waiting for a lane)
-  int parallel = 8;  // lanes: deliveries in flight at once
+  std::chrono::milliseconds poll{2000};           // fallback when no NOTIFY arrives
+  int batch = 50;                                 // commands claimed at once (in flight and waiting for a lane)
+  int parallel = 8;                               // lanes: deliveries in flight at once
   std::chrono::milliseconds measure_every{1000};  // backlog figures (a count over the table)
 };
 
@@ -153,11 +153,11 @@ class Relay {
   };
   std::mutex claim_mu_;  // one Claim at a time
   std::mutex mu_;
-  std::condition_variable ready_;         // a claimed command waits for a lane, or stop
-  std::deque<Claimed> queue_;             // claimed, waiting for a lane
-  std::set<int64_t> claimed_;             // queued or in flight
+  std::condition_variable ready_;                  // a claimed command waits for a lane, or stop
+  std::deque<Claimed> queue_;                      // claimed, waiting for a lane
+  std::set<int64_t> claimed_;                      // queued or in flight
   std::map<int64_t, Steady::time_point> cooling_;  // bookkeeping failed: not fetched until then
-  bool backlog_ = false;                  // the last fetch was cut short by `batch`
+  bool backlog_ = false;                           // the last fetch was cut short by `batch`
   // When a retry this relay scheduled falls due (the dispatcher wakes for it).
   std::optional<Steady::time_point> retry_at_;
 };

@@ -15,9 +15,7 @@ timeval ToTimeval(std::chrono::milliseconds ms) {
 
 }  // namespace
 
-Client::Client(Config config) : config_(std::move(config)) {
-  metrics::Metrics::Global().redis_up.Add({}).Set(1);
-}
+Client::Client(Config config) : config_(std::move(config)) { metrics::Metrics::Global().redis_up.Add({}).Set(1); }
 
 Client::~Client() = default;
 
@@ -33,8 +31,7 @@ void Client::MarkDown(const std::string& why) {
 void Client::MarkUp() {
   if (!up_.exchange(true)) {
     metrics::Metrics::Global().redis_up.Add({}).Set(1);
-    log::Info("redis reachable again",
-              {{"redis", config_.host + ":" + std::to_string(config_.port)}});
+    log::Info("redis reachable again", {{"redis", config_.host + ":" + std::to_string(config_.port)}});
   }
 }
 
@@ -54,8 +51,8 @@ ContextPtr Client::Connect() {
       argv.push_back(a.data());
       lens.push_back(a.size());
     }
-    ReplyPtr r(static_cast<redisReply*>(
-        redisCommandArgv(ctx.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
+    ReplyPtr r(
+        static_cast<redisReply*>(redisCommandArgv(ctx.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
     return r && r->type != REDIS_REPLY_ERROR;
   };
   if (!config_.password.empty() && !run({"AUTH", config_.password})) {
@@ -103,8 +100,8 @@ absl::StatusOr<ReplyPtr> Client::Command(const std::vector<std::string>& args) {
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
-  ReplyPtr reply(static_cast<redisReply*>(
-      redisCommandArgv(ctx.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
+  ReplyPtr reply(
+      static_cast<redisReply*>(redisCommandArgv(ctx.get(), static_cast<int>(argv.size()), argv.data(), lens.data())));
   if (!reply || ctx->err) {
     MarkDown(ctx->err ? ctx->errstr : "no reply");
     {
@@ -130,8 +127,7 @@ absl::StatusOr<std::optional<std::string>> Client::Get(const std::string& key) {
   return std::optional<std::string>(std::string((*r)->str, (*r)->len));
 }
 
-absl::Status Client::Set(const std::string& key, const std::string& value,
-                         std::chrono::seconds ttl) {
+absl::Status Client::Set(const std::string& key, const std::string& value, std::chrono::seconds ttl) {
   auto r = Command({"SET", Key(key), value, "EX", std::to_string(std::max<int64_t>(1, ttl.count()))});
   return r.status();
 }

@@ -103,8 +103,7 @@ class Cache {
     }
   }
 
-  absl::StatusOr<std::string> Get(const std::string& key,
-                                  const std::function<absl::StatusOr<std::string>()>& load);
+  absl::StatusOr<std::string> Get(const std::string& key, const std::function<absl::StatusOr<std::string>()>& load);
 
   // The in-process copy of `key`, if one is held and fresh; never touches Redis or `load`,
   // so it never blocks on I/O (for callers on gRPC callback threads). Counted as a

@@ -9,16 +9,17 @@
 
 namespace sm {
 
-absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(
-    const ServiceConfig& config, const std::string& schema,
-    const std::vector<db::Migration>& migrations) {
+absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const ServiceConfig& config, const std::string& schema,
+                                                         const std::vector<db::Migration>& migrations) {
   // Debian builds absl with mutex deadlock detection on: a lock-order graph updated on
   // every absl::Mutex (gRPC's) acquisition, a few per cent of a busy server's CPU.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   auto rt = std::unique_ptr<Runtime>(new Runtime(config));
   if (config.development) {
-    log::Warn("DEVELOPMENT MODE: published development keys are accepted and used; never run this way "
-              "with real data", {{"mode", "development"}});
+    log::Warn(
+        "DEVELOPMENT MODE: published development keys are accepted and used; never run this way "
+        "with real data",
+        {{"mode", "development"}});
   }
   auto verifier = auth::Verifier::Create(config.auth);
   if (!verifier.ok()) return verifier.status();
@@ -35,9 +36,8 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(
   absl::Status ping;
   while (!(ping = rt->pool_->Ping()).ok()) {
     if (std::chrono::steady_clock::now() >= give_up) {
-      return absl::UnavailableError("PostgreSQL at " + config.db.host + ":" +
-                                    std::to_string(config.db.port) + " unreachable: " +
-                                    std::string(ping.message()));
+      return absl::UnavailableError("PostgreSQL at " + config.db.host + ":" + std::to_string(config.db.port) +
+                                    " unreachable: " + std::string(ping.message()));
     }
     log::Warn("waiting for PostgreSQL", {{"error", std::string(ping.message())}});
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -55,10 +55,9 @@ absl::Status Runtime::Serve(const std::vector<grpc::Service*>& services) {
   if (!server.ok()) return server.status();
   server_ = std::move(*server);
   db::Pool* pool = pool_.get();
-  absl::Status admin =
-      admin_.Start(config_.admin_listen, [pool] { return pool->Ping(); },
-                   config_.development ? "mode: development (published development keys accepted)" : "",
-                   config_.admin_token);
+  absl::Status admin = admin_.Start(
+      config_.admin_listen, [pool] { return pool->Ping(); },
+      config_.development ? "mode: development (published development keys accepted)" : "", config_.admin_token);
   if (!admin.ok()) {
     // Stop the gRPC server before the caller destroys the services it calls into (a
     // service restarted at once could find its admin port still taken, and crashed here).

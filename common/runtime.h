@@ -22,9 +22,8 @@ class Runtime {
  public:
   // Connects and migrates `schema`. Errors: UNAVAILABLE when PostgreSQL stays unreachable
   // for db.startup_wait_ms; a migration error; INVALID_ARGUMENT for a bad auth key.
-  static absl::StatusOr<std::unique_ptr<Runtime>> Create(
-      const ServiceConfig& config, const std::string& schema,
-      const std::vector<db::Migration>& migrations);
+  static absl::StatusOr<std::unique_ptr<Runtime>> Create(const ServiceConfig& config, const std::string& schema,
+                                                         const std::vector<db::Migration>& migrations);
   ~Runtime();
 
   db::Pool& pool() { return *pool_; }

@@ -45,7 +45,8 @@ absl::StatusOr<Keyring> Keyring::Parse(const std::string& spec, const std::strin
     start = end + 1;
     ++index;
   }
-  if (!k.keys_.count(current)) return absl::InvalidArgumentError("current key id '" + current + "' is not among the keys");
+  if (!k.keys_.count(current))
+    return absl::InvalidArgumentError("current key id '" + current + "' is not among the keys");
   k.current_ = current;
   return k;
 }

@@ -93,10 +93,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   if (config.tls.cert_file.empty()) {
     creds = grpc::InsecureServerCredentials();
   } else {
-    grpc::SslServerCredentialsOptions opts(
-        config.tls.client_ca_file.empty()
-            ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    grpc::SslServerCredentialsOptions opts(config.tls.client_ca_file.empty()
+                                               ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                               : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
     auto cert = ReadFile(config.tls.cert_file, "grpc.tls.cert_file");
     if (!cert.ok()) return cert.status();
     auto key = ReadFile(config.tls.key_file, "grpc.tls.key_file");
@@ -222,8 +221,7 @@ absl::Status Call::Guard(const Pending& p, const std::function<absl::Status()>& 
 grpc::Status Call::End(grpc::ServerContextBase* ctx, const Pending& p, const absl::Status& status) const {
   const RequestContext& rc = p.rc;
   grpc::Status out = ToGrpcStatus(status);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - p.start).count();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - p.start).count();
   metrics::Metrics::Global().ObserveRpc(rc.method, out.error_code(), seconds);
   nlohmann::json fields = {{"method", rc.method},
                            {"code", GrpcCodeName(out.error_code())},
@@ -232,13 +230,11 @@ grpc::Status Call::End(grpc::ServerContextBase* ctx, const Pending& p, const abs
   if (!rc.user.empty()) fields["user"] = rc.user;
   if (p.principal.ok() && !p.principal->on_behalf_of.empty()) fields["via"] = p.principal->user;
   if (!status.ok()) fields["error"] = std::string(status.message());
-  const bool denied = status.code() == absl::StatusCode::kPermissionDenied ||
-                      status.code() == absl::StatusCode::kUnauthenticated;
+  const bool denied =
+      status.code() == absl::StatusCode::kPermissionDenied || status.code() == absl::StatusCode::kUnauthenticated;
   const bool server_fault = status.code() == absl::StatusCode::kInternal ||
-                            status.code() == absl::StatusCode::kUnknown ||
-                            status.code() == absl::StatusCode::kDataLoss;
-  log::Write(server_fault ? spdlog::level::err : denied ? spdlog::level::warn : spdlog::level::info,
-             "rpc", fields);
+                            status.code() == absl::StatusCode::kUnknown || status.code() == absl::StatusCode::kDataLoss;
+  log::Write(server_fault ? spdlog::level::err : denied ? spdlog::level::warn : spdlog::level::info, "rpc", fields);
   return out;
 }
 

@@ -33,7 +33,7 @@ namespace sm::server {
 // after that as before. Without it the server does not ask for a client certificate.
 // The files are read once at start-up: rotating a certificate means a restart.
 struct TlsConfig {
-  std::string cert_file;       // empty: plaintext (refused off loopback, see service_config)
+  std::string cert_file;  // empty: plaintext (refused off loopback, see service_config)
   std::string key_file;
   std::string client_ca_file;  // set: mutual TLS, clients must present a certificate it signed
 };
@@ -91,8 +91,7 @@ struct CallInfo {
 // The shared call path. One instance per service, shared by its handlers.
 class Call {
  public:
-  Call(std::string service, const auth::Verifier* verifier)
-      : service_(std::move(service)), verifier_(verifier) {}
+  Call(std::string service, const auth::Verifier* verifier) : service_(std::move(service)), verifier_(verifier) {}
 
   // Runs `body` for method `method` ("GetUnit"). The caller is authenticated first: a
   // missing or bad token is UNAUTHENTICATED and `body` never runs.

@@ -21,9 +21,8 @@ bool IsLoopback(const std::string& host_port) {
   return false;
 }
 
-ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
-                                const std::string& default_grpc, const std::string& default_admin,
-                                const std::string& default_db_user) {
+ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name, const std::string& default_grpc,
+                                const std::string& default_admin, const std::string& default_db_user) {
   ServiceConfig c;
   c.name = name;
   c.development = r.Enum("mode", "production", {"production", "development"}) == "development";
@@ -58,8 +57,10 @@ ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
   }
   if (c.development) {
     // Published keys prove nothing: development mode never faces a network.
-    if (!IsLoopback(c.grpc.listen)) r.Fail("mode", "development is refused on a non-loopback grpc.listen (" + c.grpc.listen + ")");
-    if (!IsLoopback(c.admin_listen)) r.Fail("mode", "development is refused on a non-loopback admin.listen (" + c.admin_listen + ")");
+    if (!IsLoopback(c.grpc.listen))
+      r.Fail("mode", "development is refused on a non-loopback grpc.listen (" + c.grpc.listen + ")");
+    if (!IsLoopback(c.admin_listen))
+      r.Fail("mode", "development is refused on a non-loopback admin.listen (" + c.admin_listen + ")");
   }
   c.log_level = r.Enum("log.level", "info", {"trace", "debug", "info", "warn", "error", "critical", "off"});
 
@@ -82,9 +83,11 @@ ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
   c.db.sslcert = r.String("db.sslcert", "");
   c.db.sslkey = r.String("db.sslkey", "");
   if ((c.db.sslmode == "verify-ca" || c.db.sslmode == "verify-full") && c.db.sslrootcert.empty()) {
-    r.Fail("db.sslrootcert", "is required with db.sslmode " + c.db.sslmode + ": the CA that signed PostgreSQL's certificate");
+    r.Fail("db.sslrootcert",
+           "is required with db.sslmode " + c.db.sslmode + ": the CA that signed PostgreSQL's certificate");
   }
-  if (c.db.sslcert.empty() != c.db.sslkey.empty()) r.Fail("db.sslcert", "db.sslcert and db.sslkey must be set together");
+  if (c.db.sslcert.empty() != c.db.sslkey.empty())
+    r.Fail("db.sslcert", "db.sslcert and db.sslkey must be set together");
   for (const auto& [key, path] : {std::pair{"db.sslrootcert", c.db.sslrootcert}, std::pair{"db.sslcert", c.db.sslcert},
                                   std::pair{"db.sslkey", c.db.sslkey}}) {
     if (!path.empty() && !config::ReadFileText(path)) r.Fail(key, "cannot read '" + path + "'");
@@ -120,8 +123,11 @@ ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
     }
   }
   if (!key.empty()) {
-    c.auth.keys.push_back(auth::Key{.kid = r.String("auth.verify_key_id", ""), .algorithm = algorithm,
-                                    .material = key, .vouches = auth::Vouches::kPeople, .service = ""});
+    c.auth.keys.push_back(auth::Key{.kid = r.String("auth.verify_key_id", ""),
+                                    .algorithm = algorithm,
+                                    .material = key,
+                                    .vouches = auth::Vouches::kPeople,
+                                    .service = ""});
   }
   if (c.development) {
     for (auto& k : auth::DevelopmentKeys()) {

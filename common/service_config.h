@@ -14,13 +14,13 @@
 namespace sm {
 
 struct ServiceConfig {
-  std::string name;                 // "directory-service"
+  std::string name;  // "directory-service"
   // `mode: development` (the local stack and tests): published development keys are
   // accepted and used. Refused on a non-loopback address; said loudly at start-up and in
   // /healthz. Anything else is production: every key must be configured.
   bool development = false;
   server::Config grpc;
-  std::string admin_listen;         // host:port of /metrics and /healthz
+  std::string admin_listen;  // host:port of /metrics and /healthz
   // admin.token: when set, /metrics requires `Authorization: Bearer <token>` (/healthz
   // stays open for probes). Required when admin.listen is not loopback.
   std::string admin_token;
@@ -29,7 +29,7 @@ struct ServiceConfig {
   redis::Config redis;
   bool redis_enabled = true;
   auth::Config auth;
-  auth::ServiceIdentity::Options identity;  // this service's own `service` token
+  auth::ServiceIdentity::Options identity;           // this service's own `service` token
   std::chrono::milliseconds db_startup_wait{30000};  // how long start-up waits for PostgreSQL
 };
 
@@ -40,8 +40,7 @@ bool IsLoopback(const std::string& host_port);
 // Reads the shared sections. Defaults run on loopback; outside `mode: development` the
 // token keys must be configured.
 // `default_grpc` and `default_admin` are the service's conventional ports.
-ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name,
-                                const std::string& default_grpc, const std::string& default_admin,
-                                const std::string& default_db_user);
+ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name, const std::string& default_grpc,
+                                const std::string& default_admin, const std::string& default_db_user);
 
 }  // namespace sm

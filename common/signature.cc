@@ -77,7 +77,8 @@ absl::StatusOr<std::string> SignEs256(const std::string& private_pem, std::strin
   MdCtx ctx(EVP_MD_CTX_new());
   size_t len = 0;
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
-      EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()) != 1) {
+      EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()) !=
+          1) {
     return absl::InternalError("ES256 signing failed");
   }
   std::string sig(len, '\0');
@@ -108,7 +109,8 @@ absl::StatusOr<std::string> PublicKeyPem(const std::string& pem) {
   Pkey key = Read(pem);
   if (!key) return absl::InvalidArgumentError("not a PEM key");
   Bio out(BIO_new(BIO_s_mem()));
-  if (!out || PEM_write_bio_PUBKEY(out.get(), key.get()) != 1) return absl::InternalError("cannot write the public key");
+  if (!out || PEM_write_bio_PUBKEY(out.get(), key.get()) != 1)
+    return absl::InternalError("cannot write the public key");
   char* data = nullptr;
   const long n = BIO_get_mem_data(out.get(), &data);
   return std::string(data, static_cast<size_t>(n));

@@ -147,8 +147,7 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   absl::StatusCode code = FromGrpcCode(status.error_code());
   google::rpc::Status rpc_status;
-  if (!status.error_details().empty() &&
-      grpc::ExtractErrorDetails(status, &rpc_status).ok()) {
+  if (!status.error_details().empty() && grpc::ExtractErrorDetails(status, &rpc_status).ok()) {
     for (const auto& any : rpc_status.details()) {
       google::rpc::BadRequest br;
       if (any.UnpackTo(&br)) {

@@ -15,17 +15,16 @@
 namespace sm {
 
 // Evaluates `expr` (an absl::Status) and returns it from the current function if not OK.
-#define SM_RETURN_IF_ERROR(expr)                   \
-  do {                                             \
-    ::absl::Status sm_status_ = (expr);            \
-    if (!sm_status_.ok()) return sm_status_;       \
+#define SM_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status sm_status_ = (expr);      \
+    if (!sm_status_.ok()) return sm_status_; \
   } while (0)
 
 #define SM_CONCAT_INNER_(a, b) a##b
 #define SM_CONCAT_(a, b) SM_CONCAT_INNER_(a, b)
 // `lhs = value of expr` (an absl::StatusOr<T>), or returns its status from the function.
-#define SM_ASSIGN_OR_RETURN(lhs, expr) \
-  SM_ASSIGN_OR_RETURN_IMPL_(SM_CONCAT_(sm_statusor_, __LINE__), lhs, expr)
+#define SM_ASSIGN_OR_RETURN(lhs, expr) SM_ASSIGN_OR_RETURN_IMPL_(SM_CONCAT_(sm_statusor_, __LINE__), lhs, expr)
 #define SM_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                              \
   if (!tmp.ok()) return std::move(tmp).status();  \

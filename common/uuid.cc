@@ -21,9 +21,8 @@ std::string Format(const unsigned char bytes[16]) {
 
 // Version 7 over `bytes` (random): the time in the first 48 bits, then the tags.
 void StampV7(unsigned char bytes[16], const Clock& clock) {
-  uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          clock.Now().time_since_epoch())
-                                          .count());
+  uint64_t ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock.Now().time_since_epoch()).count());
   for (int i = 0; i < 6; ++i) bytes[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
   bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0F) | 0x70);  // version 7
   bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3F) | 0x80);  // RFC 4122 variant

@@ -37,8 +37,8 @@ void Version(FieldErrors& e, int64_t v) {
 namespace {
 
 constexpr int64_t kDaySeconds = 86400;
-constexpr int64_t kMinSeconds = 0;              // 1970-01-01
-constexpr int64_t kMaxSeconds = 4102444800;     // 2100-01-01
+constexpr int64_t kMinSeconds = 0;           // 1970-01-01
+constexpr int64_t kMaxSeconds = 4102444800;  // 2100-01-01
 
 std::optional<int64_t> Seconds(FieldErrors& e, const std::string& field, const google::protobuf::Timestamp* t) {
   if (t == nullptr) return std::nullopt;

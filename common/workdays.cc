@@ -33,8 +33,7 @@ std::string Date::ToString() const {
 absl::StatusOr<Date> ParseDate(const std::string& s) {
   int y, m, d;
   char tail;
-  if (s.size() != 10 || std::sscanf(s.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
-      !ValidDate(y, m, d)) {
+  if (s.size() != 10 || std::sscanf(s.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || !ValidDate(y, m, d)) {
     return absl::InvalidArgumentError("'" + s + "' is not a date YYYY-MM-DD");
   }
   return Date{y, m, d};
@@ -74,9 +73,7 @@ Date LocalDate(TimePoint t) {
   return CivilFromDays(days);
 }
 
-TimePoint EndOfDay(const Date& d) {
-  return FromUnixSeconds((DaysFromCivil(d) + 1) * 86400 - kCstOffsetSeconds - 1);
-}
+TimePoint EndOfDay(const Date& d) { return FromUnixSeconds((DaysFromCivil(d) + 1) * 86400 - kCstOffsetSeconds - 1); }
 
 absl::Status Calendar::AddYaml(const std::string& text, const std::string& origin) {
   YAML::Node root;
@@ -117,7 +114,8 @@ absl::Status Calendar::AddYaml(const std::string& text, const std::string& origi
     auto d = date_of(ws[i]["date"], field + ".date");
     if (!d.ok()) return d.status();
     int wd = Weekday(CivilFromDays(*d));
-    if (wd != 0 && wd != 6) return absl::InvalidArgumentError(origin + ": " + field + ": a make-up workday must be a weekend day");
+    if (wd != 0 && wd != 6)
+      return absl::InvalidArgumentError(origin + ": " + field + ": a make-up workday must be a weekend day");
     if (holidays.count(*d)) return absl::InvalidArgumentError(origin + ": " + field + ": is also a holiday");
     makeup.insert(*d);
   }
@@ -174,8 +172,6 @@ int Calendar::WorkdaysBetween(const Date& from, const Date& to) const {
   return sign * n;
 }
 
-TimePoint Calendar::Deadline(TimePoint start, int n) const {
-  return EndOfDay(AddWorkdays(LocalDate(start), n));
-}
+TimePoint Calendar::Deadline(TimePoint start, int n) const { return EndOfDay(AddWorkdays(LocalDate(start), n)); }
 
 }  // namespace sm::workdays

@@ -16,8 +16,7 @@ Idempotency::Key KeyOf(const auth::Principal& caller, const std::string& request
   return {CallerKey(caller, request_id), std::string(method), crypto::Sha256Hex(request.SerializeAsString())};
 }
 
-Idempotency::Idempotency(std::string schema)
-    : table_(schema + ".idempotency"), statement_(schema + "_idempotency") {}
+Idempotency::Idempotency(std::string schema) : table_(schema + ".idempotency"), statement_(schema + "_idempotency") {}
 
 namespace {
 
@@ -36,8 +35,8 @@ absl::StatusOr<std::optional<std::string>> StoredReply(const pqxx::row& row, con
 
 }  // namespace
 
-std::vector<absl::StatusOr<std::optional<std::string>>> Idempotency::Begin(
-    Tx& tx, const std::vector<Request>& requests) const {
+std::vector<absl::StatusOr<std::optional<std::string>>> Idempotency::Begin(Tx& tx,
+                                                                           const std::vector<Request>& requests) const {
   std::vector<std::string> keys, ids;
   for (const auto& r : requests) {
     keys.push_back(table_ + ":" + r.request_id);
@@ -76,10 +75,12 @@ void Idempotency::Finish(Tx& tx, const std::vector<Request>& requests,
     shas.push_back(crypto::Sha256Hex(requests[i].fingerprint));
     hex.push_back(crypto::ToHex(responses.at(i)));
   }
-  tx.exec_params0("INSERT INTO " + table_ + " (request_id, method, request_sha256, response) "
-                  "SELECT id, method, sha, decode(hex, 'hex') FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
-                  "AS r(id, method, sha, hex)",
-                  TextArrayLiteral(ids), TextArrayLiteral(methods), TextArrayLiteral(shas), TextArrayLiteral(hex));
+  tx.exec_params0(
+      "INSERT INTO " + table_ +
+          " (request_id, method, request_sha256, response) "
+          "SELECT id, method, sha, decode(hex, 'hex') FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
+          "AS r(id, method, sha, hex)",
+      TextArrayLiteral(ids), TextArrayLiteral(methods), TextArrayLiteral(shas), TextArrayLiteral(hex));
 }
 
 absl::StatusOr<std::optional<std::string>> Idempotency::Find(Tx& tx, const Key& key) const {
@@ -92,8 +93,9 @@ absl::StatusOr<std::optional<std::string>> Idempotency::Find(Tx& tx, const Key& 
 
 bool Idempotency::Claim(Tx& tx, const Key& key, const std::string& response) const {
   return !ExecPrepared(tx, statement_ + "_claim",
-                       "INSERT INTO " + table_ + " (request_id, method, request_sha256, response) "
-                       "VALUES ($1, $2, $3, decode($4, 'hex')) ON CONFLICT (request_id) DO NOTHING RETURNING 1",
+                       "INSERT INTO " + table_ +
+                           " (request_id, method, request_sha256, response) "
+                           "VALUES ($1, $2, $3, decode($4, 'hex')) ON CONFLICT (request_id) DO NOTHING RETURNING 1",
                        key.request_id, key.method, crypto::Sha256Hex(key.fingerprint), crypto::ToHex(response))
               .empty();
 }
@@ -106,15 +108,16 @@ bool Idempotency::Taken(Tx& tx, const Key& key) const {
   }
 }
 
-absl::StatusOr<std::optional<std::string>> Idempotency::Lookup(
-    Pool& pool, const std::string& request_id) const {
+absl::StatusOr<std::optional<std::string>> Idempotency::Lookup(Pool& pool, const std::string& request_id) const {
   std::optional<std::string> out;
-  absl::Status s = WithTransaction(pool, [&](Tx& tx) {
-    pqxx::result r =
-        tx.exec_params("SELECT response FROM " + table_ + " WHERE request_id = $1", request_id);
-    if (!r.empty()) out = pqxx::binarystring(r[0][0]).str();
-    return absl::OkStatus();
-  }, TxOptions{.read_only = true});
+  absl::Status s = WithTransaction(
+      pool,
+      [&](Tx& tx) {
+        pqxx::result r = tx.exec_params("SELECT response FROM " + table_ + " WHERE request_id = $1", request_id);
+        if (!r.empty()) out = pqxx::binarystring(r[0][0]).str();
+        return absl::OkStatus();
+      },
+      TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }

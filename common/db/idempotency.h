@@ -89,30 +89,33 @@ class Idempotency {
     absl::Status s;
     for (int round = 0; round < 2; ++round) {
       bool taken = false;  // another call stored a reply under the key meanwhile
-      s = WithTransaction(pool, [&](Tx& tx) -> absl::Status {
-        out.Clear();
-        taken = false;
-        replayed = false;
-        if (round > 0) {  // the key was taken: look it up before anything else
-          SM_ASSIGN_OR_RETURN(std::optional<std::string> prior, Find(tx, key));
-          replayed = prior.has_value();
-          if (replayed) {
-            if (!out.ParseFromString(*prior)) return absl::InternalError("stored reply unreadable");
-            out.mutable_mutation()->set_replayed(true);
+      s = WithTransaction(
+          pool,
+          [&](Tx& tx) -> absl::Status {
+            out.Clear();
+            taken = false;
+            replayed = false;
+            if (round > 0) {  // the key was taken: look it up before anything else
+              SM_ASSIGN_OR_RETURN(std::optional<std::string> prior, Find(tx, key));
+              replayed = prior.has_value();
+              if (replayed) {
+                if (!out.ParseFromString(*prior)) return absl::InternalError("stored reply unreadable");
+                out.mutable_mutation()->set_replayed(true);
+                return absl::OkStatus();
+              }
+            }
+            absl::Status done = body(tx, out);
+            if (!done.ok()) {
+              taken = !IsInDoubt(done) && Taken(tx, key);
+              return done;
+            }
+            if (!Claim(tx, key, out.SerializeAsString())) {
+              taken = true;
+              return absl::AbortedError("request_id taken by a concurrent call");
+            }
             return absl::OkStatus();
-          }
-        }
-        absl::Status done = body(tx, out);
-        if (!done.ok()) {
-          taken = !IsInDoubt(done) && Taken(tx, key);
-          return done;
-        }
-        if (!Claim(tx, key, out.SerializeAsString())) {
-          taken = true;
-          return absl::AbortedError("request_id taken by a concurrent call");
-        }
-        return absl::OkStatus();
-      }, options);
+          },
+          options);
       if (!taken) break;
     }
     if (!s.ok()) {

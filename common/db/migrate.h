@@ -23,7 +23,6 @@ struct Migration {
 // belong to the connecting role. Errors: FAILED_PRECONDITION when an applied file was
 // edited since (checksum differs) or versions repeat; the SQL error of a failing file
 // (nothing is applied then).
-absl::Status ApplyMigrations(Pool& pool, const std::string& schema,
-                             const std::vector<Migration>& migrations);
+absl::Status ApplyMigrations(Pool& pool, const std::string& schema, const std::vector<Migration>& migrations);
 
 }  // namespace sm::db

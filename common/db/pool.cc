@@ -17,9 +17,7 @@ std::string Quote(const std::string& v) {
   return out + "'";
 }
 
-bool IsRetryableSqlState(const std::string& state) {
-  return state == "40001" || state == "40P01";
-}
+bool IsRetryableSqlState(const std::string& state) { return state == "40001" || state == "40P01"; }
 
 // States after which the server ended the session (restart, shutdown, crash recovery).
 bool IsConnectionLostState(const std::string& state) {
@@ -29,10 +27,9 @@ bool IsConnectionLostState(const std::string& state) {
 }  // namespace
 
 std::string ConnectionString(const PoolConfig& c) {
-  std::string s = "host=" + Quote(c.host) + " port=" + std::to_string(c.port) +
-                  " dbname=" + Quote(c.dbname) + " user=" + Quote(c.user) +
-                  " application_name=" + Quote(c.application_name) + " connect_timeout=" +
-                  std::to_string(std::max<int64_t>(1, c.connect_timeout.count() / 1000));
+  std::string s = "host=" + Quote(c.host) + " port=" + std::to_string(c.port) + " dbname=" + Quote(c.dbname) +
+                  " user=" + Quote(c.user) + " application_name=" + Quote(c.application_name) +
+                  " connect_timeout=" + std::to_string(std::max<int64_t>(1, c.connect_timeout.count() / 1000));
   if (!c.password.empty()) s += " password=" + Quote(c.password);
   if (!c.sslmode.empty()) s += " sslmode=" + Quote(c.sslmode);
   if (!c.sslrootcert.empty()) s += " sslrootcert=" + Quote(c.sslrootcert);
@@ -50,8 +47,7 @@ Lease::~Lease() {
   if (pool_ != nullptr) pool_->Release(slot_, broken_ || !conn_->is_open());
 }
 
-Pool::Pool(PoolConfig config)
-    : config_(std::move(config)), conninfo_(ConnectionString(config_)), slots_(config_.size) {
+Pool::Pool(PoolConfig config) : config_(std::move(config)), conninfo_(ConnectionString(config_)), slots_(config_.size) {
   std::lock_guard lock(mu_);
   PublishGauges();
 }
@@ -148,13 +144,17 @@ void Pool::Release(size_t slot, bool broken) {
 }
 
 absl::Status Pool::Ping() {
-  absl::Status s = WithTransaction(*this, [](Tx& tx) {
-    tx.exec1("SELECT 1");
-    return absl::OkStatus();
-  }, TxOptions{.read_only = true, .attempts = 1});
+  absl::Status s = WithTransaction(
+      *this,
+      [](Tx& tx) {
+        tx.exec1("SELECT 1");
+        return absl::OkStatus();
+      },
+      TxOptions{.read_only = true, .attempts = 1});
   if (s.code() == absl::StatusCode::kUnavailable) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!last_connect_error_.empty()) return absl::UnavailableError(std::string(s.message()) + ": " + last_connect_error_);
+    if (!last_connect_error_.empty())
+      return absl::UnavailableError(std::string(s.message()) + ": " + last_connect_error_);
   }
   return s;
 }
@@ -169,9 +169,7 @@ absl::Status InDoubtError() {
   return s;
 }
 
-bool IsInDoubt(const absl::Status& s) {
-  return absl::IsUnavailable(s) && s.GetPayload(kInDoubtPayload).has_value();
-}
+bool IsInDoubt(const absl::Status& s) { return absl::IsUnavailable(s) && s.GetPayload(kInDoubtPayload).has_value(); }
 
 absl::Status FromException(const std::exception& e) {
   if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
@@ -199,8 +197,7 @@ absl::Status FromException(const std::exception& e) {
   return absl::InternalError("internal error");
 }
 
-absl::Status WithTransaction(Pool& pool, const std::function<absl::Status(Tx&)>& fn,
-                             TxOptions options) {
+absl::Status WithTransaction(Pool& pool, const std::function<absl::Status(Tx&)>& fn, TxOptions options) {
   absl::Status last;
   for (int attempt = 1; attempt <= std::max(1, options.attempts); ++attempt) {
     if (attempt > 1) {
@@ -280,10 +277,13 @@ absl::Status Autocommit(Pool& pool, const std::string& sql) {
 
 absl::StatusOr<int64_t> ReadInt64(Pool& pool, const std::string& sql) {
   int64_t v = 0;
-  absl::Status s = WithTransaction(pool, [&](Tx& tx) {
-    v = tx.exec1(sql)[0].as<int64_t>();
-    return absl::OkStatus();
-  }, TxOptions{.read_only = true});
+  absl::Status s = WithTransaction(
+      pool,
+      [&](Tx& tx) {
+        v = tx.exec1(sql)[0].as<int64_t>();
+        return absl::OkStatus();
+      },
+      TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return v;
 }

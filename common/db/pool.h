@@ -137,7 +137,6 @@ absl::Status Autocommit(Pool& pool, const std::string& sql);
 // Runs `fn` in a transaction on a pooled connection and commits when it returns OK (rolls
 // back and returns its status otherwise). Retries the whole of `fn` on serialization
 // failure, deadlock, or a connection lost before COMMIT; never after an in-doubt COMMIT.
-absl::Status WithTransaction(Pool& pool, const std::function<absl::Status(Tx&)>& fn,
-                             TxOptions options = {});
+absl::Status WithTransaction(Pool& pool, const std::function<absl::Status(Tx&)>& fn, TxOptions options = {});
 
 }  // namespace sm::db

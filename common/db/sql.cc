@@ -79,8 +79,10 @@ std::string TimestampParam(int n) { return Numbered(kTimestampExpr, n); }
 std::string Numbered(std::string_view expr, int& next) {
   std::string out;
   for (char ch : expr) {
-    if (ch == '?') out += "$" + std::to_string(next++);
-    else out += ch;
+    if (ch == '?')
+      out += "$" + std::to_string(next++);
+    else
+      out += ch;
   }
   return out;
 }
@@ -118,8 +120,6 @@ std::string Where::Param(std::optional<std::string> value) {
   return "$" + std::to_string(next_++);
 }
 
-std::string MicrosOf(const std::string& column) {
-  return "(extract(epoch FROM " + column + ") * 1000000)::bigint";
-}
+std::string MicrosOf(const std::string& column) { return "(extract(epoch FROM " + column + ") * 1000000)::bigint"; }
 
 }  // namespace sm::db

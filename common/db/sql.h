@@ -51,8 +51,7 @@ inline constexpr char kTimestampExpr[] = "('epoch'::timestamptz + ?::bigint * in
 // parses and plans it once instead of on every call (for statements on hot write paths).
 // One name, one text: a name given another text throws.
 template <typename... Args>
-pqxx::result ExecPrepared(pqxx::transaction_base& tx, const std::string& name, const std::string& sql,
-                          Args&&... args) {
+pqxx::result ExecPrepared(pqxx::transaction_base& tx, const std::string& name, const std::string& sql, Args&&... args) {
   tx.conn().prepare(name, sql);
   return tx.exec_prepared(name, std::forward<Args>(args)...);
 }

@@ -42,9 +42,8 @@ using Rules = std::map<std::string_view, Row>;  // by role; a role not named is 
 
 const std::map<Rpc, Rules>& Table() {
   static const auto* table = [] {
-    const Rules audit_step = {{auth::kRoleAuditor, kAuditWork},
-                              {auth::kRoleStaff, kSeenNotTheirs},
-                              {auth::kRoleDiscipline, kSeenNotTheirs}};
+    const Rules audit_step = {
+        {auth::kRoleAuditor, kAuditWork}, {auth::kRoleStaff, kSeenNotTheirs}, {auth::kRoleDiscipline, kSeenNotTheirs}};
     const Rules read = {{auth::kRoleAuditor, kAuditWork},
                         {auth::kRoleStaff, kMemberRead},
                         {auth::kRoleDiscipline, kMemberRead},
@@ -297,8 +296,6 @@ Relations ToStatsScope(const auth::Principal& p, const std::string& scope, const
 
 void Redact(::supervision::v1::Finding& f) { f.clear_referral(); }
 
-bool IsReferralEvent(std::string_view type) {
-  return type.rfind("referr", 0) == 0 || type.rfind("clue_", 0) == 0;
-}
+bool IsReferralEvent(std::string_view type) { return type.rfind("referr", 0) == 0 || type.rfind("clue_", 0) == 0; }
 
 }  // namespace sm::audit::access

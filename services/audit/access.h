@@ -47,10 +47,10 @@ enum class Rpc {
   kSubscribe,
 };
 inline constexpr Rpc kAllRpcs[] = {
-    Rpc::kCreateEngagement,    Rpc::kAdvanceEngagement,   Rpc::kGetEngagement,     Rpc::kListEngagements,
-    Rpc::kAddFinding,          Rpc::kGetFinding,          Rpc::kListFindings,      Rpc::kReferFinding,
-    Rpc::kRetryReferral,       Rpc::kAddRectification,    Rpc::kRecordProgress,    Rpc::kSubmitRectification,
-    Rpc::kReviewRectification, Rpc::kReopenRectification, Rpc::kListRectifications, Rpc::kGetAuditStats,
+    Rpc::kCreateEngagement,    Rpc::kAdvanceEngagement,   Rpc::kGetEngagement,        Rpc::kListEngagements,
+    Rpc::kAddFinding,          Rpc::kGetFinding,          Rpc::kListFindings,         Rpc::kReferFinding,
+    Rpc::kRetryReferral,       Rpc::kAddRectification,    Rpc::kRecordProgress,       Rpc::kSubmitRectification,
+    Rpc::kReviewRectification, Rpc::kReopenRectification, Rpc::kListRectifications,   Rpc::kGetAuditStats,
     Rpc::kGetAuditHistory,     Rpc::kVerifyAuditChain,    Rpc::kVerifyAllAuditChains, Rpc::kExportAuditCheckpoints,
     Rpc::kSubscribe,
 };
@@ -67,14 +67,14 @@ enum class Relation {
   kParent,      // an ancestor of the audited, responsible or owner unit
   kUnrelated,
 };
-inline constexpr Relation kAllRelations[] = {Relation::kAuditUnit, Relation::kAudited,  Relation::kOwner,
-                                             Relation::kReferredTo, Relation::kParent, Relation::kUnrelated};
+inline constexpr Relation kAllRelations[] = {Relation::kAuditUnit,  Relation::kAudited, Relation::kOwner,
+                                             Relation::kReferredTo, Relation::kParent,  Relation::kUnrelated};
 std::string_view RelationName(Relation r);
 
 // Every role of common/auth.h (the unit test checks that none is missing).
 inline constexpr std::string_view kAllRoles[] = {
-    auth::kRoleAdmin,   auth::kRoleDiscipline, auth::kRoleOversight, auth::kRoleAuditor,   auth::kRoleInspector,
-    auth::kRoleStaff,   auth::kRoleDashboard,  auth::kRoleService,   auth::kRoleCustodian,
+    auth::kRoleAdmin, auth::kRoleDiscipline, auth::kRoleOversight, auth::kRoleAuditor,   auth::kRoleInspector,
+    auth::kRoleStaff, auth::kRoleDashboard,  auth::kRoleService,   auth::kRoleCustodian,
 };
 
 // Worst to best; the caller gets the best over their cells.

@@ -10,17 +10,16 @@ namespace sm::audit {
 
 struct Config {
   ServiceConfig service;
-  std::string calendar_dir;              // working-day calendars
-  client::Config clue;                   // audit.clue.*: clue-service, for referrals and its event feed
-  int rectification_days = 30;           // default rectification deadline, working days
-  int spot_check_percent = 20;           // share of sign-offs drawn for re-inspection
-  int lookback_days = 90;                // 回头看 window after sign-off, calendar days
+  std::string calendar_dir;     // working-day calendars
+  client::Config clue;          // audit.clue.*: clue-service, for referrals and its event feed
+  int rectification_days = 30;  // default rectification deadline, working days
+  int spot_check_percent = 20;  // share of sign-offs drawn for re-inspection
+  int lookback_days = 90;       // 回头看 window after sign-off, calendar days
   std::chrono::milliseconds scan_interval{60000};
   // How often a signed checkpoint of all chain heads is taken (one also at start-up).
   std::chrono::milliseconds checkpoint_interval{60000};
 };
 
-absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv,
-                                  config::EnvLookup env = config::ProcessEnv());
+absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, config::EnvLookup env = config::ProcessEnv());
 
 }  // namespace sm::audit

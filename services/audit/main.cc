@@ -39,8 +39,9 @@ int main(int argc, char** argv) {
   // survive a database administrator, so the service does not start.
   std::shared_ptr<sm::auth::ServiceIdentity> identity = (*runtime)->identity();
   if (!identity) {
-    return fail(absl::FailedPreconditionError("identity.key_file is required: audit-service signs its calls to "
-                                              "clue-service and its chain checkpoints with it"));
+    return fail(
+        absl::FailedPreconditionError("identity.key_file is required: audit-service signs its calls to "
+                                      "clue-service and its chain checkpoints with it"));
   }
   auto token = [identity] { return identity->Token(); };
   store.SetChainKeys(sm::chain::KeysOf(identity, &(*runtime)->verifier(), "audit-service"));
@@ -60,12 +61,12 @@ int main(int argc, char** argv) {
 
   sm::db::Listener listener(own, "audit_events");
   listener.Start();
-  sm::audit::AuditServiceImpl service(&store, &(*runtime)->verifier(), &*calendar,
-                                      sm::audit::Policy{config->rectification_days, config->spot_check_percent,
-                                                        config->lookback_days},
-                                      sm::SystemClock::Default(), (*runtime)->redis(), &listener,
-                                      {.max_streams_per_caller = config->service.grpc.max_streams_per_caller,
-                                       .max_streams = config->service.grpc.max_streams});
+  sm::audit::AuditServiceImpl service(
+      &store, &(*runtime)->verifier(), &*calendar,
+      sm::audit::Policy{config->rectification_days, config->spot_check_percent, config->lookback_days},
+      sm::SystemClock::Default(), (*runtime)->redis(), &listener,
+      {.max_streams_per_caller = config->service.grpc.max_streams_per_caller,
+       .max_streams = config->service.grpc.max_streams});
   sm::audit::OverdueScanner scanner(&store, sm::SystemClock::Default());
   scanner.Start(config->scan_interval);
   absl::Status serving = (*runtime)->Serve({&service});

@@ -74,8 +74,10 @@ const std::string kFindingCols =
     "f.responsible_unit_id::text, f.responsible_person_id::text, f.evidence_refs, f.referral_state, "
     "f.referral_to::text, f.clue_id::text, f.clue_number, f.clue_state, f.disposition, f.outcome_form, "
     "f.outcome_feedback, f.referral_error, f.recurring, f.recurs_finding_id::text, f.version, "
-    "(SELECT count(*) FROM rectifications r WHERE r.finding_id = f.id AND r.state <> 'RECTIFICATION_STATE_SIGNED_OFF'), "
-    "(SELECT count(*) FROM rectifications r WHERE r.finding_id = f.id AND r.state = 'RECTIFICATION_STATE_SIGNED_OFF'), " +
+    "(SELECT count(*) FROM rectifications r WHERE r.finding_id = f.id AND r.state <> "
+    "'RECTIFICATION_STATE_SIGNED_OFF'), "
+    "(SELECT count(*) FROM rectifications r WHERE r.finding_id = f.id AND r.state = "
+    "'RECTIFICATION_STATE_SIGNED_OFF'), " +
     Us("f.created_at");
 
 v1::Finding FindingFromRow(const pqxx::row& r, int at = 0) {
@@ -169,11 +171,16 @@ const std::string kFindingState =
     "id::text, number, engagement_id::text, title, description, category, amount_fen::text, severity, "
     "responsible_unit_id::text, responsible_person_id::text, evidence_refs::text, referral_state, referral_to::text, "
     "clue_id::text, clue_number, clue_state, disposition, outcome_form::text, outcome_feedback, referral_error, "
-    "recurring::text, recurs_finding_id::text, version::text, " + Us("created_at") + "::text";
-const std::string kRectificationState =
-    "finding_id::text, id::text, measure, owner_unit_id::text, " + Us("deadline_at") + "::text, state, overdue::text, "
-    "spot_check::text, " + Us("signed_off_at") + "::text, " + Us("lookback_until") + "::text, reopened::text, "
-    "last_note, version::text, " + Us("created_at") + "::text";
+    "recurring::text, recurs_finding_id::text, version::text, " +
+    Us("created_at") + "::text";
+const std::string kRectificationState = "finding_id::text, id::text, measure, owner_unit_id::text, " +
+                                        Us("deadline_at") +
+                                        "::text, state, overdue::text, "
+                                        "spot_check::text, " +
+                                        Us("signed_off_at") + "::text, " + Us("lookback_until") +
+                                        "::text, reopened::text, "
+                                        "last_note, version::text, " +
+                                        Us("created_at") + "::text";
 
 void AddColumns(chain::StateDigester& d, const pqxx::row& r, pqxx::row::size_type from) {
   for (pqxx::row::size_type i = from; i < r.size(); ++i) d.Add(r[i].is_null() ? OptStr() : OptStr(r[i].c_str()));
@@ -189,25 +196,62 @@ struct Column {
   const char* name;
   const char* expr;
 };
-const Column kEngagementRow[] = {
-    {"id", "?::uuid"}, {"number", "?"}, {"kind", "?"}, {"title", "?"}, {"audit_unit_id", "?::uuid"},
-    {"audited_unit_id", "?::uuid"}, {"audited_person_id", "?::uuid"}, {"period_from", "?::date"},
-    {"period_to", "?::date"}, {"it_stage", "?"}, {"state", "?"}, {"version", "?::bigint"},
-    {"created_at", db::kTimestampExpr}, {"chain_len", "?::integer"}, {"chain_head", "?"}};
-const Column kFindingRow[] = {
-    {"id", "?::uuid"}, {"number", "?"}, {"engagement_id", "?::uuid"}, {"title", "?"}, {"description", "?"},
-    {"category", "?"}, {"amount_fen", "?::bigint"}, {"severity", "?"}, {"responsible_unit_id", "?::uuid"},
-    {"responsible_person_id", "?::uuid"}, {"evidence_refs", "?::text[]"}, {"referral_state", "?"},
-    {"referral_to", "?::uuid"}, {"clue_id", "?::uuid"}, {"clue_number", "?"}, {"clue_state", "?"},
-    {"disposition", "?"}, {"outcome_form", "?::integer"}, {"outcome_feedback", "?"}, {"referral_error", "?"},
-    {"recurring", "?::boolean"}, {"recurs_finding_id", "?::uuid"}, {"version", "?::bigint"},
-    {"created_at", db::kTimestampExpr}, {"chain_len", "?::integer"}, {"chain_head", "?"}};
+const Column kEngagementRow[] = {{"id", "?::uuid"},
+                                 {"number", "?"},
+                                 {"kind", "?"},
+                                 {"title", "?"},
+                                 {"audit_unit_id", "?::uuid"},
+                                 {"audited_unit_id", "?::uuid"},
+                                 {"audited_person_id", "?::uuid"},
+                                 {"period_from", "?::date"},
+                                 {"period_to", "?::date"},
+                                 {"it_stage", "?"},
+                                 {"state", "?"},
+                                 {"version", "?::bigint"},
+                                 {"created_at", db::kTimestampExpr},
+                                 {"chain_len", "?::integer"},
+                                 {"chain_head", "?"}};
+const Column kFindingRow[] = {{"id", "?::uuid"},
+                              {"number", "?"},
+                              {"engagement_id", "?::uuid"},
+                              {"title", "?"},
+                              {"description", "?"},
+                              {"category", "?"},
+                              {"amount_fen", "?::bigint"},
+                              {"severity", "?"},
+                              {"responsible_unit_id", "?::uuid"},
+                              {"responsible_person_id", "?::uuid"},
+                              {"evidence_refs", "?::text[]"},
+                              {"referral_state", "?"},
+                              {"referral_to", "?::uuid"},
+                              {"clue_id", "?::uuid"},
+                              {"clue_number", "?"},
+                              {"clue_state", "?"},
+                              {"disposition", "?"},
+                              {"outcome_form", "?::integer"},
+                              {"outcome_feedback", "?"},
+                              {"referral_error", "?"},
+                              {"recurring", "?::boolean"},
+                              {"recurs_finding_id", "?::uuid"},
+                              {"version", "?::bigint"},
+                              {"created_at", db::kTimestampExpr},
+                              {"chain_len", "?::integer"},
+                              {"chain_head", "?"}};
 constexpr size_t kEvidenceRefsColumn = 10;
-const Column kRectificationRow[] = {
-    {"finding_id", "?::uuid"}, {"id", "?::uuid"}, {"measure", "?"}, {"owner_unit_id", "?::uuid"},
-    {"deadline_at", db::kTimestampExpr}, {"state", "?"}, {"overdue", "?::boolean"}, {"spot_check", "?::boolean"},
-    {"signed_off_at", db::kTimestampExpr}, {"lookback_until", db::kTimestampExpr}, {"reopened", "?::integer"},
-    {"last_note", "?"}, {"version", "?::bigint"}, {"created_at", db::kTimestampExpr}};
+const Column kRectificationRow[] = {{"finding_id", "?::uuid"},
+                                    {"id", "?::uuid"},
+                                    {"measure", "?"},
+                                    {"owner_unit_id", "?::uuid"},
+                                    {"deadline_at", db::kTimestampExpr},
+                                    {"state", "?"},
+                                    {"overdue", "?::boolean"},
+                                    {"spot_check", "?::boolean"},
+                                    {"signed_off_at", db::kTimestampExpr},
+                                    {"lookback_until", db::kTimestampExpr},
+                                    {"reopened", "?::integer"},
+                                    {"last_note", "?"},
+                                    {"version", "?::bigint"},
+                                    {"created_at", db::kTimestampExpr}};
 constexpr size_t kChainColumns = 2;
 
 template <size_t N>
@@ -254,39 +298,80 @@ OptStr Enum(const std::string& name, bool unspecified) { return unspecified ? Op
 
 std::vector<OptStr> EngagementParams(const StoredEngagement& s) {
   const v1::Engagement& e = s.engagement;
-  return {e.id(), e.number(), v1::EngagementKind_Name(e.kind()), e.title(), e.audit_unit_id(), e.audited_unit_id(),
-          Opt(e.audited_person_id()), e.period_from(), e.period_to(), v1::ItStage_Name(e.it_stage()),
-          v1::EngagementState_Name(e.state()), Num(e.version()), Num(Micros(e.created_at())), Num(s.chain_len),
+  return {e.id(),
+          e.number(),
+          v1::EngagementKind_Name(e.kind()),
+          e.title(),
+          e.audit_unit_id(),
+          e.audited_unit_id(),
+          Opt(e.audited_person_id()),
+          e.period_from(),
+          e.period_to(),
+          v1::ItStage_Name(e.it_stage()),
+          v1::EngagementState_Name(e.state()),
+          Num(e.version()),
+          Num(Micros(e.created_at())),
+          Num(s.chain_len),
           s.chain_head};
 }
 
 std::vector<OptStr> FindingParams(const StoredFinding& s) {
   const v1::Finding& f = s.finding;
   const auto& ref = f.referral();
-  return {f.id(), f.number(), f.engagement_id(), f.title(), f.description(), v1::FindingCategory_Name(f.category()),
-          Num(f.amount_fen()), v1::Severity_Name(f.severity()), f.responsible_unit_id(), Opt(f.responsible_person_id()),
-          ArrayLiteral(f.evidence_refs()), v1::ReferralState_Name(ref.state()), Opt(ref.to_unit_id()),
-          Opt(ref.clue_id()), Opt(ref.clue_number()),
+  return {f.id(),
+          f.number(),
+          f.engagement_id(),
+          f.title(),
+          f.description(),
+          v1::FindingCategory_Name(f.category()),
+          Num(f.amount_fen()),
+          v1::Severity_Name(f.severity()),
+          f.responsible_unit_id(),
+          Opt(f.responsible_person_id()),
+          ArrayLiteral(f.evidence_refs()),
+          v1::ReferralState_Name(ref.state()),
+          Opt(ref.to_unit_id()),
+          Opt(ref.clue_id()),
+          Opt(ref.clue_number()),
           Enum(v1::ClueState_Name(ref.clue_state()), ref.clue_state() == v1::CLUE_STATE_UNSPECIFIED),
           Enum(v1::DispositionMethod_Name(ref.disposition()), ref.disposition() == v1::DISPOSITION_METHOD_UNSPECIFIED),
           ref.outcome_form() == v1::SUPERVISION_FORM_UNSPECIFIED ? OptStr() : Num(ref.outcome_form()),
-          Opt(ref.outcome_feedback()), Opt(ref.last_error()), Bool(f.recurring()), Opt(f.recurs_finding_id()),
-          Num(f.version()), Num(Micros(f.created_at())), Num(s.chain_len), s.chain_head};
+          Opt(ref.outcome_feedback()),
+          Opt(ref.last_error()),
+          Bool(f.recurring()),
+          Opt(f.recurs_finding_id()),
+          Num(f.version()),
+          Num(Micros(f.created_at())),
+          Num(s.chain_len),
+          s.chain_head};
 }
 
 std::vector<OptStr> RectificationParams(const StoredRectification& s) {
   const v1::Rectification& x = s.rectification;
-  return {x.finding_id(), x.id(), x.measure(), x.owner_unit_id(), Num(Micros(x.deadline_at())),
-          v1::RectificationState_Name(x.state()), Bool(x.overdue()), Bool(x.spot_check()), Ts(x.signed_off_at()),
-          Ts(x.lookback_until()), Num(x.reopened()), x.last_note(), Num(x.version()), Num(s.created_us)};
+  return {x.finding_id(),
+          x.id(),
+          x.measure(),
+          x.owner_unit_id(),
+          Num(Micros(x.deadline_at())),
+          v1::RectificationState_Name(x.state()),
+          Bool(x.overdue()),
+          Bool(x.spot_check()),
+          Ts(x.signed_off_at()),
+          Ts(x.lookback_until()),
+          Num(x.reopened()),
+          x.last_note(),
+          Num(x.version()),
+          Num(s.created_us)};
 }
 
 // Adds `params` (of `columns`, from `from`, without the chain) as PostgreSQL prints them.
 template <size_t N>
 void AddParams(chain::StateDigester& d, const Table<N>& t, const std::vector<OptStr>& params, size_t from) {
   for (size_t i = from; i + (t.chained ? kChainColumns : 0) < N; ++i) {
-    if (std::string_view(t.columns[i].expr) == "?::uuid") d.AddUuid(params[i]);
-    else d.Add(params[i]);
+    if (std::string_view(t.columns[i].expr) == "?::uuid")
+      d.AddUuid(params[i]);
+    else
+      d.Add(params[i]);
   }
 }
 
@@ -328,12 +413,14 @@ const std::string kNowMicros = db::MicrosOf("now()");
 // A finding with its engagement and rectifications (one row each, by id), locked unless
 // `read_only`; by the finding's id, or by one of its rectifications' ids.
 std::optional<StoredFinding> LoadFindingRow(Tx& tx, const std::string& id, bool by_rectification,
-                                               std::optional<StoredEngagement>* engagement, int64_t* now_us,
-                                               bool read_only = false) {
+                                            std::optional<StoredEngagement>* engagement, int64_t* now_us,
+                                            bool read_only = false) {
   static const std::string sql = [] {
     // kRectCols of x, then its created_at
-    const std::string rect = "x.id::text, x.finding_id::text, x.measure, x.owner_unit_id::text, " + Us("x.deadline_at") + ", x.state, x.overdue, x.spot_check, " + Us("x.signed_off_at") + ", " +
-            Us("x.lookback_until") + ", x.reopened, x.version, x.last_note, " + Us("x.created_at");
+    const std::string rect = "x.id::text, x.finding_id::text, x.measure, x.owner_unit_id::text, " +
+                             Us("x.deadline_at") + ", x.state, x.overdue, x.spot_check, " + Us("x.signed_off_at") +
+                             ", " + Us("x.lookback_until") + ", x.reopened, x.version, x.last_note, " +
+                             Us("x.created_at");
     return "SELECT " + kFindingCols + ", f.chain_len, f.chain_head, " + EngagementCols("e.") +
            ", e.chain_len, e.chain_head, " + kNowMicros + ", " + rect +
            " FROM findings f JOIN engagements e ON e.id = f.engagement_id"
@@ -415,15 +502,16 @@ absl::StatusOr<Current> LoadFor(Tx& tx, const StepRequest& r) {
 std::map<std::string, PgStore::ChainRow> PgStore::ChainRows(Tx& tx, const std::optional<std::string>& id) const {
   std::map<std::string, ChainRow> out;
   const std::string where = " WHERE $1::uuid IS NULL OR id = $1::uuid";
-  for (const auto& r : tx.exec_params("SELECT chain_len, chain_head, " + kEngagementState + " FROM engagements" + where,
-                                      id)) {
+  for (const auto& r :
+       tx.exec_params("SELECT chain_len, chain_head, " + kEngagementState + " FROM engagements" + where, id)) {
     chain::StateDigester d("sm-audit-engagement-state-v1");
     AddColumns(d, r, 2);
     out.emplace(Str(r[2]), ChainRow{true, chain::Evidence{{}, r[0].as<int64_t>(), Str(r[1]), d.Hex()}});
   }
   std::map<std::string, std::vector<pqxx::row>> rectifications;
-  pqxx::result rects = tx.exec_params("SELECT " + kRectificationState + " FROM rectifications"
-                                      " WHERE $1::uuid IS NULL OR finding_id = $1::uuid ORDER BY finding_id, id",
+  pqxx::result rects = tx.exec_params("SELECT " + kRectificationState +
+                                          " FROM rectifications"
+                                          " WHERE $1::uuid IS NULL OR finding_id = $1::uuid ORDER BY finding_id, id",
                                       id);
   for (const auto& r : rects) rectifications[Str(r[0])].push_back(r);
   for (const auto& r :
@@ -451,14 +539,15 @@ PgStore::PgStore(db::Pool* pool, const Clock& clock, std::function<std::string()
     : pool_(pool),
       clock_(clock),
       new_id_(std::move(new_id)),
-      chain_(chain::Anchor("audit-service", "audit_anchor", "audit_chains", "audit_events", "aggregate_id"), pool,
-             clock, &finding_log_, "engagement or finding",
-             [this](Tx& tx, const std::string& id) { return ChainEvidence(tx, id); },
-             [this](Tx& tx) {
-               std::map<std::string, chain::Evidence> all;
-               for (auto& [id, row] : ChainRows(tx, std::nullopt)) all.emplace(id, std::move(row.evidence));
-               return all;
-             }) {}
+      chain_(
+          chain::Anchor("audit-service", "audit_anchor", "audit_chains", "audit_events", "aggregate_id"), pool, clock,
+          &finding_log_, "engagement or finding",
+          [this](Tx& tx, const std::string& id) { return ChainEvidence(tx, id); },
+          [this](Tx& tx) {
+            std::map<std::string, chain::Evidence> all;
+            for (auto& [id, row] : ChainRows(tx, std::nullopt)) all.emplace(id, std::move(row.evidence));
+            return all;
+          }) {}
 
 void PgStore::Changed() { stats_version_.Changed(); }
 
@@ -513,20 +602,24 @@ template <typename Reply>
 absl::StatusOr<Reply> PgStore::Walk(const StepRequest& request, const auth::Principal& caller, StepFacts facts,
                                     const Rules& rules, const db::Idempotency::Key& key) {
   const Actor actor{caller.EndUser(), caller.unit};
-  return idempotency_.Write<Reply>(*pool_, key, [&](Tx& tx, Reply& out) -> absl::Status {
-    SM_ASSIGN_OR_RETURN(Current current, LoadFor(tx, request));
-    // What the rules need to know around the item: directory reads, in memory nearly always.
-    SM_RETURN_IF_ERROR(ReadStepUnits(
-        request, current, caller, [&](const std::string& id) { return directory_.Unit(id, &tx); }, facts));
-    SM_ASSIGN_OR_RETURN(Change change, Decide(current, caller, request, facts, rules));
-    SM_RETURN_IF_ERROR(Write(tx, change, actor, NowMicros(clock_)));
-    FillReply(change, &out);
-    return absl::OkStatus();
-  }, [this] { Changed(); });
+  return idempotency_.Write<Reply>(
+      *pool_, key,
+      [&](Tx& tx, Reply& out) -> absl::Status {
+        SM_ASSIGN_OR_RETURN(Current current, LoadFor(tx, request));
+        // What the rules need to know around the item: directory reads, in memory nearly always.
+        SM_RETURN_IF_ERROR(ReadStepUnits(
+            request, current, caller, [&](const std::string& id) { return directory_.Unit(id, &tx); }, facts));
+        SM_ASSIGN_OR_RETURN(Change change, Decide(current, caller, request, facts, rules));
+        SM_RETURN_IF_ERROR(Write(tx, change, actor, NowMicros(clock_)));
+        FillReply(change, &out);
+        return absl::OkStatus();
+      },
+      [this] { Changed(); });
 }
 
 absl::StatusOr<v1::EngagementReply> PgStore::Step(const EngagementStep& request, const auth::Principal& caller,
-                                                  StepFacts facts, const Rules& rules, const db::Idempotency::Key& key) {
+                                                  StepFacts facts, const Rules& rules,
+                                                  const db::Idempotency::Key& key) {
   return Walk<v1::EngagementReply>(AsStep(request), caller, std::move(facts), rules, key);
 }
 absl::StatusOr<v1::FindingReply> PgStore::Step(const FindingStep& request, const auth::Principal& caller,
@@ -541,10 +634,13 @@ absl::StatusOr<v1::RectificationReply> PgStore::Step(const RectificationStep& re
 
 absl::StatusOr<v1::Engagement> PgStore::GetEngagement(const std::string& id) {
   std::optional<v1::Engagement> e;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
-    e = LoadEngagement(tx, id);
-    return e ? absl::OkStatus() : absl::NotFoundError("engagement not found");
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) {
+        e = LoadEngagement(tx, id);
+        return e ? absl::OkStatus() : absl::NotFoundError("engagement not found");
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return *e;
 }
@@ -553,101 +649,135 @@ absl::StatusOr<std::vector<v1::Engagement>> PgStore::ListEngagements(
     const v1::ListEngagementsRequest& q, const std::optional<std::string>& visible_to,
     std::optional<std::pair<int64_t, std::string>> after, int limit) {
   std::vector<v1::Engagement> out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
-    for (const auto& r : tx.exec_params(
-             "SELECT " + kEngagementCols + " FROM engagements WHERE ($1::uuid IS NULL OR audit_unit_id = $1::uuid "
-             "OR audited_unit_id = $1::uuid) AND ($2::uuid IS NULL OR audited_unit_id = $2::uuid) "
-             "AND ($3::text IS NULL OR kind = $3) AND ($4::bigint IS NULL OR (created_at, id) < (" + At(4) + ", $5::uuid)) "
-             "ORDER BY created_at DESC, id DESC LIMIT $6",
-             visible_to, Opt(q.audited_unit_id()),
-             q.kind() == v1::ENGAGEMENT_KIND_UNSPECIFIED ? OptStr() : OptStr(v1::EngagementKind_Name(q.kind())),
-             after ? std::optional<int64_t>(after->first) : std::nullopt,
-             after ? OptStr(after->second) : OptStr(), limit)) {
-      out.push_back(EngagementFromRow(r));
-    }
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) {
+        for (const auto& r : tx.exec_params(
+                 "SELECT " + kEngagementCols +
+                     " FROM engagements WHERE ($1::uuid IS NULL OR audit_unit_id = $1::uuid "
+                     "OR audited_unit_id = $1::uuid) AND ($2::uuid IS NULL OR audited_unit_id = $2::uuid) "
+                     "AND ($3::text IS NULL OR kind = $3) AND ($4::bigint IS NULL OR (created_at, id) < (" +
+                     At(4) +
+                     ", $5::uuid)) "
+                     "ORDER BY created_at DESC, id DESC LIMIT $6",
+                 visible_to, Opt(q.audited_unit_id()),
+                 q.kind() == v1::ENGAGEMENT_KIND_UNSPECIFIED ? OptStr() : OptStr(v1::EngagementKind_Name(q.kind())),
+                 after ? std::optional<int64_t>(after->first) : std::nullopt, after ? OptStr(after->second) : OptStr(),
+                 limit)) {
+          out.push_back(EngagementFromRow(r));
+        }
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }
 
 absl::StatusOr<v1::Finding> PgStore::GetFinding(const std::string& id) {
   std::optional<v1::Finding> f;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
-    f = LoadFinding(tx, id);
-    return f ? absl::OkStatus() : absl::NotFoundError("finding not found");
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) {
+        f = LoadFinding(tx, id);
+        return f ? absl::OkStatus() : absl::NotFoundError("finding not found");
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return *f;
 }
 
 absl::StatusOr<FindingRecord> PgStore::GetFindingRecord(const std::string& id) {
   FindingRecord out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
-    std::optional<StoredEngagement> engagement;
-    auto f = LoadFindingRow(tx, id, false, &engagement, nullptr, /*read_only=*/true);
-    if (!f) return absl::NotFoundError("finding not found");
-    out = FindingRecord{*std::move(f), *std::move(engagement)};
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) {
+        std::optional<StoredEngagement> engagement;
+        auto f = LoadFindingRow(tx, id, false, &engagement, nullptr, /*read_only=*/true);
+        if (!f) return absl::NotFoundError("finding not found");
+        out = FindingRecord{*std::move(f), *std::move(engagement)};
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }
 
 absl::StatusOr<std::vector<v1::Finding>> PgStore::ListFindings(const v1::ListFindingsRequest& q,
-                                                              const std::optional<std::string>& visible_to,
-                                                              std::optional<std::pair<int64_t, std::string>> after,
-                                                              int limit) {
+                                                               const std::optional<std::string>& visible_to,
+                                                               std::optional<std::pair<int64_t, std::string>> after,
+                                                               int limit) {
   std::vector<v1::Finding> out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
-    for (const auto& r : tx.exec_params(
-             "SELECT " + kFindingCols + " FROM findings f JOIN engagements e ON e.id = f.engagement_id WHERE "
-             "($1::uuid IS NULL OR e.audit_unit_id = $1::uuid OR f.responsible_unit_id = $1::uuid OR f.referral_to = $1::uuid"
-             "  OR EXISTS (SELECT 1 FROM rectifications o WHERE o.finding_id = f.id AND o.owner_unit_id = $1::uuid))"
-             " AND ($2::uuid IS NULL OR f.engagement_id = $2::uuid) AND ($3::uuid IS NULL OR f.responsible_unit_id = $3::uuid)"
-             " AND ($4::text IS NULL OR f.category = $4) AND (NOT $5 OR f.referral_state <> 'REFERRAL_STATE_UNSPECIFIED')"
-             " AND ($6::bigint IS NULL OR (f.created_at, f.id) > (" + At(6) + ", $7::uuid))"
-             " ORDER BY f.created_at, f.id LIMIT $8",
-             visible_to, Opt(q.engagement_id()), Opt(q.responsible_unit_id()),
-             q.category() == v1::FINDING_CATEGORY_UNSPECIFIED ? OptStr() : OptStr(v1::FindingCategory_Name(q.category())),
-             q.referred_only(), after ? std::optional<int64_t>(after->first) : std::nullopt,
-             after ? OptStr(after->second) : OptStr(), limit)) {
-      out.push_back(FindingFromRow(r));
-    }
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) {
+        for (const auto& r : tx.exec_params(
+                 "SELECT " + kFindingCols +
+                     " FROM findings f JOIN engagements e ON e.id = f.engagement_id WHERE "
+                     "($1::uuid IS NULL OR e.audit_unit_id = $1::uuid OR f.responsible_unit_id = $1::uuid OR "
+                     "f.referral_to = $1::uuid"
+                     "  OR EXISTS (SELECT 1 FROM rectifications o WHERE o.finding_id = f.id AND o.owner_unit_id = "
+                     "$1::uuid))"
+                     " AND ($2::uuid IS NULL OR f.engagement_id = $2::uuid) AND ($3::uuid IS NULL OR "
+                     "f.responsible_unit_id = $3::uuid)"
+                     " AND ($4::text IS NULL OR f.category = $4) AND (NOT $5 OR f.referral_state <> "
+                     "'REFERRAL_STATE_UNSPECIFIED')"
+                     " AND ($6::bigint IS NULL OR (f.created_at, f.id) > (" +
+                     At(6) +
+                     ", $7::uuid))"
+                     " ORDER BY f.created_at, f.id LIMIT $8",
+                 visible_to, Opt(q.engagement_id()), Opt(q.responsible_unit_id()),
+                 q.category() == v1::FINDING_CATEGORY_UNSPECIFIED ? OptStr()
+                                                                  : OptStr(v1::FindingCategory_Name(q.category())),
+                 q.referred_only(), after ? std::optional<int64_t>(after->first) : std::nullopt,
+                 after ? OptStr(after->second) : OptStr(), limit)) {
+          out.push_back(FindingFromRow(r));
+        }
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }
 
 absl::StatusOr<v1::Rectification> PgStore::GetRectification(const std::string& id) {
   std::optional<v1::Rectification> x;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
-    x = LoadRect(tx, id);
-    return x ? absl::OkStatus() : absl::NotFoundError("rectification not found");
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) {
+        x = LoadRect(tx, id);
+        return x ? absl::OkStatus() : absl::NotFoundError("rectification not found");
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return *x;
 }
 
-absl::StatusOr<std::vector<v1::Rectification>> PgStore::ListRectifications(const v1::ListRectificationsRequest& q,
-                                                                          const std::optional<std::string>& visible_to) {
+absl::StatusOr<std::vector<v1::Rectification>> PgStore::ListRectifications(
+    const v1::ListRectificationsRequest& q, const std::optional<std::string>& visible_to) {
   std::vector<v1::Rectification> out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) {
-    for (const auto& r : tx.exec_params(
-             "SELECT " + kRectCols + " FROM rectifications x WHERE "
-             "($1::uuid IS NULL OR x.owner_unit_id = $1::uuid OR EXISTS (SELECT 1 FROM findings f JOIN engagements e "
-             "  ON e.id = f.engagement_id WHERE f.id = x.finding_id AND (e.audit_unit_id = $1::uuid "
-             "  OR f.responsible_unit_id = $1::uuid OR f.referral_to = $1::uuid)))"
-             " AND ($2::uuid IS NULL OR x.finding_id = $2::uuid) AND ($3::uuid IS NULL OR x.owner_unit_id = $3::uuid)"
-             " AND ($4::text IS NULL OR x.state = $4) AND (NOT $5 OR x.overdue) ORDER BY x.created_at, x.id LIMIT 1000",
-             visible_to, Opt(q.finding_id()), Opt(q.owner_unit_id()),
-             q.state() == v1::RECTIFICATION_STATE_UNSPECIFIED ? OptStr() : OptStr(v1::RectificationState_Name(q.state())),
-             q.overdue_only())) {
-      out.push_back(RectFromRow(r));
-    }
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) {
+        for (const auto& r : tx.exec_params(
+                 "SELECT " + kRectCols +
+                     " FROM rectifications x WHERE "
+                     "($1::uuid IS NULL OR x.owner_unit_id = $1::uuid OR EXISTS (SELECT 1 FROM findings f JOIN "
+                     "engagements e "
+                     "  ON e.id = f.engagement_id WHERE f.id = x.finding_id AND (e.audit_unit_id = $1::uuid "
+                     "  OR f.responsible_unit_id = $1::uuid OR f.referral_to = $1::uuid)))"
+                     " AND ($2::uuid IS NULL OR x.finding_id = $2::uuid) AND ($3::uuid IS NULL OR x.owner_unit_id = "
+                     "$3::uuid)"
+                     " AND ($4::text IS NULL OR x.state = $4) AND (NOT $5 OR x.overdue) ORDER BY x.created_at, x.id "
+                     "LIMIT 1000",
+                 visible_to, Opt(q.finding_id()), Opt(q.owner_unit_id()),
+                 q.state() == v1::RECTIFICATION_STATE_UNSPECIFIED ? OptStr()
+                                                                  : OptStr(v1::RectificationState_Name(q.state())),
+                 q.overdue_only())) {
+          out.push_back(RectFromRow(r));
+        }
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }
@@ -663,8 +793,11 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {
     // the rule on each of their rectifications.
     pqxx::result due = tx.exec_params(
         "SELECT DISTINCT finding_id::text FROM (SELECT finding_id FROM rectifications WHERE NOT overdue "
-        "AND state = 'RECTIFICATION_STATE_OPEN' AND deadline_at < " + At(1) + " ORDER BY deadline_at LIMIT 500) d "
-        "ORDER BY 1", ToUnixMicros(now));
+        "AND state = 'RECTIFICATION_STATE_OPEN' AND deadline_at < " +
+            At(1) +
+            " ORDER BY deadline_at LIMIT 500) d "
+            "ORDER BY 1",
+        ToUnixMicros(now));
     for (const auto& row : due) {
       auto f = LoadFindingRow(tx, Str(row[0]), false, nullptr, nullptr);
       if (!f) continue;
@@ -687,49 +820,57 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {
 
 absl::StatusOr<v1::AuditStats> PgStore::Stats(const std::optional<std::string>& unit_id) {
   v1::AuditStats out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    out.Clear();
-    const std::string scope =
-        "WITH RECURSIVE units AS (SELECT id FROM directory.v_units WHERE id = $1::uuid UNION ALL "
-        "SELECT u.id FROM directory.v_units u JOIN units p ON u.parent_id = p.id), "
-        "scope AS (SELECT * FROM findings WHERE $1::uuid IS NULL OR responsible_unit_id IN (SELECT id FROM units)) ";
-    auto t = tx.exec_params1(scope + "SELECT count(*), coalesce(sum(amount_fen), 0), "
-                             "count(*) FILTER (WHERE referral_state <> 'REFERRAL_STATE_UNSPECIFIED'), "
-                             "count(*) FILTER (WHERE recurring) FROM scope", unit_id);
-    out.set_findings(t[0].as<int64_t>());
-    out.set_amount_fen(t[1].as<int64_t>());
-    out.set_referred(t[2].as<int64_t>());
-    out.set_recurring(t[3].as<int64_t>());
-    auto fill = [&](const std::string& sql, google::protobuf::RepeatedPtrField<v1::StatsCount>* dst) {
-      for (const auto& r : tx.exec_params(scope + sql, unit_id)) {
-        auto* c = dst->Add();
-        c->set_key(Str(r[0]));
-        c->set_count(r[1].as<int64_t>());
-      }
-    };
-    fill("SELECT category, count(*) FROM scope GROUP BY 1 ORDER BY 1", out.mutable_by_category());
-    fill("SELECT severity, count(*) FROM scope GROUP BY 1 ORDER BY 1", out.mutable_by_severity());
-    fill("SELECT responsible_unit_id::text, count(*) FROM scope GROUP BY 1 ORDER BY 2 DESC, 1", out.mutable_by_unit());
-    fill("SELECT x.owner_unit_id::text, count(*) FROM rectifications x JOIN scope f ON f.id = x.finding_id "
-         "WHERE x.state = 'RECTIFICATION_STATE_SIGNED_OFF' GROUP BY 1 ORDER BY 2 DESC, 1",
-         out.mutable_signed_off_by_unit());
-    auto r = tx.exec_params1(scope + "SELECT count(*), count(*) FILTER (WHERE x.state = 'RECTIFICATION_STATE_SIGNED_OFF'), "
-                             "count(*) FILTER (WHERE x.overdue) FROM rectifications x JOIN scope f ON f.id = x.finding_id",
-                             unit_id);
-    out.set_rectifications(r[0].as<int64_t>());
-    out.set_signed_off(r[1].as<int64_t>());
-    out.set_overdue(r[2].as<int64_t>());
-    out.set_rectification_rate(out.rectifications() == 0 ? 0.0
-                                                         : static_cast<double>(out.signed_off()) / out.rectifications());
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) -> absl::Status {
+        out.Clear();
+        const std::string scope =
+            "WITH RECURSIVE units AS (SELECT id FROM directory.v_units WHERE id = $1::uuid UNION ALL "
+            "SELECT u.id FROM directory.v_units u JOIN units p ON u.parent_id = p.id), "
+            "scope AS (SELECT * FROM findings WHERE $1::uuid IS NULL OR responsible_unit_id IN (SELECT id FROM "
+            "units)) ";
+        auto t = tx.exec_params1(scope +
+                                     "SELECT count(*), coalesce(sum(amount_fen), 0), "
+                                     "count(*) FILTER (WHERE referral_state <> 'REFERRAL_STATE_UNSPECIFIED'), "
+                                     "count(*) FILTER (WHERE recurring) FROM scope",
+                                 unit_id);
+        out.set_findings(t[0].as<int64_t>());
+        out.set_amount_fen(t[1].as<int64_t>());
+        out.set_referred(t[2].as<int64_t>());
+        out.set_recurring(t[3].as<int64_t>());
+        auto fill = [&](const std::string& sql, google::protobuf::RepeatedPtrField<v1::StatsCount>* dst) {
+          for (const auto& r : tx.exec_params(scope + sql, unit_id)) {
+            auto* c = dst->Add();
+            c->set_key(Str(r[0]));
+            c->set_count(r[1].as<int64_t>());
+          }
+        };
+        fill("SELECT category, count(*) FROM scope GROUP BY 1 ORDER BY 1", out.mutable_by_category());
+        fill("SELECT severity, count(*) FROM scope GROUP BY 1 ORDER BY 1", out.mutable_by_severity());
+        fill("SELECT responsible_unit_id::text, count(*) FROM scope GROUP BY 1 ORDER BY 2 DESC, 1",
+             out.mutable_by_unit());
+        fill(
+            "SELECT x.owner_unit_id::text, count(*) FROM rectifications x JOIN scope f ON f.id = x.finding_id "
+            "WHERE x.state = 'RECTIFICATION_STATE_SIGNED_OFF' GROUP BY 1 ORDER BY 2 DESC, 1",
+            out.mutable_signed_off_by_unit());
+        auto r = tx.exec_params1(
+            scope +
+                "SELECT count(*), count(*) FILTER (WHERE x.state = 'RECTIFICATION_STATE_SIGNED_OFF'), "
+                "count(*) FILTER (WHERE x.overdue) FROM rectifications x JOIN scope f ON f.id = x.finding_id",
+            unit_id);
+        out.set_rectifications(r[0].as<int64_t>());
+        out.set_signed_off(r[1].as<int64_t>());
+        out.set_overdue(r[2].as<int64_t>());
+        out.set_rectification_rate(
+            out.rectifications() == 0 ? 0.0 : static_cast<double>(out.signed_off()) / out.rectifications());
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }
 
-absl::StatusOr<int64_t> PgStore::StatsVersion() {
-  return stats_version_.Read();
-}
+absl::StatusOr<int64_t> PgStore::StatsVersion() { return stats_version_.Read(); }
 
 absl::StatusOr<events::EventLog::History> PgStore::History(const std::string& aggregate_id) {
   auto h = finding_log_.Read(*pool_, aggregate_id);

@@ -32,7 +32,8 @@ class PgStore final : public Store {
   }
 
   absl::StatusOr<v1::EngagementReply> Step(const EngagementStep& request, const auth::Principal& caller,
-                                           StepFacts facts, const Rules& rules, const db::Idempotency::Key& key) override;
+                                           StepFacts facts, const Rules& rules,
+                                           const db::Idempotency::Key& key) override;
   absl::StatusOr<v1::FindingReply> Step(const FindingStep& request, const auth::Principal& caller, StepFacts facts,
                                         const Rules& rules, const db::Idempotency::Key& key) override;
   absl::StatusOr<v1::RectificationReply> Step(const RectificationStep& request, const auth::Principal& caller,
@@ -50,8 +51,8 @@ class PgStore final : public Store {
                                                         std::optional<std::pair<int64_t, std::string>> after,
                                                         int limit) override;
   absl::StatusOr<v1::Rectification> GetRectification(const std::string& id) override;
-  absl::StatusOr<std::vector<v1::Rectification>> ListRectifications(const v1::ListRectificationsRequest& q,
-                                                                    const std::optional<std::string>& visible_to) override;
+  absl::StatusOr<std::vector<v1::Rectification>> ListRectifications(
+      const v1::ListRectificationsRequest& q, const std::optional<std::string>& visible_to) override;
   absl::StatusOr<int> MarkOverdue(TimePoint now) override;
   absl::StatusOr<v1::AuditStats> Stats(const std::optional<std::string>& unit_id) override;
   absl::StatusOr<int64_t> StatsVersion() override;
@@ -79,7 +80,7 @@ class PgStore final : public Store {
                             const std::string& clue_number, supervision::v1::ClueState clue_state, const Actor& actor);
   // Each aggregate's head and state digest as stored (`id`: that one; nullopt: all), by id.
   struct ChainRow {
-    bool engagement = false;  // else a finding
+    bool engagement = false;   // else a finding
     chain::Evidence evidence;  // without events
   };
   std::map<std::string, ChainRow> ChainRows(db::Tx& tx, const std::optional<std::string>& id) const;

@@ -67,9 +67,9 @@ absl::StatusOr<v1::RectificationState> Next(v1::RectificationState state, Action
   if (state != edge.from) return illegal();
   const Party who = PartyOf(action);
   if (party != who) {
-    return absl::PermissionDeniedError(std::string(who == Party::kOwner ? "only the owner unit may "
-                                                                        : "only the audit unit may ") +
-                                       std::string(ActionName(action)) + " it");
+    return absl::PermissionDeniedError(
+        std::string(who == Party::kOwner ? "only the owner unit may " : "only the audit unit may ") +
+        std::string(ActionName(action)) + " it");
   }
   return edge.to;
 }

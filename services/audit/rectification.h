@@ -49,7 +49,7 @@ bool SpotCheck(const std::string& rectification_id, int percent);
 struct Policy {
   int rectification_days = 30;  // working days to rectify, unless the request says
   int spot_check_percent = 20;
-  int lookback_days = 90;       // calendar days after sign-off in which it may be reopened
+  int lookback_days = 90;  // calendar days after sign-off in which it may be reopened
 };
 
 // What the rules read besides the rectification: the time of the step, the policy and the
@@ -82,8 +82,7 @@ struct Command {
 // The step `command` by `party` on `current`. Errors: FAILED_PRECONDITION when the
 // look-back window of a signed-off rectification closed (reopen), or naming the state when
 // the step is illegal in it; PERMISSION_DENIED when the step is not the party's.
-absl::StatusOr<Step> Decide(const v1::Rectification& current, Party party, const Command& command,
-                            const Rules& rules);
+absl::StatusOr<Step> Decide(const v1::Rectification& current, Party party, const Command& command, const Rules& rules);
 
 // The overdue rule: an OPEN rectification whose deadline passed before `now` and that is
 // not yet marked. Escalate marks it (event "rectification_escalated").

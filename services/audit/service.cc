@@ -42,12 +42,12 @@ AuditServiceImpl::AuditServiceImpl(Store* store, const auth::Verifier* verifier,
       clock_(clock),
       stats_cache_(redis, "audit_stats", std::chrono::seconds(60), /*local_entries=*/256),
       call_("AuditService", verifier),
-      feed_hub_("audit", [store](const events::Cursor& after, int limit) { return store->Feed(after, limit); },
-                listener, streams) {
+      feed_hub_(
+          "audit", [store](const events::Cursor& after, int limit) { return store->Feed(after, limit); }, listener,
+          streams) {
   feed_hub_.Start();
-  stats_version_refresher_.Start(std::chrono::milliseconds(100), [this] {
-    stats_version_.Refresh([this] { return store_->StatsVersion(); });
-  });
+  stats_version_refresher_.Start(std::chrono::milliseconds(100),
+                                 [this] { stats_version_.Refresh([this] { return store_->StatsVersion(); }); });
 }
 
 absl::Status AuditServiceImpl::Gate(const auth::Principal& p, access::Rpc rpc) const {
@@ -82,8 +82,9 @@ void AuditServiceImpl::Refused(const auth::Principal& p, access::Rpc rpc, const 
 absl::StatusOr<access::Outcome> AuditServiceImpl::Authorize(const auth::Principal& p, access::Rpc rpc,
                                                             const access::Relations& rel, std::string_view what) const {
   auto o = access::Check(rpc, p, rel, what);
-  if (!o.ok()) Refused(p, rpc, absl::Status(o.status().code(), std::string(o.status().message()) + " (relation " +
-                                                                    rel.ToString() + ")"));
+  if (!o.ok())
+    Refused(p, rpc,
+            absl::Status(o.status().code(), std::string(o.status().message()) + " (relation " + rel.ToString() + ")"));
   return o;
 }
 
@@ -203,7 +204,8 @@ grpc::Status AuditServiceImpl::AdvanceEngagement(grpc::ServerContext* ctx, const
   return call_.Run(ctx, "AdvanceEngagement", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kAdvanceEngagement));
     FieldErrors e = StepFields(*req, "engagement_id", req->engagement_id());
-    if (req->to() == v1::ENGAGEMENT_STATE_UNSPECIFIED || !v1::EngagementState_IsValid(req->to())) e.Add("to", "unknown state");
+    if (req->to() == v1::ENGAGEMENT_STATE_UNSPECIFIED || !v1::EngagementState_IsValid(req->to()))
+      e.Add("to", "unknown state");
     SM_RETURN_IF_ERROR(e.ToStatus());
     return Step(call, *req, {}, reply);
   });
@@ -251,7 +253,9 @@ grpc::Status AuditServiceImpl::ListEngagements(grpc::ServerContext* ctx, const v
               access::Decide(access::Rpc::kListEngagements, p, access::ToEngagement(p.unit, r, ancestry));
           if (o == access::Outcome::kAllow || o == access::Outcome::kRedacted) *resp->add_engagements() = std::move(r);
         },
-        [&](const v1::Engagement& last) { return paging::EncodeTimeId({db::Micros(last.created_at()), last.id()}, fp); }));
+        [&](const v1::Engagement& last) {
+          return paging::EncodeTimeId({db::Micros(last.created_at()), last.id()}, fp);
+        }));
     return absl::OkStatus();
   });
 }
@@ -277,7 +281,8 @@ grpc::Status AuditServiceImpl::AddFinding(grpc::ServerContext* ctx, const v1::Ad
   });
 }
 
-grpc::Status AuditServiceImpl::GetFinding(grpc::ServerContext* ctx, const v1::GetFindingRequest* req, v1::Finding* resp) {
+grpc::Status AuditServiceImpl::GetFinding(grpc::ServerContext* ctx, const v1::GetFindingRequest* req,
+                                          v1::Finding* resp) {
   return call_.Run(ctx, "GetFinding", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kGetFinding));
     if (!IsUuid(req->finding_id())) return InvalidField("finding_id", "must be a UUID");
@@ -342,7 +347,9 @@ grpc::Status AuditServiceImpl::ListFindings(grpc::ServerContext* ctx, const v1::
           }
           *resp->add_findings() = std::move(r);
         },
-        [&](const v1::Finding& last) { return paging::EncodeTimeId({db::Micros(last.created_at()), last.id()}, fp); }));
+        [&](const v1::Finding& last) {
+          return paging::EncodeTimeId({db::Micros(last.created_at()), last.id()}, fp);
+        }));
     SM_RETURN_IF_ERROR(row_error);
     return absl::OkStatus();
   });
@@ -354,7 +361,8 @@ grpc::Status AuditServiceImpl::ReferFinding(grpc::ServerContext* ctx, const v1::
     SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kReferFinding));
     FieldErrors e = StepFields(*req, "finding_id", req->finding_id());
     Uuid(e, "to_unit_id", req->to_unit_id());
-    if (req->categories_size() > v1::ClueCategory_MAX) e.Add("categories", "at most " + std::to_string(v1::ClueCategory_MAX));
+    if (req->categories_size() > v1::ClueCategory_MAX)
+      e.Add("categories", "at most " + std::to_string(v1::ClueCategory_MAX));
     std::set<int> categories_seen;
     for (int i = 0; i < req->categories_size(); ++i) {
       if (req->categories(i) == v1::CLUE_CATEGORY_UNSPECIFIED || !v1::ClueCategory_IsValid(req->categories(i))) {
@@ -388,7 +396,8 @@ grpc::Status AuditServiceImpl::AddRectification(grpc::ServerContext* ctx, const 
     FieldErrors e = StepFields(*req, "finding_id", req->finding_id());
     Length(e, "measure", req->measure(), 2000, true);
     Uuid(e, "owner_unit_id", req->owner_unit_id(), false);
-    if (req->working_days() < 0 || req->working_days() > 365) e.Add("working_days", "must be 1 to 365 (0: the default)");
+    if (req->working_days() < 0 || req->working_days() > 365)
+      e.Add("working_days", "must be 1 to 365 (0: the default)");
     SM_RETURN_IF_ERROR(e.ToStatus());
     // Without an owner, the finding's responsible unit owns it: the store reads it in the step.
     SM_ASSIGN_OR_RETURN(StepFacts facts, FactsOf(req->owner_unit_id(), ""));
@@ -485,7 +494,9 @@ grpc::ServerUnaryReactor* AuditServiceImpl::GetAuditStats(grpc::CallbackServerCo
     if (!scoped.unit_id().empty() && !IsUuid(scoped.unit_id())) return InvalidField("unit_id", "must be a UUID");
     std::optional<std::string> scope;
     if (!scoped.unit_id().empty()) scope = scoped.unit_id();
-    auto key = [scope](int64_t version) { return "audit:stats:v" + std::to_string(version) + ":" + scope.value_or("*"); };
+    auto key = [scope](int64_t version) {
+      return "audit:stats:v" + std::to_string(version) + ":" + scope.value_or("*");
+    };
     // On this callback thread only what needs no I/O: a version and answer held in memory.
     if (std::optional<int64_t> version = stats_version_.Held()) {
       if (std::optional<std::string> bytes = stats_cache_.Peek(key(*version))) {
@@ -541,8 +552,9 @@ grpc::Status AuditServiceImpl::VerifyAuditChain(grpc::ServerContext* ctx, const 
     SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kVerifyAuditChain));
     if (!IsUuid(req->aggregate_id())) return InvalidField("aggregate_id", "must be a UUID");
     SM_ASSIGN_OR_RETURN(Aggregate a, LoadAggregate(call.principal.unit, req->aggregate_id()));
-    SM_RETURN_IF_ERROR(Authorize(call.principal, access::Rpc::kVerifyAuditChain, a.relations,
-                                 a.finding ? "finding" : "engagement").status());
+    SM_RETURN_IF_ERROR(
+        Authorize(call.principal, access::Rpc::kVerifyAuditChain, a.relations, a.finding ? "finding" : "engagement")
+            .status());
     SM_ASSIGN_OR_RETURN(chain::Check c, store_->VerifyChain(req->aggregate_id()));
     resp->set_intact(c.intact);
     resp->set_events(c.events);

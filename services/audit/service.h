@@ -24,8 +24,7 @@ namespace sm::audit {
 
 // GetAuditStats, answered from memory nearly always, is served on the callback API (no
 // handler thread per call); every other method on the sync API.
-class AuditServiceImpl final
-    : public v1::AuditService::WithCallbackMethod_GetAuditStats<v1::AuditService::Service> {
+class AuditServiceImpl final : public v1::AuditService::WithCallbackMethod_GetAuditStats<v1::AuditService::Service> {
  public:
   // `redis` (statistics cache) and `listener` (Subscribe wake-ups) may be null. `streams`
   // bounds Subscribe streams per caller and in all.
@@ -36,16 +35,20 @@ class AuditServiceImpl final
   // The shared reader of the event feed behind Subscribe (its counts are for tests).
   const events::FeedHub& feed_hub() const { return feed_hub_; }
 
-  grpc::Status CreateEngagement(grpc::ServerContext*, const v1::CreateEngagementRequest*, v1::EngagementReply*) override;
-  grpc::Status AdvanceEngagement(grpc::ServerContext*, const v1::AdvanceEngagementRequest*, v1::EngagementReply*) override;
+  grpc::Status CreateEngagement(grpc::ServerContext*, const v1::CreateEngagementRequest*,
+                                v1::EngagementReply*) override;
+  grpc::Status AdvanceEngagement(grpc::ServerContext*, const v1::AdvanceEngagementRequest*,
+                                 v1::EngagementReply*) override;
   grpc::Status GetEngagement(grpc::ServerContext*, const v1::GetEngagementRequest*, v1::Engagement*) override;
-  grpc::Status ListEngagements(grpc::ServerContext*, const v1::ListEngagementsRequest*, v1::ListEngagementsResponse*) override;
+  grpc::Status ListEngagements(grpc::ServerContext*, const v1::ListEngagementsRequest*,
+                               v1::ListEngagementsResponse*) override;
   grpc::Status AddFinding(grpc::ServerContext*, const v1::AddFindingRequest*, v1::FindingReply*) override;
   grpc::Status GetFinding(grpc::ServerContext*, const v1::GetFindingRequest*, v1::Finding*) override;
   grpc::Status ListFindings(grpc::ServerContext*, const v1::ListFindingsRequest*, v1::ListFindingsResponse*) override;
   grpc::Status ReferFinding(grpc::ServerContext*, const v1::ReferFindingRequest*, v1::FindingReply*) override;
   grpc::Status RetryReferral(grpc::ServerContext*, const v1::RetryReferralRequest*, v1::FindingReply*) override;
-  grpc::Status AddRectification(grpc::ServerContext*, const v1::AddRectificationRequest*, v1::RectificationReply*) override;
+  grpc::Status AddRectification(grpc::ServerContext*, const v1::AddRectificationRequest*,
+                                v1::RectificationReply*) override;
   grpc::Status RecordProgress(grpc::ServerContext*, const v1::RecordProgressRequest*, v1::RectificationReply*) override;
   grpc::Status SubmitRectification(grpc::ServerContext*, const v1::SubmitRectificationRequest*,
                                    v1::RectificationReply*) override;
@@ -65,7 +68,8 @@ class AuditServiceImpl final
                                     v1::VerifyAllAuditChainsResponse*) override;
   grpc::Status ExportAuditCheckpoints(grpc::ServerContext*, const v1::ExportCheckpointsRequest*,
                                       v1::ExportCheckpointsResponse*) override;
-  grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*, grpc::ServerWriter<v1::AuditEvent>*) override;
+  grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*,
+                         grpc::ServerWriter<v1::AuditEvent>*) override;
 
  private:
   // Authorization: every handler goes through these and the access table (access.h).
@@ -125,7 +129,6 @@ class AuditServiceImpl final
   WorkerPool stats_workers_{"audit_stats", 2, 16};
   Periodic stats_version_refresher_;  // last: stops before the rest goes
 };
-
 
 // Marks overdue rectifications and escalates them, every `interval` (advisory lock).
 class OverdueScanner {

@@ -42,19 +42,18 @@ class Store {
   virtual absl::StatusOr<v1::FindingReply> Step(const FindingStep& request, const auth::Principal& caller,
                                                 StepFacts facts, const Rules& rules,
                                                 const db::Idempotency::Key& key) = 0;
-  virtual absl::StatusOr<v1::RectificationReply> Step(const RectificationStep& request,
-                                                      const auth::Principal& caller, StepFacts facts,
-                                                      const Rules& rules, const db::Idempotency::Key& key) = 0;
+  virtual absl::StatusOr<v1::RectificationReply> Step(const RectificationStep& request, const auth::Principal& caller,
+                                                      StepFacts facts, const Rules& rules,
+                                                      const db::Idempotency::Key& key) = 0;
 
   virtual absl::StatusOr<v1::Engagement> GetEngagement(const std::string& id) = 0;
   // The list queries narrow to `visible_to` (a unit) when set: engagements it conducts or is
   // audited in; findings of its engagements, for which it is responsible, that were
   // referred to it or of which it owns a rectification; rectifications it owns or of such
   // findings. A superset: the service decides each row by the access table.
-  virtual absl::StatusOr<std::vector<v1::Engagement>> ListEngagements(const v1::ListEngagementsRequest& q,
-                                                                      const std::optional<std::string>& visible_to,
-                                                                      std::optional<std::pair<int64_t, std::string>> after,
-                                                                      int limit) = 0;
+  virtual absl::StatusOr<std::vector<v1::Engagement>> ListEngagements(
+      const v1::ListEngagementsRequest& q, const std::optional<std::string>& visible_to,
+      std::optional<std::pair<int64_t, std::string>> after, int limit) = 0;
 
   virtual absl::StatusOr<v1::Finding> GetFinding(const std::string& id) = 0;
   // A finding with its engagement and rectifications, in one statement. NOT_FOUND.
@@ -65,8 +64,8 @@ class Store {
                                                                 int limit) = 0;
 
   virtual absl::StatusOr<v1::Rectification> GetRectification(const std::string& id) = 0;
-  virtual absl::StatusOr<std::vector<v1::Rectification>> ListRectifications(const v1::ListRectificationsRequest& q,
-                                                                            const std::optional<std::string>& visible_to) = 0;
+  virtual absl::StatusOr<std::vector<v1::Rectification>> ListRectifications(
+      const v1::ListRectificationsRequest& q, const std::optional<std::string>& visible_to) = 0;
   // Marks open rectifications past their deadline as overdue (advisory lock; one scanner).
   virtual absl::StatusOr<int> MarkOverdue(TimePoint now) = 0;
 

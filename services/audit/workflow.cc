@@ -1,6 +1,5 @@
 #include "services/audit/workflow.h"
 
-
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -28,8 +27,9 @@ std::string_view EngagementStateName(v1::EngagementState s) {
 absl::Status CheckEngagementStep(v1::EngagementState from, v1::EngagementState to) {
   if (from == v1::ENGAGEMENT_STATE_UNSPECIFIED || from == v1::ENGAGEMENT_STATE_CLOSED ||
       static_cast<int>(to) != static_cast<int>(from) + 1) {
-    return absl::FailedPreconditionError("cannot move an engagement in state " + std::string(EngagementStateName(from)) +
-                                         " to " + std::string(EngagementStateName(to)));
+    return absl::FailedPreconditionError("cannot move an engagement in state " +
+                                         std::string(EngagementStateName(from)) + " to " +
+                                         std::string(EngagementStateName(to)));
   }
   return absl::OkStatus();
 }
@@ -66,7 +66,6 @@ std::optional<ReferralUpdate> FromClueEvent(const v1::ClueEventPayload& e) {
   return u;
 }
 
-
 // ---- one walk per command ----
 
 StoredRectification* StoredFinding::Find(const std::string& id) {
@@ -79,9 +78,8 @@ const StoredRectification* StoredFinding::Find(const std::string& id) const {
   return const_cast<StoredFinding*>(this)->Find(id);
 }
 bool OwnsRectification(const StoredFinding& f, const std::string& unit) {
-  return !unit.empty() && std::any_of(f.rectifications.begin(), f.rectifications.end(), [&](const auto& x) {
-           return x.rectification.owner_unit_id() == unit;
-         });
+  return !unit.empty() && std::any_of(f.rectifications.begin(), f.rectifications.end(),
+                                      [&](const auto& x) { return x.rectification.owner_unit_id() == unit; });
 }
 
 void StoredFinding::Count() {
@@ -156,9 +154,8 @@ Change RectificationChange(const StoredFinding& f, rectification::Step step, Row
     x->rectification = std::move(step.after);
   } else {
     c.finding->rectifications.push_back({std::move(step.after), 0});
-    std::sort(c.finding->rectifications.begin(), c.finding->rectifications.end(), [](const auto& a, const auto& b) {
-      return a.rectification.id() < b.rectification.id();
-    });
+    std::sort(c.finding->rectifications.begin(), c.finding->rectifications.end(),
+              [](const auto& a, const auto& b) { return a.rectification.id() < b.rectification.id(); });
   }
   c.finding->Count();
   Event& e = c.events.emplace_back(Event{f.finding.id(), {}});
@@ -175,8 +172,8 @@ struct Walk {
   const Rules& rules;
 
   access::Relations FindingRelations() const {
-    return access::ToFinding(p.unit, cur.finding->finding, cur.engagement->engagement, OwnsRectification(*cur.finding, p.unit),
-                             facts.ancestry);
+    return access::ToFinding(p.unit, cur.finding->finding, cur.engagement->engagement,
+                             OwnsRectification(*cur.finding, p.unit), facts.ancestry);
   }
 
   absl::StatusOr<Change> operator()(const v1::CreateEngagementRequest& req) const {
@@ -265,8 +262,9 @@ struct Walk {
     added->set_responsible_unit_id(f.responsible_unit_id());
     if (f.recurring()) {
       // A recurring problem escalates: it is flagged on the finding and in the feed.
-      c.events.emplace_back(Event{f.id(), {}}).event.mutable_recurrence_flagged()->set_recurs_finding_id(
-          f.recurs_finding_id());
+      c.events.emplace_back(Event{f.id(), {}})
+          .event.mutable_recurrence_flagged()
+          ->set_recurs_finding_id(f.recurs_finding_id());
     }
     return c;
   }
@@ -294,8 +292,10 @@ struct Walk {
     clue.set_channel(v1::RECEIPT_CHANNEL_SYSTEM);
     clue.set_source_system("audit");
     clue.set_source_ref(f.id());
-    if (!f.responsible_person_id().empty()) clue.add_subjects()->set_person_id(f.responsible_person_id());
-    else clue.add_subjects()->set_unit_id(f.responsible_unit_id());
+    if (!f.responsible_person_id().empty())
+      clue.add_subjects()->set_person_id(f.responsible_person_id());
+    else
+      clue.add_subjects()->set_unit_id(f.responsible_unit_id());
     if (req.categories_size() == 0) clue.add_categories(v1::CLUE_CATEGORY_INTEGRITY);
     for (int category : req.categories()) clue.add_categories(static_cast<v1::ClueCategory>(category));
     clue.set_summary(req.summary().empty() ? "审计移送：" + f.title() : req.summary());
@@ -385,9 +385,9 @@ StepRequest AsStep(const RectificationStep& r) {
 }
 
 access::Rpc RpcOf(const StepRequest& r) {
-  static constexpr Rpc kRpcs[] = {Rpc::kCreateEngagement,    Rpc::kAdvanceEngagement,   Rpc::kAddFinding,
-                                  Rpc::kReferFinding,        Rpc::kRetryReferral,       Rpc::kAddRectification,
-                                  Rpc::kRecordProgress,      Rpc::kSubmitRectification, Rpc::kReviewRectification,
+  static constexpr Rpc kRpcs[] = {Rpc::kCreateEngagement,   Rpc::kAdvanceEngagement,   Rpc::kAddFinding,
+                                  Rpc::kReferFinding,       Rpc::kRetryReferral,       Rpc::kAddRectification,
+                                  Rpc::kRecordProgress,     Rpc::kSubmitRectification, Rpc::kReviewRectification,
                                   Rpc::kReopenRectification};
   static_assert(std::size(kRpcs) == std::variant_size_v<StepRequest>);
   return kRpcs[r.index()];
@@ -461,7 +461,8 @@ void FillReply(const Change& c, v1::FindingReply* out) {
 }
 void FillReply(const Change& c, v1::RectificationReply* out) {
   if (!c.finding) return;
-  if (const StoredRectification* x = c.finding->Find(c.rectification_id)) *out->mutable_rectification() = x->rectification;
+  if (const StoredRectification* x = c.finding->Find(c.rectification_id))
+    *out->mutable_rectification() = x->rectification;
 }
 
 std::optional<Change> LinkReferral(const StoredFinding& f, const std::string& clue_id, const std::string& clue_number,

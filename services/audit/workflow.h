@@ -50,7 +50,6 @@ struct ReferralUpdate {
 };
 std::optional<ReferralUpdate> FromClueEvent(const v1::ClueEventPayload& event);
 
-
 // ---------------------------------------------------------------------------------------
 // One walk per command (docs/audit.md): the handler decodes and validates the request and
 // reads the directory facts that do not depend on the item; the store loads the item FOR
@@ -122,11 +121,10 @@ using FindingStep = std::variant<v1::AddFindingRequest, v1::ReferFindingRequest,
 using RectificationStep =
     std::variant<v1::AddRectificationRequest, v1::RecordProgressRequest, v1::SubmitRectificationRequest,
                  v1::ReviewRectificationRequest, v1::ReopenRectificationRequest>;
-using StepRequest =
-    std::variant<v1::CreateEngagementRequest, v1::AdvanceEngagementRequest, v1::AddFindingRequest,
-                 v1::ReferFindingRequest, v1::RetryReferralRequest, v1::AddRectificationRequest,
-                 v1::RecordProgressRequest, v1::SubmitRectificationRequest, v1::ReviewRectificationRequest,
-                 v1::ReopenRectificationRequest>;
+using StepRequest = std::variant<v1::CreateEngagementRequest, v1::AdvanceEngagementRequest, v1::AddFindingRequest,
+                                 v1::ReferFindingRequest, v1::RetryReferralRequest, v1::AddRectificationRequest,
+                                 v1::RecordProgressRequest, v1::SubmitRectificationRequest,
+                                 v1::ReviewRectificationRequest, v1::ReopenRectificationRequest>;
 StepRequest AsStep(const EngagementStep& r);
 StepRequest AsStep(const FindingStep& r);
 StepRequest AsStep(const RectificationStep& r);
@@ -145,11 +143,11 @@ const std::string& TargetOf(const StepRequest& r);  // "" for kNothing
 struct Current {
   std::optional<StoredEngagement> engagement;  // the engagement, or the finding's
   std::optional<StoredFinding> finding;
-  int64_t now_us = 0;            // the transaction's time: created_at of new rows
-  int64_t sequence = 0;          // CreateEngagement: the next engagement number
-  int64_t finding_ordinal = 0;   // AddFinding: the new finding's place in its engagement
-  std::string recurs_finding_id; // AddFinding: the same unit's finding of the same category in
-                                 // an earlier engagement, if any
+  int64_t now_us = 0;             // the transaction's time: created_at of new rows
+  int64_t sequence = 0;           // CreateEngagement: the next engagement number
+  int64_t finding_ordinal = 0;    // AddFinding: the new finding's place in its engagement
+  std::string recurs_finding_id;  // AddFinding: the same unit's finding of the same category in
+                                  // an earlier engagement, if any
 };
 
 // What a step's rules need to know besides the item.

@@ -70,9 +70,7 @@ bool MayReadHistory(Standing s) {
   return s == Standing::kOversight || s == Standing::kHolder || s == Standing::kOfferee || s == Standing::kSupervisor;
 }
 
-bool MayVerify(Standing s) {
-  return s == Standing::kOversight || s == Standing::kHolder || s == Standing::kSupervisor;
-}
+bool MayVerify(Standing s) { return s == Standing::kOversight || s == Standing::kHolder || s == Standing::kSupervisor; }
 
 bool HistoryTextsVisible(const auth::Principal& p) { return p.clearance >= auth::kClearanceInternal; }
 
@@ -83,8 +81,8 @@ std::string RedactEventData(const std::string& data_json, bool texts_visible) {
   nlohmann::json kept = nlohmann::json::object();
   for (const auto& [key, value] : data.items()) {
     const bool id = key.size() > 3 && key.compare(key.size() - 3, 3, "_id") == 0;
-    const bool structural = key == "method" || key == "form" || key == "stage" || key == "source" ||
-                            key == "channel" || key == "state" || key == "deadline_us" || key == "extra_days";
+    const bool structural = key == "method" || key == "form" || key == "stage" || key == "source" || key == "channel" ||
+                            key == "state" || key == "deadline_us" || key == "extra_days";
     if ((id || structural) && !value.is_object() && !value.is_array()) kept[key] = value;
   }
   kept["texts_withheld"] = true;

@@ -29,8 +29,9 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, config::Env
   c.reveal.approvals = static_cast<int>(r.Int("clue.reveal.approvals", 2, 1, 100));
   c.reveal.custodians = static_cast<int>(r.Int("clue.reveal.custodians", 3, 1, 1000));
   if (c.reveal.approvals > c.reveal.custodians) {
-    r.Fail("clue.reveal.approvals", "is " + std::to_string(c.reveal.approvals) + ", more than clue.reveal.custodians (" +
-                                        std::to_string(c.reveal.custodians) + "): no request could be approved");
+    r.Fail("clue.reveal.approvals", "is " + std::to_string(c.reveal.approvals) +
+                                        ", more than clue.reveal.custodians (" + std::to_string(c.reveal.custodians) +
+                                        "): no request could be approved");
   }
   c.reveal.window = std::chrono::minutes(r.Int("clue.reveal.window_minutes", 60, 1, 7 * 24 * 60));
   absl::Status s = r.Finish();

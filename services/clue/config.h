@@ -7,7 +7,7 @@
 
 namespace sm::clue {
 
-struct Limits {  // working days per stage
+struct Limits {       // working days per stage
   int accept = 3;     // answer a transfer offer
   int dispose = 5;    // propose a disposition
   int handle = 30;    // talk/letter or preliminary verification
@@ -16,7 +16,7 @@ struct Limits {  // working days per stage
 
 // The two-person rule for the reporter's identity (docs/clue.md § Revealing the reporter).
 struct RevealPolicy {
-  int approvals = 2;   // N: custodians' approvals a reveal request needs (1..M)
+  int approvals = 2;  // N: custodians' approvals a reveal request needs (1..M)
   // M: how many custodians the deployment has appointed (people given the `custodian` role
   // by the identity provider). The service cannot count them itself; it refuses to start
   // when N > M, since then no request could ever be approved.
@@ -26,19 +26,18 @@ struct RevealPolicy {
 
 struct Config {
   ServiceConfig service;
-  std::string keys;         // "id:hex64,..." (AES-256 keys); empty: the development key
-  std::string current_key;  // id of the key that seals new values
-  std::string calendar_dir; // directory of YYYY.yaml holiday calendars
+  std::string keys;          // "id:hex64,..." (AES-256 keys); empty: the development key
+  std::string current_key;   // id of the key that seals new values
+  std::string calendar_dir;  // directory of YYYY.yaml holiday calendars
   Limits limits;
   std::chrono::milliseconds scan_interval{60000};  // overdue scanner period
   // How often a signed checkpoint of all chain heads is taken (one also at start-up).
   std::chrono::milliseconds checkpoint_interval{60000};
-  int register_batch_max = 64;      // registrations per shared transaction
-  int register_batches_running = 2; // shared transactions at once
+  int register_batch_max = 64;       // registrations per shared transaction
+  int register_batches_running = 2;  // shared transactions at once
   RevealPolicy reveal;
 };
 
-absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv,
-                                  config::EnvLookup env = config::ProcessEnv());
+absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, config::EnvLookup env = config::ProcessEnv());
 
 }  // namespace sm::clue

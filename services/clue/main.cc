@@ -38,8 +38,9 @@ int main(int argc, char** argv) {
   // would not survive a database administrator, so the service does not start.
   std::shared_ptr<sm::auth::ServiceIdentity> identity = (*runtime)->identity();
   if (!identity) {
-    return fail(absl::FailedPreconditionError("identity.key_file is required: clue-service signs its chain checkpoints "
-                                              "with it"));
+    return fail(
+        absl::FailedPreconditionError("identity.key_file is required: clue-service signs its chain checkpoints "
+                                      "with it"));
   }
   store.SetChainKeys(sm::chain::KeysOf(identity, &(*runtime)->verifier(), "clue-service"));
   sm::Periodic checkpoints;

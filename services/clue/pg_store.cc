@@ -116,10 +116,10 @@ void LoadSubjects(Tx& tx, std::vector<StoredClue>& clues) {
     ids.push_back(c.clue.id());
     by_id[c.clue.id()] = &c;
   }
-  for (const auto& r : tx.exec_params(
-           "SELECT clue_id::text, person_id::text, unit_id::text, display_name FROM clue_subjects "
-           "WHERE clue_id = ANY ($1::uuid[]) ORDER BY clue_id, ord",
-           db::TextArrayLiteral(ids))) {
+  for (const auto& r :
+       tx.exec_params("SELECT clue_id::text, person_id::text, unit_id::text, display_name FROM clue_subjects "
+                      "WHERE clue_id = ANY ($1::uuid[]) ORDER BY clue_id, ord",
+                      db::TextArrayLiteral(ids))) {
     auto it = by_id.find(Str(r[0]));
     if (it == by_id.end()) continue;
     auto* subj = it->second->clue.add_subjects();
@@ -140,8 +140,8 @@ std::vector<std::optional<std::string>> RowParams(const StoredClue& s);
 // locked), and stores the new head on the row. `s` is the clue as written: the event
 // commits to its state digest. For events that change nothing else of the row (reveal
 // steps); a step that changes the row writes it once with its head (WriteChange).
-void AppendTo(Tx& tx, const events::EventLog& log, StoredClue& s, const Actor& actor,
-              const v1::ClueEventPayload& event, int64_t at_us);
+void AppendTo(Tx& tx, const events::EventLog& log, StoredClue& s, const Actor& actor, const v1::ClueEventPayload& event,
+              int64_t at_us);
 
 Custody CustodyFrom(const pqxx::field& f) {
   if (f.is_null()) return Custody::kNone;
@@ -154,7 +154,8 @@ Custody CustodyFrom(const pqxx::field& f) {
 // cannot deadlock). Clues that do not exist are absent.
 std::vector<std::pair<StoredClue, Custody>> LoadWith(Tx& tx, const std::vector<std::string>& ids,
                                                      const std::string& caller_unit, bool lock) {
-  static const std::string select = std::string("SELECT ") + kColumns +
+  static const std::string select =
+      std::string("SELECT ") + kColumns +
       ", (SELECT k.standing FROM clue_custody k WHERE k.clue_id = c.id AND k.unit_id = $2::uuid)"
       ", (SELECT json_agg(json_build_array(s.person_id, s.unit_id, s.display_name) ORDER BY s.ord)"
       "     FROM clue_subjects s WHERE s.clue_id = c.id)"
@@ -220,18 +221,42 @@ struct Column {
   const char* name;
   const char* expr;
 };
-const Column kRow[] = {
-    {"id", "?::uuid"}, {"number", "?"}, {"state", "?"}, {"source", "?"}, {"channel", "?"},
-    {"source_system", "?"}, {"source_ref", "?"}, {"origin_unit_id", "?::uuid"}, {"holding_unit_id", "?::uuid"},
-    {"offered_to_unit_id", "?::uuid"}, {"handler_person_id", "?::uuid"}, {"categories", "?::text[]"},
-    {"summary", "?"}, {"details_sealed", "?"}, {"reporter_sealed", "?"}, {"has_reporter", "?::boolean"},
-    {"severity", "?"}, {"received_at", db::kTimestampExpr}, {"registered_at", db::kTimestampExpr},
-    {"disposition_method", "?"}, {"disposition_reason", "?"}, {"disposition_by", "?"},
-    {"disposition_at", db::kTimestampExpr}, {"outcome_form", "?::integer"}, {"outcome_case_filed", "?::boolean"},
-    {"outcome_sanctions", "?::text[]"}, {"outcome_feedback", "?"}, {"concluded_at", db::kTimestampExpr},
-    {"deadline_at", db::kTimestampExpr}, {"deadline_stage", "?"}, {"overdue", "?::boolean"},
-    {"version", "?::bigint"}, {"merged_into", "?::uuid"}, {"intervened", "?::boolean"},
-    {"chain_len", "?::integer"}, {"chain_head", "?"}};
+const Column kRow[] = {{"id", "?::uuid"},
+                       {"number", "?"},
+                       {"state", "?"},
+                       {"source", "?"},
+                       {"channel", "?"},
+                       {"source_system", "?"},
+                       {"source_ref", "?"},
+                       {"origin_unit_id", "?::uuid"},
+                       {"holding_unit_id", "?::uuid"},
+                       {"offered_to_unit_id", "?::uuid"},
+                       {"handler_person_id", "?::uuid"},
+                       {"categories", "?::text[]"},
+                       {"summary", "?"},
+                       {"details_sealed", "?"},
+                       {"reporter_sealed", "?"},
+                       {"has_reporter", "?::boolean"},
+                       {"severity", "?"},
+                       {"received_at", db::kTimestampExpr},
+                       {"registered_at", db::kTimestampExpr},
+                       {"disposition_method", "?"},
+                       {"disposition_reason", "?"},
+                       {"disposition_by", "?"},
+                       {"disposition_at", db::kTimestampExpr},
+                       {"outcome_form", "?::integer"},
+                       {"outcome_case_filed", "?::boolean"},
+                       {"outcome_sanctions", "?::text[]"},
+                       {"outcome_feedback", "?"},
+                       {"concluded_at", db::kTimestampExpr},
+                       {"deadline_at", db::kTimestampExpr},
+                       {"deadline_stage", "?"},
+                       {"overdue", "?::boolean"},
+                       {"version", "?::bigint"},
+                       {"merged_into", "?::uuid"},
+                       {"intervened", "?::boolean"},
+                       {"chain_len", "?::integer"},
+                       {"chain_head", "?"}};
 constexpr size_t kRowColumns = std::size(kRow);
 constexpr size_t kChainColumns = 2;  // the last two
 
@@ -242,21 +267,42 @@ std::vector<OptStr> RowParams(const StoredClue& s) {
   const bool disposed = c.has_disposition() && c.disposition().method() != v1::DISPOSITION_METHOD_UNSPECIFIED;
   const bool concluded = c.has_outcome();
   std::vector<std::string> sanctions(c.outcome().sanctions().begin(), c.outcome().sanctions().end());
-  std::vector<OptStr> p = {
-      c.id(), c.number(), v1::ClueState_Name(c.state()), v1::ClueSource_Name(c.source()),
-      v1::ReceiptChannel_Name(c.channel()), Opt(c.source_system()), Opt(c.source_ref()), c.origin_unit_id(),
-      c.holding_unit_id(), Opt(c.offered_to_unit_id()), Opt(c.handler_person_id()),
-      ToArrayLiteral(CategoryNames(c)), c.summary(), Opt(s.details_sealed), Opt(s.reporter_sealed),
-      Bool(c.reporter_on_file()), v1::Severity_Name(c.severity()), std::to_string(Micros(c.received_at())),
-      std::to_string(Micros(c.registered_at())),
-      disposed ? OptStr(v1::DispositionMethod_Name(c.disposition().method())) : OptStr(),
-      disposed ? OptStr(c.disposition().reason()) : OptStr(), disposed ? OptStr(c.disposition().decided_by()) : OptStr(),
-      disposed ? TsParam(c.disposition().decided_at()) : OptStr(),
-      concluded ? OptStr(std::to_string(static_cast<int>(c.outcome().form()))) : OptStr(),
-      concluded ? Bool(c.outcome().case_filed()) : OptStr(), concluded ? OptStr(ToArrayLiteral(sanctions)) : OptStr(),
-      concluded ? OptStr(c.outcome().feedback()) : OptStr(), concluded ? TsParam(c.outcome().concluded_at()) : OptStr(),
-      TsParam(c.deadline_at()), Opt(c.deadline_stage()), Bool(c.overdue()), std::to_string(c.version()),
-      Opt(c.merged_into_id()), Bool(c.intervened()), std::to_string(s.chain_len), s.chain_head};
+  std::vector<OptStr> p = {c.id(),
+                           c.number(),
+                           v1::ClueState_Name(c.state()),
+                           v1::ClueSource_Name(c.source()),
+                           v1::ReceiptChannel_Name(c.channel()),
+                           Opt(c.source_system()),
+                           Opt(c.source_ref()),
+                           c.origin_unit_id(),
+                           c.holding_unit_id(),
+                           Opt(c.offered_to_unit_id()),
+                           Opt(c.handler_person_id()),
+                           ToArrayLiteral(CategoryNames(c)),
+                           c.summary(),
+                           Opt(s.details_sealed),
+                           Opt(s.reporter_sealed),
+                           Bool(c.reporter_on_file()),
+                           v1::Severity_Name(c.severity()),
+                           std::to_string(Micros(c.received_at())),
+                           std::to_string(Micros(c.registered_at())),
+                           disposed ? OptStr(v1::DispositionMethod_Name(c.disposition().method())) : OptStr(),
+                           disposed ? OptStr(c.disposition().reason()) : OptStr(),
+                           disposed ? OptStr(c.disposition().decided_by()) : OptStr(),
+                           disposed ? TsParam(c.disposition().decided_at()) : OptStr(),
+                           concluded ? OptStr(std::to_string(static_cast<int>(c.outcome().form()))) : OptStr(),
+                           concluded ? Bool(c.outcome().case_filed()) : OptStr(),
+                           concluded ? OptStr(ToArrayLiteral(sanctions)) : OptStr(),
+                           concluded ? OptStr(c.outcome().feedback()) : OptStr(),
+                           concluded ? TsParam(c.outcome().concluded_at()) : OptStr(),
+                           TsParam(c.deadline_at()),
+                           Opt(c.deadline_stage()),
+                           Bool(c.overdue()),
+                           std::to_string(c.version()),
+                           Opt(c.merged_into_id()),
+                           Bool(c.intervened()),
+                           std::to_string(s.chain_len),
+                           s.chain_head};
   return p;
 }
 
@@ -329,8 +375,8 @@ const char* CustodyName(Custody c) {
   }
 }
 
-void AppendTo(Tx& tx, const events::EventLog& log, StoredClue& s, const Actor& actor,
-              const v1::ClueEventPayload& event, int64_t at_us) {
+void AppendTo(Tx& tx, const events::EventLog& log, StoredClue& s, const Actor& actor, const v1::ClueEventPayload& event,
+              int64_t at_us) {
   const events::Payload p = Encoded(event);
   chain::Event e =
       events::EventLog::Next(s.clue.id(), s.chain_len, s.chain_head, actor, p.type, p.json, at_us, StateDigest(s));
@@ -350,7 +396,8 @@ constexpr char kCustodyUpsert[] =
 // A unit's custody record, added or strengthened, as a statement with "?" parameters.
 events::EventLog::Also CustodyUpsert(const std::string& clue_id, const std::string& unit_id, Custody standing) {
   static const std::string sql =
-      std::string("INSERT INTO clue_custody (clue_id, unit_id, standing) VALUES (?::uuid, ?::uuid, ?)") + kCustodyUpsert;
+      std::string("INSERT INTO clue_custody (clue_id, unit_id, standing) VALUES (?::uuid, ?::uuid, ?)") +
+      kCustodyUpsert;
   return {sql, {clue_id, unit_id, std::string(CustodyName(standing))}};
 }
 
@@ -359,12 +406,13 @@ events::EventLog::Also CustodyUpsert(const std::string& clue_id, const std::stri
 PgStore::PgStore(db::Pool* pool, const Clock& clock, RegisterBatching batching)
     : pool_(pool),
       clock_(clock),
-      chain_(chain::Anchor("clue-service", "clue_anchor", "clues", "clue_events", "clue_id"), pool, clock, &log_,
-             "clue",
-             [this](Tx& tx, const std::string& id) { return ChainEvidence(tx, id); },
-             [this](Tx& tx) { return ChainRows(tx); }),
-      registrations_({.max_batch = batching.max_batch, .max_running = batching.max_running, .name = "clue_register"},
-                     [this](const std::vector<Registration*>& batch) { RunRegistrations(batch); }, &Conflict) {}
+      chain_(
+          chain::Anchor("clue-service", "clue_anchor", "clues", "clue_events", "clue_id"), pool, clock, &log_, "clue",
+          [this](Tx& tx, const std::string& id) { return ChainEvidence(tx, id); },
+          [this](Tx& tx) { return ChainRows(tx); }),
+      registrations_(
+          {.max_batch = batching.max_batch, .max_running = batching.max_running, .name = "clue_register"},
+          [this](const std::vector<Registration*>& batch) { RunRegistrations(batch); }, &Conflict) {}
 
 absl::StatusOr<v1::ClueReply> PgStore::Register(const StoredClue& clue, const Actor& actor,
                                                 const db::Idempotency::Key& key,
@@ -407,15 +455,20 @@ void PgStore::RunRegistrations(const std::vector<Registration*>& batch) {
   if (absl::IsAlreadyExists(s)) {
     // A concurrent registration of the same referral won: answer with its clue.
     v1::ClueReply out;
-    absl::Status again = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-      auto existing = BySource(tx, *r.clue);
-      if (!existing) return absl::AbortedError("concurrent registration; try again");
-      out = ReplyOf(*existing);
-      out.mutable_mutation()->set_replayed(true);
-      return absl::OkStatus();
-    }, db::TxOptions{.read_only = true});
-    if (again.ok()) r.result = std::move(out);
-    else r.result = again;
+    absl::Status again = db::WithTransaction(
+        *pool_,
+        [&](Tx& tx) -> absl::Status {
+          auto existing = BySource(tx, *r.clue);
+          if (!existing) return absl::AbortedError("concurrent registration; try again");
+          out = ReplyOf(*existing);
+          out.mutable_mutation()->set_replayed(true);
+          return absl::OkStatus();
+        },
+        db::TxOptions{.read_only = true});
+    if (again.ok())
+      r.result = std::move(out);
+    else
+      r.result = again;
     return;
   }
   r.result = idempotency_.Resolve<v1::ClueReply>(*pool_, s, r.key->request_id);
@@ -509,27 +562,32 @@ absl::Status PgStore::WriteRegistrations(const std::vector<Registration*>& batch
   });
 }
 
-absl::StatusOr<v1::ClueReply> PgStore::Step(const StepRequest& request, const auth::Principal& caller,
-                                            StepFacts facts, const Rules& rules, const db::Idempotency::Key& key) {
+absl::StatusOr<v1::ClueReply> PgStore::Step(const StepRequest& request, const auth::Principal& caller, StepFacts facts,
+                                            const Rules& rules, const db::Idempotency::Key& key) {
   const Actor actor{caller.EndUser(), caller.unit};
-  return idempotency_.Write<v1::ClueReply>(*pool_, key, [&](Tx& tx, v1::ClueReply& out) -> absl::Status {
-    auto loaded = LoadLocked(tx, {ClueIdOf(request)}, caller.unit);
-    if (loaded.empty()) return absl::NotFoundError("clue not found");
-    const StoredClue& current = loaded[0].first;
-    facts.custody = loaded[0].second;
-    // What the rules need to know around the clue: directory reads, in memory nearly always.
-    if (NeedsSubjects(request)) {
-      SM_ASSIGN_OR_RETURN(facts.subjects, SubjectPlaces(tx, current));
-    }
-    if (NeedsHolderUnit(request)) {
-      auto holder = directory_.Unit(current.clue.holding_unit_id(), &tx);
-      if (holder.ok()) facts.holder_unit = std::move(*holder);
-      else if (!absl::IsNotFound(holder.status())) return holder.status();
-    }
-    SM_ASSIGN_OR_RETURN(Change change, Decide(current, caller, request, facts, rules));
-    out = ReplyOf(WriteChange(tx, log_, std::move(change), actor, NowMicros(clock_)));
-    return absl::OkStatus();
-  }, [this] { Changed(); });
+  return idempotency_.Write<v1::ClueReply>(
+      *pool_, key,
+      [&](Tx& tx, v1::ClueReply& out) -> absl::Status {
+        auto loaded = LoadLocked(tx, {ClueIdOf(request)}, caller.unit);
+        if (loaded.empty()) return absl::NotFoundError("clue not found");
+        const StoredClue& current = loaded[0].first;
+        facts.custody = loaded[0].second;
+        // What the rules need to know around the clue: directory reads, in memory nearly always.
+        if (NeedsSubjects(request)) {
+          SM_ASSIGN_OR_RETURN(facts.subjects, SubjectPlaces(tx, current));
+        }
+        if (NeedsHolderUnit(request)) {
+          auto holder = directory_.Unit(current.clue.holding_unit_id(), &tx);
+          if (holder.ok())
+            facts.holder_unit = std::move(*holder);
+          else if (!absl::IsNotFound(holder.status()))
+            return holder.status();
+        }
+        SM_ASSIGN_OR_RETURN(Change change, Decide(current, caller, request, facts, rules));
+        out = ReplyOf(WriteChange(tx, log_, std::move(change), actor, NowMicros(clock_)));
+        return absl::OkStatus();
+      },
+      [this] { Changed(); });
 }
 
 absl::StatusOr<std::vector<SubjectPlace>> PgStore::SubjectPlaces(Tx& tx, const StoredClue& c) {
@@ -557,35 +615,40 @@ absl::StatusOr<v1::ClueReply> PgStore::Merge(const std::string& primary_id, int6
                                              const std::vector<std::string>& merged_ids, const auth::Principal& caller,
                                              const std::string& reason, const db::Idempotency::Key& key) {
   const Actor actor{caller.EndUser(), caller.unit};
-  return idempotency_.Write<v1::ClueReply>(*pool_, key, [&](Tx& tx, v1::ClueReply& out) -> absl::Status {
-    std::vector<std::string> all = merged_ids;
-    all.push_back(primary_id);
-    std::map<std::string, MergeItem> locked;
-    for (auto& [clue, custody] : LoadLocked(tx, all, caller.unit)) {
-      const std::string id = clue.clue.id();
-      locked.emplace(id, MergeItem{std::move(clue), custody});
-    }
-    for (const auto& id : all) {
-      if (!locked.count(id)) return absl::NotFoundError("clue " + id + " not found");
-    }
-    std::vector<MergeItem> merged;
-    for (const auto& id : merged_ids) merged.push_back(locked.at(id));
-    SM_ASSIGN_OR_RETURN(std::vector<Change> changes,
-                        DecideMerge(locked.at(primary_id), merged, caller, expected_version, reason));
-    const int64_t now_us = NowMicros(clock_);
-    for (auto& change : changes) {
-      StoredClue written = WriteChange(tx, log_, std::move(change), actor, now_us);
-      if (written.clue.id() == primary_id) {
-        out = ReplyOf(written);
-      } else {
-        // Whoever could see a merged clue may follow it into the primary.
-        tx.exec_params0(std::string("INSERT INTO clue_custody (clue_id, unit_id, standing) SELECT $1::uuid, unit_id, "
-                                    "standing FROM clue_custody WHERE clue_id = $2::uuid") + kCustodyUpsert,
-                        primary_id, written.clue.id());
-      }
-    }
-    return absl::OkStatus();
-  }, [this] { Changed(); });
+  return idempotency_.Write<v1::ClueReply>(
+      *pool_, key,
+      [&](Tx& tx, v1::ClueReply& out) -> absl::Status {
+        std::vector<std::string> all = merged_ids;
+        all.push_back(primary_id);
+        std::map<std::string, MergeItem> locked;
+        for (auto& [clue, custody] : LoadLocked(tx, all, caller.unit)) {
+          const std::string id = clue.clue.id();
+          locked.emplace(id, MergeItem{std::move(clue), custody});
+        }
+        for (const auto& id : all) {
+          if (!locked.count(id)) return absl::NotFoundError("clue " + id + " not found");
+        }
+        std::vector<MergeItem> merged;
+        for (const auto& id : merged_ids) merged.push_back(locked.at(id));
+        SM_ASSIGN_OR_RETURN(std::vector<Change> changes,
+                            DecideMerge(locked.at(primary_id), merged, caller, expected_version, reason));
+        const int64_t now_us = NowMicros(clock_);
+        for (auto& change : changes) {
+          StoredClue written = WriteChange(tx, log_, std::move(change), actor, now_us);
+          if (written.clue.id() == primary_id) {
+            out = ReplyOf(written);
+          } else {
+            // Whoever could see a merged clue may follow it into the primary.
+            tx.exec_params0(
+                std::string("INSERT INTO clue_custody (clue_id, unit_id, standing) SELECT $1::uuid, unit_id, "
+                            "standing FROM clue_custody WHERE clue_id = $2::uuid") +
+                    kCustodyUpsert,
+                primary_id, written.clue.id());
+          }
+        }
+        return absl::OkStatus();
+      },
+      [this] { Changed(); });
 }
 
 absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {
@@ -598,13 +661,13 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {
       return absl::OkStatus();
     }
     std::vector<std::string> due;
-    for (const auto& row : tx.exec_params(
-             "SELECT id::text FROM clues WHERE NOT overdue AND deadline_at IS NOT NULL "
-             "AND deadline_at < ('epoch'::timestamptz + $1::bigint * interval '1 microsecond') "
-             "AND state IN ('CLUE_STATE_REGISTERED', 'CLUE_STATE_OFFERED', 'CLUE_STATE_HELD', "
-             "              'CLUE_STATE_IN_HANDLING', 'CLUE_STATE_CASE_FILED') "
-             "ORDER BY deadline_at LIMIT 500 FOR UPDATE SKIP LOCKED",
-             now_us)) {
+    for (const auto& row :
+         tx.exec_params("SELECT id::text FROM clues WHERE NOT overdue AND deadline_at IS NOT NULL "
+                        "AND deadline_at < ('epoch'::timestamptz + $1::bigint * interval '1 microsecond') "
+                        "AND state IN ('CLUE_STATE_REGISTERED', 'CLUE_STATE_OFFERED', 'CLUE_STATE_HELD', "
+                        "              'CLUE_STATE_IN_HANDLING', 'CLUE_STATE_CASE_FILED') "
+                        "ORDER BY deadline_at LIMIT 500 FOR UPDATE SKIP LOCKED",
+                        now_us)) {
       due.push_back(row[0].as<std::string>());
     }
     for (auto& [clue, custody] : LoadLocked(tx, due, "")) {
@@ -624,10 +687,13 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {
 
 absl::StatusOr<StoredClue> PgStore::Get(const std::string& clue_id) {
   std::optional<StoredClue> out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    out = Load(tx, clue_id, false);
-    return out ? absl::OkStatus() : absl::NotFoundError("clue not found");
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) -> absl::Status {
+        out = Load(tx, clue_id, false);
+        return out ? absl::OkStatus() : absl::NotFoundError("clue not found");
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return *out;
 }
@@ -641,13 +707,16 @@ absl::StatusOr<Custody> PgStore::CustodyOf(const std::string& clue_id, const std
 absl::StatusOr<std::unordered_map<std::string, Custody>> PgStore::CustodyOf(const std::vector<std::string>& clue_ids,
                                                                             const std::string& unit_id) {
   std::unordered_map<std::string, Custody> out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    pqxx::result r = tx.exec_params(
-        "SELECT clue_id::text, standing FROM clue_custody WHERE clue_id = ANY ($1::uuid[]) AND unit_id = $2::uuid",
-        ToArrayLiteral(clue_ids), unit_id);
-    for (const auto& row : r) out[row[0].as<std::string>()] = CustodyFrom(row[1]);
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) -> absl::Status {
+        pqxx::result r = tx.exec_params(
+            "SELECT clue_id::text, standing FROM clue_custody WHERE clue_id = ANY ($1::uuid[]) AND unit_id = $2::uuid",
+            ToArrayLiteral(clue_ids), unit_id);
+        for (const auto& row : r) out[row[0].as<std::string>()] = CustodyFrom(row[1]);
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }
@@ -656,9 +725,10 @@ absl::StatusOr<std::vector<StoredClue>> PgStore::List(const ListQuery& q) {
   std::vector<StoredClue> out;
   db::Where where;
   if (q.visible_to_unit) {
-    where.Add("EXISTS (SELECT 1 FROM clue_custody cc WHERE cc.clue_id = c.id AND cc.unit_id = ?::uuid AND "
-              "(cc.standing <> 'offered' OR c.holding_unit_id = cc.unit_id OR c.offered_to_unit_id = cc.unit_id))",
-              {*q.visible_to_unit});
+    where.Add(
+        "EXISTS (SELECT 1 FROM clue_custody cc WHERE cc.clue_id = c.id AND cc.unit_id = ?::uuid AND "
+        "(cc.standing <> 'offered' OR c.holding_unit_id = cc.unit_id OR c.offered_to_unit_id = cc.unit_id))",
+        {*q.visible_to_unit});
   }
   if (q.holding_unit) where.Add("c.holding_unit_id = ?::uuid", {*q.holding_unit});
   if (q.origin_unit) where.Add("c.origin_unit_id = ?::uuid", {*q.origin_unit});
@@ -669,22 +739,27 @@ absl::StatusOr<std::vector<StoredClue>> PgStore::List(const ListQuery& q) {
               {*q.subject_person});
   }
   if (q.text) where.Add("c.summary ILIKE ?", {"%" + *q.text + "%"});
-  if (q.received_from_us) where.Add("c.received_at >= " + std::string(db::kTimestampExpr), {std::to_string(*q.received_from_us)});
-  if (q.received_to_us) where.Add("c.received_at < " + std::string(db::kTimestampExpr), {std::to_string(*q.received_to_us)});
+  if (q.received_from_us)
+    where.Add("c.received_at >= " + std::string(db::kTimestampExpr), {std::to_string(*q.received_from_us)});
+  if (q.received_to_us)
+    where.Add("c.received_at < " + std::string(db::kTimestampExpr), {std::to_string(*q.received_to_us)});
   if (q.overdue_only) where.Add("c.overdue");
   if (q.after) {
     where.Add("(c.received_at, c.id) < (" + std::string(db::kTimestampExpr) + ", ?::uuid)",
               {std::to_string(q.after->first), q.after->second});
   }
   const std::string limit = where.Param(std::to_string(q.limit));
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    pqxx::result r = tx.exec_params(std::string("SELECT ") + kColumns + " FROM clues c WHERE " + where.Sql() +
-                                        " ORDER BY c.received_at DESC, c.id DESC LIMIT " + limit,
-                                    pqxx::prepare::make_dynamic_params(where.params()));
-    for (const auto& row : r) out.push_back(FromRow(row));
-    LoadSubjects(tx, out);
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) -> absl::Status {
+        pqxx::result r = tx.exec_params(std::string("SELECT ") + kColumns + " FROM clues c WHERE " + where.Sql() +
+                                            " ORDER BY c.received_at DESC, c.id DESC LIMIT " + limit,
+                                        pqxx::prepare::make_dynamic_params(where.params()));
+        for (const auto& row : r) out.push_back(FromRow(row));
+        LoadSubjects(tx, out);
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }
@@ -722,31 +797,35 @@ absl::StatusOr<PersonInfo> PgStore::Person(const std::string& id) { return direc
 namespace sm::clue {
 
 absl::StatusOr<std::vector<StoredClue>> PgStore::Duplicates(const std::vector<std::string>& person_ids,
-                                                           const std::optional<std::string>& visible_to_unit,
-                                                           const std::string& exclude_id) {
+                                                            const std::optional<std::string>& visible_to_unit,
+                                                            const std::string& exclude_id) {
   std::vector<StoredClue> out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    pqxx::result r = tx.exec_params(
-        std::string("SELECT ") + kColumns + " FROM clues c WHERE c.id <> $3::uuid"
-        " AND c.state NOT IN ('CLUE_STATE_CONCLUDED', 'CLUE_STATE_MERGED')"
-        " AND EXISTS (SELECT 1 FROM clue_subjects s WHERE s.clue_id = c.id AND s.person_id::text = ANY ($1::text[]))"
-        + std::string(visible_to_unit ? " AND EXISTS (SELECT 1 FROM clue_custody cc WHERE cc.clue_id = c.id AND "
-                                        "cc.unit_id = $2::uuid AND (cc.standing <> 'offered' OR "
-                                        "c.holding_unit_id = cc.unit_id OR c.offered_to_unit_id = cc.unit_id))"
-                                      : " AND $2::uuid IS NULL") +
-        " ORDER BY c.received_at DESC, c.id DESC LIMIT 200",
-        ToArrayLiteral(person_ids), visible_to_unit, exclude_id.empty() ? "00000000-0000-0000-0000-000000000000" : exclude_id);
-    for (const auto& row : r) out.push_back(FromRow(row));
-    LoadSubjects(tx, out);
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) -> absl::Status {
+        pqxx::result r = tx.exec_params(
+            std::string("SELECT ") + kColumns +
+                " FROM clues c WHERE c.id <> $3::uuid"
+                " AND c.state NOT IN ('CLUE_STATE_CONCLUDED', 'CLUE_STATE_MERGED')"
+                " AND EXISTS (SELECT 1 FROM clue_subjects s WHERE s.clue_id = c.id AND s.person_id::text = ANY "
+                "($1::text[]))" +
+                std::string(visible_to_unit ? " AND EXISTS (SELECT 1 FROM clue_custody cc WHERE cc.clue_id = c.id AND "
+                                              "cc.unit_id = $2::uuid AND (cc.standing <> 'offered' OR "
+                                              "c.holding_unit_id = cc.unit_id OR c.offered_to_unit_id = cc.unit_id))"
+                                            : " AND $2::uuid IS NULL") +
+                " ORDER BY c.received_at DESC, c.id DESC LIMIT 200",
+            ToArrayLiteral(person_ids), visible_to_unit,
+            exclude_id.empty() ? "00000000-0000-0000-0000-000000000000" : exclude_id);
+        for (const auto& row : r) out.push_back(FromRow(row));
+        LoadSubjects(tx, out);
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }
 
-absl::StatusOr<int64_t> PgStore::StatsVersion() {
-  return stats_version_.Read();
-}
+absl::StatusOr<int64_t> PgStore::StatsVersion() { return stats_version_.Read(); }
 
 absl::StatusOr<v1::ClueStats> PgStore::Stats(const StatsQuery& q) {
   v1::ClueStats out;
@@ -758,7 +837,8 @@ absl::StatusOr<v1::ClueStats> PgStore::Stats(const StatsQuery& q) {
         "WITH RECURSIVE units AS ("
         "  SELECT id FROM directory.v_units WHERE id = $1::uuid"
         "  UNION ALL SELECT u.id FROM directory.v_units u JOIN units p ON u.parent_id = p.id) "
-        "SELECT c.id, c.state, c.disposition_method, c.outcome_form, c.holding_unit_id, c.source, c.categories, c.overdue "
+        "SELECT c.id, c.state, c.disposition_method, c.outcome_form, c.holding_unit_id, c.source, c.categories, "
+        "c.overdue "
         "FROM clues c WHERE ($1::uuid IS NULL OR c.holding_unit_id IN (SELECT id FROM units))"
         " AND ($2::bigint IS NULL OR c.received_at >= ('epoch'::timestamptz + $2::bigint * interval '1 microsecond'))"
         " AND ($3::bigint IS NULL OR c.received_at < ('epoch'::timestamptz + $3::bigint * interval '1 microsecond'))",
@@ -779,14 +859,16 @@ absl::StatusOr<v1::ClueStats> PgStore::Stats(const StatsQuery& q) {
     fill("SELECT 'SUPERVISION_FORM_' || outcome_form, count(*) FROM scope WHERE outcome_form > 0 GROUP BY 1 ORDER BY 1",
          out.mutable_by_form());
     fill("SELECT cat, count(*) FROM scope, unnest(categories) AS cat GROUP BY 1 ORDER BY 1", out.mutable_by_category());
-    fill("SELECT holding_unit_id::text, count(*) FROM scope GROUP BY 1 ORDER BY 2 DESC, 1", out.mutable_by_holding_unit());
+    fill("SELECT holding_unit_id::text, count(*) FROM scope GROUP BY 1 ORDER BY 2 DESC, 1",
+         out.mutable_by_holding_unit());
     fill("SELECT source, count(*) FROM scope GROUP BY 1 ORDER BY 1", out.mutable_by_source());
-    fill("SELECT kind, count(*) FROM ("
-         "  SELECT CASE WHEN bool_or(p.leader) THEN 'leader' WHEN bool_or(s.person_id IS NOT NULL) THEN 'non_leader'"
-         "         ELSE 'unit' END AS kind"
-         "  FROM scope sc JOIN clue_subjects s ON s.clue_id = sc.id"
-         "  LEFT JOIN directory.v_people p ON p.id = s.person_id GROUP BY sc.id) k GROUP BY 1 ORDER BY 1",
-         out.mutable_by_subject_kind());
+    fill(
+        "SELECT kind, count(*) FROM ("
+        "  SELECT CASE WHEN bool_or(p.leader) THEN 'leader' WHEN bool_or(s.person_id IS NOT NULL) THEN 'non_leader'"
+        "         ELSE 'unit' END AS kind"
+        "  FROM scope sc JOIN clue_subjects s ON s.clue_id = sc.id"
+        "  LEFT JOIN directory.v_people p ON p.id = s.person_id GROUP BY sc.id) k GROUP BY 1 ORDER BY 1",
+        out.mutable_by_subject_kind());
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
@@ -810,19 +892,19 @@ namespace {
 
 constexpr char kRevealSelect[] =
     "SELECT r.id::text, r.clue_id::text, c.number, r.state, r.requester, r.requester_unit_id::text, r.reason, "
-    "r.approvals_needed, " SM_US("r.requested_at") ", " SM_US("r.approved_at") ", " SM_US("r.expires_at") ", "
-    SM_US("r.used_at") ", r.version FROM reveal_requests r JOIN clues c ON c.id = r.clue_id ";
+    "r.approvals_needed, " SM_US("r.requested_at") ", " SM_US("r.approved_at") ", " SM_US("r.expires_at") ", " SM_US(
+        "r.used_at") ", r.version FROM reveal_requests r JOIN clues c ON c.id = r.clue_id ";
 constexpr char kRevealById[] = "WHERE r.id = $1::uuid";
 constexpr char kRevealLock[] = " FOR UPDATE OF r";
 constexpr char kRevealDecisions[] =
-    "SELECT reveal_request_id::text, custodian, custodian_unit_id, approve, reason, " SM_US("decided_at")
-    " FROM reveal_decisions WHERE reveal_request_id = ANY ($1::uuid[]) ORDER BY decided_at, custodian";
+    "SELECT reveal_request_id::text, custodian, custodian_unit_id, approve, reason, " SM_US(
+        "decided_at") " FROM reveal_decisions WHERE reveal_request_id = ANY ($1::uuid[]) ORDER BY decided_at, "
+                      "custodian";
 constexpr char kRevealInsert[] =
     "INSERT INTO reveal_requests (id, clue_id, state, requester, requester_unit_id, reason, approvals_needed, "
     "requested_at) VALUES ($1::uuid, $2::uuid, $3, $4, $5::uuid, $6, $7::integer, " SM_TS(8) ")";
-constexpr char kRevealUpdate[] =
-    "UPDATE reveal_requests SET state = $2, approved_at = " SM_TS(3) ", expires_at = " SM_TS(4)
-    ", used_at = " SM_TS(5) ", version = $6::bigint WHERE id = $1::uuid";
+constexpr char kRevealUpdate[] = "UPDATE reveal_requests SET state = $2, approved_at = " SM_TS(
+    3) ", expires_at = " SM_TS(4) ", used_at = " SM_TS(5) ", version = $6::bigint WHERE id = $1::uuid";
 // ON CONFLICT: a second decision by the same custodian writes nothing (the caller refuses).
 constexpr char kRevealDecide[] =
     "INSERT INTO reveal_decisions (reveal_request_id, custodian, custodian_unit_id, approve, reason, decided_at) "
@@ -875,8 +957,7 @@ void LoadDecisions(Tx& tx, std::vector<v1::RevealRequest>& requests) {
 }
 
 std::optional<v1::RevealRequest> LoadReveal(Tx& tx, const std::string& id, bool for_update) {
-  pqxx::result r =
-      tx.exec_params(std::string(kRevealSelect) + kRevealById + (for_update ? kRevealLock : ""), id);
+  pqxx::result r = tx.exec_params(std::string(kRevealSelect) + kRevealById + (for_update ? kRevealLock : ""), id);
   if (r.empty()) return std::nullopt;
   std::vector<v1::RevealRequest> one{FromRevealRow(r[0])};
   LoadDecisions(tx, one);
@@ -886,57 +967,60 @@ std::optional<v1::RevealRequest> LoadReveal(Tx& tx, const std::string& id, bool 
 }  // namespace
 
 absl::StatusOr<v1::RevealRequestReply> PgStore::CreateReveal(const v1::RequestRevealRequest& request,
-                                                              const auth::Principal& caller, const std::string& id,
-                                                              const RevealRules& rules,
-                                                              const db::Idempotency::Key& key) {
+                                                             const auth::Principal& caller, const std::string& id,
+                                                             const RevealRules& rules,
+                                                             const db::Idempotency::Key& key) {
   const Actor actor{caller.EndUser(), caller.unit};
-  return idempotency_.Write<v1::RevealRequestReply>(*pool_, key, [&](Tx& tx, v1::RevealRequestReply& out) -> absl::Status {
-    auto loaded = LoadLocked(tx, {request.clue_id()}, caller.unit);
-    if (loaded.empty()) return absl::NotFoundError("clue not found");
-    StoredClue& clue = loaded[0].first;
-    SM_ASSIGN_OR_RETURN(RevealChange change, DecideRevealRequest(clue, loaded[0].second, caller, request, id, rules));
-    const v1::RevealRequest& r = change.after;
-    tx.exec_params0(kRevealInsert, r.id(), r.clue_id(), v1::RevealState_Name(r.state()), r.requester(),
-                    r.requester_unit_id(), r.reason(), std::to_string(r.approvals_needed()),
-                    std::to_string(Micros(r.requested_at())));
-    AppendTo(tx, log_, clue, actor, change.event, NowMicros(clock_));
-    *out.mutable_request() = r;
-    return absl::OkStatus();
-  });
+  return idempotency_.Write<v1::RevealRequestReply>(
+      *pool_, key, [&](Tx& tx, v1::RevealRequestReply& out) -> absl::Status {
+        auto loaded = LoadLocked(tx, {request.clue_id()}, caller.unit);
+        if (loaded.empty()) return absl::NotFoundError("clue not found");
+        StoredClue& clue = loaded[0].first;
+        SM_ASSIGN_OR_RETURN(RevealChange change,
+                            DecideRevealRequest(clue, loaded[0].second, caller, request, id, rules));
+        const v1::RevealRequest& r = change.after;
+        tx.exec_params0(kRevealInsert, r.id(), r.clue_id(), v1::RevealState_Name(r.state()), r.requester(),
+                        r.requester_unit_id(), r.reason(), std::to_string(r.approvals_needed()),
+                        std::to_string(Micros(r.requested_at())));
+        AppendTo(tx, log_, clue, actor, change.event, NowMicros(clock_));
+        *out.mutable_request() = r;
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<RevealOutcome> PgStore::StepReveal(const RevealStepRequest& request, const auth::Principal& caller,
                                                   const RevealRules& rules, const db::Idempotency::Key& key) {
   const Actor actor{caller.EndUser(), caller.unit};
   std::string reporter_sealed;
-  auto reply = idempotency_.Write<v1::RevealRequestReply>(*pool_, key, [&](Tx& tx, v1::RevealRequestReply& out) -> absl::Status {
-    // The request first, then its clue (for the chain): every reveal step locks in this
-    // order, so concurrent decisions queue on the request and cannot deadlock.
-    const std::string& reveal_id = RevealIdOf(request);
-    auto current = LoadReveal(tx, reveal_id, true);
-    if (!current) return absl::NotFoundError("reveal request not found");
-    auto clue = Load(tx, current->clue_id(), true);
-    if (!clue) return absl::NotFoundError("clue not found");
-    SM_ASSIGN_OR_RETURN(RevealChange change, DecideRevealStep(*current, *clue, caller, request, rules));
-    const int64_t now_us = NowMicros(clock_);
-    v1::RevealRequest& a = change.after;
-    if (change.decision) {
-      const v1::RevealDecision& d = *change.decision;
-      pqxx::result written = tx.exec_params(kRevealDecide, reveal_id, d.custodian(), d.custodian_unit_id(),
-                                            Bool(d.verdict() == v1::REVEAL_VERDICT_APPROVE), d.reason(),
-                                            std::to_string(Micros(d.decided_at())));
-      if (written.empty()) return absl::AlreadyExistsError("this custodian already decided the reveal request");
-      *a.add_decisions() = d;
-      if (d.verdict() == v1::REVEAL_VERDICT_APPROVE) a.set_approvals(a.approvals() + 1);
-    }
-    a.set_version(current->version() + 1);
-    tx.exec_params0(kRevealUpdate, reveal_id, v1::RevealState_Name(a.state()), TsParam(a.approved_at()),
-                    TsParam(a.expires_at()), TsParam(a.used_at()), std::to_string(a.version()));
-    AppendTo(tx, log_, *clue, actor, change.event, now_us);
-    reporter_sealed = std::holds_alternative<v1::RevealReporterRequest>(request) ? clue->reporter_sealed : "";
-    *out.mutable_request() = std::move(a);
-    return absl::OkStatus();
-  });
+  auto reply =
+      idempotency_.Write<v1::RevealRequestReply>(*pool_, key, [&](Tx& tx, v1::RevealRequestReply& out) -> absl::Status {
+        // The request first, then its clue (for the chain): every reveal step locks in this
+        // order, so concurrent decisions queue on the request and cannot deadlock.
+        const std::string& reveal_id = RevealIdOf(request);
+        auto current = LoadReveal(tx, reveal_id, true);
+        if (!current) return absl::NotFoundError("reveal request not found");
+        auto clue = Load(tx, current->clue_id(), true);
+        if (!clue) return absl::NotFoundError("clue not found");
+        SM_ASSIGN_OR_RETURN(RevealChange change, DecideRevealStep(*current, *clue, caller, request, rules));
+        const int64_t now_us = NowMicros(clock_);
+        v1::RevealRequest& a = change.after;
+        if (change.decision) {
+          const v1::RevealDecision& d = *change.decision;
+          pqxx::result written = tx.exec_params(kRevealDecide, reveal_id, d.custodian(), d.custodian_unit_id(),
+                                                Bool(d.verdict() == v1::REVEAL_VERDICT_APPROVE), d.reason(),
+                                                std::to_string(Micros(d.decided_at())));
+          if (written.empty()) return absl::AlreadyExistsError("this custodian already decided the reveal request");
+          *a.add_decisions() = d;
+          if (d.verdict() == v1::REVEAL_VERDICT_APPROVE) a.set_approvals(a.approvals() + 1);
+        }
+        a.set_version(current->version() + 1);
+        tx.exec_params0(kRevealUpdate, reveal_id, v1::RevealState_Name(a.state()), TsParam(a.approved_at()),
+                        TsParam(a.expires_at()), TsParam(a.used_at()), std::to_string(a.version()));
+        AppendTo(tx, log_, *clue, actor, change.event, now_us);
+        reporter_sealed = std::holds_alternative<v1::RevealReporterRequest>(request) ? clue->reporter_sealed : "";
+        *out.mutable_request() = std::move(a);
+        return absl::OkStatus();
+      });
   if (!reply.ok()) return reply.status();
   if (reply->mutation().replayed()) reporter_sealed.clear();
   return RevealOutcome{std::move(*reply), std::move(reporter_sealed)};
@@ -944,10 +1028,13 @@ absl::StatusOr<RevealOutcome> PgStore::StepReveal(const RevealStepRequest& reque
 
 absl::StatusOr<v1::RevealRequest> PgStore::GetReveal(const std::string& reveal_id) {
   std::optional<v1::RevealRequest> out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    out = LoadReveal(tx, reveal_id, false);
-    return out ? absl::OkStatus() : absl::NotFoundError("reveal request not found");
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) -> absl::Status {
+        out = LoadReveal(tx, reveal_id, false);
+        return out ? absl::OkStatus() : absl::NotFoundError("reveal request not found");
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return std::move(*out);
 }
@@ -957,9 +1044,10 @@ absl::StatusOr<std::vector<v1::RevealRequest>> PgStore::ListReveals(const Reveal
   db::Where where;
   if (q.requester) where.Add("r.requester = ?", {*q.requester});
   if (q.undecided_by) {
-    where.Add("r.state = 'REVEAL_STATE_PENDING' AND r.requester <> ? AND NOT EXISTS (SELECT 1 FROM reveal_decisions d "
-              "WHERE d.reveal_request_id = r.id AND d.custodian = ?)",
-              {*q.undecided_by, *q.undecided_by});
+    where.Add(
+        "r.state = 'REVEAL_STATE_PENDING' AND r.requester <> ? AND NOT EXISTS (SELECT 1 FROM reveal_decisions d "
+        "WHERE d.reveal_request_id = r.id AND d.custodian = ?)",
+        {*q.undecided_by, *q.undecided_by});
   }
   if (q.clue_id) where.Add("r.clue_id = ?::uuid", {*q.clue_id});
   if (q.after) {
@@ -967,15 +1055,18 @@ absl::StatusOr<std::vector<v1::RevealRequest>> PgStore::ListReveals(const Reveal
               {std::to_string(q.after->first), q.after->second});
   }
   const std::string limit = where.Param(std::to_string(q.limit));
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    out.clear();
-    pqxx::result r = tx.exec_params(std::string(kRevealSelect) + "WHERE " + where.Sql() +
-                                        " ORDER BY r.requested_at DESC, r.id DESC LIMIT " + limit,
-                                    pqxx::prepare::make_dynamic_params(where.params()));
-    for (const auto& row : r) out.push_back(FromRevealRow(row));
-    LoadDecisions(tx, out);
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) -> absl::Status {
+        out.clear();
+        pqxx::result r = tx.exec_params(std::string(kRevealSelect) + "WHERE " + where.Sql() +
+                                            " ORDER BY r.requested_at DESC, r.id DESC LIMIT " + limit,
+                                        pqxx::prepare::make_dynamic_params(where.params()));
+        for (const auto& row : r) out.push_back(FromRevealRow(row));
+        LoadDecisions(tx, out);
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }

@@ -70,8 +70,8 @@ class PgStore final : public Store {
   absl::StatusOr<std::vector<StoredClue>> List(const ListQuery& q) override;
   absl::StatusOr<std::vector<chain::Event>> Events(const std::string& clue_id) override;
   absl::StatusOr<std::vector<StoredClue>> Duplicates(const std::vector<std::string>& person_ids,
-                                                    const std::optional<std::string>& visible_to_unit,
-                                                    const std::string& exclude_id) override;
+                                                     const std::optional<std::string>& visible_to_unit,
+                                                     const std::string& exclude_id) override;
   absl::StatusOr<v1::ClueStats> Stats(const StatsQuery& q) override;
   absl::StatusOr<int64_t> StatsVersion() override;
   absl::StatusOr<std::vector<FeedEvent>> Feed(const Cursor& after, int limit) override;
@@ -95,7 +95,6 @@ class PgStore final : public Store {
   absl::Status WriteRegistrations(const std::vector<Registration*>& batch);
   // The clue registered earlier for `c`'s referral (source_system, source_ref), if any.
   std::optional<StoredClue> BySource(db::Tx& tx, const StoredClue& c);
-
 
   // A clue's tamper evidence as stored (nullopt: no such clue), and every clue row's.
   absl::StatusOr<std::optional<chain::Evidence>> ChainEvidence(db::Tx& tx, const std::string& clue_id) const;

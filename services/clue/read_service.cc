@@ -51,12 +51,16 @@ grpc::Status ClueServiceImpl::ListClues(grpc::ServerContext* ctx, const v1::List
     if (!req->origin_unit_id().empty()) q.origin_unit = req->origin_unit_id();
     if (!req->subject_person_id().empty()) q.subject_person = req->subject_person_id();
     if (req->state() != v1::CLUE_STATE_UNSPECIFIED) {
-      if (!v1::ClueState_IsValid(req->state())) e.Add("state", "unknown state");
-      else q.state = v1::ClueState_Name(req->state());
+      if (!v1::ClueState_IsValid(req->state()))
+        e.Add("state", "unknown state");
+      else
+        q.state = v1::ClueState_Name(req->state());
     }
     if (req->category() != v1::CLUE_CATEGORY_UNSPECIFIED) {
-      if (!v1::ClueCategory_IsValid(req->category())) e.Add("category", "unknown category");
-      else q.category = v1::ClueCategory_Name(req->category());
+      if (!v1::ClueCategory_IsValid(req->category()))
+        e.Add("category", "unknown category");
+      else
+        q.category = v1::ClueCategory_Name(req->category());
     }
     Length(e, "text", req->text(), 100, false);
     if (!req->text().empty()) {
@@ -69,7 +73,8 @@ grpc::Status ClueServiceImpl::ListClues(grpc::ServerContext* ctx, const v1::List
     }
     q.received_from_us =
         validate::TimestampMicros(e, "received_from", req->has_received_from() ? &req->received_from() : nullptr);
-    q.received_to_us = validate::TimestampMicros(e, "received_to", req->has_received_to() ? &req->received_to() : nullptr);
+    q.received_to_us =
+        validate::TimestampMicros(e, "received_to", req->has_received_to() ? &req->received_to() : nullptr);
     if (q.received_from_us && q.received_to_us && *q.received_to_us <= *q.received_from_us) {
       e.Add("received_to", "must be after received_from");
     }
@@ -99,7 +104,8 @@ grpc::Status ClueServiceImpl::ListClues(grpc::ServerContext* ctx, const v1::List
         rows, page,
         [&](const StoredClue& s) {
           auto it = custody.find(s.clue.id());
-          const Standing standing = StandingOf(call.principal, s.clue, it == custody.end() ? Custody::kNone : it->second);
+          const Standing standing =
+              StandingOf(call.principal, s.clue, it == custody.end() ? Custody::kNone : it->second);
           v1::Clue* out = resp->add_clues();
           *out = ReplyOf(s).clue();
           Redact(ViewOf(standing), *out);
@@ -146,7 +152,8 @@ grpc::Status ClueServiceImpl::VerifyChain(grpc::ServerContext* ctx, const v1::Ve
     Standing standing = Standing::kNone;
     SM_ASSIGN_OR_RETURN(StoredClue s, LoadVisible(call.principal, req->clue_id(), &standing));
     if (!MayVerify(standing)) {
-      return absl::PermissionDeniedError("verifying the chain is for the holding unit, a supervising unit and oversight");
+      return absl::PermissionDeniedError(
+          "verifying the chain is for the holding unit, a supervising unit and oversight");
     }
     SM_ASSIGN_OR_RETURN(chain::Check c, store_->VerifyChain(req->clue_id()));
     resp->set_intact(c.intact);
@@ -154,7 +161,8 @@ grpc::Status ClueServiceImpl::VerifyChain(grpc::ServerContext* ctx, const v1::Ve
     resp->set_first_broken_seq(c.first_broken_seq);
     resp->set_problem(c.problem);
     if (!c.intact) {
-      log::Error("clue event chain broken", {{"clue_id", s.clue.id()}, {"seq", c.first_broken_seq}, {"problem", c.problem}});
+      log::Error("clue event chain broken",
+                 {{"clue_id", s.clue.id()}, {"seq", c.first_broken_seq}, {"problem", c.problem}});
     }
     return absl::OkStatus();
   });
@@ -166,8 +174,8 @@ grpc::Status ClueServiceImpl::VerifyAllChains(grpc::ServerContext* ctx, const v1
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleOversight}));
     SM_ASSIGN_OR_RETURN(chain::ServiceCheck c, store_->VerifyAllChains());
     chain::FillServiceCheck(
-        c, resp, [](auto* r, int64_t n) { r->set_clues(n); }, [](auto* b, const std::string& id) { b->set_clue_id(id); },
-        "clue event chains");
+        c, resp, [](auto* r, int64_t n) { r->set_clues(n); },
+        [](auto* b, const std::string& id) { b->set_clue_id(id); }, "clue event chains");
     return absl::OkStatus();
   });
 }

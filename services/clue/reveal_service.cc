@@ -66,7 +66,7 @@ grpc::Status ClueServiceImpl::DecideReveal(grpc::ServerContext* ctx, const v1::D
     SM_RETURN_IF_ERROR(e.ToStatus());
     SM_RETURN_IF_ERROR(RequireUser(p));
     SM_ASSIGN_OR_RETURN(RevealOutcome done, store_->StepReveal(*req, p, RevealRulesNow(),
-                                                                db::KeyOf(p, req->request_id(), "DecideReveal", *req)));
+                                                               db::KeyOf(p, req->request_id(), "DecideReveal", *req)));
     *reply = std::move(done.reply);
     ShowRevealState(*reply->mutable_request());
     if (!reply->mutation().replayed()) {
@@ -89,8 +89,9 @@ grpc::Status ClueServiceImpl::RevealReporter(grpc::ServerContext* ctx, const v1:
     Uuid(e, "clue_id", req->clue_id(), false);
     SM_RETURN_IF_ERROR(e.ToStatus());
     SM_RETURN_IF_ERROR(RequireUser(p));
-    SM_ASSIGN_OR_RETURN(RevealOutcome done, store_->StepReveal(*req, p, RevealRulesNow(),
-                                                                db::KeyOf(p, req->request_id(), "RevealReporter", *req)));
+    SM_ASSIGN_OR_RETURN(
+        RevealOutcome done,
+        store_->StepReveal(*req, p, RevealRulesNow(), db::KeyOf(p, req->request_id(), "RevealReporter", *req)));
     const v1::RevealRequest& r = done.reply.request();
     std::string sealed = std::move(done.reporter_sealed);
     if (done.reply.mutation().replayed()) {

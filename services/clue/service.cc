@@ -28,12 +28,11 @@ ClueServiceImpl::ClueServiceImpl(Store* store, const auth::Verifier* verifier, c
       reveal_(reveal),
       stats_cache_(redis, "clue_stats", std::chrono::seconds(60), /*local_entries=*/256),
       call_("ClueService", verifier),
-      feed_hub_("clue", [store](const Cursor& after, int limit) { return store->Feed(after, limit); }, listener,
-                streams) {
+      feed_hub_(
+          "clue", [store](const Cursor& after, int limit) { return store->Feed(after, limit); }, listener, streams) {
   feed_hub_.Start();
-  stats_version_refresher_.Start(std::chrono::milliseconds(100), [this] {
-    stats_version_.Refresh([this] { return store_->StatsVersion(); });
-  });
+  stats_version_refresher_.Start(std::chrono::milliseconds(100),
+                                 [this] { stats_version_.Refresh([this] { return store_->StatsVersion(); }); });
 }
 
 absl::StatusOr<Standing> ClueServiceImpl::StandingFor(const auth::Principal& p, const StoredClue& c) {
@@ -44,7 +43,7 @@ absl::StatusOr<Standing> ClueServiceImpl::StandingFor(const auth::Principal& p, 
 }
 
 absl::StatusOr<StoredClue> ClueServiceImpl::LoadVisible(const auth::Principal& p, const std::string& clue_id,
-                                                       Standing* standing) {
+                                                        Standing* standing) {
   auto c = store_->Get(clue_id);
   if (!c.ok()) return c.status();
   SM_ASSIGN_OR_RETURN(Standing s, StandingFor(p, *c));
@@ -67,8 +66,8 @@ grpc::Status ClueServiceImpl::StepCall(grpc::ServerContext* ctx, const char* met
 
 Rules ClueServiceImpl::RulesNow() const { return Rules{clock_.Now(), limits_, calendar_}; }
 
-absl::Status ClueServiceImpl::Step(const server::CallInfo& call, const google::protobuf::Message& req,
-                                   StepRequest step, StepFacts facts, v1::ClueReply* reply) {
+absl::Status ClueServiceImpl::Step(const server::CallInfo& call, const google::protobuf::Message& req, StepRequest step,
+                                   StepFacts facts, v1::ClueReply* reply) {
   const db::Idempotency::Key key = db::KeyOf(call.principal, RequestIdOf(step), MethodOf(step), req);
   SM_ASSIGN_OR_RETURN(*reply, store_->Step(step, call.principal, std::move(facts), RulesNow(), key));
   ForgetStatsVersion();
@@ -100,13 +99,17 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
     for (int i = 0; i < req->subjects_size() && i < kMaxSubjects; ++i) {
       const auto& s = req->subjects(i);
       const std::string f = "subjects[" + std::to_string(i) + "]";
-      if (s.subject_case() == v1::ClueSubject::kPersonId) Uuid(e, f + ".person_id", s.person_id());
-      else if (s.subject_case() == v1::ClueSubject::kUnitId) Uuid(e, f + ".unit_id", s.unit_id());
-      else e.Add(f, "give person_id or unit_id");
+      if (s.subject_case() == v1::ClueSubject::kPersonId)
+        Uuid(e, f + ".person_id", s.person_id());
+      else if (s.subject_case() == v1::ClueSubject::kUnitId)
+        Uuid(e, f + ".unit_id", s.unit_id());
+      else
+        e.Add(f, "give person_id or unit_id");
       if (!subjects_seen.insert(s.person_id() + "/" + s.unit_id()).second) e.Add(f, "repeats an earlier subject");
     }
     if (req->categories_size() == 0) e.Add("categories", "give at least one category");
-    if (req->categories_size() > v1::ClueCategory_MAX) e.Add("categories", "at most " + std::to_string(v1::ClueCategory_MAX));
+    if (req->categories_size() > v1::ClueCategory_MAX)
+      e.Add("categories", "at most " + std::to_string(v1::ClueCategory_MAX));
     std::set<int> seen;
     for (int i = 0; i < req->categories_size(); ++i) {
       int c = req->categories(i);
@@ -177,13 +180,15 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
       auto* out = c.add_subjects();
       if (in.subject_case() == v1::ClueSubject::kPersonId) {
         auto person = store_->Person(in.person_id());
-        if (absl::IsNotFound(person.status())) return InvalidField("subjects[" + std::to_string(i) + "].person_id", "no such person");
+        if (absl::IsNotFound(person.status()))
+          return InvalidField("subjects[" + std::to_string(i) + "].person_id", "no such person");
         SM_RETURN_IF_ERROR(person.status());
         out->set_person_id(in.person_id());
         out->set_display_name(person->name);
       } else {
         auto unit = store_->Unit(in.unit_id());
-        if (absl::IsNotFound(unit.status())) return InvalidField("subjects[" + std::to_string(i) + "].unit_id", "no such unit");
+        if (absl::IsNotFound(unit.status()))
+          return InvalidField("subjects[" + std::to_string(i) + "].unit_id", "no such unit");
         SM_RETURN_IF_ERROR(unit.status());
         out->set_unit_id(in.unit_id());
         out->set_display_name(unit->name);
@@ -197,21 +202,24 @@ grpc::Status ClueServiceImpl::RegisterClue(grpc::ServerContext* ctx, const v1::R
     for (int cat : req->categories()) c.add_categories(static_cast<v1::ClueCategory>(cat));
     c.set_summary(req->summary());
     c.set_severity(req->severity() == v1::SEVERITY_UNSPECIFIED ? v1::SEVERITY_MEDIUM : req->severity());
-    if (req->has_received_at()) *c.mutable_received_at() = req->received_at();
-    else *c.mutable_received_at() = db::TimestampOf(now);
+    if (req->has_received_at())
+      *c.mutable_received_at() = req->received_at();
+    else
+      *c.mutable_received_at() = db::TimestampOf(now);
     *c.mutable_registered_at() = db::TimestampOf(now);
     if (!req->details().empty()) s.details_sealed = keys_->Seal(req->details(), DetailsAad(c.id()));
     if (req->has_reporter() && !req->reporter().anonymous()) {
       s.reporter_sealed = keys_->Seal(req->reporter().SerializeAsString(), ReporterAad(c.id()));
       c.set_reporter_on_file(true);
     }
-    const std::string_view reporter = !req->has_reporter() ? "none" : req->reporter().anonymous() ? "anonymous" : "named";
+    const std::string_view reporter = !req->has_reporter()          ? "none"
+                                      : req->reporter().anonymous() ? "anonymous"
+                                                                    : "named";
     Rules rules = RulesNow();
     rules.now = now;
     const auto events = Register(s, req->offer_to_unit_id(), reporter, rules);
     SM_ASSIGN_OR_RETURN(*reply, store_->Register(s, Actor{p.EndUser(), p.unit},
-                                                 db::KeyOf(p, req->request_id(), "RegisterClue", *req),
-                                                 events));
+                                                 db::KeyOf(p, req->request_id(), "RegisterClue", *req), events));
     ForgetStatsVersion();
     return absl::OkStatus();
   });
@@ -228,7 +236,8 @@ grpc::Status ClueServiceImpl::TransferClue(grpc::ServerContext* ctx, const v1::T
     Length(e, "reason", req->reason(), kMaxReason, false);
     SM_RETURN_IF_ERROR(e.ToStatus());
     auto to = store_->Unit(req->to_unit_id());
-    if (absl::IsNotFound(to.status()) || (to.ok() && !to->active)) return InvalidField("to_unit_id", "no such active unit");
+    if (absl::IsNotFound(to.status()) || (to.ok() && !to->active))
+      return InvalidField("to_unit_id", "no such active unit");
     SM_RETURN_IF_ERROR(to.status());
     return Step(call, *req, *req, {}, reply);
   });
@@ -336,7 +345,8 @@ grpc::Status ClueServiceImpl::ExtendDeadline(grpc::ServerContext* ctx, const v1:
     const std::string approver = call.principal.user;
     auto person = IsUuid(approver) ? store_->Person(approver) : absl::StatusOr<PersonInfo>(absl::NotFoundError(""));
     if (!person.ok() || !person->active || !person->leader) {
-      return absl::PermissionDeniedError("an extension needs a leader of the holding unit (token subject must be that leader)");
+      return absl::PermissionDeniedError(
+          "an extension needs a leader of the holding unit (token subject must be that leader)");
     }
     SM_ASSIGN_OR_RETURN(UnitInfo approver_unit, store_->Unit(person->unit_id));
     StepFacts facts;
@@ -392,9 +402,9 @@ grpc::Status ClueServiceImpl::MergeClues(grpc::ServerContext* ctx, const v1::Mer
     Length(e, "reason", req->reason(), kMaxReason, false);
     SM_RETURN_IF_ERROR(e.ToStatus());
     std::vector<std::string> merged(req->merged_clue_ids().begin(), req->merged_clue_ids().end());
-    SM_ASSIGN_OR_RETURN(*reply, store_->Merge(req->primary_clue_id(), req->expected_version(), merged, call.principal,
-                                              req->reason(),
-                                              db::KeyOf(call.principal, req->request_id(), "MergeClues", *req)));
+    SM_ASSIGN_OR_RETURN(
+        *reply, store_->Merge(req->primary_clue_id(), req->expected_version(), merged, call.principal, req->reason(),
+                              db::KeyOf(call.principal, req->request_id(), "MergeClues", *req)));
     ForgetStatsVersion();
     return absl::OkStatus();
   });

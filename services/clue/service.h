@@ -54,7 +54,8 @@ class ClueServiceImpl final : public v1::ClueService::WithRawCallbackMethod_GetC
   grpc::Status MarkIntervention(grpc::ServerContext*, const v1::MarkInterventionRequest*, v1::ClueReply*) override;
   grpc::ServerUnaryReactor* GetClueStats(grpc::CallbackServerContext*, const grpc::ByteBuffer* request,
                                          grpc::ByteBuffer* response) override;
-  grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*, grpc::ServerWriter<v1::ClueEvent>*) override;
+  grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*,
+                         grpc::ServerWriter<v1::ClueEvent>*) override;
   grpc::Status RequestReveal(grpc::ServerContext*, const v1::RequestRevealRequest*, v1::RevealRequestReply*) override;
   grpc::Status DecideReveal(grpc::ServerContext*, const v1::DecideRevealRequest*, v1::RevealRequestReply*) override;
   grpc::Status RevealReporter(grpc::ServerContext*, const v1::RevealReporterRequest*,

@@ -74,8 +74,8 @@ class Store {
   // subjects' places or the holding unit (`facts` brings the rest); workflow Decide rules;
   // writes the row, its event with the chain and the custody once. NOT_FOUND when absent;
   // Decide's refusals as they are.
-  virtual absl::StatusOr<v1::ClueReply> Step(const StepRequest& request, const auth::Principal& caller,
-                                             StepFacts facts, const Rules& rules, const db::Idempotency::Key& key) = 0;
+  virtual absl::StatusOr<v1::ClueReply> Step(const StepRequest& request, const auth::Principal& caller, StepFacts facts,
+                                             const Rules& rules, const db::Idempotency::Key& key) = 0;
 
   // RequestReveal as one walk (idempotent on `key`): locks the clue with the caller unit's
   // custody record, decides by the workflow's DecideRevealRequest, inserts the request `id`
@@ -103,9 +103,8 @@ class Store {
   // rules; each merged clue and the primary get an event, and whoever could see a merged
   // clue may follow it into the primary.
   virtual absl::StatusOr<v1::ClueReply> Merge(const std::string& primary_id, int64_t expected_version,
-                                              const std::vector<std::string>& merged_ids,
-                                              const auth::Principal& caller, const std::string& reason,
-                                              const db::Idempotency::Key& key) = 0;
+                                              const std::vector<std::string>& merged_ids, const auth::Principal& caller,
+                                              const std::string& reason, const db::Idempotency::Key& key) = 0;
 
   // Marks clues whose running deadline passed before `now` as overdue (workflow IsOverdue),
   // each escalated (workflow Escalate) with an "escalated" event. Only one caller at a time
@@ -136,8 +135,8 @@ class Store {
   // Open clues sharing one of `person_ids` as a subject, visible to `visible_to_unit` (nullopt:
   // all), excluding `exclude_id`.
   virtual absl::StatusOr<std::vector<StoredClue>> Duplicates(const std::vector<std::string>& person_ids,
-                                                            const std::optional<std::string>& visible_to_unit,
-                                                            const std::string& exclude_id) = 0;
+                                                             const std::optional<std::string>& visible_to_unit,
+                                                             const std::string& exclude_id) = 0;
   virtual absl::StatusOr<v1::ClueStats> Stats(const StatsQuery& q) = 0;
   // Changes whenever a change commits (the cache key of statistics).
   virtual absl::StatusOr<int64_t> StatsVersion() = 0;

@@ -9,8 +9,8 @@ namespace sm::clue {
 namespace {
 
 absl::Status Illegal(v1::ClueState state, Action action) {
-  return absl::FailedPreconditionError("cannot " + std::string(ActionName(action)) +
-                                       " a clue in state " + std::string(StateName(state)));
+  return absl::FailedPreconditionError("cannot " + std::string(ActionName(action)) + " a clue in state " +
+                                       std::string(StateName(state)));
 }
 
 }  // namespace
@@ -57,12 +57,13 @@ bool ClockRuns(v1::ClueState s) {
          s == v1::CLUE_STATE_IN_HANDLING || s == v1::CLUE_STATE_CASE_FILED;
 }
 
-absl::StatusOr<Step> Next(v1::ClueState state, Action action, Relation relation,
-                          v1::DispositionMethod method, bool case_filed) {
+absl::StatusOr<Step> Next(v1::ClueState state, Action action, Relation relation, v1::DispositionMethod method,
+                          bool case_filed) {
   using S = v1::ClueState;
   // Who may act comes first: a caller who may not take this step learns nothing of the
   // clue's state from the refusal.
-  const Relation party = (action == Action::kAccept || action == Action::kReturn) ? Relation::kOfferee : Relation::kHolder;
+  const Relation party =
+      (action == Action::kAccept || action == Action::kReturn) ? Relation::kOfferee : Relation::kHolder;
   if (relation != party) {
     return absl::PermissionDeniedError(std::string("only the unit ") +
                                        (party == Relation::kHolder ? "holding the clue" : "the clue is offered to") +
@@ -70,14 +71,15 @@ absl::StatusOr<Step> Next(v1::ClueState state, Action action, Relation relation,
   }
   auto holder_only = [&](Step step) -> absl::StatusOr<Step> {
     if (relation != Relation::kHolder) {
-      return absl::PermissionDeniedError("only the unit holding the clue may " + std::string(ActionName(action)) + " it");
+      return absl::PermissionDeniedError("only the unit holding the clue may " + std::string(ActionName(action)) +
+                                         " it");
     }
     return step;
   };
   auto offeree_only = [&](Step step) -> absl::StatusOr<Step> {
     if (relation != Relation::kOfferee) {
-      return absl::PermissionDeniedError("only the unit the clue is offered to may " +
-                                         std::string(ActionName(action)) + " it");
+      return absl::PermissionDeniedError("only the unit the clue is offered to may " + std::string(ActionName(action)) +
+                                         " it");
     }
     return step;
   };
@@ -94,8 +96,8 @@ absl::StatusOr<Step> Next(v1::ClueState state, Action action, Relation relation,
       if (state == S::CLUE_STATE_OFFERED) return offeree_only({S::CLUE_STATE_HELD, Stage::kDispose});
       return Illegal(state, action);
     case Action::kAssign:
-      if (state == S::CLUE_STATE_REGISTERED || state == S::CLUE_STATE_HELD ||
-          state == S::CLUE_STATE_IN_HANDLING || state == S::CLUE_STATE_CASE_FILED) {
+      if (state == S::CLUE_STATE_REGISTERED || state == S::CLUE_STATE_HELD || state == S::CLUE_STATE_IN_HANDLING ||
+          state == S::CLUE_STATE_CASE_FILED) {
         return holder_only({state, Stage::kNone});  // the stage clock is unchanged
       }
       return Illegal(state, action);
@@ -105,15 +107,12 @@ absl::StatusOr<Step> Next(v1::ClueState state, Action action, Relation relation,
       if (!from_held && !from_shelf) return Illegal(state, action);
       switch (method) {
         case v1::DISPOSITION_METHOD_TALK_OR_LETTER:
-        case v1::DISPOSITION_METHOD_VERIFICATION:
-          return holder_only({S::CLUE_STATE_IN_HANDLING, Stage::kHandle});
+        case v1::DISPOSITION_METHOD_VERIFICATION: return holder_only({S::CLUE_STATE_IN_HANDLING, Stage::kHandle});
         case v1::DISPOSITION_METHOD_SHELVE:
           if (from_shelf) return absl::FailedPreconditionError("the clue is already in state SHELVED");
           return holder_only({S::CLUE_STATE_SHELVED, Stage::kNone});
-        case v1::DISPOSITION_METHOD_CLOSE:
-          return holder_only({S::CLUE_STATE_CONCLUDED, Stage::kNone});
-        default:
-          return InvalidField("method", "must be one of the four disposition methods");
+        case v1::DISPOSITION_METHOD_CLOSE: return holder_only({S::CLUE_STATE_CONCLUDED, Stage::kNone});
+        default: return InvalidField("method", "must be one of the four disposition methods");
       }
     }
     case Action::kConclude:
@@ -126,7 +125,6 @@ absl::StatusOr<Step> Next(v1::ClueState state, Action action, Relation relation,
   }
   return Illegal(state, action);
 }
-
 
 namespace {
 
@@ -204,9 +202,9 @@ void SetDeadline(v1::Clue& c, Stage stage, const Rules& rules) {
 }
 
 std::string_view MethodOf(const StepRequest& r) {
-  static constexpr std::string_view kNames[] = {"TransferClue", "AcceptClue",     "ReturnClue",
-                                                "AssignHandler", "DisposeClue",   "ConcludeClue",
-                                                "ExtendDeadline", "AddNote",      "MarkIntervention"};
+  static constexpr std::string_view kNames[] = {"TransferClue",   "AcceptClue",  "ReturnClue",
+                                                "AssignHandler",  "DisposeClue", "ConcludeClue",
+                                                "ExtendDeadline", "AddNote",     "MarkIntervention"};
   static_assert(std::size(kNames) == std::variant_size_v<StepRequest>);
   return kNames[r.index()];
 }
@@ -312,8 +310,8 @@ absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& call
     }
     SetDeadline(c, step.stage, rules);
   } else if (const auto* req = As<v1::ConcludeClueRequest>(request)) {
-    SM_ASSIGN_OR_RETURN(Step step, Next(was.state(), Action::kConclude, rel, v1::DISPOSITION_METHOD_UNSPECIFIED,
-                                        req->case_filed()));
+    SM_ASSIGN_OR_RETURN(
+        Step step, Next(was.state(), Action::kConclude, rel, v1::DISPOSITION_METHOD_UNSPECIFIED, req->case_filed()));
     auto* e = step.next == v1::CLUE_STATE_CASE_FILED ? ch.event.mutable_case_filed() : ch.event.mutable_concluded();
     e->set_form(static_cast<int>(req->form()));
     e->set_case_filed(req->case_filed());
@@ -341,8 +339,8 @@ absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& call
       return absl::FailedPreconditionError("no running deadline in state " + std::string(StateName(was.state())));
     }
     const TimePoint old_deadline = FromUnixSeconds(was.deadline_at().seconds());
-    const TimePoint new_deadline = workdays::EndOfDay(
-        rules.calendar->AddWorkdays(workdays::LocalDate(old_deadline), req->extra_working_days()));
+    const TimePoint new_deadline =
+        workdays::EndOfDay(rules.calendar->AddWorkdays(workdays::LocalDate(old_deadline), req->extra_working_days()));
     auto* e = ch.event.mutable_deadline_extended();
     e->set_stage(was.deadline_stage());
     e->set_from(ToUnixSeconds(old_deadline));
@@ -363,7 +361,8 @@ absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& call
     *ch.event.mutable_note()->mutable_attachments() = req->attachments();
   } else if (const auto* req = As<v1::MarkInterventionRequest>(request)) {
     if (was.state() == v1::CLUE_STATE_CONCLUDED || was.state() == v1::CLUE_STATE_MERGED) {
-      return absl::FailedPreconditionError("cannot intervene in a clue in state " + std::string(StateName(was.state())));
+      return absl::FailedPreconditionError("cannot intervene in a clue in state " +
+                                           std::string(StateName(was.state())));
     }
     if (was.intervened()) return absl::FailedPreconditionError("already intervened in step");
     ch.event.mutable_intervened()->set_unit_id(caller.unit);
@@ -522,8 +521,8 @@ v1::RevealState EffectiveRevealState(v1::RevealState stored, std::optional<TimeP
   return stored;
 }
 
-absl::StatusOr<v1::RevealState> NextReveal(v1::RevealState state, RevealAction action, RevealParty party,
-                                           int approvals, int needed) {
+absl::StatusOr<v1::RevealState> NextReveal(v1::RevealState state, RevealAction action, RevealParty party, int approvals,
+                                           int needed) {
   auto illegal = [&] {
     return absl::FailedPreconditionError("cannot " + std::string(RevealActionName(action)) +
                                          " a reveal request in state " + std::string(RevealStateName(state)));
@@ -532,10 +531,9 @@ absl::StatusOr<v1::RevealState> NextReveal(v1::RevealState state, RevealAction a
     case RevealAction::kApprove:
     case RevealAction::kRefuse:
       if (party != RevealParty::kCustodian && party != RevealParty::kDecidedCustodian) {
-        return absl::PermissionDeniedError(
-            party == RevealParty::kRequester
-                ? "the requester cannot decide their own reveal request"
-                : "only a custodian with clearance >= 2 decides reveal requests");
+        return absl::PermissionDeniedError(party == RevealParty::kRequester
+                                               ? "the requester cannot decide their own reveal request"
+                                               : "only a custodian with clearance >= 2 decides reveal requests");
       }
       if (state != v1::REVEAL_STATE_PENDING) return illegal();
       if (party == RevealParty::kDecidedCustodian) {
@@ -570,8 +568,7 @@ absl::Status MayRequestReveal(const auth::Principal& p, const StoredClue& c) {
                           c.clue.reporter_on_file() && !c.reporter_sealed.empty());
 }
 
-absl::StatusOr<RevealChange> DecideRevealRequest(const StoredClue& clue, Custody custody,
-                                                 const auth::Principal& caller,
+absl::StatusOr<RevealChange> DecideRevealRequest(const StoredClue& clue, Custody custody, const auth::Principal& caller,
                                                  const v1::RequestRevealRequest& request, const std::string& id,
                                                  const RevealRules& rules) {
   if (ViewOf(StandingOf(caller, clue.clue, custody)) == View::kNone) return Unseen();
@@ -607,9 +604,8 @@ absl::StatusOr<RevealChange> DecideRevealStep(const v1::RevealRequest& cur, cons
     const bool refuse = req->verdict() == v1::REVEAL_VERDICT_REFUSE;
     const RevealParty party = RevealPartyOf(cur.requester() == caller.user, caller.HasRole(auth::kRoleCustodian),
                                             caller.clearance, RevealDecidedBy(cur, caller.user));
-    SM_ASSIGN_OR_RETURN(v1::RevealState next,
-                        NextReveal(state, refuse ? RevealAction::kRefuse : RevealAction::kApprove, party,
-                                   cur.approvals(), cur.approvals_needed()));
+    SM_ASSIGN_OR_RETURN(v1::RevealState next, NextReveal(state, refuse ? RevealAction::kRefuse : RevealAction::kApprove,
+                                                         party, cur.approvals(), cur.approvals_needed()));
     ch.after.set_state(next);
     v1::RevealDecision d;
     d.set_custodian(caller.user);

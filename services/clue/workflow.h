@@ -35,7 +35,7 @@ enum class Action {
   kDispose,   // decide one of the four methods
   kConclude,  // record the outcome
 };
-inline constexpr Action kAllActions[] = {Action::kTransfer, Action::kAccept, Action::kReturn,
+inline constexpr Action kAllActions[] = {Action::kTransfer, Action::kAccept,  Action::kReturn,
                                          Action::kAssign,   Action::kDispose, Action::kConclude};
 
 // How the caller's unit stands to the clue.
@@ -63,8 +63,7 @@ struct Step {
 // naming the current state when the step is illegal in it; PERMISSION_DENIED when the step
 // is legal but not for this caller; INVALID_ARGUMENT naming `method` for a bad method.
 absl::StatusOr<Step> Next(v1::ClueState state, Action action, Relation relation,
-                          v1::DispositionMethod method = v1::DISPOSITION_METHOD_UNSPECIFIED,
-                          bool case_filed = false);
+                          v1::DispositionMethod method = v1::DISPOSITION_METHOD_UNSPECIFIED, bool case_filed = false);
 
 // States in which the stage clock runs (not SHELVED, CONCLUDED or MERGED).
 bool ClockRuns(v1::ClueState state);
@@ -117,16 +116,16 @@ void SetDeadline(v1::Clue& c, Stage stage, const Rules& rules);
 using StepRequest = std::variant<v1::TransferClueRequest, v1::AcceptClueRequest, v1::ReturnClueRequest,
                                  v1::AssignHandlerRequest, v1::DisposeClueRequest, v1::ConcludeClueRequest,
                                  v1::ExtendDeadlineRequest, v1::AddNoteRequest, v1::MarkInterventionRequest>;
-std::string_view MethodOf(const StepRequest& r);        // "TransferClue", ...
+std::string_view MethodOf(const StepRequest& r);  // "TransferClue", ...
 const std::string& ClueIdOf(const StepRequest& r);
-int64_t ExpectedVersionOf(const StepRequest& r);        // 0: none (AddNote)
+int64_t ExpectedVersionOf(const StepRequest& r);  // 0: none (AddNote)
 const std::string& RequestIdOf(const StepRequest& r);
 
 // A subject's place in the directory: the unit it is (or the person's unit), root first
 // through its ancestors to itself. Empty when the subject has no unit.
 struct SubjectPlace {
-  std::string person_id;            // "" for a unit subject
-  std::vector<std::string> units;   // ancestors, then the unit itself
+  std::string person_id;           // "" for a unit subject
+  std::vector<std::string> units;  // ancestors, then the unit itself
 };
 
 // What a step's rules need to know around the clue. The handler fills what does not depend
@@ -199,15 +198,15 @@ inline constexpr RevealAction kAllRevealActions[] = {RevealAction::kApprove, Rev
 
 // How the caller stands to one reveal request.
 enum class RevealParty {
-  kRequester,          // asked for it (whatever roles they also hold)
-  kCustodian,          // custodian with clearance >= 2 who has not decided this request
-  kDecidedCustodian,   // such a custodian who already approved or refused it
-  kUnclearedCustodian, // custodian with clearance < 2
-  kOther,              // anyone else
+  kRequester,           // asked for it (whatever roles they also hold)
+  kCustodian,           // custodian with clearance >= 2 who has not decided this request
+  kDecidedCustodian,    // such a custodian who already approved or refused it
+  kUnclearedCustodian,  // custodian with clearance < 2
+  kOther,               // anyone else
 };
 inline constexpr RevealParty kAllRevealParties[] = {RevealParty::kRequester, RevealParty::kCustodian,
-                                                    RevealParty::kDecidedCustodian,
-                                                    RevealParty::kUnclearedCustodian, RevealParty::kOther};
+                                                    RevealParty::kDecidedCustodian, RevealParty::kUnclearedCustodian,
+                                                    RevealParty::kOther};
 
 std::string_view RevealActionName(RevealAction a);
 std::string_view RevealStateName(v1::RevealState s);  // "PENDING", ...
@@ -233,8 +232,8 @@ v1::RevealState EffectiveRevealState(v1::RevealState stored, std::optional<TimeP
 // the requester; reveal: only the requester); FAILED_PRECONDITION naming the current state
 // when the state does not allow it (approve/refuse: PENDING; reveal: APPROVED), and when a
 // custodian decides a request a second time.
-absl::StatusOr<v1::RevealState> NextReveal(v1::RevealState state, RevealAction action, RevealParty party,
-                                           int approvals, int needed);
+absl::StatusOr<v1::RevealState> NextReveal(v1::RevealState state, RevealAction action, RevealParty party, int approvals,
+                                           int needed);
 
 std::optional<TimePoint> RevealExpiresAt(const v1::RevealRequest& r);
 bool RevealDecidedBy(const v1::RevealRequest& r, const std::string& user);
@@ -257,8 +256,7 @@ struct RevealChange {
 // A new reveal request `id` by `caller` for `clue` (with the caller unit's custody record):
 // NOT_FOUND when the caller may not see the clue; then MayRequestReveal. The request is
 // PENDING and needs the policy's approvals.
-absl::StatusOr<RevealChange> DecideRevealRequest(const StoredClue& clue, Custody custody,
-                                                 const auth::Principal& caller,
+absl::StatusOr<RevealChange> DecideRevealRequest(const StoredClue& clue, Custody custody, const auth::Principal& caller,
                                                  const v1::RequestRevealRequest& request, const std::string& id,
                                                  const RevealRules& rules);
 

@@ -13,7 +13,6 @@ struct Config {
 
 // From the command line, environment and config file. Errors: INVALID_ARGUMENT listing
 // every bad or unknown key.
-absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv,
-                                  config::EnvLookup env = config::ProcessEnv());
+absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, config::EnvLookup env = config::ProcessEnv());
 
 }  // namespace sm::directory

@@ -116,18 +116,18 @@ Snapshot LoadSnapshot(Tx& tx) {
   Snapshot s;
   for (const auto& r : tx.exec("SELECT id::text, code, name, name_en, coalesce(parent_id::text, ''), "
                                "kind, sort_order, active FROM units")) {
-    s.units.push_back({Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3]), Str(r[4]), Str(r[5]),
-                       r[6].as<int>(), r[7].as<bool>()});
+    s.units.push_back(
+        {Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3]), Str(r[4]), Str(r[5]), r[6].as<int>(), r[7].as<bool>()});
   }
   for (const auto& r : tx.exec("SELECT id::text, code, name, name_en, array_to_string(powers, ','), "
                                "sort_order, active FROM posts")) {
-    s.posts.push_back({Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3]), SplitComma(Str(r[4])),
-                       r[5].as<int>(), r[6].as<bool>()});
+    s.posts.push_back(
+        {Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3]), SplitComma(Str(r[4])), r[5].as<int>(), r[6].as<bool>()});
   }
   for (const auto& r : tx.exec("SELECT id::text, badge_no, name, unit_id::text, coalesce(post_id::text, ''), "
                                "grade, category, leader, active FROM people")) {
-    s.people.push_back({Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3]), Str(r[4]), Str(r[5]),
-                        Str(r[6]), r[7].as<bool>(), r[8].as<bool>()});
+    s.people.push_back({Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3]), Str(r[4]), Str(r[5]), Str(r[6]), r[7].as<bool>(),
+                        r[8].as<bool>()});
   }
   return s;
 }
@@ -176,8 +176,7 @@ void ApplyPlan(Tx& tx, const Plan& plan) {
 
 }  // namespace
 
-PgStore::PgStore(db::Pool* pool, std::function<std::string()> new_id)
-    : pool_(pool), new_id_(std::move(new_id)) {}
+PgStore::PgStore(db::Pool* pool, std::function<std::string()> new_id) : pool_(pool), new_id_(std::move(new_id)) {}
 
 absl::StatusOr<v1::ImportDirectoryResponse> PgStore::Import(const ImportRequest& req) {
   // Plans the import and, unless it is a dry run, applies it.
@@ -188,8 +187,7 @@ absl::StatusOr<v1::ImportDirectoryResponse> PgStore::Import(const ImportRequest&
     int64_t generation = tx.exec1("SELECT generation FROM meta")[0].as<int64_t>();
     if (!req.dry_run && plan.changed()) {
       ApplyPlan(tx, plan);
-      generation = tx.exec1("UPDATE meta SET generation = generation + 1 RETURNING generation")[0]
-                       .as<int64_t>();
+      generation = tx.exec1("UPDATE meta SET generation = generation + 1 RETURNING generation")[0].as<int64_t>();
     }
     out.set_dry_run(req.dry_run);
     out.set_generation(generation);
@@ -202,17 +200,21 @@ absl::StatusOr<v1::ImportDirectoryResponse> PgStore::Import(const ImportRequest&
     if (req.dry_run) return absl::OkStatus();
     nlohmann::json summary;
     for (auto [name, c] : {std::pair{"units", &plan.units}, {"posts", &plan.posts}, {"people", &plan.people}}) {
-      summary[name] = {{"created", c->created()}, {"updated", c->updated()},
-                       {"unchanged", c->unchanged()}, {"deactivated", c->deactivated()}};
+      summary[name] = {{"created", c->created()},
+                       {"updated", c->updated()},
+                       {"unchanged", c->unchanged()},
+                       {"deactivated", c->deactivated()}};
     }
-    tx.exec_params0("INSERT INTO imports (id, request_id, imported_by, generation, summary) "
-                    "VALUES ($1::uuid, $2, $3, $4, $5::jsonb)",
-                    new_id_(), req.request_id, req.user, generation, summary.dump());
+    tx.exec_params0(
+        "INSERT INTO imports (id, request_id, imported_by, generation, summary) "
+        "VALUES ($1::uuid, $2, $3, $4, $5::jsonb)",
+        new_id_(), req.request_id, req.user, generation, summary.dump());
     return absl::OkStatus();
   };
   if (req.dry_run) {
     v1::ImportDirectoryResponse out;
-    absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) { return import(tx, out); }, db::TxOptions{.read_only = true});
+    absl::Status s = db::WithTransaction(
+        *pool_, [&](Tx& tx) { return import(tx, out); }, db::TxOptions{.read_only = true});
     if (!s.ok()) return s;
     return out;
   }
@@ -220,22 +222,24 @@ absl::StatusOr<v1::ImportDirectoryResponse> PgStore::Import(const ImportRequest&
                                                          import);
 }
 
-absl::StatusOr<int64_t> PgStore::Generation() {
-  return db::ReadInt64(*pool_, "SELECT generation FROM meta");
-}
+absl::StatusOr<int64_t> PgStore::Generation() { return db::ReadInt64(*pool_, "SELECT generation FROM meta"); }
 
 absl::StatusOr<v1::Unit> PgStore::GetUnit(const std::string& id, const std::string& code) {
   v1::Unit out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    pqxx::result r = id.empty()
-        ? tx.exec_params(std::string("SELECT ") + kUnitColumns + " FROM units u WHERE u.code = $1", code)
-        : tx.exec_params(std::string("SELECT ") + kUnitColumns + " FROM units u WHERE u.id = $1::uuid", id);
-    if (r.empty()) return absl::NotFoundError("unit not found");
-    out = UnitFromRow(r[0]);
-    for (auto& a : Ancestors(tx, out.id())) out.add_ancestor_ids(a);
-    out.set_depth(out.ancestor_ids_size());
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) -> absl::Status {
+        pqxx::result r =
+            id.empty()
+                ? tx.exec_params(std::string("SELECT ") + kUnitColumns + " FROM units u WHERE u.code = $1", code)
+                : tx.exec_params(std::string("SELECT ") + kUnitColumns + " FROM units u WHERE u.id = $1::uuid", id);
+        if (r.empty()) return absl::NotFoundError("unit not found");
+        out = UnitFromRow(r[0]);
+        for (auto& a : Ancestors(tx, out.id())) out.add_ancestor_ids(a);
+        out.set_depth(out.ancestor_ids_size());
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }
@@ -243,48 +247,56 @@ absl::StatusOr<v1::Unit> PgStore::GetUnit(const std::string& id, const std::stri
 absl::StatusOr<std::vector<v1::Unit>> PgStore::ListUnits(const std::string& root_id, int max_depth,
                                                          bool include_inactive) {
   std::vector<v1::Unit> out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    std::vector<std::string> base;
-    if (!root_id.empty()) {
-      if (tx.exec_params("SELECT 1 FROM units WHERE id = $1::uuid", root_id).empty()) {
-        return absl::NotFoundError("unit not found");
-      }
-      base = Ancestors(tx, root_id);
-    }
-    pqxx::result r = tx.exec_params(
-        std::string("WITH RECURSIVE t AS ("
-                    "  SELECT u.id, 0 AS rel_depth, ARRAY[u.sort_order] AS path, ARRAY[]::text[] AS anc"
-                    "  FROM units u WHERE CASE WHEN $1::uuid IS NULL THEN u.parent_id IS NULL ELSE u.id = $1::uuid END"
-                    "  UNION ALL"
-                    "  SELECT c.id, t.rel_depth + 1, t.path || c.sort_order, t.anc || t.id::text"
-                    "  FROM units c JOIN t ON c.parent_id = t.id"
-                    "  WHERE ($2 = 0 OR t.rel_depth < $2) AND t.rel_depth < 1000)"
-                    "SELECT ") + kUnitColumns + ", array_to_string(t.anc, ',') "
-        "FROM t JOIN units u ON u.id = t.id WHERE ($3 OR u.active) ORDER BY t.path",
-        NullIfEmpty(root_id), max_depth, include_inactive);
-    for (const auto& row : r) {
-      v1::Unit u = UnitFromRow(row);
-      for (const auto& a : base) u.add_ancestor_ids(a);
-      for (const auto& a : SplitComma(Str(row[9]))) u.add_ancestor_ids(a);
-      u.set_depth(u.ancestor_ids_size());
-      out.push_back(std::move(u));
-    }
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) -> absl::Status {
+        std::vector<std::string> base;
+        if (!root_id.empty()) {
+          if (tx.exec_params("SELECT 1 FROM units WHERE id = $1::uuid", root_id).empty()) {
+            return absl::NotFoundError("unit not found");
+          }
+          base = Ancestors(tx, root_id);
+        }
+        pqxx::result r = tx.exec_params(
+            std::string(
+                "WITH RECURSIVE t AS ("
+                "  SELECT u.id, 0 AS rel_depth, ARRAY[u.sort_order] AS path, ARRAY[]::text[] AS anc"
+                "  FROM units u WHERE CASE WHEN $1::uuid IS NULL THEN u.parent_id IS NULL ELSE u.id = $1::uuid END"
+                "  UNION ALL"
+                "  SELECT c.id, t.rel_depth + 1, t.path || c.sort_order, t.anc || t.id::text"
+                "  FROM units c JOIN t ON c.parent_id = t.id"
+                "  WHERE ($2 = 0 OR t.rel_depth < $2) AND t.rel_depth < 1000)"
+                "SELECT ") +
+                kUnitColumns +
+                ", array_to_string(t.anc, ',') "
+                "FROM t JOIN units u ON u.id = t.id WHERE ($3 OR u.active) ORDER BY t.path",
+            NullIfEmpty(root_id), max_depth, include_inactive);
+        for (const auto& row : r) {
+          v1::Unit u = UnitFromRow(row);
+          for (const auto& a : base) u.add_ancestor_ids(a);
+          for (const auto& a : SplitComma(Str(row[9]))) u.add_ancestor_ids(a);
+          u.set_depth(u.ancestor_ids_size());
+          out.push_back(std::move(u));
+        }
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }
 
 absl::StatusOr<v1::Person> PgStore::GetPerson(const std::string& id, const std::string& badge) {
   v1::Person out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    pqxx::result r = id.empty()
-        ? tx.exec_params(std::string(kPersonSelect) + "WHERE p.badge_no = $1", badge)
-        : tx.exec_params(std::string(kPersonSelect) + "WHERE p.id = $1::uuid", id);
-    if (r.empty()) return absl::NotFoundError("person not found");
-    out = PersonFromRow(r[0]);
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) -> absl::Status {
+        pqxx::result r = id.empty() ? tx.exec_params(std::string(kPersonSelect) + "WHERE p.badge_no = $1", badge)
+                                    : tx.exec_params(std::string(kPersonSelect) + "WHERE p.id = $1::uuid", id);
+        if (r.empty()) return absl::NotFoundError("person not found");
+        out = PersonFromRow(r[0]);
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }
@@ -303,53 +315,62 @@ absl::StatusOr<std::vector<v1::Person>> PgStore::SearchPeople(const PeopleQuery&
   OptStr badge = q.badge_prefix ? OptStr(escape_like(*q.badge_prefix) + "%") : OptStr();
   OptStr after_name = q.after ? OptStr(q.after->first) : OptStr();
   OptStr after_id = q.after ? OptStr(q.after->second) : OptStr();
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    pqxx::result r = tx.exec_params(
-        std::string("WITH RECURSIVE scope AS ("
-                    "  SELECT id, 0 AS d FROM units WHERE id = $1::uuid"
-                    "  UNION ALL"
-                    "  SELECT u.id, s.d + 1 FROM units u JOIN scope s ON u.parent_id = s.id WHERE $2 AND s.d < 1000) ") +
-            kPersonSelect +
-            "WHERE ($1::uuid IS NULL OR p.unit_id IN (SELECT id FROM scope))"
-            "  AND ($3::text IS NULL OR p.name LIKE $3)"
-            "  AND ($4::text IS NULL OR p.badge_no LIKE $4)"
-            "  AND ($5::boolean IS NULL OR p.leader = $5)"
-            "  AND ($6::text IS NULL OR p.category = $6)"
-            "  AND ($7 OR p.active)"
-            "  AND ($8::text IS NULL OR (p.name, p.id) > ($8::text, $9::uuid))"
-            " ORDER BY p.name, p.id LIMIT $10",
-        q.unit_id, q.include_subunits, name, badge, q.leader, q.category, q.include_inactive,
-        after_name, after_id, q.limit);
-    for (const auto& row : r) out.push_back(PersonFromRow(row));
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) -> absl::Status {
+        pqxx::result r = tx.exec_params(
+            std::string(
+                "WITH RECURSIVE scope AS ("
+                "  SELECT id, 0 AS d FROM units WHERE id = $1::uuid"
+                "  UNION ALL"
+                "  SELECT u.id, s.d + 1 FROM units u JOIN scope s ON u.parent_id = s.id WHERE $2 AND s.d < 1000) ") +
+                kPersonSelect +
+                "WHERE ($1::uuid IS NULL OR p.unit_id IN (SELECT id FROM scope))"
+                "  AND ($3::text IS NULL OR p.name LIKE $3)"
+                "  AND ($4::text IS NULL OR p.badge_no LIKE $4)"
+                "  AND ($5::boolean IS NULL OR p.leader = $5)"
+                "  AND ($6::text IS NULL OR p.category = $6)"
+                "  AND ($7 OR p.active)"
+                "  AND ($8::text IS NULL OR (p.name, p.id) > ($8::text, $9::uuid))"
+                " ORDER BY p.name, p.id LIMIT $10",
+            q.unit_id, q.include_subunits, name, badge, q.leader, q.category, q.include_inactive, after_name, after_id,
+            q.limit);
+        for (const auto& row : r) out.push_back(PersonFromRow(row));
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }
 
 absl::StatusOr<v1::Post> PgStore::GetPost(const std::string& id, const std::string& code) {
   v1::Post out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    pqxx::result r = id.empty()
-        ? tx.exec_params(std::string(kPostSelect) + "WHERE code = $1", code)
-        : tx.exec_params(std::string(kPostSelect) + "WHERE id = $1::uuid", id);
-    if (r.empty()) return absl::NotFoundError("post not found");
-    out = PostFromRow(r[0]);
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) -> absl::Status {
+        pqxx::result r = id.empty() ? tx.exec_params(std::string(kPostSelect) + "WHERE code = $1", code)
+                                    : tx.exec_params(std::string(kPostSelect) + "WHERE id = $1::uuid", id);
+        if (r.empty()) return absl::NotFoundError("post not found");
+        out = PostFromRow(r[0]);
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }
 
 absl::StatusOr<std::vector<v1::Post>> PgStore::ListPosts(bool include_inactive) {
   std::vector<v1::Post> out;
-  absl::Status s = db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
-    for (const auto& row : tx.exec_params(std::string(kPostSelect) + "WHERE ($1 OR active) ORDER BY sort_order, code",
-                                          include_inactive)) {
-      out.push_back(PostFromRow(row));
-    }
-    return absl::OkStatus();
-  }, db::TxOptions{.read_only = true});
+  absl::Status s = db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) -> absl::Status {
+        for (const auto& row : tx.exec_params(
+                 std::string(kPostSelect) + "WHERE ($1 OR active) ORDER BY sort_order, code", include_inactive)) {
+          out.push_back(PostFromRow(row));
+        }
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true});
   if (!s.ok()) return s;
   return out;
 }

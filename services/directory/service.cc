@@ -32,9 +32,9 @@ absl::Status CheckText(const std::string& field, const std::string& v, size_t ma
 // data for every role of the suite; people (names, badges, posts) for every role but the
 // dashboard, which shows aggregates only. An unknown role reads nothing (deny by default).
 absl::Status RequireReader(const auth::Principal& p) {
-  return auth::RequireAnyRole(p, {auth::kRoleAdmin, auth::kRoleDiscipline, auth::kRoleOversight, auth::kRoleAuditor,
-                                  auth::kRoleInspector, auth::kRoleStaff, auth::kRoleDashboard, auth::kRoleService,
-                                  auth::kRoleCustodian});
+  return auth::RequireAnyRole(
+      p, {auth::kRoleAdmin, auth::kRoleDiscipline, auth::kRoleOversight, auth::kRoleAuditor, auth::kRoleInspector,
+          auth::kRoleStaff, auth::kRoleDashboard, auth::kRoleService, auth::kRoleCustodian});
 }
 
 absl::Status RequirePeopleReader(const auth::Principal& p) {
@@ -44,8 +44,8 @@ absl::Status RequirePeopleReader(const auth::Principal& p) {
 
 }  // namespace
 
-DirectoryServiceImpl::DirectoryServiceImpl(Store* store, redis::Client* redis,
-                                           const auth::Verifier* verifier, const Clock& clock)
+DirectoryServiceImpl::DirectoryServiceImpl(Store* store, redis::Client* redis, const auth::Verifier* verifier,
+                                           const Clock& clock)
     : store_(store),
       cache_(redis, "directory", std::chrono::seconds(600)),
       call_("DirectoryService", verifier),
@@ -77,17 +77,19 @@ absl::Status DirectoryServiceImpl::Cached(const std::string& key, Msg* msg,
   return absl::OkStatus();
 }
 
-grpc::Status DirectoryServiceImpl::ImportDirectory(grpc::ServerContext* ctx,
-                                                   const v1::ImportDirectoryRequest* req,
+grpc::Status DirectoryServiceImpl::ImportDirectory(grpc::ServerContext* ctx, const v1::ImportDirectoryRequest* req,
                                                    v1::ImportDirectoryResponse* resp) {
   return call_.Run(ctx, "ImportDirectory", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(auth::RequireAnyRole(call.principal, {auth::kRoleAdmin}));
     if (req->request_id().empty()) return InvalidField("request_id", "is required");
     SM_RETURN_IF_ERROR(CheckText("request_id", req->request_id(), 128));
     SM_ASSIGN_OR_RETURN(Document doc, ParseDocument(req->document()));
-    ImportRequest ir{&doc, req->request_id(), db::CallerKey(call.principal, req->request_id()),
+    ImportRequest ir{&doc,
+                     req->request_id(),
+                     db::CallerKey(call.principal, req->request_id()),
                      crypto::Sha256Hex(req->document()) + (req->dry_run() ? ":dry" : ""),
-                     call.principal.EndUser(), req->dry_run()};
+                     call.principal.EndUser(),
+                     req->dry_run()};
     SM_ASSIGN_OR_RETURN(*resp, store_->Import(ir));
     if (!req->dry_run()) {
       std::lock_guard lock(gen_mu_);
@@ -102,8 +104,7 @@ grpc::Status DirectoryServiceImpl::ImportDirectory(grpc::ServerContext* ctx,
   });
 }
 
-grpc::Status DirectoryServiceImpl::GetUnit(grpc::ServerContext* ctx, const v1::GetUnitRequest* req,
-                                           v1::Unit* resp) {
+grpc::Status DirectoryServiceImpl::GetUnit(grpc::ServerContext* ctx, const v1::GetUnitRequest* req, v1::Unit* resp) {
   return call_.Run(ctx, "GetUnit", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(RequireReader(call.principal));
     if (req->has_id()) {
@@ -129,14 +130,14 @@ grpc::Status DirectoryServiceImpl::ListUnits(grpc::ServerContext* ctx, const v1:
     } else if (!req->root_code().empty()) {
       SM_RETURN_IF_ERROR(CheckText("root_code", req->root_code(), kMaxCode));
       v1::Unit u;
-      absl::Status s = Cached<v1::Unit>("unit:code:" + req->root_code(), &u,
-                                        [&] { return store_->GetUnit("", req->root_code()); });
+      absl::Status s =
+          Cached<v1::Unit>("unit:code:" + req->root_code(), &u, [&] { return store_->GetUnit("", req->root_code()); });
       if (absl::IsNotFound(s)) return absl::NotFoundError("root_code: unit not found");
       SM_RETURN_IF_ERROR(s);
       root = u.id();
     }
-    const std::string key = "units:" + (root.empty() ? "*" : root) + ":" +
-                            std::to_string(req->max_depth()) + ":" + (req->include_inactive() ? "all" : "active");
+    const std::string key = "units:" + (root.empty() ? "*" : root) + ":" + std::to_string(req->max_depth()) + ":" +
+                            (req->include_inactive() ? "all" : "active");
     return Cached<v1::ListUnitsResponse>(key, resp, [&]() -> absl::StatusOr<v1::ListUnitsResponse> {
       SM_ASSIGN_OR_RETURN(auto units, store_->ListUnits(root, req->max_depth(), req->include_inactive()));
       v1::ListUnitsResponse out;
@@ -177,11 +178,13 @@ grpc::Status DirectoryServiceImpl::SearchPeople(grpc::ServerContext* ctx, const 
     }
     q.include_subunits = req->include_subunits();
     if (!req->name().empty()) {
-      if (!CheckText("name", req->name(), kMaxName).ok()) errors.Add("name", "must be valid UTF-8 of at most 64 characters");
+      if (!CheckText("name", req->name(), kMaxName).ok())
+        errors.Add("name", "must be valid UTF-8 of at most 64 characters");
       q.name_contains = req->name();
     }
     if (!req->badge_no().empty()) {
-      if (!CheckText("badge_no", req->badge_no(), kMaxBadge).ok()) errors.Add("badge_no", "must be at most 32 characters");
+      if (!CheckText("badge_no", req->badge_no(), kMaxBadge).ok())
+        errors.Add("badge_no", "must be at most 32 characters");
       q.badge_prefix = req->badge_no();
     }
     if (req->leader() == v1::SearchPeopleRequest::LEADER_FILTER_LEADERS) q.leader = true;
@@ -223,8 +226,7 @@ grpc::Status DirectoryServiceImpl::SearchPeople(grpc::ServerContext* ctx, const 
   });
 }
 
-grpc::Status DirectoryServiceImpl::GetPost(grpc::ServerContext* ctx, const v1::GetPostRequest* req,
-                                           v1::Post* resp) {
+grpc::Status DirectoryServiceImpl::GetPost(grpc::ServerContext* ctx, const v1::GetPostRequest* req, v1::Post* resp) {
   return call_.Run(ctx, "GetPost", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(RequireReader(call.principal));
     if (req->has_id()) {
@@ -243,14 +245,13 @@ grpc::Status DirectoryServiceImpl::ListPosts(grpc::ServerContext* ctx, const v1:
                                              v1::ListPostsResponse* resp) {
   return call_.Run(ctx, "ListPosts", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(RequireReader(call.principal));
-    return Cached<v1::ListPostsResponse>(
-        std::string("posts:") + (req->include_inactive() ? "all" : "active"), resp,
-        [&]() -> absl::StatusOr<v1::ListPostsResponse> {
-          SM_ASSIGN_OR_RETURN(auto posts, store_->ListPosts(req->include_inactive()));
-          v1::ListPostsResponse out;
-          for (auto& p : posts) *out.add_posts() = std::move(p);
-          return out;
-        });
+    return Cached<v1::ListPostsResponse>(std::string("posts:") + (req->include_inactive() ? "all" : "active"), resp,
+                                         [&]() -> absl::StatusOr<v1::ListPostsResponse> {
+                                           SM_ASSIGN_OR_RETURN(auto posts, store_->ListPosts(req->include_inactive()));
+                                           v1::ListPostsResponse out;
+                                           for (auto& p : posts) *out.add_posts() = std::move(p);
+                                           return out;
+                                         });
   });
 }
 

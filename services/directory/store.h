@@ -14,10 +14,10 @@ namespace sm::directory {
 
 struct ImportRequest {
   const Document* document;
-  std::string request_id;   // as the caller gave it (the import trail)
+  std::string request_id;       // as the caller gave it (the import trail)
   std::string idempotency_key;  // db::CallerKey of the caller and request_id
-  std::string fingerprint;  // the request's identity for idempotency (hash of its bytes)
-  std::string user;         // who imports, for the import trail
+  std::string fingerprint;      // the request's identity for idempotency (hash of its bytes)
+  std::string user;             // who imports, for the import trail
   bool dry_run = false;
 };
 

@@ -29,8 +29,8 @@ class Checker {
   absl::Status ToStatus() const { return errors_.ToStatus(); }
 
   // Reads a scalar field of `item` into `out`; checks presence, UTF-8, length, characters.
-  void Text(const YAML::Node& item, const std::string& path, const char* key, std::string& out,
-            size_t max, bool required) {
+  void Text(const YAML::Node& item, const std::string& path, const char* key, std::string& out, size_t max,
+            bool required) {
     const std::string field = path + "." + key;
     YAML::Node n = item[key];
     if (!n || n.IsNull()) {
@@ -70,8 +70,8 @@ class Checker {
 
   void Code(const std::string& field, const std::string& v, bool allow_upper) {
     for (char c : v) {
-      bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                c == '.' || (allow_upper && c >= 'A' && c <= 'Z');
+      bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+                (allow_upper && c >= 'A' && c <= 'Z');
       if (!ok) {
         Add(field, allow_upper ? "may contain only letters, digits, '-', '_' and '.'"
                                : "may contain only a-z, 0-9, '-', '_' and '.'");
@@ -145,8 +145,8 @@ bool IsValidUtf8(std::string_view s) {
       if ((cc & 0xC0) != 0x80) return false;
       cp = (cp << 6) | (cc & 0x3F);
     }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
       return false;
     }
     i += len;
@@ -204,8 +204,8 @@ absl::StatusOr<Document> ParseDocument(std::string_view text) {
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     if (!bad_utf8.empty()) return InvalidField("document", bad_utf8);
-    return InvalidField("document", "cannot be parsed as YAML or JSON: " + e.msg + " at line " +
-                                        std::to_string(e.mark.line + 1));
+    return InvalidField("document",
+                        "cannot be parsed as YAML or JSON: " + e.msg + " at line " + std::to_string(e.mark.line + 1));
   }
   if (!root.IsMap()) return InvalidField("document", "must be a map with units, posts and people");
 
@@ -378,9 +378,8 @@ absl::StatusOr<Document> ParseDocument(std::string_view text) {
 }
 
 bool Plan::changed() const {
-  return !unit_writes.empty() || !post_writes.empty() || !person_writes.empty() ||
-         !unit_deactivations.empty() || !post_deactivations.empty() ||
-         !person_deactivations.empty();
+  return !unit_writes.empty() || !post_writes.empty() || !person_writes.empty() || !unit_deactivations.empty() ||
+         !post_deactivations.empty() || !person_deactivations.empty();
 }
 
 namespace {
@@ -403,8 +402,7 @@ void Record(Plan& plan, v1::ImportCounts& counts, const char* kind, const std::s
 
 }  // namespace
 
-Plan PlanImport(const Snapshot& current, const Document& doc,
-                const std::function<std::string()>& new_id) {
+Plan PlanImport(const Snapshot& current, const Document& doc, const std::function<std::string()>& new_id) {
   Plan plan;
   std::unordered_map<std::string, const StoredUnit*> units_by_code;
   for (const auto& u : current.units) units_by_code[u.code] = &u;
@@ -425,8 +423,8 @@ Plan PlanImport(const Snapshot& current, const Document& doc,
   }
 
   for (const auto& s : doc.units) {
-    StoredUnit row{unit_id[s.code], s.code, s.name, s.name_en,
-                   s.parent.empty() ? "" : unit_id[s.parent], UnitKindName(s.kind), s.sort_order, true};
+    StoredUnit row{unit_id[s.code],      s.code,       s.name, s.name_en, s.parent.empty() ? "" : unit_id[s.parent],
+                   UnitKindName(s.kind), s.sort_order, true};
     auto it = units_by_code.find(s.code);
     if (it == units_by_code.end()) {
       plan.unit_writes.push_back(row);
@@ -497,8 +495,14 @@ Plan PlanImport(const Snapshot& current, const Document& doc,
     doc_badges.insert(s.badge);
     auto it = people_by_badge.find(s.badge);
     StoredPerson row{it != people_by_badge.end() ? it->second->id : new_id(),
-                     s.badge, s.name, unit_id[s.unit], s.post.empty() ? "" : post_id[s.post],
-                     s.grade, CategoryName(s.category), s.leader, true};
+                     s.badge,
+                     s.name,
+                     unit_id[s.unit],
+                     s.post.empty() ? "" : post_id[s.post],
+                     s.grade,
+                     CategoryName(s.category),
+                     s.leader,
+                     true};
     if (it == people_by_badge.end()) {
       plan.person_writes.push_back(row);
       plan.new_ids.push_back(row.id);

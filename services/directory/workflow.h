@@ -83,21 +83,20 @@ struct Snapshot {
 
 // Rows to write: the full new value of every created or changed row, and what changed.
 struct Plan {
-  std::vector<StoredUnit> unit_writes;   // inserts and updates (full rows, active = true)
+  std::vector<StoredUnit> unit_writes;  // inserts and updates (full rows, active = true)
   std::vector<StoredPost> post_writes;
   std::vector<StoredPerson> person_writes;
-  std::vector<std::string> unit_deactivations;    // ids
+  std::vector<std::string> unit_deactivations;  // ids
   std::vector<std::string> post_deactivations;
   std::vector<std::string> person_deactivations;
-  std::vector<std::string> new_ids;               // ids among the writes that are inserts
+  std::vector<std::string> new_ids;  // ids among the writes that are inserts
   v1::ImportCounts units, posts, people;
   std::vector<v1::ImportChange> changes;
   bool changed() const;
 };
 
 // Plans the import of `doc` over `current`; `new_id` makes ids for new rows.
-Plan PlanImport(const Snapshot& current, const Document& doc,
-                const std::function<std::string()>& new_id);
+Plan PlanImport(const Snapshot& current, const Document& doc, const std::function<std::string()>& new_id);
 
 // Document names of enum values ("BRANCH_BUREAU") and back.
 std::string UnitKindName(v1::UnitKind k);

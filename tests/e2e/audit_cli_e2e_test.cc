@@ -161,10 +161,11 @@ class AuditCliE2E : public ::testing::Test {
 
 TEST_F(AuditCliE2E, DepartureAuditFindingIsReferredAndCarriesTheClueOutcome) {
   // A departure (economic responsibility) audit of the branch's leader.
-  Result create = Smctl("audit engagement create --kind economic-responsibility --title '涪城分局主要领导离任经济责任审计'"
-                        " --audit-unit audit-office --audited-unit fucheng-branch --audited-person " +
-                            *leader_badge_ + " --from 2022-01-01 --to 2025-12-31",
-                        kAuditor);
+  Result create = Smctl(
+      "audit engagement create --kind economic-responsibility --title '涪城分局主要领导离任经济责任审计'"
+      " --audit-unit audit-office --audited-unit fucheng-branch --audited-person " +
+          *leader_badge_ + " --from 2022-01-01 --to 2025-12-31",
+      kAuditor);
   ASSERT_EQ(create.code, 0) << create.out;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(create.out, m, std::regex("SJ-\\d{4}-\\d{4}"))) << create.out;
@@ -187,7 +188,8 @@ TEST_F(AuditCliE2E, DepartureAuditFindingIsReferredAndCarriesTheClueOutcome) {
   Result add = Smctl("audit finding add --engagement " + eng +
                          " --title '违规发放津补贴' --description '以加班补助名义向全局民警发放津贴，无审批手续'"
                          " --category financial-discipline --amount 12345.67 --severity high --unit fucheng-branch"
-                         " --person " + *leader_badge_ + " --evidence 记账凭证2023-11-052 --evidence 工资发放表 -o json",
+                         " --person " +
+                         *leader_badge_ + " --evidence 记账凭证2023-11-052 --evidence 工资发放表 -o json",
                      kAuditor, false);
   ASSERT_EQ(add.code, 0) << add.out;
   auto added = Json(add)["finding"];
@@ -285,8 +287,9 @@ TEST_F(AuditCliE2E, DepartureAuditFindingIsReferredAndCarriesTheClueOutcome) {
 }
 
 TEST_F(AuditCliE2E, RectificationIsRejectedOnceThenSignedOff) {
-  Ref eng = Engagement("--kind project-payment --title '涪城分局业务技术用房维修工程审计' --audited-unit fucheng-branch"
-                       " --from 2024-01-01 --to 2024-12-31");
+  Ref eng = Engagement(
+      "--kind project-payment --title '涪城分局业务技术用房维修工程审计' --audited-unit fucheng-branch"
+      " --from 2024-01-01 --to 2024-12-31");
   ASSERT_FALSE(eng.id.empty());
   Ref f = Finding(eng.number, "工程进度款超合同约定比例支付", "56000");
   ASSERT_FALSE(f.id.empty());
@@ -294,8 +297,9 @@ TEST_F(AuditCliE2E, RectificationIsRejectedOnceThenSignedOff) {
   // Only the audit unit sets rectifications.
   Result by_staff = Smctl("audit rectification add " + f.number + " --measure 自行整改", kStaff);
   EXPECT_EQ(by_staff.code, 4) << by_staff.out;
-  Result add = Smctl("audit rectification add " + f.number + " --measure '追回超付工程款，完善工程款支付审批流程' --days 20 -o json",
-                     kAuditor, false);
+  Result add = Smctl(
+      "audit rectification add " + f.number + " --measure '追回超付工程款，完善工程款支付审批流程' --days 20 -o json",
+      kAuditor, false);
   ASSERT_EQ(add.code, 0) << add.out;
   auto x = Json(add)["rectification"];
   EXPECT_EQ(x["state"], "RECTIFICATION_STATE_OPEN");
@@ -352,8 +356,9 @@ TEST_F(AuditCliE2E, RectificationIsRejectedOnceThenSignedOff) {
 }
 
 TEST_F(AuditCliE2E, LedgerImportLandsGoodRowsListsBadOnesAndIsIdempotent) {
-  Ref eng = Engagement("--kind property --title '2024年度执法活动财物管理专项审计' --audited-unit bureau"
-                       " --from 2024-01-01 --to 2024-12-31");
+  Ref eng = Engagement(
+      "--kind property --title '2024年度执法活动财物管理专项审计' --audited-unit bureau"
+      " --from 2024-01-01 --to 2024-12-31");
   ASSERT_FALSE(eng.id.empty());
   const std::string ledger = SM_SOURCE_DIR "/deploy/demo/audit-ledger.csv";
 
@@ -403,21 +408,22 @@ TEST_F(AuditCliE2E, LedgerImportLandsGoodRowsListsBadOnesAndIsIdempotent) {
 }
 
 TEST_F(AuditCliE2E, LedgerFormatsAndEncodings) {
-  Ref eng = Engagement("--kind price-check --title '警用装备采购事前询价' --audited-unit gaoxin-branch"
-                       " --from 2025-01-01 --to 2025-06-30");
+  Ref eng = Engagement(
+      "--kind price-check --title '警用装备采购事前询价' --audited-unit gaoxin-branch"
+      " --from 2025-01-01 --to 2025-06-30");
   ASSERT_FALSE(eng.id.empty());
   // A BOM, English headers with notes, CRLF, a quoted comma, an escaped quote, a line break in
   // a field, a blank line, an empty row, English and enum-style values.
-  const std::string english = WriteFile(
-      "english.csv",
-      "\xEF\xBB\xBFTitle,Description,Category,Amount (yuan),Severity,Unit (code),Person,Evidence\r\n"
-      "\"Quotes, unverified\",\"Supplier said \"\"final\"\"\r\nno second quote\",Price,\"1,000.50\",HIGH,"
-      "gaoxin-branch,,\"quote-1; quote-2\"\r\n"
-      "\r\n"
-      ",,,,,,,\r\n"
-      "Overpriced radios,Unit price 18% above market,PRICE,0.01,low,gaoxin-branch,,\r\n");
-  Result dry = Smctl("audit import-findings " + english + " --engagement " + eng.number + " --dry-run -o json",
-                     kAuditor, false);
+  const std::string english =
+      WriteFile("english.csv",
+                "\xEF\xBB\xBFTitle,Description,Category,Amount (yuan),Severity,Unit (code),Person,Evidence\r\n"
+                "\"Quotes, unverified\",\"Supplier said \"\"final\"\"\r\nno second quote\",Price,\"1,000.50\",HIGH,"
+                "gaoxin-branch,,\"quote-1; quote-2\"\r\n"
+                "\r\n"
+                ",,,,,,,\r\n"
+                "Overpriced radios,Unit price 18% above market,PRICE,0.01,low,gaoxin-branch,,\r\n");
+  Result dry =
+      Smctl("audit import-findings " + english + " --engagement " + eng.number + " --dry-run -o json", kAuditor, false);
   ASSERT_EQ(dry.code, 0) << dry.out;
   auto d = Json(dry);
   EXPECT_EQ(d["valid"], 2) << dry.out;
@@ -456,8 +462,8 @@ TEST_F(AuditCliE2E, LedgerFormatsAndEncodings) {
   // The service's field errors are reported per row too (title longer than 200 characters).
   std::string long_title;
   for (int i = 0; i < 201; ++i) long_title += "长";
-  const std::string too_long = WriteFile("long.csv", "标题,描述,类别,金额,严重程度,责任单位\n" + long_title +
-                                                         ",描述,询价,1,低,gaoxin-branch\n");
+  const std::string too_long =
+      WriteFile("long.csv", "标题,描述,类别,金额,严重程度,责任单位\n" + long_title + ",描述,询价,1,低,gaoxin-branch\n");
   Result long_r = Smctl("audit import-findings " + too_long + " --engagement " + eng.number, kAuditor);
   EXPECT_EQ(long_r.code, 6) << long_r.out;
   EXPECT_NE(long_r.out.find("第 2 行  标题 (title)"), std::string::npos) << long_r.out;
@@ -468,8 +474,9 @@ TEST_F(AuditCliE2E, LedgerFormatsAndEncodings) {
 }
 
 TEST_F(AuditCliE2E, StatsShowTheAmountAndRates) {
-  Ref eng = Engagement("--kind project-payment --title '城郊派出所营房改造工程结算审计' "
-                       "--audited-unit fucheng-branch-chengjiao-station --from 2025-01-01 --to 2025-12-31");
+  Ref eng = Engagement(
+      "--kind project-payment --title '城郊派出所营房改造工程结算审计' "
+      "--audited-unit fucheng-branch-chengjiao-station --from 2025-01-01 --to 2025-12-31");
   ASSERT_FALSE(eng.id.empty());
   ASSERT_FALSE(Finding(eng.number, "工程结算多计工程量", "8765.43").id.empty());
   // The audit office's findings are every finding of this stack.
@@ -496,8 +503,9 @@ TEST_F(AuditCliE2E, StatsShowTheAmountAndRates) {
 }
 
 TEST_F(AuditCliE2E, BadInputsAreRefusedClearly) {
-  Ref eng = Engagement("--kind it-project --it-stage before-contract --title '执法办案系统升级项目合同签订前审计'"
-                       " --audited-unit fucheng-branch --from 2025-01-01 --to 2025-03-31");
+  Ref eng = Engagement(
+      "--kind it-project --it-stage before-contract --title '执法办案系统升级项目合同签订前审计'"
+      " --audited-unit fucheng-branch --from 2025-01-01 --to 2025-03-31");
   ASSERT_FALSE(eng.id.empty());
   const std::string base = "audit finding add --engagement " + eng.number +
                            " --title 合同价偏高 --description 高于同类项目 --category price --severity low"
@@ -521,9 +529,10 @@ TEST_F(AuditCliE2E, BadInputsAreRefusedClearly) {
                 .code,
             2);
   // A departure audit needs the audited person: the service names the field.
-  Result no_person = Smctl("audit engagement create --kind economic-responsibility --title x --audit-unit audit-office"
-                           " --audited-unit fucheng-branch --from 2025-01-01 --to 2025-02-01",
-                           kAuditor);
+  Result no_person = Smctl(
+      "audit engagement create --kind economic-responsibility --title x --audit-unit audit-office"
+      " --audited-unit fucheng-branch --from 2025-01-01 --to 2025-02-01",
+      kAuditor);
   EXPECT_EQ(no_person.code, 6) << no_person.out;
   EXPECT_NE(no_person.out.find("audited_person_id"), std::string::npos) << no_person.out;
   // Only the next state: planned -> reported is a conflict.
@@ -553,8 +562,9 @@ TEST_F(AuditCliE2E, BadInputsAreRefusedClearly) {
 TEST_F(AuditCliE2E, ACheckpointIsSignedAtStartUpVerifiedAndExported) {
   Result login = Smctl("login --dev --user overseer --unit bureau-party-committee --role oversight", "oversight");
   ASSERT_EQ(login.code, 0) << login.out;
-  Ref eng = Engagement("--kind project-payment --title '办公楼改造工程结算审计' --audited-unit fucheng-branch"
-                       " --from 2025-01-01 --to 2025-12-31");
+  Ref eng = Engagement(
+      "--kind project-payment --title '办公楼改造工程结算审计' --audited-unit fucheng-branch"
+      " --from 2025-01-01 --to 2025-12-31");
   ASSERT_FALSE(eng.id.empty());
   Ref f = Finding(eng.number, "工程款超付", "1200");
   ASSERT_FALSE(f.id.empty());

@@ -83,8 +83,8 @@ class ClueCliE2E : public ::testing::Test {
   // smctl as the user whose token is in `config`, against this stack.
   static Result Smctl(const std::string& args, const std::string& config, bool merge_stderr = true) {
     return Sh("SMCTL_CONFIG_DIR=" + *dir_ + "/" + config + " SMCTL_ADDR=127.0.0.1:" + std::to_string(dir_port_) +
-                  " SMCTL_CLUE_ADDR=127.0.0.1:" + std::to_string(clue_port_) + " SMCTL_LANG= " SM_BINARY_DIR
-                  "/tools/smctl/smctl " + args,
+                  " SMCTL_CLUE_ADDR=127.0.0.1:" + std::to_string(clue_port_) +
+                  " SMCTL_LANG= " SM_BINARY_DIR "/tools/smctl/smctl " + args,
               merge_stderr);
   }
 
@@ -121,10 +121,11 @@ class ClueCliE2E : public ::testing::Test {
 
 TEST_F(ClueCliE2E, PetitionGoesFromTheGroupToTheCommissionAndIsConcludedWithFeedback) {
   // Register: the table names the number, id, state and deadline.
-  Result reg = Smctl("clue register --unit discipline-group --source petition --channel letter --subject-person " +
-                         *badge_ + " --category integrity,bending-law --summary '群众来信反映其在办理盗窃案件中收受当事人红包'"
-                         " --anonymous",
-                     kGroup);
+  Result reg =
+      Smctl("clue register --unit discipline-group --source petition --channel letter --subject-person " + *badge_ +
+                " --category integrity,bending-law --summary '群众来信反映其在办理盗窃案件中收受当事人红包'"
+                " --anonymous",
+            kGroup);
   ASSERT_EQ(reg.code, 0) << reg.out;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(reg.out, m, std::regex("XS-\\d{4}-\\d{6}"))) << reg.out;
@@ -136,7 +137,8 @@ TEST_F(ClueCliE2E, PetitionGoesFromTheGroupToTheCommissionAndIsConcludedWithFeed
   const std::string id = m.str();
 
   // Transfer by number; accept, dispose and conclude as the commission, by id and number.
-  Result transfer = Smctl("clue transfer " + number + " --to discipline-commission --reason '涉嫌违法，移送纪委监委'", kGroup);
+  Result transfer =
+      Smctl("clue transfer " + number + " --to discipline-commission --reason '涉嫌违法，移送纪委监委'", kGroup);
   ASSERT_EQ(transfer.code, 0) << transfer.out;
   EXPECT_NE(transfer.out.find("移送待接收"), std::string::npos) << transfer.out;
   EXPECT_NE(transfer.out.find("市纪委监委"), std::string::npos) << transfer.out;
@@ -214,7 +216,8 @@ TEST_F(ClueCliE2E, PetitionGoesFromTheGroupToTheCommissionAndIsConcludedWithFeed
   EXPECT_NE(line.find("已办结"), std::string::npos) << line;
   EXPECT_NE(line.find("市纪委监委"), std::string::npos) << line;
   EXPECT_NE(line.find("…"), std::string::npos) << "the long summary is cut: " << line;
-  Result filtered = Smctl("clue list --state concluded --holding discipline-commission --subject " + *badge_, kCommission);
+  Result filtered =
+      Smctl("clue list --state concluded --holding discipline-commission --subject " + *badge_, kCommission);
   ASSERT_EQ(filtered.code, 0) << filtered.out;
   EXPECT_NE(filtered.out.find(number), std::string::npos) << filtered.out;
   Result none = Smctl("clue list --state shelved", kCommission);
@@ -275,7 +278,8 @@ TEST_F(ClueCliE2E, TheReporterIsRevealedOnlyAfterTwoCustodiansApproveAndOnlyOnce
   Result no_reason = Smctl("clue reveal-request " + c.number, kGroup);
   EXPECT_EQ(no_reason.code, 6) << no_reason.out;
   EXPECT_NE(no_reason.out.find("reason"), std::string::npos) << no_reason.out;
-  Result asked = Smctl("clue reveal-request " + c.number + " --reason '核实举报内容需联系举报人' -o json", kGroup, false);
+  Result asked =
+      Smctl("clue reveal-request " + c.number + " --reason '核实举报内容需联系举报人' -o json", kGroup, false);
   ASSERT_EQ(asked.code, 0) << asked.out;
   auto request = nlohmann::json::parse(asked.out)["request"];
   const std::string id = request["id"].get<std::string>();

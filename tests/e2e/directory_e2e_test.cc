@@ -56,8 +56,8 @@ class DirectoryE2E : public ::testing::Test {
 
   // smctl with its own config folder (token store) and this stack's address.
   static Result Smctl(const std::string& args, const std::string& config = "cfg") {
-    return Sh("SMCTL_CONFIG_DIR=" + *dir_ + "/" + config + " SMCTL_ADDR=127.0.0.1:" + std::to_string(grpc_port_) +
-              " " + SM_BINARY_DIR "/tools/smctl/smctl " + args);
+    return Sh("SMCTL_CONFIG_DIR=" + *dir_ + "/" + config + " SMCTL_ADDR=127.0.0.1:" + std::to_string(grpc_port_) + " " +
+              SM_BINARY_DIR "/tools/smctl/smctl " + args);
   }
 
   static void LoginAdmin() {
@@ -148,8 +148,8 @@ TEST_F(DirectoryE2E, ReflectionAloneListsTheServiceAndItsMethods) {
       for (const auto& m : svc.method()) methods.insert(m.name());
     }
   }
-  EXPECT_EQ(methods, (std::set<std::string>{"ImportDirectory", "GetUnit", "ListUnits", "GetPerson",
-                                            "SearchPeople", "GetPost", "ListPosts"}));
+  EXPECT_EQ(methods, (std::set<std::string>{"ImportDirectory", "GetUnit", "ListUnits", "GetPerson", "SearchPeople",
+                                            "GetPost", "ListPosts"}));
   stream->WritesDone();
   EXPECT_TRUE(stream->Finish().ok());
 }
@@ -201,8 +201,8 @@ TEST_F(DirectoryE2E, WithoutDevelopmentModeOrKeysAServiceRefusesToStartNamingThe
     std::ofstream(cfg) << yaml;
     return Sh("timeout 20 " SM_BINARY_DIR "/services/" + service + "/" + service + "-service --config " + cfg);
   };
-  const std::string base = "grpc:\n  listen: 127.0.0.1:" + std::to_string(FreePort()) + "\nadmin:\n  listen: 127.0.0.1:" +
-                           std::to_string(FreePort()) + "\n";
+  const std::string base = "grpc:\n  listen: 127.0.0.1:" + std::to_string(FreePort()) +
+                           "\nadmin:\n  listen: 127.0.0.1:" + std::to_string(FreePort()) + "\n";
   const std::string calendar = std::string("  calendar_dir: ") + SM_SOURCE_DIR + "/deploy/calendar\n";
   struct Case {
     std::string service, yaml;
@@ -214,11 +214,14 @@ TEST_F(DirectoryE2E, WithoutDevelopmentModeOrKeysAServiceRefusesToStartNamingThe
       {"audit", base + "audit:\n" + calendar, {"auth.keys_file", "identity.key_file"}},
       // A people key alone is not enough for clue (sealing keys; its own identity, which signs
       // chain checkpoints) or audit (its own identity).
-      {"clue", base + "auth:\n  verify_key: 0123456789abcdef0123456789abcdef-own\nclue:\n" + calendar,
+      {"clue",
+       base + "auth:\n  verify_key: 0123456789abcdef0123456789abcdef-own\nclue:\n" + calendar,
        {"clue.keys", "identity.key_file"}},
-      {"audit", base + "auth:\n  verify_key: 0123456789abcdef0123456789abcdef-own\naudit:\n" + calendar,
+      {"audit",
+       base + "auth:\n  verify_key: 0123456789abcdef0123456789abcdef-own\naudit:\n" + calendar,
        {"identity.key_file"}},
-      {"directory", "mode: development\ngrpc:\n  listen: 0.0.0.0:" + std::to_string(FreePort()) + "\n  allow_plaintext: true\n",
+      {"directory",
+       "mode: development\ngrpc:\n  listen: 0.0.0.0:" + std::to_string(FreePort()) + "\n  allow_plaintext: true\n",
        {"mode: development is refused on a non-loopback grpc.listen"}},
   };
   for (const auto& c : cases) {

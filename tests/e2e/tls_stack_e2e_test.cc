@@ -110,16 +110,18 @@ TEST_F(TlsStackE2E, SmctlWorksOverMutualTls) {
 }
 
 TEST_F(TlsStackE2E, AReferralCrossesToClueServiceAndItsOutcomeComesBack) {
-  Result create = Smctl("audit engagement create --kind property --title 'TLS e2e audit' --audit-unit audit-office"
-                        " --audited-unit fucheng-branch --from 2024-01-01 --to 2024-12-31 -o json",
-                        kAuditor, false);
+  Result create = Smctl(
+      "audit engagement create --kind property --title 'TLS e2e audit' --audit-unit audit-office"
+      " --audited-unit fucheng-branch --from 2024-01-01 --to 2024-12-31 -o json",
+      kAuditor, false);
   ASSERT_EQ(create.code, 0) << create.out;
   const std::string eng = nlohmann::json::parse(create.out)["engagement"]["number"].get<std::string>();
   ASSERT_EQ(Smctl("audit engagement advance " + eng + " --to fieldwork", kAuditor).code, 0);
-  Result add = Smctl("audit finding add --engagement " + eng +
-                         " --title 'Allowance paid without approval' --description 'From the vouchers'"
-                         " --category financial-discipline --amount 100.00 --severity medium --unit fucheng-branch -o json",
-                     kAuditor, false);
+  Result add =
+      Smctl("audit finding add --engagement " + eng +
+                " --title 'Allowance paid without approval' --description 'From the vouchers'"
+                " --category financial-discipline --amount 100.00 --severity medium --unit fucheng-branch -o json",
+            kAuditor, false);
   ASSERT_EQ(add.code, 0) << add.out;
   const std::string finding = nlohmann::json::parse(add.out)["finding"]["id"].get<std::string>();
   Result refer = Smctl("audit finding refer " + finding + " --to discipline-group --category integrity", kAuditor);
@@ -156,7 +158,8 @@ TEST_F(TlsStackE2E, ClientsWithoutTlsOrACertificateAreRefused) {
   // Exit code 7: the handshake fails, so the service is unavailable to this client.
   Result plaintext = Smctl("units list", kAdmin, true, "SMCTL_CA_FILE= SMCTL_CERT_FILE= SMCTL_KEY_FILE= ");
   EXPECT_EQ(plaintext.code, 7) << plaintext.out;
-  Result no_cert = Smctl("units list", kAdmin, true, "SMCTL_CA_FILE=" + *certs_ + "/ca.crt SMCTL_CERT_FILE= SMCTL_KEY_FILE= ");
+  Result no_cert =
+      Smctl("units list", kAdmin, true, "SMCTL_CA_FILE=" + *certs_ + "/ca.crt SMCTL_CERT_FILE= SMCTL_KEY_FILE= ");
   EXPECT_EQ(no_cert.code, 7) << no_cert.out;
   // A service's certificate is a client certificate from the same CA: the handshake passes
   // (what the token says is checked next).
@@ -168,8 +171,7 @@ TEST_F(TlsStackE2E, ClientsWithoutTlsOrACertificateAreRefused) {
 
 TEST_F(TlsStackE2E, ThePublishedDevelopmentSecretIsRefused) {
   // Outside development mode the stack trusts only the keys scripts/certs made.
-  Result login = Smctl("login --dev --user mallory --role admin", "dev", true,
-                       TlsEnv() + "SMCTL_SECRET_FILE= ");
+  Result login = Smctl("login --dev --user mallory --role admin", "dev", true, TlsEnv() + "SMCTL_SECRET_FILE= ");
   ASSERT_EQ(login.code, 0) << login.out;  // minting is local
   Result units = Smctl("units list", "dev");
   EXPECT_EQ(units.code, 3) << units.out;

@@ -160,7 +160,6 @@ grpc::Status Retry(Stub* stub, Method<Stub, Req, Resp> fn, const std::string& to
 // ---------------------------------------------------------------------------------------
 // The stack, SQL as the superuser, tokens.
 
-
 sm::testing::LocalStack* g_stack = nullptr;
 
 pqxx::result Query(const std::string& sql) {
@@ -272,16 +271,16 @@ class ReferralCrash : public ::testing::Test {
     imp.set_request_id(sm::NewUuid());
     imp.set_document(doc.str());
     v1::ImportDirectoryResponse imported;
-    grpc::Status s = Retry(directory_, &v1::DirectoryService::Stub::ImportDirectory,
-                           Token("fault-admin", "", "admin"), imp, &imported, 30s, 30000ms);
+    grpc::Status s = Retry(directory_, &v1::DirectoryService::Stub::ImportDirectory, Token("fault-admin", "", "admin"),
+                           imp, &imported, 30s, 30000ms);
     ASSERT_TRUE(s.ok()) << StatusText(s);
 
     audit_office_ = new std::string(UnitId("audit-office"));
     discipline_group_ = new std::string(UnitId("discipline-group"));
     fucheng_ = new std::string(UnitId("fucheng-branch"));
-    fucheng_leader_ = new std::string(Text(
-        "SELECT p.id::text FROM directory.v_people p JOIN directory.v_units u ON u.id = p.unit_id "
-        "WHERE u.code = 'fucheng-branch' AND p.leader ORDER BY p.badge_no LIMIT 1"));
+    fucheng_leader_ =
+        new std::string(Text("SELECT p.id::text FROM directory.v_people p JOIN directory.v_units u ON u.id = p.unit_id "
+                             "WHERE u.code = 'fucheng-branch' AND p.leader ORDER BY p.badge_no LIMIT 1"));
     const std::string committee = UnitId("bureau-party-committee");
     ASSERT_FALSE(audit_office_->empty());
     ASSERT_FALSE(discipline_group_->empty());
@@ -530,8 +529,8 @@ class ReferralCrash : public ::testing::Test {
       h.number = c.number();
       h.version = c.version();
       switch (n % 4) {
-        case 0: h.plan = 0; break;  // left on offer
-        case 1: h.plan = 1; break;  // accepted only
+        case 0: h.plan = 0; break;   // left on offer
+        case 1: h.plan = 1; break;   // accepted only
         default: h.plan = 3; break;  // accepted, verified, concluded
       }
       h.form = n % 2 == 0 ? v1::SUPERVISION_FORM_1 : v1::SUPERVISION_FORM_2;
@@ -539,9 +538,12 @@ class ReferralCrash : public ::testing::Test {
       ++taken;
       Outcome o = Advance(h, budget);
       std::lock_guard lock(mu_);
-      if (o == Outcome::kParked) parked_handlings_.push_back(h);
-      else if (o == Outcome::kFailed) errors_.push_back(h.error);
-      else handled_.push_back(h);
+      if (o == Outcome::kParked)
+        parked_handlings_.push_back(h);
+      else if (o == Outcome::kFailed)
+        errors_.push_back(h.error);
+      else
+        handled_.push_back(h);
     }
     return taken;
   }
@@ -589,8 +591,7 @@ const char* kStateNotOnFinding =
     "SELECT c.number, c.state, f.id::text, f.clue_state, f.referral_state FROM clue.clues c "
     "JOIN audit.findings f ON f.id::text = c.source_ref WHERE c.source_system = 'audit' "
     "AND f.clue_state IS DISTINCT FROM c.state ORDER BY c.number";
-const char* kHead =
-    "SELECT xid::text || ':' || gseq::text FROM clue.clue_events ORDER BY xid DESC, gseq DESC LIMIT 1";
+const char* kHead = "SELECT xid::text || ':' || gseq::text FROM clue.clue_events ORDER BY xid DESC, gseq DESC LIMIT 1";
 const char* kCursor = "SELECT cursor FROM audit.consumer_cursors WHERE name = 'clue-events'";
 
 TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
@@ -616,9 +617,12 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
       Outcome o = Advance(j, call_budget);
       std::lock_guard lock(mu_);
       if (j.stage >= 1) ++added;
-      if (o == Outcome::kDone) referred.push_back(j.finding_id);
-      else if (o == Outcome::kParked) parked_referrals.push_back(std::move(j));
-      else errors_.push_back(j.error);
+      if (o == Outcome::kDone)
+        referred.push_back(j.finding_id);
+      else if (o == Outcome::kParked)
+        parked_referrals.push_back(std::move(j));
+      else
+        errors_.push_back(j.error);
       // Paced, so that the discipline group and the relay keep up within the run.
       std::this_thread::sleep_for(20ms);
     }
@@ -643,9 +647,12 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
     const int left = kills_wanted - total;
     std::string name;
-    if (std::max(0, min_each - kills["audit"]) >= left) name = "audit";
-    else if (std::max(0, min_each - kills["clue"]) >= left) name = "clue";
-    else name = rng() % 2 == 0 ? "audit" : "clue";
+    if (std::max(0, min_each - kills["audit"]) >= left)
+      name = "audit";
+    else if (std::max(0, min_each - kills["clue"]) >= left)
+      name = "clue";
+    else
+      name = rng() % 2 == 0 ? "audit" : "clue";
     const pid_t pid = g_stack->Pid(name);
     if (pid <= 0 || !Alive(pid)) {
       killer_errors.push_back(name + "-service not running before kill " + std::to_string(total + 1));
@@ -654,7 +661,8 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
       continue;
     }
     ::kill(pid, SIGKILL);
-    if (!WaitGone(pid, 5000ms)) killer_errors.push_back(name + "-service pid " + std::to_string(pid) + " survived SIGKILL");
+    if (!WaitGone(pid, 5000ms))
+      killer_errors.push_back(name + "-service pid " + std::to_string(pid) + " survived SIGKILL");
     ++kills[name];
     ++total;
     const auto t0 = SteadyClock::now();
@@ -699,13 +707,17 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
     const bool was_added = j.stage >= 1;  // counted by the writer already
     Outcome o = Advance(j, left());
     if (!was_added && j.stage >= 1) ++added;
-    if (o == Outcome::kDone) referred.push_back(j.finding_id);
-    else errors_.push_back(o == Outcome::kParked ? "unresolved: AddFinding " + j.add.request_id() : j.error);
+    if (o == Outcome::kDone)
+      referred.push_back(j.finding_id);
+    else
+      errors_.push_back(o == Outcome::kParked ? "unresolved: AddFinding " + j.add.request_id() : j.error);
   }
   for (auto& h : parked_handlings_) {
     Outcome o = Advance(h, left());
-    if (o == Outcome::kDone) handled_.push_back(h);
-    else errors_.push_back(o == Outcome::kParked ? "unresolved: clue " + h.number : h.error);
+    if (o == Outcome::kDone)
+      handled_.push_back(h);
+    else
+      errors_.push_back(o == Outcome::kParked ? "unresolved: clue " + h.number : h.error);
   }
   Say("referrals %zu (resolved at the end: %zu), clues taken up %zu (resolved at the end: %zu), retries %lld, "
       "replayed answers %lld",
@@ -723,10 +735,13 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
 
   // Quiescence: nothing pending in the outbox, every clue's state shown on its finding,
   // every outcome arrived, the consumer at the head of clue-service's feed.
-  const double quiet_s = WaitUntil([] {
-    return Scalar("SELECT count(*) FROM audit.outbox WHERE state = 'pending'") == 0 &&
-           Query(kNotConcludedOnFinding).empty() && Query(kStateNotOnFinding).empty() && Text(kCursor) == Text(kHead);
-  }, 120s);
+  const double quiet_s = WaitUntil(
+      [] {
+        return Scalar("SELECT count(*) FROM audit.outbox WHERE state = 'pending'") == 0 &&
+               Query(kNotConcludedOnFinding).empty() && Query(kStateNotOnFinding).empty() &&
+               Text(kCursor) == Text(kHead);
+      },
+      120s);
   Say("quiescent after %.1f s", quiet_s);
   EXPECT_GE(quiet_s, 0) << "not quiescent within 120 s: pending outbox rows "
                         << Show(Query("SELECT id, dedupe_key, attempts, next_attempt_at, last_error FROM audit.outbox "
@@ -734,8 +749,9 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
                         << "\ncursor " << Text(kCursor) << " head " << Text(kHead);
 
   // Exactly one clue per referral.
-  pqxx::result dup = Query("SELECT source_ref, count(*) FROM clue.clues WHERE source_system = 'audit' "
-                           "GROUP BY source_ref HAVING count(*) > 1");
+  pqxx::result dup = Query(
+      "SELECT source_ref, count(*) FROM clue.clues WHERE source_system = 'audit' "
+      "GROUP BY source_ref HAVING count(*) > 1");
   EXPECT_TRUE(dup.empty()) << "findings with more than one clue:" << Show(dup);
   pqxx::result lost = Query(
       "SELECT f.id::text, f.number, f.referral_state, f.referral_error FROM audit.findings f "
@@ -772,9 +788,10 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
   EXPECT_TRUE(stale.empty()) << "findings showing another state than their clue:" << Show(stale);
   // One query for all of them (a query per clue takes long after a soak).
   std::map<std::string, pqxx::row> by_clue;
-  pqxx::result rows = Query("SELECT c.id::text, c.state, c.outcome_form, c.outcome_feedback, f.clue_state, "
-                            "f.outcome_form, f.outcome_feedback FROM clue.clues c JOIN audit.findings f "
-                            "ON f.id::text = c.source_ref WHERE c.source_system = 'audit'");
+  pqxx::result rows = Query(
+      "SELECT c.id::text, c.state, c.outcome_form, c.outcome_feedback, f.clue_state, "
+      "f.outcome_form, f.outcome_feedback FROM clue.clues c JOIN audit.findings f "
+      "ON f.id::text = c.source_ref WHERE c.source_system = 'audit'");
   for (const auto& row : rows) by_clue.emplace(row[0].as<std::string>(), row);
   auto str = [](const pqxx::field& f) { return f.is_null() ? std::string() : f.as<std::string>(); };
   auto num = [](const pqxx::field& f) { return f.is_null() ? 0 : f.as<int>(); };
@@ -875,15 +892,16 @@ TEST_F(ReferralCrash, ReferralsGoThroughWhileRedisIsDownAndTheCacheReturns) {
   std::string in_list;
   for (const auto& id : findings) in_list += std::string(in_list.empty() ? "" : ",") + "'" + id + "'";
   const std::string each_has_clue =
-      "SELECT count(*) FROM audit.findings f WHERE f.id IN (" + in_list + ") AND f.referral_state = "
+      "SELECT count(*) FROM audit.findings f WHERE f.id IN (" + in_list +
+      ") AND f.referral_state = "
       "'REFERRAL_STATE_DELIVERED' AND f.clue_state = 'CLUE_STATE_OFFERED' AND (SELECT count(*) FROM clue.clues c "
       "WHERE c.source_system = 'audit' AND c.source_ref = f.id::text AND c.id = f.clue_id) = 1";
   const double took = WaitUntil([&] { return Scalar(each_has_clue) == static_cast<int64_t>(findings.size()); }, 60s);
   EXPECT_GE(took, 0) << Scalar(each_has_clue) << " of " << findings.size() << " referrals have their clue:"
                      << Show(Query("SELECT f.id::text, f.referral_state, f.clue_id::text, f.clue_state FROM "
-                                   "audit.findings f WHERE f.id IN (" + in_list + ")"));
-  EXPECT_EQ(Scalar("SELECT count(*) FROM clue.clues WHERE source_system = 'audit' AND source_ref IN (" + in_list +
-                   ")"),
+                                   "audit.findings f WHERE f.id IN (" +
+                                   in_list + ")"));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM clue.clues WHERE source_system = 'audit' AND source_ref IN (" + in_list + ")"),
             static_cast<int64_t>(findings.size()));
   Say("without redis: %zu referrals, each with its clue, %.1f s after the burst began", findings.size(), Seconds(t0));
 
@@ -892,8 +910,11 @@ TEST_F(ReferralCrash, ReferralsGoThroughWhileRedisIsDownAndTheCacheReturns) {
                 " --save '' --appendonly no --daemonize yes --pidfile " + redis_dir + "/redis.pid --logfile " +
                 g_stack->run_dir() + "/logs/redis.log");
   ASSERT_EQ(r.code, 0) << r.out;
-  ASSERT_GE(WaitUntil([&] { return Sh("redis-cli -h 127.0.0.1 -p " + redis_port + " ping").out.find("PONG") !=
-                                   std::string::npos; }, 20s), 0);
+  ASSERT_GE(
+      WaitUntil(
+          [&] { return Sh("redis-cli -h 127.0.0.1 -p " + redis_port + " ping").out.find("PONG") != std::string::npos; },
+          20s),
+      0);
   // The services retry Redis once a second: the first pair of calls after that fills the
   // cache and then reads it.
   std::this_thread::sleep_for(1500ms);

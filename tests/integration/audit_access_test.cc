@@ -45,7 +45,6 @@ using namespace ::sm::audit::stack;  // NOLINT: the shared fixture and its helpe
 
 class AuditAccessTest : public AuditStack {
  protected:
-
   // The prepared items, made once for the suite: an engagement at the Fucheng branch, a
   // finding there referred to the discipline group whose clue is concluded, and a
   // rectification of it owned by the traffic police division.
@@ -388,7 +387,8 @@ TEST_F(AuditAccessTest, EveryRpcRoleAndRelationThroughTheService) {
     for (std::string_view role_name : access::kAllRoles) {
       const std::string role(role_name);
       bool callable = false;
-      for (Relation r : access::kAllRelations) callable = callable || access::Cell(probe.rpc, role, r) != Outcome::kDenied;
+      for (Relation r : access::kAllRelations)
+        callable = callable || access::Cell(probe.rpc, role, r) != Outcome::kDenied;
       for (Relation rel : access::kAllRelations) {
         // A feed has no item: one unit is enough.
         if (probe.item == Item::kNone && rel != Relation::kUnrelated) continue;
@@ -399,8 +399,8 @@ TEST_F(AuditAccessTest, EveryRpcRoleAndRelationThroughTheService) {
         const Answer got = probe.call(who);
         const grpc::StatusCode code = got.status.error_code();
         const std::string where = std::string(access::RpcName(probe.rpc)) + " / " + role + " / unit " +
-                                  std::string(access::RelationName(rel)) + " (to the item: " +
-                                  std::string(access::RelationName(held)) + "), want " +
+                                  std::string(access::RelationName(rel)) +
+                                  " (to the item: " + std::string(access::RelationName(held)) + "), want " +
                                   std::string(access::OutcomeName(want)) + ", got " + std::to_string(code) + " " +
                                   got.status.error_message();
         ++cells;
@@ -613,8 +613,7 @@ TEST_F(AuditAccessTest, StatisticsAreScopedToTheCallersUnit) {
 
   // No other role sees figures, whatever the unit.
   for (const char* role : {"admin", "discipline", "inspector", "staff", "service", "custodian"}) {
-    EXPECT_EQ(stats(Who{UnitId("fucheng-branch"), {role}}, "fucheng-branch", &got),
-              grpc::StatusCode::PERMISSION_DENIED)
+    EXPECT_EQ(stats(Who{UnitId("fucheng-branch"), {role}}, "fucheng-branch", &got), grpc::StatusCode::PERMISSION_DENIED)
         << role;
   }
   // A malformed unit is still named as such.

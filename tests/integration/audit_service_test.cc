@@ -40,7 +40,6 @@ using namespace ::sm::audit::stack;  // NOLINT: the shared fixture and its helpe
 
 class AuditServiceTest : public AuditStack {
  protected:
-
   v1::Engagement Engagement(const std::string& audited = "fucheng-branch") {
     v1::CreateEngagementRequest r;
     r.set_request_id(NewUuid());
@@ -104,7 +103,6 @@ class AuditServiceTest : public AuditStack {
     }
     return f;
   }
-
 };
 
 TEST_F(AuditServiceTest, AReferredFindingBecomesOneClueAndShowsItsOutcome) {
@@ -122,13 +120,15 @@ TEST_F(AuditServiceTest, AReferredFindingBecomesOneClueAndShowsItsOutcome) {
   EXPECT_EQ(f.referral().state(), v1::REFERRAL_STATE_DELIVERED);
   ASSERT_FALSE(f.referral().clue_id().empty());
   EXPECT_EQ(f.referral().clue_number().rfind("XS-2026-", 0), 0u);
-  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues WHERE source_system = 'audit' AND source_ref = '" + f.id() + "'"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues WHERE source_system = 'audit' AND source_ref = '" + f.id() + "'"),
+            1);
 
   // A crash after the clue was registered but before the outbox row was marked: the relay
   // delivers again, and the receiver answers with the same clue.
   Sql("UPDATE audit.outbox SET state = 'pending', delivered_at = NULL");
   ASSERT_TRUE(relay_->RunOnce().ok());
-  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues WHERE source_system = 'audit' AND source_ref = '" + f.id() + "'"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues WHERE source_system = 'audit' AND source_ref = '" + f.id() + "'"),
+            1);
   EXPECT_EQ(Get(f.id(), auditor).referral().clue_id(), f.referral().clue_id());
 
   // The discipline group receives it as an offer from the audit office, and handles it.
@@ -169,7 +169,8 @@ TEST_F(AuditServiceTest, APoisonCommandIsParkedAndTheRestKeepFlowing) {
   ASSERT_TRUE(depth.ok());
   EXPECT_EQ(depth->pending, 0);
   EXPECT_GE(depth->dead, 1);
-  EXPECT_EQ(Count("SELECT count(*) FROM audit.outbox WHERE state = 'dead' AND last_error LIKE '%INVALID_ARGUMENT%'"), depth->dead);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit.outbox WHERE state = 'dead' AND last_error LIKE '%INVALID_ARGUMENT%'"),
+            depth->dead);
   // Dead commands are never retried.
   ASSERT_TRUE(relay_->RunOnce().ok());
   EXPECT_EQ(Count("SELECT max(attempts) FROM audit.outbox WHERE state = 'dead'"), 1);
@@ -205,8 +206,11 @@ TEST_F(AuditServiceTest, ADeadReferralIsRetriedByTheAuditUnit) {
   // The cause: a command clue-service refuses for good (kept aside, to be fixed later).
   const std::string key = "'finding:" + f.id() + "'";
   Sql("DROP TABLE IF EXISTS public.saved_command; "
-      "CREATE TABLE public.saved_command AS SELECT dedupe_key, payload FROM audit.outbox WHERE dedupe_key = " + key + "; "
-      "UPDATE audit.outbox SET payload = '\\x0a0b'::bytea WHERE dedupe_key = " + key);
+      "CREATE TABLE public.saved_command AS SELECT dedupe_key, payload FROM audit.outbox WHERE dedupe_key = " +
+      key +
+      "; "
+      "UPDATE audit.outbox SET payload = '\\x0a0b'::bytea WHERE dedupe_key = " +
+      key);
   ASSERT_TRUE(relay_->RunOnce().ok());
   f = Get(f.id(), auditor);
   ASSERT_EQ(f.referral().state(), v1::REFERRAL_STATE_DEAD);
@@ -223,7 +227,8 @@ TEST_F(AuditServiceTest, ADeadReferralIsRetriedByTheAuditUnit) {
   EXPECT_EQ(Call(stub_.get(), group, &v1::AuditService::Stub::RetryReferral, r, &reply).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   const Who other_auditor{UnitId("fucheng-branch"), {"auditor"}};
-  const grpc::StatusCode other = Call(stub_.get(), other_auditor, &v1::AuditService::Stub::RetryReferral, r, &reply).error_code();
+  const grpc::StatusCode other =
+      Call(stub_.get(), other_auditor, &v1::AuditService::Stub::RetryReferral, r, &reply).error_code();
   EXPECT_TRUE(other == grpc::StatusCode::PERMISSION_DENIED || other == grpc::StatusCode::NOT_FOUND) << other;
   auto no_reason = r;
   no_reason.clear_reason();
@@ -235,7 +240,9 @@ TEST_F(AuditServiceTest, ADeadReferralIsRetriedByTheAuditUnit) {
   grpc::Status s = Call(stub_.get(), auditor, &v1::AuditService::Stub::RetryReferral, r, &reply);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(reply.finding().referral().state(), v1::REFERRAL_STATE_PENDING);
-  EXPECT_EQ(Count("SELECT count(*) FROM audit.outbox WHERE dedupe_key = 'finding:" + f.id() + "' AND state = 'pending' AND attempts = 0"), 1);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit.outbox WHERE dedupe_key = 'finding:" + f.id() +
+                  "' AND state = 'pending' AND attempts = 0"),
+            1);
   ASSERT_TRUE(relay_->RunOnce().ok());
   f = Get(f.id(), auditor);
   EXPECT_EQ(f.referral().state(), v1::REFERRAL_STATE_DELIVERED) << f.referral().last_error();
@@ -468,11 +475,13 @@ TEST_F(AuditServiceTest, AccessAndBadInputs) {
                 .error_code(),
             grpc::StatusCode::NOT_FOUND);
   // Before referral the discipline group does not see it.
-  EXPECT_EQ(Call(stub_.get(), Who{UnitId("discipline-group"), {"discipline"}}, &v1::AuditService::Stub::GetFinding, g,
-                 &out).error_code(),
-            grpc::StatusCode::NOT_FOUND);
-  EXPECT_TRUE(Call(stub_.get(), Who{UnitId("bureau-party-committee"), {"oversight"}}, &v1::AuditService::Stub::GetFinding,
-                   g, &out).ok());
+  EXPECT_EQ(
+      Call(stub_.get(), Who{UnitId("discipline-group"), {"discipline"}}, &v1::AuditService::Stub::GetFinding, g, &out)
+          .error_code(),
+      grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(Call(stub_.get(), Who{UnitId("bureau-party-committee"), {"oversight"}},
+                   &v1::AuditService::Stub::GetFinding, g, &out)
+                  .ok());
   // Another unit's staff cannot open an engagement, nor an auditor in another unit's name.
   v1::CreateEngagementRequest c;
   c.set_request_id(NewUuid());
@@ -485,9 +494,10 @@ TEST_F(AuditServiceTest, AccessAndBadInputs) {
   v1::EngagementReply er;
   EXPECT_EQ(Call(stub_.get(), auditor, &v1::AuditService::Stub::CreateEngagement, c, &er).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(Call(stub_.get(), Who{UnitId("gaoxin-branch"), {"staff"}}, &v1::AuditService::Stub::CreateEngagement, c, &er)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      Call(stub_.get(), Who{UnitId("gaoxin-branch"), {"staff"}}, &v1::AuditService::Stub::CreateEngagement, c, &er)
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   struct Case {
     const char* field;
     std::function<void(v1::CreateEngagementRequest&)> spoil;
@@ -637,18 +647,19 @@ TEST_F(AuditServiceTest, TheConsumerAppliesEveryClueEventOnceWhileWritersRace) {
   for (auto& t : writers) t.join();
   ASSERT_EQ(failures.load(), 0);
   for (int i = 0; i < 12; ++i) {
-    v1::Finding f = WaitFor(findings[i].id(), [](const v1::Finding& x) {
-      return x.referral().clue_state() == v1::CLUE_STATE_CONCLUDED;
-    });
+    v1::Finding f = WaitFor(findings[i].id(),
+                            [](const v1::Finding& x) { return x.referral().clue_state() == v1::CLUE_STATE_CONCLUDED; });
     EXPECT_EQ(f.referral().clue_state(), v1::CLUE_STATE_CONCLUDED) << i;
     EXPECT_EQ(f.referral().outcome_form(), i % 2 ? v1::SUPERVISION_FORM_1 : v1::SUPERVISION_FORM_2) << i;
     EXPECT_EQ(f.referral().outcome_feedback(), "fb-" + std::to_string(i));
     EXPECT_EQ(f.referral().disposition(), v1::DISPOSITION_METHOD_TALK_OR_LETTER);
     // Each clue event took effect once: one record of each on the finding's chain.
     EXPECT_EQ(Count("SELECT count(*) FROM audit.audit_events WHERE aggregate_id = '" + f.id() +
-                    "' AND type = 'clue_concluded'"), 1);
+                    "' AND type = 'clue_concluded'"),
+              1);
     EXPECT_EQ(Count("SELECT count(*) FROM audit.audit_events WHERE aggregate_id = '" + f.id() +
-                    "' AND type = 'clue_accepted'"), 1);
+                    "' AND type = 'clue_accepted'"),
+              1);
   }
   EXPECT_EQ(Count("SELECT count(*) FROM audit.consumer_cursors WHERE name = 'clue-events' AND cursor <> ''"), 1);
 }
@@ -689,11 +700,11 @@ TEST_F(ReferralLinkTest, ClueLinkedIsWrittenOnceWhicheverPathArrivesFirst) {
     registered.set_clue_id(clue_id);
     registered.set_seq(1);
     registered.set_type("registered");
-    registered.set_data_json(nlohmann::json{{"number", reply.clue().number()},
-                                            {"referral", {{"system", "audit"}, {"ref", f.id()}}}}
-                                 .dump());
+    registered.set_data_json(
+        nlohmann::json{{"number", reply.clue().number()}, {"referral", {{"system", "audit"}, {"ref", f.id()}}}}.dump());
     auto relay = [&] {
-      return db::WithTransaction(*audit_pool_, [&](db::Tx& tx) { return store_->ReferralDelivered(tx, f.id(), reply); });
+      return db::WithTransaction(*audit_pool_,
+                                 [&](db::Tx& tx) { return store_->ReferralDelivered(tx, f.id(), reply); });
     };
     auto feed = [&] {
       return db::WithTransaction(*audit_pool_, [&](db::Tx& tx) { return store_->ApplyClueEvent(tx, registered); });

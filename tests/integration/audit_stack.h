@@ -89,8 +89,8 @@ class AuditStack : public ::testing::Test {
     service_ = new AuditServiceImpl(store_, verifier_, calendar_, Policy{30, 50, 90}, *clock_, redis_, nullptr);
     server::Config sc;
     server_ = std::move(*server::Server::Start(sc, {clue_service_, service_})).release();
-    channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+    channel_ = new std::shared_ptr<grpc::Channel>(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
     auto token = [] { return Token(Who{"", {"service"}}); };
     // As main wires them (services/audit/referrals.h); the relay is driven by the tests.
     referrals_ = new Referrals(store_, env.Pool("sm_audit", "audit"), audit_pool_, *channel_, token);

@@ -70,20 +70,33 @@ class AuditTamperTest : public ::testing::Test {
         .row_edits =
             [](const std::string& id) {
               if (findings_.count(id) == 0) {
-                return std::vector<std::string>{
-                    "state = state || '_X'", "title = title || ' (edited)'", "audited_unit_id = gen_random_uuid()",
-                    "audited_person_id = gen_random_uuid()", "period_to = period_to + 1", "version = version + 1",
-                    "kind = kind || '_X'", "it_stage = it_stage || '_X'", "created_at = created_at - interval '1 day'"};
+                return std::vector<std::string>{"state = state || '_X'",
+                                                "title = title || ' (edited)'",
+                                                "audited_unit_id = gen_random_uuid()",
+                                                "audited_person_id = gen_random_uuid()",
+                                                "period_to = period_to + 1",
+                                                "version = version + 1",
+                                                "kind = kind || '_X'",
+                                                "it_stage = it_stage || '_X'",
+                                                "created_at = created_at - interval '1 day'"};
               }
-              return std::vector<std::string>{
-                  "title = title || ' (edited)'", "description = description || '.'", "amount_fen = amount_fen + 1",
-                  "severity = severity || '!'", "responsible_unit_id = gen_random_uuid()",
-                  "responsible_person_id = gen_random_uuid()", "evidence_refs = evidence_refs || ARRAY['forged']",
-                  "referral_state = referral_state || '_X'", "referral_to = gen_random_uuid()",
-                  "clue_number = coalesce(clue_number, '') || 'x'", "clue_state = coalesce(clue_state, '') || 'X'",
-                  "disposition = coalesce(disposition, '') || 'X'", "outcome_form = coalesce(outcome_form, 0) + 1",
-                  "outcome_feedback = coalesce(outcome_feedback, '') || '.'", "referral_error = 'forged'",
-                  "recurring = NOT recurring", "version = version + 1"};
+              return std::vector<std::string>{"title = title || ' (edited)'",
+                                              "description = description || '.'",
+                                              "amount_fen = amount_fen + 1",
+                                              "severity = severity || '!'",
+                                              "responsible_unit_id = gen_random_uuid()",
+                                              "responsible_person_id = gen_random_uuid()",
+                                              "evidence_refs = evidence_refs || ARRAY['forged']",
+                                              "referral_state = referral_state || '_X'",
+                                              "referral_to = gen_random_uuid()",
+                                              "clue_number = coalesce(clue_number, '') || 'x'",
+                                              "clue_state = coalesce(clue_state, '') || 'X'",
+                                              "disposition = coalesce(disposition, '') || 'X'",
+                                              "outcome_form = coalesce(outcome_form, 0) + 1",
+                                              "outcome_feedback = coalesce(outcome_feedback, '') || '.'",
+                                              "referral_error = 'forged'",
+                                              "recurring = NOT recurring",
+                                              "version = version + 1"};
             },
         .child_edits = {"UPDATE rectifications SET state = 'RECTIFICATION_STATE_SIGNED_OFF', last_note = 'signed off "
                         "quietly' WHERE finding_id = $1::uuid",
@@ -225,9 +238,8 @@ class AuditTamperTest : public ::testing::Test {
     m.set_request_id(NewUuid());
     m.set_rectification_id(r->rectification().id());
     m.set_summary("done, see attachment " + std::to_string(kind));
-    auto submitted = Walk(m, auth::Principal{.user = "owner",
-                                             .unit = x.owner_unit_id(),
-                                             .roles = {std::string(auth::kRoleStaff)}});
+    auto submitted =
+        Walk(m, auth::Principal{.user = "owner", .unit = x.owner_unit_id(), .roles = {std::string(auth::kRoleStaff)}});
     ASSERT_TRUE(submitted.ok()) << submitted.status();
   }
 
@@ -236,7 +248,7 @@ class AuditTamperTest : public ::testing::Test {
   static PgStore* store_;
   static std::set<std::string> findings_;       // the other aggregates are engagements
   static std::set<std::string> with_findings_;  // engagements that have findings
-  static inline workdays::Calendar calendar_;    // Monday to Friday
+  static inline workdays::Calendar calendar_;   // Monday to Friday
 };
 
 db::Pool* AuditTamperTest::pool_;

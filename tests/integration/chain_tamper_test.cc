@@ -77,13 +77,18 @@ class ChainTamperTest : public ::testing::Test {
         .row_edits =
             [](const std::string&) {
               return std::vector<std::string>{
-                  "state = CASE WHEN state = 'CLUE_STATE_CONCLUDED' THEN 'CLUE_STATE_HELD' ELSE 'CLUE_STATE_CONCLUDED' END",
-                  "holding_unit_id = gen_random_uuid()", "version = version + 1", "handler_person_id = gen_random_uuid()",
+                  "state = CASE WHEN state = 'CLUE_STATE_CONCLUDED' THEN 'CLUE_STATE_HELD' ELSE 'CLUE_STATE_CONCLUDED' "
+                  "END",
+                  "holding_unit_id = gen_random_uuid()",
+                  "version = version + 1",
+                  "handler_person_id = gen_random_uuid()",
                   "offered_to_unit_id = gen_random_uuid()",
                   "deadline_at = coalesce(deadline_at, now()) + interval '30 days'",
                   "disposition_reason = 'shelved quietly', disposition_method = 'DISPOSITION_METHOD_SHELVE'",
-                  "outcome_feedback = 'nothing found', outcome_form = 0", "details_sealed = 'v1:forged'",
-                  "summary = summary || ' (edited)'", "overdue = NOT overdue"};
+                  "outcome_feedback = 'nothing found', outcome_form = 0",
+                  "details_sealed = 'v1:forged'",
+                  "summary = summary || ' (edited)'",
+                  "overdue = NOT overdue"};
             },
         .child_edits = {"UPDATE clue_subjects SET display_name = 'someone else' WHERE clue_id = $1::uuid"},
         .delete_whole =

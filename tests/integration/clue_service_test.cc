@@ -74,8 +74,8 @@ class ClueServiceTest : public ::testing::Test {
     scanner_ = new OverdueScanner(store_, *clock_);
     server::Config sc;
     server_ = std::move(*server::Server::Start(sc, {service_})).release();
-    channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+    channel_ = new std::shared_ptr<grpc::Channel>(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
   }
   static void TearDownTestSuite() {
     server_->Shutdown(std::chrono::milliseconds(100));
@@ -489,8 +489,10 @@ TEST_F(ClueServiceTest, ConcurrentRegistrationsShareTransactionsAndEachIsWholeAn
         auto r = Petition("kexin-branch-discipline-committee");
         r.set_summary("并发登记 " + std::to_string(t) + "-" + std::to_string(i));
         grpc::Status st = call(group, r, &out);
-        if (st.ok()) ids[t].push_back(out.clue().id());
-        else ++failed;
+        if (st.ok())
+          ids[t].push_back(out.clue().id());
+        else
+          ++failed;
       }
       v1::ClueReply out;
       auto referral = Petition("audit-office");
@@ -498,15 +500,20 @@ TEST_F(ClueServiceTest, ConcurrentRegistrationsShareTransactionsAndEachIsWholeAn
       referral.set_channel(v1::RECEIPT_CHANNEL_SYSTEM);
       referral.set_source_system("audit");
       referral.set_source_ref(shared_ref);
-      if (call(audit_service, referral, &out).ok()) referral_ids[t] = out.clue().id();
-      else ++failed;
+      if (call(audit_service, referral, &out).ok())
+        referral_ids[t] = out.clue().id();
+      else
+        ++failed;
       if (t < 3) {
         auto r = repeated;
         if (t == 2) r.set_summary("同一请求号，不同内容");
         grpc::Status st = call(group, r, &out);
-        if (st.ok()) repeat_ids[t] = out.clue().id();
-        else if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT) ++refused;
-        else ++failed;
+        if (st.ok())
+          repeat_ids[t] = out.clue().id();
+        else if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT)
+          ++refused;
+        else
+          ++failed;
       }
     });
   }
@@ -529,7 +536,8 @@ TEST_F(ClueServiceTest, ConcurrentRegistrationsShareTransactionsAndEachIsWholeAn
   EXPECT_EQ(Count("SELECT count(DISTINCT number) FROM clue.clues WHERE id IN (" + fresh + ")"), kThreads * kEach);
   EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_subjects WHERE clue_id IN (" + fresh + ")"), kThreads * kEach);
   EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_custody WHERE clue_id IN (" + fresh + ")"), kThreads * kEach);
-  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues c WHERE c.id IN (" + fresh + ") AND c.chain_len = 1 AND "
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues c WHERE c.id IN (" + fresh +
+                  ") AND c.chain_len = 1 AND "
                   "c.chain_head = (SELECT hash FROM clue.clue_events e WHERE e.clue_id = c.id AND e.seq = 1)"),
             kThreads * kEach);
   for (size_t i = 0; i < 5; ++i) {
@@ -578,7 +586,7 @@ TEST_F(ClueServiceTest, DirectoryChangesReachRegistrationOnceTheGenerationMoves)
 // read RPC for each standing of the caller's unit (holder, offeree, supervisor, sender,
 // past offeree, parent of the holder, unrelated, oversight), each role, at clearance 0 and 1.
 TEST_F(ClueServiceTest, AccessTableCellByCell) {
-  const std::string a = UnitId("kexin-branch-discipline-committee");   // registered it: sender
+  const std::string a = UnitId("kexin-branch-discipline-committee");    // registered it: sender
   const std::string b = UnitId("fucheng-branch-discipline-committee");  // holds it
   const std::string c_unit = UnitId("discipline-commission");           // offered it now
   const std::string d = UnitId("discipline-group");                     // escalated to: supervisor
@@ -630,8 +638,9 @@ TEST_F(ClueServiceTest, AccessTableCellByCell) {
       {"holder, no role", b, {}, kDenied, kDenied, kDenied},
   };
   auto code_of = [](Expect x) {
-    return x == kDenied ? grpc::StatusCode::PERMISSION_DENIED
-                        : x == kHidden ? grpc::StatusCode::NOT_FOUND : grpc::StatusCode::OK;
+    return x == kDenied   ? grpc::StatusCode::PERMISSION_DENIED
+           : x == kHidden ? grpc::StatusCode::NOT_FOUND
+                          : grpc::StatusCode::OK;
   };
   int checked = 0;
   for (const Cell& cell : cells) {
@@ -703,11 +712,12 @@ TEST_F(ClueServiceTest, AccessTableCellByCell) {
     std::string label, unit;
     grpc::StatusCode transfer, accept;
   };
-  for (const Act& act : std::vector<Act>{{"offeree", c_unit, grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::OK},
-                                         {"supervisor", d, grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::PERMISSION_DENIED},
-                                         {"sender", a, grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::PERMISSION_DENIED},
-                                         {"past offeree", e, grpc::StatusCode::NOT_FOUND, grpc::StatusCode::NOT_FOUND},
-                                         {"unrelated", unrelated, grpc::StatusCode::NOT_FOUND, grpc::StatusCode::NOT_FOUND}}) {
+  for (const Act& act :
+       std::vector<Act>{{"offeree", c_unit, grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::OK},
+                        {"supervisor", d, grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::PERMISSION_DENIED},
+                        {"sender", a, grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::PERMISSION_DENIED},
+                        {"past offeree", e, grpc::StatusCode::NOT_FOUND, grpc::StatusCode::NOT_FOUND},
+                        {"unrelated", unrelated, grpc::StatusCode::NOT_FOUND, grpc::StatusCode::NOT_FOUND}}) {
     SCOPED_TRACE(act.label);
     v1::GetClueRequest g;
     g.set_clue_id(clue.id());
@@ -855,7 +865,8 @@ TEST_F(ClueServiceTest, AccessIsDeniedByDefault) {
     EXPECT_EQ(stub_->GetClue(&ctx, g, &out).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   }
   // Oversight sees every clue, with details given clearance.
-  ASSERT_TRUE(Call(Who{UnitId("bureau-party-committee"), {"oversight"}}, &v1::ClueService::Stub::GetClue, g, &out).ok());
+  ASSERT_TRUE(
+      Call(Who{UnitId("bureau-party-committee"), {"oversight"}}, &v1::ClueService::Stub::GetClue, g, &out).ok());
   EXPECT_FALSE(out.details().empty());
   // The holder with internal clearance reads details; without clearance they are withheld.
   ASSERT_TRUE(Call(group, &v1::ClueService::Stub::GetClue, g, &out).ok());
@@ -1063,9 +1074,9 @@ TEST_F(RevealTest, OnlyClearedStaffOfTheHoldingUnitMayAskAndOnlyForANamedReporte
   EXPECT_EQ(Ask(Who{UnitId("gaoxin-branch"), {"discipline"}, 3, "outsider"}, c.id(), &out).error_code(),
             grpc::StatusCode::NOT_FOUND);
   // Oversight sees the clue but does not hold it.
-  EXPECT_EQ(Ask(Who{UnitId("bureau-party-committee"), {"discipline", "oversight"}, 3, "overseer"}, c.id(), &out)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      Ask(Who{UnitId("bureau-party-committee"), {"discipline", "oversight"}, 3, "overseer"}, c.id(), &out).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Ask(custodians_[0], c.id(), &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
   auto anonymous = Petition("discipline-group");
   anonymous.mutable_reporter()->Clear();
@@ -1169,9 +1180,9 @@ TEST_F(RevealTest, AnApprovalIsUsableOnlyWithinItsWindow) {
   v1::RevealRequest got;
   ASSERT_TRUE(Call(requester_, &v1::ClueService::Stub::GetRevealRequest, g, &got).ok());
   EXPECT_EQ(got.state(), v1::REVEAL_STATE_EXPIRED);
-  EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_events WHERE clue_id = '" + c.id() +
-                  "' AND type = 'reporter_revealed'"),
-            1);
+  EXPECT_EQ(
+      Count("SELECT count(*) FROM clue.clue_events WHERE clue_id = '" + c.id() + "' AND type = 'reporter_revealed'"),
+      1);
 }
 
 TEST_F(RevealTest, ConcurrentDecisionsNeitherLoseNorDoubleCountAVote) {
@@ -1198,9 +1209,9 @@ TEST_F(RevealTest, ConcurrentDecisionsNeitherLoseNorDoubleCountAVote) {
     EXPECT_EQ(std::count(codes.begin(), codes.end(), grpc::StatusCode::OK), 2) << "round " << round;
     EXPECT_EQ(std::count(codes.begin(), codes.end(), grpc::StatusCode::FAILED_PRECONDITION), 1) << "round " << round;
     EXPECT_EQ(Count("SELECT count(*) FROM clue.reveal_decisions WHERE reveal_request_id = '" + id + "'"), 2);
-    EXPECT_EQ(Count("SELECT count(*) FROM clue.reveal_requests WHERE id = '" + id +
-                    "' AND state = 'REVEAL_STATE_APPROVED'"),
-              1);
+    EXPECT_EQ(
+        Count("SELECT count(*) FROM clue.reveal_requests WHERE id = '" + id + "' AND state = 'REVEAL_STATE_APPROVED'"),
+        1);
     // One custodian twice at once, with two keys: one vote.
     const std::string twice = Asked(c.id());
     threads.clear();
@@ -1380,7 +1391,7 @@ TEST_F(ClueServiceTest, RecusalBlocksSubjectsAndTheirChainOfCommand) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
   // Someone of the holding unit may handle it.
   a.set_handler_person_id(PersonIn("fucheng-branch-discipline-committee"));
-  ASSERT_TRUE(Call(station, &v1::ClueService::Stub::AssignHandler, a, &r).ok()) ;
+  ASSERT_TRUE(Call(station, &v1::ClueService::Stub::AssignHandler, a, &r).ok());
   EXPECT_EQ(r.clue().handler_person_id(), a.handler_person_id());
 }
 
@@ -1407,7 +1418,8 @@ TEST_F(ClueServiceTest, TamperingIsDetectedAtTheExactEvent) {
     v1::VerifyChainRequest v;
     v.set_clue_id(id);
     v1::VerifyChainResponse out;
-    EXPECT_TRUE(Call(Who{UnitId("bureau-party-committee"), {"oversight"}}, &v1::ClueService::Stub::VerifyChain, v, &out).ok());
+    EXPECT_TRUE(
+        Call(Who{UnitId("bureau-party-committee"), {"oversight"}}, &v1::ClueService::Stub::VerifyChain, v, &out).ok());
     return out;
   };
   const std::string intact = make();
@@ -1415,7 +1427,8 @@ TEST_F(ClueServiceTest, TamperingIsDetectedAtTheExactEvent) {
   EXPECT_EQ(verify(intact).events(), 3);
 
   const std::string edited = make();
-  Sql("UPDATE clue.clue_events SET data = replace(data, 'OFFERED', 'x') || ' ' WHERE clue_id = '" + edited + "' AND seq = 2");
+  Sql("UPDATE clue.clue_events SET data = replace(data, 'OFFERED', 'x') || ' ' WHERE clue_id = '" + edited +
+      "' AND seq = 2");
   auto v = verify(edited);
   EXPECT_FALSE(v.intact());
   EXPECT_EQ(v.first_broken_seq(), 2);
@@ -1487,8 +1500,12 @@ TEST_F(ClueServiceTest, CheckpointsAreSignedExportedAndCatchDeletedClues) {
   for (const auto& h : e.heads()) has_kept |= h.aggregate_id() == kept.id() && h.chain_len() == 1;
   EXPECT_TRUE(has_kept);
   // Whoever keeps the export checks it with the service's public key alone.
-  chain::Checkpoint back{.id = e.id(), .service = e.service(), .taken_at_micros = db::Micros(e.taken_at()),
-                         .aggregates = e.aggregates(), .merkle_root = e.merkle_root(), .kid = e.kid(),
+  chain::Checkpoint back{.id = e.id(),
+                         .service = e.service(),
+                         .taken_at_micros = db::Micros(e.taken_at()),
+                         .aggregates = e.aggregates(),
+                         .merkle_root = e.merkle_root(),
+                         .kid = e.kid(),
                          .signature = e.signature()};
   const std::string public_pem = *crypto::PublicKeyPem(std::string(auth::kDevelopmentServiceKey));
   EXPECT_TRUE(crypto::VerifyEs256(public_pem, chain::SignedBytes(back), e.signature()).ok());
@@ -1539,15 +1556,20 @@ TEST_F(ClueServiceTest, SensitiveCanaryNeverReachesTheDatabaseInClearOrTheLogs) 
   v1::Clue out;
   ASSERT_TRUE(Call(group, &v1::ClueService::Stub::GetClue, g, &out).ok());
   EXPECT_NE(out.details().find(canary), std::string::npos);  // the holder can read it
-  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues WHERE details_sealed LIKE '%CANARY%' OR reporter_sealed LIKE '%CANARY%'"
-                  " OR summary LIKE '%CANARY%'"), 0);
+  EXPECT_EQ(
+      Count("SELECT count(*) FROM clue.clues WHERE details_sealed LIKE '%CANARY%' OR reporter_sealed LIKE '%CANARY%'"
+            " OR summary LIKE '%CANARY%'"),
+      0);
   EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_events WHERE data LIKE '%CANARY%'"), 0);
-  EXPECT_EQ(Count("SELECT count(*) FROM clue.idempotency WHERE position('CANARY' in encode(response, 'escape')) > 0"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.idempotency WHERE position('CANARY' in encode(response, 'escape')) > 0"),
+            0);
   EXPECT_EQ(captured.str().find(canary), std::string::npos);
   EXPECT_NE(captured.str().find("RegisterClue"), std::string::npos);  // the log did capture the calls
   // Nor does it reach Redis (which holds statistics and directory lookups only).
   v1::ClueStats stats;
-  ASSERT_TRUE(Call(Who{group.unit, {"dashboard"}}, &v1::ClueService::Stub::GetClueStats, v1::GetClueStatsRequest(), &stats).ok());
+  ASSERT_TRUE(
+      Call(Who{group.unit, {"dashboard"}}, &v1::ClueService::Stub::GetClueStats, v1::GetClueStatsRequest(), &stats)
+          .ok());
   auto keys = redis_->Command({"KEYS", "*"});
   ASSERT_TRUE(keys.ok());
   ASSERT_GT((*keys)->elements, 0u);
@@ -1592,7 +1614,7 @@ TEST_F(ClueServiceTest, ListFiltersAndPagesWithChineseTextSearch) {
   }
   ASSERT_EQ(seen.size(), 7u);
   EXPECT_NE(seen[0].find("第6条"), std::string::npos);  // newest first
-  l.set_category(v1::CLUE_CATEGORY_POLITICAL);  // a token is bound to its filters
+  l.set_category(v1::CLUE_CATEGORY_POLITICAL);          // a token is bound to its filters
   v1::ListCluesResponse resp;
   grpc::Status s = Call(group, &v1::ClueService::Stub::ListClues, l, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -1611,7 +1633,8 @@ TEST_F(ClueServiceTest, LeaderOfTheHoldingUnitExtendsTheDeadline) {
   x.set_reason("需调取银行流水");
   v1::ClueReply r;
   // A non-leader (or a token whose subject is not a person) cannot approve.
-  EXPECT_EQ(Call(group, &v1::ClueService::Stub::ExtendDeadline, x, &r).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(group, &v1::ClueService::Stub::ExtendDeadline, x, &r).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
   Who leader{group_unit, {"discipline"}, 1, PersonIn("discipline-group", true)};
   ASSERT_TRUE(Call(leader, &v1::ClueService::Stub::ExtendDeadline, x, &r).ok());
   // 2025-02-07 + 5 working days (02-08 is a make-up Saturday) = 2025-02-13.
@@ -1713,9 +1736,10 @@ TEST_F(ClueServiceTest, CommissionInterventionInStep) {
   m.set_expected_version(c.version());
   m.set_note("市纪委监委同步介入");
   v1::ClueReply r;
-  EXPECT_EQ(Call(Who{UnitId("gaoxin-branch"), {"discipline", "oversight"}}, &v1::ClueService::Stub::MarkIntervention, m, &r)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      Call(Who{UnitId("gaoxin-branch"), {"discipline", "oversight"}}, &v1::ClueService::Stub::MarkIntervention, m, &r)
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   const Who commission{UnitId("discipline-commission"), {"discipline", "oversight"}};
   ASSERT_TRUE(Call(commission, &v1::ClueService::Stub::MarkIntervention, m, &r).ok());
   EXPECT_TRUE(r.clue().intervened());
@@ -1853,8 +1877,10 @@ TEST_F(ClueServiceTest, SubscriberSeesEveryEventExactlyOnceWhileWritersRace) {
   const v1::Clue victim = Register(group, Petition("discipline-group"));
   pqxx::connection slow_conn(Conn());
   pqxx::work slow(slow_conn);
-  slow.exec("INSERT INTO clue.clue_events (clue_id, seq, type, actor, actor_unit_id, at, data, prev_hash, hash) "
-            "VALUES ('" + victim.id() + "', 1000, 'slow_writer', 'test', '', now(), '{}', '', '')");
+  slow.exec(
+      "INSERT INTO clue.clue_events (clue_id, seq, type, actor, actor_unit_id, at, data, prev_hash, hash) "
+      "VALUES ('" +
+      victim.id() + "', 1000, 'slow_writer', 'test', '', now(), '{}', '', '')");
   std::vector<std::thread> writers;
   for (int w = 0; w < 6; ++w) {
     writers.emplace_back([&] {
@@ -2045,8 +2071,10 @@ TEST_F(ClueServiceTest, TwentySubscribersShareOneFeedReaderAndEachGetsEveryEvent
   const v1::Clue victim = Register(group, Petition("discipline-group"));
   pqxx::connection slow_conn(Conn());
   pqxx::work slow(slow_conn);
-  slow.exec("INSERT INTO clue.clue_events (clue_id, seq, type, actor, actor_unit_id, at, data, prev_hash, hash) "
-            "VALUES ('" + victim.id() + "', 1000, 'slow_writer', 'test', '', now(), '{}', '', '')");
+  slow.exec(
+      "INSERT INTO clue.clue_events (clue_id, seq, type, actor, actor_unit_id, at, data, prev_hash, hash) "
+      "VALUES ('" +
+      victim.id() + "', 1000, 'slow_writer', 'test', '', now(), '{}', '', '')");
   std::vector<std::thread> writers;
   for (int w = 0; w < 6; ++w) {
     writers.emplace_back([&] {
@@ -2073,9 +2101,10 @@ TEST_F(ClueServiceTest, TwentySubscribersShareOneFeedReaderAndEachGetsEveryEvent
   {
     pqxx::connection conn(Conn());
     pqxx::work tx(conn);
-    for (const auto& r : tx.exec(
-             "SELECT clue_id::text || '/' || seq FROM clue.clue_events WHERE (xid::text::bigint, gseq) > (" +
-             cursor.substr(0, cursor.find(':')) + ", " + cursor.substr(cursor.find(':') + 1) + ") ORDER BY xid, gseq")) {
+    for (const auto& r :
+         tx.exec("SELECT clue_id::text || '/' || seq FROM clue.clue_events WHERE (xid::text::bigint, gseq) > (" +
+                 cursor.substr(0, cursor.find(':')) + ", " + cursor.substr(cursor.find(':') + 1) +
+                 ") ORDER BY xid, gseq")) {
       expected.push_back(r[0].as<std::string>());
     }
   }
@@ -2185,7 +2214,8 @@ TEST_F(ClueServiceTest, RawStatsAuthenticateParseAndAnswerWellFormedBytes) {
             grpc::StatusCode::INVALID_ARGUMENT);
   for (int i = 0; i < 2; ++i) {  // the second call at least is a hit
     reply.clear();
-    ASSERT_TRUE(RawCall(*channel_, method, q.SerializeAsString(), Token(dashboard), std::chrono::seconds(5), &reply).ok());
+    ASSERT_TRUE(
+        RawCall(*channel_, method, q.SerializeAsString(), Token(dashboard), std::chrono::seconds(5), &reply).ok());
     v1::ClueStats stats;
     ASSERT_TRUE(stats.ParseFromString(reply));
     if (i == 1) {

@@ -50,9 +50,9 @@ TEST_F(DbTest, StatementTimeoutIsDeadlineExceeded) {
 TEST_F(DbTest, HandlerErrorRollsBack) {
   Pool pool(Config());
   ASSERT_TRUE(WithTransaction(pool, [](Tx& tx) {
-    tx.exec("CREATE TABLE t (v int)");
-    return absl::OkStatus();
-  }).ok());
+                tx.exec("CREATE TABLE t (v int)");
+                return absl::OkStatus();
+              }).ok());
   absl::Status s = WithTransaction(pool, [](Tx& tx) {
     tx.exec("INSERT INTO t VALUES (1)");
     return absl::FailedPreconditionError("no");
@@ -60,32 +60,35 @@ TEST_F(DbTest, HandlerErrorRollsBack) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   int n = -1;
   ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) {
-    n = tx.exec1("SELECT count(*) FROM t")[0].as<int>();
-    return absl::OkStatus();
-  }).ok());
+                n = tx.exec1("SELECT count(*) FROM t")[0].as<int>();
+                return absl::OkStatus();
+              }).ok());
   EXPECT_EQ(n, 0);
 }
 
 TEST_F(DbTest, SerializationFailuresAreRetried) {
   Pool pool(Config(4));
   ASSERT_TRUE(WithTransaction(pool, [](Tx& tx) {
-    tx.exec("CREATE TABLE counter (id int PRIMARY KEY, v int NOT NULL)");
-    tx.exec("INSERT INTO counter VALUES (1, 0)");
-    return absl::OkStatus();
-  }).ok());
+                tx.exec("CREATE TABLE counter (id int PRIMARY KEY, v int NOT NULL)");
+                tx.exec("INSERT INTO counter VALUES (1, 0)");
+                return absl::OkStatus();
+              }).ok());
   std::atomic<int> attempts{0};
   std::atomic<int> arrived{0};
   auto work = [&] {
-    return WithTransaction(pool, [&](Tx& tx) {
-      int attempt = ++attempts;
-      tx.exec1("SELECT v FROM counter WHERE id = 1");
-      if (attempt <= 2) {  // both first attempts read before either writes
-        ++arrived;
-        while (arrived.load() < 2) std::this_thread::yield();
-      }
-      tx.exec("UPDATE counter SET v = v + 1 WHERE id = 1");
-      return absl::OkStatus();
-    }, TxOptions{.serializable = true});
+    return WithTransaction(
+        pool,
+        [&](Tx& tx) {
+          int attempt = ++attempts;
+          tx.exec1("SELECT v FROM counter WHERE id = 1");
+          if (attempt <= 2) {  // both first attempts read before either writes
+            ++arrived;
+            while (arrived.load() < 2) std::this_thread::yield();
+          }
+          tx.exec("UPDATE counter SET v = v + 1 WHERE id = 1");
+          return absl::OkStatus();
+        },
+        TxOptions{.serializable = true});
   };
   absl::Status s1, s2;
   std::thread t1([&] { s1 = work(); });
@@ -97,9 +100,9 @@ TEST_F(DbTest, SerializationFailuresAreRetried) {
   EXPECT_GE(attempts.load(), 3);  // one of them was retried
   int v = 0;
   ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) {
-    v = tx.exec1("SELECT v FROM counter WHERE id = 1")[0].as<int>();
-    return absl::OkStatus();
-  }).ok());
+                v = tx.exec1("SELECT v FROM counter WHERE id = 1")[0].as<int>();
+                return absl::OkStatus();
+              }).ok());
   EXPECT_EQ(v, 2);
 }
 
@@ -123,9 +126,9 @@ const std::vector<Migration> kTwo = {
 int Count(Pool& pool, const std::string& sql) {
   int n = -1;
   EXPECT_TRUE(WithTransaction(pool, [&](Tx& tx) {
-    n = tx.exec1(sql)[0].as<int>();
-    return absl::OkStatus();
-  }).ok());
+                n = tx.exec1(sql)[0].as<int>();
+                return absl::OkStatus();
+              }).ok());
   return n;
 }
 
@@ -168,26 +171,30 @@ TEST_F(DbTest, FailingMigrationAppliesNothing) {
 
 TEST_F(DbTest, IdempotencyKeysReplayAndRefuseOtherContent) {
   Pool pool(Config());
-  ASSERT_TRUE(ApplyMigrations(pool, "risk", {{1, "0001_idem",
-      "CREATE TABLE idempotency (request_id text PRIMARY KEY, method text NOT NULL,"
-      " request_sha256 text NOT NULL, response bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now());"}}).ok());
+  ASSERT_TRUE(
+      ApplyMigrations(
+          pool, "risk",
+          {{1, "0001_idem",
+            "CREATE TABLE idempotency (request_id text PRIMARY KEY, method text NOT NULL,"
+            " request_sha256 text NOT NULL, response bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now());"}})
+          .ok());
   Idempotency idem("risk");
   const std::string response("resp\0bytes", 10);
   ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) -> absl::Status {
-    auto prior = idem.Begin(tx, {{"k1", "M", "payload"}})[0];
-    if (!prior.ok()) return prior.status();
-    EXPECT_FALSE(prior->has_value());
-    idem.Finish(tx, {{"k1", "M", "payload"}}, {response});
-    return absl::OkStatus();
-  }).ok());
+                auto prior = idem.Begin(tx, {{"k1", "M", "payload"}})[0];
+                if (!prior.ok()) return prior.status();
+                EXPECT_FALSE(prior->has_value());
+                idem.Finish(tx, {{"k1", "M", "payload"}}, {response});
+                return absl::OkStatus();
+              }).ok());
   ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) -> absl::Status {
-    auto prior = idem.Begin(tx, {{"k1", "M", "payload"}})[0];
-    EXPECT_TRUE(prior.ok());
-    EXPECT_TRUE(prior.ok() && prior->has_value() && **prior == response);
-    auto other = idem.Begin(tx, {{"k1", "M", "other payload"}})[0];
-    EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
-    return absl::OkStatus();
-  }).ok());
+                auto prior = idem.Begin(tx, {{"k1", "M", "payload"}})[0];
+                EXPECT_TRUE(prior.ok());
+                EXPECT_TRUE(prior.ok() && prior->has_value() && **prior == response);
+                auto other = idem.Begin(tx, {{"k1", "M", "other payload"}})[0];
+                EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
+                return absl::OkStatus();
+              }).ok());
   auto looked = idem.Lookup(pool, "k1");
   ASSERT_TRUE(looked.ok());
   EXPECT_EQ(looked->value_or(""), response);
@@ -195,20 +202,27 @@ TEST_F(DbTest, IdempotencyKeysReplayAndRefuseOtherContent) {
 
 TEST_F(DbTest, IdempotentWriteReplaysAndResolvesAnInDoubtCommitByItsKeyOnly) {
   Pool pool(Config());
-  ASSERT_TRUE(ApplyMigrations(pool, "risk", {{1, "0001_idem",
-      "CREATE TABLE idempotency (request_id text PRIMARY KEY, method text NOT NULL,"
-      " request_sha256 text NOT NULL, response bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now());"
-      "CREATE TABLE items (n integer);"}}).ok());
+  ASSERT_TRUE(
+      ApplyMigrations(
+          pool, "risk",
+          {{1, "0001_idem",
+            "CREATE TABLE idempotency (request_id text PRIMARY KEY, method text NOT NULL,"
+            " request_sha256 text NOT NULL, response bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now());"
+            "CREATE TABLE items (n integer);"}})
+          .ok());
   Idempotency idem("risk");
   using Reply = supervision::v1::ImportDirectoryResponse;
   int bodies = 0, commits = 0;
   auto write = [&](const Idempotency::Key& key, absl::Status outcome = absl::OkStatus()) {
-    return idem.Write<Reply>(pool, key, [&](Tx& tx, Reply& out) -> absl::Status {
-      ++bodies;
-      tx.exec0("INSERT INTO items VALUES (1)");
-      out.set_generation(42);
-      return outcome;
-    }, [&] { ++commits; });
+    return idem.Write<Reply>(
+        pool, key,
+        [&](Tx& tx, Reply& out) -> absl::Status {
+          ++bodies;
+          tx.exec0("INSERT INTO items VALUES (1)");
+          out.set_generation(42);
+          return outcome;
+        },
+        [&] { ++commits; });
   };
   auto first = write({"k1", "Import", "doc"});
   ASSERT_TRUE(first.ok()) << first.status();
@@ -243,10 +257,14 @@ TEST_F(DbTest, IdempotentWriteReplaysAndResolvesAnInDoubtCommitByItsKeyOnly) {
 // store of the reply, which waits on the first's) and replay the first's reply.
 TEST_F(DbTest, ConcurrentCallsWithOneKeyCommitOnceAndReplayTheFirst) {
   Pool pool(Config());
-  ASSERT_TRUE(ApplyMigrations(pool, "risk", {{1, "0001_idem",
-      "CREATE TABLE idempotency (request_id text PRIMARY KEY, method text NOT NULL,"
-      " request_sha256 text NOT NULL, response bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now());"
-      "CREATE TABLE items (n integer);"}}).ok());
+  ASSERT_TRUE(
+      ApplyMigrations(
+          pool, "risk",
+          {{1, "0001_idem",
+            "CREATE TABLE idempotency (request_id text PRIMARY KEY, method text NOT NULL,"
+            " request_sha256 text NOT NULL, response bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now());"
+            "CREATE TABLE items (n integer);"}})
+          .ok());
   Idempotency idem("risk");
   using Reply = supervision::v1::ImportDirectoryResponse;
   std::atomic<int> commits{0}, replayed{0}, failed{0};
@@ -255,12 +273,15 @@ TEST_F(DbTest, ConcurrentCallsWithOneKeyCommitOnceAndReplayTheFirst) {
   std::vector<std::thread> callers;
   for (int i = 0; i < 8; ++i) {
     callers.emplace_back([&, i] {
-      auto r = idem.Write<Reply>(pool, {"same", "Import", "doc"}, [&](Tx& tx, Reply& out) -> absl::Status {
-        const int64_t n = next.fetch_add(1);
-        tx.exec_params0("INSERT INTO items VALUES ($1)", n);
-        out.set_generation(n);
-        return absl::OkStatus();
-      }, [&] { ++commits; });
+      auto r = idem.Write<Reply>(
+          pool, {"same", "Import", "doc"},
+          [&](Tx& tx, Reply& out) -> absl::Status {
+            const int64_t n = next.fetch_add(1);
+            tx.exec_params0("INSERT INTO items VALUES ($1)", n);
+            out.set_generation(n);
+            return absl::OkStatus();
+          },
+          [&] { ++commits; });
       if (!r.ok()) {
         ++failed;
         return;
@@ -283,36 +304,42 @@ TEST_F(DbTest, ConcurrentCallsWithOneKeyCommitOnceAndReplayTheFirst) {
 // out of order, and then again, once the ids crossed a power of ten.
 TEST_F(DbTest, EventFeedOrdersByTransactionIdAcrossAPowerOfTen) {
   Pool pool(Config());
-  ASSERT_TRUE(ApplyMigrations(pool, "risk", {{1, "0001_feed",
-      "CREATE TABLE agg (id uuid PRIMARY KEY, chain_len integer NOT NULL DEFAULT 0, chain_head text NOT NULL DEFAULT '');"
-      "CREATE TABLE ev (agg_id uuid NOT NULL, seq integer NOT NULL, type text NOT NULL, actor text NOT NULL,"
-      " actor_unit_id text NOT NULL, at timestamptz NOT NULL, data text NOT NULL, prev_hash text NOT NULL,"
-      " hash text NOT NULL, xid xid8 NOT NULL DEFAULT pg_current_xact_id(), gseq bigserial NOT NULL,"
-      " PRIMARY KEY (agg_id, seq));"
-      "CREATE TABLE burn (n integer);"}}).ok());
+  ASSERT_TRUE(
+      ApplyMigrations(
+          pool, "risk",
+          {{1, "0001_feed",
+            "CREATE TABLE agg (id uuid PRIMARY KEY, chain_len integer NOT NULL DEFAULT 0, chain_head text NOT NULL "
+            "DEFAULT '');"
+            "CREATE TABLE ev (agg_id uuid NOT NULL, seq integer NOT NULL, type text NOT NULL, actor text NOT NULL,"
+            " actor_unit_id text NOT NULL, at timestamptz NOT NULL, data text NOT NULL, prev_hash text NOT NULL,"
+            " hash text NOT NULL, xid xid8 NOT NULL DEFAULT pg_current_xact_id(), gseq bigserial NOT NULL,"
+            " PRIMARY KEY (agg_id, seq));"
+            "CREATE TABLE burn (n integer);"}})
+          .ok());
   events::EventLog log("ev", "agg_id", "agg", "ev_feed");
   auto append = [&](const std::string& id) {
     ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) {
-      tx.exec_params0("INSERT INTO agg (id) VALUES ($1::uuid) ON CONFLICT DO NOTHING", id);
-      log.Append(tx, id, {"tester", ""}, "step", "{}", 0);
-      return absl::OkStatus();
-    }).ok());
+                  tx.exec_params0("INSERT INTO agg (id) VALUES ($1::uuid) ON CONFLICT DO NOTHING", id);
+                  log.Append(tx, id, {"tester", ""}, "step", "{}", 0);
+                  return absl::OkStatus();
+                }).ok());
   };
   const std::string a = "00000000-0000-7000-8000-000000000001", b = "00000000-0000-7000-8000-000000000002";
   append(a);
   int64_t xid = 0;
   ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) {
-    xid = tx.exec1("SELECT xid::text::bigint FROM ev WHERE agg_id = '" + a + "'")[0].as<int64_t>();
-    return absl::OkStatus();
-  }).ok());
+                xid = tx.exec1("SELECT xid::text::bigint FROM ev WHERE agg_id = '" + a + "'")[0].as<int64_t>();
+                return absl::OkStatus();
+              }).ok());
   int64_t power = 10;
   while (power <= xid) power *= 10;
   // Burn transaction ids (one per subtransaction) up to the next power of ten.
   ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) {
-    tx.exec("DO $$ BEGIN FOR i IN 1.." + std::to_string(power - xid) + " LOOP BEGIN INSERT INTO burn VALUES (i); "
-            "EXCEPTION WHEN others THEN NULL; END; END LOOP; END $$");
-    return absl::OkStatus();
-  }).ok());
+                tx.exec("DO $$ BEGIN FOR i IN 1.." + std::to_string(power - xid) +
+                        " LOOP BEGIN INSERT INTO burn VALUES (i); "
+                        "EXCEPTION WHEN others THEN NULL; END; END LOOP; END $$");
+                return absl::OkStatus();
+              }).ok());
   append(b);
   append(a);
   auto feed = log.Feed(pool, events::Cursor{}, 10);
@@ -351,10 +378,11 @@ TEST_F(DbTest, WhereJoinsOnlyTheConditionsGivenAndNumbersTheirParameters) {
   const std::string lim = q.Param(std::string("10"));
   int64_t count = 0;
   ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) {
-    count = tx.exec_params("SELECT n FROM generate_series(1, 6) AS g(n) WHERE " + q.Sql() + " LIMIT " + lim,
-                           pqxx::prepare::make_dynamic_params(q.params())).size();
-    return absl::OkStatus();
-  }).ok());
+                count = tx.exec_params("SELECT n FROM generate_series(1, 6) AS g(n) WHERE " + q.Sql() + " LIMIT " + lim,
+                                       pqxx::prepare::make_dynamic_params(q.params()))
+                            .size();
+                return absl::OkStatus();
+              }).ok());
   EXPECT_EQ(count, 3);  // 3, 5, 6
 }
 

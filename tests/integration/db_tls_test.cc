@@ -34,8 +34,9 @@ class DbTlsTest : public ::testing::Test {
 
   // The pool settings a service reads from `sets` (production mode, loopback database).
   static db::PoolConfig FromConfig(const std::map<std::string, std::string>& sets) {
-    auto source = config::Source::FromYaml("auth:\n  verify_key: 0123456789abcdef0123456789abcdef-own\n", "test",
-                                           [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
+    auto source =
+        config::Source::FromYaml("auth:\n  verify_key: 0123456789abcdef0123456789abcdef-own\n", "test",
+                                 [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
     EXPECT_TRUE(source.ok());
     source->Set("db.host", "127.0.0.1");
     source->Set("db.port", std::to_string(pg_->port()));
@@ -75,7 +76,8 @@ TEST_F(DbTlsTest, ACertificateForAnotherHostFailsVerifyFullButPassesVerifyCa) {
   // The smctl certificate names the same hosts but is a client certificate: use a server
   // certificate whose names do not include 127.0.0.1 instead, made from our CA.
   const std::string d = *dir_ + "/ours";
-  ASSERT_EQ(testing::Run("cd " + d + " && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out elsewhere.key"
+  ASSERT_EQ(testing::Run("cd " + d +
+                         " && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out elsewhere.key"
                          " 2>/dev/null && openssl req -new -key elsewhere.key -subj /CN=db.elsewhere -out elsewhere.csr"
                          " && (printf 'subjectAltName=DNS:db.elsewhere\\n' > elsewhere.ext) && openssl x509 -req -in "
                          "elsewhere.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile elsewhere.ext"

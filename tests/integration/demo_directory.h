@@ -67,8 +67,11 @@ inline std::string UnitId(const std::string& code) {
 inline std::string PersonIn(const std::string& code, bool leader = false) {
   pqxx::connection c(Conn());
   pqxx::work tx(c);
-  return tx.exec_params1("SELECT p.id::text FROM directory.v_people p JOIN directory.v_units u ON u.id = p.unit_id "
-                         "WHERE u.code = $1 AND p.leader = $2 ORDER BY p.badge_no LIMIT 1", code, leader)[0]
+  return tx
+      .exec_params1(
+          "SELECT p.id::text FROM directory.v_people p JOIN directory.v_units u ON u.id = p.unit_id "
+          "WHERE u.code = $1 AND p.leader = $2 ORDER BY p.badge_no LIMIT 1",
+          code, leader)[0]
       .as<std::string>();
 }
 

@@ -46,8 +46,8 @@ class DirectoryServiceTest : public ::testing::Test {
     server::Config sc;
     sc.listen = "127.0.0.1:0";
     server_ = std::move(*server::Server::Start(sc, {service_})).release();
-    channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+    channel_ = new std::shared_ptr<grpc::Channel>(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
     demo_ = new std::string(ReadDemo());
   }
   static void TearDownTestSuite() {
@@ -84,7 +84,7 @@ class DirectoryServiceTest : public ::testing::Test {
   }
 
   std::pair<grpc::Status, v1::ImportDirectoryResponse> Import(const std::string& doc, const std::string& request_id,
-                                                               bool dry_run = false) {
+                                                              bool dry_run = false) {
     grpc::ClientContext ctx;
     Authorize(&ctx, Token({"admin"}));
     v1::ImportDirectoryRequest req;
@@ -288,14 +288,18 @@ TEST_F(DirectoryServiceTest, BadInputsNameTheFieldAndChangeNothing) {
       {"empty name", "units:\n  - code: a\n    name: \"\"\n    kind: BUREAU\n" + person, "units[0].name"},
       {"unknown parent", "units:\n" + unit_a + "  - code: b\n    name: 乙\n    kind: STATION\n    parent: nowhere\n",
        "units[1].parent"},
-      {"cycle", "units:\n  - code: a\n    name: 甲\n    kind: BUREAU\n    parent: b\n"
-                "  - code: b\n    name: 乙\n    kind: STATION\n    parent: a\n",
+      {"cycle",
+       "units:\n  - code: a\n    name: 甲\n    kind: BUREAU\n    parent: b\n"
+       "  - code: b\n    name: 乙\n    kind: STATION\n    parent: a\n",
        "units[0].parent"},
-      {"duplicate badge", "units:\n" + unit_a + person + "  - badge: \"100001\"\n    name: 李四\n    unit: a\n    category: POLICE\n",
+      {"duplicate badge",
+       "units:\n" + unit_a + person + "  - badge: \"100001\"\n    name: 李四\n    unit: a\n    category: POLICE\n",
        "people[1].badge"},
       {"oversize string", "units:\n  - code: a\n    name: " + std::string(65, 'x') + "\n    kind: BUREAU\n",
        "units[0].name"},
-      {"invalid UTF-8", "units:\n" + unit_a + "people:\n  - badge: \"100001\"\n    name: \"\xff\xfe\"\n    unit: a\n    category: POLICE\n",
+      {"invalid UTF-8",
+       "units:\n" + unit_a +
+           "people:\n  - badge: \"100001\"\n    name: \"\xff\xfe\"\n    unit: a\n    category: POLICE\n",
        "people[0].name"},
   };
   const int64_t gen = Generation();
@@ -423,8 +427,8 @@ TEST_F(DirectoryServiceTest, AuthenticationAndRoles) {
 
 // The access table of docs/directory.md, cell by cell: each read RPC for each role.
 TEST_F(DirectoryServiceTest, AccessTableCellByCell) {
-  const std::vector<std::string> roles = {"admin", "discipline", "oversight", "auditor", "inspector", "staff",
-                                          "dashboard", "service", "custodian", "visitor", ""};
+  const std::vector<std::string> roles = {"admin",     "discipline", "oversight", "auditor", "inspector", "staff",
+                                          "dashboard", "service",    "custodian", "visitor", ""};
   int checked = 0;
   for (const auto& role : roles) {
     SCOPED_TRACE("role '" + role + "'");
@@ -432,8 +436,8 @@ TEST_F(DirectoryServiceTest, AccessTableCellByCell) {
     const bool known = !role.empty() && role != "visitor";
     const bool people = known && role != "dashboard";
     auto expect = [&](bool allowed, const grpc::Status& s, const char* rpc) {
-      EXPECT_EQ(s.error_code(), allowed ? grpc::StatusCode::OK : grpc::StatusCode::PERMISSION_DENIED) << rpc << ": "
-                                                                                                      << s.error_message();
+      EXPECT_EQ(s.error_code(), allowed ? grpc::StatusCode::OK : grpc::StatusCode::PERMISSION_DENIED)
+          << rpc << ": " << s.error_message();
       ++checked;
     };
     {
@@ -483,7 +487,8 @@ TEST_F(DirectoryServiceTest, AccessTableCellByCell) {
       req.set_document("units: [\n");  // refused as a document when the role may import
       v1::ImportDirectoryResponse r;
       grpc::Status s = stub_->ImportDirectory(&ctx, req, &r);
-      EXPECT_EQ(s.error_code(), role == "admin" ? grpc::StatusCode::INVALID_ARGUMENT : grpc::StatusCode::PERMISSION_DENIED)
+      EXPECT_EQ(s.error_code(),
+                role == "admin" ? grpc::StatusCode::INVALID_ARGUMENT : grpc::StatusCode::PERMISSION_DENIED)
           << s.error_message();
       EXPECT_EQ(Generation(), gen);
       ++checked;

@@ -29,14 +29,16 @@ class OutboxTest : public ::testing::Test {
   void SetUp() override {
     PgRedis::Get().ResetSchemas();
     pool_ = std::make_unique<db::Pool>(Config());
-    ASSERT_TRUE(db::WithTransaction(*pool_, [](db::Tx& tx) {
-      tx.exec("CREATE TABLE outbox (id bigserial PRIMARY KEY, kind text NOT NULL, dedupe_key text NOT NULL UNIQUE, "
+    ASSERT_TRUE(
+        db::WithTransaction(*pool_, [](db::Tx& tx) {
+          tx.exec(
+              "CREATE TABLE outbox (id bigserial PRIMARY KEY, kind text NOT NULL, dedupe_key text NOT NULL UNIQUE, "
               "payload bytea NOT NULL, state text NOT NULL DEFAULT 'pending', attempts integer NOT NULL DEFAULT 0, "
               "next_attempt_at timestamptz NOT NULL DEFAULT now(), last_error text, "
               "created_at timestamptz NOT NULL DEFAULT now(), delivered_at timestamptz, response bytea)");
-      tx.exec("CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE state = 'pending'");
-      return absl::OkStatus();
-    }).ok());
+          tx.exec("CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE state = 'pending'");
+          return absl::OkStatus();
+        }).ok());
   }
 
   db::PoolConfig Config() { return PgRedis::Get().Pool("sm_risk", "risk", 4); }
@@ -51,28 +53,28 @@ class OutboxTest : public ::testing::Test {
   bool Add(const std::string& key) {
     bool added = false;
     EXPECT_TRUE(db::WithTransaction(*pool_, [&](db::Tx& tx) {
-      added = Enqueue(tx, "risk", "test.kind", key, "payload of " + key);
-      return absl::OkStatus();
-    }).ok());
+                  added = Enqueue(tx, "risk", "test.kind", key, "payload of " + key);
+                  return absl::OkStatus();
+                }).ok());
     return added;
   }
 
   std::string State(const std::string& key) {
     std::string state;
     EXPECT_TRUE(db::WithTransaction(*pool_, [&](db::Tx& tx) {
-      auto r = tx.exec_params("SELECT state FROM outbox WHERE dedupe_key = $1", key);
-      state = r.empty() ? "" : r[0][0].as<std::string>();
-      return absl::OkStatus();
-    }).ok());
+                  auto r = tx.exec_params("SELECT state FROM outbox WHERE dedupe_key = $1", key);
+                  state = r.empty() ? "" : r[0][0].as<std::string>();
+                  return absl::OkStatus();
+                }).ok());
     return state;
   }
 
   int64_t Count(const std::string& where) {
     int64_t n = -1;
     EXPECT_TRUE(db::WithTransaction(*pool_, [&](db::Tx& tx) {
-      n = tx.exec("SELECT count(*) FROM outbox WHERE " + where)[0][0].as<int64_t>();
-      return absl::OkStatus();
-    }).ok());
+                  n = tx.exec("SELECT count(*) FROM outbox WHERE " + where)[0][0].as<int64_t>();
+                  return absl::OkStatus();
+                }).ok());
     return n;
   }
 

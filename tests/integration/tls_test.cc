@@ -28,13 +28,16 @@ class TlsTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = new std::string(tmpl);
     const std::string d = *dir_;
-    auto run = [&](const std::string& cmd) { ASSERT_EQ(testing::Run("cd " + d + " && " + cmd + " >/dev/null 2>&1"), 0) << cmd; };
+    auto run = [&](const std::string& cmd) {
+      ASSERT_EQ(testing::Run("cd " + d + " && " + cmd + " >/dev/null 2>&1"), 0) << cmd;
+    };
     run("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 -subj /CN=sm-test-ca");
     run("(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext)");
     for (const std::string name : {"server", "client", "rogue"}) {
       run("openssl req -newkey rsa:2048 -nodes -keyout " + name + ".key -out " + name + ".csr -subj /CN=" + name);
     }
-    run("openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 1 -extfile san.ext");
+    run("openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 1 -extfile "
+        "san.ext");
     run("openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 1");
     // A client certificate signed by nobody the server trusts.
     run("openssl x509 -req -in rogue.csr -signkey rogue.key -out rogue.crt -days 1");
@@ -43,8 +46,10 @@ class TlsTest : public ::testing::Test {
     for (const std::string name : {"other-client", "other-server", "expired"}) {
       run("openssl req -newkey rsa:2048 -nodes -keyout " + name + ".key -out " + name + ".csr -subj /CN=" + name);
     }
-    run("openssl x509 -req -in other-client.csr -CA other-ca.crt -CAkey other-ca.key -CAcreateserial -out other-client.crt -days 1");
-    run("openssl x509 -req -in other-server.csr -CA other-ca.crt -CAkey other-ca.key -CAcreateserial -out other-server.crt -days 1 -extfile san.ext");
+    run("openssl x509 -req -in other-client.csr -CA other-ca.crt -CAkey other-ca.key -CAcreateserial -out "
+        "other-client.crt -days 1");
+    run("openssl x509 -req -in other-server.csr -CA other-ca.crt -CAkey other-ca.key -CAcreateserial -out "
+        "other-server.crt -days 1 -extfile san.ext");
     // Signed by the trusted CA but valid only for a day in 2020: `openssl ca` takes explicit
     // dates (openssl 3.0's x509 -req does not).
     run("(mkdir -p cadb && touch cadb/index && echo 01 > cadb/serial && printf '[ca]\\ndefault_ca=x\\n[x]\\n"
@@ -106,9 +111,7 @@ TEST_F(TlsTest, MutualTlsClientReachesTheHandler) {
   EXPECT_EQ(Call(c), grpc::StatusCode::UNAUTHENTICATED);  // past TLS, stopped by auth
 }
 
-TEST_F(TlsTest, ClientWithoutCertificateIsRefused) {
-  EXPECT_EQ(Call(Base()), grpc::StatusCode::UNAVAILABLE);
-}
+TEST_F(TlsTest, ClientWithoutCertificateIsRefused) { EXPECT_EQ(Call(Base()), grpc::StatusCode::UNAVAILABLE); }
 
 TEST_F(TlsTest, ClientWithUntrustedCertificateIsRefused) {
   client::Config c = Base();
@@ -148,8 +151,8 @@ TEST_F(TlsTest, ServerWithACertificateFromAnotherCaIsRefused) {
 TEST_F(TlsTest, AChannelReadFromConfigUsesMutualTls) {
   // What audit-service reads for its channel to clue-service, outside development.
   auto source = config::Source::FromYaml(
-      "audit:\n  clue:\n    addr: 127.0.0.1:" + std::to_string(server_->port()) + "\n    tls:\n      ca_file: " + *dir_ +
-          "/ca.crt\n      cert_file: " + *dir_ + "/client.crt\n      key_file: " + *dir_ +
+      "audit:\n  clue:\n    addr: 127.0.0.1:" + std::to_string(server_->port()) + "\n    tls:\n      ca_file: " +
+          *dir_ + "/ca.crt\n      cert_file: " + *dir_ + "/client.crt\n      key_file: " + *dir_ +
           "/client.key\n      server_name: localhost\n    deadline_ms: 3000\n",
       "file audit.yaml", [](const std::string&) -> std::optional<std::string> { return std::nullopt; });
   ASSERT_TRUE(source.ok()) << source.status();

@@ -44,10 +44,11 @@ std::map<std::string, int64_t> CheckpointedLengths(const Target& t, int64_t chec
   std::map<std::string, int64_t> out;
   pqxx::connection c(SuperuserConn(t));
   pqxx::nontransaction q(c);
-  for (const auto& r : q.exec_params("SELECT DISTINCT ON (aggregate_id) aggregate_id::text, chain_len FROM " +
-                                         t.anchor_schema + ".chain_checkpoint_heads WHERE checkpoint_id <= $1 "
-                                         "ORDER BY aggregate_id, checkpoint_id DESC",
-                                     checkpoint_id)) {
+  for (const auto& r :
+       q.exec_params("SELECT DISTINCT ON (aggregate_id) aggregate_id::text, chain_len FROM " + t.anchor_schema +
+                         ".chain_checkpoint_heads WHERE checkpoint_id <= $1 "
+                         "ORDER BY aggregate_id, checkpoint_id DESC",
+                     checkpoint_id)) {
     out[r[0].as<std::string>()] = r[1].as<int64_t>();
   }
   return out;
@@ -139,7 +140,8 @@ void ExpectEveryOperationDetected(const Target& t, const std::vector<std::string
         x = {"rehash_chain", cp_len};
         break;
       }
-      case 5: case 6: {  // edit the row (and sometimes the rows that belong to it), or those alone
+      case 5:
+      case 6: {  // edit the row (and sometimes the rows that belong to it), or those alone
         if (op % 10 == 6 && !t.child_edits.empty()) {
           const size_t which = rng() % t.child_edits.size();
           if (tx.exec_params(t.child_edits[which], id).affected_rows() > 0) {
@@ -224,13 +226,16 @@ void ExpectAnchorAppendOnly(const Target& t, int64_t checkpoint_id) {
   const std::string checkpoints = t.anchor_schema + ".chain_checkpoints";
   const std::string heads = t.anchor_schema + ".chain_checkpoint_heads";
   const std::vector<std::string> refused = {
-      "UPDATE " + checkpoints + " SET merkle_root = 'x'", "DELETE FROM " + checkpoints,
-      "TRUNCATE " + checkpoints + " CASCADE",            "UPDATE " + heads + " SET chain_len = 0",
-      "DELETE FROM " + heads,                            "TRUNCATE " + heads,
+      "UPDATE " + checkpoints + " SET merkle_root = 'x'",
+      "DELETE FROM " + checkpoints,
+      "TRUNCATE " + checkpoints + " CASCADE",
+      "UPDATE " + heads + " SET chain_len = 0",
+      "DELETE FROM " + heads,
+      "TRUNCATE " + heads,
   };
   // The service role lacks the privilege; the superuser, who has it, meets the trigger.
   const std::vector<std::pair<std::string, std::string>> roles = {{ServiceConn(t), "permission denied"},
-                                                                   {SuperuserConn(t), "append-only"}};
+                                                                  {SuperuserConn(t), "append-only"}};
   for (const auto& [conn_str, why] : roles) {
     pqxx::connection conn(conn_str);
     for (const std::string& sql : refused) {
@@ -247,8 +252,8 @@ void ExpectAnchorAppendOnly(const Target& t, int64_t checkpoint_id) {
   for (const std::string& sql :
        {"DROP TABLE " + checkpoints + " CASCADE", "ALTER TABLE " + checkpoints + " DISABLE TRIGGER append_only",
         "DROP SCHEMA " + t.anchor_schema + " CASCADE", "SET ROLE " + t.service_role + "_anchor"}) {
-    EXPECT_THAT(ErrorOf(conn, sql), ::testing::AnyOf(::testing::HasSubstr("must be owner"),
-                                                     ::testing::HasSubstr("permission denied")))
+    EXPECT_THAT(ErrorOf(conn, sql),
+                ::testing::AnyOf(::testing::HasSubstr("must be owner"), ::testing::HasSubstr("permission denied")))
         << sql;
   }
 }
@@ -262,8 +267,9 @@ void ExpectForgedCheckpointDistrustedAndTamperingNotCheckpointed(const Target& t
     // The service role may insert checkpoints, but cannot sign them: a forged one is seen.
     pqxx::connection conn(ServiceConn(t));
     pqxx::work tx(conn);
-    tx.exec_params0("INSERT INTO " + t.anchor_schema + ".chain_checkpoints (id, service, taken_at, aggregates, "
-                    "merkle_root, kid, signature) VALUES ($1, $2, now(), 0, 'x', $3, '3045022100')",
+    tx.exec_params0("INSERT INTO " + t.anchor_schema +
+                        ".chain_checkpoints (id, service, taken_at, aggregates, "
+                        "merkle_root, kid, signature) VALUES ($1, $2, now(), 0, 'x', $3, '3045022100')",
                     cp.id + 1, t.service, cp.kid);
     auto c = t.guard->VerifyIn(tx, id);
     ASSERT_TRUE(c.ok()) << c.status();

@@ -21,7 +21,8 @@ absl::StatusOr<Reply> FakeStore::Walk(const StepRequest& request, const auth::Pr
     return out;
   }
   SM_ASSIGN_OR_RETURN(Current current, Load(request));
-  SM_RETURN_IF_ERROR(ReadStepUnits(request, current, caller, [this](const std::string& id) { return Unit(id); }, facts));
+  SM_RETURN_IF_ERROR(ReadStepUnits(
+      request, current, caller, [this](const std::string& id) { return Unit(id); }, facts));
   SM_ASSIGN_OR_RETURN(Change change, Decide(current, caller, request, facts, rules));
   Apply(change);
   Reply out;
@@ -39,9 +40,9 @@ absl::StatusOr<v1::FindingReply> FakeStore::Step(const FindingStep& request, con
                                                  StepFacts facts, const Rules& rules, const db::Idempotency::Key& key) {
   return Walk<v1::FindingReply>(AsStep(request), caller, std::move(facts), rules, key);
 }
-absl::StatusOr<v1::RectificationReply> FakeStore::Step(const RectificationStep& request,
-                                                       const auth::Principal& caller, StepFacts facts,
-                                                       const Rules& rules, const db::Idempotency::Key& key) {
+absl::StatusOr<v1::RectificationReply> FakeStore::Step(const RectificationStep& request, const auth::Principal& caller,
+                                                       StepFacts facts, const Rules& rules,
+                                                       const db::Idempotency::Key& key) {
   return Walk<v1::RectificationReply>(AsStep(request), caller, std::move(facts), rules, key);
 }
 
@@ -50,9 +51,7 @@ absl::StatusOr<Current> FakeStore::Load(const StepRequest& request) {
   c.now_us = ToUnixMicros(now);
   const std::string& target = TargetOf(request);
   switch (LoadsOf(request)) {
-    case Loads::kNothing:
-      c.sequence = ++sequence_;
-      return c;
+    case Loads::kNothing: c.sequence = ++sequence_; return c;
     case Loads::kEngagement: {
       auto it = engagements.find(target);
       if (it == engagements.end()) return absl::NotFoundError("engagement not found");
@@ -68,7 +67,8 @@ absl::StatusOr<Current> FakeStore::Load(const StepRequest& request) {
         it = std::find_if(findings.begin(), findings.end(), [&](const auto& f) { return f.second.Find(target); });
       }
       if (it == findings.end()) {
-        return absl::NotFoundError(LoadsOf(request) == Loads::kFinding ? "finding not found" : "rectification not found");
+        return absl::NotFoundError(LoadsOf(request) == Loads::kFinding ? "finding not found"
+                                                                       : "rectification not found");
       }
       c.finding = it->second;
       c.engagement = engagements.at(it->second.finding.engagement_id());

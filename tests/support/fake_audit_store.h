@@ -30,7 +30,8 @@ class FakeStore final : public Store {
   TimePoint now;  // the "transaction's" time: created_at of new rows
 
   absl::StatusOr<v1::EngagementReply> Step(const EngagementStep& request, const auth::Principal& caller,
-                                           StepFacts facts, const Rules& rules, const db::Idempotency::Key& key) override;
+                                           StepFacts facts, const Rules& rules,
+                                           const db::Idempotency::Key& key) override;
   absl::StatusOr<v1::FindingReply> Step(const FindingStep& request, const auth::Principal& caller, StepFacts facts,
                                         const Rules& rules, const db::Idempotency::Key& key) override;
   absl::StatusOr<v1::RectificationReply> Step(const RectificationStep& request, const auth::Principal& caller,
@@ -49,8 +50,8 @@ class FakeStore final : public Store {
                                                         std::optional<std::pair<int64_t, std::string>> after,
                                                         int limit) override;
   absl::StatusOr<v1::Rectification> GetRectification(const std::string& id) override;
-  absl::StatusOr<std::vector<v1::Rectification>> ListRectifications(const v1::ListRectificationsRequest& q,
-                                                                    const std::optional<std::string>& visible_to) override;
+  absl::StatusOr<std::vector<v1::Rectification>> ListRectifications(
+      const v1::ListRectificationsRequest& q, const std::optional<std::string>& visible_to) override;
   absl::StatusOr<int> MarkOverdue(TimePoint now) override;
   absl::StatusOr<v1::AuditStats> Stats(const std::optional<std::string>&) override { return v1::AuditStats(); }
   absl::StatusOr<int64_t> StatsVersion() override { return 0; }
@@ -63,9 +64,7 @@ class FakeStore final : public Store {
     return std::vector<events::FeedEvent>{};
   }
   absl::Status ApplyClueEvent(db::Tx&, const v1::ClueEvent&) override { return Unimplemented(); }
-  absl::Status ReferralDelivered(db::Tx&, const std::string&, const v1::ClueReply&) override {
-    return Unimplemented();
-  }
+  absl::Status ReferralDelivered(db::Tx&, const std::string&, const v1::ClueReply&) override { return Unimplemented(); }
   absl::Status ReferralDead(db::Tx&, const std::string&, const std::string&) override { return Unimplemented(); }
   absl::StatusOr<UnitInfo> Unit(const std::string& id) override;
   absl::StatusOr<PersonInfo> Person(const std::string& id) override;

@@ -67,8 +67,8 @@ absl::StatusOr<Reply> FakeStore::Write(const db::Idempotency::Key& key,
 void FakeStore::Append(StoredClue& c, const Actor& actor, const v1::ClueEventPayload& e, TimePoint at) {
   auto p = events::Encode(e);
   if (!p.ok()) throw std::logic_error(std::string(p.status().message()));
-  events_.push_back(events::EventLog::Next(c.clue.id(), c.chain_len, c.chain_head, actor, p->type, p->json,
-                                           MicrosOf(at)));
+  events_.push_back(
+      events::EventLog::Next(c.clue.id(), c.chain_len, c.chain_head, actor, p->type, p->json, MicrosOf(at)));
   c.chain_len = static_cast<int>(events_.back().seq);
   c.chain_head = events_.back().hash;
 }
@@ -167,9 +167,8 @@ absl::StatusOr<v1::RevealRequestReply> FakeStore::CreateReveal(const v1::Request
   return Write<v1::RevealRequestReply>(key, [&]() -> absl::StatusOr<v1::RevealRequestReply> {
     auto it = clues_.find(request.clue_id());
     if (it == clues_.end()) return absl::NotFoundError("clue not found");
-    SM_ASSIGN_OR_RETURN(RevealChange change,
-                        DecideRevealRequest(it->second, CustodyLocked(it->first, caller.unit), caller, request, id,
-                                            rules));
+    SM_ASSIGN_OR_RETURN(RevealChange change, DecideRevealRequest(it->second, CustodyLocked(it->first, caller.unit),
+                                                                 caller, request, id, rules));
     Append(it->second, Actor{caller.EndUser(), caller.unit}, change.event, rules.now);
     reveals_[id] = change.after;
     v1::RevealRequestReply out;
@@ -378,8 +377,8 @@ absl::StatusOr<std::vector<chain::Checkpoint>> FakeStore::Checkpoints(int64_t, i
 }
 
 absl::StatusOr<std::vector<StoredClue>> FakeStore::Duplicates(const std::vector<std::string>& person_ids,
-                                                             const std::optional<std::string>& visible_to_unit,
-                                                             const std::string& exclude_id) {
+                                                              const std::optional<std::string>& visible_to_unit,
+                                                              const std::string& exclude_id) {
   std::lock_guard lock(mu_);
   Count("Duplicates");
   std::vector<StoredClue> out;

@@ -66,8 +66,8 @@ class FakeStore : public Store {
   absl::StatusOr<std::optional<chain::Checkpoint>> TakeCheckpoint() override;
   absl::StatusOr<std::vector<chain::Checkpoint>> Checkpoints(int64_t after_id, int limit) override;
   absl::StatusOr<std::vector<StoredClue>> Duplicates(const std::vector<std::string>& person_ids,
-                                                    const std::optional<std::string>& visible_to_unit,
-                                                    const std::string& exclude_id) override;
+                                                     const std::optional<std::string>& visible_to_unit,
+                                                     const std::string& exclude_id) override;
   absl::StatusOr<v1::ClueStats> Stats(const StatsQuery& q) override;
   absl::StatusOr<int64_t> StatsVersion() override;
   absl::StatusOr<std::vector<FeedEvent>> Feed(const Cursor& after, int limit) override;

@@ -80,8 +80,8 @@ void PgRedis::Start() {
   }
   chmod(dir_.c_str(), 0755);
   const std::string bin = PgBin();
-  if (Run(bin + "/initdb -D " + dir_ + "/pg -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 -N > " +
-              dir_ + "/initdb.log 2>&1",
+  if (Run(bin + "/initdb -D " + dir_ + "/pg -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 -N > " + dir_ +
+              "/initdb.log 2>&1",
           true) != 0) {
     throw std::runtime_error("initdb failed: see " + dir_ + "/initdb.log");
   }
@@ -99,8 +99,9 @@ void PgRedis::Start() {
 void PgRedis::StartPostgres() {
   const std::string bin = PgBin();
   // fsync off: the test database is thrown away; synchronous_commit stays on as in production.
-  std::string cmd = bin + "/pg_ctl -D " + dir_ + "/pg -l " + dir_ + "/pg.log -w -t 60 -o \"-c listen_addresses=127.0.0.1 -p " +
-                    std::to_string(pg_port_) + " -k " + dir_ + " -c fsync=off -c max_connections=200\" start > /dev/null";
+  std::string cmd = bin + "/pg_ctl -D " + dir_ + "/pg -l " + dir_ +
+                    "/pg.log -w -t 60 -o \"-c listen_addresses=127.0.0.1 -p " + std::to_string(pg_port_) + " -k " +
+                    dir_ + " -c fsync=off -c max_connections=200\" start > /dev/null";
   if (Run(cmd, true) != 0) throw std::runtime_error("postgres did not start: see " + dir_ + "/pg.log");
 }
 
@@ -170,9 +171,10 @@ TlsPostgres::TlsPostgres(const std::string& cert_file, const std::string& key_fi
     throw std::runtime_error("initdb failed: see " + dir_ + "/initdb.log");
   }
   port_ = FreePort();
-  std::string cmd = bin + "/pg_ctl -D " + dir_ + "/pg -l " + dir_ + "/pg.log -w -t 60 -o \"-c listen_addresses=127.0.0.1 -p " +
-                    std::to_string(port_) + " -k " + dir_ + " -c fsync=off -c ssl=on -c ssl_cert_file=" + dir_ +
-                    "/server.crt -c ssl_key_file=" + dir_ + "/server.key\" start > /dev/null";
+  std::string cmd = bin + "/pg_ctl -D " + dir_ + "/pg -l " + dir_ +
+                    "/pg.log -w -t 60 -o \"-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " + dir_ +
+                    " -c fsync=off -c ssl=on -c ssl_cert_file=" + dir_ + "/server.crt -c ssl_key_file=" + dir_ +
+                    "/server.key\" start > /dev/null";
   if (Run(cmd, true) != 0) throw std::runtime_error("TLS postgres did not start: see " + dir_ + "/pg.log");
 }
 
@@ -186,9 +188,8 @@ void PgRedis::StartRedis() {
   pid_t pid = fork();
   if (pid == 0) {
     std::string port = std::to_string(redis_port_);
-    execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--dir",
-           dir_.c_str(), "--save", "", "--appendonly", "no", "--logfile", (dir_ + "/redis.log").c_str(),
-           static_cast<char*>(nullptr));
+    execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--dir", dir_.c_str(),
+           "--save", "", "--appendonly", "no", "--logfile", (dir_ + "/redis.log").c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   redis_pid_ = pid;

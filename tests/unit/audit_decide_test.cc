@@ -23,10 +23,10 @@ nlohmann::json Data(const Event& e) { return nlohmann::json::parse(events::Encod
 using S = v1::RectificationState;
 
 const std::string kAuditUnit = "00000000-0000-7000-8000-0000000000a1";
-const std::string kAudited = "00000000-0000-7000-8000-0000000000a2";  // audited and responsible unit
-const std::string kOwner = "00000000-0000-7000-8000-0000000000a3";    // owns the rectification
-const std::string kReferred = "00000000-0000-7000-8000-0000000000a4"; // the discipline unit referred to
-const std::string kParent = "00000000-0000-7000-8000-0000000000a5";   // above the audited and owner units
+const std::string kAudited = "00000000-0000-7000-8000-0000000000a2";   // audited and responsible unit
+const std::string kOwner = "00000000-0000-7000-8000-0000000000a3";     // owns the rectification
+const std::string kReferred = "00000000-0000-7000-8000-0000000000a4";  // the discipline unit referred to
+const std::string kParent = "00000000-0000-7000-8000-0000000000a5";    // above the audited and owner units
 const std::string kStranger = "00000000-0000-7000-8000-0000000000a6";
 const std::string kEngagement = "00000000-0000-7000-8000-0000000000e1";
 const std::string kFinding = "00000000-0000-7000-8000-0000000000f1";
@@ -37,8 +37,16 @@ const std::string kNewId = "00000000-0000-7000-8000-0000000000d1";
 const TimePoint kNow = FromUnixSeconds(1737684000);
 
 // The parties that stand differently to an item of the audit.
-enum class Who { kAuditor, kOwnerStaff, kAuditedStaff, kReferredDiscipline, kOtherAuditor, kStranger, kParentStaff,
-                 kOversight };
+enum class Who {
+  kAuditor,
+  kOwnerStaff,
+  kAuditedStaff,
+  kReferredDiscipline,
+  kOtherAuditor,
+  kStranger,
+  kParentStaff,
+  kOversight
+};
 constexpr Who kEveryone[] = {Who::kAuditor,      Who::kOwnerStaff, Who::kAuditedStaff, Who::kReferredDiscipline,
                              Who::kOtherAuditor, Who::kStranger,   Who::kParentStaff,  Who::kOversight};
 const char* NameOf(Who w) {
@@ -258,8 +266,7 @@ TEST_F(AuditDecideTest, AStaleRectificationVersionIsRefusedAfterAccessAndBeforeT
   r.set_rectification_id(kRect);
   EXPECT_EQ(Run(r, Who::kStranger, OfFinding()).status().code(), Code::kNotFound);
   EXPECT_EQ(Run(r, Who::kAuditor, OfFinding()).status().code(), Code::kPermissionDenied);
-  EXPECT_EQ(Run(r, Who::kOwnerStaff, OfFinding()).status(),
-            absl::AbortedError("rectification changed: version is 2"));
+  EXPECT_EQ(Run(r, Who::kOwnerStaff, OfFinding()).status(), absl::AbortedError("rectification changed: version is 2"));
   Rect().set_state(S::RECTIFICATION_STATE_SIGNED_OFF);
   EXPECT_EQ(Run(r, Who::kOwnerStaff, OfFinding()).status().code(), Code::kAborted);
   r.set_expected_version(2);
@@ -403,8 +410,8 @@ TEST_F(AuditDecideTest, EveryReferralStepReferralStateAndParty) {
     for (Who who : kEveryone) {
       for (bool is_retry : {false, true}) {
         ++checked;
-        const std::string where = v1::ReferralState_Name(state) + " / " + (is_retry ? "retry" : "refer") + " / " +
-                                  NameOf(who);
+        const std::string where =
+            v1::ReferralState_Name(state) + " / " + (is_retry ? "retry" : "refer") + " / " + NameOf(who);
         auto got = is_retry ? Run(retry, who, OfFinding()) : Run(refer, who, OfFinding());
         const Code may = AuditWork(who, referred);
         const bool legal = is_retry ? state == v1::REFERRAL_STATE_DEAD : state == v1::REFERRAL_STATE_UNSPECIFIED;
@@ -491,7 +498,7 @@ TEST_F(AuditDecideTest, EveryEngagementStateAndPartyForAdvanceAndAddFinding) {
     auto advance = Request<v1::AdvanceEngagementRequest>(4);
     advance.set_engagement_id(kEngagement);
     advance.set_to(state == v1::ENGAGEMENT_STATE_CLOSED ? v1::ENGAGEMENT_STATE_CLOSED
-                                                         : static_cast<v1::EngagementState>(st + 1));
+                                                        : static_cast<v1::EngagementState>(st + 1));
     auto add = Request<v1::AddFindingRequest>();
     add.set_engagement_id(kEngagement);
     add.set_title("t");
@@ -531,7 +538,8 @@ TEST_F(AuditDecideTest, EveryEngagementStateAndPartyForAdvanceAndAddFinding) {
   advance.set_to(v1::ENGAGEMENT_STATE_FIELDWORK);
   engagement_.engagement.set_state(v1::ENGAGEMENT_STATE_PLANNED);
   EXPECT_EQ(Run(advance, Who::kStranger, OfEngagement()).status().code(), Code::kNotFound);
-  EXPECT_EQ(Run(advance, Who::kAuditor, OfEngagement()).status(), absl::AbortedError("engagement changed: version is 4"));
+  EXPECT_EQ(Run(advance, Who::kAuditor, OfEngagement()).status(),
+            absl::AbortedError("engagement changed: version is 4"));
 }
 
 TEST_F(AuditDecideTest, AFindingIsNumberedInItsEngagementAndFlagsARecurrence) {

@@ -36,8 +36,8 @@ class AuditHandlerTest : public ::testing::Test {
     verifier_ = std::make_unique<auth::Verifier>(*auth::Verifier::Create(ac));
     service_ = std::make_unique<AuditServiceImpl>(&store_, verifier_.get(), &calendar_, Policy{30, 50, 90}, clock_);
     server_ = *server::Server::Start(server::Config{}, {service_.get()});
-    stub_ = v1::AuditService::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
-                                                          grpc::InsecureChannelCredentials()));
+    stub_ = v1::AuditService::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
   }
   ~AuditHandlerTest() override { server_->Shutdown(std::chrono::milliseconds(100)); }
 
@@ -70,7 +70,8 @@ TEST_F(AuditHandlerTest, FieldErrorsNameEachFieldAndTheStoreIsNotTouched) {
   v1::ReviewRectificationRequest review;  // a rejection without anything
   review.set_rectification_id("not-a-uuid");
   v1::RectificationReply reply;
-  grpc::Status s = Call(&v1::AuditService::Stub::ReviewRectification, As(kAuditUnit, auth::kRoleAuditor), review, &reply);
+  grpc::Status s =
+      Call(&v1::AuditService::Stub::ReviewRectification, As(kAuditUnit, auth::kRoleAuditor), review, &reply);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Fields(s), (std::set<std::string>{"request_id", "rectification_id", "expected_version", "reason"}));
 

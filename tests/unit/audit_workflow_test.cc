@@ -46,8 +46,8 @@ TEST(AuditWorkflowTest, EveryRectificationStateActionPartyTriple) {
   int checked = 0, legal = 0;
   for (int si = v1::RectificationState_MIN; si <= v1::RectificationState_MAX; ++si) {
     const auto state = static_cast<S>(si);
-    for (RectAction action : {RectAction::kProgress, RectAction::kSubmit, RectAction::kApprove, RectAction::kReject,
-                              RectAction::kReopen}) {
+    for (RectAction action :
+         {RectAction::kProgress, RectAction::kSubmit, RectAction::kApprove, RectAction::kReject, RectAction::kReopen}) {
       for (Party party : {Party::kReviewer, Party::kOwner, Party::kOther}) {
         ++checked;
         auto got = NextRectification(state, action, party);
@@ -58,7 +58,8 @@ TEST(AuditWorkflowTest, EveryRectificationStateActionPartyTriple) {
         if (it == table.end()) {
           ASSERT_FALSE(got.ok()) << where;
           EXPECT_EQ(got.status().code(), absl::StatusCode::kFailedPrecondition) << where;
-          EXPECT_NE(std::string(got.status().message()).find(RectificationStateName(state)), std::string::npos) << where;
+          EXPECT_NE(std::string(got.status().message()).find(RectificationStateName(state)), std::string::npos)
+              << where;
         } else if (it->second.who != party) {
           ASSERT_FALSE(got.ok()) << where;
           EXPECT_EQ(got.status().code(), absl::StatusCode::kPermissionDenied) << where;
@@ -102,9 +103,9 @@ TEST(AuditWorkflowTest, ClueEventsMapOntoTheReferral) {
   EXPECT_EQ(*concluded->feedback, "给予撤职处分");
   EXPECT_EQ(*FromClueEvent("case_filed", R"({"form":4})")->clue_state, v1::CLUE_STATE_CASE_FILED);
   EXPECT_EQ(*FromClueEvent("merged_into", "{}")->clue_state, v1::CLUE_STATE_MERGED);
-  EXPECT_FALSE(FromClueEvent("note", "{}"));            // no effect on the finding
+  EXPECT_FALSE(FromClueEvent("note", "{}"));  // no effect on the finding
   EXPECT_FALSE(FromClueEvent("reporter_revealed", "{}"));
-  EXPECT_FALSE(FromClueEvent("disposed", "{}"));        // no method: nothing to show
+  EXPECT_FALSE(FromClueEvent("disposed", "{}"));  // no method: nothing to show
   // Malformed data or an unknown type does not decode (the consumer skips it and counts it).
   EXPECT_FALSE(events::Decode<v1::ClueEventPayload>("accepted", "not json").ok());
   EXPECT_TRUE(events::IsUnknownType(events::Decode<v1::ClueEventPayload>("teleported", "{}").status()));

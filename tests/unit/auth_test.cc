@@ -73,8 +73,7 @@ KeyPair NewEcKey() {
 }
 
 std::string Base64Url(std::string_view in) {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
   size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
@@ -96,16 +95,15 @@ std::string Base64Url(std::string_view in) {
 
 // A token built by hand: base64url(header).base64url(payload).signature, where the
 // signature is an HMAC with `md` over the first two parts, or empty when `secret` is empty.
-std::string HandToken(const nlohmann::json& header, const nlohmann::json& payload,
-                      const std::string& secret, const EVP_MD* md = EVP_sha256()) {
+std::string HandToken(const nlohmann::json& header, const nlohmann::json& payload, const std::string& secret,
+                      const EVP_MD* md = EVP_sha256()) {
   std::string signing_input = Base64Url(header.dump()) + "." + Base64Url(payload.dump());
   std::string sig;
   if (!secret.empty()) {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     HMAC(md, secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), mac,
-         &len);
+         reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), mac, &len);
     sig = Base64Url(std::string_view(reinterpret_cast<const char*>(mac), len));
   }
   return signing_input + "." + sig;
@@ -114,10 +112,14 @@ std::string HandToken(const nlohmann::json& header, const nlohmann::json& payloa
 // The claims Mint would write for a valid token at kT0.
 nlohmann::json ValidClaims() {
   const int64_t now = ToUnixSeconds(kT0);
-  return {{"sub", "u-1"},         {"unit", "unit-1"},
-          {"roles", {"staff"}},   {"clearance", 1},
-          {"iss", "supervision-mesh"}, {"aud", "supervision-mesh"},
-          {"iat", now},           {"nbf", now},
+  return {{"sub", "u-1"},
+          {"unit", "unit-1"},
+          {"roles", {"staff"}},
+          {"clearance", 1},
+          {"iss", "supervision-mesh"},
+          {"aud", "supervision-mesh"},
+          {"iat", now},
+          {"nbf", now},
           {"exp", now + 3600}};
 }
 
@@ -249,10 +251,9 @@ TEST_F(AuthTest, MissingOrMalformedAuthorizationIsUnauthenticated) {
   Verifier v = Hs256();
   const std::string token = MustMint(Hs256Request());
   for (const std::string& auth :
-       {std::string(""), std::string("Bearer"), std::string("Bearer "), "Basic " + token,
-        "Token " + token, token, "Bearer: " + token, std::string("Bearer garbage"),
-        std::string("Bearer a.b.c"), std::string("Bearer ...."), "Bearer " + token + "x",
-        "Bearer " + std::string(9000, 'a')}) {
+       {std::string(""), std::string("Bearer"), std::string("Bearer "), "Basic " + token, "Token " + token, token,
+        "Bearer: " + token, std::string("Bearer garbage"), std::string("Bearer a.b.c"), std::string("Bearer ...."),
+        "Bearer " + token + "x", "Bearer " + std::string(9000, 'a')}) {
     SCOPED_TRACE(auth.substr(0, 40));
     auto p = v.Verify(auth);
     ASSERT_FALSE(p.ok());
@@ -281,7 +282,7 @@ TEST_F(AuthTest, TamperedPayloadIsRejected) {
 }
 
 TEST_F(AuthTest, ExpiryIsCheckedWithLeeway) {
-  Verifier v = Hs256();  // leeway 30 s
+  Verifier v = Hs256();                                // leeway 30 s
   const std::string token = MustMint(Hs256Request());  // exp = kT0 + 1 h
   clock_.Set(kT0 + std::chrono::hours(1) + std::chrono::seconds(30));
   EXPECT_TRUE(v.Verify("Bearer " + token).ok()) << "inside the leeway";
@@ -371,8 +372,7 @@ TEST_F(AuthTest, RolesMustBeAnArrayOfStrings) {
 
 TEST_F(AuthTest, AnotherHmacAlgorithmIsRejected) {
   // Correctly signed with the right secret, but HS512 is not the configured algorithm.
-  ExpectRejected(Hs256(),
-                 HandToken({{"alg", "HS512"}, {"typ", "JWT"}}, ValidClaims(), kSecret, EVP_sha512()));
+  ExpectRejected(Hs256(), HandToken({{"alg", "HS512"}, {"typ", "JWT"}}, ValidClaims(), kSecret, EVP_sha512()));
 }
 
 // --- algorithm confusion ------------------------------------------------------------------
@@ -460,14 +460,17 @@ TEST_F(AuthTest, CreateRejectsAPublicKeyAlgorithmWithoutAPublicKey) {
 TEST_F(AuthTest, CreateRejectsAnUnusablePublicKey) {
   // Regression (fixed): a corrupt key (or an EC key configured for RS256) must fail start-up
   // with INVALID_ARGUMENT, not every request later with UNAUTHENTICATED.
-  EXPECT_EQ(CreateWith(Key{.algorithm = "RS256", .material = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"})
-                .code(),
+  EXPECT_EQ(
+      CreateWith(Key{.algorithm = "RS256", .material = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"})
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CreateWith(Key{.algorithm = "RS256", .material = ec_->public_pem}).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(CreateWith(Key{.algorithm = "RS256", .material = ec_->public_pem}).code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(AuthTest, CreateRejectsTwoKeysWithOneKidAndAServiceKeyWithoutService) {
-  auto v = Verifier::Create(Config{.keys = {Key{.kid = "a", .material = kSecret}, Key{.kid = "a", .material = kOtherSecret}}});
+  auto v = Verifier::Create(
+      Config{.keys = {Key{.kid = "a", .material = kSecret}, Key{.kid = "a", .material = kOtherSecret}}});
   ASSERT_FALSE(v.ok());
   EXPECT_THAT(std::string(v.status().message()), HasSubstr("two keys with kid 'a'"));
   EXPECT_EQ(CreateWith(Key{.algorithm = "ES256", .material = ec_->public_pem, .vouches = Vouches::kService}).code(),
@@ -500,7 +503,9 @@ class KeySetTest : public AuthTest {
   Verifier Make() {
     auto v = Verifier::Create(
         Config{.keys = {Key{.algorithm = "ES256", .material = idp_.public_pem, .vouches = Vouches::kPeople},
-                        Key{.algorithm = "ES256", .material = audit_.public_pem, .vouches = Vouches::kService,
+                        Key{.algorithm = "ES256",
+                            .material = audit_.public_pem,
+                            .vouches = Vouches::kService,
                             .service = "audit-service"}}},
         clock_);
     EXPECT_TRUE(v.ok()) << v.status();
@@ -628,7 +633,8 @@ TEST(KeySetFile, ParsesEntriesAndNamesEveryMistake) {
   auto keys = ParseKeySet(
       "keys:\n"
       "  - algorithm: ES256\n    public_key_file: idp.pub.pem\n    vouches_for: people\n"
-      "  - kid: legacy\n    algorithm: HS256\n    secret: " + std::string(kSecret) + "\n    vouches_for: service:audit-service\n",
+      "  - kid: legacy\n    algorithm: HS256\n    secret: " +
+          std::string(kSecret) + "\n    vouches_for: service:audit-service\n",
       dir.path);
   ASSERT_TRUE(keys.ok()) << keys.status();
   ASSERT_EQ(keys->size(), 2u);
@@ -641,14 +647,18 @@ TEST(KeySetFile, ParsesEntriesAndNamesEveryMistake) {
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"", "needs a list 'keys'"},
       {"keys: 3\n", "needs a list 'keys'"},
-      {"keys:\n  - algorithm: ES256\n    public_key_file: nope.pem\n    vouches_for: people\n", "keys[0].public_key_file"},
-      {"keys:\n  - algorithm: ES256\n    public_key_file: idp.pub.pem\n    vouches_for: everyone\n", "keys[0].vouches_for"},
-      {"keys:\n  - algorithm: ES256\n    public_key_file: idp.pub.pem\n    vouches_for: \"service:\"\n", "keys[0].vouches_for"},
+      {"keys:\n  - algorithm: ES256\n    public_key_file: nope.pem\n    vouches_for: people\n",
+       "keys[0].public_key_file"},
+      {"keys:\n  - algorithm: ES256\n    public_key_file: idp.pub.pem\n    vouches_for: everyone\n",
+       "keys[0].vouches_for"},
+      {"keys:\n  - algorithm: ES256\n    public_key_file: idp.pub.pem\n    vouches_for: \"service:\"\n",
+       "keys[0].vouches_for"},
       {"keys:\n  - algorithm: ES256\n    vouches_for: people\n", "keys[0]: give public_key"},
       {"keys:\n  - public_key_file: idp.pub.pem\n    vouches_for: people\n", "keys[0].algorithm"},
       {"keys:\n  - algorithm: ES256\n    public_key_file: idp.pub.pem\n    vouches_for: people\n    colour: red\n",
        "keys[0].colour: unknown field"},
-      {"keys:\n  - algorithm: RS256\n    public_key_file: idp.pub.pem\n    vouches_for: people\n", "does not fit RS256"},
+      {"keys:\n  - algorithm: RS256\n    public_key_file: idp.pub.pem\n    vouches_for: people\n",
+       "does not fit RS256"},
       {"keys: [\n", "key set"},
   };
   for (const auto& [yaml, want] : bad) {

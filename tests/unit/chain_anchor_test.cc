@@ -37,8 +37,8 @@ std::vector<Event> MakeChain(int n, int v2_from = 1) {
 }
 
 Expected Of(const std::vector<Event>& ev) {
-  return Expected{.head_len = static_cast<int64_t>(ev.size()), .head_hash = ev.back().hash,
-                  .state_digest = ev.back().state_digest};
+  return Expected{
+      .head_len = static_cast<int64_t>(ev.size()), .head_hash = ev.back().hash, .state_digest = ev.back().state_digest};
 }
 
 TEST(ChainVersionTest, OldEventsVerifyTheOldWayAndNewOnesCoverTheState) {

@@ -61,9 +61,9 @@ TEST(ClueAccessTest, EveryStandingAgainstEveryRead) {
     bool history, verify;
   };
   const std::map<Standing, Want> table = {
-      {Standing::kOversight, {View::kFull, true, true}},   {Standing::kHolder, {View::kFull, true, true}},
-      {Standing::kOfferee, {View::kFull, true, false}},    {Standing::kSupervisor, {View::kRecord, true, true}},
-      {Standing::kSender, {View::kSender, false, false}},  {Standing::kNone, {View::kNone, false, false}},
+      {Standing::kOversight, {View::kFull, true, true}},  {Standing::kHolder, {View::kFull, true, true}},
+      {Standing::kOfferee, {View::kFull, true, false}},   {Standing::kSupervisor, {View::kRecord, true, true}},
+      {Standing::kSender, {View::kSender, false, false}}, {Standing::kNone, {View::kNone, false, false}},
   };
   int checked = 0;
   for (Standing s : kAllStandings) {

@@ -14,7 +14,8 @@ namespace {
 using ::testing::HasSubstr;
 
 absl::StatusOr<Config> Load(const std::vector<std::string>& sets) {
-  std::vector<std::string> args = {"clue-service", "--set", "clue.calendar_dir=/nonexistent", "--set", "mode=development"};
+  std::vector<std::string> args = {"clue-service", "--set", "clue.calendar_dir=/nonexistent", "--set",
+                                   "mode=development"};
   for (const auto& s : sets) {
     args.push_back("--set");
     args.push_back(s);

@@ -371,9 +371,9 @@ TEST_F(RevealDecideTest, ApprovalsCountToTheWindowAndOneRefusalEndsIt) {
   // The store adds the decision back: the second custodian completes the request.
   r.set_approvals(1);
   *r.add_decisions() = *first->decision;
-  EXPECT_EQ(DecideRevealStep(r, clue_, Custodian("c1"), Verdict(v1::REVEAL_VERDICT_APPROVE), reveal_rules_)
-                .status().code(),
-            absl::StatusCode::kFailedPrecondition);  // c1 already decided
+  EXPECT_EQ(
+      DecideRevealStep(r, clue_, Custodian("c1"), Verdict(v1::REVEAL_VERDICT_APPROVE), reveal_rules_).status().code(),
+      absl::StatusCode::kFailedPrecondition);  // c1 already decided
   auto second = DecideRevealStep(r, clue_, Custodian("c2"), Verdict(v1::REVEAL_VERDICT_APPROVE, "ok"), reveal_rules_);
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->after.state(), v1::REVEAL_STATE_APPROVED);
@@ -390,7 +390,8 @@ TEST_F(RevealDecideTest, ApprovalsCountToTheWindowAndOneRefusalEndsIt) {
   EXPECT_EQ(DecideRevealStep(r, clue_, self, Verdict(v1::REVEAL_VERDICT_APPROVE), reveal_rules_).status().code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(DecideRevealStep(r, clue_, Custodian("c4", 1), Verdict(v1::REVEAL_VERDICT_APPROVE), reveal_rules_)
-                .status().code(),
+                .status()
+                .code(),
             absl::StatusCode::kPermissionDenied);
 }
 

@@ -21,9 +21,9 @@ namespace sm::clue {
 namespace {
 
 const std::string kRoot = "00000000-0000-7000-8000-000000000001";
-const std::string kGroup = "00000000-0000-7000-8000-00000000000a";      // discipline group
-const std::string kCommission = "00000000-0000-7000-8000-00000000000b"; // discipline commission
-const std::string kClosed = "00000000-0000-7000-8000-00000000000c";     // a dissolved unit
+const std::string kGroup = "00000000-0000-7000-8000-00000000000a";       // discipline group
+const std::string kCommission = "00000000-0000-7000-8000-00000000000b";  // discipline commission
+const std::string kClosed = "00000000-0000-7000-8000-00000000000c";      // a dissolved unit
 const std::string kStation = "00000000-0000-7000-8000-00000000000d";
 const std::string kOfficer = "00000000-0000-7000-8000-0000000000e1";  // in the station
 const std::string kStaffer = "00000000-0000-7000-8000-0000000000e2";  // in the group
@@ -47,14 +47,16 @@ class ClueHandlerTest : public ::testing::Test {
     service_ = std::make_unique<ClueServiceImpl>(&store_, verifier_.get(), &keys_, &calendar_, Limits{}, clock_,
                                                  /*redis=*/nullptr, /*listener=*/nullptr);
     server_ = std::move(*server::Server::Start(server::Config{}, {service_.get()}));
-    stub_ = v1::ClueService::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
-                                                         grpc::InsecureChannelCredentials()));
+    stub_ = v1::ClueService::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
   }
   ~ClueHandlerTest() override { server_->Shutdown(std::chrono::milliseconds(100)); }
 
   static auth::Principal Staff(const std::string& unit, int clearance = 1) {
-    return auth::Principal{.user = "staff-" + unit.substr(unit.size() - 2), .unit = unit,
-                           .roles = {std::string(auth::kRoleDiscipline)}, .clearance = clearance};
+    return auth::Principal{.user = "staff-" + unit.substr(unit.size() - 2),
+                           .unit = unit,
+                           .roles = {std::string(auth::kRoleDiscipline)},
+                           .clearance = clearance};
   }
   template <typename Req, typename Resp, typename Fn>
   grpc::Status Call(const auth::Principal& who, Fn fn, const Req& req, Resp* resp) {
@@ -142,10 +144,10 @@ TEST_F(ClueHandlerTest, BadReferencesNameTheFieldAndNothingIsWritten) {
     std::function<void(v1::RegisterClueRequest&)> spoil;
   };
   const std::vector<Case> cases = {
-      {"origin_unit_id", [](auto& r) { r.set_origin_unit_id(kClosed); }},          // inactive
-      {"origin_unit_id", [](auto& r) { r.set_origin_unit_id(NewUuid()); }},        // unknown
+      {"origin_unit_id", [](auto& r) { r.set_origin_unit_id(kClosed); }},    // inactive
+      {"origin_unit_id", [](auto& r) { r.set_origin_unit_id(NewUuid()); }},  // unknown
       {"offer_to_unit_id", [](auto& r) { r.set_offer_to_unit_id(kClosed); }},
-      {"offer_to_unit_id", [](auto& r) { r.set_offer_to_unit_id(kGroup); }},       // itself
+      {"offer_to_unit_id", [](auto& r) { r.set_offer_to_unit_id(kGroup); }},  // itself
       {"offer_to_unit_id", [](auto& r) { r.set_offer_to_unit_id("not-a-uuid"); }},
       {"subjects[0].person_id", [](auto& r) { r.mutable_subjects(0)->set_person_id(NewUuid()); }},
       {"subjects[1].unit_id", [](auto& r) { r.add_subjects()->set_unit_id(NewUuid()); }},

@@ -31,24 +31,34 @@ std::map<Key, Legal> Table() {
   for (bool cf : {false, true}) {
     for (S s : {S::CLUE_STATE_REGISTERED, S::CLUE_STATE_HELD}) {
       t[{s, Action::kTransfer, none, cf}] = {Relation::kHolder, S::CLUE_STATE_OFFERED, Stage::kAccept};
-      t[{s, Action::kDispose, v1::DISPOSITION_METHOD_TALK_OR_LETTER, cf}] = {Relation::kHolder, S::CLUE_STATE_IN_HANDLING, Stage::kHandle};
-      t[{s, Action::kDispose, v1::DISPOSITION_METHOD_VERIFICATION, cf}] = {Relation::kHolder, S::CLUE_STATE_IN_HANDLING, Stage::kHandle};
-      t[{s, Action::kDispose, v1::DISPOSITION_METHOD_SHELVE, cf}] = {Relation::kHolder, S::CLUE_STATE_SHELVED, Stage::kNone};
-      t[{s, Action::kDispose, v1::DISPOSITION_METHOD_CLOSE, cf}] = {Relation::kHolder, S::CLUE_STATE_CONCLUDED, Stage::kNone};
+      t[{s, Action::kDispose, v1::DISPOSITION_METHOD_TALK_OR_LETTER, cf}] = {Relation::kHolder,
+                                                                             S::CLUE_STATE_IN_HANDLING, Stage::kHandle};
+      t[{s, Action::kDispose, v1::DISPOSITION_METHOD_VERIFICATION, cf}] = {Relation::kHolder, S::CLUE_STATE_IN_HANDLING,
+                                                                           Stage::kHandle};
+      t[{s, Action::kDispose, v1::DISPOSITION_METHOD_SHELVE, cf}] = {Relation::kHolder, S::CLUE_STATE_SHELVED,
+                                                                     Stage::kNone};
+      t[{s, Action::kDispose, v1::DISPOSITION_METHOD_CLOSE, cf}] = {Relation::kHolder, S::CLUE_STATE_CONCLUDED,
+                                                                    Stage::kNone};
     }
     // A shelved clue is taken up again by any method but shelving.
-    t[{S::CLUE_STATE_SHELVED, Action::kDispose, v1::DISPOSITION_METHOD_TALK_OR_LETTER, cf}] = {Relation::kHolder, S::CLUE_STATE_IN_HANDLING, Stage::kHandle};
-    t[{S::CLUE_STATE_SHELVED, Action::kDispose, v1::DISPOSITION_METHOD_VERIFICATION, cf}] = {Relation::kHolder, S::CLUE_STATE_IN_HANDLING, Stage::kHandle};
-    t[{S::CLUE_STATE_SHELVED, Action::kDispose, v1::DISPOSITION_METHOD_CLOSE, cf}] = {Relation::kHolder, S::CLUE_STATE_CONCLUDED, Stage::kNone};
+    t[{S::CLUE_STATE_SHELVED, Action::kDispose, v1::DISPOSITION_METHOD_TALK_OR_LETTER, cf}] = {
+        Relation::kHolder, S::CLUE_STATE_IN_HANDLING, Stage::kHandle};
+    t[{S::CLUE_STATE_SHELVED, Action::kDispose, v1::DISPOSITION_METHOD_VERIFICATION, cf}] = {
+        Relation::kHolder, S::CLUE_STATE_IN_HANDLING, Stage::kHandle};
+    t[{S::CLUE_STATE_SHELVED, Action::kDispose, v1::DISPOSITION_METHOD_CLOSE, cf}] = {
+        Relation::kHolder, S::CLUE_STATE_CONCLUDED, Stage::kNone};
     t[{S::CLUE_STATE_OFFERED, Action::kAccept, none, cf}] = {Relation::kOfferee, S::CLUE_STATE_HELD, Stage::kDispose};
     t[{S::CLUE_STATE_OFFERED, Action::kReturn, none, cf}] = {Relation::kOfferee, S::CLUE_STATE_HELD, Stage::kDispose};
     for (S s : {S::CLUE_STATE_REGISTERED, S::CLUE_STATE_HELD, S::CLUE_STATE_IN_HANDLING, S::CLUE_STATE_CASE_FILED}) {
       t[{s, Action::kAssign, none, cf}] = {Relation::kHolder, s, Stage::kNone};
     }
-    t[{S::CLUE_STATE_CASE_FILED, Action::kConclude, none, cf}] = {Relation::kHolder, S::CLUE_STATE_CONCLUDED, Stage::kNone};
+    t[{S::CLUE_STATE_CASE_FILED, Action::kConclude, none, cf}] = {Relation::kHolder, S::CLUE_STATE_CONCLUDED,
+                                                                  Stage::kNone};
   }
-  t[{S::CLUE_STATE_IN_HANDLING, Action::kConclude, v1::DISPOSITION_METHOD_UNSPECIFIED, false}] = {Relation::kHolder, S::CLUE_STATE_CONCLUDED, Stage::kNone};
-  t[{S::CLUE_STATE_IN_HANDLING, Action::kConclude, v1::DISPOSITION_METHOD_UNSPECIFIED, true}] = {Relation::kHolder, S::CLUE_STATE_CASE_FILED, Stage::kConclude};
+  t[{S::CLUE_STATE_IN_HANDLING, Action::kConclude, v1::DISPOSITION_METHOD_UNSPECIFIED, false}] = {
+      Relation::kHolder, S::CLUE_STATE_CONCLUDED, Stage::kNone};
+  t[{S::CLUE_STATE_IN_HANDLING, Action::kConclude, v1::DISPOSITION_METHOD_UNSPECIFIED, true}] = {
+      Relation::kHolder, S::CLUE_STATE_CASE_FILED, Stage::kConclude};
   return t;
 }
 
@@ -61,7 +71,8 @@ TEST(ClueWorkflowTest, EveryStateActionRelationTriple) {
       // Dispose is checked for each method (and a missing one); the rest with none.
       std::vector<M> methods = {v1::DISPOSITION_METHOD_UNSPECIFIED};
       if (action == Action::kDispose) {
-        for (int m = v1::DispositionMethod_MIN + 1; m <= v1::DispositionMethod_MAX; ++m) methods.push_back(static_cast<M>(m));
+        for (int m = v1::DispositionMethod_MIN + 1; m <= v1::DispositionMethod_MAX; ++m)
+          methods.push_back(static_cast<M>(m));
       }
       for (M method : methods) {
         for (bool case_filed : {false, true}) {
@@ -69,7 +80,8 @@ TEST(ClueWorkflowTest, EveryStateActionRelationTriple) {
             auto got = Next(state, action, rel, method, case_filed);
             const std::string where = std::string(StateName(state)) + " / " + std::string(ActionName(action)) +
                                       " / method " + std::to_string(method) + " / case_filed " +
-                                      std::to_string(case_filed) + " / relation " + std::to_string(static_cast<int>(rel));
+                                      std::to_string(case_filed) + " / relation " +
+                                      std::to_string(static_cast<int>(rel));
             ++checked;
             auto it = table.find({state, action, method, case_filed});
             // The party is checked first: another caller is refused whatever the state.
@@ -85,7 +97,8 @@ TEST(ClueWorkflowTest, EveryStateActionRelationTriple) {
             if (it == table.end()) {
               ASSERT_FALSE(got.ok()) << where << " should be refused";
               if (action == Action::kDispose && method == v1::DISPOSITION_METHOD_UNSPECIFIED &&
-                  (state == S::CLUE_STATE_REGISTERED || state == S::CLUE_STATE_HELD || state == S::CLUE_STATE_SHELVED)) {
+                  (state == S::CLUE_STATE_REGISTERED || state == S::CLUE_STATE_HELD ||
+                   state == S::CLUE_STATE_SHELVED)) {
                 EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument) << where;
                 continue;
               }

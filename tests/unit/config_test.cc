@@ -134,8 +134,7 @@ TEST(ConfigSource, BadYamlIsInvalidArgumentNamingTheOrigin) {
 
 TEST(ConfigSource, FromArgsReadsConfigFileAndSets) {
   TempFile file("db:\n  host: file-host\n  port: 5433\n");
-  const char* argv[] = {"svc", "--config", file.path().c_str(), "--set", "db.port=6000",
-                        "--set=log.level=debug"};
+  const char* argv[] = {"svc", "--config", file.path().c_str(), "--set", "db.port=6000", "--set=log.level=debug"};
   auto s = Source::FromArgs(6, argv, NoEnv());
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->Lookup("db.host")->text, "file-host");
@@ -290,9 +289,8 @@ TEST(ConfigReader, HostPortChecks) {
     bool ok;
   };
   const Case cases[] = {
-      {"127.0.0.1:0", true},   {"localhost:65535", true}, {"[::1]:8080", true},
-      {"host:65536", false},   {":80", false},             {"host:", false},
-      {"host", false},         {"host:8o", false},         {"host:-1", false},
+      {"127.0.0.1:0", true}, {"localhost:65535", true}, {"[::1]:8080", true}, {"host:65536", false}, {":80", false},
+      {"host:", false},      {"host", false},           {"host:8o", false},   {"host:-1", false},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.value);
@@ -317,8 +315,7 @@ TEST(ConfigReader, HostPortWithAHugePortIsAProblemNotAnException) {
 }
 
 TEST(ConfigReader, UnknownKeysAreReportedForFileAndFlags) {
-  Source s = MustYaml("db:\n  host: h\n  pool_sise: 4\n",
-                      FakeEnv({{"SM_NOT_A_KEY", "x"}}));
+  Source s = MustYaml("db:\n  host: h\n  pool_sise: 4\n", FakeEnv({{"SM_NOT_A_KEY", "x"}}));
   s.Set("log.levle", "debug");
   Reader r(s);
   r.String("db.host", "");

@@ -24,10 +24,10 @@ TEST(WholeDays, SnapsOutwardToUtcDaysAndKeepsOpenBoundsOpen) {
     std::optional<int64_t> want_from_day, want_to_day;  // days after 2025-01-01
   };
   const Case cases[] = {
-      {k2025 + 3600, k2025 + 5 * kDay + 7200, 0, 0, 6},      // inside days: whole days
-      {k2025, k2025 + 5 * kDay, 0, 0, 5},                    // already midnight: unchanged
-      {k2025, k2025 + 5 * kDay, 1, 0, 6},                    // a nanosecond past midnight takes the day
-      {k2025 + kDay - 1, k2025 + kDay - 1, 0, 0, 1},         // one instant: its day
+      {k2025 + 3600, k2025 + 5 * kDay + 7200, 0, 0, 6},  // inside days: whole days
+      {k2025, k2025 + 5 * kDay, 0, 0, 5},                // already midnight: unchanged
+      {k2025, k2025 + 5 * kDay, 1, 0, 6},                // a nanosecond past midnight takes the day
+      {k2025 + kDay - 1, k2025 + kDay - 1, 0, 0, 1},     // one instant: its day
       {std::nullopt, k2025 + 10, 0, std::nullopt, 1},
       {k2025 + 10, std::nullopt, 0, 0, std::nullopt},
       {std::nullopt, std::nullopt, 0, std::nullopt, std::nullopt},
@@ -64,13 +64,13 @@ TEST(WholeDays, BadRangesNameTheField) {
     std::string field;
   };
   const Case cases[] = {
-      {Ts(k2025 + kDay), Ts(k2025), "to"},                               // to before from
-      {Ts(k2025, 5), Ts(k2025, 4), "to"},                                // by nanoseconds
-      {Ts(-1), Ts(k2025), "from"},                                       // before 1970
-      {Ts(k2025), Ts(4102444800), "to"},                                 // 2100 and later
-      {Ts(k2025, -1), Ts(k2025 + kDay), "from"},                         // bad nanos
+      {Ts(k2025 + kDay), Ts(k2025), "to"},        // to before from
+      {Ts(k2025, 5), Ts(k2025, 4), "to"},         // by nanoseconds
+      {Ts(-1), Ts(k2025), "from"},                // before 1970
+      {Ts(k2025), Ts(4102444800), "to"},          // 2100 and later
+      {Ts(k2025, -1), Ts(k2025 + kDay), "from"},  // bad nanos
       {Ts(k2025), Ts(k2025 + kDay, 1000000000), "to"},
-      {Ts(0), Ts((kMaxDayRangeDays + 1) * kDay), "to"},                  // too long
+      {Ts(0), Ts((kMaxDayRangeDays + 1) * kDay), "to"},  // too long
   };
   for (const Case& c : cases) {
     FieldErrors e;

@@ -30,7 +30,8 @@ class FakeLog {
     f.event.aggregate_id = "a";
     f.event.seq = f.cursor.gseq;
     events_.push_back(f);
-    std::sort(events_.begin(), events_.end(), [](const FeedEvent& a, const FeedEvent& b) { return a.cursor < b.cursor; });
+    std::sort(events_.begin(), events_.end(),
+              [](const FeedEvent& a, const FeedEvent& b) { return a.cursor < b.cursor; });
   }
   void Commit(uint64_t xid) {
     std::lock_guard lock(mu_);
@@ -180,7 +181,8 @@ TEST(FeedHub, SlowReaderFallsBackToPagesWithoutLosingOrRepeatingEvents) {
   auto sub = *hub.Open("slow", log.Tip());
   // Joins once its (empty) page shows it is at the end.
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!sub->live() && std::chrono::steady_clock::now() < until) ASSERT_TRUE(sub->Next(std::chrono::milliseconds(1)).ok());
+  while (!sub->live() && std::chrono::steady_clock::now() < until)
+    ASSERT_TRUE(sub->Next(std::chrono::milliseconds(1)).ok());
   ASSERT_TRUE(sub->live());
   // It reads nothing while 40 events commit: far more than its buffer.
   for (int i = 0; i < 20; ++i) log.Write(2);

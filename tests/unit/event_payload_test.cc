@@ -138,8 +138,9 @@ TEST(EventPayloadTest, SkippingCountsPerConsumerTypeAndReason) {
   Skip("test-consumer", "teleported", unknown);
   Skip("test-consumer", "offered", unreadable);
   const std::string text = metrics::Metrics::Global().Render();
-  EXPECT_NE(text.find(R"(sm_consumer_skipped_total{consumer="test-consumer",reason="unknown_type",type="teleported"} 2)"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find(R"(sm_consumer_skipped_total{consumer="test-consumer",reason="unknown_type",type="teleported"} 2)"),
+      std::string::npos)
       << text.substr(0, 3000);
   EXPECT_NE(text.find(R"(sm_consumer_skipped_total{consumer="test-consumer",reason="unreadable",type="offered"} 1)"),
             std::string::npos);

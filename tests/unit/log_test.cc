@@ -25,9 +25,7 @@ class LogTest : public ::testing::Test {
  protected:
   void SetUp() override { Init("info"); }
   // The default logger must not outlive `out_`.
-  void TearDown() override {
-    log::Init("test", "off", std::make_shared<spdlog::sinks::null_sink_mt>());
-  }
+  void TearDown() override { log::Init("test", "off", std::make_shared<spdlog::sinks::null_sink_mt>()); }
 
   void Init(const std::string& level) {
     out_.str("");
@@ -65,8 +63,7 @@ TEST_F(LogTest, InfoIsOneJsonObjectWithTheStandardKeys) {
   EXPECT_EQ(j["service"], "directory-service");
   EXPECT_EQ(j["msg"], "directory imported");
   ASSERT_TRUE(j["ts"].is_string());
-  EXPECT_TRUE(std::regex_match(j["ts"].get<std::string>(),
-                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
+  EXPECT_TRUE(std::regex_match(j["ts"].get<std::string>(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
       << j["ts"];
   EXPECT_FALSE(j.contains("request_id")) << "no request in progress";
   EXPECT_FALSE(j.contains("trace_id"));

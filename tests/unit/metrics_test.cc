@@ -19,8 +19,8 @@ namespace sm::metrics {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using ::testing::Not;
+using ::testing::StartsWith;
 
 // The sample lines of `text` for metric `name` whose labels contain every one of `labels`.
 std::vector<std::string> Samples(const std::string& text, const std::string& name,
@@ -76,10 +76,9 @@ TEST(Metrics, EveryCodeHasItsLabel) {
   const std::string method = "/supervision.v1.TestService/AllCodes";
   for (int c = 0; c <= 16; ++c) m.ObserveRpc(method, static_cast<grpc::StatusCode>(c), 0.01);
   const std::string text = m.Render();
-  for (const char* name : {"ok", "cancelled", "invalid_argument", "deadline_exceeded",
-                           "permission_denied", "unavailable", "unauthenticated"}) {
-    EXPECT_EQ(Value(text, "sm_rpc_requests_total",
-                    {"method=\"" + method + "\"", std::string("code=\"") + name + "\""}),
+  for (const char* name : {"ok", "cancelled", "invalid_argument", "deadline_exceeded", "permission_denied",
+                           "unavailable", "unauthenticated"}) {
+    EXPECT_EQ(Value(text, "sm_rpc_requests_total", {"method=\"" + method + "\"", std::string("code=\"") + name + "\""}),
               1)
         << name;
   }
@@ -133,13 +132,11 @@ TEST(AdminServer, ServesMetricsAndHealth) {
 TEST(AdminServer, UnhealthyIs503WithTheReason) {
   std::atomic<bool> healthy{true};
   AdminServer admin;
-  ASSERT_TRUE(admin
-                  .Start("127.0.0.1:0",
-                         [&] {
-                           return healthy ? absl::OkStatus()
-                                          : absl::UnavailableError("postgres unreachable: timeout");
-                         })
-                  .ok());
+  ASSERT_TRUE(
+      admin
+          .Start("127.0.0.1:0",
+                 [&] { return healthy ? absl::OkStatus() : absl::UnavailableError("postgres unreachable: timeout"); })
+          .ok());
   auto client = ClientFor(admin.port());
   auto res = client->Get("/healthz");
   ASSERT_TRUE(res);
@@ -238,16 +235,19 @@ TEST(AdminServer, StopRightAfterStartDoesNotHang) {
 TEST(AdminServer, WithATokenMetricsNeedsItAndHealthStaysOpen) {
   AdminServer admin;
   const std::string token = "0123456789abcdef-admin";
-  ASSERT_TRUE(admin.Start("127.0.0.1:0", [] { return absl::UnavailableError("db at 10.0.0.9:5432 down"); }, "",
-                          token).ok());
+  ASSERT_TRUE(admin
+                  .Start(
+                      "127.0.0.1:0", [] { return absl::UnavailableError("db at 10.0.0.9:5432 down"); }, "", token)
+                  .ok());
   auto client = ClientFor(admin.port());
 
   auto none = client->Get("/metrics");
   ASSERT_TRUE(none) << httplib::to_string(none.error());
   EXPECT_EQ(none->status, 401);
   EXPECT_THAT(none->body, Not(HasSubstr("sm_rpc")));
-  for (const std::string& header : std::vector<std::string>{"Bearer wrong", "Bearer " + token + "x", "Bearer " + token.substr(1), token,
-                                   "bearer " + token, "Bearer  " + token}) {
+  for (const std::string& header :
+       std::vector<std::string>{"Bearer wrong", "Bearer " + token + "x", "Bearer " + token.substr(1), token,
+                                "bearer " + token, "Bearer  " + token}) {
     SCOPED_TRACE(header);
     auto wrong = client->Get("/metrics", {{"Authorization", header}});
     ASSERT_TRUE(wrong);

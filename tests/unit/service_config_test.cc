@@ -34,8 +34,7 @@ Loaded Load(const std::string& yaml, const std::map<std::string, std::string>& s
   for (const auto& [k, v] : sets) source->Set(k, v);
   config::Reader r(*source);
   Loaded out;
-  out.config = ReadServiceConfig(r, "directory-service", "127.0.0.1:50051", "127.0.0.1:9101",
-                                 "directory");
+  out.config = ReadServiceConfig(r, "directory-service", "127.0.0.1:50051", "127.0.0.1:9101", "directory");
   out.status = r.Finish();
   return out;
 }
@@ -104,7 +103,8 @@ TEST(ServiceConfig, DevelopmentModeIsRefusedOffLoopback) {
     SCOPED_TRACE(listen);
     Loaded l = Load("mode: development\ngrpc:\n  allow_plaintext: true\n", {{"grpc.listen", listen}});
     ASSERT_EQ(l.status.code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(std::string(l.status.message()), HasSubstr("mode: development is refused on a non-loopback grpc.listen"));
+    EXPECT_THAT(std::string(l.status.message()),
+                HasSubstr("mode: development is refused on a non-loopback grpc.listen"));
   }
   Loaded admin = Load("mode: development\n", {{"admin.listen", "0.0.0.0:9101"}});
   ASSERT_EQ(admin.status.code(), absl::StatusCode::kInvalidArgument);
@@ -115,8 +115,8 @@ TEST(ServiceConfig, LoopbackIsParsedNotPrefixMatched) {
   for (const char* a : {"127.0.0.1:1", "127.1.2.3:50051", "localhost:50051", "[::1]:50051", "127.255.255.254:0"}) {
     EXPECT_TRUE(IsLoopback(a)) << a;
   }
-  for (const char* a : {"127.evil.example:1", "1270.0.0.1:1", "0.0.0.0:1", "[::]:1", "10.0.0.1:1", "localhost.example:1",
-                        "[::ffff:10.0.0.1]:1", "128.0.0.1:1", ":1"}) {
+  for (const char* a : {"127.evil.example:1", "1270.0.0.1:1", "0.0.0.0:1", "[::]:1", "10.0.0.1:1",
+                        "localhost.example:1", "[::ffff:10.0.0.1]:1", "128.0.0.1:1", ":1"}) {
     EXPECT_FALSE(IsLoopback(a)) << a;
   }
 }
@@ -129,7 +129,9 @@ TEST(ServiceConfig, ValuesFromTheFileAreUsed) {
   Loaded l = Load(
       "grpc:\n  listen: localhost:6000\n  max_threads: 8\n"
       "db:\n  host: pg\n  port: 5433\n  pool_size: 4\n  statement_timeout_ms: 1000\n"
-      "  sslrootcert: " + std::string(root) + "\n"
+      "  sslrootcert: " +
+      std::string(root) +
+      "\n"
       "redis:\n  enabled: false\n"
       "log:\n  level: debug\n"
       "auth:\n  verify_key: 0123456789abcdef0123456789abcdef-own\n  leeway_s: 5\n  max_token_lifetime_s: 3600\n");

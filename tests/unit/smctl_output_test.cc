@@ -60,10 +60,8 @@ TEST(DisplayWidth, EmojiAreWide) {
 TEST(PrintTable, AsciiColumnsArePaddedToTheWidest) {
   std::ostringstream out;
   PrintTable(out, {"CODE", "KIND"}, {{"bureau", "BUREAU"}, {"b", "STATION"}});
-  EXPECT_THAT(SplitLines(out.str()), ElementsAre("CODE    KIND",
-                                                 "------  -------",
-                                                 "bureau  BUREAU",
-                                                 "b       STATION"));
+  EXPECT_THAT(SplitLines(out.str()),
+              ElementsAre("CODE    KIND", "------  -------", "bureau  BUREAU", "b       STATION"));
 }
 
 TEST(PrintTable, CjkCellsLineUp) {
@@ -71,11 +69,8 @@ TEST(PrintTable, CjkCellsLineUp) {
   PrintTable(out, {"名称", "代码", "类型"},
              {{"市公安局", "bureau", "BUREAU"}, {"分局", "b", "分局"}, {"x", "城郊派出所", "-"}});
   EXPECT_THAT(SplitLines(out.str()),
-              ElementsAre("名称      代码        类型",
-                          "--------  ----------  ------",
-                          "市公安局  bureau      BUREAU",
-                          "分局      b           分局",
-                          "x         城郊派出所  -"));
+              ElementsAre("名称      代码        类型", "--------  ----------  ------", "市公安局  bureau      BUREAU",
+                          "分局      b           分局", "x         城郊派出所  -"));
   // Every column starts at the same display column on every line.
   for (const auto& line : SplitLines(out.str())) {
     size_t second = line.find("  ");
@@ -93,20 +88,13 @@ TEST(PrintTable, HeaderOnly) {
 TEST(PrintTable, ShortRowsAndEmptyCells) {
   std::ostringstream out;
   PrintTable(out, {"A", "B", "C"}, {{"1", "", "3"}, {"only"}});
-  EXPECT_THAT(SplitLines(out.str()), ElementsAre("A     B  C",
-                                                 "----  -  -",
-                                                 "1        3",
-                                                 "only"));
+  EXPECT_THAT(SplitLines(out.str()), ElementsAre("A     B  C", "----  -  -", "1        3", "only"));
 }
 
 TEST(PrintTree, ConnectorsForAPreOrderTree) {
   std::ostringstream out;
-  PrintTree(out, {{"市公安局", 0},
-                  {"府城分局", 1},
-                  {"城郊派出所", 2},
-                  {"城东派出所", 2},
-                  {"政治部", 1},
-                  {"干部处", 2}});
+  PrintTree(out,
+            {{"市公安局", 0}, {"府城分局", 1}, {"城郊派出所", 2}, {"城东派出所", 2}, {"政治部", 1}, {"干部处", 2}});
   EXPECT_EQ(out.str(),
             "市公安局\n"
             "├─ 府城分局\n"

@@ -98,14 +98,12 @@ TEST(StatusConversion, OkStaysOk) {
 }
 
 TEST(FieldViolationsTest, InvalidFieldsCarriesEveryViolationAndNamesTheFirst) {
-  absl::Status s = InvalidFields({{"people[3].badge", "duplicates people[1].badge"},
-                                  {"units[0].name", "is required"}});
+  absl::Status s = InvalidFields({{"people[3].badge", "duplicates people[1].badge"}, {"units[0].name", "is required"}});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(s.message()), HasSubstr("people[3].badge"));
   EXPECT_THAT(std::string(s.message()), HasSubstr("1 more"));
   EXPECT_THAT(Pairs(s),
-              ElementsAre(Pair{"people[3].badge", "duplicates people[1].badge"},
-                          Pair{"units[0].name", "is required"}));
+              ElementsAre(Pair{"people[3].badge", "duplicates people[1].badge"}, Pair{"units[0].name", "is required"}));
 }
 
 TEST(FieldViolationsTest, InvalidFieldIsASingleViolation) {
@@ -137,13 +135,11 @@ TEST(FieldErrorsTest, CollectsThenReports) {
   EXPECT_EQ(errors.size(), 2u);
   absl::Status s = errors.ToStatus();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(Pairs(s), ElementsAre(Pair{"a", "is required"},
-                                              Pair{"b[2].c", "is too long"}));
+  EXPECT_THAT(Pairs(s), ElementsAre(Pair{"a", "is required"}, Pair{"b[2].c", "is too long"}));
 }
 
 TEST(FieldViolationsTest, TravelAsBadRequestInGrpcStatusDetails) {
-  absl::Status s = InvalidFields({{"units[1].name", "must not be empty"},
-                                  {"units[2].parent", "unknown unit 'x'"}});
+  absl::Status s = InvalidFields({{"units[1].name", "must not be empty"}, {"units[2].parent", "unknown unit 'x'"}});
   grpc::Status g = ToGrpcStatus(s);
   EXPECT_EQ(g.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(g.error_message(), std::string(s.message()));
@@ -165,8 +161,7 @@ TEST(FieldViolationsTest, TravelAsBadRequestInGrpcStatusDetails) {
   EXPECT_EQ(back.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(back.message(), s.message());
   EXPECT_THAT(Pairs(back),
-              ElementsAre(Pair{"units[1].name", "must not be empty"},
-                          Pair{"units[2].parent", "unknown unit 'x'"}));
+              ElementsAre(Pair{"units[1].name", "must not be empty"}, Pair{"units[2].parent", "unknown unit 'x'"}));
 }
 
 TEST(FieldViolationsTest, FromGrpcStatusIgnoresUnparseableDetails) {

@@ -70,8 +70,10 @@ TEST(ClientReadConfig, DevelopmentIsPlaintextOnlyToLoopback) {
   Channel c = ReadChannel({{"audit.clue.addr", "10.0.0.7:7102"}}, true);
   ASSERT_EQ(c.status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(c.status.message()), HasSubstr("audit.clue.tls.ca_file: is required for a non-loopback"));
-  Channel explicit_plaintext = ReadChannel({{"audit.clue.addr", "10.0.0.7:7102"}, {"audit.clue.tls.plaintext", "true"}}, true);
-  EXPECT_THAT(std::string(explicit_plaintext.status.message()), HasSubstr("audit.clue.tls.plaintext: is for a loopback"));
+  Channel explicit_plaintext =
+      ReadChannel({{"audit.clue.addr", "10.0.0.7:7102"}, {"audit.clue.tls.plaintext", "true"}}, true);
+  EXPECT_THAT(std::string(explicit_plaintext.status.message()),
+              HasSubstr("audit.clue.tls.plaintext: is for a loopback"));
   TempFile ca;
   Channel tls = ReadChannel({{"audit.clue.addr", "10.0.0.7:7102"}, {"audit.clue.tls.ca_file", ca.path()}}, true);
   EXPECT_TRUE(tls.status.ok()) << tls.status;
@@ -129,13 +131,16 @@ TEST(ClientReadConfig, InconsistentOrUnreadableSettingsNameTheKey) {
   TempFile ca, cert;
   Channel unreadable = ReadChannel({{"audit.clue.tls.ca_file", "/nonexistent/ca.pem"}}, true);
   ASSERT_EQ(unreadable.status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(unreadable.status.message()), HasSubstr("audit.clue.tls.ca_file: cannot read '/nonexistent/ca.pem'"));
+  EXPECT_THAT(std::string(unreadable.status.message()),
+              HasSubstr("audit.clue.tls.ca_file: cannot read '/nonexistent/ca.pem'"));
 
-  Channel cert_only = ReadChannel({{"audit.clue.tls.ca_file", ca.path()}, {"audit.clue.tls.cert_file", cert.path()}}, true);
+  Channel cert_only =
+      ReadChannel({{"audit.clue.tls.ca_file", ca.path()}, {"audit.clue.tls.cert_file", cert.path()}}, true);
   ASSERT_EQ(cert_only.status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(cert_only.status.message()), HasSubstr("audit.clue.tls: cert_file and key_file"));
 
-  Channel no_ca = ReadChannel({{"audit.clue.tls.cert_file", cert.path()}, {"audit.clue.tls.key_file", cert.path()}}, true);
+  Channel no_ca =
+      ReadChannel({{"audit.clue.tls.cert_file", cert.path()}, {"audit.clue.tls.key_file", cert.path()}}, true);
   ASSERT_EQ(no_ca.status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(no_ca.status.message()), HasSubstr("audit.clue.tls.ca_file"));
 
@@ -156,8 +161,8 @@ struct Loaded {
   absl::Status status;
 };
 Loaded Load(const std::map<std::string, std::string>& sets) {
-  auto source = config::Source::FromYaml("auth:\n  verify_key: 0123456789abcdef0123456789abcdef-own\n",
-                                         "file svc.yaml", NoEnv());
+  auto source =
+      config::Source::FromYaml("auth:\n  verify_key: 0123456789abcdef0123456789abcdef-own\n", "file svc.yaml", NoEnv());
   EXPECT_TRUE(source.ok());
   for (const auto& [k, v] : sets) source->Set(k, v);
   config::Reader r(*source);
@@ -179,7 +184,8 @@ TEST(DbTls, LoopbackKeepsLibpqsDefault) {
 TEST(DbTls, ANetworkDatabaseNeedsVerifyFullWithARootCertOutsideDevelopment) {
   Loaded missing_root = Load({{"db.host", "pg.internal"}});
   ASSERT_EQ(missing_root.status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(missing_root.status.message()), HasSubstr("db.sslrootcert: is required with db.sslmode verify-full"));
+  EXPECT_THAT(std::string(missing_root.status.message()),
+              HasSubstr("db.sslrootcert: is required with db.sslmode verify-full"));
 
   for (const char* weak : {"disable", "allow", "prefer", "require", "verify-ca"}) {
     SCOPED_TRACE(weak);
@@ -190,7 +196,9 @@ TEST(DbTls, ANetworkDatabaseNeedsVerifyFullWithARootCertOutsideDevelopment) {
   }
 
   TempFile root, cert, key;
-  Loaded ok = Load({{"db.host", "pg.internal"}, {"db.sslrootcert", root.path()}, {"db.sslcert", cert.path()},
+  Loaded ok = Load({{"db.host", "pg.internal"},
+                    {"db.sslrootcert", root.path()},
+                    {"db.sslcert", cert.path()},
                     {"db.sslkey", key.path()}});
   ASSERT_TRUE(ok.status.ok()) << ok.status;
   EXPECT_EQ(ok.config.db.sslmode, "verify-full");
@@ -206,7 +214,8 @@ TEST(DbTls, BadSettingsNameTheKey) {
   EXPECT_THAT(std::string(root.status.message()), HasSubstr("db.sslrootcert: cannot read '/nonexistent/root.crt'"));
   TempFile cert;
   Loaded half = Load({{"db.sslcert", cert.path()}});
-  EXPECT_THAT(std::string(half.status.message()), HasSubstr("db.sslcert: db.sslcert and db.sslkey must be set together"));
+  EXPECT_THAT(std::string(half.status.message()),
+              HasSubstr("db.sslcert: db.sslcert and db.sslkey must be set together"));
 }
 
 TEST(DbTls, ConnectionStringQuotesEveryValue) {
@@ -228,7 +237,8 @@ TEST(DbTls, ConnectionStringQuotesEveryValue) {
 TEST(AdminTls, ANonLoopbackAdminPortNeedsAToken) {
   Loaded open = Load({{"admin.listen", "0.0.0.0:9103"}});
   ASSERT_EQ(open.status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(open.status.message()), HasSubstr("admin.token: is required when admin.listen is not loopback"));
+  EXPECT_THAT(std::string(open.status.message()),
+              HasSubstr("admin.token: is required when admin.listen is not loopback"));
 
   Loaded short_token = Load({{"admin.listen", "0.0.0.0:9103"}, {"admin.token", "short"}});
   EXPECT_THAT(std::string(short_token.status.message()), HasSubstr("admin.token: is too short"));

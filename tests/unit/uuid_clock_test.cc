@@ -121,9 +121,9 @@ TEST(Uuid, LabelsAreUniqueAcrossThreadsAndHex) {
 }
 
 TEST(Uuid, V7DefaultsToTheSystemClock) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   std::string id = NewUuid();
   std::string hex = id.substr(0, 8) + id.substr(9, 4);
   const long long got = std::stoll(hex, nullptr, 16);
@@ -154,14 +154,14 @@ TEST(Uuid, IsUuidAcceptsAndRejects) {
       {"018BCFE5-687B-7ABC-8DEF-0123456789AB", true},
       {"00000000-0000-0000-0000-000000000000", true},
       {"", false},
-      {"018bcfe5687b7abc8def0123456789ab", false},              // no hyphens
-      {"018bcfe5-687b-7abc-8def-0123456789a", false},           // 35 chars
-      {"018bcfe5-687b-7abc-8def-0123456789abc", false},         // 37 chars
-      {"018bcfe5-687b-7abc-8def-0123456789ag", false},          // not hex
-      {"018bcfe5+687b-7abc-8def-0123456789ab", false},          // wrong separator
-      {"018bcfe-5687b-7abc-8def-0123456789ab", false},          // hyphen misplaced
-      {"{018bcfe5-687b-7abc-8def-0123456789ab}", false},        // braces
-      {" 018bcfe5-687b-7abc-8def-0123456789a", false},          // leading space
+      {"018bcfe5687b7abc8def0123456789ab", false},        // no hyphens
+      {"018bcfe5-687b-7abc-8def-0123456789a", false},     // 35 chars
+      {"018bcfe5-687b-7abc-8def-0123456789abc", false},   // 37 chars
+      {"018bcfe5-687b-7abc-8def-0123456789ag", false},    // not hex
+      {"018bcfe5+687b-7abc-8def-0123456789ab", false},    // wrong separator
+      {"018bcfe-5687b-7abc-8def-0123456789ab", false},    // hyphen misplaced
+      {"{018bcfe5-687b-7abc-8def-0123456789ab}", false},  // braces
+      {" 018bcfe5-687b-7abc-8def-0123456789a", false},    // leading space
       {std::string("018bcfe5-687b-7abc-8def-0123456789a\0", 36), false},
   };
   for (const auto& c : cases) {

@@ -86,7 +86,8 @@ TEST(WorkdaysTest, BadCalendarFilesAreRefusedNamingTheEntry) {
       {"year: 2030\nholidays:\n  - {from: 2031-01-01, to: 2031-01-02}", "not in 2030"},
       {"year: 2030\nholidays:\n  - {from: 2030-02-05, to: 2030-02-01}", "before"},
       {"year: 2030\nworkdays:\n  - {date: 2030-01-02}", "weekend"},  // a Wednesday
-      {"year: 2030\nholidays:\n  - {from: 2030-01-05, to: 2030-01-05}\nworkdays:\n  - {date: 2030-01-05}", "also a holiday"},
+      {"year: 2030\nholidays:\n  - {from: 2030-01-05, to: 2030-01-05}\nworkdays:\n  - {date: 2030-01-05}",
+       "also a holiday"},
   };
   for (const auto& b : bad) {
     Calendar cal;

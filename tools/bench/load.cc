@@ -245,12 +245,7 @@ struct RegisterCall : Call<v1::ClueReply> {
 class Worker {
  public:
   Worker(Shared* sh, int index, std::shared_ptr<grpc::Channel> channel, int slots, uint64_t seed)
-      : sh_(sh),
-        index_(index),
-        stub_(v1::ClueService::NewStub(channel)),
-        generic_(channel),
-        slots_(slots),
-        rng_(seed) {
+      : sh_(sh), index_(index), stub_(v1::ClueService::NewStub(channel)), generic_(channel), slots_(slots), rng_(seed) {
     per_rpc_.resize(kRpcNames.size());
   }
 
@@ -421,7 +416,8 @@ std::vector<std::pair<Rpc, int>> ParseMix(const std::string& spec) {
     }
     if (weight < 1 || weight > 1000) throw CLI::ValidationError("--rpc", "weights are 1..1000");
     auto it = std::find(kRpcNames.begin(), kRpcNames.end(), item);
-    if (it == kRpcNames.end()) throw CLI::ValidationError("--rpc", "unknown rpc '" + item + "' (register|stats|list|get|health)");
+    if (it == kRpcNames.end())
+      throw CLI::ValidationError("--rpc", "unknown rpc '" + item + "' (register|stats|list|get|health)");
     out.emplace_back(static_cast<Rpc>(it - kRpcNames.begin()), weight);
     if (comma == std::string::npos) break;
     pos = comma + 1;
@@ -470,7 +466,8 @@ int main(int argc, char** argv) {
   app.add_option("--channels", o.channels, "separate HTTP/2 connections")->check(CLI::Range(1, 64));
   app.add_option("--duration-s", o.duration_s, "measured seconds (after the warm-up)")->check(CLI::Range(0.1, 3600.0));
   app.add_option("--warmup-s", o.warmup_s, "seconds of load before measuring")->check(CLI::Range(0.0, 600.0));
-  app.add_option("--max-calls", o.max_calls, "stop starting calls after this many")->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
+  app.add_option("--max-calls", o.max_calls, "stop starting calls after this many")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
   app.add_option("--timeout-ms", o.timeout_ms, "per-call deadline")->check(CLI::Range(10, 600'000));
   app.add_option("--rpc", o.rpc, "register|stats|list|get|health, or a weighted mix like register=80,get=20");
   app.add_option("--token", o.token, "bearer token (default: mint one with the development secret)");
@@ -587,8 +584,7 @@ int main(int argc, char** argv) {
 
   // Measured seconds: the window, cut short when --max-calls ended the run early.
   const auto window_end = std::min(finished, sh.end);
-  const double seconds =
-      std::max(0.0, std::chrono::duration<double>(window_end - sh.measure_from).count());
+  const double seconds = std::max(0.0, std::chrono::duration<double>(window_end - sh.measure_from).count());
   std::vector<Stats> per(kRpcNames.size());
   Stats all;
   std::map<std::string, std::string> first_errors;
@@ -607,7 +603,8 @@ int main(int argc, char** argv) {
   out.update(Summary(all, seconds));
   if (sh.mix.size() > 1) {
     nlohmann::json by;
-    for (const auto& [rpc, w] : sh.mix) by[kRpcNames[static_cast<size_t>(rpc)]] = Summary(per[static_cast<size_t>(rpc)], seconds);
+    for (const auto& [rpc, w] : sh.mix)
+      by[kRpcNames[static_cast<size_t>(rpc)]] = Summary(per[static_cast<size_t>(rpc)], seconds);
     out["per_rpc"] = by;
   }
   if (!first_errors.empty()) out["error_samples"] = first_errors;

@@ -74,8 +74,10 @@ int main(int argc, char** argv) {
         grpc::ClientContext c2;
         c2.AddMetadata("authorization", "Bearer " + token);
         c2.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-        if (stub->ReferFinding(&c2, refer, &r).ok()) ++referred;
-        else ++errors;
+        if (stub->ReferFinding(&c2, refer, &r).ok())
+          ++referred;
+        else
+          ++errors;
       }
     });
   }
@@ -87,8 +89,8 @@ int main(int argc, char** argv) {
   pc.port = pg_port;
   pc.user = "postgres";
   pqxx::connection conn(sm::db::ConnectionString(pc));
-  const std::string since = std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
-                                               start_wall.time_since_epoch()).count());
+  const std::string since =
+      std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(start_wall.time_since_epoch()).count());
   const std::string window =
       " FROM audit.outbox WHERE created_at >= 'epoch'::timestamptz + " + since + " * interval '1 microsecond'";
   const auto wait_until = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
@@ -103,9 +105,12 @@ int main(int argc, char** argv) {
   auto r = tx.exec1(
       "SELECT count(*) FILTER (WHERE state = 'delivered'), count(*) FILTER (WHERE state = 'dead'), "
       "coalesce(extract(epoch FROM max(delivered_at) - min(created_at)), 0)::float8, "
-      "coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM delivered_at - created_at)), 0)::float8, "
-      "coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM delivered_at - created_at)), 0)::float8, "
-      "coalesce(max(extract(epoch FROM delivered_at - created_at)), 0)::float8" + window);
+      "coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM delivered_at - created_at)), "
+      "0)::float8, "
+      "coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM delivered_at - created_at)), "
+      "0)::float8, "
+      "coalesce(max(extract(epoch FROM delivered_at - created_at)), 0)::float8" +
+      window);
   const int64_t delivered = r[0].as<int64_t>();
   const double span = r[2].as<double>();
   std::printf(
