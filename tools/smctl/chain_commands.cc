@@ -6,6 +6,22 @@
 
 namespace sm::smctl {
 
+int PrintChainVerify(const Context& ctx, const ::supervision::v1::VerifyChainResponse& resp) {
+  if (ctx.json()) {
+    ctx.PrintJson(resp);
+    return resp.intact() ? kExitOk : kExitError;
+  }
+  const Lang l = ctx.lang();
+  if (resp.intact()) {
+    std::cout << T(l, "完整", "intact") << T(l, "（共 ", " (") << resp.events() << T(l, " 个事件）", " events)")
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << T(l, "已损坏：第 ", "broken at event ") << resp.first_broken_seq() << T(l, " 号事件：", ": ")
+            << resp.problem() << T(l, "（共 ", " (") << resp.events() << T(l, " 个事件）", " events)") << "\n";
+  return kExitError;
+}
+
 int PrintChainReport(Context& ctx, const google::protobuf::Message& resp, const ChainReport& r, const char* zh_noun,
                      const char* en_noun) {
   const int rc = r.intact ? kExitOk : kExitError;
