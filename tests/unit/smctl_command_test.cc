@@ -3,6 +3,7 @@
 // resolvers' errors, and Commands (token check, options into Args, choice spellings).
 // Calls go to a fake DirectoryService on a loopback port: no stack needed.
 #include "tools/smctl/command.h"
+#include "tools/smctl/history.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -18,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "common/status.h"
+#include "supervision/v1/clue.pb.h"
 #include "supervision/v1/directory.grpc.pb.h"
 
 namespace sm::smctl {
@@ -295,6 +297,36 @@ TEST_F(SmctlCommandTest, ResolverPassesOtherErrorsThroughTheDirectorysMessages) 
   EXPECT_EQ(err_.str(), "smctl: permission denied: not for you\n");
 }
 
+TEST_F(SmctlCommandTest, ResolverLeavesAnOptionLeftOutEmptyWithoutACall) {
+  Options o = Opts();
+  o.addr = "127.0.0.1:1";  // nothing there: a call would fail
+  Context ctx(o);
+  DirectoryClient c(ctx);
+  std::string id = "stale";
+  EXPECT_EQ(c.dir.UnitIdIfGiven("", &id), kExitOk);
+  EXPECT_EQ(id, "");
+  EXPECT_EQ(c.dir.PersonIdIfGiven("", &id), kExitOk);
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(SmctlCommandTest, NotVisibleNamesWhatWasAskedFor) {
+  Context ctx(Opts("table", "en"));
+  DirectoryClient c(ctx);
+  EXPECT_EQ(c.NotVisible("线索", "clue", "XS-2026-000009"), kExitNotFound);
+  EXPECT_EQ(err_.str(), "smctl: clue XS-2026-000009 not found (or not visible to you)\n");
+}
+
+TEST_F(SmctlCommandTest, ReadByIdWithoutFetchMakesNoCall) {
+  Options o = Opts();
+  o.addr = "127.0.0.1:1";
+  Context ctx(o);
+  DirectoryClient c(ctx);
+  v1::Unit u;
+  EXPECT_EQ(c.ReadById(&v1::DirectoryService::Stub::GetUnit, v1::GetUnitRequest(), FakeDirectory::kUnitId, false, &u),
+            kExitOk);
+  EXPECT_EQ(u.id(), FakeDirectory::kUnitId);
+}
+
 TEST_F(SmctlCommandTest, ResolverTakesAUuidAsItIsWithoutACall) {
   Options o = Opts();
   o.addr = "127.0.0.1:1";  // nothing there: a call would fail
@@ -395,6 +427,31 @@ TEST(SmctlChoices, LabelsAndValues) {
   EXPECT_EQ(Label(Lang::kEn, kColours, 2), "dark blue");
   EXPECT_EQ(Label(Lang::kEn, kColours, 0), "");
   EXPECT_EQ(Label(Lang::kEn, kColours, 7), "?7");
+}
+
+TEST(SmctlHistory, EventDataIsLabelledKeysAndTheirTexts) {
+  const KeyLabels labels = {{"reason", {"理由", "reason"}}};
+  auto text = [](const std::string& key, const nlohmann::json& v) -> std::optional<std::string> {
+    if (key == "secret") return std::nullopt;
+    return v.is_string() ? v.get<std::string>() : v.dump();
+  };
+  EXPECT_EQ(EventDataText(Lang::kZh, R"({"reason":"超时","days":3,"secret":"x"})", labels, text), "days：3；理由：超时");
+  EXPECT_EQ(EventDataText(Lang::kEn, R"({"reason":"late"})", labels, text), "reason: late");
+  EXPECT_EQ(EventDataText(Lang::kEn, "not json", labels, text), "not json");
+}
+
+TEST(SmctlHistory, PrintsSeqTimeEventActorData) {
+  google::protobuf::RepeatedPtrField<v1::ClueEvent> events;
+  v1::ClueEvent* ev = events.Add();
+  ev->set_seq(1);
+  ev->mutable_at()->set_seconds(1772690587);  // 2026-03-05 06:03:07 UTC
+  ev->set_type("registered");
+  std::stringstream out;
+  auto* old = std::cout.rdbuf(out.rdbuf());
+  PrintHistory(Lang::kEn, events, [](const v1::ClueEvent& e) { return EventCells{e.type(), "zhang", "x: 1"}; });
+  std::cout.rdbuf(old);
+  EXPECT_THAT(out.str(), HasSubstr("seq  time (Beijing)"));
+  EXPECT_THAT(out.str(), HasSubstr("1    2026-03-05 14:03:07  registered  zhang  x: 1"));
 }
 
 TEST(SmctlNeedToken, NamesTheLoginCommand) {

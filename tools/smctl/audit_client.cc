@@ -4,12 +4,11 @@
 #include <map>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
 #include "common/uuid.h"
 #include "tools/smctl/audit_labels.h"
 #include "tools/smctl/audit_ledger.h"
 #include "tools/smctl/clue_labels.h"
+#include "tools/smctl/history.h"
 
 namespace sm::smctl {
 namespace v1 = ::supervision::v1;
@@ -18,53 +17,32 @@ grpc::Status AuditClient::SearchEngagement(const std::string& number, std::optio
   out->reset();
   v1::ListEngagementsRequest req;
   req.set_page_size(500);
-  while (true) {
-    v1::ListEngagementsResponse resp;
-    grpc::Status s = Call(&Stub::ListEngagements, req, &resp);
-    if (!s.ok()) return s;
-    for (const auto& e : resp.engagements()) {
-      if (Upper(e.number()) == number) {
-        *out = e;
-        return grpc::Status::OK;
-      }
-    }
-    if (resp.next_page_token().empty()) return grpc::Status::OK;
-    req.set_page_token(resp.next_page_token());
-  }
+  v1::Engagement e;
+  bool found = false;
+  grpc::Status s = FindByNumber(&Stub::ListEngagements, req, &v1::ListEngagementsResponse::engagements, number, &e, &found);
+  if (found) *out = e;
+  return s;
 }
 
 int AuditClient::FindEngagement(const std::string& key, bool fetch, v1::Engagement* out) {
   if (IsUuid(key)) {
-    if (!fetch) {
-      out->set_id(key);
-      return kExitOk;
-    }
     v1::GetEngagementRequest req;
     req.set_engagement_id(key);
-    grpc::Status s = Call(&Stub::GetEngagement, req, out);
-    return s.ok() ? kExitOk : Fail(s);
+    return ReadById(&Stub::GetEngagement, req, key, fetch, out);
   }
   std::optional<v1::Engagement> found;
   grpc::Status s = SearchEngagement(Upper(key), &found);
   if (!s.ok()) return Fail(s);
-  if (!found) {
-    return ctx.FailLocal(kExitNotFound, "未找到审计项目 " + key + "（或无权查看）",
-                         "engagement " + key + " not found (or not visible to you)");
-  }
+  if (!found) return NotVisible("审计项目", "engagement", key);
   *out = *found;
   return kExitOk;
 }
 
 int AuditClient::FindFinding(const std::string& key, bool fetch, v1::Finding* out) {
   if (IsUuid(key)) {
-    if (!fetch) {
-      out->set_id(key);
-      return kExitOk;
-    }
     v1::GetFindingRequest req;
     req.set_finding_id(key);
-    grpc::Status s = Call(&Stub::GetFinding, req, out);
-    return s.ok() ? kExitOk : Fail(s);
+    return ReadById(&Stub::GetFinding, req, key, fetch, out);
   }
   const std::string number = Upper(key);
   v1::ListFindingsRequest req;
@@ -74,19 +52,16 @@ int AuditClient::FindFinding(const std::string& key, bool fetch, v1::Finding* ou
     std::optional<v1::Engagement> en;
     if (SearchEngagement(number.substr(0, dash), &en).ok() && en) {
       req.set_engagement_id(en->id());
-      grpc::Status s = ScanFindings(req, number, out, &found);
+      grpc::Status s = FindByNumber(&Stub::ListFindings, req, &v1::ListFindingsResponse::findings, number, out, &found);
       if (!s.ok()) return Fail(s);
     }
   }
   if (!found) {
     req.clear_engagement_id();
-    grpc::Status s = ScanFindings(req, number, out, &found);
+    grpc::Status s = FindByNumber(&Stub::ListFindings, req, &v1::ListFindingsResponse::findings, number, out, &found);
     if (!s.ok()) return Fail(s);
   }
-  if (!found) {
-    return ctx.FailLocal(kExitNotFound, "未找到审计发现 " + key + "（或无权查看）",
-                         "finding " + key + " not found (or not visible to you)");
-  }
+  if (!found) return NotVisible("审计发现", "finding", key);
   return kExitOk;
 }
 
@@ -115,10 +90,7 @@ int AuditClient::FindRect(const std::string& key_in, bool fetch, v1::Rectificati
     return ctx.FailLocal(kExitUsage, "前缀 " + key_in + " 对应多条整改，请给出完整ID",
                          "prefix " + key_in + " matches several rectifications; give the whole id");
   }
-  if (matches == 0) {
-    return ctx.FailLocal(kExitNotFound, "未找到整改 " + key_in + "（或无权查看）",
-                         "rectification " + key_in + " not found (or not visible to you)");
-  }
+  if (matches == 0) return NotVisible("整改", "rectification", key_in);
   return kExitOk;
 }
 
@@ -134,22 +106,6 @@ std::string AuditClient::FindingNumber(const std::string& id) {
   return number;
 }
 
-grpc::Status AuditClient::ScanFindings(v1::ListFindingsRequest req, const std::string& number, v1::Finding* out, bool* found) {
-  while (true) {
-    v1::ListFindingsResponse resp;
-    grpc::Status s = Call(&Stub::ListFindings, req, &resp);
-    if (!s.ok()) return s;
-    for (const auto& f : resp.findings()) {
-      if (Upper(f.number()) == number) {
-        *out = f;
-        *found = true;
-        return grpc::Status::OK;
-      }
-    }
-    if (resp.next_page_token().empty()) return grpc::Status::OK;
-    req.set_page_token(resp.next_page_token());
-  }
-}
 
 std::string EngagementPeriod(const v1::Engagement& e) {
   if (e.period_from().empty() && e.period_to().empty()) return "";
@@ -225,10 +181,8 @@ void PrintRectDone(AuditClient& c, const v1::RectificationReply& r, const char* 
 }
 
 std::string EventData(AuditClient& c, const std::string& json, const v1::Finding& finding) {
-  auto j = nlohmann::json::parse(json, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return json;
   const Lang l = c.lang();
-  static const std::map<std::string, std::pair<const char*, const char*>> kKeys = {
+  static const KeyLabels kKeys = {
       {"to_unit_id", {"移送至", "to"}},
       {"owner_unit_id", {"责任单位", "owner unit"}},
       {"responsible_unit_id", {"责任单位", "responsible unit"}},
@@ -250,19 +204,18 @@ std::string EventData(AuditClient& c, const std::string& json, const v1::Finding
       {"recurs_finding_id", {"前次问题", "earlier finding"}},
       {"error", {"错误", "error"}},
   };
-  std::vector<std::string> parts;
-  for (const auto& [key, value] : j.items()) {
-    if (key == "clue_seq") continue;
+  auto text_of = [&](const std::string& key, const nlohmann::json& value) -> std::optional<std::string> {
+    if (key == "clue_seq") return std::nullopt;
     std::string text;
     if (value.is_string()) {
       const std::string v = value.get<std::string>();
-      if (v.empty()) continue;
+      if (v.empty()) return std::nullopt;
       if (EndsWith(key, "unit_id") && IsUuid(v)) text = c.dir.UnitName(v);
       else if (EndsWith(key, "person_id") && IsUuid(v)) text = c.dir.PersonName(v);
       else if (key == "clue_id" && v == finding.referral().clue_id() && !finding.referral().clue_number().empty())
         text = finding.referral().clue_number();
       else if (key == "recurs_finding_id" && IsUuid(v)) text = c.FindingNumber(v);
-      else if (key == "engagement_id" && v == finding.engagement_id()) continue;  // the finding's own
+      else if (key == "engagement_id" && v == finding.engagement_id()) return std::nullopt;  // the finding's own
       else text = AuditEnumNameLabel(l, v);
     } else if (key == "amount_fen" && value.is_number_integer()) {
       text = FormatYuan(value.get<int64_t>());
@@ -275,16 +228,14 @@ std::string EventData(AuditClient& c, const std::string& json, const v1::Finding
     } else if (value.is_array()) {
       std::vector<std::string> items;
       for (const auto& item : value) items.push_back(item.is_string() ? item.get<std::string>() : item.dump());
-      if (items.empty()) continue;
+      if (items.empty()) return std::nullopt;
       text = Join(items, T(l, "、", ", "));
     } else {
       text = value.dump();
     }
-    auto it = kKeys.find(key);
-    parts.push_back((it == kKeys.end() ? key : std::string(T(l, it->second.first, it->second.second))) +
-                    T(l, "：", ": ") + text);
-  }
-  return Join(parts, T(l, "；", "; "));
+    return text;
+  };
+  return EventDataText(l, json, kKeys, text_of);
 }
 
 }  // namespace sm::smctl

@@ -31,9 +31,6 @@ class AuditClient : public Client<::supervision::v1::AuditService> {
   std::string FindingNumber(const std::string& id);
 
  private:
-  grpc::Status ScanFindings(::supervision::v1::ListFindingsRequest req, const std::string& number,
-                            ::supervision::v1::Finding* out, bool* found);
-
   std::map<std::string, std::string> finding_numbers_;
 };
 

@@ -31,10 +31,8 @@ int Create(AuditClient& c, const CreateArgs& a) {
   req.set_audit_unit_id(id);
   if (int rc = c.dir.UnitId(a.audited_unit, &id); rc != kExitOk) return rc;
   req.set_audited_unit_id(id);
-  if (!a.audited_person.empty()) {
-    if (int rc = c.dir.PersonId(a.audited_person, &id); rc != kExitOk) return rc;
-    req.set_audited_person_id(id);
-  }
+  if (int rc = c.dir.PersonIdIfGiven(a.audited_person, &id); rc != kExitOk) return rc;
+  req.set_audited_person_id(id);
   req.set_request_id(RequestIdOr(a.request_id));
   req.set_title(a.title);
   req.set_period_from(a.from);
@@ -108,11 +106,9 @@ struct ListArgs {
 
 int List(AuditClient& c, const ListArgs& a) {
   v1::ListEngagementsRequest req;
-  if (!a.audited_unit.empty()) {
-    std::string id;
-    if (int rc = c.dir.UnitId(a.audited_unit, &id); rc != kExitOk) return rc;
-    req.set_audited_unit_id(id);
-  }
+  std::string audited;
+  if (int rc = c.dir.UnitIdIfGiven(a.audited_unit, &audited); rc != kExitOk) return rc;
+  req.set_audited_unit_id(audited);
   req.set_kind(a.kind);
   const Lang l = c.lang();
   return c.List(&Stub::ListEngagements, req, a.paging, &v1::ListEngagementsResponse::mutable_engagements,

@@ -10,6 +10,7 @@
 #include "tools/smctl/audit_ledger.h"
 #include "tools/smctl/chain_commands.h"
 #include "tools/smctl/clue_labels.h"
+#include "tools/smctl/history.h"
 
 namespace sm::smctl {
 namespace v1 = ::supervision::v1;
@@ -49,10 +50,8 @@ int Add(AuditClient& c, const AddArgs& a) {
   std::string id;
   if (int rc = c.dir.UnitId(a.unit, &id); rc != kExitOk) return rc;
   req.set_responsible_unit_id(id);
-  if (!a.person.empty()) {
-    if (int rc = c.dir.PersonId(a.person, &id); rc != kExitOk) return rc;
-    req.set_responsible_person_id(id);
-  }
+  if (int rc = c.dir.PersonIdIfGiven(a.person, &id); rc != kExitOk) return rc;
+  req.set_responsible_person_id(id);
   req.set_request_id(RequestIdOr(a.request_id));
   req.set_engagement_id(e.id());
   req.set_title(a.title);
@@ -136,11 +135,9 @@ int List(AuditClient& c, const ListArgs& a) {
     if (int rc = c.FindEngagement(a.engagement, false, &e); rc != kExitOk) return rc;
     req.set_engagement_id(e.id());
   }
-  if (!a.unit.empty()) {
-    std::string id;
-    if (int rc = c.dir.UnitId(a.unit, &id); rc != kExitOk) return rc;
-    req.set_responsible_unit_id(id);
-  }
+  std::string unit;
+  if (int rc = c.dir.UnitIdIfGiven(a.unit, &unit); rc != kExitOk) return rc;
+  req.set_responsible_unit_id(unit);
   req.set_category(a.category);
   req.set_referred_only(a.referred);
   return c.List(&Stub::ListFindings, req, a.paging, &v1::ListFindingsResponse::mutable_findings,
@@ -215,26 +212,16 @@ int History(AuditClient& c, const FindingArgs& a) {
   if (int rc = c.FindFinding(a.finding, true, &f); rc != kExitOk) return rc;
   v1::GetAuditHistoryRequest req;
   req.set_aggregate_id(f.id());
-  v1::GetAuditHistoryResponse resp;
-  grpc::Status st = AllHistoryPages(req, &resp, [&](const v1::GetAuditHistoryRequest& r, v1::GetAuditHistoryResponse* page) {
-    return c.Call(&Stub::GetAuditHistory, r, page);
-  });
-  if (!st.ok()) return c.Fail(st);
-  return c.Show(resp, [&](const v1::GetAuditHistoryResponse& resp) {
-    const Lang l = c.lang();
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& ev : resp.events()) {
+  const Lang l = c.lang();
+  return c.History(&Stub::GetAuditHistory, req, [&](const v1::GetAuditHistoryResponse& resp) {
+    PrintHistory(l, resp.events(), [&](const v1::AuditEvent& ev) {
       std::string actor = IsUuid(ev.actor()) ? c.dir.PersonName(ev.actor()) : ev.actor();
       if (actor == "system:clue-events") actor = T(l, "系统（线索事件）", "system (clue events)");
       else if (actor == "system:outbox-relay") actor = T(l, "系统（移送）", "system (referral relay)");
       else if (actor == "system:overdue-scanner") actor = T(l, "系统（逾期督办）", "system (overdue scan)");
       if (!ev.actor_unit_id().empty()) actor += " (" + c.dir.UnitName(ev.actor_unit_id()) + ")";
-      rows.push_back({std::to_string(ev.seq()), BeijingTime(ev.at(), true), AuditEventLabel(l, ev.type()), actor,
-                      EventData(c, ev.data_json(), f)});
-    }
-    PrintTable(std::cout, {T(l, "序号", "seq"), T(l, "时间（北京时间）", "time (Beijing)"), T(l, "事件", "event"),
-                           T(l, "操作人", "actor"), T(l, "内容", "data")},
-               rows);
+      return EventCells{AuditEventLabel(l, ev.type()), actor, EventData(c, ev.data_json(), f)};
+    });
   });
 }
 

@@ -24,11 +24,9 @@ struct AddArgs {
 
 int Add(AuditClient& c, const AddArgs& a) {
   v1::AddRectificationRequest req;
-  if (!a.owner.empty()) {
-    std::string id;
-    if (int rc = c.dir.UnitId(a.owner, &id); rc != kExitOk) return rc;
-    req.set_owner_unit_id(id);
-  }
+  std::string owner;
+  if (int rc = c.dir.UnitIdIfGiven(a.owner, &owner); rc != kExitOk) return rc;
+  req.set_owner_unit_id(owner);
   v1::Finding f;
   if (int rc = c.FindFinding(a.finding, false, &f); rc != kExitOk) return rc;
   req.set_request_id(RequestIdOr(a.request_id));
@@ -116,11 +114,9 @@ struct ListArgs {
 int List(AuditClient& c, const ListArgs& a) {
   v1::ListRectificationsRequest req;
   req.set_state(a.state);
-  if (!a.owner.empty()) {
-    std::string id;
-    if (int rc = c.dir.UnitId(a.owner, &id); rc != kExitOk) return rc;
-    req.set_owner_unit_id(id);
-  }
+  std::string owner;
+  if (int rc = c.dir.UnitIdIfGiven(a.owner, &owner); rc != kExitOk) return rc;
+  req.set_owner_unit_id(owner);
   if (!a.finding.empty()) {
     v1::Finding f;
     if (int rc = c.FindFinding(a.finding, false, &f); rc != kExitOk) return rc;
@@ -142,11 +138,9 @@ struct StatsArgs {
 
 int Stats(AuditClient& c, const StatsArgs& a) {
   v1::GetAuditStatsRequest req;
-  if (!a.unit.empty()) {
-    std::string id;
-    if (int rc = c.dir.UnitId(a.unit, &id); rc != kExitOk) return rc;
-    req.set_unit_id(id);
-  }
+  std::string unit;
+  if (int rc = c.dir.UnitIdIfGiven(a.unit, &unit); rc != kExitOk) return rc;
+  req.set_unit_id(unit);
   return c.Run(&Stub::GetAuditStats, req, [&](const v1::AuditStats& st) {
     const Lang l = c.lang();
     if (!a.unit.empty()) {

@@ -10,35 +10,22 @@ namespace v1 = ::supervision::v1;
 
 int ClueClient::Find(const std::string& key, bool fetch, v1::Clue* clue) {
   if (IsUuid(key)) {
-    if (!fetch) {
-      clue->set_id(key);
-      return kExitOk;
-    }
     v1::GetClueRequest req;
     req.set_clue_id(key);
-    grpc::Status s = Call(&v1::ClueService::Stub::GetClue, req, clue);
-    return s.ok() ? kExitOk : Fail(s);
+    return ReadById(&v1::ClueService::Stub::GetClue, req, key, fetch, clue);
   }
-  const std::string number = Upper(key);
   v1::ListCluesRequest req;
   req.set_page_size(500);
-  while (true) {
-    v1::ListCluesResponse resp;
-    grpc::Status s = Call(&v1::ClueService::Stub::ListClues, req, &resp);
-    if (!s.ok()) return Fail(s);
-    for (const auto& c : resp.clues()) {
-      if (Upper(c.number()) != number) continue;
-      if (!fetch) {
-        *clue = c;
-        return kExitOk;
-      }
-      return Find(c.id(), true, clue);  // details only come with GetClue
-    }
-    if (resp.next_page_token().empty()) break;
-    req.set_page_token(resp.next_page_token());
+  v1::Clue found;
+  bool any = false;
+  grpc::Status s = FindByNumber(&v1::ClueService::Stub::ListClues, req, &v1::ListCluesResponse::clues, key, &found, &any);
+  if (!s.ok()) return Fail(s);
+  if (!any) return NotVisible("线索", "clue", key);
+  if (!fetch) {
+    *clue = found;
+    return kExitOk;
   }
-  return ctx.FailLocal(kExitNotFound, "未找到线索 " + key + "（或无权查看）",
-                       "clue " + key + " not found (or not visible to you)");
+  return Find(found.id(), true, clue);  // details only come with GetClue
 }
 
 int ClueClient::Target(const std::string& key, int64_t version, std::string* id, int64_t* expected) {

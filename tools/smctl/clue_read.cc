@@ -3,13 +3,12 @@
 #include <iostream>
 #include <map>
 
-#include <nlohmann/json.hpp>
-
 #include "common/uuid.h"
 #include "tools/smctl/chain_commands.h"
 #include "tools/smctl/clue_client.h"
 #include "tools/smctl/clue_commands.h"
 #include "tools/smctl/clue_labels.h"
+#include "tools/smctl/history.h"
 
 namespace sm::smctl {
 namespace v1 = ::supervision::v1;
@@ -17,10 +16,8 @@ using Stub = v1::ClueService::Stub;
 namespace {
 
 std::string EventData(ClueClient& c, const std::string& json) {
-  auto j = nlohmann::json::parse(json, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return json;
   const Lang l = c.lang();
-  static const std::map<std::string, std::pair<const char*, const char*>> kKeys = {
+  static const KeyLabels kKeys = {
       {"from_unit_id", {"从", "from"}},
       {"to_unit_id", {"至", "to"}},
       {"by_unit_id", {"退回单位", "by"}},
@@ -57,12 +54,11 @@ std::string EventData(ClueClient& c, const std::string& json) {
       {"state", {"状态", "state"}},
       {"expires_at", {"查看期限", "usable until"}},
   };
-  std::vector<std::string> parts;
-  for (const auto& [key, value] : j.items()) {
+  auto text_of = [&](const std::string& key, const nlohmann::json& value) -> std::optional<std::string> {
     std::string text;
     if (value.is_string()) {
       const std::string v = value.get<std::string>();
-      if (v.empty()) continue;
+      if (v.empty()) return std::nullopt;
       if (EndsWith(key, "unit_id") && IsUuid(v)) text = c.dir.UnitName(v);
       else if ((EndsWith(key, "person_id") || key == "approved_by") && IsUuid(v)) text = c.dir.PersonName(v);
       else if (key == "stage") text = StageLabel(l, v);
@@ -81,7 +77,7 @@ std::string EventData(ClueClient& c, const std::string& json) {
       // Attachments by name and short hash; merged clues by number.
       std::vector<std::string> items;
       for (const auto& item : value) {
-        if (!item.is_object()) continue;
+        if (!item.is_object()) return std::nullopt;
         if (key == "attachments") {
           std::string sha = item.value("sha256", "");
           items.push_back(item.value("name", "?") + (sha.empty() ? "" : " (sha256 " + sha.substr(0, 12) + "…)"));
@@ -89,7 +85,7 @@ std::string EventData(ClueClient& c, const std::string& json) {
           items.push_back(item.value("number", item.value("clue_id", "?")));
         }
       }
-      if (items.empty()) continue;
+      if (items.empty()) return std::nullopt;
       text = Join(items, T(l, "、", ", "));
     } else if (value.is_object()) {
       std::vector<std::string> items;
@@ -98,11 +94,9 @@ std::string EventData(ClueClient& c, const std::string& json) {
     } else {
       text = value.dump();
     }
-    auto it = kKeys.find(key);
-    parts.push_back((it == kKeys.end() ? key : std::string(T(l, it->second.first, it->second.second))) +
-                    T(l, "：", ": ") + text);
-  }
-  return Join(parts, T(l, "；", "; "));
+    return text;
+  };
+  return EventDataText(l, json, kKeys, text_of);
 }
 
 struct ClueArgs {
@@ -185,23 +179,12 @@ int History(ClueClient& c, const ClueArgs& a) {
   if (int rc = c.Find(a.clue, false, &cl); rc != kExitOk) return rc;
   v1::GetClueHistoryRequest req;
   req.set_clue_id(cl.id());
-  v1::GetClueHistoryResponse resp;
-  grpc::Status st = AllHistoryPages(req, &resp, [&](const v1::GetClueHistoryRequest& r, v1::GetClueHistoryResponse* page) {
-    return c.Call(&Stub::GetClueHistory, r, page);
-  });
-  if (!st.ok()) return c.Fail(st);
-  return c.Show(resp, [&](const v1::GetClueHistoryResponse& resp) {
-    const Lang l = c.lang();
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& ev : resp.events()) {
+  return c.History(&Stub::GetClueHistory, req, [&](const v1::GetClueHistoryResponse& resp) {
+    PrintHistory(c.lang(), resp.events(), [&](const v1::ClueEvent& ev) {
       std::string actor = c.UserName(ev.actor());
       if (!ev.actor_unit_id().empty()) actor += " (" + c.dir.UnitName(ev.actor_unit_id()) + ")";
-      rows.push_back({std::to_string(ev.seq()), BeijingTime(ev.at(), true), ClueEventLabel(l, ev.type()), actor,
-                      EventData(c, ev.data_json())});
-    }
-    PrintTable(std::cout, {T(l, "序号", "seq"), T(l, "时间（北京时间）", "time (Beijing)"), T(l, "事件", "event"),
-                           T(l, "操作人", "actor"), T(l, "内容", "data")},
-               rows);
+      return EventCells{ClueEventLabel(c.lang(), ev.type()), actor, EventData(c, ev.data_json())};
+    });
   });
 }
 
@@ -241,20 +224,14 @@ struct ListArgs {
 };
 
 int List(ClueClient& c, const ListArgs& a) {
+  std::string holding, origin, subject;
+  if (int rc = c.dir.UnitIdIfGiven(a.holding, &holding); rc != kExitOk) return rc;
+  if (int rc = c.dir.UnitIdIfGiven(a.origin, &origin); rc != kExitOk) return rc;
+  if (int rc = c.dir.PersonIdIfGiven(a.subject, &subject); rc != kExitOk) return rc;
   v1::ListCluesRequest req;
-  std::string id;
-  if (!a.holding.empty()) {
-    if (int rc = c.dir.UnitId(a.holding, &id); rc != kExitOk) return rc;
-    req.set_holding_unit_id(id);
-  }
-  if (!a.origin.empty()) {
-    if (int rc = c.dir.UnitId(a.origin, &id); rc != kExitOk) return rc;
-    req.set_origin_unit_id(id);
-  }
-  if (!a.subject.empty()) {
-    if (int rc = c.dir.PersonId(a.subject, &id); rc != kExitOk) return rc;
-    req.set_subject_person_id(id);
-  }
+  req.set_holding_unit_id(holding);
+  req.set_origin_unit_id(origin);
+  req.set_subject_person_id(subject);
   req.set_state(a.state);
   req.set_category(a.category);
   req.set_overdue_only(a.overdue);
@@ -286,11 +263,9 @@ struct StatsArgs {
 
 int Stats(ClueClient& c, const StatsArgs& a) {
   v1::GetClueStatsRequest req;
-  if (!a.unit.empty()) {
-    std::string id;
-    if (int rc = c.dir.UnitId(a.unit, &id); rc != kExitOk) return rc;
-    req.set_unit_id(id);
-  }
+  std::string unit;
+  if (int rc = c.dir.UnitIdIfGiven(a.unit, &unit); rc != kExitOk) return rc;
+  req.set_unit_id(unit);
   return c.Run(&Stub::GetClueStats, req, [&](const v1::ClueStats& stats) {
     const Lang l = c.lang();
     std::cout << T(l, "线索总数：", "total: ") << stats.total() << "  " << T(l, "逾期：", "overdue: ")

@@ -95,6 +95,55 @@ class Client {
     return Show(resp, std::forward<Print>(print));
   }
 
+  // An item named by its UUID `id`: with !fetch only its id is filled (no call), else it is
+  // read with `get(req)`. Returns an exit code (a failure printed).
+  template <typename Req, typename Item>
+  int ReadById(Rpc<Req, Item> get, const Req& req, const std::string& id, bool fetch, Item* out) {
+    if (!fetch) {
+      out->set_id(id);
+      return kExitOk;
+    }
+    grpc::Status st = Call(get, req, out);
+    return st.ok() ? kExitOk : Fail(st);
+  }
+
+  // "未找到<zh> KEY（或无权查看）" / "<en> KEY not found (or not visible to you)": exit 5.
+  int NotVisible(const char* zh, const char* en, const std::string& key) const {
+    return ctx.FailLocal(kExitNotFound, std::string("未找到") + zh + " " + key + "（或无权查看）",
+                         std::string(en) + " " + key + " not found (or not visible to you)");
+  }
+
+  // Pages through a List RPC from `req` for the item whose number() is `number` (compared in
+  // upper case): *found says whether there was one (then in *out).
+  template <typename Req, typename Resp, typename Item>
+  grpc::Status FindByNumber(Rpc<Req, Resp> rpc, Req req,
+                            const google::protobuf::RepeatedPtrField<Item>& (Resp::*items)() const,
+                            const std::string& number, Item* out, bool* found) {
+    *found = false;
+    while (true) {
+      Resp page;
+      if (grpc::Status st = Call(rpc, req, &page); !st.ok()) return st;
+      for (const auto& item : (page.*items)()) {
+        if (Upper(item.number()) == Upper(number)) {
+          *out = item;
+          *found = true;
+          return grpc::Status::OK;
+        }
+      }
+      if (page.next_page_token().empty()) return grpc::Status::OK;
+      req.set_page_token(page.next_page_token());
+    }
+  }
+
+  // A history RPC: every page (see AllHistoryPages), shown as one reply (see Show).
+  template <typename Req, typename Resp, typename Print>
+  int History(Rpc<Req, Resp> rpc, const Req& req, Print&& print) {
+    Resp all;
+    grpc::Status st = AllHistoryPages(req, &all, [&](const Req& r, Resp* page) { return Call(rpc, r, page); });
+    if (!st.ok()) return Fail(st);
+    return Show(all, std::forward<Print>(print));
+  }
+
   // A List RPC: one page (--limit, --page-token) or with --all-pages every page, gathered into
   // one reply. With -o json prints it; else `none` when it has no items, or `print`s the items
   // and then the next page token when there is one.

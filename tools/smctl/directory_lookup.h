@@ -81,6 +81,16 @@ class Directory {
     return s.ok() ? kExitOk : Fail(ctx_, kDirectoryService, s);
   }
 
+  // As above, for an option that may be left out: "" gives "" without a call.
+  int UnitIdIfGiven(const std::string& key, std::string* id) {
+    id->clear();
+    return key.empty() ? kExitOk : UnitId(key, id);
+  }
+  int PersonIdIfGiven(const std::string& key, std::string* id) {
+    id->clear();
+    return key.empty() ? kExitOk : PersonId(key, id);
+  }
+
   // The unit's name, or its id when the directory cannot say.
   std::string UnitName(const std::string& id) {
     if (id.empty()) return "";
