@@ -89,7 +89,8 @@ TEST(DescribeFailure, UnimplementedIsNamedForClueAndAuditOnly) {
   const grpc::Status missing(grpc::StatusCode::UNIMPLEMENTED, "no such method");
   EXPECT_EQ(DescribeFailure(missing, kClueService, TestOptions(), Lang::kEn).message,
             "the clue service at clue:2 does not implement this operation yet");
-  EXPECT_EQ(DescribeFailure(missing, kAuditService, TestOptions(), Lang::kZh).message, "审计服务尚未实现此操作（audit:3）");
+  EXPECT_EQ(DescribeFailure(missing, kAuditService, TestOptions(), Lang::kZh).message,
+            "审计服务尚未实现此操作（audit:3）");
   EXPECT_EQ(DescribeFailure(missing, kDirectoryService, TestOptions(), Lang::kEn).message, "error: no such method");
 }
 
@@ -98,8 +99,8 @@ TEST(DescribeFailure, InvalidArgumentListsEachField) {
   Failure f = DescribeFailure(bad, kClueService, TestOptions(), Lang::kZh);
   EXPECT_EQ(f.code, kExitInvalid);
   EXPECT_EQ(f.message, "输入有误：\n  summary: is required\n  reason: too long");
-  Failure plain = DescribeFailure(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad"), kClueService,
-                                  TestOptions(), Lang::kEn);
+  Failure plain =
+      DescribeFailure(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad"), kClueService, TestOptions(), Lang::kEn);
   EXPECT_EQ(plain.message, "invalid input:\n  bad");
 }
 
@@ -435,7 +436,8 @@ TEST(SmctlHistory, EventDataIsLabelledKeysAndTheirTexts) {
     if (key == "secret") return std::nullopt;
     return v.is_string() ? v.get<std::string>() : v.dump();
   };
-  EXPECT_EQ(EventDataText(Lang::kZh, R"({"reason":"超时","days":3,"secret":"x"})", labels, text), "days：3；理由：超时");
+  EXPECT_EQ(EventDataText(Lang::kZh, R"({"reason":"超时","days":3,"secret":"x"})", labels, text),
+            "days：3；理由：超时");
   EXPECT_EQ(EventDataText(Lang::kEn, R"({"reason":"late"})", labels, text), "reason: late");
   EXPECT_EQ(EventDataText(Lang::kEn, "not json", labels, text), "not json");
 }

@@ -19,7 +19,8 @@ grpc::Status AuditClient::SearchEngagement(const std::string& number, std::optio
   req.set_page_size(500);
   v1::Engagement e;
   bool found = false;
-  grpc::Status s = FindByNumber(&Stub::ListEngagements, req, &v1::ListEngagementsResponse::engagements, number, &e, &found);
+  grpc::Status s =
+      FindByNumber(&Stub::ListEngagements, req, &v1::ListEngagementsResponse::engagements, number, &e, &found);
   if (found) *out = e;
   return s;
 }
@@ -106,7 +107,6 @@ std::string AuditClient::FindingNumber(const std::string& id) {
   return number;
 }
 
-
 std::string EngagementPeriod(const v1::Engagement& e) {
   if (e.period_from().empty() && e.period_to().empty()) return "";
   return e.period_from() + " ~ " + e.period_to();
@@ -116,8 +116,7 @@ void PrintEngagementDone(AuditClient& c, const v1::EngagementReply& r, const cha
   const Lang l = c.lang();
   const v1::Engagement& e = r.engagement();
   std::cout << T(l, zh, en) << T(l, "：", ": ") << e.number() << "  " << T(l, "状态：", "state: ")
-            << Label(l, EngagementStates(), e.state()) << "  " << T(l, "版本：", "version: ") << e.version()
-            << "\n";
+            << Label(l, EngagementStates(), e.state()) << "  " << T(l, "版本：", "version: ") << e.version() << "\n";
   PrintReplayed(l, r.mutation().replayed());
 }
 
@@ -142,9 +141,9 @@ void PrintFindings(AuditClient& c, const google::protobuf::RepeatedPtrField<v1::
                     f.recurring() ? T(l, "是", "yes") : ""});
   }
   PrintTable(std::cout,
-             {T(l, "编号", "number"), T(l, "标题", "title"), T(l, "类别", "category"), T(l, "金额（元）", "amount (yuan)"),
-              T(l, "严重程度", "severity"), T(l, "责任单位", "responsible unit"), T(l, "移送", "referral"),
-              T(l, "整改销号", "signed off"), T(l, "屡查屡犯", "recurring")},
+             {T(l, "编号", "number"), T(l, "标题", "title"), T(l, "类别", "category"),
+              T(l, "金额（元）", "amount (yuan)"), T(l, "严重程度", "severity"), T(l, "责任单位", "responsible unit"),
+              T(l, "移送", "referral"), T(l, "整改销号", "signed off"), T(l, "屡查屡犯", "recurring")},
              rows);
 }
 
@@ -155,9 +154,9 @@ void PrintRects(AuditClient& c, const google::protobuf::RepeatedPtrField<v1::Rec
     std::string flags = Join({x.spot_check() ? T(l, "抽查复核", "spot check") : "",
                               x.reopened() > 0 ? T(l, "回头看×", "reopened ×") + std::to_string(x.reopened()) : ""},
                              T(l, "、", ", "));
-    rows.push_back({x.id(), c.FindingNumber(x.finding_id()), Truncate(x.measure(), 24), c.dir.UnitName(x.owner_unit_id()),
-                    Label(l, RectificationStates(), x.state()), BeijingTime(x.deadline_at()),
-                    x.overdue() ? T(l, "是", "yes") : "", flags});
+    rows.push_back({x.id(), c.FindingNumber(x.finding_id()), Truncate(x.measure(), 24),
+                    c.dir.UnitName(x.owner_unit_id()), Label(l, RectificationStates(), x.state()),
+                    BeijingTime(x.deadline_at()), x.overdue() ? T(l, "是", "yes") : "", flags});
   }
   PrintTable(std::cout,
              {"ID", T(l, "问题编号", "finding"), T(l, "整改措施", "measure"), T(l, "责任单位", "owner unit"),
@@ -210,13 +209,18 @@ std::string EventData(AuditClient& c, const std::string& json, const v1::Finding
     if (value.is_string()) {
       const std::string v = value.get<std::string>();
       if (v.empty()) return std::nullopt;
-      if (EndsWith(key, "unit_id") && IsUuid(v)) text = c.dir.UnitName(v);
-      else if (EndsWith(key, "person_id") && IsUuid(v)) text = c.dir.PersonName(v);
+      if (EndsWith(key, "unit_id") && IsUuid(v))
+        text = c.dir.UnitName(v);
+      else if (EndsWith(key, "person_id") && IsUuid(v))
+        text = c.dir.PersonName(v);
       else if (key == "clue_id" && v == finding.referral().clue_id() && !finding.referral().clue_number().empty())
         text = finding.referral().clue_number();
-      else if (key == "recurs_finding_id" && IsUuid(v)) text = c.FindingNumber(v);
-      else if (key == "engagement_id" && v == finding.engagement_id()) return std::nullopt;  // the finding's own
-      else text = AuditEnumNameLabel(l, v);
+      else if (key == "recurs_finding_id" && IsUuid(v))
+        text = c.FindingNumber(v);
+      else if (key == "engagement_id" && v == finding.engagement_id())
+        return std::nullopt;  // the finding's own
+      else
+        text = AuditEnumNameLabel(l, v);
     } else if (key == "amount_fen" && value.is_number_integer()) {
       text = FormatYuan(value.get<int64_t>());
     } else if (key == "deadline_us" && value.is_number_integer()) {

@@ -119,9 +119,9 @@ int List(AuditClient& c, const ListArgs& a) {
                                     c.dir.UnitName(e.audited_unit_id()), EngagementPeriod(e),
                                     Label(l, EngagementStates(), e.state())});
                   }
-                  PrintTable(std::cout, {T(l, "编号", "number"), T(l, "类型", "kind"), T(l, "标题", "title"),
-                                         T(l, "被审计单位", "audited unit"), T(l, "审计期间", "period"),
-                                         T(l, "状态", "state")},
+                  PrintTable(std::cout,
+                             {T(l, "编号", "number"), T(l, "类型", "kind"), T(l, "标题", "title"),
+                              T(l, "被审计单位", "audited unit"), T(l, "审计期间", "period"), T(l, "状态", "state")},
                              rows);
                 });
 }
@@ -132,7 +132,8 @@ void AddEngagementCommands(CLI::App* audit, Commands& commands) {
     auto [cmd, a] = commands.Add(eng, "create", "立项 create an engagement", Create);
     AddChoiceOption(cmd, "--kind", &a->kind, EngagementKinds(), "审计类型 kind")->required();
     cmd->add_option("--title", a->title, "项目名称 title");
-    cmd->add_option("--audit-unit", a->audit_unit, "审计单位（代码或ID，须为本人单位） audit unit (code or id)")->required();
+    cmd->add_option("--audit-unit", a->audit_unit, "审计单位（代码或ID，须为本人单位） audit unit (code or id)")
+        ->required();
     cmd->add_option("--audited-unit", a->audited_unit, "被审计单位（代码或ID） audited unit (code or id)")->required();
     cmd->add_option("--audited-person", a->audited_person,
                     "被审计人（警号或ID；经济责任审计必填） audited person (badge or id; departure audits)");

@@ -216,9 +216,12 @@ int History(AuditClient& c, const FindingArgs& a) {
   return c.History(&Stub::GetAuditHistory, req, [&](const v1::GetAuditHistoryResponse& resp) {
     PrintHistory(l, resp.events(), [&](const v1::AuditEvent& ev) {
       std::string actor = IsUuid(ev.actor()) ? c.dir.PersonName(ev.actor()) : ev.actor();
-      if (actor == "system:clue-events") actor = T(l, "系统（线索事件）", "system (clue events)");
-      else if (actor == "system:outbox-relay") actor = T(l, "系统（移送）", "system (referral relay)");
-      else if (actor == "system:overdue-scanner") actor = T(l, "系统（逾期督办）", "system (overdue scan)");
+      if (actor == "system:clue-events")
+        actor = T(l, "系统（线索事件）", "system (clue events)");
+      else if (actor == "system:outbox-relay")
+        actor = T(l, "系统（移送）", "system (referral relay)");
+      else if (actor == "system:overdue-scanner")
+        actor = T(l, "系统（逾期督办）", "system (overdue scan)");
       if (!ev.actor_unit_id().empty()) actor += " (" + c.dir.UnitName(ev.actor_unit_id()) + ")";
       return EventCells{AuditEventLabel(l, ev.type()), actor, EventData(c, ev.data_json(), f)};
     });
@@ -261,11 +264,13 @@ void AddAuditFindingCommands(CLI::App* audit, Commands& commands) {
     cmd->add_option("--title", a->title, "问题标题 title");
     cmd->add_option("--description", a->description, "问题描述 description");
     AddChoiceOption(cmd, "--category", &a->category, FindingCategories(), "问题类别 category")->required();
-    cmd->add_option("--amount", a->amount, "涉及金额（元，最多两位小数） amount in yuan (at most 2 decimals)")->required();
+    cmd->add_option("--amount", a->amount, "涉及金额（元，最多两位小数） amount in yuan (at most 2 decimals)")
+        ->required();
     AddChoiceOption(cmd, "--severity", &a->severity, Severities(), "严重程度 severity")->required();
     cmd->add_option("--unit", a->unit, "责任单位（代码或ID） responsible unit (code or id)")->required();
     cmd->add_option("--person", a->person, "责任人（警号或ID） responsible person (badge or id)");
-    cmd->add_option("--evidence", a->evidence, "证据索引（可重复） evidence reference (repeat)")->allow_extra_args(false);
+    cmd->add_option("--evidence", a->evidence, "证据索引（可重复） evidence reference (repeat)")
+        ->allow_extra_args(false);
     AddRequestIdOption(cmd, &a->request_id);
   }
   auto on_finding = [&](const char* name, const char* help, int (*fn)(AuditClient&, const FindingArgs&)) {
@@ -297,7 +302,8 @@ void AddAuditFindingCommands(CLI::App* audit, Commands& commands) {
     AddVersionOption(cmd, &a->version);
   }
   {
-    auto [cmd, a] = commands.Add(finding, "retry-referral", "移送失败后重新移送 send a failed referral again", RetryReferral);
+    auto [cmd, a] =
+        commands.Add(finding, "retry-referral", "移送失败后重新移送 send a failed referral again", RetryReferral);
     cmd->add_option("FINDING", a->finding, "问题ID或编号 finding id or number")->required();
     cmd->add_option("--reason", a->reason, "已纠正的原因（必填） what was fixed (required)")->required();
     AddRequestIdOption(cmd, &a->request_id);

@@ -25,103 +25,6 @@ namespace v1 = ::supervision::v1;
 using Stub = v1::AuditService::Stub;
 namespace {
 
-// ---------------------------------------------------------------------------------------
-// The findings ledger (台账).
-
-enum Column { kColTitle, kColDescription, kColCategory, kColAmount, kColSeverity, kColUnit, kColPerson, kColEvidence,
-              kColumns };
-constexpr const char* kColZh[kColumns] = {"标题", "描述", "类别", "金额", "严重程度", "责任单位", "责任人", "证据"};
-constexpr const char* kColEn[kColumns] = {"title", "description", "category", "amount", "severity", "unit", "person",
-                                          "evidence"};
-constexpr bool kColRequired[kColumns] = {true, true, true, true, true, true, false, false};
-
-// A header cell without a trailing parenthesised note ("金额（元）", "unit (code)"),
-// white space and case.
-std::string NormalizeHeader(const std::string& cell) {
-  std::string s = Trim(cell);
-  for (const auto& [open, close] : {std::pair<std::string_view, std::string_view>{"(", ")"}, {"（", "）"}}) {
-    if (EndsWith(s, close)) {
-      const size_t at = s.rfind(open);
-      if (at != std::string::npos && at > 0) s = Trim(s.substr(0, at));
-    }
-  }
-  s = Lower(s);
-  for (char& c : s) {
-    if (c == '_' || c == '-') c = ' ';
-  }
-  return s;
-}
-
-std::optional<Column> HeaderColumn(const std::string& cell) {
-  static const std::map<std::string, Column> kAliases = {
-      {"标题", kColTitle}, {"问题标题", kColTitle}, {"问题", kColTitle}, {"title", kColTitle},
-      {"描述", kColDescription}, {"问题描述", kColDescription}, {"情况描述", kColDescription},
-      {"description", kColDescription}, {"details", kColDescription},
-      {"类别", kColCategory}, {"问题类别", kColCategory}, {"问题类型", kColCategory}, {"category", kColCategory},
-      {"金额", kColAmount}, {"涉及金额", kColAmount}, {"问题金额", kColAmount}, {"amount", kColAmount},
-      {"amount yuan", kColAmount},
-      {"严重程度", kColSeverity}, {"严重性", kColSeverity}, {"severity", kColSeverity},
-      {"责任单位", kColUnit}, {"责任单位代码", kColUnit}, {"单位代码", kColUnit}, {"unit", kColUnit},
-      {"unit code", kColUnit}, {"responsible unit", kColUnit},
-      {"责任人", kColPerson}, {"责任人警号", kColPerson}, {"警号", kColPerson}, {"person", kColPerson},
-      {"badge", kColPerson}, {"responsible person", kColPerson},
-      {"证据", kColEvidence}, {"证据材料", kColEvidence}, {"证据索引", kColEvidence}, {"evidence", kColEvidence},
-      {"evidence refs", kColEvidence},
-  };
-  auto it = kAliases.find(NormalizeHeader(cell));
-  if (it == kAliases.end()) return std::nullopt;
-  return it->second;
-}
-
-// A category in either language: the command-line spelling, the enum name, the Chinese
-// label or a common short form.
-bool ParseCategoryCell(const std::string& cell, v1::FindingCategory* out) {
-  std::string s = Lower(Trim(cell));
-  for (char& c : s) {
-    if (c == '_' || c == ' ') c = '-';
-  }
-  if (StartsWith(s, "finding-category-")) s = s.substr(17);
-  static const std::map<std::string, v1::FindingCategory> kAliases = {
-      {"财经纪律", v1::FINDING_CATEGORY_FINANCIAL_DISCIPLINE},
-      {"涉案财物管理", v1::FINDING_CATEGORY_PROPERTY_MANAGEMENT},
-      {"涉案财物", v1::FINDING_CATEGORY_PROPERTY_MANAGEMENT},
-      {"政府采购", v1::FINDING_CATEGORY_PROCUREMENT},
-      {"采购", v1::FINDING_CATEGORY_PROCUREMENT},
-      {"工程建设", v1::FINDING_CATEGORY_CONSTRUCTION},
-      {"资产管理", v1::FINDING_CATEGORY_ASSET_MANAGEMENT},
-      {"内部控制", v1::FINDING_CATEGORY_INTERNAL_CONTROL},
-      {"内控", v1::FINDING_CATEGORY_INTERNAL_CONTROL},
-      {"询价", v1::FINDING_CATEGORY_PRICE},
-      {"价格偏高", v1::FINDING_CATEGORY_PRICE},
-      {"价格", v1::FINDING_CATEGORY_PRICE},
-  };
-  for (const auto& c : FindingCategories()) {
-    if (s == c.cli || s == c.zh) {
-      *out = static_cast<v1::FindingCategory>(c.value);
-      return true;
-    }
-  }
-  auto it = kAliases.find(s);
-  if (it == kAliases.end()) return false;
-  *out = it->second;
-  return true;
-}
-
-bool ParseSeverityCell(const std::string& cell, v1::Severity* out) {
-  std::string s = Lower(Trim(cell));
-  if (StartsWith(s, "severity_")) s = s.substr(9);
-  static const std::map<std::string, v1::Severity> kAliases = {
-      {"low", v1::SEVERITY_LOW},           {"低", v1::SEVERITY_LOW},         {"轻微", v1::SEVERITY_LOW},
-      {"medium", v1::SEVERITY_MEDIUM},     {"中", v1::SEVERITY_MEDIUM},      {"一般", v1::SEVERITY_MEDIUM},
-      {"high", v1::SEVERITY_HIGH},         {"高", v1::SEVERITY_HIGH},        {"较重", v1::SEVERITY_HIGH},
-      {"critical", v1::SEVERITY_CRITICAL}, {"严重", v1::SEVERITY_CRITICAL},  {"特别严重", v1::SEVERITY_CRITICAL},
-  };
-  auto it = kAliases.find(s);
-  if (it == kAliases.end()) return false;
-  *out = it->second;
-  return true;
-}
-
 struct RowError {
   std::string field;  // column label (or the API's field name when it maps to no column)
   std::string message;
@@ -137,25 +40,14 @@ struct RowResult {
   int same_as_line = 0;  // kSameAs: the earlier identical row
 };
 
-// The column a field of AddFindingRequest comes from.
-std::string ColumnOfField(Lang l, const std::string& field) {
-  static const std::map<std::string, Column> kFields = {
-      {"title", kColTitle},           {"description", kColDescription},       {"category", kColCategory},
-      {"amount_fen", kColAmount},     {"severity", kColSeverity},             {"responsible_unit_id", kColUnit},
-      {"responsible_person_id", kColPerson}, {"evidence_refs", kColEvidence},
-  };
-  std::string base = field.substr(0, field.find('['));
-  auto it = kFields.find(base);
-  if (it == kFields.end()) return field;
-  return std::string(T(l, kColZh[it->second], kColEn[it->second])) + " (" + field + ")";
-}
-
 // Shows how far an import has got: a bar redrawn in place when stderr is a terminal,
 // otherwise a plain line every tenth of the way (at least every 10 rows) and at the end.
 class Progress {
  public:
   Progress(Lang l, int total, bool dry_run)
-      : total_(total), tty_(isatty(STDERR_FILENO) == 1), step_(std::max(10, (total + 9) / 10)),
+      : total_(total),
+        tty_(isatty(STDERR_FILENO) == 1),
+        step_(std::max(10, (total + 9) / 10)),
         label_(dry_run ? T(l, "检查", "checked") : T(l, "导入进度", "progress")) {}
   void Update(int done) {
     if (total_ <= 0) return;
@@ -238,12 +130,14 @@ int ImportFindings(Context& ctx, const ImportArgs& a) {
     const std::string& cell = records[0].fields[c];
     auto col = HeaderColumn(cell);
     if (col && where[*col] >= 0) {
-      return ctx.FailLocal(kExitInvalid, a.file + " 第 " + std::to_string(records[0].line) + " 行：列“" + Trim(cell) + "”重复",
-                           a.file + " line " + std::to_string(records[0].line) + ": column \"" + Trim(cell) +
-                               "\" appears twice");
+      return ctx.FailLocal(
+          kExitInvalid, a.file + " 第 " + std::to_string(records[0].line) + " 行：列“" + Trim(cell) + "”重复",
+          a.file + " line " + std::to_string(records[0].line) + ": column \"" + Trim(cell) + "\" appears twice");
     }
-    if (col) where[*col] = static_cast<int>(c);
-    else if (!Trim(cell).empty()) ignored.push_back(Trim(cell));
+    if (col)
+      where[*col] = static_cast<int>(c);
+    else if (!Trim(cell).empty())
+      ignored.push_back(Trim(cell));
     columns.push_back(col);
   }
   std::vector<std::string> missing;
@@ -251,12 +145,12 @@ int ImportFindings(Context& ctx, const ImportArgs& a) {
     if (kColRequired[c] && where[c] < 0) missing.push_back(std::string(kColZh[c]) + "/" + kColEn[c]);
   }
   if (!missing.empty()) {
-    return ctx.FailLocal(kExitInvalid,
-                         a.file + " 第 " + std::to_string(records[0].line) + " 行（标题行）缺少列：" + Join(missing, "、") +
-                             "。标题行应为：标题,描述,类别,金额,严重程度,责任单位[,责任人][,证据]",
-                         a.file + " line " + std::to_string(records[0].line) + " (the header) lacks columns: " +
-                             Join(missing, ", ") +
-                             ". Expected: title,description,category,amount,severity,unit[,person][,evidence]");
+    return ctx.FailLocal(
+        kExitInvalid,
+        a.file + " 第 " + std::to_string(records[0].line) + " 行（标题行）缺少列：" + Join(missing, "、") +
+            "。标题行应为：标题,描述,类别,金额,严重程度,责任单位[,责任人][,证据]",
+        a.file + " line " + std::to_string(records[0].line) + " (the header) lacks columns: " + Join(missing, ", ") +
+            ". Expected: title,description,category,amount,severity,unit[,person][,evidence]");
   }
   if (!ignored.empty()) {
     std::cerr << "smctl: " << T(l, "忽略无法识别的列：", "ignoring unrecognised columns: ")
@@ -295,9 +189,9 @@ int ImportFindings(Context& ctx, const ImportArgs& a) {
     };
     for (size_t c = columns.size(); c < rec.fields.size(); ++c) {
       if (!Trim(rec.fields[c]).empty()) {
-        row.errors.push_back({T(l, "列数", "columns"),
-                              l == Lang::kZh ? "比标题行多出的列：" + Trim(rec.fields[c])
-                                             : "more fields than the header has: " + Trim(rec.fields[c])});
+        row.errors.push_back(
+            {T(l, "列数", "columns"), l == Lang::kZh ? "比标题行多出的列：" + Trim(rec.fields[c])
+                                                     : "more fields than the header has: " + Trim(rec.fields[c])});
         break;
       }
     }
@@ -313,27 +207,37 @@ int ImportFindings(Context& ctx, const ImportArgs& a) {
       if (ParseCategoryCell(v, &cat)) {
         req.set_category(cat);
       } else {
-        error(kColCategory, "未知类别“" + v + "”（可用：违反财经纪律、涉案财物管理不规范、政府采购不规范、工程建设管理、国有资产管理、内部控制缺陷、询价/价格偏高）",
+        error(kColCategory,
+              "未知类别“" + v +
+                  "”（可用：违反财经纪律、涉案财物管理不规范、政府采购不规范、工程建设管理、国有资产管理、内部控制缺陷"
+                  "、询价/价格偏高）",
               "unknown category \"" + v + "\" (one of: " + Join(Spellings(FindingCategories()), ", ") + ")");
       }
     }
     if (const std::string v = cell(kColAmount); !v.empty()) {
       int64_t fen = 0;
-      if (ParseYuan(v, &fen, &why_zh, &why_en)) req.set_amount_fen(fen);
-      else error(kColAmount, why_zh, why_en);
+      if (ParseYuan(v, &fen, &why_zh, &why_en))
+        req.set_amount_fen(fen);
+      else
+        error(kColAmount, why_zh, why_en);
     }
     if (const std::string v = cell(kColSeverity); !v.empty()) {
       v1::Severity sev = v1::SEVERITY_UNSPECIFIED;
-      if (ParseSeverityCell(v, &sev)) req.set_severity(sev);
-      else error(kColSeverity, "未知严重程度“" + v + "”（可用：低、中、高、严重）",
-                 "unknown severity \"" + v + "\" (low, medium, high, critical)");
+      if (ParseSeverityCell(v, &sev))
+        req.set_severity(sev);
+      else
+        error(kColSeverity, "未知严重程度“" + v + "”（可用：低、中、高、严重）",
+              "unknown severity \"" + v + "\" (low, medium, high, critical)");
     }
     if (const std::string v = cell(kColUnit); !v.empty()) {
       std::string id;
       grpc::Status st = s.dir.LookupUnit(v, &id);
-      if (st.ok()) req.set_responsible_unit_id(id);
-      else if (st.error_code() == grpc::StatusCode::NOT_FOUND) error(kColUnit, "未找到单位代码“" + v + "”", "no unit with code \"" + v + "\"");
-      else if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT) error(kColUnit, st.error_message(), st.error_message());
+      if (st.ok())
+        req.set_responsible_unit_id(id);
+      else if (st.error_code() == grpc::StatusCode::NOT_FOUND)
+        error(kColUnit, "未找到单位代码“" + v + "”", "no unit with code \"" + v + "\"");
+      else if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT)
+        error(kColUnit, st.error_message(), st.error_message());
       else {
         progress.Finish();
         fatal = Fail(ctx, kDirectoryService, st);
@@ -343,9 +247,12 @@ int ImportFindings(Context& ctx, const ImportArgs& a) {
     if (const std::string v = cell(kColPerson); !v.empty()) {
       std::string id;
       grpc::Status st = s.dir.LookupPerson(v, &id);
-      if (st.ok()) req.set_responsible_person_id(id);
-      else if (st.error_code() == grpc::StatusCode::NOT_FOUND) error(kColPerson, "未找到警号“" + v + "”", "no person with badge number \"" + v + "\"");
-      else if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT) error(kColPerson, st.error_message(), st.error_message());
+      if (st.ok())
+        req.set_responsible_person_id(id);
+      else if (st.error_code() == grpc::StatusCode::NOT_FOUND)
+        error(kColPerson, "未找到警号“" + v + "”", "no person with badge number \"" + v + "\"");
+      else if (st.error_code() == grpc::StatusCode::INVALID_ARGUMENT)
+        error(kColPerson, st.error_message(), st.error_message());
       else {
         progress.Finish();
         fatal = Fail(ctx, kDirectoryService, st);
@@ -354,7 +261,8 @@ int ImportFindings(Context& ctx, const ImportArgs& a) {
     }
     if (const std::string v = cell(kColEvidence); !v.empty()) {
       std::string refs = v;
-      for (size_t at; (at = refs.find("；")) != std::string::npos;) refs.replace(at, std::string_view("；").size(), ";");
+      for (size_t at; (at = refs.find("；")) != std::string::npos;)
+        refs.replace(at, std::string_view("；").size(), ";");
       std::stringstream parts(refs);
       for (std::string part; std::getline(parts, part, ';');) {
         if (!Trim(part).empty()) req.add_evidence_refs(Trim(part));
@@ -363,8 +271,13 @@ int ImportFindings(Context& ctx, const ImportArgs& a) {
     if (row.errors.empty()) {
       // The same row (in content) for the same engagement is the same request: importing the
       // file again, or a file that overlaps it, adds nothing twice.
-      nlohmann::json content = {en.id(), req.title(), req.description(), v1::FindingCategory_Name(req.category()),
-                                req.amount_fen(), v1::Severity_Name(req.severity()), req.responsible_unit_id(),
+      nlohmann::json content = {en.id(),
+                                req.title(),
+                                req.description(),
+                                v1::FindingCategory_Name(req.category()),
+                                req.amount_fen(),
+                                v1::Severity_Name(req.severity()),
+                                req.responsible_unit_id(),
                                 req.responsible_person_id(),
                                 std::vector<std::string>(req.evidence_refs().begin(), req.evidence_refs().end())};
       req.set_request_id("ledger-" + crypto::Sha256Hex(content.dump()));
@@ -420,9 +333,11 @@ int ImportFindings(Context& ctx, const ImportArgs& a) {
   const int not_tried = total - static_cast<int>(results.size());
 
   if (ctx.json()) {
-    nlohmann::json out = {{"engagement_id", en.id()}, {"engagement_number", en.number()}, {"dry_run", a.dry_run},
-                          {"rows", total}, {"imported", imported}, {"already_imported", replayed},
-                          {"duplicates_in_file", same}, {"failed", failed}, {"not_tried", not_tried}};
+    nlohmann::json out = {{"engagement_id", en.id()},   {"engagement_number", en.number()},
+                          {"dry_run", a.dry_run},       {"rows", total},
+                          {"imported", imported},       {"already_imported", replayed},
+                          {"duplicates_in_file", same}, {"failed", failed},
+                          {"not_tried", not_tried}};
     if (a.dry_run) out["valid"] = checked;
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& r : results) {
@@ -451,7 +366,8 @@ int ImportFindings(Context& ctx, const ImportArgs& a) {
         case RowResult::kImported: state = T(l, "已导入", "imported"); break;
         case RowResult::kReplayed: state = T(l, "此前已导入", "imported before"); break;
         case RowResult::kSameAs:
-          state = std::string(T(l, "与第 ", "same as line ")) + std::to_string(r.same_as_line) + T(l, " 行相同，跳过", ", skipped");
+          state = std::string(T(l, "与第 ", "same as line ")) + std::to_string(r.same_as_line) +
+                  T(l, " 行相同，跳过", ", skipped");
           break;
         case RowResult::kChecked: state = T(l, "可导入", "valid"); break;
         default: break;
@@ -462,13 +378,15 @@ int ImportFindings(Context& ctx, const ImportArgs& a) {
     }
     if (!ok_rows.empty()) {
       std::cout << "\n";
-      PrintTable(std::cout, {T(l, "行号", "line"), T(l, "编号", "number"), T(l, "标题", "title"), T(l, "类别", "category"),
-                             T(l, "金额（元）", "amount (yuan)"), T(l, "责任单位", "responsible unit"), T(l, "结果", "result")},
+      PrintTable(std::cout,
+                 {T(l, "行号", "line"), T(l, "编号", "number"), T(l, "标题", "title"), T(l, "类别", "category"),
+                  T(l, "金额（元）", "amount (yuan)"), T(l, "责任单位", "responsible unit"), T(l, "结果", "result")},
                  ok_rows);
     }
     if (failed > 0) {
-      std::cout << "\n" << T(l, "未导入的行（请修改后重新导入，已导入的行不会重复）：\n",
-                             "rows not imported (fix them and import again; rows already imported are not repeated):\n");
+      std::cout << "\n"
+                << T(l, "未导入的行（请修改后重新导入，已导入的行不会重复）：\n",
+                     "rows not imported (fix them and import again; rows already imported are not repeated):\n");
       for (const auto& r : results) {
         if (r.outcome != RowResult::kFailed) continue;
         for (const auto& e : r.errors) {
@@ -482,14 +400,16 @@ int ImportFindings(Context& ctx, const ImportArgs& a) {
       std::cout << T(l, "试运行（未写入）：可导入 ", "dry run (nothing written): valid ") << checked
                 << T(l, " 条，有误 ", ", failed ") << failed << T(l, " 条", "");
     } else {
-      std::cout << T(l, "导入 ", "imported ") << imported << T(l, " 条，失败 ", ", failed ") << failed << T(l, " 条", "");
+      std::cout << T(l, "导入 ", "imported ") << imported << T(l, " 条，失败 ", ", failed ") << failed
+                << T(l, " 条", "");
       if (replayed > 0) {
         std::cout << T(l, "（另有 ", " (and ") << replayed
                   << T(l, " 条此前已导入，未重复登记）", " imported before, not added again)");
       }
     }
     if (same > 0) std::cout << T(l, "；文件内重复 ", "; duplicates in the file: ") << same << T(l, " 条", "");
-    if (not_tried > 0) std::cout << T(l, "；因错误中止，未处理 ", "; stopped early, not tried: ") << not_tried << T(l, " 条", "");
+    if (not_tried > 0)
+      std::cout << T(l, "；因错误中止，未处理 ", "; stopped early, not tried: ") << not_tried << T(l, " 条", "");
     std::cout << "\n";
   }
   if (fatal != kExitOk) return fatal;
@@ -499,8 +419,8 @@ int ImportFindings(Context& ctx, const ImportArgs& a) {
 }  // namespace
 
 void AddAuditImportCommand(CLI::App* audit, Commands& commands) {
-  auto [cmd, a] =
-      commands.Add(audit, "import-findings", "从 CSV 台账导入审计发现 import findings from a CSV ledger", ImportFindings);
+  auto [cmd, a] = commands.Add(audit, "import-findings", "从 CSV 台账导入审计发现 import findings from a CSV ledger",
+                               ImportFindings);
   cmd->add_option("FILE", a->file, "CSV 文件（UTF-8） CSV file (UTF-8)")->required();
   cmd->add_option("--engagement", a->engagement, "审计项目（ID或编号） engagement (id or number)")->required();
   cmd->add_flag("--dry-run", a->dry_run, "只检查，不写入 check only, write nothing");

@@ -31,8 +31,7 @@ const Choices kItStages = {
 };
 const Choices kCategories = {
     {v1::FINDING_CATEGORY_FINANCIAL_DISCIPLINE, "financial-discipline", "违反财经纪律", "financial discipline"},
-    {v1::FINDING_CATEGORY_PROPERTY_MANAGEMENT, "property-management", "涉案财物管理不规范",
-     "case property management"},
+    {v1::FINDING_CATEGORY_PROPERTY_MANAGEMENT, "property-management", "涉案财物管理不规范", "case property management"},
     {v1::FINDING_CATEGORY_PROCUREMENT, "procurement", "政府采购不规范", "procurement"},
     {v1::FINDING_CATEGORY_CONSTRUCTION, "construction", "工程建设管理", "construction"},
     {v1::FINDING_CATEGORY_ASSET_MANAGEMENT, "asset-management", "国有资产管理", "state asset management"},
@@ -110,6 +109,5 @@ std::string AuditEventLabel(Lang l, const std::string& type) {
   if (it == kEvents.end()) return type;
   return T(l, it->second.first, it->second.second);
 }
-
 
 }  // namespace sm::smctl

@@ -1,10 +1,33 @@
 #include "tools/smctl/audit_ledger.h"
 
 #include <algorithm>
+#include <map>
 
+#include "tools/smctl/audit_labels.h"
 #include "tools/smctl/output.h"
 
 namespace sm::smctl {
+namespace v1 = ::supervision::v1;
+namespace {
+
+// A header cell without a trailing parenthesised note ("金额（元）", "unit (code)"),
+// white space and case.
+std::string NormalizeHeader(const std::string& cell) {
+  std::string s = Trim(cell);
+  for (const auto& [open, close] : {std::pair<std::string_view, std::string_view>{"(", ")"}, {"（", "）"}}) {
+    if (EndsWith(s, close)) {
+      const size_t at = s.rfind(open);
+      if (at != std::string::npos && at > 0) s = Trim(s.substr(0, at));
+    }
+  }
+  s = Lower(s);
+  for (char& c : s) {
+    if (c == '_' || c == '-') c = ' ';
+  }
+  return s;
+}
+
+}  // namespace
 
 bool ParseYuan(std::string_view text, int64_t* fen, std::string* why_zh, std::string* why_en) {
   const std::string original = Trim(text);
@@ -29,8 +52,7 @@ bool ParseYuan(std::string_view text, int64_t* fen, std::string* why_zh, std::st
     frac = s.substr(dot + 1);
     if (frac.empty() || frac.find_first_not_of("0123456789") != std::string::npos) return fail(bad_zh, bad_en);
     if (frac.size() > 2) {
-      return fail("金额最多两位小数（精确到分）：" + original,
-                  "an amount has at most 2 decimals (fen): " + original);
+      return fail("金额最多两位小数（精确到分）：" + original, "an amount has at most 2 decimals (fen): " + original);
     }
   }
   if (whole.find(',') != std::string::npos) {
@@ -140,8 +162,8 @@ bool ParseCsv(std::string_view t, std::vector<CsvRecord>* records, int* error_li
       }
       break;
     }
-    const bool empty = std::all_of(rec.fields.begin(), rec.fields.end(),
-                                   [](const std::string& f) { return Trim(f).empty(); });
+    const bool empty =
+        std::all_of(rec.fields.begin(), rec.fields.end(), [](const std::string& f) { return Trim(f).empty(); });
     if (!empty) records->push_back(std::move(rec));
   }
   return true;
@@ -179,5 +201,114 @@ int FirstInvalidUtf8Line(std::string_view s) {
   return 0;
 }
 
+std::optional<Column> HeaderColumn(const std::string& cell) {
+  static const std::map<std::string, Column> kAliases = {
+      {"标题", kColTitle},
+      {"问题标题", kColTitle},
+      {"问题", kColTitle},
+      {"title", kColTitle},
+      {"描述", kColDescription},
+      {"问题描述", kColDescription},
+      {"情况描述", kColDescription},
+      {"description", kColDescription},
+      {"details", kColDescription},
+      {"类别", kColCategory},
+      {"问题类别", kColCategory},
+      {"问题类型", kColCategory},
+      {"category", kColCategory},
+      {"金额", kColAmount},
+      {"涉及金额", kColAmount},
+      {"问题金额", kColAmount},
+      {"amount", kColAmount},
+      {"amount yuan", kColAmount},
+      {"严重程度", kColSeverity},
+      {"严重性", kColSeverity},
+      {"severity", kColSeverity},
+      {"责任单位", kColUnit},
+      {"责任单位代码", kColUnit},
+      {"单位代码", kColUnit},
+      {"unit", kColUnit},
+      {"unit code", kColUnit},
+      {"responsible unit", kColUnit},
+      {"责任人", kColPerson},
+      {"责任人警号", kColPerson},
+      {"警号", kColPerson},
+      {"person", kColPerson},
+      {"badge", kColPerson},
+      {"responsible person", kColPerson},
+      {"证据", kColEvidence},
+      {"证据材料", kColEvidence},
+      {"证据索引", kColEvidence},
+      {"evidence", kColEvidence},
+      {"evidence refs", kColEvidence},
+  };
+  auto it = kAliases.find(NormalizeHeader(cell));
+  if (it == kAliases.end()) return std::nullopt;
+  return it->second;
+}
+
+bool ParseCategoryCell(const std::string& cell, v1::FindingCategory* out) {
+  std::string s = Lower(Trim(cell));
+  for (char& c : s) {
+    if (c == '_' || c == ' ') c = '-';
+  }
+  if (StartsWith(s, "finding-category-")) s = s.substr(17);
+  static const std::map<std::string, v1::FindingCategory> kAliases = {
+      {"财经纪律", v1::FINDING_CATEGORY_FINANCIAL_DISCIPLINE},
+      {"涉案财物管理", v1::FINDING_CATEGORY_PROPERTY_MANAGEMENT},
+      {"涉案财物", v1::FINDING_CATEGORY_PROPERTY_MANAGEMENT},
+      {"政府采购", v1::FINDING_CATEGORY_PROCUREMENT},
+      {"采购", v1::FINDING_CATEGORY_PROCUREMENT},
+      {"工程建设", v1::FINDING_CATEGORY_CONSTRUCTION},
+      {"资产管理", v1::FINDING_CATEGORY_ASSET_MANAGEMENT},
+      {"内部控制", v1::FINDING_CATEGORY_INTERNAL_CONTROL},
+      {"内控", v1::FINDING_CATEGORY_INTERNAL_CONTROL},
+      {"询价", v1::FINDING_CATEGORY_PRICE},
+      {"价格偏高", v1::FINDING_CATEGORY_PRICE},
+      {"价格", v1::FINDING_CATEGORY_PRICE},
+  };
+  for (const auto& c : FindingCategories()) {
+    if (s == c.cli || s == c.zh) {
+      *out = static_cast<v1::FindingCategory>(c.value);
+      return true;
+    }
+  }
+  auto it = kAliases.find(s);
+  if (it == kAliases.end()) return false;
+  *out = it->second;
+  return true;
+}
+
+bool ParseSeverityCell(const std::string& cell, v1::Severity* out) {
+  std::string s = Lower(Trim(cell));
+  if (StartsWith(s, "severity_")) s = s.substr(9);
+  static const std::map<std::string, v1::Severity> kAliases = {
+      {"low", v1::SEVERITY_LOW},           {"低", v1::SEVERITY_LOW},        {"轻微", v1::SEVERITY_LOW},
+      {"medium", v1::SEVERITY_MEDIUM},     {"中", v1::SEVERITY_MEDIUM},     {"一般", v1::SEVERITY_MEDIUM},
+      {"high", v1::SEVERITY_HIGH},         {"高", v1::SEVERITY_HIGH},       {"较重", v1::SEVERITY_HIGH},
+      {"critical", v1::SEVERITY_CRITICAL}, {"严重", v1::SEVERITY_CRITICAL}, {"特别严重", v1::SEVERITY_CRITICAL},
+  };
+  auto it = kAliases.find(s);
+  if (it == kAliases.end()) return false;
+  *out = it->second;
+  return true;
+}
+
+std::string ColumnOfField(Lang l, const std::string& field) {
+  static const std::map<std::string, Column> kFields = {
+      {"title", kColTitle},
+      {"description", kColDescription},
+      {"category", kColCategory},
+      {"amount_fen", kColAmount},
+      {"severity", kColSeverity},
+      {"responsible_unit_id", kColUnit},
+      {"responsible_person_id", kColPerson},
+      {"evidence_refs", kColEvidence},
+  };
+  std::string base = field.substr(0, field.find('['));
+  auto it = kFields.find(base);
+  if (it == kFields.end()) return field;
+  return std::string(T(l, kColZh[it->second], kColEn[it->second])) + " (" + field + ")";
+}
 
 }  // namespace sm::smctl

@@ -59,13 +59,14 @@ int Prepare(AuditClient& c, const StepArgs& a, bool versioned, Req* req) {
   if (int rc = c.FindRect(a.rect, versioned && a.version <= 0, &x); rc != kExitOk) return rc;
   req->set_request_id(RequestIdOr(a.request_id));
   req->set_rectification_id(x.id());
-  if constexpr (requires { req->set_expected_version(int64_t{}); }) req->set_expected_version(VersionOr(a.version, x.version()));
+  if constexpr (requires { req->set_expected_version(int64_t{}); })
+    req->set_expected_version(VersionOr(a.version, x.version()));
   return kExitOk;
 }
 
 template <typename Req>
-int Step(AuditClient& c, Client<v1::AuditService>::Rpc<Req, v1::RectificationReply> rpc, const Req& req,
-         const char* zh, const char* en) {
+int Step(AuditClient& c, Client<v1::AuditService>::Rpc<Req, v1::RectificationReply> rpc, const Req& req, const char* zh,
+         const char* en) {
   return c.Run(rpc, req, [&](const v1::RectificationReply& r) { PrintRectDone(c, r, zh, en); });
 }
 
@@ -168,8 +169,9 @@ int Stats(AuditClient& c, const StatsArgs& a) {
         return 0;
       };
       if (!units) {
-        std::stable_sort(sorted.begin(), sorted.end(),
-                         [&](const v1::StatsCount* x, const v1::StatsCount* y) { return rank(x->key()) < rank(y->key()); });
+        std::stable_sort(sorted.begin(), sorted.end(), [&](const v1::StatsCount* x, const v1::StatsCount* y) {
+          return rank(x->key()) < rank(y->key());
+        });
       }
       std::vector<std::vector<std::string>> rows;
       for (const auto* n : sorted) {
@@ -201,7 +203,8 @@ void AddAuditRectificationCommands(CLI::App* audit, Commands& commands) {
   // A step on RECT; `versioned` adds --version.
   auto step = [&](const char* name, const char* help, bool versioned, int (*fn)(AuditClient&, const StepArgs&)) {
     auto added = commands.Add(rect, name, help, fn);
-    added.cmd->add_option("RECT", added.args->rect, "整改ID（或至少前 8 位） rectification id (or its first 8+ characters)")
+    added.cmd
+        ->add_option("RECT", added.args->rect, "整改ID（或至少前 8 位） rectification id (or its first 8+ characters)")
         ->required();
     AddRequestIdOption(added.cmd, &added.args->request_id);
     if (versioned) AddVersionOption(added.cmd, &added.args->version);
@@ -210,7 +213,8 @@ void AddAuditRectificationCommands(CLI::App* audit, Commands& commands) {
   {
     auto [cmd, a] = step("progress", "记录整改进展（责任单位） record progress (owner unit)", false, Progress);
     cmd->add_option("--note", a->note, "进展情况（必填） progress note (required)");
-    cmd->add_option("--evidence", a->evidence, "证据索引（可重复） evidence reference (repeat)")->allow_extra_args(false);
+    cmd->add_option("--evidence", a->evidence, "证据索引（可重复） evidence reference (repeat)")
+        ->allow_extra_args(false);
   }
   {
     auto [cmd, a] = step("submit", "提交整改结果待核验（责任单位） submit for review (owner unit)", true, Submit);
@@ -223,7 +227,8 @@ void AddAuditRectificationCommands(CLI::App* audit, Commands& commands) {
     cmd->add_option("--reason", a->reason, "理由（退回时必填） reason (required to reject)");
   }
   {
-    auto [cmd, a] = step("reopen", "回头看：重新打开已销号的整改（审计单位） reopen a signed-off rectification", true, Reopen);
+    auto [cmd, a] =
+        step("reopen", "回头看：重新打开已销号的整改（审计单位） reopen a signed-off rectification", true, Reopen);
     cmd->add_option("--reason", a->reason, "理由（必填） reason (required)");
   }
   {

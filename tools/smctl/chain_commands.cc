@@ -30,9 +30,9 @@ int PrintChainReport(Context& ctx, const google::protobuf::Message& resp, const 
     return rc;
   }
   const Lang l = ctx.lang();
-  std::cout << (r.intact ? T(l, "完整", "intact") : T(l, "已损坏", "broken")) << T(l, "（共 ", " (") << r.count
-            << " " << T(l, zh_noun, en_noun) << T(l, "，检查点 ", ", checkpoint ") << r.checkpoint_id
-            << T(l, "）", ")") << "\n";
+  std::cout << (r.intact ? T(l, "完整", "intact") : T(l, "已损坏", "broken")) << T(l, "（共 ", " (") << r.count << " "
+            << T(l, zh_noun, en_noun) << T(l, "，检查点 ", ", checkpoint ") << r.checkpoint_id << T(l, "）", ")")
+            << "\n";
   if (!r.checkpoint_problem.empty()) std::cout << T(l, "检查点：", "checkpoint: ") << r.checkpoint_problem << "\n";
   for (const auto& b : r.broken) {
     std::cout << b.id << T(l, " 第 ", " at event ") << b.seq << T(l, " 号事件：", ": ") << b.problem << "\n";

@@ -18,7 +18,8 @@ int ClueClient::Find(const std::string& key, bool fetch, v1::Clue* clue) {
   req.set_page_size(500);
   v1::Clue found;
   bool any = false;
-  grpc::Status s = FindByNumber(&v1::ClueService::Stub::ListClues, req, &v1::ListCluesResponse::clues, key, &found, &any);
+  grpc::Status s =
+      FindByNumber(&v1::ClueService::Stub::ListClues, req, &v1::ListCluesResponse::clues, key, &found, &any);
   if (!s.ok()) return Fail(s);
   if (!any) return NotVisible("线索", "clue", key);
   if (!fetch) {
@@ -54,10 +55,12 @@ void ClueClient::PrintClues(const google::protobuf::RepeatedPtrField<v1::Clue>& 
   std::vector<std::vector<std::string>> rows;
   for (const auto& c : clues) {
     rows.push_back({c.number(), Label(l, ClueStates(), c.state()), Truncate(c.summary(), 24),
-                    dir.UnitName(c.holding_unit_id()), BeijingTime(c.deadline_at()), c.overdue() ? T(l, "是", "yes") : ""});
+                    dir.UnitName(c.holding_unit_id()), BeijingTime(c.deadline_at()),
+                    c.overdue() ? T(l, "是", "yes") : ""});
   }
-  PrintTable(std::cout, {T(l, "编号", "number"), T(l, "状态", "state"), T(l, "摘要", "summary"),
-                         T(l, "承办单位", "holding unit"), T(l, "时限", "deadline"), T(l, "逾期", "overdue")},
+  PrintTable(std::cout,
+             {T(l, "编号", "number"), T(l, "状态", "state"), T(l, "摘要", "summary"), T(l, "承办单位", "holding unit"),
+              T(l, "时限", "deadline"), T(l, "逾期", "overdue")},
              rows);
 }
 

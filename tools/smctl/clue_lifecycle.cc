@@ -144,10 +144,10 @@ struct StepArgs {
   int64_t version = 0;     // expected version; 0 = read the clue first
   std::string to;          // transfer: unit code or id
   std::string reason;
-  std::string handler;     // assign: badge number or id
+  std::string handler;  // assign: badge number or id
   v1::DispositionMethod method{};
-  int days = 0;            // extend
-  int form = 0;            // conclude: 1-4
+  int days = 0;  // extend
+  int form = 0;  // conclude: 1-4
   bool case_filed = false;
   std::vector<std::string> sanctions;
   std::string feedback;
@@ -283,9 +283,11 @@ void AddRegister(CLI::App* clue, Commands& commands) {
   cmd->add_option("--unit", a->unit, "登记单位（代码或ID，须为本人单位） registering unit (code or id)")->required();
   AddChoiceOption(cmd, "--source", &a->source, ClueSources(), "来源 source")->required();
   AddChoiceOption(cmd, "--channel", &a->channel, ClueChannels(), "受理方式 channel")->required();
-  cmd->add_option("--subject-person", a->subject_people, "被反映人（警号或ID，可重复） subject person (badge or id; repeat)")
+  cmd->add_option("--subject-person", a->subject_people,
+                  "被反映人（警号或ID，可重复） subject person (badge or id; repeat)")
       ->allow_extra_args(false);
-  cmd->add_option("--subject-unit", a->subject_units, "被反映单位（代码或ID，可重复） subject unit (code or id; repeat)")
+  cmd->add_option("--subject-unit", a->subject_units,
+                  "被反映单位（代码或ID，可重复） subject unit (code or id; repeat)")
       ->allow_extra_args(false);
   AddChoicesOption(cmd, "--category", &a->categories, ClueCategories(),
                    "线索类别（可重复，或逗号分隔） category (repeat or comma-separated)")
@@ -338,7 +340,9 @@ void AddSteps(CLI::App* clue, Commands& commands) {
   }
   {
     auto [cmd, a] = step("extend", "延长办理时限 extend the current deadline", true, Extend);
-    cmd->add_option("--days", a->days, "延长的工作日数 extra working days (1-60)")->required()->check(CLI::Range(1, 60));
+    cmd->add_option("--days", a->days, "延长的工作日数 extra working days (1-60)")
+        ->required()
+        ->check(CLI::Range(1, 60));
     cmd->add_option("--reason", a->reason, "理由（必填） reason (required)");
   }
   {
@@ -358,7 +362,8 @@ void AddSteps(CLI::App* clue, Commands& commands) {
   {
     auto [cmd, a] = step("note", "添加办理记录 add a progress note", false, Note);
     cmd->add_option("--text", a->text, "记录内容（必填） note text (required)");
-    cmd->add_option("--attach", a->attachments, "附件文件（只上传元数据，可重复） attachment file (metadata only; repeat)")
+    cmd->add_option("--attach", a->attachments,
+                    "附件文件（只上传元数据，可重复） attachment file (metadata only; repeat)")
         ->allow_extra_args(false);
     AddRequestIdOption(cmd, &a->request_id);
   }

@@ -59,11 +59,16 @@ std::string EventData(ClueClient& c, const std::string& json) {
     if (value.is_string()) {
       const std::string v = value.get<std::string>();
       if (v.empty()) return std::nullopt;
-      if (EndsWith(key, "unit_id") && IsUuid(v)) text = c.dir.UnitName(v);
-      else if ((EndsWith(key, "person_id") || key == "approved_by") && IsUuid(v)) text = c.dir.PersonName(v);
-      else if (key == "stage") text = StageLabel(l, v);
-      else if (LooksLikeEnumName(v)) text = ClueEnumNameLabel(l, v);
-      else text = v;
+      if (EndsWith(key, "unit_id") && IsUuid(v))
+        text = c.dir.UnitName(v);
+      else if ((EndsWith(key, "person_id") || key == "approved_by") && IsUuid(v))
+        text = c.dir.PersonName(v);
+      else if (key == "stage")
+        text = StageLabel(l, v);
+      else if (LooksLikeEnumName(v))
+        text = ClueEnumNameLabel(l, v);
+      else
+        text = v;
     } else if (key == "form" && value.is_number_integer()) {
       text = FormLabel(l, value.get<int>());
     } else if ((key == "from" || key == "to" || EndsWith(key, "_at")) && value.is_number_integer() &&
@@ -89,7 +94,8 @@ std::string EventData(ClueClient& c, const std::string& json) {
       text = Join(items, T(l, "、", ", "));
     } else if (value.is_object()) {
       std::vector<std::string> items;
-      for (const auto& [k, v] : value.items()) items.push_back(k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()));
+      for (const auto& [k, v] : value.items())
+        items.push_back(k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()));
       text = Join(items, ", ");
     } else {
       text = value.dump();
@@ -166,8 +172,7 @@ int Show(ClueClient& c, const ClueArgs& a) {
       req.set_clue_id(cl.merged_into_id());
       v1::Clue primary;
       const bool named = c.Call(&Stub::GetClue, req, &primary).ok();
-      t.AddIf("并入", "merged into",
-              named ? primary.number() + " (" + cl.merged_into_id() + ")" : cl.merged_into_id());
+      t.AddIf("并入", "merged into", named ? primary.number() + " (" + cl.merged_into_id() + ")" : cl.merged_into_id());
     }
     t.Add("版本", "version", std::to_string(cl.version()));
     t.Print(std::cout);
@@ -281,7 +286,8 @@ int Stats(ClueClient& c, const StatsArgs& a) {
       for (const auto& n : counts) {
         std::string key = ClueEnumNameLabel(l, n.key());
         if (units && IsUuid(n.key())) key = c.dir.UnitName(n.key());
-        if (forms && n.key().size() == 1 && n.key()[0] >= '1' && n.key()[0] <= '4') key = FormLabel(l, n.key()[0] - '0');
+        if (forms && n.key().size() == 1 && n.key()[0] >= '1' && n.key()[0] <= '4')
+          key = FormLabel(l, n.key()[0] - '0');
         rows.push_back({key, std::to_string(n.count())});
       }
       std::cout << "\n";

@@ -12,7 +12,7 @@ using Stub = v1::ClueService::Stub;
 namespace {
 
 struct RevealArgs {
-  std::string target;      // reveal-request: CLUE; the others: the reveal request's id
+  std::string target;  // reveal-request: CLUE; the others: the reveal request's id
   std::string reason;
   std::string request_id;  // default: a fresh UUID
 };
@@ -72,8 +72,10 @@ int Decide(ClueClient& c, const RevealArgs& a, bool approve) {
   req.set_verdict(approve ? v1::REVEAL_VERDICT_APPROVE : v1::REVEAL_VERDICT_REFUSE);
   req.set_reason(a.reason);
   return c.Run(&Stub::DecideReveal, req, [&](const v1::RevealRequestReply& r) {
-    if (approve) PrintRevealDone(c, r, "已批准", "approved");
-    else PrintRevealDone(c, r, "已拒绝", "refused");
+    if (approve)
+      PrintRevealDone(c, r, "已批准", "approved");
+    else
+      PrintRevealDone(c, r, "已拒绝", "refused");
   });
 }
 int Approve(ClueClient& c, const RevealArgs& a) { return Decide(c, a, true); }
@@ -120,21 +122,21 @@ int List(ClueClient& c, const ListArgs& a) {
   const Lang l = c.lang();
   const char* none = a.mine ? T(l, "没有查看举报人的申请\n", "no reveal requests\n")
                             : T(l, "没有待您审批的申请\n", "no requests awaiting your decision\n");
-  return c.List(&Stub::ListRevealRequests, req, a.paging, &v1::ListRevealRequestsResponse::mutable_requests, none,
-                [&](const auto& requests) {
-                  std::vector<std::vector<std::string>> rows;
-                  for (const auto& r : requests) {
-                    rows.push_back({r.id(), r.clue_number(), RevealStateLabel(l, r.state()), c.UserName(r.requester()),
-                                    std::to_string(r.approvals()) + "/" + std::to_string(r.approvals_needed()),
-                                    Truncate(r.reason(), 24), BeijingTime(r.requested_at()),
-                                    BeijingTime(r.expires_at())});
-                  }
-                  PrintTable(std::cout, {T(l, "申请编号", "request id"), T(l, "线索", "clue"), T(l, "状态", "state"),
-                                         T(l, "申请人", "requester"), T(l, "批准数", "approvals"),
-                                         T(l, "理由", "reason"), T(l, "申请时间", "requested"),
-                                         T(l, "查看期限", "usable until")},
-                             rows);
-                });
+  return c.List(
+      &Stub::ListRevealRequests, req, a.paging, &v1::ListRevealRequestsResponse::mutable_requests, none,
+      [&](const auto& requests) {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& r : requests) {
+          rows.push_back({r.id(), r.clue_number(), RevealStateLabel(l, r.state()), c.UserName(r.requester()),
+                          std::to_string(r.approvals()) + "/" + std::to_string(r.approvals_needed()),
+                          Truncate(r.reason(), 24), BeijingTime(r.requested_at()), BeijingTime(r.expires_at())});
+        }
+        PrintTable(std::cout,
+                   {T(l, "申请编号", "request id"), T(l, "线索", "clue"), T(l, "状态", "state"),
+                    T(l, "申请人", "requester"), T(l, "批准数", "approvals"), T(l, "理由", "reason"),
+                    T(l, "申请时间", "requested"), T(l, "查看期限", "usable until")},
+                   rows);
+      });
 }
 
 }  // namespace
@@ -149,8 +151,9 @@ void AddClueRevealCommands(CLI::App* clue, Commands& commands) {
     return added;
   };
   {
-    auto [cmd, a] = reveal("reveal-request", "申请查看举报人（需审批人批准） ask to see the reporter (custodians decide)",
-                           "CLUE", "线索ID或编号 clue id or number", RevealRequest);
+    auto [cmd, a] =
+        reveal("reveal-request", "申请查看举报人（需审批人批准） ask to see the reporter (custodians decide)", "CLUE",
+               "线索ID或编号 clue id or number", RevealRequest);
     cmd->add_option("--reason", a->reason, "申请理由（必填） reason (required)");
   }
   {
@@ -171,7 +174,8 @@ void AddClueRevealCommands(CLI::App* clue, Commands& commands) {
   }
   {
     auto [cmd, a] = commands.Add(
-        clue, "reveals", "查看举报人的申请：待我审批的（审批人），或 --mine 我的申请 reveal requests: my queue, or --mine", List);
+        clue, "reveals",
+        "查看举报人的申请：待我审批的（审批人），或 --mine 我的申请 reveal requests: my queue, or --mine", List);
     cmd->add_flag("--mine", a->mine, "我提出的申请 requests I made");
     cmd->add_option("--clue", a->clue, "只看该线索（ID或编号） only this clue (id or number)");
     AddPagingOptions(cmd, &a->paging, 200);

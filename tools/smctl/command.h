@@ -34,9 +34,12 @@ namespace sm::smctl {
 // The Service of a generated gRPC service class (specialised in command.cc).
 template <typename Grpc>
 const Service& ServiceOf();
-template <> const Service& ServiceOf<::supervision::v1::DirectoryService>();
-template <> const Service& ServiceOf<::supervision::v1::ClueService>();
-template <> const Service& ServiceOf<::supervision::v1::AuditService>();
+template <>
+const Service& ServiceOf<::supervision::v1::DirectoryService>();
+template <>
+const Service& ServiceOf<::supervision::v1::ClueService>();
+template <>
+const Service& ServiceOf<::supervision::v1::AuditService>();
 
 // Page options of a List command.
 struct Paging {

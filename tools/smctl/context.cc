@@ -49,9 +49,7 @@ std::shared_ptr<grpc::Channel> Context::Channel(const std::string& addr) {
   return *ch;
 }
 
-void Context::Prepare(grpc::ClientContext* ctx) const {
-  client::PrepareContext(ctx, client_config_, Token());
-}
+void Context::Prepare(grpc::ClientContext* ctx) const { client::PrepareContext(ctx, client_config_, Token()); }
 
 int Context::FailLocal(ExitCode code, const std::string& zh, const std::string& en) const {
   std::cerr << "smctl: " << (lang_ == Lang::kZh ? zh : en) << "\n";
@@ -80,10 +78,8 @@ Failure DescribeFailure(const grpc::Status& status, const Service& service, cons
     case grpc::StatusCode::UNAUTHENTICATED:
       return say(kExitAuth, "身份验证失败（" + msg + "）。请先运行 smctl login。",
                  "not authenticated (" + msg + "); run smctl login first.");
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return say(kExitDenied, "无权限：" + msg, "permission denied: " + msg);
-    case grpc::StatusCode::NOT_FOUND:
-      return say(kExitNotFound, "未找到：" + msg, "not found: " + msg);
+    case grpc::StatusCode::PERMISSION_DENIED: return say(kExitDenied, "无权限：" + msg, "permission denied: " + msg);
+    case grpc::StatusCode::NOT_FOUND: return say(kExitNotFound, "未找到：" + msg, "not found: " + msg);
     case grpc::StatusCode::INVALID_ARGUMENT: {
       std::string text = T(lang, "输入有误：", "invalid input:");
       auto violations = FieldViolations(FromGrpcStatus(status));
@@ -92,16 +88,15 @@ Failure DescribeFailure(const grpc::Status& status, const Service& service, cons
       return {kExitInvalid, text};
     }
     case grpc::StatusCode::UNAVAILABLE:
-      return say(kExitUnavailable, zh_name + "服务不可用（" + addr + "）：" + msg + "。服务是否已启动？",
-                 (en_name.empty() ? "" : en_name + " ") + "service unavailable at " + addr + ": " + msg +
-                     ". Is it running?");
+      return say(
+          kExitUnavailable, zh_name + "服务不可用（" + addr + "）：" + msg + "。服务是否已启动？",
+          (en_name.empty() ? "" : en_name + " ") + "service unavailable at " + addr + ": " + msg + ". Is it running?");
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       return say(kExitUnavailable, zh_name + "服务响应超时（" + addr + "）",
                  (en_name.empty() ? "" : "the " + en_name + " ") + "service did not answer in time (" + addr + ")");
     case grpc::StatusCode::ABORTED:
     case grpc::StatusCode::ALREADY_EXISTS:
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return say(kExitConflict, "操作冲突：" + msg, "conflict: " + msg);
+    case grpc::StatusCode::FAILED_PRECONDITION: return say(kExitConflict, "操作冲突：" + msg, "conflict: " + msg);
     case grpc::StatusCode::UNIMPLEMENTED:
       if (service.not_implemented_tail_en != nullptr) {
         return say(kExitError, zh_name + "服务尚未实现此操作（" + addr + "）",
@@ -109,8 +104,7 @@ Failure DescribeFailure(const grpc::Status& status, const Service& service, cons
                        service.not_implemented_tail_en);
       }
       [[fallthrough]];
-    default:
-      return say(kExitError, "错误：" + msg, "error: " + msg);
+    default: return say(kExitError, "错误：" + msg, "error: " + msg);
   }
 }
 
@@ -121,10 +115,9 @@ int Fail(const Context& ctx, const Service& service, const grpc::Status& status)
 }
 
 int NeedToken(const Context& ctx, const Service& service) {
-  return ctx.FailLocal(kExitAuth,
-                       std::string("未登录：请先运行 ") + service.login_hint_zh +
-                           "，或用 --token / SMCTL_TOKEN 提供令牌。",
-                       "not logged in: run smctl login --dev, or pass --token / SMCTL_TOKEN.");
+  return ctx.FailLocal(
+      kExitAuth, std::string("未登录：请先运行 ") + service.login_hint_zh + "，或用 --token / SMCTL_TOKEN 提供令牌。",
+      "not logged in: run smctl login --dev, or pass --token / SMCTL_TOKEN.");
 }
 
 }  // namespace sm::smctl

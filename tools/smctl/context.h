@@ -28,16 +28,16 @@ enum ExitCode {
 };
 
 struct Options {
-  std::string addr;           // --addr, SMCTL_ADDR, default 127.0.0.1:7101
-  std::string clue_addr;      // --clue-addr, SMCTL_CLUE_ADDR, default 127.0.0.1:7102
-  std::string audit_addr;     // --audit-addr, SMCTL_AUDIT_ADDR, default 127.0.0.1:7103
-  std::string token;          // --token, SMCTL_TOKEN, else the stored token
+  std::string addr;              // --addr, SMCTL_ADDR, default 127.0.0.1:7101
+  std::string clue_addr;         // --clue-addr, SMCTL_CLUE_ADDR, default 127.0.0.1:7102
+  std::string audit_addr;        // --audit-addr, SMCTL_AUDIT_ADDR, default 127.0.0.1:7103
+  std::string token;             // --token, SMCTL_TOKEN, else the stored token
   std::string output = "table";  // table | json
-  std::string lang = "zh";    // zh | en (--lang, SMCTL_LANG)
+  std::string lang = "zh";       // zh | en (--lang, SMCTL_LANG)
   int timeout_ms = 10000;
-  std::string ca_file;        // TLS: CA of the services (--ca-file, SMCTL_CA_FILE)
-  std::string cert_file;      // mutual TLS: client certificate (--cert-file, SMCTL_CERT_FILE)
-  std::string key_file;       // and its key (--key-file, SMCTL_KEY_FILE)
+  std::string ca_file;          // TLS: CA of the services (--ca-file, SMCTL_CA_FILE)
+  std::string cert_file;        // mutual TLS: client certificate (--cert-file, SMCTL_CERT_FILE)
+  std::string key_file;         // and its key (--key-file, SMCTL_KEY_FILE)
   std::string tls_server_name;  // name to verify when not the address's host
 };
 
@@ -74,8 +74,8 @@ class Context {
 
 // A service smctl talks to: where it is and how its errors name it.
 struct Service {
-  const char* zh;  // "线索" (as in 线索服务); "" for the directory, whose errors say just 服务
-  const char* en;  // "clue"; "" for the directory
+  const char* zh;              // "线索" (as in 线索服务); "" for the directory, whose errors say just 服务
+  const char* en;              // "clue"; "" for the directory
   std::string Options::*addr;  // --addr, --clue-addr, ...
   // UNIMPLEMENTED gets a message of its own, ending in this ("" or " yet"); nullptr: it does
   // not (the directory's errors print the status message as it came).
@@ -99,7 +99,6 @@ Failure DescribeFailure(const grpc::Status& status, const Service& service, cons
 int Fail(const Context& ctx, const Service& service, const grpc::Status& status);
 // "not logged in": exit 3.
 int NeedToken(const Context& ctx, const Service& service);
-
 
 // Where `smctl login` stores the token: $SMCTL_CONFIG_DIR, else
 // $XDG_CONFIG_HOME/smctl, else ~/.config/smctl; file "token", mode 0600.

@@ -91,15 +91,15 @@ struct LoginArgs {
 
 int Login(Context& ctx, const LoginArgs& args) {
   if (!args.dev) {
-    return ctx.FailLocal(kExitUsage,
-                         "目前只支持开发令牌：smctl login --dev --user 用户 --unit 单位代码 --role 角色",
+    return ctx.FailLocal(kExitUsage, "目前只支持开发令牌：smctl login --dev --user 用户 --unit 单位代码 --role 角色",
                          "only development tokens are supported: smctl login --dev --user U --unit CODE --role R");
   }
   std::string secret;
   if (!args.secret_file.empty()) {
     std::ifstream in(args.secret_file);
     if (!in || !std::getline(in, secret) || secret.empty()) {
-      return ctx.FailLocal(kExitUsage, "无法读取密钥文件 " + args.secret_file, "cannot read secret file " + args.secret_file);
+      return ctx.FailLocal(kExitUsage, "无法读取密钥文件 " + args.secret_file,
+                           "cannot read secret file " + args.secret_file);
     }
   }
   auth::MintRequest mint;
@@ -114,8 +114,9 @@ int Login(Context& ctx, const LoginArgs& args) {
     auth::MintRequest probe = mint;
     probe.ttl = std::chrono::seconds(60);
     auto probe_token = auth::Mint(probe);
-    if (!probe_token.ok()) return ctx.FailLocal(kExitUsage, std::string(probe_token.status().message()),
-                                                std::string(probe_token.status().message()));
+    if (!probe_token.ok())
+      return ctx.FailLocal(kExitUsage, std::string(probe_token.status().message()),
+                           std::string(probe_token.status().message()));
     Options o = ctx.options();
     o.token = *probe_token;
     Context probe_ctx(o);
@@ -139,8 +140,8 @@ int Login(Context& ctx, const LoginArgs& args) {
   chmod(path.c_str(), 0600);
   std::string roles;
   for (const auto& r : args.roles) roles += (roles.empty() ? "" : ",") + r;
-  std::cout << T(ctx.lang(), "已登录（开发令牌）：", "logged in (development token): ") << args.user << " ["
-            << roles << "] " << T(ctx.lang(), "令牌保存在 ", "token saved to ") << path << "\n";
+  std::cout << T(ctx.lang(), "已登录（开发令牌）：", "logged in (development token): ") << args.user << " [" << roles
+            << "] " << T(ctx.lang(), "令牌保存在 ", "token saved to ") << path << "\n";
   return kExitOk;
 }
 
@@ -161,9 +162,9 @@ struct ImportArgs {
 };
 
 void PrintImport(Lang l, bool dry_run, const v1::ImportDirectoryResponse& resp) {
-  std::cout << (dry_run ? T(l, "试导入（未写入）", "dry run (nothing written)")
-                        : resp.mutation().replayed() ? T(l, "此前已导入，结果如下", "already imported earlier; result")
-                                                     : T(l, "导入完成", "import done"))
+  std::cout << (dry_run                      ? T(l, "试导入（未写入）", "dry run (nothing written)")
+                : resp.mutation().replayed() ? T(l, "此前已导入，结果如下", "already imported earlier; result")
+                                             : T(l, "导入完成", "import done"))
             << T(l, "，目录版本 ", ", directory generation ") << resp.generation() << "\n";
   std::vector<std::vector<std::string>> rows;
   auto row = [&](const char* zh, const char* en, const v1::ImportCounts& c) {
@@ -173,8 +174,10 @@ void PrintImport(Lang l, bool dry_run, const v1::ImportDirectoryResponse& resp) 
   row("单位", "units", resp.units());
   row("岗位", "posts", resp.posts());
   row("人员", "people", resp.people());
-  PrintTable(std::cout, {T(l, "类别", "kind"), T(l, "新增", "created"), T(l, "更新", "updated"),
-                         T(l, "未变", "unchanged"), T(l, "停用", "deactivated")}, rows);
+  PrintTable(std::cout,
+             {T(l, "类别", "kind"), T(l, "新增", "created"), T(l, "更新", "updated"), T(l, "未变", "unchanged"),
+              T(l, "停用", "deactivated")},
+             rows);
 }
 
 int DirectoryImport(DirectoryClient& c, const ImportArgs& a) {
@@ -186,9 +189,9 @@ int DirectoryImport(DirectoryClient& c, const ImportArgs& a) {
   req.set_document(document);
   req.set_dry_run(a.dry_run);
   // The default key is the content's hash: importing the same file twice is one import.
-  req.set_request_id(a.request_id.empty() ? "smctl-import-" + crypto::Sha256Hex(document).substr(0, 32) +
-                                                (a.dry_run ? "-dry" : "")
-                                          : a.request_id);
+  req.set_request_id(a.request_id.empty()
+                         ? "smctl-import-" + crypto::Sha256Hex(document).substr(0, 32) + (a.dry_run ? "-dry" : "")
+                         : a.request_id);
   return c.Run(&v1::DirectoryService::Stub::ImportDirectory, req,
                [&](const v1::ImportDirectoryResponse& r) { PrintImport(c.lang(), a.dry_run, r); });
 }
@@ -206,8 +209,10 @@ struct UnitsListArgs {
 int UnitsList(DirectoryClient& c, const UnitsListArgs& a) {
   v1::ListUnitsRequest req;
   if (!a.root.empty()) {
-    if (IsUuid(a.root)) req.set_root_id(a.root);
-    else req.set_root_code(a.root);
+    if (IsUuid(a.root))
+      req.set_root_id(a.root);
+    else
+      req.set_root_code(a.root);
   }
   req.set_max_depth(a.depth);
   req.set_include_inactive(a.all);
@@ -229,8 +234,10 @@ int UnitsList(DirectoryClient& c, const UnitsListArgs& a) {
       rows.push_back({u.code(), Name(l, u), KindLabel(l, u.kind()), std::to_string(u.depth()),
                       u.active() ? T(l, "启用", "active") : T(l, "停用", "inactive")});
     }
-    PrintTable(std::cout, {T(l, "代码", "code"), T(l, "名称", "name"), T(l, "类型", "kind"),
-                           T(l, "层级", "depth"), T(l, "状态", "status")}, rows);
+    PrintTable(std::cout,
+               {T(l, "代码", "code"), T(l, "名称", "name"), T(l, "类型", "kind"), T(l, "层级", "depth"),
+                T(l, "状态", "status")},
+               rows);
   });
 }
 
@@ -240,8 +247,10 @@ struct KeyArgs {
 
 int UnitsShow(DirectoryClient& c, const KeyArgs& a) {
   v1::GetUnitRequest req;
-  if (IsUuid(a.key)) req.set_id(a.key);
-  else req.set_code(a.key);
+  if (IsUuid(a.key))
+    req.set_id(a.key);
+  else
+    req.set_code(a.key);
   const Lang l = c.lang();
   return c.Run(&v1::DirectoryService::Stub::GetUnit, req, [&](const v1::Unit& u) {
     FieldTable t(l);
@@ -293,23 +302,26 @@ int PeopleSearch(DirectoryClient& c, const PeopleSearchArgs& a) {
   req.set_category(a.category);
   req.set_include_inactive(a.all);
   const Lang l = c.lang();
-  return c.List(&v1::DirectoryService::Stub::SearchPeople, req, a.paging, &v1::SearchPeopleResponse::mutable_people,
-                "", [&](const auto& people) {
+  return c.List(&v1::DirectoryService::Stub::SearchPeople, req, a.paging, &v1::SearchPeopleResponse::mutable_people, "",
+                [&](const auto& people) {
                   std::vector<std::vector<std::string>> rows;
                   for (const auto& p : people) {
                     rows.push_back({p.badge_no(), p.name(), p.unit_name(), p.post_name(), p.grade(),
                                     p.leader() ? T(l, "是", "yes") : "", CategoryLabel(l, p.category())});
                   }
-                  PrintTable(std::cout, {T(l, "警号", "badge"), T(l, "姓名", "name"), T(l, "单位", "unit"),
-                                         T(l, "岗位", "post"), T(l, "职级", "grade"), T(l, "领导干部", "leader"),
-                                         T(l, "类别", "category")}, rows);
+                  PrintTable(std::cout,
+                             {T(l, "警号", "badge"), T(l, "姓名", "name"), T(l, "单位", "unit"), T(l, "岗位", "post"),
+                              T(l, "职级", "grade"), T(l, "领导干部", "leader"), T(l, "类别", "category")},
+                             rows);
                 });
 }
 
 int PeopleShow(DirectoryClient& c, const KeyArgs& a) {
   v1::GetPersonRequest req;
-  if (IsUuid(a.key)) req.set_id(a.key);
-  else req.set_badge_no(a.key);
+  if (IsUuid(a.key))
+    req.set_id(a.key);
+  else
+    req.set_badge_no(a.key);
   const Lang l = c.lang();
   return c.Run(&v1::DirectoryService::Stub::GetPerson, req, [&](const v1::Person& p) {
     FieldTable t(l);
@@ -372,7 +384,8 @@ void AddDirectoryCommands(CLI::App& app, Commands& commands) {
 
   CLI::App* dir = AddGroup(&app, "directory", "组织机构目录 directory");
   {
-    auto [cmd, a] = commands.Add(dir, "import", "导入目录文件（YAML/JSON） import a directory document", DirectoryImport);
+    auto [cmd, a] =
+        commands.Add(dir, "import", "导入目录文件（YAML/JSON） import a directory document", DirectoryImport);
     cmd->add_option("FILE", a->file, "目录文件 directory file")->required();
     cmd->add_flag("--dry-run", a->dry_run, "只检查并报告变化，不写入 check and report only");
     cmd->add_option("--request-id", a->request_id, "幂等键 idempotency key (default: the file's hash)");

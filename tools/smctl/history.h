@@ -41,8 +41,9 @@ void PrintHistory(Lang l, const Events& events, Describe&& describe) {
     rows.push_back({std::to_string(ev.seq()), BeijingTime(ev.at(), true), std::move(cells.event),
                     std::move(cells.actor), std::move(cells.data)});
   }
-  PrintTable(std::cout, {T(l, "序号", "seq"), T(l, "时间（北京时间）", "time (Beijing)"), T(l, "事件", "event"),
-                         T(l, "操作人", "actor"), T(l, "内容", "data")},
+  PrintTable(std::cout,
+             {T(l, "序号", "seq"), T(l, "时间（北京时间）", "time (Beijing)"), T(l, "事件", "event"),
+              T(l, "操作人", "actor"), T(l, "内容", "data")},
              rows);
 }
 

@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
   app.add_option("--token", opts.token, "访问令牌 bearer token (SMCTL_TOKEN)");
   app.add_option("-o,--output", opts.output, "输出格式 output: table|json")->check(CLI::IsMember({"table", "json"}));
   app.add_option("--lang", opts.lang, "语言 language: zh|en (SMCTL_LANG)")->check(CLI::IsMember({"zh", "en"}));
-  app.add_option("--timeout-ms", opts.timeout_ms, "每次调用的超时 per-call deadline (ms)")->check(CLI::Range(100, 600000));
+  app.add_option("--timeout-ms", opts.timeout_ms, "每次调用的超时 per-call deadline (ms)")
+      ->check(CLI::Range(100, 600000));
   app.add_option("--ca-file", opts.ca_file, "TLS: 服务证书的 CA CA of the services' certificates (SMCTL_CA_FILE)");
   app.add_option("--cert-file", opts.cert_file, "双向TLS客户端证书 mutual TLS client certificate (SMCTL_CERT_FILE)");
   app.add_option("--key-file", opts.key_file, "客户端证书私钥 its private key (SMCTL_KEY_FILE)");

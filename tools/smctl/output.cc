@@ -11,12 +11,10 @@ namespace sm::smctl {
 namespace {
 
 bool Wide(uint32_t cp) {
-  return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
-         (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-         (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
-         (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) ||
-         (cp >= 0x1F680 && cp <= 0x1F6FF) || (cp >= 0x1F900 && cp <= 0x1F9FF) ||
-         (cp >= 0x20000 && cp <= 0x3FFFD);
+  return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
+         (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+         (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) || (cp >= 0x1F680 && cp <= 0x1F6FF) ||
+         (cp >= 0x1F900 && cp <= 0x1F9FF) || (cp >= 0x20000 && cp <= 0x3FFFD);
 }
 
 }  // namespace
@@ -145,7 +143,8 @@ void PrintMoreResults(Lang l, const std::string& next_page_token) {
 
 void PrintReplayed(Lang l, bool replayed) {
   if (!replayed) return;
-  std::cout << T(l, "（此请求此前已执行，以上为首次结果）\n", "(this request was done before; the first result is shown)\n");
+  std::cout << T(l, "（此请求此前已执行，以上为首次结果）\n",
+                 "(this request was done before; the first result is shown)\n");
 }
 
 void FieldTable::Print(std::ostream& out) const {
@@ -171,11 +170,16 @@ bool EndsWith(std::string_view s, std::string_view p) {
 std::string Trim(std::string_view s) {
   static constexpr std::string_view kIdeographicSpace = "\xE3\x80\x80";
   while (true) {
-    if (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    else if (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    else if (StartsWith(s, kIdeographicSpace)) s.remove_prefix(kIdeographicSpace.size());
-    else if (EndsWith(s, kIdeographicSpace)) s.remove_suffix(kIdeographicSpace.size());
-    else break;
+    if (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+      s.remove_prefix(1);
+    else if (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+      s.remove_suffix(1);
+    else if (StartsWith(s, kIdeographicSpace))
+      s.remove_prefix(kIdeographicSpace.size());
+    else if (EndsWith(s, kIdeographicSpace))
+      s.remove_suffix(kIdeographicSpace.size());
+    else
+      break;
   }
   return std::string(s);
 }
