@@ -7,7 +7,7 @@
 #include <string>
 
 #include "supervision/v1/audit.grpc.pb.h"
-#include "tools/smctl/command.h"
+#include "tools/smctl/client.h"
 
 namespace sm::smctl {
 

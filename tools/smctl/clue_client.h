@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "supervision/v1/clue.grpc.pb.h"
-#include "tools/smctl/command.h"
+#include "tools/smctl/client.h"
 
 namespace sm::smctl {
 

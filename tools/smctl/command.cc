@@ -1,22 +1,6 @@
 #include "tools/smctl/command.h"
 
-#include "common/uuid.h"
-
 namespace sm::smctl {
-namespace v1 = ::supervision::v1;
-
-template <>
-const Service& ServiceOf<v1::DirectoryService>() {
-  return kDirectoryService;
-}
-template <>
-const Service& ServiceOf<v1::ClueService>() {
-  return kClueService;
-}
-template <>
-const Service& ServiceOf<v1::AuditService>() {
-  return kAuditService;
-}
 
 CLI::Option* AddRequestIdOption(CLI::App* cmd, std::string* request_id) {
   return cmd->add_option("--request-id", *request_id, "幂等键 idempotency key (default: a new UUID)");
@@ -38,7 +22,5 @@ CLI::App* AddGroup(CLI::App* parent, const char* name, const char* help) {
   group->require_subcommand(1);
   return group;
 }
-
-std::string RequestIdOr(const std::string& given) { return given.empty() ? NewUuid() : given; }
 
 }  // namespace sm::smctl
