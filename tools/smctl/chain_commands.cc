@@ -6,6 +6,22 @@
 
 namespace sm::smctl {
 
+int PrintChainVerify(const Context& ctx, const ::supervision::v1::VerifyChainResponse& resp) {
+  if (ctx.json()) {
+    ctx.PrintJson(resp);
+    return resp.intact() ? kExitOk : kExitError;
+  }
+  const Lang l = ctx.lang();
+  if (resp.intact()) {
+    std::cout << T(l, "完整", "intact") << T(l, "（共 ", " (") << resp.events() << T(l, " 个事件）", " events)")
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << T(l, "已损坏：第 ", "broken at event ") << resp.first_broken_seq() << T(l, " 号事件：", ": ")
+            << resp.problem() << T(l, "（共 ", " (") << resp.events() << T(l, " 个事件）", " events)") << "\n";
+  return kExitError;
+}
+
 int PrintChainReport(Context& ctx, const google::protobuf::Message& resp, const ChainReport& r, const char* zh_noun,
                      const char* en_noun) {
   const int rc = r.intact ? kExitOk : kExitError;
@@ -14,9 +30,9 @@ int PrintChainReport(Context& ctx, const google::protobuf::Message& resp, const 
     return rc;
   }
   const Lang l = ctx.lang();
-  std::cout << (r.intact ? T(l, "完整", "intact") : T(l, "已损坏", "broken")) << T(l, "（共 ", " (") << r.count
-            << " " << T(l, zh_noun, en_noun) << T(l, "，检查点 ", ", checkpoint ") << r.checkpoint_id
-            << T(l, "）", ")") << "\n";
+  std::cout << (r.intact ? T(l, "完整", "intact") : T(l, "已损坏", "broken")) << T(l, "（共 ", " (") << r.count << " "
+            << T(l, zh_noun, en_noun) << T(l, "，检查点 ", ", checkpoint ") << r.checkpoint_id << T(l, "）", ")")
+            << "\n";
   if (!r.checkpoint_problem.empty()) std::cout << T(l, "检查点：", "checkpoint: ") << r.checkpoint_problem << "\n";
   for (const auto& b : r.broken) {
     std::cout << b.id << T(l, " 第 ", " at event ") << b.seq << T(l, " 号事件：", ": ") << b.problem << "\n";

@@ -1,6 +1,6 @@
-// What `clue verify-all` / `audit verify-all` and `clue checkpoints export` / `audit
-// checkpoints export` share: the printing of a whole-service chain check, and the export of
-// signed checkpoints as JSON lines (docs/smctl.md). Each service's commands make the calls.
+// What the hash-chain commands of clue and audit share: `verify` of one chain, `verify-all`
+// of a whole service, and `checkpoints export` of its signed checkpoints as JSON lines
+// (docs/smctl.md). Each service's commands make the calls.
 #pragma once
 
 #include <cstdint>
@@ -12,9 +12,13 @@
 #include <grpcpp/grpcpp.h>
 
 #include "supervision/v1/clue.pb.h"
-#include "tools/smctl/context.h"
+#include "tools/smctl/command.h"
 
 namespace sm::smctl {
+
+// A VerifyChain answer (one chain): "完整（共 N 个事件）", or the first broken event.
+// Returns kExitOk when intact, kExitError when broken (with -o json too).
+int PrintChainVerify(const Context& ctx, const ::supervision::v1::VerifyChainResponse& resp);
 
 // A VerifyAllChains / VerifyAllAuditChains answer, as printed.
 struct ChainReport {
@@ -41,5 +45,21 @@ using ExportCall = std::function<grpc::Status(const ::supervision::v1::ExportChe
                                               ::supervision::v1::ExportCheckpointsResponse*)>;
 int ExportCheckpointLines(int64_t after_id, const ExportCall& call,
                           const std::function<int(const grpc::Status&)>& fail);
+
+struct CheckpointsArgs {
+  int64_t after = 0;  // --after: only checkpoints after this id
+};
+
+// Adds `verify-all` and `checkpoints export [--after ID]` (oversight) to `service`.
+template <typename C>
+void AddChainCommands(CLI::App* service, Commands& commands, int (*verify_all)(C&, const NoArgs&),
+                      int (*export_checkpoints)(C&, const CheckpointsArgs&)) {
+  commands.Add(service, "verify-all",
+               "校验全部哈希链与检查点 verify every chain against the signed checkpoint (oversight)", verify_all);
+  CLI::App* checkpoints = AddGroup(service, "checkpoints", "哈希链检查点 chain checkpoints (oversight)");
+  auto [cmd, a] = commands.Add(checkpoints, "export", "导出检查点（每行一个JSON） export checkpoints as JSON lines",
+                               export_checkpoints);
+  cmd->add_option("--after", a->after, "从该编号之后 after this checkpoint id (default 0: all)");
+}
 
 }  // namespace sm::smctl

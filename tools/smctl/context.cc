@@ -49,46 +49,11 @@ std::shared_ptr<grpc::Channel> Context::Channel(const std::string& addr) {
   return *ch;
 }
 
-void Context::Prepare(grpc::ClientContext* ctx) const {
-  client::PrepareContext(ctx, client_config_, Token());
-}
+void Context::Prepare(grpc::ClientContext* ctx) const { client::PrepareContext(ctx, client_config_, Token()); }
 
 int Context::FailLocal(ExitCode code, const std::string& zh, const std::string& en) const {
   std::cerr << "smctl: " << (lang_ == Lang::kZh ? zh : en) << "\n";
   return code;
-}
-
-int Context::Fail(const grpc::Status& status) const {
-  const std::string msg = status.error_message();
-  switch (status.error_code()) {
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return FailLocal(kExitAuth, "身份验证失败（" + msg + "）。请先运行 smctl login。",
-                       "not authenticated (" + msg + "); run smctl login first.");
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return FailLocal(kExitDenied, "无权限：" + msg, "permission denied: " + msg);
-    case grpc::StatusCode::NOT_FOUND:
-      return FailLocal(kExitNotFound, "未找到：" + msg, "not found: " + msg);
-    case grpc::StatusCode::INVALID_ARGUMENT: {
-      auto violations = FieldViolations(FromGrpcStatus(status));
-      std::cerr << "smctl: " << T(lang_, "输入有误：", "invalid input:") << "\n";
-      if (violations.empty()) std::cerr << "  " << msg << "\n";
-      for (const auto& v : violations) std::cerr << "  " << v.field << ": " << v.description << "\n";
-      return kExitInvalid;
-    }
-    case grpc::StatusCode::UNAVAILABLE:
-      return FailLocal(kExitUnavailable,
-                       "服务不可用（" + opts_.addr + "）：" + msg + "。服务是否已启动？",
-                       "service unavailable at " + opts_.addr + ": " + msg + ". Is it running?");
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return FailLocal(kExitUnavailable, "服务响应超时（" + opts_.addr + "）",
-                       "service did not answer in time (" + opts_.addr + ")");
-    case grpc::StatusCode::ABORTED:
-    case grpc::StatusCode::ALREADY_EXISTS:
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return FailLocal(kExitConflict, "操作冲突：" + msg, "conflict: " + msg);
-    default:
-      return FailLocal(kExitError, "错误：" + msg, "error: " + msg);
-  }
 }
 
 void Context::PrintJson(const google::protobuf::Message& msg) const {
@@ -99,6 +64,60 @@ void Context::PrintJson(const google::protobuf::Message& msg) const {
   std::string out;
   (void)google::protobuf::util::MessageToJsonString(msg, &out, o);
   std::cout << out;
+}
+
+Failure DescribeFailure(const grpc::Status& status, const Service& service, const Options& opts, Lang lang) {
+  const std::string msg = status.error_message();
+  const std::string addr = opts.*service.addr;
+  const std::string zh_name = service.zh;
+  const std::string en_name = service.en;
+  auto say = [lang](int code, const std::string& zh, const std::string& en) {
+    return Failure{code, lang == Lang::kZh ? zh : en};
+  };
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return say(kExitAuth, "身份验证失败（" + msg + "）。请先运行 smctl login。",
+                 "not authenticated (" + msg + "); run smctl login first.");
+    case grpc::StatusCode::PERMISSION_DENIED: return say(kExitDenied, "无权限：" + msg, "permission denied: " + msg);
+    case grpc::StatusCode::NOT_FOUND: return say(kExitNotFound, "未找到：" + msg, "not found: " + msg);
+    case grpc::StatusCode::INVALID_ARGUMENT: {
+      std::string text = T(lang, "输入有误：", "invalid input:");
+      auto violations = FieldViolations(FromGrpcStatus(status));
+      if (violations.empty()) text += "\n  " + msg;
+      for (const auto& v : violations) text += "\n  " + v.field + ": " + v.description;
+      return {kExitInvalid, text};
+    }
+    case grpc::StatusCode::UNAVAILABLE:
+      return say(
+          kExitUnavailable, zh_name + "服务不可用（" + addr + "）：" + msg + "。服务是否已启动？",
+          (en_name.empty() ? "" : en_name + " ") + "service unavailable at " + addr + ": " + msg + ". Is it running?");
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return say(kExitUnavailable, zh_name + "服务响应超时（" + addr + "）",
+                 (en_name.empty() ? "" : "the " + en_name + " ") + "service did not answer in time (" + addr + ")");
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::ALREADY_EXISTS:
+    case grpc::StatusCode::FAILED_PRECONDITION: return say(kExitConflict, "操作冲突：" + msg, "conflict: " + msg);
+    case grpc::StatusCode::UNIMPLEMENTED:
+      if (service.not_implemented_tail_en != nullptr) {
+        return say(kExitError, zh_name + "服务尚未实现此操作（" + addr + "）",
+                   "the " + en_name + " service at " + addr + " does not implement this operation" +
+                       service.not_implemented_tail_en);
+      }
+      [[fallthrough]];
+    default: return say(kExitError, "错误：" + msg, "error: " + msg);
+  }
+}
+
+int Fail(const Context& ctx, const Service& service, const grpc::Status& status) {
+  Failure f = DescribeFailure(status, service, ctx.options(), ctx.lang());
+  std::cerr << "smctl: " << f.message << "\n";
+  return f.code;
+}
+
+int NeedToken(const Context& ctx, const Service& service) {
+  return ctx.FailLocal(
+      kExitAuth, std::string("未登录：请先运行 ") + service.login_hint_zh + "，或用 --token / SMCTL_TOKEN 提供令牌。",
+      "not logged in: run smctl login --dev, or pass --token / SMCTL_TOKEN.");
 }
 
 }  // namespace sm::smctl

@@ -28,16 +28,16 @@ enum ExitCode {
 };
 
 struct Options {
-  std::string addr;           // --addr, SMCTL_ADDR, default 127.0.0.1:7101
-  std::string clue_addr;      // --clue-addr, SMCTL_CLUE_ADDR, default 127.0.0.1:7102
-  std::string audit_addr;     // --audit-addr, SMCTL_AUDIT_ADDR, default 127.0.0.1:7103
-  std::string token;          // --token, SMCTL_TOKEN, else the stored token
+  std::string addr;              // --addr, SMCTL_ADDR, default 127.0.0.1:7101
+  std::string clue_addr;         // --clue-addr, SMCTL_CLUE_ADDR, default 127.0.0.1:7102
+  std::string audit_addr;        // --audit-addr, SMCTL_AUDIT_ADDR, default 127.0.0.1:7103
+  std::string token;             // --token, SMCTL_TOKEN, else the stored token
   std::string output = "table";  // table | json
-  std::string lang = "zh";    // zh | en (--lang, SMCTL_LANG)
+  std::string lang = "zh";       // zh | en (--lang, SMCTL_LANG)
   int timeout_ms = 10000;
-  std::string ca_file;        // TLS: CA of the services (--ca-file, SMCTL_CA_FILE)
-  std::string cert_file;      // mutual TLS: client certificate (--cert-file, SMCTL_CERT_FILE)
-  std::string key_file;       // and its key (--key-file, SMCTL_KEY_FILE)
+  std::string ca_file;          // TLS: CA of the services (--ca-file, SMCTL_CA_FILE)
+  std::string cert_file;        // mutual TLS: client certificate (--cert-file, SMCTL_CERT_FILE)
+  std::string key_file;         // and its key (--key-file, SMCTL_KEY_FILE)
   std::string tls_server_name;  // name to verify when not the address's host
 };
 
@@ -60,9 +60,7 @@ class Context {
   // Prepares a call context: deadline, token, request and trace ids.
   void Prepare(grpc::ClientContext* ctx) const;
 
-  // Prints a plain one-line message for `status` (and its field violations) on stderr
-  // and returns the exit code for it. Never prints a stack trace.
-  int Fail(const grpc::Status& status) const;
+  // Prints "smctl: " and the message in the chosen language on stderr; returns `code`.
   int FailLocal(ExitCode code, const std::string& zh, const std::string& en) const;
 
   // Prints `msg` as JSON on stdout.
@@ -73,6 +71,34 @@ class Context {
   Lang lang_;
   client::Config client_config_;
 };
+
+// A service smctl talks to: where it is and how its errors name it.
+struct Service {
+  const char* zh;              // "线索" (as in 线索服务); "" for the directory, whose errors say just 服务
+  const char* en;              // "clue"; "" for the directory
+  std::string Options::*addr;  // --addr, --clue-addr, ...
+  // UNIMPLEMENTED gets a message of its own, ending in this ("" or " yet"); nullptr: it does
+  // not (the directory's errors print the status message as it came).
+  const char* not_implemented_tail_en;
+  const char* login_hint_zh;  // the login command as the not-logged-in message shows it
+};
+
+inline constexpr Service kDirectoryService{"", "", &Options::addr, nullptr, "smctl login --dev"};
+inline constexpr Service kClueService{"线索", "clue", &Options::clue_addr, " yet", "smctl login --dev"};
+inline constexpr Service kAuditService{"审计", "audit", &Options::audit_addr, "", "smctl login --dev …"};
+
+// What a failed call means to the person at the terminal: the exit code and the message
+// (without the "smctl: " prefix; several lines for field violations). Pure, for tests.
+struct Failure {
+  int code = kExitError;
+  std::string message;
+};
+Failure DescribeFailure(const grpc::Status& status, const Service& service, const Options& opts, Lang lang);
+
+// Prints DescribeFailure's message on stderr and returns its exit code.
+int Fail(const Context& ctx, const Service& service, const grpc::Status& status);
+// "not logged in": exit 3.
+int NeedToken(const Context& ctx, const Service& service);
 
 // Where `smctl login` stores the token: $SMCTL_CONFIG_DIR, else
 // $XDG_CONFIG_HOME/smctl, else ~/.config/smctl; file "token", mode 0600.

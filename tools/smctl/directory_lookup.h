@@ -71,14 +71,24 @@ class Directory {
     if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
       return ctx_.FailLocal(kExitNotFound, "未找到单位 " + key, "unit " + key + " not found");
     }
-    return s.ok() ? kExitOk : ctx_.Fail(s);
+    return s.ok() ? kExitOk : Fail(ctx_, kDirectoryService, s);
   }
   int PersonId(const std::string& key, std::string* id) {
     grpc::Status s = LookupPerson(key, id);
     if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
       return ctx_.FailLocal(kExitNotFound, "未找到警号为 " + key + " 的人员", "no person with badge number " + key);
     }
-    return s.ok() ? kExitOk : ctx_.Fail(s);
+    return s.ok() ? kExitOk : Fail(ctx_, kDirectoryService, s);
+  }
+
+  // As above, for an option that may be left out: "" gives "" without a call.
+  int UnitIdIfGiven(const std::string& key, std::string* id) {
+    id->clear();
+    return key.empty() ? kExitOk : UnitId(key, id);
+  }
+  int PersonIdIfGiven(const std::string& key, std::string* id) {
+    id->clear();
+    return key.empty() ? kExitOk : PersonId(key, id);
   }
 
   // The unit's name, or its id when the directory cannot say.
@@ -136,8 +146,5 @@ class Directory {
   std::map<std::string, std::pair<grpc::Status, std::string>> unit_keys_;
   std::map<std::string, std::pair<grpc::Status, std::string>> person_keys_;
 };
-
-// ---------------------------------------------------------------------------------------
-// One command's conversation with the audit service.
 
 }  // namespace sm::smctl

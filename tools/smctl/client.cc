@@ -1,0 +1,23 @@
+#include "tools/smctl/client.h"
+
+#include "common/uuid.h"
+
+namespace sm::smctl {
+namespace v1 = ::supervision::v1;
+
+template <>
+const Service& ServiceOf<v1::DirectoryService>() {
+  return kDirectoryService;
+}
+template <>
+const Service& ServiceOf<v1::ClueService>() {
+  return kClueService;
+}
+template <>
+const Service& ServiceOf<v1::AuditService>() {
+  return kAuditService;
+}
+
+std::string RequestIdOr(const std::string& given) { return given.empty() ? NewUuid() : given; }
+
+}  // namespace sm::smctl
