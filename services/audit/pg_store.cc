@@ -465,25 +465,31 @@ absl::StatusOr<Current> LoadFor(Tx& tx, const StepRequest& r) {
       return c;
     }
     case Loads::kEngagement: {
-      // With, for a new finding, its ordinal and an earlier engagement's finding of the same
-      // category at the same unit (a recurrence).
-      static const std::string sql =
-          "SELECT " + kEngagementCols + ", chain_len, chain_head, " + kNowMicros +
-          ", (SELECT count(*) + 1 FROM findings WHERE engagement_id = e.id), "
-          "  (SELECT f.id::text FROM findings f JOIN engagements o ON o.id = f.engagement_id "
-          "   WHERE $2::uuid IS NOT NULL AND f.responsible_unit_id = $2::uuid AND f.category = $3 "
-          "     AND f.engagement_id <> e.id AND o.created_at < e.created_at ORDER BY f.created_at DESC LIMIT 1) "
-          "FROM engagements e WHERE e.id = $1::uuid FOR NO KEY UPDATE";
-      const auto* add = std::get_if<v1::AddFindingRequest>(&r);
-      pqxx::result rows = tx.exec_params(sql, TargetOf(r), add ? Opt(add->responsible_unit_id()) : OptStr(),
-                                         add ? OptStr(v1::FindingCategory_Name(add->category())) : OptStr());
+      static const std::string sql = "SELECT " + kEngagementCols + ", chain_len, chain_head, " + kNowMicros +
+                                     " FROM engagements e WHERE e.id = $1::uuid FOR NO KEY UPDATE";
+      pqxx::result rows = tx.exec_params(sql, TargetOf(r));
       if (rows.empty()) return absl::NotFoundError("engagement not found");
       const pqxx::row& row = rows[0];
       constexpr int n = kEngagementColCount;
       c.engagement = StoredEngagement{EngagementFromRow(row), row[n].as<int64_t>(), Str(row[n + 1])};
       c.now_us = row[n + 2].as<int64_t>();
-      c.finding_ordinal = row[n + 3].as<int64_t>();
-      c.recurs_finding_id = Str(row[n + 4]);
+      if (const auto* add = std::get_if<v1::AddFindingRequest>(&r)) {
+        // A new finding's ordinal and an earlier engagement's finding of the same category at
+        // the same unit (a recurrence), read once the engagement is locked: in a statement of
+        // their own, whose snapshot has every finding added by whoever held the lock before
+        // (a subquery of the locking statement would count from before the wait, and two
+        // concurrent additions would take one number).
+        static const std::string more =
+            "SELECT (SELECT count(*) + 1 FROM findings WHERE engagement_id = e.id), "
+            "  (SELECT f.id::text FROM findings f JOIN engagements o ON o.id = f.engagement_id "
+            "   WHERE $2::uuid IS NOT NULL AND f.responsible_unit_id = $2::uuid AND f.category = $3 "
+            "     AND f.engagement_id <> e.id AND o.created_at < e.created_at ORDER BY f.created_at DESC LIMIT 1) "
+            "FROM engagements e WHERE e.id = $1::uuid";
+        pqxx::row m = tx.exec_params1(more, TargetOf(r), Opt(add->responsible_unit_id()),
+                                      v1::FindingCategory_Name(add->category()));
+        c.finding_ordinal = m[0].as<int64_t>();
+        c.recurs_finding_id = Str(m[1]);
+      }
       return c;
     }
     case Loads::kFinding:

@@ -2,6 +2,8 @@
 // referral through the outbox (exactly one clue, redelivery, dead commands), the clue's
 // outcome shown on the finding through the event consumer, the rectification workflow
 // with spot checks and the look-back window, recurrence, access and bad input.
+#include <mutex>
+#include <set>
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
 
@@ -464,6 +466,30 @@ TEST_F(AuditServiceTest, ARecurringFindingIsFlagged) {
   ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::GetAuditHistory, h, &hist).ok());
   ASSERT_EQ(hist.events_size(), 2);
   EXPECT_EQ(hist.events(1).type(), "recurrence_flagged");
+}
+
+// Findings added to one engagement at once each get their own number: the ordinal is
+// counted after the engagement's lock is taken (a regression: counted in the locking
+// statement, it was read from before the wait, and concurrent additions collided).
+TEST_F(AuditServiceTest, ConcurrentFindingsOfOneEngagementEachGetTheirOwnNumber) {
+  const v1::Engagement e = Engagement();
+  constexpr int kCallers = 6, kEach = 5;
+  std::mutex mu;
+  std::set<std::string> numbers;
+  std::vector<std::thread> callers;
+  for (int t = 0; t < kCallers; ++t) {
+    callers.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        v1::Finding f = AddFinding(e);
+        std::lock_guard lock(mu);
+        numbers.insert(f.number());
+      }
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(numbers.size(), static_cast<size_t>(kCallers * kEach));
+  EXPECT_EQ(numbers.count(e.number() + "-01"), 1u);
+  EXPECT_EQ(numbers.count(e.number() + "-" + std::to_string(kCallers * kEach)), 1u);
 }
 
 TEST_F(AuditServiceTest, AccessAndBadInputs) {

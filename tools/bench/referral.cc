@@ -11,6 +11,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <map>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -41,6 +44,13 @@ int main(int argc, char** argv) {
   auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
 
   std::atomic<int64_t> referred{0}, errors{0};
+  std::mutex codes_mu;
+  std::map<std::string, int64_t> error_codes;  // "<rpc>:<code>" -> count
+  auto failed = [&](const char* rpc, const grpc::Status& s) {
+    ++errors;
+    std::lock_guard lock(codes_mu);
+    ++error_codes[std::string(rpc) + ":" + std::to_string(s.error_code()) + ":" + s.error_message().substr(0, 60)];
+  };
   const auto start_wall = std::chrono::system_clock::now();
   const auto stop_at = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   std::vector<std::thread> workers;
@@ -61,8 +71,8 @@ int main(int argc, char** argv) {
         grpc::ClientContext c1;
         c1.AddMetadata("authorization", "Bearer " + token);
         c1.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-        if (!stub->AddFinding(&c1, add, &f).ok()) {
-          ++errors;
+        if (grpc::Status s = stub->AddFinding(&c1, add, &f); !s.ok()) {
+          failed("add", s);
           continue;
         }
         v1::ReferFindingRequest refer;
@@ -74,10 +84,10 @@ int main(int argc, char** argv) {
         grpc::ClientContext c2;
         c2.AddMetadata("authorization", "Bearer " + token);
         c2.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-        if (stub->ReferFinding(&c2, refer, &r).ok())
+        if (grpc::Status s = stub->ReferFinding(&c2, refer, &r); s.ok())
           ++referred;
         else
-          ++errors;
+          failed("refer", s);
       }
     });
   }
@@ -121,5 +131,8 @@ int main(int argc, char** argv) {
       static_cast<long long>(delivered), static_cast<long long>(r[1].as<int64_t>()), static_cast<long long>(pending),
       referred.load() / load_s, span > 0 ? delivered / span : 0.0, r[3].as<double>() * 1000, r[4].as<double>() * 1000,
       r[5].as<double>() * 1000);
+  for (const auto& [what, n] : error_codes) {
+    std::fprintf(stderr, "[bench-referral] failed calls %s: %lld\n", what.c_str(), static_cast<long long>(n));
+  }
   return pending == 0 && r[1].as<int64_t>() == 0 ? 0 : 1;
 }
