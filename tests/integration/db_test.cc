@@ -200,16 +200,20 @@ TEST_F(DbTest, IdempotencyKeysReplayAndRefuseOtherContent) {
   EXPECT_EQ(looked->value_or(""), response);
 }
 
+// An idempotency table and a table the writes put rows in, as a service's migration has them.
+void ApplyIdempotencyMigration(Pool& pool) {
+  ASSERT_TRUE(ApplyMigrations(pool, "risk",
+                              {{1, "0001_idem",
+                                "CREATE TABLE idempotency (request_id text PRIMARY KEY, method text NOT NULL,"
+                                " request_sha256 text NOT NULL, response bytea NOT NULL,"
+                                " created_at timestamptz NOT NULL DEFAULT now());"
+                                "CREATE TABLE items (n integer);"}})
+                  .ok());
+}
+
 TEST_F(DbTest, IdempotentWriteReplaysAndResolvesAnInDoubtCommitByItsKeyOnly) {
   Pool pool(Config());
-  ASSERT_TRUE(
-      ApplyMigrations(
-          pool, "risk",
-          {{1, "0001_idem",
-            "CREATE TABLE idempotency (request_id text PRIMARY KEY, method text NOT NULL,"
-            " request_sha256 text NOT NULL, response bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now());"
-            "CREATE TABLE items (n integer);"}})
-          .ok());
+  ApplyIdempotencyMigration(pool);
   Idempotency idem("risk");
   using Reply = supervision::v1::ImportDirectoryResponse;
   int bodies = 0, commits = 0;
@@ -257,14 +261,7 @@ TEST_F(DbTest, IdempotentWriteReplaysAndResolvesAnInDoubtCommitByItsKeyOnly) {
 // store of the reply, which waits on the first's) and replay the first's reply.
 TEST_F(DbTest, ConcurrentCallsWithOneKeyCommitOnceAndReplayTheFirst) {
   Pool pool(Config());
-  ASSERT_TRUE(
-      ApplyMigrations(
-          pool, "risk",
-          {{1, "0001_idem",
-            "CREATE TABLE idempotency (request_id text PRIMARY KEY, method text NOT NULL,"
-            " request_sha256 text NOT NULL, response bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now());"
-            "CREATE TABLE items (n integer);"}})
-          .ok());
+  ApplyIdempotencyMigration(pool);
   Idempotency idem("risk");
   using Reply = supervision::v1::ImportDirectoryResponse;
   std::atomic<int> commits{0}, replayed{0}, failed{0};
