@@ -44,7 +44,10 @@ absl::StatusOr<Check> Guard::Verify(const std::string& id) const {
         out = VerifyIn(tx, id);
         return out.status();
       },
-      db::TxOptions{.read_only = true});
+      // One snapshot for the row, its events and the checkpoint: under READ COMMITTED each
+      // statement sees what committed before it, and a step committed between the reads
+      // looked exactly like tampering ("more events than the record says").
+      db::TxOptions{.serializable = true, .read_only = true});
   if (!s.ok()) return s;
   return out;
 }
