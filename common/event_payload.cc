@@ -2,6 +2,7 @@
 
 #include <mutex>
 #include <set>
+#include <stdexcept>
 
 #include <absl/strings/match.h>
 #include <google/protobuf/descriptor.h>
@@ -59,21 +60,45 @@ nlohmann::json ToJson(const pb::Message& m) {
   return out;
 }
 
-absl::StatusOr<Payload> Encode(const pb::Message& envelope) {
+namespace {
+
+// The member of `envelope` that is set: INTERNAL when the message is not an envelope (one
+// oneof), INVALID_ARGUMENT when no member is set.
+absl::StatusOr<const FD*> SetMemberOf(const pb::Message& envelope) {
   const pb::Descriptor* d = envelope.GetDescriptor();
   if (d->oneof_decl_count() != 1) return absl::InternalError(std::string(d->full_name()) + " is not an event envelope");
   const FD* member = envelope.GetReflection()->GetOneofFieldDescriptor(envelope, d->oneof_decl(0));
   if (member == nullptr) return absl::InvalidArgumentError(std::string(d->full_name()) + ": no event set");
-  return Payload{member->name(), ToJson(envelope.GetReflection()->GetMessage(envelope, member)).dump()};
+  return member;
 }
 
-absl::Status Decode(std::string_view type, std::string_view json, pb::Message* envelope) {
-  const pb::Descriptor* d = envelope->GetDescriptor();
+// The member of `d` named `type`: NOT_FOUND (IsUnknownType) when `d` has no such event type.
+absl::StatusOr<const FD*> MemberNamed(const pb::Descriptor* d, std::string_view type) {
   const FD* member = d->FindFieldByName(std::string(type));
   if (member == nullptr || member->containing_oneof() == nullptr || member->message_type() == nullptr) {
     return absl::NotFoundError(kUnknownType + std::string(" \"") + std::string(type) + "\" for " + d->full_name());
   }
-  pb::Message* target = envelope->GetReflection()->MutableMessage(envelope, member);
+  return member;
+}
+
+}  // namespace
+
+absl::StatusOr<Payload> Encode(const pb::Message& envelope) {
+  absl::StatusOr<const FD*> member = SetMemberOf(envelope);
+  if (!member.ok()) return member.status();
+  return Payload{(*member)->name(), ToJson(envelope.GetReflection()->GetMessage(envelope, *member)).dump()};
+}
+
+Payload MustEncode(const pb::Message& envelope) {
+  absl::StatusOr<Payload> p = Encode(envelope);
+  if (!p.ok()) throw std::logic_error(std::string(p.status().message()));
+  return *std::move(p);
+}
+
+absl::Status Decode(std::string_view type, std::string_view json, pb::Message* envelope) {
+  absl::StatusOr<const FD*> member = MemberNamed(envelope->GetDescriptor(), type);
+  if (!member.ok()) return member.status();
+  pb::Message* target = envelope->GetReflection()->MutableMessage(envelope, *member);
   pb::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
   auto s = pb::util::JsonStringToMessage(pb::StringPiece(json.data(), json.size()), target, options);
@@ -85,26 +110,21 @@ absl::Status Decode(std::string_view type, std::string_view json, pb::Message* e
 }
 
 absl::Status SetMember(pb::Message* envelope, std::string_view type, const pb::Message& value) {
-  const pb::Descriptor* d = envelope->GetDescriptor();
-  const FD* member = d->FindFieldByName(std::string(type));
-  if (member == nullptr || member->containing_oneof() == nullptr || member->message_type() == nullptr) {
-    return absl::NotFoundError(kUnknownType + std::string(" \"") + std::string(type) + "\" for " + d->full_name());
-  }
-  if (member->message_type() != value.GetDescriptor()) {
+  absl::StatusOr<const FD*> member = MemberNamed(envelope->GetDescriptor(), type);
+  if (!member.ok()) return member.status();
+  if ((*member)->message_type() != value.GetDescriptor()) {
     return absl::InvalidArgumentError("event \"" + std::string(type) + "\" is a " +
-                                      member->message_type()->full_name() + ", not a " +
+                                      (*member)->message_type()->full_name() + ", not a " +
                                       value.GetDescriptor()->full_name());
   }
-  envelope->GetReflection()->MutableMessage(envelope, member)->CopyFrom(value);
+  envelope->GetReflection()->MutableMessage(envelope, *member)->CopyFrom(value);
   return absl::OkStatus();
 }
 
 absl::Status Rewrap(const pb::Message& from, pb::Message* to) {
-  const pb::Descriptor* d = from.GetDescriptor();
-  const FD* member =
-      d->oneof_decl_count() == 1 ? from.GetReflection()->GetOneofFieldDescriptor(from, d->oneof_decl(0)) : nullptr;
-  if (member == nullptr) return absl::InvalidArgumentError(std::string(d->full_name()) + ": no event set");
-  return SetMember(to, member->name(), from.GetReflection()->GetMessage(from, member));
+  absl::StatusOr<const FD*> member = SetMemberOf(from);
+  if (!member.ok()) return member.status();
+  return SetMember(to, (*member)->name(), from.GetReflection()->GetMessage(from, *member));
 }
 
 bool IsUnknownType(const absl::Status& s) {

@@ -29,6 +29,10 @@ struct Payload {
 // member is set.
 absl::StatusOr<Payload> Encode(const google::protobuf::Message& envelope);
 
+// Encode for a writer whose envelope is set by construction (every workflow change sets
+// exactly one event): none set is a bug, thrown as std::logic_error, not an input error.
+Payload MustEncode(const google::protobuf::Message& envelope);
+
 // A message as the JSON object described above.
 nlohmann::json ToJson(const google::protobuf::Message& m);
 

@@ -586,10 +586,9 @@ absl::Status PgStore::Write(Tx& tx, Change& c, const Actor& actor, int64_t at_us
     } else {
       throw std::logic_error("event for an aggregate the change does not hold: " + ev.aggregate_id);
     }
-    auto payload = events::Encode(ev.event);
-    if (!payload.ok()) throw std::logic_error("audit event: " + std::string(payload.status().message()));
+    const events::Payload payload = events::MustEncode(ev.event);
     made.push_back(
-        events::EventLog::Next(ev.aggregate_id, *len, *head, actor, payload->type, payload->json, at_us, digest));
+        events::EventLog::Next(ev.aggregate_id, *len, *head, actor, payload.type, payload.json, at_us, digest));
     *len = made.back().seq;
     *head = made.back().hash;
   }

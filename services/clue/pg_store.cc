@@ -23,14 +23,6 @@ using db::Opt;
 using db::SetMicros;
 using db::Str;
 
-// A decided event in its stored form. The workflow sets exactly one event per change; none
-// set is a bug, not an input error.
-events::Payload Encoded(const v1::ClueEventPayload& e) {
-  auto p = events::Encode(e);
-  if (!p.ok()) throw std::logic_error("clue event: " + std::string(p.status().message()));
-  return std::move(*p);
-}
-
 int64_t NowMicros(const Clock& c) {
   return std::chrono::duration_cast<std::chrono::microseconds>(c.Now().time_since_epoch()).count();
 }
@@ -198,7 +190,7 @@ events::EventLog::Also CustodyUpsert(const std::string& clue_id, const std::stri
 StoredClue WriteChange(Tx& tx, const events::EventLog& log, Change change, const Actor& actor, int64_t at_us) {
   StoredClue& after = change.after;
   after.clue.set_version(after.clue.version() + 1);
-  const events::Payload p = Encoded(change.event);
+  const events::Payload p = events::MustEncode(change.event);
   chain::Event e = events::EventLog::Next(after.clue.id(), after.chain_len, after.chain_head, actor, p.type, p.json,
                                           at_us, StateDigest(after));
   after.chain_len = static_cast<int>(e.seq);
@@ -377,13 +369,16 @@ const char* CustodyName(Custody c) {
 
 void AppendTo(Tx& tx, const events::EventLog& log, StoredClue& s, const Actor& actor, const v1::ClueEventPayload& event,
               int64_t at_us) {
-  const events::Payload p = Encoded(event);
+  const events::Payload p = events::MustEncode(event);
   chain::Event e =
       events::EventLog::Next(s.clue.id(), s.chain_len, s.chain_head, actor, p.type, p.json, at_us, StateDigest(s));
-  log.Insert(tx, {e});
   s.chain_len = static_cast<int>(e.seq);
   s.chain_head = e.hash;
-  tx.exec_params0("UPDATE clues SET chain_len = $2, chain_head = $3 WHERE id = $1::uuid", s.clue.id(), e.seq, e.hash);
+  // The event and the row's new chain head: one statement.
+  log.Insert(tx, {e},
+             {{"UPDATE clues SET chain_len = ?::integer, chain_head = ? WHERE id = ?::uuid",
+               {std::to_string(e.seq), e.hash, s.clue.id()}}},
+             "clue_append");
 }
 
 // A unit keeps the strongest standing it ever had: sender > supervisor > offered.
@@ -524,7 +519,7 @@ absl::Status PgStore::WriteRegistrations(const std::vector<Registration*>& batch
       const std::string digest = StateDigest(c);
       for (v1::ClueEventPayload e : *r.events) {
         if (e.has_registered()) e.mutable_registered()->set_number(c.clue.number());
-        const events::Payload p = Encoded(e);
+        const events::Payload p = events::MustEncode(e);
         events.push_back(events::EventLog::Next(c.clue.id(), c.chain_len, c.chain_head, *r.actor, p.type, p.json,
                                                 Micros(c.clue.registered_at()), digest));
         c.chain_len = static_cast<int>(events.back().seq);

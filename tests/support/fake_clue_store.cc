@@ -65,10 +65,9 @@ absl::StatusOr<Reply> FakeStore::Write(const db::Idempotency::Key& key,
 }
 
 void FakeStore::Append(StoredClue& c, const Actor& actor, const v1::ClueEventPayload& e, TimePoint at) {
-  auto p = events::Encode(e);
-  if (!p.ok()) throw std::logic_error(std::string(p.status().message()));
+  const events::Payload p = events::MustEncode(e);
   events_.push_back(
-      events::EventLog::Next(c.clue.id(), c.chain_len, c.chain_head, actor, p->type, p->json, MicrosOf(at)));
+      events::EventLog::Next(c.clue.id(), c.chain_len, c.chain_head, actor, p.type, p.json, MicrosOf(at)));
   c.chain_len = static_cast<int>(events_.back().seq);
   c.chain_head = events_.back().hash;
 }
