@@ -129,9 +129,11 @@ chain::Event EventLog::Append(db::Tx& tx, const std::string& aggregate_id, const
       tx.exec_params1("SELECT chain_len, chain_head FROM " + aggregates_ + " WHERE id = $1::uuid", aggregate_id);
   chain::Event e =
       Next(aggregate_id, head[0].as<int64_t>(), Str(head[1]), actor, type, data_json, at_micros, state_digest);
-  Insert(tx, {e});
-  tx.exec_params0("UPDATE " + aggregates_ + " SET chain_len = $2, chain_head = $3 WHERE id = $1::uuid", aggregate_id,
-                  e.seq, e.hash);
+  // The event and the aggregate's new head: one statement.
+  Insert(tx, {e},
+         {{"UPDATE " + aggregates_ + " SET chain_len = ?::integer, chain_head = ? WHERE id = ?::uuid",
+           {std::to_string(e.seq), e.hash, aggregate_id}}},
+         events_ + "_append");
   return e;
 }
 

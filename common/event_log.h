@@ -54,8 +54,10 @@ class EventLog {
   EventLog(std::string events_table, std::string id_column, std::string aggregate_table, std::string channel,
            bool versioned = false);
 
-  // Appends the next event of `aggregate_id`'s chain (reading and updating chain_len and
-  // chain_head on the aggregate row, which the caller should hold locked). With a
+  // Appends the next event of `aggregate_id`'s chain, for a caller that does not hold its
+  // head: reads chain_len and chain_head on the aggregate row (which the caller should hold
+  // locked), then writes the event and the new head in one statement. A caller that loaded
+  // the row writes through Next and Insert with its own row update instead. With a
   // `state_digest` (the aggregate row's digest after this change) the event is chain
   // version 2 and commits to it. Returns the event.
   chain::Event Append(db::Tx& tx, const std::string& aggregate_id, const Actor& actor, const std::string& type,
