@@ -33,6 +33,7 @@ inline constexpr std::string_view kRoleDiscipline = "discipline";  // discipline
 inline constexpr std::string_view kRoleOversight = "oversight";    // sees across units
 inline constexpr std::string_view kRoleAuditor = "auditor";
 inline constexpr std::string_view kRoleInspector = "inspector";
+inline constexpr std::string_view kRoleChiefInspector = "chief_inspector";  // 督察长: approves measures
 inline constexpr std::string_view kRoleStaff = "staff";          // any unit member
 inline constexpr std::string_view kRoleDashboard = "dashboard";  // aggregates only
 inline constexpr std::string_view kRoleService = "service";      // another service
