@@ -192,10 +192,7 @@ void AddColumns(chain::StateDigester& d, const pqxx::row& r, pqxx::row::size_typ
 // The *Params functions give the values in this order; Digest reads the same values as
 // PostgreSQL prints them, so the digest a new event commits to is the one ChainRows
 // computes from the stored row.
-struct Column {
-  const char* name;
-  const char* expr;
-};
+using db::Column;
 const Column kEngagementRow[] = {{"id", "?::uuid"},
                                  {"number", "?"},
                                  {"kind", "?"},
@@ -264,33 +261,6 @@ struct Table {
 const Table kEngagements{"engagements", kEngagementRow, 0, true};
 const Table kFindings{"findings", kFindingRow, 0, true};
 const Table kRectifications{"rectifications", kRectificationRow, 1, false};
-
-template <size_t N>
-std::string InsertSql(const Table<N>& t) {
-  std::string names;
-  std::vector<std::string> exprs;
-  for (const Column& c : t.columns) {
-    names += std::string(names.empty() ? "" : ", ") + c.name;
-    exprs.push_back(c.expr);
-  }
-  return std::string("INSERT INTO ") + t.name + " (" + names + ") VALUES " + db::ValuesRows(1, exprs);
-}
-
-// Every column but the id, which finds the row.
-template <size_t N>
-std::string UpdateSql(const Table<N>& t) {
-  std::string set, where;
-  int n = 1;
-  for (size_t i = 0; i < N; ++i) {
-    const std::string placeholder = db::Numbered(t.columns[i].expr, n);
-    if (i == t.id_column) {
-      where = placeholder;
-    } else {
-      set += std::string(set.empty() ? "" : ", ") + t.columns[i].name + " = " + placeholder;
-    }
-  }
-  return std::string("UPDATE ") + t.name + " SET " + set + " WHERE id = " + where;
-}
 
 OptStr Bool(bool b) { return std::string(b ? "true" : "false"); }
 OptStr Num(int64_t n) { return std::to_string(n); }
@@ -368,7 +338,7 @@ std::vector<OptStr> RectificationParams(const StoredRectification& s) {
 template <size_t N>
 void AddParams(chain::StateDigester& d, const Table<N>& t, const std::vector<OptStr>& params, size_t from) {
   for (size_t i = from; i + (t.chained ? kChainColumns : 0) < N; ++i) {
-    if (std::string_view(t.columns[i].expr) == "?::uuid")
+    if (t.columns[i].uuid())
       d.AddUuid(params[i]);
     else
       d.Add(params[i]);
@@ -396,7 +366,8 @@ std::string FindingDigest(const StoredFinding& s) {
 template <const auto& t>
 void WriteRow(Tx& tx, Change::Row how, bool chain_moved, const std::vector<OptStr>& params) {
   constexpr size_t N = std::size(t.columns);
-  static const std::string insert = InsertSql(t), update = UpdateSql(t);
+  static const std::string insert = db::InsertSql(t.name, t.columns),
+                           update = db::UpdateSql(t.name, t.columns, t.id_column);
   if (how == Change::Row::kInsert) {
     tx.exec_params0(insert, pqxx::prepare::make_dynamic_params(params));
   } else if (how == Change::Row::kUpdate) {

@@ -17,19 +17,8 @@ namespace sm::audit {
 namespace {
 
 using validate::Length;
+using validate::StepFields;
 using validate::Uuid;
-using validate::Version;
-
-// What every step validates alike: request_id, the id of the item it is on (`field`) and,
-// when the request has one, expected_version.
-template <typename Request>
-FieldErrors StepFields(const Request& req, const char* field, const std::string& id) {
-  FieldErrors e;
-  validate::RequestId(e, req.request_id());
-  Uuid(e, field, id);
-  if constexpr (requires { req.expected_version(); }) Version(e, req.expected_version());
-  return e;
-}
 
 }  // namespace
 
