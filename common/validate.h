@@ -26,6 +26,17 @@ void RequestId(FieldErrors& e, const std::string& v);
 // expected_version: required (positive).
 void Version(FieldErrors& e, int64_t v);
 
+// What every step request validates alike: request_id, the id of the item it is on
+// (`field`, a required UUID) and, when the request has one, expected_version.
+template <typename Request>
+FieldErrors StepFields(const Request& req, const std::string& field, const std::string& id) {
+  FieldErrors e;
+  RequestId(e, req.request_id());
+  Uuid(e, field, id);
+  if constexpr (requires { req.expected_version(); }) Version(e, req.expected_version());
+  return e;
+}
+
 // A timestamp a caller sent, as microseconds since the epoch, checked before any
 // conversion (huge seconds would overflow a time_point): seconds in [1970, 2100) and nanos
 // in [0, 1e9), else "is out of range" and nullopt. nullopt without error for `t` null.

@@ -122,4 +122,28 @@ std::string Where::Param(std::optional<std::string> value) {
 
 std::string MicrosOf(const std::string& column) { return "(extract(epoch FROM " + column + ") * 1000000)::bigint"; }
 
+std::string InsertSql(std::string_view table, std::span<const Column> columns) {
+  std::string names;
+  std::vector<std::string> exprs;
+  for (const Column& c : columns) {
+    names += std::string(names.empty() ? "" : ", ") + c.name;
+    exprs.push_back(c.expr);
+  }
+  return "INSERT INTO " + std::string(table) + " (" + names + ") VALUES " + ValuesRows(1, exprs);
+}
+
+std::string UpdateSql(std::string_view table, std::span<const Column> columns, size_t id_column) {
+  std::string set, where;
+  int n = 1;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const std::string placeholder = Numbered(columns[i].expr, n);
+    if (i == id_column) {
+      where = placeholder;
+    } else {
+      set += std::string(set.empty() ? "" : ", ") + columns[i].name + " = " + placeholder;
+    }
+  }
+  return "UPDATE " + std::string(table) + " SET " + set + " WHERE id = " + where;
+}
+
 }  // namespace sm::db

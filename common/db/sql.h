@@ -6,6 +6,7 @@
 #include <google/protobuf/timestamp.pb.h>
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,5 +87,21 @@ class Where {
 
 // SQL reading a timestamptz column as bigint microseconds.
 std::string MicrosOf(const std::string& column);
+
+// A column of a table whose rows a store writes whole: its name and the expression its
+// parameter becomes ("?" is the parameter, e.g. "?::uuid" or kTimestampExpr).
+struct Column {
+  const char* name;
+  const char* expr;
+  // Whether the column holds a UUID (its parameter is cast to uuid): digests read it as
+  // PostgreSQL prints one (chain::StateDigester::AddUuid).
+  bool uuid() const { return std::string_view(expr) == "?::uuid"; }
+};
+// "INSERT INTO <table> (<names>) VALUES ($1…, $2…, …)": one row, its parameters in the
+// order of `columns`.
+std::string InsertSql(std::string_view table, std::span<const Column> columns);
+// "UPDATE <table> SET <every column but columns[id_column]> WHERE id = <its parameter>":
+// the parameters in the order of `columns`, as for InsertSql.
+std::string UpdateSql(std::string_view table, std::span<const Column> columns, size_t id_column);
 
 }  // namespace sm::db

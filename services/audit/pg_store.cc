@@ -6,6 +6,7 @@
 #include "common/event_payload.h"
 #include "common/log.h"
 #include "common/outbox.h"
+#include "common/rectification_store.h"
 #include "common/status.h"
 #include "common/workdays.h"
 #include "services/audit/workflow.h"
@@ -23,7 +24,6 @@ using db::Opt;
 using db::SetMicros;
 using db::Str;
 
-OptStr Ts(const google::protobuf::Timestamp& t) { return db::MicrosOrNull(t); }
 int64_t NowMicros(const Clock& c) {
   return std::chrono::duration_cast<std::chrono::microseconds>(c.Now().time_since_epoch()).count();
 }
@@ -125,44 +125,12 @@ std::optional<v1::Finding> LoadFinding(Tx& tx, const std::string& id) {
   return FindingFromRow(r[0]);
 }
 
-// ---- rectifications ----
-const std::string kRectCols = "id::text, finding_id::text, measure, owner_unit_id::text, " + Us("deadline_at") +
-                              ", state, overdue, spot_check, " + Us("signed_off_at") + ", " + Us("lookback_until") +
-                              ", reopened, version, last_note";
-
-v1::Rectification RectFromRow(const pqxx::row& r, int at = 0) {
-  v1::Rectification x;
-  x.set_id(Str(r[at + 0]));
-  x.set_finding_id(Str(r[at + 1]));
-  x.set_measure(Str(r[at + 2]));
-  x.set_owner_unit_id(Str(r[at + 3]));
-  SetMicros(x.mutable_deadline_at(), r[at + 4].as<int64_t>());
-  v1::RectificationState s;
-  if (v1::RectificationState_Parse(Str(r[at + 5]), &s)) x.set_state(s);
-  x.set_overdue(r[at + 6].as<bool>());
-  x.set_spot_check(r[at + 7].as<bool>());
-  if (!r[at + 8].is_null()) SetMicros(x.mutable_signed_off_at(), r[at + 8].as<int64_t>());
-  if (!r[at + 9].is_null()) SetMicros(x.mutable_lookback_until(), r[at + 9].as<int64_t>());
-  x.set_reopened(r[at + 10].as<int>());
-  x.set_version(r[at + 11].as<int64_t>());
-  x.set_last_note(Str(r[at + 12]));
-  return x;
-}
-
-constexpr int kRectColCount = 13;
-
-std::optional<v1::Rectification> LoadRect(Tx& tx, const std::string& id) {
-  pqxx::result r = tx.exec_params("SELECT " + kRectCols + " FROM rectifications WHERE id = $1::uuid", id);
-  if (r.empty()) return std::nullopt;
-  return RectFromRow(r[0]);
-}
-
 // ---- state digests (chain version 2) ----
-// Every stored column of an engagement, and of a finding and its rectifications, but the
-// chain: what each new event commits to (hash_chain.h) and verification recomputes. Read
-// back from the row in the writer's transaction, so the digest is of exactly what is stored;
-// dates and times as text that does not depend on the session's DateStyle or TimeZone. A new
-// column goes into these lists under a new layout tag.
+// Every stored column of an engagement, and of a finding and its rectifications
+// (rectification_store.h), but the chain: what each new event commits to (hash_chain.h) and verification recomputes.
+// Read back from the row in the writer's transaction, so the digest is of exactly what is stored; dates and times as
+// text that does not depend on the session's DateStyle or TimeZone. A new column goes into these lists under a new
+// layout tag.
 const std::string kEngagementState =
     "id::text, number, kind, title, audit_unit_id::text, audited_unit_id::text, audited_person_id::text, "
     "to_char(period_from, 'YYYY-MM-DD'), to_char(period_to, 'YYYY-MM-DD'), it_stage, state, version::text, " +
@@ -173,15 +141,6 @@ const std::string kFindingState =
     "clue_id::text, clue_number, clue_state, disposition, outcome_form::text, outcome_feedback, referral_error, "
     "recurring::text, recurs_finding_id::text, version::text, " +
     Us("created_at") + "::text";
-const std::string kRectificationState = "finding_id::text, id::text, measure, owner_unit_id::text, " +
-                                        Us("deadline_at") +
-                                        "::text, state, overdue::text, "
-                                        "spot_check::text, " +
-                                        Us("signed_off_at") + "::text, " + Us("lookback_until") +
-                                        "::text, reopened::text, "
-                                        "last_note, version::text, " +
-                                        Us("created_at") + "::text";
-
 void AddColumns(chain::StateDigester& d, const pqxx::row& r, pqxx::row::size_type from) {
   for (pqxx::row::size_type i = from; i < r.size(); ++i) d.Add(r[i].is_null() ? OptStr() : OptStr(r[i].c_str()));
 }
@@ -192,10 +151,7 @@ void AddColumns(chain::StateDigester& d, const pqxx::row& r, pqxx::row::size_typ
 // The *Params functions give the values in this order; Digest reads the same values as
 // PostgreSQL prints them, so the digest a new event commits to is the one ChainRows
 // computes from the stored row.
-struct Column {
-  const char* name;
-  const char* expr;
-};
+using db::Column;
 const Column kEngagementRow[] = {{"id", "?::uuid"},
                                  {"number", "?"},
                                  {"kind", "?"},
@@ -238,20 +194,6 @@ const Column kFindingRow[] = {{"id", "?::uuid"},
                               {"chain_len", "?::integer"},
                               {"chain_head", "?"}};
 constexpr size_t kEvidenceRefsColumn = 10;
-const Column kRectificationRow[] = {{"finding_id", "?::uuid"},
-                                    {"id", "?::uuid"},
-                                    {"measure", "?"},
-                                    {"owner_unit_id", "?::uuid"},
-                                    {"deadline_at", db::kTimestampExpr},
-                                    {"state", "?"},
-                                    {"overdue", "?::boolean"},
-                                    {"spot_check", "?::boolean"},
-                                    {"signed_off_at", db::kTimestampExpr},
-                                    {"lookback_until", db::kTimestampExpr},
-                                    {"reopened", "?::integer"},
-                                    {"last_note", "?"},
-                                    {"version", "?::bigint"},
-                                    {"created_at", db::kTimestampExpr}};
 constexpr size_t kChainColumns = 2;
 
 template <size_t N>
@@ -263,34 +205,6 @@ struct Table {
 };
 const Table kEngagements{"engagements", kEngagementRow, 0, true};
 const Table kFindings{"findings", kFindingRow, 0, true};
-const Table kRectifications{"rectifications", kRectificationRow, 1, false};
-
-template <size_t N>
-std::string InsertSql(const Table<N>& t) {
-  std::string names;
-  std::vector<std::string> exprs;
-  for (const Column& c : t.columns) {
-    names += std::string(names.empty() ? "" : ", ") + c.name;
-    exprs.push_back(c.expr);
-  }
-  return std::string("INSERT INTO ") + t.name + " (" + names + ") VALUES " + db::ValuesRows(1, exprs);
-}
-
-// Every column but the id, which finds the row.
-template <size_t N>
-std::string UpdateSql(const Table<N>& t) {
-  std::string set, where;
-  int n = 1;
-  for (size_t i = 0; i < N; ++i) {
-    const std::string placeholder = db::Numbered(t.columns[i].expr, n);
-    if (i == t.id_column) {
-      where = placeholder;
-    } else {
-      set += std::string(set.empty() ? "" : ", ") + t.columns[i].name + " = " + placeholder;
-    }
-  }
-  return std::string("UPDATE ") + t.name + " SET " + set + " WHERE id = " + where;
-}
 
 OptStr Bool(bool b) { return std::string(b ? "true" : "false"); }
 OptStr Num(int64_t n) { return std::to_string(n); }
@@ -346,29 +260,11 @@ std::vector<OptStr> FindingParams(const StoredFinding& s) {
           s.chain_head};
 }
 
-std::vector<OptStr> RectificationParams(const StoredRectification& s) {
-  const v1::Rectification& x = s.rectification;
-  return {x.finding_id(),
-          x.id(),
-          x.measure(),
-          x.owner_unit_id(),
-          Num(Micros(x.deadline_at())),
-          v1::RectificationState_Name(x.state()),
-          Bool(x.overdue()),
-          Bool(x.spot_check()),
-          Ts(x.signed_off_at()),
-          Ts(x.lookback_until()),
-          Num(x.reopened()),
-          x.last_note(),
-          Num(x.version()),
-          Num(s.created_us)};
-}
-
 // Adds `params` (of `columns`, from `from`, without the chain) as PostgreSQL prints them.
 template <size_t N>
 void AddParams(chain::StateDigester& d, const Table<N>& t, const std::vector<OptStr>& params, size_t from) {
   for (size_t i = from; i + (t.chained ? kChainColumns : 0) < N; ++i) {
-    if (std::string_view(t.columns[i].expr) == "?::uuid")
+    if (t.columns[i].uuid())
       d.AddUuid(params[i]);
     else
       d.Add(params[i]);
@@ -387,7 +283,7 @@ std::string FindingDigest(const StoredFinding& s) {
   row[kEvidenceRefsColumn] = db::TextArrayText(s.finding.evidence_refs());
   AddParams(d, kFindings, row, 0);
   d.Add(std::to_string(s.rectifications.size()));
-  for (const auto& x : s.rectifications) AddParams(d, kRectifications, RectificationParams(x), 1);
+  for (const auto& x : s.rectifications) rectification::AddToDigest(d, x.rectification);
   return d.Hex();
 }
 
@@ -396,7 +292,8 @@ std::string FindingDigest(const StoredFinding& s) {
 template <const auto& t>
 void WriteRow(Tx& tx, Change::Row how, bool chain_moved, const std::vector<OptStr>& params) {
   constexpr size_t N = std::size(t.columns);
-  static const std::string insert = InsertSql(t), update = UpdateSql(t);
+  static const std::string insert = db::InsertSql(t.name, t.columns),
+                           update = db::UpdateSql(t.name, t.columns, t.id_column);
   if (how == Change::Row::kInsert) {
     tx.exec_params0(insert, pqxx::prepare::make_dynamic_params(params));
   } else if (how == Change::Row::kUpdate) {
@@ -416,13 +313,8 @@ std::optional<StoredFinding> LoadFindingRow(Tx& tx, const std::string& id, bool 
                                             std::optional<StoredEngagement>* engagement, int64_t* now_us,
                                             bool read_only = false) {
   static const std::string sql = [] {
-    // kRectCols of x, then its created_at
-    const std::string rect = "x.id::text, x.finding_id::text, x.measure, x.owner_unit_id::text, " +
-                             Us("x.deadline_at") + ", x.state, x.overdue, x.spot_check, " + Us("x.signed_off_at") +
-                             ", " + Us("x.lookback_until") + ", x.reopened, x.version, x.last_note, " +
-                             Us("x.created_at");
     return "SELECT " + kFindingCols + ", f.chain_len, f.chain_head, " + EngagementCols("e.") +
-           ", e.chain_len, e.chain_head, " + kNowMicros + ", " + rect +
+           ", e.chain_len, e.chain_head, " + kNowMicros + ", " + rectification::Columns("x.") +
            " FROM findings f JOIN engagements e ON e.id = f.engagement_id"
            " LEFT JOIN rectifications x ON x.finding_id = f.id WHERE f.id = ";
   }();
@@ -448,7 +340,9 @@ std::optional<StoredFinding> LoadFindingRow(Tx& tx, const std::string& id, bool 
   ++at;
   for (const auto& r : rows) {
     if (r[at].is_null()) continue;  // no rectification
-    out.rectifications.push_back({RectFromRow(r, at), r[at + kRectColCount].as<int64_t>()});
+    v1::Rectification x = rectification::FromRow(r, at);
+    const int64_t created_us = Micros(x.created_at());
+    out.rectifications.push_back({std::move(x), created_us});
   }
   out.Count();
   return out;
@@ -515,7 +409,7 @@ std::map<std::string, PgStore::ChainRow> PgStore::ChainRows(Tx& tx, const std::o
     out.emplace(Str(r[2]), ChainRow{true, chain::Evidence{{}, r[0].as<int64_t>(), Str(r[1]), d.Hex()}});
   }
   std::map<std::string, std::vector<pqxx::row>> rectifications;
-  pqxx::result rects = tx.exec_params("SELECT " + kRectificationState +
+  pqxx::result rects = tx.exec_params("SELECT " + rectification::StateColumns() +
                                           " FROM rectifications"
                                           " WHERE $1::uuid IS NULL OR finding_id = $1::uuid ORDER BY finding_id, id",
                                       id);
@@ -526,7 +420,7 @@ std::map<std::string, PgStore::ChainRow> PgStore::ChainRows(Tx& tx, const std::o
     AddColumns(d, r, 2);
     const auto& own = rectifications[Str(r[2])];
     d.Add(std::to_string(own.size()));
-    for (const pqxx::row& x : own) AddColumns(d, x, 1);
+    for (const pqxx::row& x : own) rectification::AddStoredToDigest(d, x);
     out.emplace(Str(r[2]), ChainRow{false, chain::Evidence{{}, r[0].as<int64_t>(), Str(r[1]), d.Hex()}});
   }
   return out;
@@ -597,7 +491,10 @@ absl::Status PgStore::Write(Tx& tx, Change& c, const Actor& actor, int64_t at_us
   if (c.rectification_row != Change::Row::kNone) {
     const StoredRectification* x = c.finding ? c.finding->Find(c.rectification_id) : nullptr;
     if (!x) throw std::logic_error("rectification the change does not hold: " + c.rectification_id);
-    WriteRow<kRectifications>(tx, c.rectification_row, false, RectificationParams(*x));
+    if (c.rectification_row == Change::Row::kInsert)
+      rectification::Insert(tx, x->rectification);
+    else
+      rectification::Update(tx, x->rectification);
   }
   finding_log_.Insert(tx, made);
   return absl::OkStatus();
@@ -749,7 +646,7 @@ absl::StatusOr<v1::Rectification> PgStore::GetRectification(const std::string& i
   absl::Status s = db::WithTransaction(
       *pool_,
       [&](Tx& tx) {
-        x = LoadRect(tx, id);
+        x = rectification::Get(tx, id);
         return x ? absl::OkStatus() : absl::NotFoundError("rectification not found");
       },
       db::TxOptions{.read_only = true});
@@ -758,28 +655,22 @@ absl::StatusOr<v1::Rectification> PgStore::GetRectification(const std::string& i
 }
 
 absl::StatusOr<std::vector<v1::Rectification>> PgStore::ListRectifications(
-    const v1::ListRectificationsRequest& q, const std::optional<std::string>& visible_to) {
+    const v1::ListRectificationsRequest& q, const std::optional<std::string>& visible_to,
+    std::optional<std::pair<int64_t, std::string>> after, int limit) {
+  rectification::ListQuery query{.after = std::move(after), .limit = limit};
+  if (visible_to) {
+    // Besides what it owns: the rectifications of the findings of engagements the unit
+    // conducts, for which it is responsible or that were referred to it.
+    query.visible = rectification::ListQuery::VisibleTo{
+        *visible_to,
+        "EXISTS (SELECT 1 FROM findings f JOIN engagements e ON e.id = f.engagement_id WHERE f.id = x.finding_id "
+        "AND (e.audit_unit_id = ?::uuid OR f.responsible_unit_id = ?::uuid OR f.referral_to = ?::uuid))"};
+  }
   std::vector<v1::Rectification> out;
   absl::Status s = db::WithTransaction(
       *pool_,
       [&](Tx& tx) {
-        for (const auto& r : tx.exec_params(
-                 "SELECT " + kRectCols +
-                     " FROM rectifications x WHERE "
-                     "($1::uuid IS NULL OR x.owner_unit_id = $1::uuid OR EXISTS (SELECT 1 FROM findings f JOIN "
-                     "engagements e "
-                     "  ON e.id = f.engagement_id WHERE f.id = x.finding_id AND (e.audit_unit_id = $1::uuid "
-                     "  OR f.responsible_unit_id = $1::uuid OR f.referral_to = $1::uuid)))"
-                     " AND ($2::uuid IS NULL OR x.finding_id = $2::uuid) AND ($3::uuid IS NULL OR x.owner_unit_id = "
-                     "$3::uuid)"
-                     " AND ($4::text IS NULL OR x.state = $4) AND (NOT $5 OR x.overdue) ORDER BY x.created_at, x.id "
-                     "LIMIT 1000",
-                 visible_to, Opt(q.finding_id()), Opt(q.owner_unit_id()),
-                 q.state() == v1::RECTIFICATION_STATE_UNSPECIFIED ? OptStr()
-                                                                  : OptStr(v1::RectificationState_Name(q.state())),
-                 q.overdue_only())) {
-          out.push_back(RectFromRow(r));
-        }
+        out = rectification::List(tx, q, query);
         return absl::OkStatus();
       },
       db::TxOptions{.read_only = true});
@@ -796,15 +687,8 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {
     }
     // The findings with a rectification due (each locked in id order as it is loaded), then
     // the rule on each of their rectifications.
-    pqxx::result due = tx.exec_params(
-        "SELECT DISTINCT finding_id::text FROM (SELECT finding_id FROM rectifications WHERE NOT overdue "
-        "AND state = 'RECTIFICATION_STATE_OPEN' AND deadline_at < " +
-            At(1) +
-            " ORDER BY deadline_at LIMIT 500) d "
-            "ORDER BY 1",
-        ToUnixMicros(now));
-    for (const auto& row : due) {
-      auto f = LoadFindingRow(tx, Str(row[0]), false, nullptr, nullptr);
+    for (const std::string& finding_id : rectification::DueFindings(tx, now)) {
+      auto f = LoadFindingRow(tx, finding_id, false, nullptr, nullptr);
       if (!f) continue;
       std::vector<std::string> ids;
       for (const auto& x : f->rectifications) ids.push_back(x.rectification.id());
@@ -854,20 +738,12 @@ absl::StatusOr<v1::AuditStats> PgStore::Stats(const std::optional<std::string>& 
         fill("SELECT severity, count(*) FROM scope GROUP BY 1 ORDER BY 1", out.mutable_by_severity());
         fill("SELECT responsible_unit_id::text, count(*) FROM scope GROUP BY 1 ORDER BY 2 DESC, 1",
              out.mutable_by_unit());
-        fill(
-            "SELECT x.owner_unit_id::text, count(*) FROM rectifications x JOIN scope f ON f.id = x.finding_id "
-            "WHERE x.state = 'RECTIFICATION_STATE_SIGNED_OFF' GROUP BY 1 ORDER BY 2 DESC, 1",
-            out.mutable_signed_off_by_unit());
-        auto r = tx.exec_params1(
-            scope +
-                "SELECT count(*), count(*) FILTER (WHERE x.state = 'RECTIFICATION_STATE_SIGNED_OFF'), "
-                "count(*) FILTER (WHERE x.overdue) FROM rectifications x JOIN scope f ON f.id = x.finding_id",
-            unit_id);
-        out.set_rectifications(r[0].as<int64_t>());
-        out.set_signed_off(r[1].as<int64_t>());
-        out.set_overdue(r[2].as<int64_t>());
-        out.set_rectification_rate(
-            out.rectifications() == 0 ? 0.0 : static_cast<double>(out.signed_off()) / out.rectifications());
+        v1::RectificationStats r = rectification::Stats(tx, scope, "SELECT id FROM scope", {unit_id});
+        *out.mutable_signed_off_by_unit() = std::move(*r.mutable_signed_off_by_unit());
+        out.set_rectifications(r.rectifications());
+        out.set_signed_off(r.signed_off());
+        out.set_overdue(r.overdue());
+        out.set_rectification_rate(r.rectification_rate());
         return absl::OkStatus();
       },
       db::TxOptions{.read_only = true});

@@ -9,6 +9,7 @@
 #include "common/event_stream.h"
 #include "common/log.h"
 #include "common/paging.h"
+#include "common/rectification_request.h"
 #include "common/status.h"
 #include "common/uuid.h"
 #include "common/validate.h"
@@ -17,19 +18,8 @@ namespace sm::audit {
 namespace {
 
 using validate::Length;
+using validate::StepFields;
 using validate::Uuid;
-using validate::Version;
-
-// What every step validates alike: request_id, the id of the item it is on (`field`) and,
-// when the request has one, expected_version.
-template <typename Request>
-FieldErrors StepFields(const Request& req, const char* field, const std::string& id) {
-  FieldErrors e;
-  validate::RequestId(e, req.request_id());
-  Uuid(e, field, id);
-  if constexpr (requires { req.expected_version(); }) Version(e, req.expected_version());
-  return e;
-}
 
 }  // namespace
 
@@ -112,6 +102,18 @@ absl::StatusOr<StepFacts> AuditServiceImpl::FactsOf(const std::string& unit_id, 
 absl::StatusOr<access::Relations> AuditServiceImpl::ToEngagement(const std::string& unit, const v1::Engagement& e) {
   SM_ASSIGN_OR_RETURN(access::Ancestry a, AncestryOf({e.audited_unit_id()}));
   return access::ToEngagement(unit, e, a);
+}
+
+absl::StatusOr<access::Relations> AuditServiceImpl::ToRectification(const std::string& unit, const v1::Rectification& x,
+                                                                    std::map<std::string, FindingRecord>& findings) {
+  auto it = findings.find(x.finding_id());
+  if (it == findings.end()) {
+    SM_ASSIGN_OR_RETURN(FindingRecord got, store_->GetFindingRecord(x.finding_id()));
+    it = findings.emplace(x.finding_id(), std::move(got)).first;
+  }
+  const v1::Finding& f = it->second.finding.finding;
+  SM_ASSIGN_OR_RETURN(access::Ancestry ancestry, AncestryOf({x.owner_unit_id(), f.responsible_unit_id()}));
+  return access::ToRectification(unit, x, f, it->second.engagement.engagement, ancestry);
 }
 
 absl::StatusOr<AuditServiceImpl::FindingView> AuditServiceImpl::LoadFinding(const std::string& unit,
@@ -316,7 +318,7 @@ grpc::Status AuditServiceImpl::ListFindings(grpc::ServerContext* ctx, const v1::
     if (!p.unit.empty()) {
       v1::ListRectificationsRequest q;
       q.set_owner_unit_id(p.unit);
-      SM_ASSIGN_OR_RETURN(auto mine, store_->ListRectifications(q, std::nullopt));
+      SM_ASSIGN_OR_RETURN(auto mine, store_->ListRectifications(q, std::nullopt, std::nullopt, 1000));
       for (const auto& x : mine) owned.insert(x.finding_id());
     }
     std::map<std::string, v1::Engagement> engagements;
@@ -393,61 +395,43 @@ grpc::Status AuditServiceImpl::AddRectification(grpc::ServerContext* ctx, const 
                                                 v1::RectificationReply* reply) {
   return call_.Run(ctx, "AddRectification", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kAddRectification));
-    FieldErrors e = StepFields(*req, "finding_id", req->finding_id());
-    Length(e, "measure", req->measure(), 2000, true);
-    Uuid(e, "owner_unit_id", req->owner_unit_id(), false);
-    if (req->working_days() < 0 || req->working_days() > 365)
-      e.Add("working_days", "must be 1 to 365 (0: the default)");
-    SM_RETURN_IF_ERROR(e.ToStatus());
+    SM_RETURN_IF_ERROR(rectification::Validate(*req));
     // Without an owner, the finding's responsible unit owns it: the store reads it in the step.
     SM_ASSIGN_OR_RETURN(StepFacts facts, FactsOf(req->owner_unit_id(), ""));
     return Step(call, *req, std::move(facts), reply);
   });
 }
 
+// The other rectification steps: the shared field checks, then one walk.
+template <typename Request>
+grpc::Status AuditServiceImpl::RectificationStep(grpc::ServerContext* ctx, const Request& req,
+                                                 v1::RectificationReply* reply) {
+  const access::Rpc rpc = RpcOf(StepRequest(req));
+  return call_.Run(ctx, access::RpcName(rpc), [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(Gate(call.principal, rpc));
+    SM_RETURN_IF_ERROR(rectification::Validate(req));
+    return Step(call, req, {}, reply);
+  });
+}
+
 grpc::Status AuditServiceImpl::RecordProgress(grpc::ServerContext* ctx, const v1::RecordProgressRequest* req,
                                               v1::RectificationReply* reply) {
-  return call_.Run(ctx, "RecordProgress", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kRecordProgress));
-    FieldErrors e = StepFields(*req, "rectification_id", req->rectification_id());
-    Length(e, "note", req->note(), 4000, true);
-    validate::DistinctTexts(e, "evidence_refs", req->evidence_refs(), 50, 200);
-    SM_RETURN_IF_ERROR(e.ToStatus());
-    return Step(call, *req, {}, reply);
-  });
+  return RectificationStep(ctx, *req, reply);
 }
 
 grpc::Status AuditServiceImpl::SubmitRectification(grpc::ServerContext* ctx, const v1::SubmitRectificationRequest* req,
                                                    v1::RectificationReply* reply) {
-  return call_.Run(ctx, "SubmitRectification", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kSubmitRectification));
-    FieldErrors e = StepFields(*req, "rectification_id", req->rectification_id());
-    Length(e, "summary", req->summary(), 4000, true);
-    SM_RETURN_IF_ERROR(e.ToStatus());
-    return Step(call, *req, {}, reply);
-  });
+  return RectificationStep(ctx, *req, reply);
 }
 
 grpc::Status AuditServiceImpl::ReviewRectification(grpc::ServerContext* ctx, const v1::ReviewRectificationRequest* req,
                                                    v1::RectificationReply* reply) {
-  return call_.Run(ctx, "ReviewRectification", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kReviewRectification));
-    FieldErrors e = StepFields(*req, "rectification_id", req->rectification_id());
-    Length(e, "reason", req->reason(), 2000, !req->approve());
-    SM_RETURN_IF_ERROR(e.ToStatus());
-    return Step(call, *req, {}, reply);
-  });
+  return RectificationStep(ctx, *req, reply);
 }
 
 grpc::Status AuditServiceImpl::ReopenRectification(grpc::ServerContext* ctx, const v1::ReopenRectificationRequest* req,
                                                    v1::RectificationReply* reply) {
-  return call_.Run(ctx, "ReopenRectification", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(Gate(call.principal, access::Rpc::kReopenRectification));
-    FieldErrors e = StepFields(*req, "rectification_id", req->rectification_id());
-    Length(e, "reason", req->reason(), 2000, true);
-    SM_RETURN_IF_ERROR(e.ToStatus());
-    return Step(call, *req, {}, reply);
-  });
+  return RectificationStep(ctx, *req, reply);
 }
 
 grpc::Status AuditServiceImpl::ListRectifications(grpc::ServerContext* ctx, const v1::ListRectificationsRequest* req,
@@ -455,30 +439,28 @@ grpc::Status AuditServiceImpl::ListRectifications(grpc::ServerContext* ctx, cons
   return call_.Run(ctx, "ListRectifications", [&](const server::CallInfo& call) -> absl::Status {
     const auth::Principal& p = call.principal;
     SM_RETURN_IF_ERROR(Gate(p, access::Rpc::kListRectifications));
-    FieldErrors e;
-    Uuid(e, "finding_id", req->finding_id(), false);
-    Uuid(e, "owner_unit_id", req->owner_unit_id(), false);
-    if (!v1::RectificationState_IsValid(req->state())) e.Add("state", "unknown state");
-    SM_RETURN_IF_ERROR(e.ToStatus());
+    SM_ASSIGN_OR_RETURN(rectification::ListPage page, rectification::ReadList(*req));
     // The store narrows to the caller's unit's rectifications unless the caller sees every
-    // one; each row is then decided by the table.
+    // one; each row is then decided by the table (a page can come out short).
     const std::optional<std::string> visible = access::NarrowTo(access::Rpc::kListRectifications, p);
-    SM_ASSIGN_OR_RETURN(auto rows, store_->ListRectifications(*req, visible));
+    SM_ASSIGN_OR_RETURN(auto rows, store_->ListRectifications(*req, visible, page.after, page.size + 1));
     std::map<std::string, FindingRecord> findings;  // each finding with its engagement, read once
-    for (auto& r : rows) {
-      auto it = findings.find(r.finding_id());
-      if (it == findings.end()) {
-        SM_ASSIGN_OR_RETURN(FindingRecord got, store_->GetFindingRecord(r.finding_id()));
-        it = findings.emplace(r.finding_id(), std::move(got)).first;
-      }
-      const v1::Finding& f = it->second.finding.finding;
-      SM_ASSIGN_OR_RETURN(access::Ancestry ancestry, AncestryOf({r.owner_unit_id(), f.responsible_unit_id()}));
-      const access::Outcome o =
-          access::Decide(access::Rpc::kListRectifications, p,
-                         access::ToRectification(p.unit, r, f, it->second.engagement.engagement, ancestry));
-      if (o == access::Outcome::kAllow || o == access::Outcome::kRedacted) *resp->add_rectifications() = std::move(r);
-    }
-    return absl::OkStatus();
+    absl::Status row_error;
+    resp->set_next_page_token(paging::TakePage(
+        rows, page.size,
+        [&](v1::Rectification& r) {
+          if (!row_error.ok()) return;
+          auto rel = ToRectification(p.unit, r, findings);
+          if (!rel.ok()) {
+            row_error = rel.status();
+            return;
+          }
+          const access::Outcome o = access::Decide(access::Rpc::kListRectifications, p, *rel);
+          if (o == access::Outcome::kAllow || o == access::Outcome::kRedacted)
+            *resp->add_rectifications() = std::move(r);
+        },
+        [&](const v1::Rectification& last) { return rectification::NextPageToken(page, last); }));
+    return row_error;
   });
 }
 

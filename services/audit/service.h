@@ -85,6 +85,10 @@ class AuditServiceImpl final : public v1::AuditService::WithCallbackMethod_GetAu
   // Where `units` sit in the directory (unknown ones are absent). Errors: a failed read.
   absl::StatusOr<access::Ancestry> AncestryOf(const std::vector<std::string>& units);
   absl::StatusOr<access::Relations> ToEngagement(const std::string& unit, const v1::Engagement& e);
+  // How `unit` stands to the rectification `x`, through its finding (read once per finding
+  // into `findings`). Errors: a failed read.
+  absl::StatusOr<access::Relations> ToRectification(const std::string& unit, const v1::Rectification& x,
+                                                    std::map<std::string, FindingRecord>& findings);
   // The facts a step's rules read before its transaction: a new id, and the unit and the
   // person the request names ("": none). Errors: a failed directory read (refuses the step).
   absl::StatusOr<StepFacts> FactsOf(const std::string& unit_id, const std::string& person_id);
@@ -92,6 +96,10 @@ class AuditServiceImpl final : public v1::AuditService::WithCallbackMethod_GetAu
   // key is the caller's request_id, the method and the request's fingerprint.
   template <typename Request, typename Reply>
   absl::Status Step(const server::CallInfo& call, const Request& req, StepFacts facts, Reply* reply);
+  // A step on an existing rectification (progress, submit, review, reopen): the gate, the
+  // shared field checks (rectification_request.h), then Step.
+  template <typename Request>
+  grpc::Status RectificationStep(grpc::ServerContext* ctx, const Request& req, v1::RectificationReply* reply);
 
   // A finding and the caller's relations to it. Errors: NOT_FOUND.
   struct FindingView {

@@ -63,9 +63,13 @@ class Store {
                                                                 std::optional<std::pair<int64_t, std::string>> after,
                                                                 int limit) = 0;
 
+  // A rectification as stored (rectification_store.h). NOT_FOUND.
   virtual absl::StatusOr<v1::Rectification> GetRectification(const std::string& id) = 0;
+  // A page of rectifications in the order created_at, id: those after `after`, at most
+  // `limit` (rectification::List).
   virtual absl::StatusOr<std::vector<v1::Rectification>> ListRectifications(
-      const v1::ListRectificationsRequest& q, const std::optional<std::string>& visible_to) = 0;
+      const v1::ListRectificationsRequest& q, const std::optional<std::string>& visible_to,
+      std::optional<std::pair<int64_t, std::string>> after, int limit) = 0;
   // Marks open rectifications past their deadline as overdue (advisory lock; one scanner).
   virtual absl::StatusOr<int> MarkOverdue(TimePoint now) = 0;
 

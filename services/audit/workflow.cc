@@ -9,6 +9,7 @@
 
 #include "common/db/sql.h"
 #include "common/event_payload.h"
+#include "common/rectification_request.h"
 #include "common/status.h"
 #include "common/workdays.h"
 
@@ -335,40 +336,30 @@ struct Walk {
     const std::string owner = req.owner_unit_id().empty() ? f.responsible_unit_id() : Lower(req.owner_unit_id());
     rectification::Step step =
         rectification::Open(Lower(facts.new_id), f.id(), req.measure(), owner, req.working_days(), rules);
+    db::SetMicros(step.after.mutable_created_at(), cur.now_us);
     Change c = RectificationChange(*cur.finding, std::move(step), Row::kInsert);
     c.finding->Find(c.rectification_id)->created_us = cur.now_us;
     return c;
   }
 
-  absl::StatusOr<Change> Rectify(Rpc rpc, const std::string& id, int64_t expected_version,
-                                 rectification::Command command) const {
-    const StoredRectification* x = cur.finding->Find(id);
+  // The other steps on a rectification: the access table, then the shared rules (stale
+  // version, look-back window, state) with the request's command.
+  template <typename Request>
+  absl::StatusOr<Change> operator()(const Request& req) const requires requires {
+    rectification::CommandOf(req);
+  }
+  {
+    const StoredRectification* x = cur.finding->Find(req.rectification_id());
     if (!x) return absl::NotFoundError("rectification not found");
-    SM_RETURN_IF_ERROR(Allowed(rpc, p,
+    SM_RETURN_IF_ERROR(Allowed(RpcOf(StepRequest(req)), p,
                                access::ToRectification(p.unit, x->rectification, cur.finding->finding,
                                                        cur.engagement->engagement, facts.ancestry),
                                "rectification"));
-    SM_RETURN_IF_ERROR(Fresh(expected_version, x->rectification.version(), "rectification"));
+    const rectification::Command command = rectification::CommandOf(req);
     // The table let the caller act, as the party this step belongs to.
     const Party party = rectification::PartyOf(command.action);
     SM_ASSIGN_OR_RETURN(rectification::Step step, rectification::Decide(x->rectification, party, command, rules));
     return RectificationChange(*cur.finding, std::move(step), Row::kUpdate);
-  }
-  absl::StatusOr<Change> operator()(const v1::RecordProgressRequest& req) const {
-    return Rectify(Rpc::kRecordProgress, req.rectification_id(), 0,
-                   {RectAction::kProgress, req.note(), {req.evidence_refs().begin(), req.evidence_refs().end()}});
-  }
-  absl::StatusOr<Change> operator()(const v1::SubmitRectificationRequest& req) const {
-    return Rectify(Rpc::kSubmitRectification, req.rectification_id(), req.expected_version(),
-                   {RectAction::kSubmit, req.summary(), {}});
-  }
-  absl::StatusOr<Change> operator()(const v1::ReviewRectificationRequest& req) const {
-    return Rectify(Rpc::kReviewRectification, req.rectification_id(), req.expected_version(),
-                   {req.approve() ? RectAction::kApprove : RectAction::kReject, req.reason(), {}});
-  }
-  absl::StatusOr<Change> operator()(const v1::ReopenRectificationRequest& req) const {
-    return Rectify(Rpc::kReopenRectification, req.rectification_id(), req.expected_version(),
-                   {RectAction::kReopen, req.reason(), {}});
   }
 };
 

@@ -1,6 +1,7 @@
 // Pure rules of audit-service (no I/O): engagement stages, who may take each step and what
 // it writes (one walk per command, below), and how clue events show on a referred finding.
-// The rectification rules themselves are in rectification.h.
+// The rectification rules themselves are shared with inspection-service
+// (common/rectification.h).
 #pragma once
 
 #include <map>
@@ -14,8 +15,8 @@
 
 #include "common/auth.h"
 #include "common/directory_reader.h"
+#include "common/rectification.h"
 #include "services/audit/access.h"
-#include "services/audit/rectification.h"
 #include "supervision/v1/audit.pb.h"
 #include "supervision/v1/clue.pb.h"
 #include "supervision/v1/events.pb.h"
@@ -31,10 +32,6 @@ using RectAction = rectification::Action;
 using Rules = rectification::Rules;
 inline std::string_view RectificationStateName(v1::RectificationState s) { return rectification::StateName(s); }
 inline std::string_view RectActionName(RectAction a) { return rectification::ActionName(a); }
-inline absl::StatusOr<v1::RectificationState> NextRectification(v1::RectificationState state, RectAction action,
-                                                                Party party) {
-  return rectification::Next(state, action, party);
-}
 std::string_view EngagementStateName(v1::EngagementState s);
 
 // The engagement moves forward one stage at a time. FAILED_PRECONDITION naming the state
@@ -64,8 +61,8 @@ struct StoredEngagement {
   std::string chain_head;
 };
 struct StoredRectification {
-  v1::Rectification rectification;
-  int64_t created_us = 0;  // the row's created_at (part of its finding's state digest)
+  v1::Rectification rectification;  // created_at set as stored
+  int64_t created_us = 0;           // the same created_at, in microseconds
 };
 // A finding with all its rectifications (by id): a finding's events commit to both.
 struct StoredFinding {

@@ -17,6 +17,7 @@
 #include "common/consumer.h"
 #include "common/db/migrate.h"
 #include "common/outbox.h"
+#include "common/rectification_store.h"
 #include "common/sealed.h"
 #include "common/status.h"
 #include "common/uuid.h"
@@ -452,6 +453,68 @@ TEST_F(AuditServiceTest, OverdueRectificationsEscalateAndStatsShowRates) {
   v1::Finding out;
   EXPECT_EQ(Call(stub_.get(), dashboard, &v1::AuditService::Stub::GetFinding, g, &out).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// ListRectifications is paged: pages of two cover five rectifications once each, in the
+// order they were set; a token is good for its own filters only.
+TEST_F(AuditServiceTest, RectificationsAreListedInPages) {
+  v1::Finding f = AddFinding(Engagement());
+  std::vector<std::string> set;
+  for (int i = 0; i < 5; ++i) {
+    v1::AddRectificationRequest add;
+    add.set_request_id(NewUuid());
+    add.set_finding_id(f.id());
+    add.set_measure("整改措施 " + std::to_string(i + 1));
+    v1::RectificationReply r;
+    ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::AddRectification, add, &r).ok());
+    set.push_back(r.rectification().id());
+  }
+  v1::ListRectificationsRequest q;
+  q.set_finding_id(f.id());
+  q.set_page_size(2);
+  std::vector<std::string> listed;
+  std::vector<int> sizes;
+  std::string token;
+  for (int page = 0; page < 3; ++page) {
+    q.set_page_token(token);
+    v1::ListRectificationsResponse resp;
+    grpc::Status st = Call(stub_.get(), auditor, &v1::AuditService::Stub::ListRectifications, q, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    sizes.push_back(resp.rectifications_size());
+    for (const auto& x : resp.rectifications()) listed.push_back(x.id());
+    token = resp.next_page_token();
+    EXPECT_EQ(token.empty(), page == 2) << page;
+  }
+  EXPECT_EQ(sizes, (std::vector<int>{2, 2, 1}));
+  EXPECT_EQ(std::set<std::string>(listed.begin(), listed.end()).size(), 5u);
+  // In the order they were set: each row's created_at is its own step's transaction time.
+  EXPECT_EQ(listed, set);
+  // A token for other filters, or not one of ours, is refused naming page_token.
+  v1::ListRectificationsResponse resp;
+  q.set_page_token("");
+  ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::ListRectifications, q, &resp).ok());
+  for (const std::string& bad : {std::string("not-a-token"), resp.next_page_token()}) {
+    v1::ListRectificationsRequest other = q;
+    other.set_page_token(bad);
+    other.set_state(v1::RECTIFICATION_STATE_OPEN);
+    grpc::Status st = Call(stub_.get(), auditor, &v1::AuditService::Stub::ListRectifications, other, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad;
+    ASSERT_EQ(FieldViolations(FromGrpcStatus(st)).size(), 1u) << st.error_message();
+    EXPECT_EQ(FieldViolations(FromGrpcStatus(st))[0].field, "page_token");
+  }
+}
+
+// The table audit keeps is the one the shared rectification store reads and writes
+// (common/rectification_store.h): the same columns, in the same order.
+TEST_F(AuditServiceTest, TheRectificationsTableIsTheSharedOne) {
+  pqxx::connection c(Conn());
+  pqxx::work tx(c);
+  std::vector<std::string> columns;
+  for (const auto& r : tx.exec("SELECT column_name FROM information_schema.columns WHERE table_schema = 'audit' "
+                               "AND table_name = 'rectifications' ORDER BY ordinal_position")) {
+    columns.push_back(r[0].as<std::string>());
+  }
+  EXPECT_EQ(columns, rectification::ColumnNames());
 }
 
 TEST_F(AuditServiceTest, ARecurringFindingIsFlagged) {

@@ -136,14 +136,15 @@ absl::StatusOr<v1::Rectification> FakeStore::GetRectification(const std::string&
   return absl::NotFoundError("rectification not found");
 }
 
-absl::StatusOr<std::vector<v1::Rectification>> FakeStore::ListRectifications(const v1::ListRectificationsRequest& q,
-                                                                             const std::optional<std::string>&) {
+absl::StatusOr<std::vector<v1::Rectification>> FakeStore::ListRectifications(
+    const v1::ListRectificationsRequest& q, const std::optional<std::string>&,
+    std::optional<std::pair<int64_t, std::string>>, int limit) {
   std::vector<v1::Rectification> out;
   for (const auto& [fid, f] : findings) {
     for (const auto& x : f.rectifications) {
       if (!q.finding_id().empty() && x.rectification.finding_id() != q.finding_id()) continue;
       if (!q.owner_unit_id().empty() && x.rectification.owner_unit_id() != q.owner_unit_id()) continue;
-      out.push_back(x.rectification);
+      if (static_cast<int>(out.size()) < limit) out.push_back(x.rectification);
     }
   }
   return out;

@@ -51,7 +51,8 @@ class FakeStore final : public Store {
                                                         int limit) override;
   absl::StatusOr<v1::Rectification> GetRectification(const std::string& id) override;
   absl::StatusOr<std::vector<v1::Rectification>> ListRectifications(
-      const v1::ListRectificationsRequest& q, const std::optional<std::string>& visible_to) override;
+      const v1::ListRectificationsRequest& q, const std::optional<std::string>& visible_to,
+      std::optional<std::pair<int64_t, std::string>> after, int limit) override;
   absl::StatusOr<int> MarkOverdue(TimePoint now) override;
   absl::StatusOr<v1::AuditStats> Stats(const std::optional<std::string>&) override { return v1::AuditStats(); }
   absl::StatusOr<int64_t> StatsVersion() override { return 0; }

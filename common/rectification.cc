@@ -1,4 +1,4 @@
-#include "services/audit/rectification.h"
+#include "common/rectification.h"
 
 #include "common/crypto.h"
 #include "common/db/sql.h"
@@ -46,30 +46,32 @@ std::string_view ActionName(Action a) {
 
 Party PartyOf(Action a) { return a == Action::kProgress || a == Action::kSubmit ? Party::kOwner : Party::kReviewer; }
 
+absl::Status CheckParty(Action action, Party party) {
+  const Party who = PartyOf(action);
+  if (party == who) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      std::string(who == Party::kOwner ? "only the owner unit may " : "only the reviewing unit may ") +
+      std::string(ActionName(action)) + " it");
+}
+
 absl::StatusOr<v1::RectificationState> Next(v1::RectificationState state, Action action, Party party) {
-  auto illegal = [&] {
-    return absl::FailedPreconditionError("cannot " + std::string(ActionName(action)) + " a rectification in state " +
-                                         std::string(StateName(state)));
-  };
+  // Whose step it is comes first: a party that may not take it learns nothing of the state.
+  SM_RETURN_IF_ERROR(CheckParty(action, party));
   // The one state each action starts from, and where it leads.
   struct Edge {
     S from, to;
   };
-  Edge edge;
+  Edge edge{S::RECTIFICATION_STATE_UNSPECIFIED, S::RECTIFICATION_STATE_UNSPECIFIED};
   switch (action) {
     case Action::kProgress: edge = {S::RECTIFICATION_STATE_OPEN, S::RECTIFICATION_STATE_OPEN}; break;
     case Action::kSubmit: edge = {S::RECTIFICATION_STATE_OPEN, S::RECTIFICATION_STATE_SUBMITTED}; break;
     case Action::kApprove: edge = {S::RECTIFICATION_STATE_SUBMITTED, S::RECTIFICATION_STATE_SIGNED_OFF}; break;
     case Action::kReject: edge = {S::RECTIFICATION_STATE_SUBMITTED, S::RECTIFICATION_STATE_OPEN}; break;
     case Action::kReopen: edge = {S::RECTIFICATION_STATE_SIGNED_OFF, S::RECTIFICATION_STATE_OPEN}; break;
-    default: return illegal();
   }
-  if (state != edge.from) return illegal();
-  const Party who = PartyOf(action);
-  if (party != who) {
-    return absl::PermissionDeniedError(
-        std::string(who == Party::kOwner ? "only the owner unit may " : "only the audit unit may ") +
-        std::string(ActionName(action)) + " it");
+  if (edge.from == S::RECTIFICATION_STATE_UNSPECIFIED || state != edge.from) {
+    return absl::FailedPreconditionError("cannot " + std::string(ActionName(action)) + " a rectification in state " +
+                                         std::string(StateName(state)));
   }
   return edge.to;
 }
@@ -102,8 +104,12 @@ Step Open(const std::string& id, const std::string& item_id, const std::string& 
 }
 
 absl::StatusOr<Step> Decide(const v1::Rectification& cur, Party party, const Command& command, const Rules& rules) {
-  // Checked before the state table: the window says nothing to anyone the access table
-  // did not already let act.
+  SM_RETURN_IF_ERROR(CheckParty(command.action, party));
+  if (command.expected_version != 0 && command.expected_version != cur.version()) {
+    return absl::AbortedError("rectification changed: version is " + std::to_string(cur.version()));
+  }
+  // Reopening a signed-off rectification is in the state table; the window may still
+  // refuse it.
   if (command.action == Action::kReopen && cur.state() == S::RECTIFICATION_STATE_SIGNED_OFF &&
       cur.has_lookback_until() && rules.now > FromUnixSeconds(cur.lookback_until().seconds())) {
     return absl::FailedPreconditionError("the look-back window (回头看) of this rectification has closed");

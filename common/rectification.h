@@ -1,11 +1,14 @@
 // Pure rules of a rectification (整改 → 销号), no I/O: the state table, which party takes
 // which step, sign-off with its spot-check draw (抽查复核) and look-back window (回头看),
-// reopening within that window, and the overdue rule. Audit-service applies them to the
-// rectifications of its findings; nothing here knows engagements or findings (the item a
-// rectification belongs to is its `finding_id`, the reviewing unit is whoever the caller's
-// access table calls so), so inspection-service can take the same rules.
+// reopening within that window, and the overdue rule. Shared by every service that follows
+// its findings to rectification (audit-service, inspection-service): nothing here knows
+// engagements, inspections or findings (the item a rectification belongs to is its
+// `finding_id`; the reviewing unit — the audit or inspection (审核/督察) unit — is whoever
+// the service's access table calls so). The requests of the steps are read by
+// rectification_request.h, the rows stored by rectification_store.h.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,8 +17,8 @@
 
 #include "common/clock.h"
 #include "common/workdays.h"
-#include "supervision/v1/audit.pb.h"
 #include "supervision/v1/events.pb.h"
+#include "supervision/v1/rectification.pb.h"
 
 namespace sm::rectification {
 
@@ -28,18 +31,21 @@ inline constexpr Action kAllActions[] = {Action::kProgress, Action::kSubmit, Act
                                          Action::kReopen};
 std::string_view ActionName(Action a);  // "submit", ...
 
-// Who stands where to a rectification: the unit that reviews it (the audit unit that found
-// the problem), the unit that owns it, anyone else.
+// Who stands where to a rectification: the unit that reviews it (the audit or inspection
+// unit that found the problem), the unit that owns it, anyone else.
 enum class Party { kReviewer, kOwner, kOther };
 inline constexpr Party kAllParties[] = {Party::kReviewer, Party::kOwner, Party::kOther};
 
-// The state after `action` by `party`. FAILED_PRECONDITION naming the state when the step
-// is illegal in it; PERMISSION_DENIED when legal but not for this party.
+// The state after `action` by `party`. PERMISSION_DENIED when the step is not this
+// party's, whatever the state ("only the owner unit may …", "only the reviewing unit may
+// …"); then FAILED_PRECONDITION naming the state when the step is illegal in it.
 absl::StatusOr<v1::RectificationState> Next(v1::RectificationState state, Action action, Party party);
 
 // The party a step belongs to: progress and submission the owner's, review and reopening
 // the reviewer's.
 Party PartyOf(Action a);
+// OK when `action` is `party`'s step, else PERMISSION_DENIED as Next says.
+absl::Status CheckParty(Action action, Party party);
 
 // Whether a signed-off rectification is drawn for spot-check re-inspection: a stable draw
 // from its id, so that `percent` of items are chosen and a repeat of the same sign-off
@@ -72,16 +78,20 @@ struct Step {
 Step Open(const std::string& id, const std::string& item_id, const std::string& measure,
           const std::string& owner_unit_id, int working_days, const Rules& rules);
 
-// What a caller asks of an existing rectification.
+// What a caller asks of an existing rectification (rectification_request.h reads it from
+// the step's request).
 struct Command {
   Action action;
   std::string text;                        // progress note, summary, review or reopen reason
   std::vector<std::string> evidence_refs;  // progress only
+  int64_t expected_version = 0;            // 0: whatever the current version is
 };
 
-// The step `command` by `party` on `current`. Errors: FAILED_PRECONDITION when the
-// look-back window of a signed-off rectification closed (reopen), or naming the state when
-// the step is illegal in it; PERMISSION_DENIED when the step is not the party's.
+// The step `command` by `party` on `current`, refused in this order: PERMISSION_DENIED when
+// the step is not the party's; ABORTED ("rectification changed: version is N") when
+// expected_version is set and stale; FAILED_PRECONDITION when the look-back window of a
+// signed-off rectification closed (reopen), or naming the state when the step is illegal in
+// it. The service decides before this whether the caller may see the rectification at all.
 absl::StatusOr<Step> Decide(const v1::Rectification& current, Party party, const Command& command, const Rules& rules);
 
 // The overdue rule: an OPEN rectification whose deadline passed before `now` and that is
