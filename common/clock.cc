@@ -31,5 +31,6 @@ int64_t ToUnixSeconds(TimePoint t) {
 }
 
 TimePoint FromUnixSeconds(int64_t s) { return TimePoint(std::chrono::seconds(s)); }
+TimePoint FromUnixMicros(int64_t us) { return TimePoint(std::chrono::microseconds(us)); }
 
 }  // namespace sm

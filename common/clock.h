@@ -38,5 +38,8 @@ class FakeClock final : public Clock {
 int64_t ToUnixSeconds(TimePoint t);
 int64_t ToUnixMicros(TimePoint t);
 TimePoint FromUnixSeconds(int64_t s);
+TimePoint FromUnixMicros(int64_t us);
+// The clock's now as Unix microseconds.
+inline int64_t NowMicros(const Clock& c) { return ToUnixMicros(c.Now()); }
 
 }  // namespace sm

@@ -62,4 +62,13 @@ class DirectoryReader {
   Copy copy_;
 };
 
+// A directory look-up as a fact: nullopt when the directory has no such record; any other
+// failure stays an error (and refuses the step that needed it).
+template <typename T>
+absl::StatusOr<std::optional<T>> Known(absl::StatusOr<T> found) {
+  if (absl::IsNotFound(found.status())) return std::optional<T>();
+  if (!found.ok()) return found.status();
+  return std::optional<T>(*std::move(found));
+}
+
 }  // namespace sm

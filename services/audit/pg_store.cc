@@ -24,9 +24,6 @@ using db::Opt;
 using db::SetMicros;
 using db::Str;
 
-int64_t NowMicros(const Clock& c) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(c.Now().time_since_epoch()).count();
-}
 std::string At(int n) { return db::TimestampParam(n); }
 std::string Us(const std::string& col) { return db::MicrosOf(col); }
 std::vector<std::string> ParseArray(const pqxx::field& f) { return db::TextArray(f); }

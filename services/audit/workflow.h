@@ -160,14 +160,6 @@ struct StepFacts {
   // By the store, in the transaction: where the units the item names sit (NeededUnits).
   access::Ancestry ancestry;
 };
-// A directory look-up as a fact: nullopt when the directory has no such record; any other
-// failure stays an error (and refuses the step).
-template <typename T>
-absl::StatusOr<std::optional<T>> Known(absl::StatusOr<T> found) {
-  if (absl::IsNotFound(found.status())) return std::optional<T>();
-  if (!found.ok()) return found.status();
-  return std::optional<T>(*std::move(found));
-}
 
 // The units whose ancestors the rules need (the caller's relation "parent"): none when the
 // caller has no unit or no role of theirs gets anything from that relation on this step.

@@ -23,9 +23,6 @@ using db::Opt;
 using db::SetMicros;
 using db::Str;
 
-int64_t NowMicros(const Clock& c) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(c.Now().time_since_epoch()).count();
-}
 int64_t Micros(const google::protobuf::Timestamp& t) { return db::Micros(t); }
 OptStr TsParam(const google::protobuf::Timestamp& t) { return MicrosOrNull(t); }
 std::vector<std::string> ParseArray(const pqxx::field& f) { return db::TextArray(f); }

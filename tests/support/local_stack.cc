@@ -142,8 +142,10 @@ ShResult LocalStack::Smctl(const std::string& args, const std::string& user, boo
                            const std::string& env) const {
   return Sh(env + (env.empty() || env.back() == ' ' ? "" : " ") + "SMCTL_CONFIG_DIR=" + dir_ + "/" + user +
                 " SMCTL_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("directory")) +
-                " SMCTL_CLUE_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("clue")) + " SMCTL_AUDIT_ADDR=127.0.0.1:" +
-                std::to_string(grpc_port_.at("audit")) + " " SM_BINARY_DIR "/tools/smctl/smctl " + args,
+                " SMCTL_CLUE_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("clue")) +
+                " SMCTL_AUDIT_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("audit")) +
+                " SMCTL_INSPECTION_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("inspection")) +
+                " " SM_BINARY_DIR "/tools/smctl/smctl " + args,
             merge_stderr);
 }
 

@@ -33,7 +33,7 @@ std::string ReadTrimmed(const std::string& path);
 
 class LocalStack {
  public:
-  static constexpr const char* kServices[] = {"directory", "clue", "audit"};
+  static constexpr const char* kServices[] = {"directory", "clue", "audit", "inspection"};
 
   // Makes /tmp/sm-<name>-XXXXXX and picks free loopback ports for PostgreSQL, Redis and
   // every service's gRPC and admin port, below the kernel's ephemeral range (32768+) so

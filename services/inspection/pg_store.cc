@@ -1,0 +1,639 @@
+#include "services/inspection/pg_store.h"
+
+#include <algorithm>
+
+#include "common/db/sql.h"
+#include "common/event_payload.h"
+#include "common/rectification_store.h"
+#include "common/status.h"
+
+namespace sm::inspection {
+namespace {
+
+using db::Tx;
+using docs::OptStr;
+
+OptStr Num(int64_t n) { return std::to_string(n); }
+
+template <typename M>
+Stored<M> Of(typename docs::DocTable<M>::Stored s) {
+  return Stored<M>{std::move(s.doc), s.chain_len, s.chain_head};
+}
+template <typename M>
+typename docs::DocTable<M>::Stored To(const Stored<M>& s) {
+  return {s.doc, s.chain_len, s.chain_head};
+}
+
+const std::string kNowMicros = db::MicrosOf("now()");
+
+// The units at or below `unit`, as an SQL set over the directory's views ($n: the unit).
+std::string Below(const std::string& param) {
+  return "ARRAY(WITH RECURSIVE below AS (SELECT id FROM directory.v_units WHERE id = " + param +
+         "::uuid UNION SELECT u.id FROM directory.v_units u JOIN below b ON u.parent_id = b.id) SELECT id FROM below)";
+}
+
+// The inspections a unit may be shown (conducts, or targets it or a unit below it), as a
+// condition on an inspections row aliased `i`, `param` being the unit.
+std::string InspectionVisible(const std::string& param) {
+  return "(i.inspection_unit_id = " + param + "::uuid OR i.target_unit_ids && " + Below(param) + ")";
+}
+
+void AddPage(db::Where& w, const std::optional<paging::TimeId>& after, const std::string& alias) {
+  if (after) {
+    w.Add("(" + alias + "created_us, " + alias + "id) > (?::bigint, ?::uuid)",
+          {std::to_string(after->first), after->second});
+  }
+}
+
+}  // namespace
+
+PgStore::PgStore(db::Pool* pool, const Clock& clock)
+    : pool_(pool),
+      clock_(clock),
+      templates_("templates", "sm-inspection-template-v1", {{"code", "?"}, {"version", "?::integer"}},
+                 [](const v1::ChecklistTemplate& t) {
+                   return std::vector<OptStr>{t.code(), Num(t.version())};
+                 }),
+      inspections_("inspections", "sm-inspection-v1",
+                   {{"number", "?"},
+                    {"kind", "?"},
+                    {"state", "?"},
+                    {"inspection_unit_id", "?::uuid"},
+                    {"target_unit_ids", "?::uuid[]"},
+                    {"created_us", "?::bigint"}},
+                   [](const v1::Inspection& in) {
+                     return std::vector<OptStr>{in.number(),
+                                                v1::InspectionKind_Name(in.kind()),
+                                                v1::InspectionState_Name(in.state()),
+                                                in.inspection_unit_id(),
+                                                db::TextArrayLiteral(in.target_unit_ids()),
+                                                Num(db::Micros(in.created_at()))};
+                   }),
+      findings_("findings", "sm-inspection-finding-v1",
+                {{"inspection_id", "?::uuid"},
+                 {"subject_unit_id", "?::uuid"},
+                 {"category", "?"},
+                 {"created_us", "?::bigint"}},
+                [](const v1::InspectionFinding& f) {
+                  return std::vector<OptStr>{f.inspection_id(), f.subject_unit_id(),
+                                             v1::InspectionFindingCategory_Name(f.category()),
+                                             Num(db::Micros(f.created_at()))};
+                }),
+      measures_("measures", "sm-inspection-measure-v1",
+                {{"inspection_id", "?::uuid"},
+                 {"person_id", "?::uuid"},
+                 {"unit_id", "?::uuid"},
+                 {"kind", "?"},
+                 {"state", "?"},
+                 {"ends_us", "?::bigint"},
+                 {"created_us", "?::bigint"}},
+                [](const v1::Measure& m) {
+                  return std::vector<OptStr>{m.inspection_id(),
+                                             m.person_id(),
+                                             m.unit_id(),
+                                             v1::MeasureKind_Name(m.kind()),
+                                             v1::MeasureState_Name(m.state()),
+                                             m.has_ends_at() ? Num(db::Micros(m.ends_at())) : OptStr(),
+                                             Num(db::Micros(m.created_at()))};
+                }),
+      chain_(
+          chain::Anchor("inspection-service", "inspection_anchor", "inspection_chains", "inspection_events",
+                        "aggregate_id"),
+          pool, clock, &log_, "inspection, finding, measure or template",
+          [this](Tx& tx, const std::string& id) -> absl::StatusOr<std::optional<chain::Evidence>> {
+            auto rows = Evidence(tx, id);
+            if (rows.empty()) return std::optional<chain::Evidence>();
+            chain::Evidence e = std::move(rows.begin()->second);
+            SM_ASSIGN_OR_RETURN(auto history, log_.Read(tx, id));
+            e.events = std::move(history.events);
+            return std::optional<chain::Evidence>(std::move(e));
+          },
+          [this](Tx& tx) { return Evidence(tx, std::nullopt); }) {}
+
+// ---- documents and their digests ----
+
+std::string PgStore::FindingDigest(const StoredFinding& f) const {
+  chain::StateDigester d("sm-inspection-finding-state-v1");
+  d.Add(findings_.Digest(f.finding.doc));
+  d.Add(std::to_string(f.rectifications.size()));
+  for (const auto& x : f.rectifications) rectification::AddToDigest(d, x.rectification);
+  return d.Hex();
+}
+
+std::map<std::string, chain::Evidence> PgStore::Evidence(Tx& tx, const std::optional<std::string>& id) const {
+  std::map<std::string, chain::Evidence> out = templates_.table().Evidence(tx, id);
+  out.merge(inspections_.table().Evidence(tx, id));
+  out.merge(measures_.table().Evidence(tx, id));
+  // A finding's digest covers its rectifications, read as stored.
+  std::map<std::string, std::vector<pqxx::row>> rects;
+  pqxx::result rows = tx.exec_params("SELECT " + rectification::StateColumns() +
+                                         " FROM rectifications WHERE $1::uuid IS NULL OR finding_id = $1::uuid"
+                                         " ORDER BY finding_id, id",
+                                     id);
+  for (const auto& r : rows) rects[r[0].as<std::string>()].push_back(r);
+  for (auto& [fid, e] : findings_.table().Evidence(tx, id)) {
+    chain::StateDigester d("sm-inspection-finding-state-v1");
+    d.Add(*e.state_digest);
+    const auto& own = rects[fid];
+    d.Add(std::to_string(own.size()));
+    for (const pqxx::row& x : own) rectification::AddStoredToDigest(d, x);
+    e.state_digest = d.Hex();
+    out.emplace(fid, std::move(e));
+  }
+  return out;
+}
+
+std::optional<StoredFinding> PgStore::LoadFinding(Tx& tx, const std::string& id, bool lock) const {
+  auto f = findings_.Load(tx, id, lock);
+  if (!f) return std::nullopt;
+  StoredFinding out{Of<v1::InspectionFinding>(*std::move(f)), {}};
+  for (const auto& r : tx.exec_params(
+           "SELECT " + rectification::Columns() + " FROM rectifications WHERE finding_id = $1::uuid ORDER BY id", id)) {
+    v1::Rectification x = rectification::FromRow(r);
+    const int64_t created = db::Micros(x.created_at());
+    out.rectifications.push_back({std::move(x), created});
+  }
+  out.Count();
+  return out;
+}
+
+// ---- one walk ----
+
+absl::StatusOr<Current> PgStore::LoadFor(Tx& tx, const StepRequest& r) const {
+  Current c;
+  c.now_us = tx.exec1("SELECT " + kNowMicros)[0].as<int64_t>();
+  const std::string& target = TargetOf(r);
+  auto load_inspection = [&](const std::string& id, bool lock) -> absl::Status {
+    auto in = inspections_.Load(tx, id, lock);
+    if (!in) return absl::NotFoundError("inspection not found");
+    c.inspection = Of<v1::Inspection>(*std::move(in));
+    return absl::OkStatus();
+  };
+  switch (LoadsOf(r)) {
+    case Loads::kTemplate: {
+      // Publishers of one code wait for each other: the next version is the latest + 1.
+      tx.exec_params("SELECT pg_advisory_xact_lock(hashtext('inspection-template:' || $1))", target);
+      auto t = templates_.Select(tx, "code = $1", {target}, "ORDER BY version DESC LIMIT 1");
+      if (!t.empty()) c.latest_template = t[0].doc;
+      return c;
+    }
+    case Loads::kNewInspection: {
+      const auto& req = std::get<v1::CreateInspectionRequest>(r);
+      auto t = req.template_version() == 0
+                   ? templates_.Select(tx, "code = $1", {target}, "ORDER BY version DESC LIMIT 1")
+                   : templates_.Select(tx, "code = $1 AND version = $2::integer",
+                                       {target, std::to_string(req.template_version())});
+      if (!t.empty()) c.template_version = t[0].doc;
+      c.sequence = tx.exec1("SELECT nextval('inspection_number_seq')")[0].as<int64_t>();
+      return c;
+    }
+    case Loads::kInspection: {
+      SM_RETURN_IF_ERROR(load_inspection(target, true));
+      if (std::holds_alternative<v1::AddInspectionFindingRequest>(r)) {
+        // Counted once the inspection is locked: whoever held the lock before has committed.
+        c.finding_ordinal =
+            tx.exec_params1("SELECT count(*) + 1 FROM findings WHERE inspection_id = $1::uuid", target)[0]
+                .as<int64_t>();
+      }
+      return c;
+    }
+    case Loads::kMeasure: {
+      auto m = measures_.Load(tx, target, true);
+      if (!m) return absl::NotFoundError("measure not found");
+      c.measure = Of<v1::Measure>(*std::move(m));
+      SM_RETURN_IF_ERROR(load_inspection(c.measure->doc.inspection_id(), false));
+      return c;
+    }
+    case Loads::kFinding:
+    case Loads::kRectification: {
+      std::string finding_id = target;
+      if (LoadsOf(r) == Loads::kRectification) {
+        pqxx::result f = tx.exec_params("SELECT finding_id::text FROM rectifications WHERE id = $1::uuid", target);
+        if (f.empty()) return absl::NotFoundError("rectification not found");
+        finding_id = f[0][0].as<std::string>();
+      }
+      c.finding = LoadFinding(tx, finding_id, true);
+      if (!c.finding) return absl::NotFoundError("finding not found");
+      SM_RETURN_IF_ERROR(load_inspection(c.finding->finding.doc.inspection_id(), false));
+      return c;
+    }
+  }
+  return absl::InternalError("unknown step");
+}
+
+void PgStore::Write(Tx& tx, Change& c, const events::Actor& actor, int64_t at_us) const {
+  std::vector<chain::Event> made;
+  // Each event commits to its aggregate's document as the change leaves it.
+  auto chain_of = [&](const std::string& id) -> std::tuple<int64_t*, std::string*, std::string> {
+    if (c.template_doc && (c.template_doc->doc.id() == id)) {
+      return {&c.template_doc->chain_len, &c.template_doc->chain_head, templates_.Digest(c.template_doc->doc)};
+    }
+    if (c.inspection && c.inspection->doc.id() == id) {
+      return {&c.inspection->chain_len, &c.inspection->chain_head, inspections_.Digest(c.inspection->doc)};
+    }
+    if (c.finding && c.finding->finding.doc.id() == id) {
+      return {&c.finding->finding.chain_len, &c.finding->finding.chain_head, FindingDigest(*c.finding)};
+    }
+    if (c.measure && c.measure->doc.id() == id) {
+      return {&c.measure->chain_len, &c.measure->chain_head, measures_.Digest(c.measure->doc)};
+    }
+    throw std::logic_error("event for an aggregate the change does not hold: " + id);
+  };
+  std::set<std::string> moved;
+  for (const Event& ev : c.events) {
+    auto [len, head, digest] = chain_of(ev.aggregate_id);
+    const events::Payload payload = events::MustEncode(ev.event);
+    made.push_back(
+        events::EventLog::Next(ev.aggregate_id, *len, *head, actor, payload.type, payload.json, at_us, digest));
+    *len = made.back().seq;
+    *head = made.back().hash;
+    moved.insert(ev.aggregate_id);
+  }
+  auto write = [&](const auto& table, const auto& stored, Change::Row row) {
+    const auto s = To(stored);
+    if (row == Change::Row::kInsert) {
+      table.Insert(tx, s);
+    } else if (row == Change::Row::kUpdate) {
+      table.Update(tx, s);
+    } else if (moved.count(stored.doc.id())) {
+      table.UpdateChain(tx, s);
+    }
+  };
+  if (c.template_doc) write(templates_, *c.template_doc, Change::Row::kInsert);
+  if (c.inspection) write(inspections_, *c.inspection, c.inspection_row);
+  if (c.finding) write(findings_, c.finding->finding, c.finding_row);
+  if (c.measure) write(measures_, *c.measure, c.measure_row);
+  if (c.rectification_row != Change::Row::kNone) {
+    const StoredRectification* x = c.finding ? c.finding->Find(c.rectification_id) : nullptr;
+    if (!x) throw std::logic_error("rectification the change does not hold: " + c.rectification_id);
+    if (c.rectification_row == Change::Row::kInsert) {
+      rectification::Insert(tx, x->rectification);
+    } else {
+      rectification::Update(tx, x->rectification);
+    }
+  }
+  log_.Insert(tx, made);
+}
+
+template <typename Reply>
+absl::StatusOr<Reply> PgStore::Step(const StepRequest& request, const auth::Principal& caller, StepFacts facts,
+                                    const Rules& rules, const db::Idempotency::Key& key) {
+  const events::Actor actor{caller.EndUser(), caller.unit};
+  return idempotency_.Write<Reply>(
+      *pool_, key,
+      [&](Tx& tx, Reply& out) -> absl::Status {
+        SM_ASSIGN_OR_RETURN(Current current, LoadFor(tx, request));
+        // Where the inspection's target units sit, for the caller's relation to them.
+        if (current.inspection) {
+          for (const auto& t : current.inspection->doc.target_unit_ids()) {
+            SM_ASSIGN_OR_RETURN(auto unit, Known(directory_.Unit(t, &tx)));
+            if (unit) facts.ancestry[t] = unit->ancestors;
+          }
+        }
+        auto more = [&](const std::string& unit_id) -> absl::Status {
+          if (unit_id.empty() || facts.ancestry.count(unit_id)) return absl::OkStatus();
+          SM_ASSIGN_OR_RETURN(auto unit, Known(directory_.Unit(unit_id, &tx)));
+          if (unit) facts.ancestry[unit_id] = unit->ancestors;
+          return absl::OkStatus();
+        };
+        if (current.finding) SM_RETURN_IF_ERROR(more(current.finding->finding.doc.subject_unit_id()));
+        if (current.measure) SM_RETURN_IF_ERROR(more(current.measure->doc.unit_id()));
+        if (current.finding) {
+          for (const auto& x : current.finding->rectifications)
+            SM_RETURN_IF_ERROR(more(x.rectification.owner_unit_id()));
+        }
+        SM_ASSIGN_OR_RETURN(Change change, Decide(current, caller, request, facts, rules));
+        Write(tx, change, actor, NowMicros(clock_));
+        FillReply(change, &out);
+        return absl::OkStatus();
+      },
+      [this] { stats_version_.Changed(); });
+}
+
+template absl::StatusOr<v1::TemplateReply> PgStore::Step(const StepRequest&, const auth::Principal&, StepFacts,
+                                                         const Rules&, const db::Idempotency::Key&);
+template absl::StatusOr<v1::InspectionReply> PgStore::Step(const StepRequest&, const auth::Principal&, StepFacts,
+                                                           const Rules&, const db::Idempotency::Key&);
+template absl::StatusOr<v1::InspectionFindingReply> PgStore::Step(const StepRequest&, const auth::Principal&, StepFacts,
+                                                                  const Rules&, const db::Idempotency::Key&);
+template absl::StatusOr<v1::MeasureReply> PgStore::Step(const StepRequest&, const auth::Principal&, StepFacts,
+                                                        const Rules&, const db::Idempotency::Key&);
+template absl::StatusOr<v1::RectificationReply> PgStore::Step(const StepRequest&, const auth::Principal&, StepFacts,
+                                                              const Rules&, const db::Idempotency::Key&);
+
+// ---- reads ----
+
+namespace {
+
+// A read-only transaction giving `T`.
+template <typename T, typename Body>
+absl::StatusOr<T> Read(db::Pool& pool, Body body) {
+  T out;
+  absl::Status s = db::WithTransaction(
+      pool, [&](Tx& tx) { return body(tx, out); }, db::TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ChecklistTemplate> PgStore::GetTemplate(const std::string& code, int version) {
+  return Read<v1::ChecklistTemplate>(*pool_, [&](Tx& tx, v1::ChecklistTemplate& out) {
+    auto t = version == 0 ? templates_.Select(tx, "code = $1", {code}, "ORDER BY version DESC LIMIT 1")
+                          : templates_.Select(tx, "code = $1 AND version = $2::integer", {code, Num(version)});
+    if (t.empty()) return absl::NotFoundError("checklist template not found");
+    out = std::move(t[0].doc);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<v1::ChecklistTemplate>> PgStore::ListTemplates(const std::optional<std::string>& after_code,
+                                                                          int limit) {
+  return Read<std::vector<v1::ChecklistTemplate>>(*pool_, [&](Tx& tx, std::vector<v1::ChecklistTemplate>& out) {
+    auto rows = templates_.Select(tx,
+                                  "(code, version) IN (SELECT code, max(version) FROM templates GROUP BY code) AND "
+                                  "($1::text IS NULL OR code > $1)",
+                                  {after_code}, "ORDER BY code LIMIT " + std::to_string(limit));
+    for (auto& r : rows) {
+      r.doc.clear_aspects();
+      out.push_back(std::move(r.doc));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<v1::Inspection> PgStore::GetInspection(const std::string& id) {
+  return Read<v1::Inspection>(*pool_, [&](Tx& tx, v1::Inspection& out) {
+    auto in = inspections_.Load(tx, id, false);
+    if (!in) return absl::NotFoundError("inspection not found");
+    out = std::move(in->doc);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<v1::Inspection>> PgStore::ListInspections(const v1::ListInspectionsRequest& q,
+                                                                     const Visible& visible,
+                                                                     const std::optional<paging::TimeId>& after,
+                                                                     int limit) {
+  return Read<std::vector<v1::Inspection>>(*pool_, [&](Tx& tx, std::vector<v1::Inspection>& out) {
+    db::Where w;
+    if (visible) w.Add(InspectionVisible("?"), {*visible});
+    if (q.kind() != v1::INSPECTION_KIND_UNSPECIFIED) w.Add("i.kind = ?", {v1::InspectionKind_Name(q.kind())});
+    if (q.state() != v1::INSPECTION_STATE_UNSPECIFIED) w.Add("i.state = ?", {v1::InspectionState_Name(q.state())});
+    if (!q.target_unit_id().empty()) w.Add("? ::uuid = ANY (i.target_unit_ids)", {q.target_unit_id()});
+    AddPage(w, after, "i.");
+    // The documents' own table is aliased `i` through a sub-select.
+    auto rows = inspections_.Select(tx, "id IN (SELECT i.id FROM inspections i WHERE " + w.Sql() + ")", w.params(),
+                                    "ORDER BY created_us, id LIMIT " + std::to_string(limit));
+    for (auto& r : rows) out.push_back(std::move(r.doc));
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<PgStore::FindingRecord> PgStore::GetFinding(const std::string& id) {
+  return Read<FindingRecord>(*pool_, [&](Tx& tx, FindingRecord& out) {
+    auto f = LoadFinding(tx, id, false);
+    if (!f) return absl::NotFoundError("finding not found");
+    auto in = inspections_.Load(tx, f->finding.doc.inspection_id(), false);
+    if (!in) return absl::InternalError("finding without its inspection");
+    out = {std::move(f->finding.doc), std::move(in->doc)};
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<PgStore::FindingRecord>> PgStore::ListFindings(const v1::ListInspectionFindingsRequest& q,
+                                                                          const Visible& visible,
+                                                                          const std::optional<paging::TimeId>& after,
+                                                                          int limit) {
+  return Read<std::vector<FindingRecord>>(*pool_, [&](Tx& tx, std::vector<FindingRecord>& out) {
+    db::Where w;
+    if (visible) {
+      w.Add("(f.subject_unit_id = ANY (" + Below("?") +
+                ") OR EXISTS (SELECT 1 FROM inspections i WHERE i.id = f.inspection_id AND i.inspection_unit_id = "
+                "?::uuid))",
+            {*visible, *visible});
+    }
+    if (!q.inspection_id().empty()) w.Add("f.inspection_id = ?::uuid", {q.inspection_id()});
+    if (!q.subject_unit_id().empty()) w.Add("f.subject_unit_id = ?::uuid", {q.subject_unit_id()});
+    if (q.category() != v1::INSPECTION_FINDING_CATEGORY_UNSPECIFIED) {
+      w.Add("f.category = ?", {v1::InspectionFindingCategory_Name(q.category())});
+    }
+    AddPage(w, after, "f.");
+    auto rows = findings_.Select(tx, "id IN (SELECT f.id FROM findings f WHERE " + w.Sql() + ")", w.params(),
+                                 "ORDER BY created_us, id LIMIT " + std::to_string(limit));
+    std::map<std::string, v1::Inspection> inspections;
+    for (auto& r : rows) {
+      auto it = inspections.find(r.doc.inspection_id());
+      if (it == inspections.end()) {
+        auto in = inspections_.Load(tx, r.doc.inspection_id(), false);
+        if (!in) return absl::InternalError("finding without its inspection");
+        it = inspections.emplace(r.doc.inspection_id(), std::move(in->doc)).first;
+      }
+      // The counts of its rectifications, as a Get gives them.
+      pqxx::row n = tx.exec_params1(
+          "SELECT count(*) FILTER (WHERE state <> 'RECTIFICATION_STATE_SIGNED_OFF'), "
+          "count(*) FILTER (WHERE state = 'RECTIFICATION_STATE_SIGNED_OFF') FROM rectifications WHERE finding_id = "
+          "$1::uuid",
+          r.doc.id());
+      r.doc.set_rectifications_open(n[0].as<int>());
+      r.doc.set_rectifications_signed_off(n[1].as<int>());
+      out.push_back({std::move(r.doc), it->second});
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<PgStore::MeasureRecord> PgStore::GetMeasure(const std::string& id) {
+  return Read<MeasureRecord>(*pool_, [&](Tx& tx, MeasureRecord& out) {
+    auto m = measures_.Load(tx, id, false);
+    if (!m) return absl::NotFoundError("measure not found");
+    auto in = inspections_.Load(tx, m->doc.inspection_id(), false);
+    if (!in) return absl::InternalError("measure without its inspection");
+    out = {std::move(m->doc), std::move(in->doc)};
+    out.measure.set_overdue(IsOverdue(out.measure, clock_.Now()));
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<PgStore::MeasureRecord>> PgStore::ListMeasures(const v1::ListMeasuresRequest& q,
+                                                                          const Visible& visible,
+                                                                          const std::optional<paging::TimeId>& after,
+                                                                          int limit) {
+  const int64_t now_us = NowMicros(clock_);
+  return Read<std::vector<MeasureRecord>>(*pool_, [&](Tx& tx, std::vector<MeasureRecord>& out) {
+    db::Where w;
+    if (visible) {
+      w.Add("(m.unit_id = ANY (" + Below("?") +
+                ") OR EXISTS (SELECT 1 FROM inspections i WHERE i.id = m.inspection_id AND i.inspection_unit_id = "
+                "?::uuid))",
+            {*visible, *visible});
+    }
+    if (!q.inspection_id().empty()) w.Add("m.inspection_id = ?::uuid", {q.inspection_id()});
+    if (!q.person_id().empty()) w.Add("m.person_id = ?::uuid", {q.person_id()});
+    if (!q.unit_id().empty()) w.Add("m.unit_id = ?::uuid", {q.unit_id()});
+    if (q.state() != v1::MEASURE_STATE_UNSPECIFIED) w.Add("m.state = ?", {v1::MeasureState_Name(q.state())});
+    if (q.overdue_only()) {
+      w.Add("m.state = 'MEASURE_STATE_IN_FORCE' AND m.ends_us < ?::bigint", {std::to_string(now_us)});
+    }
+    AddPage(w, after, "m.");
+    auto rows = measures_.Select(tx, "id IN (SELECT m.id FROM measures m WHERE " + w.Sql() + ")", w.params(),
+                                 "ORDER BY created_us, id LIMIT " + std::to_string(limit));
+    std::map<std::string, v1::Inspection> inspections;
+    for (auto& r : rows) {
+      auto it = inspections.find(r.doc.inspection_id());
+      if (it == inspections.end()) {
+        auto in = inspections_.Load(tx, r.doc.inspection_id(), false);
+        if (!in) return absl::InternalError("measure without its inspection");
+        it = inspections.emplace(r.doc.inspection_id(), std::move(in->doc)).first;
+      }
+      r.doc.set_overdue(IsOverdue(r.doc, FromUnixMicros(now_us)));
+      out.push_back({std::move(r.doc), it->second});
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<PgStore::RectificationRecord> PgStore::GetRectification(const std::string& id) {
+  SM_ASSIGN_OR_RETURN(v1::Rectification x, Read<v1::Rectification>(*pool_, [&](Tx& tx, v1::Rectification& out) {
+                        auto got = rectification::Get(tx, id);
+                        if (!got) return absl::NotFoundError("rectification not found");
+                        out = std::move(*got);
+                        return absl::OkStatus();
+                      }));
+  SM_ASSIGN_OR_RETURN(FindingRecord f, GetFinding(x.finding_id()));
+  return RectificationRecord{std::move(x), std::move(f)};
+}
+
+absl::StatusOr<std::vector<PgStore::RectificationRecord>> PgStore::ListRectifications(
+    const v1::ListRectificationsRequest& q, const Visible& visible, const std::optional<paging::TimeId>& after,
+    int limit) {
+  std::vector<v1::Rectification> rows;
+  SM_RETURN_IF_ERROR(db::WithTransaction(
+      *pool_,
+      [&](Tx& tx) {
+        rectification::ListQuery query;
+        if (visible) {
+          query.visible = rectification::ListQuery::VisibleTo{
+              *visible,
+              "EXISTS (SELECT 1 FROM findings f JOIN inspections i ON i.id = f.inspection_id WHERE f.id = "
+              "x.finding_id AND (i.inspection_unit_id = ?::uuid OR f.subject_unit_id = ANY (" +
+                  Below("?") + ")))"};
+        }
+        query.after = after;
+        query.limit = limit;
+        rows = rectification::List(tx, q, query);
+        return absl::OkStatus();
+      },
+      db::TxOptions{.read_only = true}));
+  std::vector<RectificationRecord> out;
+  std::map<std::string, FindingRecord> findings;
+  for (auto& x : rows) {
+    auto it = findings.find(x.finding_id());
+    if (it == findings.end()) {
+      SM_ASSIGN_OR_RETURN(FindingRecord f, GetFinding(x.finding_id()));
+      it = findings.emplace(x.finding_id(), std::move(f)).first;
+    }
+    out.push_back({std::move(x), it->second});
+  }
+  return out;
+}
+
+absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {
+  int marked = 0;
+  SM_RETURN_IF_ERROR(db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    if (!tx.exec1("SELECT pg_try_advisory_xact_lock(hashtext('inspection-overdue-scan'))")[0].as<bool>()) {
+      return absl::OkStatus();
+    }
+    const events::Actor actor{"inspection-service", ""};
+    for (const std::string& id : rectification::DueFindings(tx, now)) {
+      std::optional<StoredFinding> f = LoadFinding(tx, id, true);
+      if (!f) continue;
+      std::vector<std::string> ids;
+      for (const auto& x : f->rectifications) ids.push_back(x.rectification.id());
+      for (const std::string& rid : ids) {
+        std::optional<Change> c = EscalateOverdue(*f, rid, now);
+        if (!c) continue;
+        Write(tx, *c, actor, ToUnixMicros(now));
+        f = *c->finding;
+        ++marked;
+      }
+    }
+    return absl::OkStatus();
+  }));
+  if (marked > 0) stats_version_.Changed();
+  return marked;
+}
+
+// ---- statistics ----
+
+absl::StatusOr<v1::InspectionStats> PgStore::Stats(const std::optional<std::string>& unit_id) {
+  const int64_t now_us = NowMicros(clock_);
+  return Read<v1::InspectionStats>(*pool_, [&](Tx& tx, v1::InspectionStats& out) {
+    // The inspections in scope, and their findings.
+    const std::string scope =
+        "WITH scope AS (SELECT id, body, kind, state FROM inspections i WHERE $1::uuid IS NULL OR i.target_unit_ids "
+        "&& " +
+        Below("$1") + "), fscope AS (SELECT f.* FROM findings f JOIN scope s ON s.id = f.inspection_id) ";
+    auto counts = [&](const std::string& select, auto* field) {
+      for (const auto& r : tx.exec_params(scope + select, unit_id)) {
+        auto* c = field->Add();
+        c->set_key(r[0].is_null() ? "" : r[0].as<std::string>());
+        c->set_count(r[1].as<int64_t>());
+      }
+    };
+    out.set_inspections(tx.exec_params1(scope + "SELECT count(*) FROM scope", unit_id)[0].as<int64_t>());
+    counts("SELECT kind, count(*) FROM scope GROUP BY 1 ORDER BY 2 DESC, 1", out.mutable_by_kind());
+    counts("SELECT state, count(*) FROM scope GROUP BY 1 ORDER BY 2 DESC, 1", out.mutable_by_state());
+    out.set_findings(tx.exec_params1(scope + "SELECT count(*) FROM fscope", unit_id)[0].as<int64_t>());
+    counts("SELECT category, count(*) FROM fscope GROUP BY 1 ORDER BY 2 DESC, 1", out.mutable_findings_by_category());
+    counts("SELECT subject_unit_id::text, count(*) FROM fscope GROUP BY 1 ORDER BY 2 DESC, 1",
+           out.mutable_findings_by_unit());
+    counts(
+        "SELECT to_char(to_timestamp(created_us / 1e6) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM'), count(*) "
+        "FROM fscope GROUP BY 1 ORDER BY 1",
+        out.mutable_findings_by_month());
+    // Conformity, per template and per aspect, from the checklists in scope.
+    std::map<std::string, v1::ConformityRate> by_template, by_aspect;
+    for (const auto& r : tx.exec_params(scope + "SELECT body FROM scope", unit_id)) {
+      v1::Inspection in;
+      if (!in.ParseFromString(pqxx::binarystring(r[0]).str())) return absl::InternalError("unreadable inspection");
+      for (const auto& e : in.checklist()) {
+        for (auto* rate : {&by_template[in.template_code()], &by_aspect[in.template_code() + "/" + e.aspect_code()]}) {
+          if (e.mark() == v1::ITEM_MARK_CONFORMING) rate->set_conforming(rate->conforming() + 1);
+          if (e.mark() == v1::ITEM_MARK_NON_CONFORMING) rate->set_non_conforming(rate->non_conforming() + 1);
+          if (e.mark() == v1::ITEM_MARK_NOT_APPLICABLE) rate->set_not_applicable(rate->not_applicable() + 1);
+        }
+        by_aspect[in.template_code() + "/" + e.aspect_code()].set_label(e.aspect_title());
+      }
+    }
+    for (auto* m : {&by_template, &by_aspect}) {
+      for (auto& [key, rate] : *m) {
+        rate.set_key(key);
+        if (rate.label().empty()) rate.set_label(key);
+        const int64_t judged = rate.conforming() + rate.non_conforming();
+        rate.set_rate(judged == 0 ? 0.0 : static_cast<double>(rate.conforming()) / judged);
+        *(m == &by_template ? out.add_by_template() : out.add_by_aspect()) = rate;
+      }
+    }
+    // Measures on the inspections in scope.
+    pqxx::row m =
+        tx.exec_params1(scope +
+                            "SELECT count(*) FILTER (WHERE m.state = 'MEASURE_STATE_IN_FORCE'), "
+                            "count(*) FILTER (WHERE m.state = 'MEASURE_STATE_IN_FORCE' AND m.ends_us < $2::bigint) "
+                            "FROM measures m JOIN scope s ON s.id = m.inspection_id",
+                        unit_id, now_us);
+    out.set_measures_in_force(m[0].as<int64_t>());
+    out.set_measures_overdue(m[1].as<int64_t>());
+    for (const auto& r : tx.exec_params(scope + "SELECT m.kind, count(*) FROM measures m JOIN scope s ON s.id = "
+                                                "m.inspection_id GROUP BY 1 ORDER BY 2 DESC, 1",
+                                        unit_id)) {
+      auto* c = out.add_measures_by_kind();
+      c->set_key(r[0].as<std::string>());
+      c->set_count(r[1].as<int64_t>());
+    }
+    *out.mutable_rectification() = rectification::Stats(tx, scope, "SELECT id FROM fscope", {unit_id});
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace sm::inspection

@@ -1,0 +1,507 @@
+// inspection-service in process against the throwaway PostgreSQL and Redis, over gRPC with
+// real tokens: a political inspection from a published template run to its report (marks,
+// findings on non-conforming entries, rectification to sign-off), measures (on the spot,
+// approved by the chief inspector, lifted, overdue, withheld items returned), every refused
+// transition, what each party sees, bad input naming its field with nothing half-written,
+// request-id replay, and the hash chains verified intact.
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+
+#include "common/auth.h"
+#include "common/db/migrate.h"
+#include "common/status.h"
+#include "common/uuid.h"
+#include "common/workdays.h"
+#include "services/inspection/pg_store.h"
+#include "services/inspection/service.h"
+#include "tests/integration/demo_directory.h"
+#include "tests/support/pg_redis.h"
+
+const std::vector<sm::db::Migration>& inspection_lib_migrations();
+
+namespace sm::inspection {
+namespace {
+
+using ::sm::testing::Count;
+using ::sm::testing::PersonIn;
+using ::sm::testing::PgRedis;
+using ::sm::testing::UnitId;
+
+struct Who {
+  std::string user;
+  std::string unit;
+  std::string role;
+};
+std::string Token(const Who& w) {
+  auth::Principal p;
+  p.user = w.user;
+  p.unit = w.unit;
+  p.roles = {w.role};
+  p.clearance = 1;
+  return *auth::Mint(auth::DevelopmentMint(p));
+}
+
+TimePoint Start() {
+  return FromUnixSeconds(workdays::DaysFromCivil(*workdays::ParseDate("2026-03-02")) * 86400 + 2 * 3600);
+}
+
+std::string FieldOf(const grpc::Status& s) {
+  auto v = FieldViolations(FromGrpcStatus(s));
+  return v.empty() ? "" : v[0].field;
+}
+
+class InspectionServiceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    PgRedis& env = PgRedis::Get();
+    env.ResetSchemas();
+    dir_pool_ = new db::Pool(env.Pool("sm_directory", "directory", 2));
+    ::sm::testing::SeedDemoDirectory(*dir_pool_);
+    clock_ = new FakeClock(Start());
+    auth::Config ac;
+    ac.keys = auth::DevelopmentKeys();
+    verifier_ = new auth::Verifier(*auth::Verifier::Create(ac));
+    calendar_ = new workdays::Calendar(*workdays::Calendar::LoadDir(std::string(SM_SOURCE_DIR) + "/deploy/calendar"));
+    redis_ = new redis::Client(env.Redis());
+    pool_ = new db::Pool(env.Pool("sm_inspection", "inspection", 6));
+    ASSERT_TRUE(db::ApplyMigrations(*pool_, "inspection", inspection_lib_migrations()).ok());
+    store_ = new PgStore(pool_, *clock_);
+    service_ = new InspectionServiceImpl(store_, verifier_, calendar_, rectification::Policy{30, 100, 90}, *clock_,
+                                         redis_, nullptr);
+    server::Config sc;
+    server_ = std::move(*server::Server::Start(sc, {service_})).release();
+    channel_ = new std::shared_ptr<grpc::Channel>(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+  }
+  static void TearDownTestSuite() {
+    server_->Shutdown(std::chrono::milliseconds(100));
+    delete server_;
+    delete service_;
+    delete store_;
+    delete pool_;
+    delete dir_pool_;
+    delete redis_;
+    delete calendar_;
+    delete verifier_;
+    delete clock_;
+    delete channel_;
+  }
+  void SetUp() override {
+    stub_ = v1::InspectionService::NewStub(*channel_);
+    clock_->Set(Start());
+    corps_ = UnitId("inspection-corps");
+    fucheng_ = UnitId("fucheng-branch");
+    gaoxin_ = UnitId("gaoxin-branch");
+    station_ = UnitId("fucheng-branch-chengjiao-station");
+    inspector_ = Who{PersonIn("inspection-corps"), corps_, "inspector"};
+    chief_ = Who{PersonIn("inspection-corps", true), corps_, "chief_inspector"};
+    other_inspector_ = Who{"someone-else", corps_, "inspector"};
+    fucheng_staff_ = Who{"f", fucheng_, "staff"};
+    station_staff_ = Who{"s", station_, "staff"};
+    gaoxin_staff_ = Who{"g", gaoxin_, "staff"};
+    bureau_staff_ = Who{"b", UnitId("bureau"), "staff"};
+    stranger_ = Who{"x", UnitId("audit-office"), "staff"};
+    auditor_ = Who{"a", UnitId("audit-office"), "auditor"};
+    oversight_ = Who{"o", UnitId("discipline-group"), "oversight"};
+  }
+
+  template <typename Req, typename Resp, typename Fn>
+  grpc::Status Call(const Who& w, Fn fn, const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + Token(w));
+    return (stub_.get()->*fn)(&ctx, req, resp);
+  }
+
+  v1::PublishTemplateRequest Template(const std::string& code, int aspects, int items_each) {
+    v1::PublishTemplateRequest t;
+    t.set_request_id(NewUuid());
+    t.set_code(code);
+    t.set_name("政治督察清单");
+    for (int a = 1; a <= aspects; ++a) {
+      auto* asp = t.add_aspects();
+      asp->set_code("A" + std::to_string(a));
+      asp->set_title("方面" + std::to_string(a));
+      for (int i = 1; i <= items_each; ++i) {
+        auto* it = asp->add_items();
+        it->set_code("A" + std::to_string(a) + "-" + std::to_string(i));
+        it->set_text("重点任务" + std::to_string(i));
+      }
+    }
+    return t;
+  }
+
+  // A published template and an inspection of the two branches started from it (IN_PROGRESS).
+  v1::Inspection Started(const std::string& code) {
+    v1::TemplateReply tr;
+    EXPECT_TRUE(Call(inspector_, &v1::InspectionService::Stub::PublishTemplate, Template(code, 2, 2), &tr).ok());
+    v1::CreateInspectionRequest c;
+    c.set_request_id(NewUuid());
+    c.set_kind(v1::INSPECTION_KIND_POLITICAL);
+    c.set_title("2026年政治督察");
+    c.set_inspection_unit_id(corps_);
+    c.add_target_unit_ids(fucheng_);
+    c.add_target_unit_ids(gaoxin_);
+    c.set_period_from("2026-01-01");
+    c.set_period_to("2026-03-31");
+    c.add_inspector_ids(inspector_.user);
+    c.set_template_code(code);
+    v1::InspectionReply r;
+    grpc::Status s = Call(inspector_, &v1::InspectionService::Stub::CreateInspection, c, &r);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    v1::AdvanceInspectionRequest a;
+    a.set_request_id(NewUuid());
+    a.set_inspection_id(r.inspection().id());
+    a.set_expected_version(r.inspection().version());
+    a.set_to(v1::INSPECTION_STATE_IN_PROGRESS);
+    s = Call(inspector_, &v1::InspectionService::Stub::AdvanceInspection, a, &r);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return r.inspection();
+  }
+
+  grpc::Status Mark(const Who& w, const std::string& inspection, const std::string& item, const std::string& unit,
+                    v1::ItemMark mark, v1::InspectionReply* r) {
+    v1::MarkItemRequest m;
+    m.set_request_id(NewUuid());
+    m.set_inspection_id(inspection);
+    m.set_item_code(item);
+    m.set_target_unit_id(unit);
+    m.set_mark(mark);
+    m.set_note(mark == v1::ITEM_MARK_NON_CONFORMING ? "督察组工作底稿：台账缺失" : "");
+    return Call(w, &v1::InspectionService::Stub::MarkItem, m, r);
+  }
+
+  static inline db::Pool *dir_pool_, *pool_;
+  static inline FakeClock* clock_;
+  static inline auth::Verifier* verifier_;
+  static inline workdays::Calendar* calendar_;
+  static inline redis::Client* redis_;
+  static inline PgStore* store_;
+  static inline InspectionServiceImpl* service_;
+  static inline server::Server* server_;
+  static inline std::shared_ptr<grpc::Channel>* channel_;
+  std::unique_ptr<v1::InspectionService::Stub> stub_;
+  std::string corps_, fucheng_, gaoxin_, station_;
+  Who inspector_, chief_, other_inspector_, fucheng_staff_, station_staff_, gaoxin_staff_, bureau_staff_, stranger_,
+      auditor_, oversight_;
+};
+
+TEST_F(InspectionServiceTest, TemplatesAreVersionedAndARunningInspectionKeepsItsVersion) {
+  v1::TemplateReply t1, t2;
+  ASSERT_TRUE(
+      Call(inspector_, &v1::InspectionService::Stub::PublishTemplate, Template("tpl-versions", 6, 3), &t1).ok());
+  EXPECT_EQ(t1.template_().version(), 1);
+  EXPECT_EQ(t1.template_().items(), 18);
+  v1::Inspection in = Started("tpl-versions-run");
+  ASSERT_TRUE(
+      Call(inspector_, &v1::InspectionService::Stub::PublishTemplate, Template("tpl-versions-run", 1, 1), &t2).ok());
+  EXPECT_EQ(t2.template_().version(), 2);
+  v1::Inspection got;
+  v1::GetInspectionRequest g;
+  g.set_inspection_id(in.id());
+  ASSERT_TRUE(Call(inspector_, &v1::InspectionService::Stub::GetInspection, g, &got).ok());
+  EXPECT_EQ(got.template_version(), 1);
+  EXPECT_EQ(got.checklist_size(), 2 * 2 * 2);  // items × targets of version 1
+  v1::GetTemplateRequest gt;
+  gt.set_code("tpl-versions-run");
+  v1::ChecklistTemplate latest;
+  ASSERT_TRUE(Call(fucheng_staff_, &v1::InspectionService::Stub::GetTemplate, gt, &latest).ok());
+  EXPECT_EQ(latest.version(), 2);
+  // Bad templates name the field; a staff member cannot publish.
+  auto bad = Template("tpl-bad", 1, 2);
+  bad.mutable_aspects(0)->mutable_items(1)->set_code("A1-1");
+  v1::TemplateReply r;
+  EXPECT_EQ(FieldOf(Call(inspector_, &v1::InspectionService::Stub::PublishTemplate, bad, &r)),
+            "aspects[0].items[1].code");
+  bad = Template("Bad Code", 1, 1);
+  EXPECT_EQ(FieldOf(Call(inspector_, &v1::InspectionService::Stub::PublishTemplate, bad, &r)), "code");
+  EXPECT_EQ(
+      Call(fucheng_staff_, &v1::InspectionService::Stub::PublishTemplate, Template("tpl-staff", 1, 1), &r).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Count("SELECT count(*) FROM inspection.templates WHERE code IN ('tpl-bad', 'Bad Code', 'tpl-staff')"), 0);
+}
+
+TEST_F(InspectionServiceTest, ChecklistFindingsRectificationAndReportEndToEnd) {
+  v1::Inspection in = Started("tpl-flow");
+  v1::InspectionReply r;
+  // Every entry marked; two non-conforming, each with a finding before the report.
+  for (const auto& unit : {fucheng_, gaoxin_}) {
+    for (const auto* item : {"A1-1", "A1-2", "A2-1", "A2-2"}) {
+      const bool bad =
+          (unit == fucheng_ && std::string(item) == "A1-1") || (unit == gaoxin_ && std::string(item) == "A2-2");
+      ASSERT_TRUE(
+          Mark(inspector_, in.id(), item, unit, bad ? v1::ITEM_MARK_NON_CONFORMING : v1::ITEM_MARK_CONFORMING, &r)
+              .ok());
+    }
+  }
+  EXPECT_EQ(r.inspection().summary().marked(), 8);
+  EXPECT_EQ(r.inspection().summary().non_conforming_without_finding(), 2);
+  v1::AdvanceInspectionRequest report;
+  report.set_request_id(NewUuid());
+  report.set_inspection_id(in.id());
+  report.set_to(v1::INSPECTION_STATE_REPORTED);
+  report.set_report("督察报告");
+  report.set_expected_version(r.inspection().version());
+  grpc::Status s = Call(inspector_, &v1::InspectionService::Stub::AdvanceInspection, report, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("2 non-conforming entries have no finding"), std::string::npos);
+
+  std::vector<v1::InspectionFinding> findings;
+  for (const auto& [unit, item] : {std::pair{fucheng_, "A1-1"}, std::pair{gaoxin_, "A2-2"}}) {
+    v1::AddInspectionFindingRequest f;
+    f.set_request_id(NewUuid());
+    f.set_inspection_id(in.id());
+    f.set_item_code(item);
+    f.set_subject_unit_id(unit);
+    f.set_title("第一议题制度落实不到位");
+    f.set_category(v1::INSPECTION_FINDING_CATEGORY_POLITICAL);
+    f.set_severity(v1::SEVERITY_MEDIUM);
+    v1::InspectionFindingReply fr;
+    s = Call(inspector_, &v1::InspectionService::Stub::AddFinding, f, &fr);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    findings.push_back(fr.finding());
+  }
+  EXPECT_EQ(findings[0].number(), in.number() + "-01");
+  EXPECT_EQ(findings[1].number(), in.number() + "-02");
+  report.set_request_id(NewUuid());
+  report.set_expected_version(0);
+  {
+    v1::GetInspectionRequest g;
+    g.set_inspection_id(in.id());
+    v1::Inspection now;
+    ASSERT_TRUE(Call(inspector_, &v1::InspectionService::Stub::GetInspection, g, &now).ok());
+    report.set_expected_version(now.version());
+  }
+  s = Call(inspector_, &v1::InspectionService::Stub::AdvanceInspection, report, &r);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(r.inspection().state(), v1::INSPECTION_STATE_REPORTED);
+  // Once reported, the checklist is closed.
+  EXPECT_EQ(Mark(inspector_, in.id(), "A1-2", fucheng_, v1::ITEM_MARK_NON_CONFORMING, &r).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  // Rectification: set by the inspecting unit, owned by the branch, signed off by the corps.
+  v1::AddRectificationRequest add;
+  add.set_request_id(NewUuid());
+  add.set_finding_id(findings[0].id());
+  add.set_measure("建立第一议题学习台账");
+  v1::RectificationReply xr;
+  EXPECT_EQ(Call(fucheng_staff_, &v1::InspectionService::Stub::AddRectification, add, &xr).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  s = Call(inspector_, &v1::InspectionService::Stub::AddRectification, add, &xr);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string rect = xr.rectification().id();
+  EXPECT_EQ(xr.rectification().owner_unit_id(), fucheng_);
+  v1::SubmitRectificationRequest sub;
+  sub.set_request_id(NewUuid());
+  sub.set_rectification_id(rect);
+  sub.set_summary("已建立台账");
+  sub.set_expected_version(xr.rectification().version());
+  EXPECT_EQ(Call(inspector_, &v1::InspectionService::Stub::SubmitRectification, sub, &xr).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Call(gaoxin_staff_, &v1::InspectionService::Stub::SubmitRectification, sub, &xr).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(Call(fucheng_staff_, &v1::InspectionService::Stub::SubmitRectification, sub, &xr).ok());
+  v1::ReviewRectificationRequest rev;
+  rev.set_request_id(NewUuid());
+  rev.set_rectification_id(rect);
+  rev.set_approve(true);
+  rev.set_expected_version(xr.rectification().version());
+  ASSERT_TRUE(Call(inspector_, &v1::InspectionService::Stub::ReviewRectification, rev, &xr).ok());
+  EXPECT_EQ(xr.rectification().state(), v1::RECTIFICATION_STATE_SIGNED_OFF);
+  EXPECT_TRUE(xr.rectification().spot_check());  // policy: 100 %
+
+  // What each party sees.
+  v1::GetInspectionRequest g;
+  g.set_inspection_id(in.id());
+  v1::Inspection seen;
+  ASSERT_TRUE(Call(inspector_, &v1::InspectionService::Stub::GetInspection, g, &seen).ok());
+  bool notes = false;
+  for (const auto& e : seen.checklist()) notes = notes || !e.note().empty();
+  EXPECT_TRUE(notes);
+  for (const Who* w : {&fucheng_staff_, &bureau_staff_}) {
+    ASSERT_TRUE(Call(*w, &v1::InspectionService::Stub::GetInspection, g, &seen).ok()) << w->user;
+    for (const auto& e : seen.checklist()) EXPECT_TRUE(e.note().empty()) << "working notes shown to " << w->user;
+  }
+  for (const Who* w : {&station_staff_, &stranger_}) {
+    EXPECT_EQ(Call(*w, &v1::InspectionService::Stub::GetInspection, g, &seen).error_code(), grpc::StatusCode::NOT_FOUND)
+        << w->user;
+  }
+  v1::ListInspectionFindingsRequest lf;
+  lf.set_inspection_id(in.id());
+  v1::ListInspectionFindingsResponse fl;
+  EXPECT_EQ(Call(auditor_, &v1::InspectionService::Stub::GetInspection, g, &seen).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED)
+      << "no role of an auditor reads inspections";
+  s = Call(fucheng_staff_, &v1::InspectionService::Stub::ListFindings, lf, &fl);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(fl.findings_size(), 1);  // its own only
+  EXPECT_EQ(fl.findings(0).subject_unit_id(), fucheng_);
+  EXPECT_EQ(fl.findings(0).rectifications_signed_off(), 1);
+  ASSERT_TRUE(Call(oversight_, &v1::InspectionService::Stub::ListFindings, lf, &fl).ok());
+  EXPECT_EQ(fl.findings_size(), 2);
+  ASSERT_TRUE(Call(stranger_, &v1::InspectionService::Stub::ListFindings, lf, &fl).ok());
+  EXPECT_EQ(fl.findings_size(), 0);
+  v1::GetInspectionFindingRequest gf;
+  gf.set_finding_id(findings[1].id());
+  v1::InspectionFinding f;
+  EXPECT_EQ(Call(fucheng_staff_, &v1::InspectionService::Stub::GetFinding, gf, &f).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  // The chains verify intact, each aggregate's and the whole service's.
+  for (const auto& id : {in.id(), findings[0].id()}) {
+    auto c = store_->VerifyChain(id);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_TRUE(c->intact) << id << ": " << c->problem;
+  }
+  auto all = store_->VerifyAllChains();
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->intact);
+
+  // Stats count it.
+  v1::GetInspectionStatsRequest sr;
+  v1::InspectionStats st;
+  ASSERT_TRUE(Call(oversight_, &v1::InspectionService::Stub::GetInspectionStats, sr, &st).ok());
+  EXPECT_GE(st.findings(), 2);
+  EXPECT_GE(st.rectification().signed_off(), 1);
+  bool aspect = false;
+  for (const auto& a : st.by_aspect()) aspect = aspect || a.key() == "tpl-flow/A1";
+  EXPECT_TRUE(aspect);
+}
+
+TEST_F(InspectionServiceTest, MeasuresImposedApprovedLiftedOverdueAndReturned) {
+  v1::Inspection in = Started("tpl-measures");
+  const std::string officer = PersonIn("fucheng-branch-chengjiao-station");
+  v1::ImposeMeasureRequest m;
+  m.set_request_id(NewUuid());
+  m.set_inspection_id(in.id());
+  m.set_kind(v1::MEASURE_KIND_CONFINEMENT);
+  m.set_person_id(officer);
+  m.set_basis("《公安机关督察条例》第十二条");
+  m.set_reason("酒后驾驶警车");
+  v1::MeasureReply r;
+  // Limits: confinement 1 to 7 days, suspension 10 to 60; nothing written when refused.
+  for (int days : {0, 8}) {
+    m.set_days(days);
+    EXPECT_EQ(FieldOf(Call(inspector_, &v1::InspectionService::Stub::ImposeMeasure, m, &r)), "days");
+  }
+  m.set_kind(v1::MEASURE_KIND_SUSPENSION);
+  m.set_days(9);
+  EXPECT_EQ(FieldOf(Call(inspector_, &v1::InspectionService::Stub::ImposeMeasure, m, &r)), "days");
+  m.set_days(61);
+  EXPECT_EQ(FieldOf(Call(inspector_, &v1::InspectionService::Stub::ImposeMeasure, m, &r)), "days");
+  EXPECT_EQ(Count("SELECT count(*) FROM inspection.measures WHERE inspection_id = '" + in.id() + "'"), 0);
+  m.set_kind(v1::MEASURE_KIND_CONFINEMENT);
+  m.set_days(3);
+  ASSERT_TRUE(Call(inspector_, &v1::InspectionService::Stub::ImposeMeasure, m, &r).ok());
+  EXPECT_EQ(r.measure().state(), v1::MEASURE_STATE_PENDING_APPROVAL);
+  // The same request again: the first answer, nothing new written.
+  v1::MeasureReply again;
+  ASSERT_TRUE(Call(inspector_, &v1::InspectionService::Stub::ImposeMeasure, m, &again).ok());
+  EXPECT_TRUE(again.mutation().replayed());
+  EXPECT_EQ(again.measure().id(), r.measure().id());
+  EXPECT_EQ(Count("SELECT count(*) FROM inspection.measures WHERE inspection_id = '" + in.id() + "'"), 1);
+
+  v1::ApproveMeasureRequest ap;
+  ap.set_request_id(NewUuid());
+  ap.set_measure_id(r.measure().id());
+  ap.set_approve(true);
+  ap.set_expected_version(r.measure().version());
+  EXPECT_EQ(Call(inspector_, &v1::InspectionService::Stub::ApproveMeasure, ap, &r).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(Call(chief_, &v1::InspectionService::Stub::ApproveMeasure, ap, &r).ok());
+  EXPECT_EQ(r.measure().state(), v1::MEASURE_STATE_IN_FORCE);
+  EXPECT_EQ(r.measure().approved_by(), chief_.user);
+  // Four days later it is past its end and shows overdue until lifted.
+  clock_->Advance(std::chrono::hours(24 * 4));
+  v1::GetMeasureRequest gm;
+  gm.set_measure_id(r.measure().id());
+  v1::Measure got;
+  ASSERT_TRUE(Call(station_staff_, &v1::InspectionService::Stub::GetMeasure, gm, &got).ok());  // the officer's unit
+  EXPECT_TRUE(got.overdue());
+  EXPECT_EQ(Call(gaoxin_staff_, &v1::InspectionService::Stub::GetMeasure, gm, &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::ListMeasuresRequest lm;
+  lm.set_overdue_only(true);
+  v1::ListMeasuresResponse overdue;
+  ASSERT_TRUE(Call(oversight_, &v1::InspectionService::Stub::ListMeasures, lm, &overdue).ok());
+  EXPECT_EQ(overdue.measures_size(), 1);
+  v1::LiftMeasureRequest lift;
+  lift.set_request_id(NewUuid());
+  lift.set_measure_id(r.measure().id());
+  lift.set_reason("期满解除");
+  lift.set_expected_version(r.measure().version());
+  ASSERT_TRUE(Call(inspector_, &v1::InspectionService::Stub::LiftMeasure, lift, &r).ok());
+  EXPECT_EQ(r.measure().state(), v1::MEASURE_STATE_ENDED);
+  lift.set_request_id(NewUuid());
+  lift.set_expected_version(r.measure().version());
+  EXPECT_EQ(Call(inspector_, &v1::InspectionService::Stub::LiftMeasure, lift, &r).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  // A withheld police vehicle, returned.
+  v1::ImposeMeasureRequest w;
+  w.set_request_id(NewUuid());
+  w.set_inspection_id(in.id());
+  w.set_kind(v1::MEASURE_KIND_WITHHOLD);
+  w.set_person_id(officer);
+  w.set_basis("《公安机关督察条例》第十一条");
+  w.set_reason("违规使用警车");
+  EXPECT_EQ(FieldOf(Call(inspector_, &v1::InspectionService::Stub::ImposeMeasure, w, &r)), "withheld");
+  auto* item = w.add_withheld();
+  item->set_kind(v1::WITHHELD_KIND_VEHICLE);
+  item->set_description("警用车辆 川B·1234警");
+  ASSERT_TRUE(Call(inspector_, &v1::InspectionService::Stub::ImposeMeasure, w, &r).ok());
+  v1::ReturnWithheldRequest ret;
+  ret.set_request_id(NewUuid());
+  ret.set_measure_id(r.measure().id());
+  ret.add_items(0);
+  ret.set_returned_to(officer);
+  ret.set_expected_version(r.measure().version());
+  ASSERT_TRUE(Call(inspector_, &v1::InspectionService::Stub::ReturnWithheld, ret, &r).ok());
+  EXPECT_EQ(r.measure().state(), v1::MEASURE_STATE_ENDED);
+  EXPECT_TRUE(r.measure().withheld(0).returned());
+  auto c = store_->VerifyChain(r.measure().id());
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->intact) << c->problem;
+}
+
+TEST_F(InspectionServiceTest, BadInputNamesTheFieldAndWritesNothing) {
+  v1::CreateInspectionRequest c;
+  c.set_request_id(NewUuid());
+  c.set_kind(v1::INSPECTION_KIND_ON_SITE);
+  c.set_title("现场督察");
+  c.set_inspection_unit_id(corps_);
+  c.add_target_unit_ids(fucheng_);
+  c.set_period_from("2026-01-01");
+  c.set_period_to("2026-03-31");
+  c.add_inspector_ids(inspector_.user);
+  c.set_template_code("no-such-template");
+  v1::InspectionReply r;
+  const int64_t before = Count("SELECT count(*) FROM inspection.inspections");
+  EXPECT_EQ(FieldOf(Call(inspector_, &v1::InspectionService::Stub::CreateInspection, c, &r)), "template_code");
+  auto bad = c;
+  bad.set_period_to("2025-12-31");
+  EXPECT_EQ(FieldOf(Call(inspector_, &v1::InspectionService::Stub::CreateInspection, bad, &r)), "period_to");
+  bad = c;
+  bad.add_target_unit_ids(fucheng_);
+  EXPECT_EQ(FieldOf(Call(inspector_, &v1::InspectionService::Stub::CreateInspection, bad, &r)), "target_unit_ids[1]");
+  bad = c;
+  bad.set_inspection_unit_id(fucheng_);
+  EXPECT_EQ(FieldOf(Call(inspector_, &v1::InspectionService::Stub::CreateInspection, bad, &r)), "inspection_unit_id");
+  bad = c;
+  bad.set_inspector_ids(0, PersonIn("gaoxin-branch"));
+  v1::TemplateReply t;
+  ASSERT_TRUE(
+      Call(inspector_, &v1::InspectionService::Stub::PublishTemplate, Template("tpl-bad-input", 1, 1), &t).ok());
+  bad.set_template_code("tpl-bad-input");
+  EXPECT_EQ(FieldOf(Call(inspector_, &v1::InspectionService::Stub::CreateInspection, bad, &r)), "inspector_ids[0]");
+  bad = c;
+  bad.set_kind(v1::INSPECTION_KIND_UNSPECIFIED);
+  EXPECT_EQ(FieldOf(Call(inspector_, &v1::InspectionService::Stub::CreateInspection, bad, &r)), "kind");
+  EXPECT_EQ(Count("SELECT count(*) FROM inspection.inspections"), before);
+  v1::GetInspectionRequest g;
+  g.set_inspection_id("not-a-uuid");
+  v1::Inspection in;
+  EXPECT_EQ(FieldOf(Call(inspector_, &v1::InspectionService::Stub::GetInspection, g, &in)), "inspection_id");
+}
+
+}  // namespace
+}  // namespace sm::inspection
