@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -638,6 +639,32 @@ TEST_F(DirectoryServiceTest, OtherServicesReadViewsButCannotWrite) {
     pqxx::work tx(conn);
     EXPECT_THROW(tx.exec("CREATE TABLE directory.evil (id int)"), pqxx::insufficient_privilege);
   }
+}
+
+// ---- leader duties (一案双查) ----------------------------------------------------------------
+
+TEST_F(DirectoryServiceTest, PostsReturnTheirDuty) {
+  auto get = [&](const std::string& code) {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, Token({"staff"}));
+    v1::GetPostRequest req;
+    req.set_code(code);
+    v1::Post post;
+    grpc::Status s = stub_->GetPost(&ctx, req, &post);
+    EXPECT_TRUE(s.ok()) << code << ": " << s.error_message();
+    return post.duty();
+  };
+  EXPECT_EQ(get("branch-chief"), v1::LEADER_DUTY_PRINCIPAL);
+  EXPECT_EQ(get("unit-commissar"), v1::LEADER_DUTY_SUPERVISING);
+  EXPECT_EQ(get("case-officer"), v1::LEADER_DUTY_UNSPECIFIED);
+  grpc::ClientContext ctx;
+  Authorize(&ctx, Token({"staff"}));
+  v1::ListPostsResponse list;
+  ASSERT_TRUE(stub_->ListPosts(&ctx, v1::ListPostsRequest(), &list).ok());
+  std::map<v1::LeaderDuty, int> by_duty;
+  for (const auto& p : list.posts()) ++by_duty[p.duty()];
+  EXPECT_EQ(by_duty[v1::LEADER_DUTY_PRINCIPAL], 6);
+  EXPECT_EQ(by_duty[v1::LEADER_DUTY_SUPERVISING], 3);
 }
 
 }  // namespace
