@@ -47,6 +47,7 @@ void DirectoryReader::Copy::Keep(std::unordered_map<std::string, T>& map, int64_
   if (loaded_generation > generation) {  // an import moved the directory on: start afresh
     units.clear();
     people.clear();
+    leaders.clear();
     generation = loaded_generation;
   }
   if (loaded_generation != generation) return;
@@ -107,6 +108,45 @@ absl::StatusOr<PersonInfo> DirectoryReader::Person(const std::string& id, db::Tx
   if (!s.ok()) return s;
   copy_.Keep(copy_.people, loaded_generation, p, id);
   return p;
+}
+
+absl::StatusOr<ResponsibleLeaders> DirectoryReader::LeadersOf(const std::string& unit_id, db::Tx* in) {
+  auto generation = Generation(in);
+  if (generation.ok()) {
+    if (auto kept = copy_.Find(copy_.leaders, *generation, unit_id)) return *kept;
+  }
+  ResponsibleLeaders l;
+  int64_t loaded_generation = 0;
+  absl::Status s = InTx(*pool_, in, [&](db::Tx& tx) -> absl::Status {
+    // No row: no such unit. Otherwise one row per duty found (one row of nulls for none):
+    // per duty, the nearest unit up the tree, then the lowest badge in it.
+    pqxx::result r = tx.exec_params(
+        "WITH RECURSIVE up AS ("
+        "  SELECT id, parent_id, 0 AS n FROM directory.v_units WHERE id = $1::uuid"
+        "  UNION ALL SELECT u.id, u.parent_id, up.n + 1 FROM directory.v_units u"
+        "  JOIN up ON u.id = up.parent_id WHERE up.n < 1000),"
+        " found AS ("
+        "  SELECT DISTINCT ON (po.duty) po.duty, p.id::text AS person_id, p.name, po.id::text AS post_id,"
+        "         up.id::text AS unit_id"
+        "  FROM up JOIN directory.v_people p ON p.unit_id = up.id AND p.active"
+        "  JOIN directory.v_posts po ON po.id = p.post_id AND po.active AND po.duty IS NOT NULL"
+        "  ORDER BY po.duty, up.n, p.badge_no COLLATE \"C\")"
+        "SELECT (SELECT generation FROM directory.v_generation), f.duty, f.person_id, f.name, f.post_id, f.unit_id "
+        "FROM up LEFT JOIN found f ON true WHERE up.n = 0",
+        unit_id);
+    if (r.empty()) return absl::NotFoundError("unit not found");
+    loaded_generation = r[0][0].as<int64_t>();
+    for (const auto& row : r) {
+      ResponsibleLeader leader{Str(row[2]), Str(row[3]), Str(row[4]), Str(row[5])};
+      const std::string duty = Str(row[1]);
+      if (duty == "PRINCIPAL") l.principal = std::move(leader);
+      if (duty == "SUPERVISING") l.supervising = std::move(leader);
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  copy_.Keep(copy_.leaders, loaded_generation, l, unit_id);
+  return l;
 }
 
 }  // namespace sm
