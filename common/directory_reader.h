@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -77,6 +78,13 @@ class DirectoryReader {
               const std::string& id);
   };
   absl::StatusOr<int64_t> Generation(db::Tx* tx);
+  // The copy of `id` kept in `map` while the generation has not moved; else what `load` reads
+  // into its second argument (in `tx` when given), returning the generation it read, kept
+  // under that generation. Errors: those of Generation's read are skipped (the value is read
+  // afresh), those of `load` are returned and nothing is kept.
+  template <typename T>
+  absl::StatusOr<T> Look(std::unordered_map<std::string, T>& map, const std::string& id, db::Tx* tx,
+                         const std::function<absl::StatusOr<int64_t>(db::Tx&, T&)>& load);
 
   db::Pool* pool_;
   Refreshed<int64_t> generation_{std::chrono::milliseconds(250)};
