@@ -47,6 +47,7 @@ void DirectoryReader::Copy::Keep(std::unordered_map<std::string, T>& map, int64_
   if (loaded_generation > generation) {  // an import moved the directory on: start afresh
     units.clear();
     people.clear();
+    leaders.clear();
     generation = loaded_generation;
   }
   if (loaded_generation != generation) return;
@@ -54,14 +55,25 @@ void DirectoryReader::Copy::Keep(std::unordered_map<std::string, T>& map, int64_
   map[id] = value;
 }
 
-absl::StatusOr<UnitInfo> DirectoryReader::Unit(const std::string& id, db::Tx* in) {
+template <typename T>
+absl::StatusOr<T> DirectoryReader::Look(std::unordered_map<std::string, T>& map, const std::string& id, db::Tx* in,
+                                        const std::function<absl::StatusOr<int64_t>(db::Tx&, T&)>& load) {
   auto generation = Generation(in);
   if (generation.ok()) {
-    if (auto kept = copy_.Find(copy_.units, *generation, id)) return *kept;
+    if (auto kept = copy_.Find(map, *generation, id)) return *kept;
   }
-  UnitInfo u;
+  T value;
   int64_t loaded_generation = 0;
-  absl::Status s = InTx(*pool_, in, [&](db::Tx& tx) -> absl::Status {
+  SM_RETURN_IF_ERROR(InTx(*pool_, in, [&](db::Tx& tx) -> absl::Status {
+    SM_ASSIGN_OR_RETURN(loaded_generation, load(tx, value));
+    return absl::OkStatus();
+  }));
+  copy_.Keep(map, loaded_generation, value, id);
+  return value;
+}
+
+absl::StatusOr<UnitInfo> DirectoryReader::Unit(const std::string& id, db::Tx* in) {
+  return Look<UnitInfo>(copy_.units, id, in, [&](db::Tx& tx, UnitInfo& u) -> absl::StatusOr<int64_t> {
     pqxx::result r = tx.exec_params(
         "WITH RECURSIVE up AS ("
         "  SELECT id, parent_id, name, active, kind, 0 AS n FROM directory.v_units WHERE id = $1::uuid"
@@ -75,22 +87,12 @@ absl::StatusOr<UnitInfo> DirectoryReader::Unit(const std::string& id, db::Tx* in
     u.name = Str(r[r.size() - 1][1]);
     u.active = r[r.size() - 1][2].as<bool>();
     u.kind = Str(r[r.size() - 1][3]);
-    loaded_generation = r[0][4].as<int64_t>();
-    return absl::OkStatus();
+    return r[0][4].as<int64_t>();
   });
-  if (!s.ok()) return s;
-  copy_.Keep(copy_.units, loaded_generation, u, id);
-  return u;
 }
 
 absl::StatusOr<PersonInfo> DirectoryReader::Person(const std::string& id, db::Tx* in) {
-  auto generation = Generation(in);
-  if (generation.ok()) {
-    if (auto kept = copy_.Find(copy_.people, *generation, id)) return *kept;
-  }
-  PersonInfo p;
-  int64_t loaded_generation = 0;
-  absl::Status s = InTx(*pool_, in, [&](db::Tx& tx) -> absl::Status {
+  return Look<PersonInfo>(copy_.people, id, in, [&](db::Tx& tx, PersonInfo& p) -> absl::StatusOr<int64_t> {
     pqxx::result r = tx.exec_params(
         "SELECT id::text, name, unit_id::text, active, leader, (SELECT generation FROM directory.v_generation) "
         "FROM directory.v_people WHERE id = $1::uuid",
@@ -101,12 +103,38 @@ absl::StatusOr<PersonInfo> DirectoryReader::Person(const std::string& id, db::Tx
     p.unit_id = Str(r[0][2]);
     p.active = r[0][3].as<bool>();
     p.leader = r[0][4].as<bool>();
-    loaded_generation = r[0][5].as<int64_t>();
-    return absl::OkStatus();
+    return r[0][5].as<int64_t>();
   });
-  if (!s.ok()) return s;
-  copy_.Keep(copy_.people, loaded_generation, p, id);
-  return p;
+}
+
+absl::StatusOr<ResponsibleLeaders> DirectoryReader::LeadersOf(const std::string& unit_id, db::Tx* in) {
+  return Look<ResponsibleLeaders>(
+      copy_.leaders, unit_id, in, [&](db::Tx& tx, ResponsibleLeaders& l) -> absl::StatusOr<int64_t> {
+        // No row: no such unit. Otherwise one row per duty found (one row of nulls for none):
+        // per duty, the nearest unit up the tree, then the lowest badge in it.
+        pqxx::result r = tx.exec_params(
+            "WITH RECURSIVE up AS ("
+            "  SELECT id, parent_id, 0 AS n FROM directory.v_units WHERE id = $1::uuid"
+            "  UNION ALL SELECT u.id, u.parent_id, up.n + 1 FROM directory.v_units u"
+            "  JOIN up ON u.id = up.parent_id WHERE up.n < 1000),"
+            " found AS ("
+            "  SELECT DISTINCT ON (po.duty) po.duty, p.id::text AS person_id, p.name, po.id::text AS post_id,"
+            "         up.id::text AS unit_id"
+            "  FROM up JOIN directory.v_people p ON p.unit_id = up.id AND p.active"
+            "  JOIN directory.v_posts po ON po.id = p.post_id AND po.active AND po.duty IS NOT NULL"
+            "  ORDER BY po.duty, up.n, p.badge_no COLLATE \"C\")"
+            "SELECT (SELECT generation FROM directory.v_generation), f.duty, f.person_id, f.name, f.post_id, "
+            "f.unit_id FROM up LEFT JOIN found f ON true WHERE up.n = 0",
+            unit_id);
+        if (r.empty()) return absl::NotFoundError("unit not found");
+        for (const auto& row : r) {
+          ResponsibleLeader leader{Str(row[2]), Str(row[3]), Str(row[4]), Str(row[5])};
+          const std::string duty = Str(row[1]);
+          if (duty == "PRINCIPAL") l.principal = std::move(leader);
+          if (duty == "SUPERVISING") l.supervising = std::move(leader);
+        }
+        return r[0][0].as<int64_t>();
+      });
 }
 
 }  // namespace sm

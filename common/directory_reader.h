@@ -1,11 +1,13 @@
 // What other services read of the directory (directory-service owns it): a unit with its
-// ancestors, a person, through the read-only views granted to sm_directory_reader. Look-ups
-// are kept in memory per directory generation (directory.v_generation, re-read at most every
-// 250 ms): a copy is used while the generation has not moved, so an import shows within that
-// time, and a write path pays no directory round trip per call.
+// ancestors, a person, the leaders answering for a unit, through the read-only views granted
+// to sm_directory_reader. Look-ups are kept in memory per directory generation
+// (directory.v_generation, re-read at most every 250 ms): a copy is used while the generation
+// has not moved, so an import shows within that time, and a write path pays no directory
+// round trip per call.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -31,6 +33,20 @@ struct PersonInfo {
   bool leader = false;
 };
 
+// A leader answering for a unit in accountability checks (一案双查): an active person whose
+// (active) post carries the duty.
+struct ResponsibleLeader {
+  std::string person_id, name, post_id;
+  std::string unit_id;  // where the leader was found: the unit asked about or an ancestor
+};
+
+// The leaders of a unit, each taken from the unit itself or else from its nearest ancestor
+// that has one; absent when no unit up to the root has one.
+struct ResponsibleLeaders {
+  std::optional<ResponsibleLeader> principal;    // 主体责任 (post duty PRINCIPAL)
+  std::optional<ResponsibleLeader> supervising;  // 监督责任 (post duty SUPERVISING)
+};
+
 class DirectoryReader {
  public:
   explicit DirectoryReader(db::Pool* pool) : pool_(pool) {}
@@ -41,6 +57,11 @@ class DirectoryReader {
   // held, that wait only ends at the pool's acquire timeout). Null: a transaction of its own.
   absl::StatusOr<UnitInfo> Unit(const std::string& id, db::Tx* tx = nullptr);
   absl::StatusOr<PersonInfo> Person(const std::string& id, db::Tx* tx = nullptr);
+  // The principal and supervising leaders of unit `unit_id` (inactive units are walked up
+  // their stored parents like active ones). When one unit has several people holding posts
+  // of a duty, the one with the lowest badge number (bytewise) is taken. NOT_FOUND when
+  // there is no such unit; a missing leader is absent, not an error.
+  absl::StatusOr<ResponsibleLeaders> LeadersOf(const std::string& unit_id, db::Tx* tx = nullptr);
 
  private:
   struct Copy {
@@ -49,6 +70,7 @@ class DirectoryReader {
     int64_t generation = -1;
     std::unordered_map<std::string, UnitInfo> units;
     std::unordered_map<std::string, PersonInfo> people;
+    std::unordered_map<std::string, ResponsibleLeaders> leaders;  // by unit id
     template <typename T>
     std::optional<T> Find(const std::unordered_map<std::string, T>& map, int64_t generation, const std::string& id);
     template <typename T>
@@ -56,6 +78,13 @@ class DirectoryReader {
               const std::string& id);
   };
   absl::StatusOr<int64_t> Generation(db::Tx* tx);
+  // The copy of `id` kept in `map` while the generation has not moved; else what `load` reads
+  // into its second argument (in `tx` when given), returning the generation it read, kept
+  // under that generation. Errors: those of Generation's read are skipped (the value is read
+  // afresh), those of `load` are returned and nothing is kept.
+  template <typename T>
+  absl::StatusOr<T> Look(std::unordered_map<std::string, T>& map, const std::string& id, db::Tx* tx,
+                         const std::function<absl::StatusOr<int64_t>(db::Tx&, T&)>& load);
 
   db::Pool* pool_;
   Refreshed<int64_t> generation_{std::chrono::milliseconds(250)};

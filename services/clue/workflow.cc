@@ -317,6 +317,15 @@ absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& call
     e->set_case_filed(req->case_filed());
     e->set_feedback_to_unit_id(was.origin_unit_id());
     e->set_feedback(req->feedback());
+    // Ids only: the feed reaches every subscribing service, and a follower reads names (and
+    // the person's unit) from the directory.
+    for (const auto& subject : was.subjects()) {
+      auto* out = e->add_subjects();
+      if (subject.has_person_id()) out->set_person_id(subject.person_id());
+      if (subject.has_unit_id()) out->set_unit_id(subject.unit_id());
+    }
+    e->set_source(was.source());
+    e->set_number(was.number());
     c.set_state(step.next);
     auto* o = c.mutable_outcome();
     o->set_form(req->form());

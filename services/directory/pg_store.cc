@@ -82,7 +82,7 @@ v1::Person PersonFromRow(const pqxx::row& r) {
 }
 
 constexpr char kPostSelect[] =
-    "SELECT id::text, code, name, name_en, array_to_string(powers, ','), active, version "
+    "SELECT id::text, code, name, name_en, array_to_string(powers, ','), active, version, duty "
     "FROM posts ";
 
 v1::Post PostFromRow(const pqxx::row& r) {
@@ -94,6 +94,7 @@ v1::Post PostFromRow(const pqxx::row& r) {
   for (const auto& name : SplitComma(Str(r[4]))) p.add_powers(PowerFromName(name));
   p.set_active(r[5].as<bool>());
   p.set_version(r[6].as<int64_t>());
+  p.set_duty(DutyFromName(Str(r[7])));
   return p;
 }
 
@@ -120,9 +121,9 @@ Snapshot LoadSnapshot(Tx& tx) {
         {Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3]), Str(r[4]), Str(r[5]), r[6].as<int>(), r[7].as<bool>()});
   }
   for (const auto& r : tx.exec("SELECT id::text, code, name, name_en, array_to_string(powers, ','), "
-                               "sort_order, active FROM posts")) {
-    s.posts.push_back(
-        {Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3]), SplitComma(Str(r[4])), r[5].as<int>(), r[6].as<bool>()});
+                               "sort_order, active, duty FROM posts")) {
+    s.posts.push_back({Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3]), SplitComma(Str(r[4])), r[5].as<int>(),
+                       r[6].as<bool>(), Str(r[7])});
   }
   for (const auto& r : tx.exec("SELECT id::text, badge_no, name, unit_id::text, coalesce(post_id::text, ''), "
                                "grade, category, leader, active FROM people")) {
@@ -144,12 +145,12 @@ void ApplyPlan(Tx& tx, const Plan& plan) {
   }
   for (const auto& p : plan.post_writes) {
     tx.exec_params0(
-        "INSERT INTO posts (id, code, name, name_en, powers, sort_order, active) "
-        "VALUES ($1::uuid, $2, $3, $4, string_to_array($5, ','), $6, true) "
+        "INSERT INTO posts (id, code, name, name_en, powers, sort_order, active, duty) "
+        "VALUES ($1::uuid, $2, $3, $4, string_to_array($5, ','), $6, true, $7) "
         "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, name_en = EXCLUDED.name_en, "
         "  powers = EXCLUDED.powers, sort_order = EXCLUDED.sort_order, active = true, "
-        "  version = posts.version + 1, updated_at = now()",
-        p.id, p.code, p.name, p.name_en, JoinComma(p.powers), p.sort_order);
+        "  duty = EXCLUDED.duty, version = posts.version + 1, updated_at = now()",
+        p.id, p.code, p.name, p.name_en, JoinComma(p.powers), p.sort_order, NullIfEmpty(p.duty));
   }
   for (const auto& p : plan.person_writes) {
     tx.exec_params0(

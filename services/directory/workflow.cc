@@ -162,6 +162,10 @@ std::string CategoryName(v1::PersonCategory c) {
   return Strip<v1::PersonCategory>(v1::PersonCategory_Name(c), "PERSON_CATEGORY_");
 }
 
+std::string DutyName(v1::LeaderDuty d) {
+  return d == v1::LEADER_DUTY_UNSPECIFIED ? "" : Strip<v1::LeaderDuty>(v1::LeaderDuty_Name(d), "LEADER_DUTY_");
+}
+
 v1::UnitKind UnitKindFromName(std::string_view s) {
   v1::UnitKind k;
   if (s.empty() || !v1::UnitKind_Parse("UNIT_KIND_" + std::string(s), &k)) return v1::UNIT_KIND_UNSPECIFIED;
@@ -178,6 +182,11 @@ v1::PersonCategory CategoryFromName(std::string_view s) {
     return v1::PERSON_CATEGORY_UNSPECIFIED;
   }
   return c;
+}
+v1::LeaderDuty DutyFromName(std::string_view s) {
+  v1::LeaderDuty d;
+  if (s.empty() || !v1::LeaderDuty_Parse("LEADER_DUTY_" + std::string(s), &d)) return v1::LEADER_DUTY_UNSPECIFIED;
+  return d;
 }
 
 absl::StatusOr<Document> ParseDocument(std::string_view text) {
@@ -302,13 +311,21 @@ absl::StatusOr<Document> ParseDocument(std::string_view text) {
       ck.Add(path, "must be a map");
       continue;
     }
-    ck.Keys(p, path, {"code", "name", "name_en", "powers"});
+    ck.Keys(p, path, {"code", "name", "name_en", "powers", "duty"});
     PostSpec s;
     s.sort_order = static_cast<int>(i);
+    std::string duty;
     ck.Text(p, path, "code", s.code, kMaxCode, true);
     ck.Text(p, path, "name", s.name, kMaxName, true);
     ck.Text(p, path, "name_en", s.name_en, kMaxNameEn, false);
+    ck.Text(p, path, "duty", duty, 64, false);
     ck.Code(path + ".code", s.code, false);
+    if (!duty.empty()) {
+      s.duty = DutyFromName(duty);
+      if (s.duty == v1::LEADER_DUTY_UNSPECIFIED) {
+        ck.Add(path + ".duty", "unknown leader duty '" + duty + "' (PRINCIPAL or SUPERVISING)");
+      }
+    }
     YAML::Node powers = p["powers"];
     if (powers && !powers.IsNull()) {
       if (!powers.IsSequence()) {
@@ -459,7 +476,7 @@ Plan PlanImport(const Snapshot& current, const Document& doc, const std::functio
   for (const auto& s : doc.posts) {
     std::vector<std::string> powers;
     for (auto p : s.powers) powers.push_back(PowerName(p));
-    StoredPost row{post_id[s.code], s.code, s.name, s.name_en, powers, s.sort_order, true};
+    StoredPost row{post_id[s.code], s.code, s.name, s.name_en, powers, s.sort_order, true, DutyName(s.duty)};
     auto it = posts_by_code.find(s.code);
     if (it == posts_by_code.end()) {
       plan.post_writes.push_back(row);
@@ -472,6 +489,7 @@ Plan PlanImport(const Snapshot& current, const Document& doc, const std::functio
     if (old.name != row.name) fields.push_back("name");
     if (old.name_en != row.name_en) fields.push_back("name_en");
     if (old.powers != row.powers) fields.push_back("powers");
+    if (old.duty != row.duty) fields.push_back("duty");
     if (old.sort_order != row.sort_order) fields.push_back("order");
     if (!old.active) fields.push_back("active");
     if (fields.empty()) {

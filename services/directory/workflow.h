@@ -35,6 +35,7 @@ struct PostSpec {
   std::string code, name, name_en;
   std::vector<v1::Power> powers;  // sorted, unique
   int sort_order = 0;
+  v1::LeaderDuty duty = v1::LEADER_DUTY_UNSPECIFIED;  // UNSPECIFIED: none
 };
 struct PersonSpec {
   std::string badge, name, unit, post, grade;  // unit/post: codes; post "" for none
@@ -48,7 +49,7 @@ struct Document {
 };
 
 // Parses YAML or JSON text into a Document and checks every rule: required fields, sizes,
-// valid UTF-8, known kinds/powers/categories, unique codes and badges, references that
+// valid UTF-8, known kinds/powers/duties/categories, unique codes and badges, references that
 // resolve within the document, and a unit tree without cycles. Errors: INVALID_ARGUMENT
 // with one field violation per problem, named like "people[12].badge" (first 100 kept).
 absl::StatusOr<Document> ParseDocument(std::string_view text);
@@ -69,6 +70,7 @@ struct StoredPost {
   std::vector<std::string> powers;
   int sort_order = 0;
   bool active = true;
+  std::string duty;  // document name (PRINCIPAL, SUPERVISING), "" for none
 };
 struct StoredPerson {
   std::string id, badge, name, unit_id, post_id, grade, category;
@@ -102,8 +104,10 @@ Plan PlanImport(const Snapshot& current, const Document& doc, const std::functio
 std::string UnitKindName(v1::UnitKind k);
 std::string PowerName(v1::Power p);
 std::string CategoryName(v1::PersonCategory c);
+std::string DutyName(v1::LeaderDuty d);  // "" for UNSPECIFIED (no duty)
 v1::UnitKind UnitKindFromName(std::string_view s);
 v1::Power PowerFromName(std::string_view s);
 v1::PersonCategory CategoryFromName(std::string_view s);
+v1::LeaderDuty DutyFromName(std::string_view s);
 
 }  // namespace sm::directory

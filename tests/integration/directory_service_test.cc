@@ -3,6 +3,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -13,6 +16,7 @@
 #include "common/log.h"
 #include <spdlog/sinks/ostream_sink.h>
 #include "common/db/migrate.h"
+#include "common/directory_reader.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "common/uuid.h"
@@ -638,6 +642,192 @@ TEST_F(DirectoryServiceTest, OtherServicesReadViewsButCannotWrite) {
     pqxx::work tx(conn);
     EXPECT_THROW(tx.exec("CREATE TABLE directory.evil (id int)"), pqxx::insufficient_privilege);
   }
+}
+
+// ---- leader duties (一案双查) ----------------------------------------------------------------
+
+TEST_F(DirectoryServiceTest, PostsReturnTheirDuty) {
+  auto get = [&](const std::string& code) {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, Token({"staff"}));
+    v1::GetPostRequest req;
+    req.set_code(code);
+    v1::Post post;
+    grpc::Status s = stub_->GetPost(&ctx, req, &post);
+    EXPECT_TRUE(s.ok()) << code << ": " << s.error_message();
+    return post.duty();
+  };
+  EXPECT_EQ(get("branch-chief"), v1::LEADER_DUTY_PRINCIPAL);
+  EXPECT_EQ(get("unit-commissar"), v1::LEADER_DUTY_SUPERVISING);
+  EXPECT_EQ(get("case-officer"), v1::LEADER_DUTY_UNSPECIFIED);
+  grpc::ClientContext ctx;
+  Authorize(&ctx, Token({"staff"}));
+  v1::ListPostsResponse list;
+  ASSERT_TRUE(stub_->ListPosts(&ctx, v1::ListPostsRequest(), &list).ok());
+  std::map<v1::LeaderDuty, int> by_duty;
+  for (const auto& p : list.posts()) ++by_duty[p.duty()];
+  EXPECT_EQ(by_duty[v1::LEADER_DUTY_PRINCIPAL], 6);
+  EXPECT_EQ(by_duty[v1::LEADER_DUTY_SUPERVISING], 3);
+}
+
+// DirectoryReader::LeadersOf as another service runs it: as its own role (a member of
+// sm_directory_reader), through the views.
+class LeadersOfTest : public DirectoryServiceTest {
+ protected:
+  void SetUp() override {
+    DirectoryServiceTest::SetUp();
+    if (reader_pool_ == nullptr) reader_pool_ = new db::Pool(PgRedis::Get().Pool("sm_inspection", "inspection", 2));
+    reader_ = std::make_unique<DirectoryReader>(reader_pool_);
+  }
+  static void TearDownTestSuite() {
+    delete reader_pool_;
+    reader_pool_ = nullptr;
+    DirectoryServiceTest::TearDownTestSuite();
+  }
+
+  std::string PersonId(const std::string& badge) {
+    v1::Person p;
+    grpc::Status s = GetPerson(badge, &p);
+    EXPECT_TRUE(s.ok()) << badge << ": " << s.error_message();
+    return p.id();
+  }
+  // The leader's badge and the code of the unit it was found in, or "-" when absent.
+  std::string Describe(const std::optional<ResponsibleLeader>& l) {
+    if (!l) return "-";
+    v1::Person p;
+    grpc::ClientContext ctx;
+    Authorize(&ctx, Token({"staff"}));
+    v1::GetPersonRequest req;
+    req.set_id(l->person_id);
+    EXPECT_TRUE(stub_->GetPerson(&ctx, req, &p).ok());
+    EXPECT_EQ(p.name(), l->name);
+    EXPECT_EQ(p.post_id(), l->post_id);
+    grpc::ClientContext uctx;
+    Authorize(&uctx, Token({"staff"}));
+    v1::GetUnitRequest ureq;
+    ureq.set_id(l->unit_id);
+    v1::Unit u;
+    EXPECT_TRUE(stub_->GetUnit(&uctx, ureq, &u).ok());
+    return p.badge_no() + "@" + u.code();
+  }
+  std::pair<std::string, std::string> Leaders(const std::string& unit_code) {
+    auto l = reader_->LeadersOf(sm::testing::UnitId(unit_code));
+    EXPECT_TRUE(l.ok()) << unit_code << ": " << l.status();
+    if (!l.ok()) return {};
+    return {Describe(l->principal), Describe(l->supervising)};
+  }
+  // Imports `doc` and waits (at most 3 s; the reader re-reads the generation every 250 ms)
+  // until the reader's answer for `unit_code` is no longer `before`.
+  std::pair<std::string, std::string> ImportAndWait(const std::string& doc, const std::string& unit_code,
+                                                    const std::pair<std::string, std::string>& before) {
+    auto [s, resp] = Import(doc, NewUuid());
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    std::pair<std::string, std::string> now = Leaders(unit_code);
+    while (now == before && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      now = Leaders(unit_code);
+    }
+    return now;
+  }
+  static std::string Replace(std::string doc, const std::string& from, const std::string& to) {
+    size_t at = doc.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) doc.replace(at, from.size(), to);
+    return doc;
+  }
+  static std::string WithoutPerson(const std::string& doc, const std::string& badge) {
+    const size_t at = doc.find("  - badge: \"" + badge + "\"\n");
+    EXPECT_NE(at, std::string::npos) << badge;
+    if (at == std::string::npos) return doc;
+    const size_t next = doc.find("  - badge:", at + 1);
+    return doc.substr(0, at) + (next == std::string::npos ? "" : doc.substr(next));
+  }
+
+  static inline db::Pool* reader_pool_ = nullptr;
+  std::unique_ptr<DirectoryReader> reader_;
+};
+
+TEST_F(LeadersOfTest, BothFromTheUnitItself) {
+  using P = std::pair<std::string, std::string>;
+  // 分局局长 and 政委 of the branch; a police division's 支队长 and 政委.
+  EXPECT_EQ(Leaders("fucheng-branch"), P("512763@fucheng-branch", "511936@fucheng-branch"));
+  EXPECT_EQ(Leaders("criminal-investigation-division"),
+            P("510967@criminal-investigation-division", "516673@criminal-investigation-division"));
+  // 所长 and 教导员 of a station.
+  EXPECT_EQ(Leaders("fucheng-branch-chengjiao-station"),
+            P("512671@fucheng-branch-chengjiao-station", "512144@fucheng-branch-chengjiao-station"));
+  // In the caller's transaction (a write path holding a connection) the answer is the same.
+  auto in_tx = db::WithTransaction(*reader_pool_, [&](db::Tx& tx) -> absl::Status {
+    auto l = reader_->LeadersOf(sm::testing::UnitId("fucheng-branch"), &tx);
+    if (!l.ok()) return l.status();
+    EXPECT_EQ(l->principal.value_or(ResponsibleLeader{}).person_id, PersonId("512763"));
+    EXPECT_EQ(l->supervising.value_or(ResponsibleLeader{}).person_id, PersonId("511936"));
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(in_tx.ok()) << in_tx;
+}
+
+TEST_F(LeadersOfTest, EachFromTheNearestAncestorThatHasOne) {
+  using P = std::pair<std::string, std::string>;
+  // A station without an instructor: its 所长, and the branch's 政委.
+  EXPECT_EQ(Leaders("fucheng-branch-gongqu-station"),
+            P("510707@fucheng-branch-gongqu-station", "511936@fucheng-branch"));
+  // A team: its 大队长, and the branch's 政委.
+  EXPECT_EQ(Leaders("kexin-branch-criminal-team"), P("515641@kexin-branch-criminal-team", "516401@kexin-branch"));
+  // Without its 所长, the station's leaders both come from the branch (the nearest unit
+  // that has one: not the bureau above it, whose 局长 is also PRINCIPAL).
+  const P before = Leaders("fucheng-branch-gongqu-station");
+  EXPECT_EQ(ImportAndWait(WithoutPerson(*demo_, "510707"), "fucheng-branch-gongqu-station", before),
+            P("512763@fucheng-branch", "511936@fucheng-branch"));
+}
+
+TEST_F(LeadersOfTest, MissingLeadersAreAbsentNotAnError) {
+  using P = std::pair<std::string, std::string>;
+  // The bureau's 政委 sits in the party committee, not above a division: a division without
+  // a 政委 of its own has no supervising leader.
+  EXPECT_EQ(Leaders("public-order-division"), P("519162@public-order-division", "-"));
+  // The commission's root holds no post with a duty, and has no ancestor.
+  EXPECT_EQ(Leaders("discipline-commission"), P("-", "-"));
+  EXPECT_EQ(Leaders("bureau"), P("516091@bureau", "-"));
+}
+
+TEST_F(LeadersOfTest, UnknownUnitIsNotFound) {
+  EXPECT_EQ(reader_->LeadersOf(NewUuid()).status().code(), absl::StatusCode::kNotFound);
+  // And again (a miss is not kept as an answer).
+  EXPECT_EQ(reader_->LeadersOf(NewUuid()).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(LeadersOfTest, AnInactivePersonIsSkipped) {
+  using P = std::pair<std::string, std::string>;
+  const P before = Leaders("fucheng-branch-chengjiao-station");
+  ASSERT_EQ(before.second, "512144@fucheng-branch-chengjiao-station");
+  // The instructor leaves the directory (deactivated): the branch's 政委 answers instead.
+  EXPECT_EQ(ImportAndWait(WithoutPerson(*demo_, "512144"), "fucheng-branch-chengjiao-station", before),
+            P("512671@fucheng-branch-chengjiao-station", "511936@fucheng-branch"));
+  v1::Person gone;
+  ASSERT_TRUE(GetPerson("512144", &gone).ok());
+  EXPECT_FALSE(gone.active());
+}
+
+TEST_F(LeadersOfTest, AnImportChangingAPostShowsThroughAndTheLowestBadgeWins) {
+  using P = std::pair<std::string, std::string>;
+  const P before = Leaders("gaoxin-branch");  // kept in the reader's memory
+  ASSERT_EQ(before, P("519658@gaoxin-branch", "510218@gaoxin-branch"));
+  // 分局副局长 made PRINCIPAL too: two principals per branch, the lower badge is taken —
+  // gaoxin's deputy (517516 < 519658), fucheng's chief (512763 < 515723).
+  const std::string doc = Replace(*demo_, "name_en: \"Deputy branch bureau chief\"\n    powers: [CASE_HANDLING]\n",
+                                  "name_en: \"Deputy branch bureau chief\"\n    powers: [CASE_HANDLING]\n"
+                                  "    duty: PRINCIPAL\n");
+  EXPECT_EQ(ImportAndWait(doc, "gaoxin-branch", before), P("517516@gaoxin-branch", "510218@gaoxin-branch"));
+  EXPECT_EQ(Leaders("fucheng-branch"), P("512763@fucheng-branch", "511936@fucheng-branch"));
+  // The duty taken off the branch 政委 post: no supervising leader up the tree (the bureau's
+  // 政委 sits in the party committee, beside the branch, not above it).
+  const P now = Leaders("gaoxin-branch");
+  const std::string commissar =
+      "name_en: \"Political commissar of a branch bureau or division\"\n    powers: [PERSONNEL]\n";
+  EXPECT_EQ(ImportAndWait(Replace(doc, commissar + "    duty: SUPERVISING\n", commissar), "gaoxin-branch", now),
+            P("517516@gaoxin-branch", "-"));
 }
 
 }  // namespace

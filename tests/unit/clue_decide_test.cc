@@ -175,6 +175,55 @@ TEST_F(DecideTest, DisposeAndConcludeRecordWhoDecidedAndTheOutcome) {
   EXPECT_EQ(filed->event.case_filed().form(), 2);
 }
 
+// Both outcome events say who and what the clue was about, so that a follower (一案双查 in
+// inspection-service) needs no read of the clue: the subjects by id only (the feed reaches
+// every subscribing service), the source and the number.
+TEST_F(DecideTest, OutcomeEventsCarryTheSubjectsSourceAndNumber) {
+  clue_.clue.mutable_subjects(0)->set_display_name("王某");
+  auto* unit_subject = clue_.clue.add_subjects();
+  unit_subject->set_unit_id(kSubjectUnit);
+  unit_subject->set_display_name("某派出所");
+  clue_.clue.set_source(v1::CLUE_SOURCE_INSPECTION);
+  struct Row {
+    v1::ClueState from;
+    bool case_filed;
+    bool expect_case_filed_event;  // else "concluded"
+  };
+  const Row rows[] = {
+      {v1::CLUE_STATE_IN_HANDLING, true, true},
+      {v1::CLUE_STATE_IN_HANDLING, false, false},
+      {v1::CLUE_STATE_CASE_FILED, false, false},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(std::string(v1::ClueState_Name(row.from)) + (row.case_filed ? " filed" : ""));
+    clue_.clue.set_state(row.from);
+    auto conclude = Request<v1::ConcludeClueRequest>();
+    conclude.set_form(v1::SUPERVISION_FORM_2);
+    conclude.set_case_filed(row.case_filed);
+    conclude.set_feedback("done");
+    auto ch = Run(conclude, Staff(kHolder));
+    ASSERT_TRUE(ch.ok()) << ch.status();
+    ASSERT_EQ(ch->event.has_case_filed(), row.expect_case_filed_event);
+    ASSERT_EQ(ch->event.has_concluded(), !row.expect_case_filed_event);
+    const v1::ClueConcluded& e = row.expect_case_filed_event ? ch->event.case_filed() : ch->event.concluded();
+    ASSERT_EQ(e.subjects_size(), 2);
+    EXPECT_EQ(e.subjects(0).person_id(), kSubjectPerson);
+    EXPECT_EQ(e.subjects(1).unit_id(), kSubjectUnit);
+    EXPECT_EQ(e.subjects(0).subject_case(), v1::ClueSubject::kPersonId);
+    EXPECT_EQ(e.subjects(1).subject_case(), v1::ClueSubject::kUnitId);
+    for (const auto& subject : e.subjects()) EXPECT_EQ(subject.display_name(), "") << "ids only";
+    EXPECT_EQ(e.source(), v1::CLUE_SOURCE_INSPECTION);
+    EXPECT_EQ(e.number(), "XS-2025-000001");
+    // What the event said before is unchanged.
+    EXPECT_EQ(e.form(), 2);
+    EXPECT_EQ(e.case_filed(), row.case_filed);
+    EXPECT_EQ(e.feedback_to_unit_id(), kOther);
+    EXPECT_EQ(e.feedback(), "done");
+    // The clue keeps its subjects' names.
+    EXPECT_EQ(ch->after.clue.subjects(0).display_name(), "王某");
+  }
+}
+
 TEST_F(DecideTest, ExtensionNeedsALeaderAtOrAboveTheHolderAndARunningClock) {
   auto req = Request<v1::ExtendDeadlineRequest>();
   req.set_extra_working_days(5);

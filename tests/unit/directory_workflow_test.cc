@@ -130,6 +130,21 @@ std::vector<BadCase> BadCases() {
        Doc({kBureau}, {"{code: p, name: P, powers: FINANCE}"}),
        {"posts[0].powers"},
        "must be a list"},
+      {"unknown_duty",
+       Doc({kBureau}, {"{code: p, name: P, duty: BOSS}"}),
+       {"posts[0].duty"},
+       "unknown leader duty 'BOSS' (PRINCIPAL or SUPERVISING)"},
+      {"lowercase_duty", Doc({kBureau}, {"{code: p, name: P, duty: principal}"}), {"posts[0].duty"}, "unknown"},
+      {"unspecified_duty", Doc({kBureau}, {"{code: p, name: P, duty: UNSPECIFIED}"}), {"posts[0].duty"}, "unknown"},
+      {"prefixed_duty",
+       Doc({kBureau}, {"{code: p, name: P, duty: LEADER_DUTY_PRINCIPAL}"}),
+       {"posts[0].duty"},
+       "unknown leader duty"},
+      {"duty_not_text", Doc({kBureau}, {"{code: p, name: P, duty: [PRINCIPAL]}"}), {"posts[0].duty"}, "must be text"},
+      {"duty_in_second_post",
+       Doc({kBureau}, {kChief, "{code: p, name: P, duty: SUPERVISOR}"}),
+       {"posts[1].duty"},
+       "'SUPERVISOR'"},
       {"post_field_typo",
        Doc({kBureau}, {"{code: p, name: P, power: [FINANCE]}"}),
        {"posts[0].power"},
@@ -481,6 +496,38 @@ TEST(EnumNames, RoundTrip) {
   }
 }
 
+TEST(EnumNames, DutyRoundTrip) {
+  EXPECT_EQ(DutyName(v1::LEADER_DUTY_PRINCIPAL), "PRINCIPAL");
+  EXPECT_EQ(DutyName(v1::LEADER_DUTY_SUPERVISING), "SUPERVISING");
+  EXPECT_EQ(DutyName(v1::LEADER_DUTY_UNSPECIFIED), "") << "no duty is stored as none";
+  EXPECT_EQ(DutyFromName("SUPERVISING"), v1::LEADER_DUTY_SUPERVISING);
+  EXPECT_EQ(DutyFromName(""), v1::LEADER_DUTY_UNSPECIFIED);
+  EXPECT_EQ(DutyFromName("UNSPECIFIED"), v1::LEADER_DUTY_UNSPECIFIED);
+  for (int d = 1; d <= 2; ++d) {
+    auto duty = static_cast<v1::LeaderDuty>(d);
+    EXPECT_EQ(DutyFromName(DutyName(duty)), duty) << d;
+  }
+  EXPECT_FALSE(v1::LeaderDuty_IsValid(3)) << "a new duty needs a case here and in the demo directory";
+}
+
+TEST(ParseDocument, PostDutyIsOptionalAndTrimmed) {
+  auto doc =
+      ParseDocument(Doc({kBureau}, {"{code: chief, name: 局长, duty: PRINCIPAL}",
+                                    "{code: commissar, name: 政委, duty: ' SUPERVISING '}", "{code: clerk, name: 内勤}",
+                                    "{code: none, name: 无, duty: ~}", "{code: blank, name: 空, duty: ''}"}));
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  ASSERT_EQ(doc->posts.size(), 5u);
+  EXPECT_EQ(doc->posts[0].duty, v1::LEADER_DUTY_PRINCIPAL);
+  EXPECT_EQ(doc->posts[1].duty, v1::LEADER_DUTY_SUPERVISING);
+  for (size_t i = 2; i < 5; ++i) EXPECT_EQ(doc->posts[i].duty, v1::LEADER_DUTY_UNSPECIFIED) << doc->posts[i].code;
+}
+
+TEST(ParseDocument, PostDutyInJson) {
+  auto doc = ParseDocument(R"({"posts": [{"code": "chief", "name": "局长", "duty": "PRINCIPAL"}]})");
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  EXPECT_EQ(doc->posts[0].duty, v1::LEADER_DUTY_PRINCIPAL);
+}
+
 // --- PlanImport -------------------------------------------------------------------------------
 
 // Deterministic ids: id-1, id-2, ...
@@ -757,6 +804,42 @@ TEST_F(PlanImportTest, UnitAndPostChangesAreNamed) {
   EXPECT_THAT(changed["post:station-chief"], ElementsAre("powers"));
   EXPECT_THAT(changed["post:clerk"], ElementsAre("name_en"));
   EXPECT_EQ(changed.size(), 4u);
+}
+
+TEST_F(PlanImportTest, GivingTakingAndChangingADutyIsOneUpdateOfDuty) {
+  Document doc = base_;
+  doc.posts[0].duty = v1::LEADER_DUTY_PRINCIPAL;  // station-chief: none -> PRINCIPAL
+  Plan plan = Replan(doc);
+  ExpectCounts(plan.posts, 0, 1, 1, 0);
+  ASSERT_EQ(plan.post_writes.size(), 1u);
+  EXPECT_EQ(plan.post_writes[0].code, "station-chief");
+  EXPECT_EQ(plan.post_writes[0].duty, "PRINCIPAL");
+  ASSERT_EQ(plan.changes.size(), 1u);
+  EXPECT_THAT(Fields(plan.changes[0]), ElementsAre("duty"));
+  stored_ = Apply(stored_, plan);
+  EXPECT_FALSE(Replan(doc).changed()) << "the same duty again";
+
+  doc.posts[0].duty = v1::LEADER_DUTY_SUPERVISING;
+  plan = Replan(doc);
+  ASSERT_EQ(plan.post_writes.size(), 1u);
+  EXPECT_EQ(plan.post_writes[0].duty, "SUPERVISING");
+  EXPECT_THAT(Fields(plan.changes[0]), ElementsAre("duty"));
+  stored_ = Apply(stored_, plan);
+
+  plan = Replan(base_);  // the duty dropped from the document
+  ASSERT_EQ(plan.post_writes.size(), 1u);
+  EXPECT_EQ(plan.post_writes[0].duty, "");
+  EXPECT_THAT(Fields(plan.changes[0]), ElementsAre("duty"));
+  EXPECT_TRUE(plan.person_writes.empty()) << "the holder of the post is not changed";
+}
+
+TEST(PlanImport, ANewPostCarriesItsDuty) {
+  IdGen ids;
+  Document doc = MustParse(Doc({kBureau}, {"{code: chief, name: 局长, duty: PRINCIPAL}", "{code: clerk, name: 内勤}"}));
+  Plan plan = PlanImport({}, doc, std::ref(ids));
+  ASSERT_EQ(plan.post_writes.size(), 2u);
+  EXPECT_EQ(ByKey(plan.post_writes, "chief")->duty, "PRINCIPAL");
+  EXPECT_EQ(ByKey(plan.post_writes, "clerk")->duty, "");
 }
 
 TEST_F(PlanImportTest, ReorderingUnitsChangesOrder) {

@@ -79,6 +79,26 @@ TEST(EventPayloadTest, RepeatedFieldsAreArraysEvenWhenEmpty) {
   EXPECT_EQ(j["attachments"][0]["name"], "笔录.pdf");
 }
 
+TEST(EventPayloadTest, OutcomeSubjectsAreWrittenWithTheirSetIdAndReadBack) {
+  v1::ClueEventPayload e;
+  auto* c = e.mutable_concluded();
+  c->set_form(2);
+  c->add_subjects()->set_person_id("p1");
+  c->add_subjects()->set_unit_id("u1");
+  c->set_source(v1::CLUE_SOURCE_AUDIT);
+  c->set_number("XS-2025-000007");
+  auto p = Encode(e);
+  ASSERT_TRUE(p.ok()) << p.status();
+  auto j = nlohmann::json::parse(p->json);
+  EXPECT_EQ(j["subjects"], (nlohmann::json::parse(R"([{"person_id":"p1","display_name":""},
+                                                       {"unit_id":"u1","display_name":""}])")));
+  EXPECT_EQ(j["source"], "CLUE_SOURCE_AUDIT");
+  EXPECT_EQ(j["number"], "XS-2025-000007");
+  auto back = Decode<v1::ClueEventPayload>(p->type, p->json);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->SerializeAsString(), e.SerializeAsString());
+}
+
 template <typename Envelope>
 void EveryMemberRoundTrips() {
   const auto* d = Envelope::descriptor();

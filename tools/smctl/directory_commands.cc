@@ -56,6 +56,14 @@ std::string PowerLabel(Lang lang, v1::Power p) {
   }
 }
 
+std::string DutyLabel(Lang lang, v1::LeaderDuty d) {
+  switch (d) {
+    case v1::LEADER_DUTY_PRINCIPAL: return T(lang, "主体责任", "principal");
+    case v1::LEADER_DUTY_SUPERVISING: return T(lang, "监督责任", "supervising");
+    default: return "";
+  }
+}
+
 std::string Name(Lang lang, const v1::Unit& u) {
   return lang == Lang::kEn && !u.name_en().empty() ? u.name_en() : u.name();
 }
@@ -356,9 +364,13 @@ int PostsList(DirectoryClient& c, const PostsListArgs& a) {
       for (int i = 0; i < p.powers_size(); ++i) {
         powers += (powers.empty() ? "" : T(l, "、", ", ")) + PowerLabel(l, p.powers(i));
       }
-      rows.push_back({p.code(), l == Lang::kEn && !p.name_en().empty() ? p.name_en() : p.name(), powers});
+      rows.push_back(
+          {p.code(), l == Lang::kEn && !p.name_en().empty() ? p.name_en() : p.name(), powers, DutyLabel(l, p.duty())});
     }
-    PrintTable(std::cout, {T(l, "代码", "code"), T(l, "岗位", "post"), T(l, "权力（廉政风险点）", "powers")}, rows);
+    PrintTable(std::cout,
+               {T(l, "代码", "code"), T(l, "岗位", "post"), T(l, "权力（廉政风险点）", "powers"),
+                T(l, "领导责任", "leader duty")},
+               rows);
   });
 }
 
