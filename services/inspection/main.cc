@@ -2,6 +2,8 @@
 #include <cstdio>
 
 #include "common/auth.h"
+#include "common/client.h"
+#include "common/referral_feed.h"
 #include "common/log.h"
 #include "common/periodic.h"
 #include "common/pg_listen.h"
@@ -35,22 +37,36 @@ int main(int argc, char** argv) {
   std::shared_ptr<sm::auth::ServiceIdentity> identity = (*runtime)->identity();
   if (!identity) {
     return fail(absl::FailedPreconditionError(
-        "identity.key_file is required: inspection-service signs its chain checkpoints with it"));
+        "identity.key_file is required: inspection-service signs its calls to clue-service and its chain "
+        "checkpoints with it"));
   }
+  auto token = [identity] { return identity->Token(); };
   store.SetChainKeys(sm::chain::KeysOf(identity, &(*runtime)->verifier(), "inspection-service"));
   sm::Periodic checkpoints;
   checkpoints.Start(config->checkpoint_interval, [&store] { sm::chain::LogCheckpoint(store.TakeCheckpoint()); });
 
+  const sm::inspection::Policy policy{{config->rectification_days, config->spot_check_percent, config->lookback_days},
+                                      config->accountability_days};
+  store.SetRules([&] {
+    return sm::inspection::Rules{sm::SystemClock::Default().Now(), policy.rectification, &*calendar,
+                                 policy.accountability_days};
+  });
+  // One channel to clue-service (inspection.clue.*) for the relay's referrals and the
+  // consumer of its event feed (referred clues followed; 一案双查 opened on conclusions).
+  auto channel = sm::client::MakeChannel(config->clue);
+  if (!channel.ok()) return fail(channel.status());
   sm::db::PoolConfig own = config->service.db;
   own.search_path = "inspection";
+  sm::outbox::Options relay_options;
+  relay_options.deadline = config->clue.default_deadline;
+  sm::referral::Feed feed(&store, "inspection", own, &(*runtime)->pool(), *channel, token, relay_options);
+  feed.Start();
   sm::db::Listener listener(own, "inspection_events");
   listener.Start();
-  sm::inspection::InspectionServiceImpl service(
-      &store, &(*runtime)->verifier(), &*calendar,
-      sm::rectification::Policy{config->rectification_days, config->spot_check_percent, config->lookback_days},
-      sm::SystemClock::Default(), (*runtime)->redis(), &listener,
-      {.max_streams_per_caller = config->service.grpc.max_streams_per_caller,
-       .max_streams = config->service.grpc.max_streams});
+  sm::inspection::InspectionServiceImpl service(&store, &(*runtime)->verifier(), &*calendar, policy,
+                                                sm::SystemClock::Default(), (*runtime)->redis(), &listener,
+                                                {.max_streams_per_caller = config->service.grpc.max_streams_per_caller,
+                                                 .max_streams = config->service.grpc.max_streams});
   sm::inspection::OverdueScanner scanner(&store, sm::SystemClock::Default());
   scanner.Start(config->scan_interval);
   absl::Status serving = (*runtime)->Serve({&service});
@@ -58,6 +74,7 @@ int main(int argc, char** argv) {
   (*runtime)->WaitForSignal();
   scanner.Stop();
   checkpoints.Stop();
+  feed.Stop();
   listener.Stop();
   return 0;
 }

@@ -4,6 +4,8 @@
 
 #include "common/db/sql.h"
 #include "common/event_payload.h"
+#include "common/outbox.h"
+#include "common/log.h"
 #include "common/rectification_store.h"
 #include "common/status.h"
 
@@ -14,6 +16,7 @@ using db::Tx;
 using docs::OptStr;
 
 OptStr Num(int64_t n) { return std::to_string(n); }
+OptStr Opt(const std::string& s) { return s.empty() ? OptStr() : OptStr(s); }
 
 template <typename M>
 Stored<M> Of(typename docs::DocTable<M>::Stored s) {
@@ -73,11 +76,12 @@ PgStore::PgStore(db::Pool* pool, const Clock& clock)
                 {{"inspection_id", "?::uuid"},
                  {"subject_unit_id", "?::uuid"},
                  {"category", "?"},
+                 {"clue_id", "?::uuid"},
                  {"created_us", "?::bigint"}},
                 [](const v1::InspectionFinding& f) {
                   return std::vector<OptStr>{f.inspection_id(), f.subject_unit_id(),
                                              v1::InspectionFindingCategory_Name(f.category()),
-                                             Num(db::Micros(f.created_at()))};
+                                             Opt(f.referral().clue_id()), Num(db::Micros(f.created_at()))};
                 }),
       measures_("measures", "sm-inspection-measure-v1",
                 {{"inspection_id", "?::uuid"},
@@ -96,6 +100,27 @@ PgStore::PgStore(db::Pool* pool, const Clock& clock)
                                              m.has_ends_at() ? Num(db::Micros(m.ends_at())) : OptStr(),
                                              Num(db::Micros(m.created_at()))};
                 }),
+      checks_("accountability_checks", "sm-inspection-accountability-v1",
+              {{"clue_id", "?::uuid"},
+               {"duty", "?"},
+               {"owner_unit_id", "?::uuid"},
+               {"leader_person_id", "?::uuid"},
+               {"subject_unit_id", "?::uuid"},
+               {"outcome", "?"},
+               {"deadline_us", "?::bigint"},
+               {"referral_clue_id", "?::uuid"},
+               {"created_us", "?::bigint"}},
+              [](const v1::AccountabilityCheck& k) {
+                return std::vector<OptStr>{k.clue_id(),
+                                           v1::LeaderDuty_Name(k.duty()),
+                                           k.owner_unit_id(),
+                                           Opt(k.leader_person_id()),
+                                           k.subject_unit_id(),
+                                           v1::AccountabilityOutcome_Name(k.outcome()),
+                                           Num(db::Micros(k.deadline_at())),
+                                           Opt(k.referral().clue_id()),
+                                           Num(db::Micros(k.created_at()))};
+              }),
       chain_(
           chain::Anchor("inspection-service", "inspection_anchor", "inspection_chains", "inspection_events",
                         "aggregate_id"),
@@ -124,6 +149,7 @@ std::map<std::string, chain::Evidence> PgStore::Evidence(Tx& tx, const std::opti
   std::map<std::string, chain::Evidence> out = templates_.table().Evidence(tx, id);
   out.merge(inspections_.table().Evidence(tx, id));
   out.merge(measures_.table().Evidence(tx, id));
+  out.merge(checks_.table().Evidence(tx, id));
   // A finding's digest covers its rectifications, read as stored.
   std::map<std::string, std::vector<pqxx::row>> rects;
   pqxx::result rows = tx.exec_params("SELECT " + rectification::StateColumns() +
@@ -204,6 +230,12 @@ absl::StatusOr<Current> PgStore::LoadFor(Tx& tx, const StepRequest& r) const {
       SM_RETURN_IF_ERROR(load_inspection(c.measure->doc.inspection_id(), false));
       return c;
     }
+    case Loads::kCheck: {
+      auto k = checks_.Load(tx, target, true);
+      if (!k) return absl::NotFoundError("accountability check not found");
+      c.check = Of<v1::AccountabilityCheck>(*std::move(k));
+      return c;
+    }
     case Loads::kFinding:
     case Loads::kRectification: {
       std::string finding_id = target;
@@ -221,7 +253,14 @@ absl::StatusOr<Current> PgStore::LoadFor(Tx& tx, const StepRequest& r) const {
   return absl::InternalError("unknown step");
 }
 
-void PgStore::Write(Tx& tx, Change& c, const events::Actor& actor, int64_t at_us) const {
+absl::Status PgStore::Write(Tx& tx, Change& c, const events::Actor& actor, int64_t at_us) const {
+  if (c.command && c.command->retry) {
+    if (!outbox::Requeue(tx, "inspection", c.command->dedupe_key)) {
+      return absl::FailedPreconditionError("the referral command is not parked as dead");
+    }
+  } else if (c.command) {
+    outbox::Enqueue(tx, "inspection", referral::kCommandKind, c.command->dedupe_key, c.command->payload);
+  }
   std::vector<chain::Event> made;
   // Each event commits to its aggregate's document as the change leaves it.
   auto chain_of = [&](const std::string& id) -> std::tuple<int64_t*, std::string*, std::string> {
@@ -236,6 +275,9 @@ void PgStore::Write(Tx& tx, Change& c, const events::Actor& actor, int64_t at_us
     }
     if (c.measure && c.measure->doc.id() == id) {
       return {&c.measure->chain_len, &c.measure->chain_head, measures_.Digest(c.measure->doc)};
+    }
+    if (c.check && c.check->doc.id() == id) {
+      return {&c.check->chain_len, &c.check->chain_head, checks_.Digest(c.check->doc)};
     }
     throw std::logic_error("event for an aggregate the change does not hold: " + id);
   };
@@ -263,6 +305,7 @@ void PgStore::Write(Tx& tx, Change& c, const events::Actor& actor, int64_t at_us
   if (c.inspection) write(inspections_, *c.inspection, c.inspection_row);
   if (c.finding) write(findings_, c.finding->finding, c.finding_row);
   if (c.measure) write(measures_, *c.measure, c.measure_row);
+  if (c.check) write(checks_, *c.check, c.check_row);
   if (c.rectification_row != Change::Row::kNone) {
     const StoredRectification* x = c.finding ? c.finding->Find(c.rectification_id) : nullptr;
     if (!x) throw std::logic_error("rectification the change does not hold: " + c.rectification_id);
@@ -273,6 +316,7 @@ void PgStore::Write(Tx& tx, Change& c, const events::Actor& actor, int64_t at_us
     }
   }
   log_.Insert(tx, made);
+  return absl::OkStatus();
 }
 
 template <typename Reply>
@@ -303,7 +347,7 @@ absl::StatusOr<Reply> PgStore::Step(const StepRequest& request, const auth::Prin
             SM_RETURN_IF_ERROR(more(x.rectification.owner_unit_id()));
         }
         SM_ASSIGN_OR_RETURN(Change change, Decide(current, caller, request, facts, rules));
-        Write(tx, change, actor, NowMicros(clock_));
+        SM_RETURN_IF_ERROR(Write(tx, change, actor, NowMicros(clock_)));
         FillReply(change, &out);
         return absl::OkStatus();
       },
@@ -318,6 +362,9 @@ template absl::StatusOr<v1::InspectionFindingReply> PgStore::Step(const StepRequ
                                                                   const Rules&, const db::Idempotency::Key&);
 template absl::StatusOr<v1::MeasureReply> PgStore::Step(const StepRequest&, const auth::Principal&, StepFacts,
                                                         const Rules&, const db::Idempotency::Key&);
+template absl::StatusOr<v1::AccountabilityCheckReply> PgStore::Step(const StepRequest&, const auth::Principal&,
+                                                                    StepFacts, const Rules&,
+                                                                    const db::Idempotency::Key&);
 template absl::StatusOr<v1::RectificationReply> PgStore::Step(const StepRequest&, const auth::Principal&, StepFacts,
                                                               const Rules&, const db::Idempotency::Key&);
 
@@ -377,7 +424,7 @@ absl::StatusOr<std::vector<v1::Inspection>> PgStore::ListInspections(const v1::L
                                                                      int limit) {
   return Read<std::vector<v1::Inspection>>(*pool_, [&](Tx& tx, std::vector<v1::Inspection>& out) {
     db::Where w;
-    if (visible) w.Add(InspectionVisible("?"), {*visible});
+    if (visible) w.Add(InspectionVisible("?"), {*visible, *visible});
     if (q.kind() != v1::INSPECTION_KIND_UNSPECIFIED) w.Add("i.kind = ?", {v1::InspectionKind_Name(q.kind())});
     if (q.state() != v1::INSPECTION_STATE_UNSPECIFIED) w.Add("i.state = ?", {v1::InspectionState_Name(q.state())});
     if (!q.target_unit_id().empty()) w.Add("? ::uuid = ANY (i.target_unit_ids)", {q.target_unit_id()});
@@ -553,7 +600,7 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {
       for (const std::string& rid : ids) {
         std::optional<Change> c = EscalateOverdue(*f, rid, now);
         if (!c) continue;
-        Write(tx, *c, actor, ToUnixMicros(now));
+        SM_RETURN_IF_ERROR(Write(tx, *c, actor, ToUnixMicros(now)));
         f = *c->finding;
         ++marked;
       }
@@ -571,8 +618,8 @@ absl::StatusOr<v1::InspectionStats> PgStore::Stats(const std::optional<std::stri
   return Read<v1::InspectionStats>(*pool_, [&](Tx& tx, v1::InspectionStats& out) {
     // The inspections in scope, and their findings.
     const std::string scope =
-        "WITH scope AS (SELECT id, body, kind, state FROM inspections i WHERE $1::uuid IS NULL OR i.target_unit_ids "
-        "&& " +
+        "WITH scope AS (SELECT id, body, kind, state FROM inspections i WHERE $1::uuid IS NULL OR "
+        "i.inspection_unit_id = $1::uuid OR i.target_unit_ids && " +
         Below("$1") + "), fscope AS (SELECT f.* FROM findings f JOIN scope s ON s.id = f.inspection_id) ";
     auto counts = [&](const std::string& select, auto* field) {
       for (const auto& r : tx.exec_params(scope + select, unit_id)) {
@@ -632,8 +679,173 @@ absl::StatusOr<v1::InspectionStats> PgStore::Stats(const std::optional<std::stri
       c->set_count(r[1].as<int64_t>());
     }
     *out.mutable_rectification() = rectification::Stats(tx, scope, "SELECT id FROM fscope", {unit_id});
+    out.set_findings_referred(
+        tx.exec_params1(scope + "SELECT count(*) FROM fscope WHERE clue_id IS NOT NULL", unit_id)[0].as<int64_t>());
+    // 一案双查: the checks on violations found in the scope's units.
+    const std::string checks =
+        "FROM accountability_checks k WHERE $1::uuid IS NULL OR k.subject_unit_id = ANY (" + Below("$1") + ")";
+    pqxx::row a = tx.exec_params1(
+        "SELECT count(*), count(*) FILTER (WHERE outcome = 'ACCOUNTABILITY_OUTCOME_UNSPECIFIED'), "
+        "count(*) FILTER (WHERE outcome = 'ACCOUNTABILITY_OUTCOME_UNSPECIFIED' AND deadline_us < $2::bigint) " +
+            checks,
+        unit_id, now_us);
+    out.set_accountability_checks(a[0].as<int64_t>());
+    out.set_accountability_open(a[1].as<int64_t>());
+    out.set_accountability_overdue(a[2].as<int64_t>());
+    for (const auto& [column, field] : {std::pair{"outcome", out.mutable_accountability_by_outcome()},
+                                        std::pair{"duty", out.mutable_accountability_by_duty()}}) {
+      for (const auto& r : tx.exec_params(
+               std::string("SELECT ") + column + ", count(*) " + checks + " GROUP BY 1 ORDER BY 2 DESC, 1", unit_id)) {
+        auto* c = field->Add();
+        c->set_key(r[0].as<std::string>());
+        c->set_count(r[1].as<int64_t>());
+      }
+    }
     return absl::OkStatus();
   });
+}
+
+// ---- accountability checks ----
+
+absl::StatusOr<v1::AccountabilityCheck> PgStore::GetCheck(const std::string& id) {
+  return Read<v1::AccountabilityCheck>(*pool_, [&](Tx& tx, v1::AccountabilityCheck& out) {
+    auto k = checks_.Load(tx, id, false);
+    if (!k) return absl::NotFoundError("accountability check not found");
+    out = std::move(k->doc);
+    MarkCheckOverdue(out, clock_.Now());
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<v1::AccountabilityCheck>> PgStore::ListChecks(const v1::ListAccountabilityChecksRequest& q,
+                                                                         const std::optional<paging::TimeId>& after,
+                                                                         int limit) {
+  const int64_t now_us = NowMicros(clock_);
+  return Read<std::vector<v1::AccountabilityCheck>>(*pool_, [&](Tx& tx, std::vector<v1::AccountabilityCheck>& out) {
+    db::Where w;
+    if (!q.clue_id().empty()) w.Add("k.clue_id = ?::uuid", {q.clue_id()});
+    if (!q.leader_person_id().empty()) w.Add("k.leader_person_id = ?::uuid", {q.leader_person_id()});
+    if (!q.subject_unit_id().empty()) w.Add("k.subject_unit_id = ?::uuid", {q.subject_unit_id()});
+    if (q.open_only() || q.overdue_only()) w.Add("k.outcome = 'ACCOUNTABILITY_OUTCOME_UNSPECIFIED'");
+    if (q.overdue_only()) w.Add("k.deadline_us < ?::bigint", {std::to_string(now_us)});
+    AddPage(w, after, "k.");
+    for (auto& r : checks_.Select(tx, "id IN (SELECT k.id FROM accountability_checks k WHERE " + w.Sql() + ")",
+                                  w.params(), "ORDER BY created_us, id LIMIT " + std::to_string(limit))) {
+      MarkCheckOverdue(r.doc, FromUnixMicros(now_us));
+      out.push_back(std::move(r.doc));
+    }
+    return absl::OkStatus();
+  });
+}
+
+// ---- the referral feed and 一案双查 ----
+
+template <typename Apply>
+absl::Status PgStore::OnReferred(Tx& tx, const std::string& kind, const std::string& item, Apply apply,
+                                 const std::string& actor) {
+  std::optional<Change> change;
+  if (kind == "finding") {
+    auto f = LoadFinding(tx, item, true);
+    if (!f) return absl::OkStatus();
+    change = apply(*f);
+  } else if (kind == "check") {
+    auto k = checks_.Load(tx, item, true);
+    if (!k) return absl::OkStatus();
+    change = apply(Of<v1::AccountabilityCheck>(*std::move(k)));
+  } else {
+    log::Warn("referral of an unknown kind", {{"kind", kind}});
+    return absl::OkStatus();
+  }
+  if (!change) return absl::OkStatus();
+  SM_RETURN_IF_ERROR(Write(tx, *change, events::Actor{actor, ""}, NowMicros(clock_)));
+  stats_version_.Changed();
+  return absl::OkStatus();
+}
+
+absl::Status PgStore::Delivered(Tx& tx, const std::string& kind, const std::string& item, const v1::ClueReply& reply) {
+  return OnReferred(
+      tx, kind, item,
+      [&](const auto& x) { return LinkReferral(x, reply.clue().id(), reply.clue().number(), reply.clue().state()); },
+      "system:outbox-relay");
+}
+
+absl::Status PgStore::Dead(Tx& tx, const std::string& kind, const std::string& item, const std::string& error) {
+  return OnReferred(
+      tx, kind, item, [&](const auto& x) { return std::optional<Change>(ReferralDead(x, error)); },
+      "system:outbox-relay");
+}
+
+absl::Status PgStore::ApplyClueEvent(Tx& tx, const v1::ClueEvent& ev) {
+  auto payload = events::Decode<v1::ClueEventPayload>(ev.type(), ev.data_json());
+  if (!payload.ok()) {
+    // A type this version does not know, or data it cannot read: counted and skipped, so
+    // one event never stops the feed.
+    events::Skip("inspection-clue-events", ev.type(), payload.status());
+    return absl::OkStatus();
+  }
+  const std::string actor = "system:clue-events";
+  if (payload->has_registered()) {
+    // A referral of ours: the clue names the finding or check as its source.
+    const v1::ClueRegistered& reg = payload->registered();
+    if (reg.referral().system() != "inspection") return absl::OkStatus();
+    const std::string& ref = reg.referral().ref();
+    const bool finding = !tx.exec_params("SELECT 1 FROM findings WHERE id::text = $1", ref).empty();
+    return OnReferred(
+        tx, finding ? "finding" : "check", ref,
+        [&](const auto& x) { return LinkReferral(x, ev.clue_id(), reg.number(), v1::CLUE_STATE_REGISTERED); }, actor);
+  }
+  // A referred clue's progress, onto the finding or check it came from.
+  for (const auto& [kind, sql] :
+       {std::pair<std::string, std::string>{"finding", "SELECT id::text FROM findings WHERE clue_id = $1::uuid"},
+        std::pair<std::string, std::string>{
+            "check", "SELECT id::text FROM accountability_checks WHERE referral_clue_id = $1::uuid"}}) {
+    pqxx::result r = tx.exec_params(sql, ev.clue_id());
+    if (r.empty()) continue;
+    SM_RETURN_IF_ERROR(OnReferred(
+        tx, kind, r[0][0].as<std::string>(),
+        [&](const auto& x) { return FollowClue(x, *payload, ev.type(), ev.clue_id(), ev.seq()); }, actor));
+  }
+  // 一案双查: a confirmed violation, whatever the clue's source.
+  if (std::optional<Violation> v = ViolationOf(ev.clue_id(), *payload)) return OpenChecks(tx, *v);
+  return absl::OkStatus();
+}
+
+absl::Status PgStore::OpenChecks(Tx& tx, Violation v) {
+  if (!rules_) return absl::FailedPreconditionError("accountability rules not set");
+  // Exactly once per clue: a replay finds the checks there.
+  if (!tx.exec_params("SELECT 1 FROM accountability_checks WHERE clue_id = $1::uuid LIMIT 1", v.clue_id).empty()) {
+    return absl::OkStatus();
+  }
+  if (v.subject_unit_id.empty() || !v.subject_person_id.empty()) {
+    SM_ASSIGN_OR_RETURN(std::optional<PersonInfo> who, Known(directory_.Person(v.subject_person_id, &tx)));
+    if (who) v.subject_unit_id = who->unit_id;
+  }
+  if (v.subject_unit_id.empty()) {
+    log::Warn("concluded violation without a known subject unit", {{"clue_id", v.clue_id}});
+    return absl::OkStatus();
+  }
+  // The inspection unit of the subject's level: the nearest one at or beside a unit on the
+  // way up from the subject (a branch's inspection team, else the bureau's corps).
+  pqxx::result owner = tx.exec_params(
+      "WITH RECURSIVE up AS (SELECT id, parent_id, 0 AS n FROM directory.v_units WHERE id = $1::uuid "
+      "  UNION ALL SELECT p.id, p.parent_id, up.n + 1 FROM directory.v_units p JOIN up ON p.id = up.parent_id) "
+      "SELECT c.id::text FROM up JOIN directory.v_units c ON (c.parent_id = up.id OR c.id = up.id) "
+      "WHERE c.kind = 'INSPECTION_CORPS' AND c.active ORDER BY up.n, (c.id = up.id) DESC, c.id LIMIT 1",
+      v.subject_unit_id);
+  if (owner.empty()) {
+    log::Warn("no inspection unit above the subject of a concluded violation", {{"clue_id", v.clue_id}});
+    return absl::OkStatus();
+  }
+  SM_ASSIGN_OR_RETURN(ResponsibleLeaders leaders, directory_.LeadersOf(v.subject_unit_id, &tx));
+  const Rules rules = rules_();
+  const int64_t now_us = NowMicros(clock_);
+  for (v1::LeaderDuty duty : {v1::LEADER_DUTY_PRINCIPAL, v1::LEADER_DUTY_SUPERVISING}) {
+    Change c = OpenCheck(v, duty, duty == v1::LEADER_DUTY_PRINCIPAL ? leaders.principal : leaders.supervising,
+                         owner[0][0].as<std::string>(), now_us, rules);
+    SM_RETURN_IF_ERROR(Write(tx, c, events::Actor{"system:clue-events", ""}, now_us));
+  }
+  stats_version_.Changed();
+  return absl::OkStatus();
 }
 
 }  // namespace sm::inspection

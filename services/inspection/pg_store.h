@@ -14,6 +14,7 @@
 #include "common/doc_table.h"
 #include "common/event_log.h"
 #include "common/paging.h"
+#include "common/referral_feed.h"
 #include "services/inspection/workflow.h"
 
 namespace sm::inspection {
@@ -22,7 +23,7 @@ namespace sm::inspection {
 // or that target it or a unit below it (the service then decides each row).
 using Visible = std::optional<std::string>;
 
-class PgStore {
+class PgStore final : public referral::Sink {
  public:
   PgStore(db::Pool* pool, const Clock& clock);
 
@@ -74,10 +75,27 @@ class PgStore {
                                                                       const Visible& visible,
                                                                       const std::optional<paging::TimeId>& after,
                                                                       int limit);
+  absl::StatusOr<v1::AccountabilityCheck> GetCheck(const std::string& id);
+  absl::StatusOr<std::vector<v1::AccountabilityCheck>> ListChecks(const v1::ListAccountabilityChecksRequest& q,
+                                                                  const std::optional<paging::TimeId>& after,
+                                                                  int limit);
+
+  // referral::Sink: the relay's outcomes of a referral command ("finding:<id>" or
+  // "check:<id>"), and each clue event in the consumer's transaction: a referred clue's
+  // progress followed onto its finding or check, and a concluded violation's accountability
+  // checks opened (一案双查, exactly once per clue: their ids come from the clue).
+  absl::Status Delivered(db::Tx& tx, const std::string& kind, const std::string& item,
+                         const v1::ClueReply& reply) override;
+  absl::Status Dead(db::Tx& tx, const std::string& kind, const std::string& item, const std::string& error) override;
+  absl::Status ApplyClueEvent(db::Tx& tx, const v1::ClueEvent& ev) override;
+  // The rules the consumer opens checks with (the service's calendar and deadlines).
+  void SetRules(std::function<Rules()> rules) { rules_ = std::move(rules); }
+
   // Marks open rectifications past their deadline as overdue (advisory lock; one scanner).
   absl::StatusOr<int> MarkOverdue(TimePoint now);
 
-  // Figures over the inspections targeting `unit_id` or a unit below it (nullopt: all).
+  // Figures over the inspections `unit_id` conducts or that target it or a unit below it
+  // (nullopt: all).
   absl::StatusOr<v1::InspectionStats> Stats(const std::optional<std::string>& unit_id);
   absl::StatusOr<int64_t> StatsVersion() { return stats_version_.Read(); }
 
@@ -101,9 +119,14 @@ class PgStore {
  private:
   absl::StatusOr<Current> LoadFor(db::Tx& tx, const StepRequest& r) const;
   std::optional<StoredFinding> LoadFinding(db::Tx& tx, const std::string& id, bool lock) const;
-  void Write(db::Tx& tx, Change& c, const events::Actor& actor, int64_t at_us) const;
+  absl::Status Write(db::Tx& tx, Change& c, const events::Actor& actor, int64_t at_us) const;
   std::string FindingDigest(const StoredFinding& f) const;
   std::map<std::string, chain::Evidence> Evidence(db::Tx& tx, const std::optional<std::string>& id) const;
+  absl::Status OpenChecks(db::Tx& tx, Violation v);
+  // The item of a referral command, locked, as the change of `apply`; nothing when gone.
+  template <typename Apply>
+  absl::Status OnReferred(db::Tx& tx, const std::string& kind, const std::string& item, Apply apply,
+                          const std::string& actor);
 
   db::Pool* pool_;
   DirectoryReader directory_{pool_};
@@ -116,6 +139,8 @@ class PgStore {
   docs::DocTable<v1::Inspection> inspections_;
   docs::DocTable<v1::InspectionFinding> findings_;
   docs::DocTable<v1::Measure> measures_;
+  docs::DocTable<v1::AccountabilityCheck> checks_;
+  std::function<Rules()> rules_;
   chain::Guard chain_;
 };
 

@@ -66,9 +66,8 @@ absl::Status GateOversight(const auth::Principal& p, std::string_view method) {
 }  // namespace
 
 InspectionServiceImpl::InspectionServiceImpl(PgStore* store, const auth::Verifier* verifier,
-                                             const workdays::Calendar* calendar, rectification::Policy policy,
-                                             const Clock& clock, redis::Client* redis, db::Listener* listener,
-                                             events::HubOptions streams)
+                                             const workdays::Calendar* calendar, Policy policy, const Clock& clock,
+                                             redis::Client* redis, db::Listener* listener, events::HubOptions streams)
     : store_(store),
       calendar_(calendar),
       policy_(policy),
@@ -89,7 +88,9 @@ absl::Status InspectionServiceImpl::Step(const server::CallInfo& call, const Req
   const std::string_view method = MethodOf(step);
   facts.new_id = NewUuid(clock_);
   const db::Idempotency::Key key = db::KeyOf(p, req.request_id(), method, req);
-  auto out = store_->Step<Reply>(step, p, std::move(facts), Rules{clock_.Now(), policy_, calendar_}, key);
+  auto out =
+      store_->Step<Reply>(step, p, std::move(facts),
+                          Rules{clock_.Now(), policy_.rectification, calendar_, policy_.accountability_days}, key);
   if (!out.ok()) {
     if (absl::IsNotFound(out.status()) || absl::IsPermissionDenied(out.status())) {
       log::Warn("access denied",
@@ -568,6 +569,117 @@ grpc::Status InspectionServiceImpl::ListRectifications(grpc::ServerContext* ctx,
         },
         [&](const PgStore::RectificationRecord& r) { return rectification::NextPageToken(page, r.rectification); }));
     return absl::OkStatus();
+  });
+}
+
+// ---- referral of a finding ----
+
+grpc::Status InspectionServiceImpl::ReferFinding(grpc::ServerContext* ctx, const v1::ReferFindingRequest* req,
+                                                 v1::InspectionFindingReply* reply) {
+  return call_.Run(ctx, "ReferFinding", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e = StepFields(*req, "finding_id", req->finding_id());
+    Uuid(e, "to_unit_id", req->to_unit_id());
+    for (int i = 0; i < req->categories_size(); ++i) {
+      if (req->categories(i) == v1::CLUE_CATEGORY_UNSPECIFIED || !v1::ClueCategory_IsValid(req->categories(i))) {
+        e.Add("categories[" + std::to_string(i) + "]", "unknown category");
+      }
+    }
+    Length(e, "summary", req->summary(), 500, false);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    StepFacts facts;
+    SM_RETURN_IF_ERROR(AddUnit(facts, req->to_unit_id()));
+    return Step(call, *req, std::move(facts), reply);
+  });
+}
+
+grpc::Status InspectionServiceImpl::RetryReferral(grpc::ServerContext* ctx, const v1::RetryReferralRequest* req,
+                                                  v1::InspectionFindingReply* reply) {
+  return call_.Run(ctx, "RetryReferral", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e = StepFields(*req, "finding_id", req->finding_id());
+    Length(e, "reason", req->reason(), 1000, true);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    return Step(call, *req, {}, reply);
+  });
+}
+
+// ---- accountability checks (一案双查) ----
+
+grpc::Status InspectionServiceImpl::GetAccountabilityCheck(grpc::ServerContext* ctx,
+                                                           const v1::GetAccountabilityCheckRequest* req,
+                                                           v1::AccountabilityCheck* resp) {
+  return call_.Run(ctx, "GetAccountabilityCheck", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(GateReads(call.principal, "GetAccountabilityCheck"));
+    if (!IsUuid(req->check_id())) return InvalidField("check_id", "must be a UUID");
+    SM_ASSIGN_OR_RETURN(*resp, store_->GetCheck(req->check_id()));
+    if (!MaySeeCheck(call.principal, *resp)) {
+      log::Warn("access denied", {{"method", "GetAccountabilityCheck"}, {"user", call.principal.user}});
+      return absl::NotFoundError("accountability check not found");
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status InspectionServiceImpl::ListAccountabilityChecks(grpc::ServerContext* ctx,
+                                                             const v1::ListAccountabilityChecksRequest* req,
+                                                             v1::ListAccountabilityChecksResponse* resp) {
+  return call_.Run(ctx, "ListAccountabilityChecks", [&](const server::CallInfo& call) -> absl::Status {
+    SM_RETURN_IF_ERROR(GateReads(call.principal, "ListAccountabilityChecks"));
+    FieldErrors e;
+    Uuid(e, "clue_id", req->clue_id(), false);
+    Uuid(e, "leader_person_id", req->leader_person_id(), false);
+    Uuid(e, "subject_unit_id", req->subject_unit_id(), false);
+    auto page = paging::PageSize(req->page_size(), 50, 200);
+    if (!page.ok()) e.Add("page_size", "must not be negative");
+    auto after = paging::DecodeTimeId(req->page_token(), paging::FilterFingerprint(*req), e);
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    SM_ASSIGN_OR_RETURN(auto rows, store_->ListChecks(*req, after, *page + 1));
+    resp->set_next_page_token(paging::TakePage(
+        rows, *page,
+        [&](v1::AccountabilityCheck& k) {
+          if (MaySeeCheck(call.principal, k)) *resp->add_checks() = std::move(k);
+        },
+        [&](const v1::AccountabilityCheck& k) {
+          return paging::EncodeTimeId({db::Micros(k.created_at()), k.id()}, paging::FilterFingerprint(*req));
+        }));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status InspectionServiceImpl::AssignAccountabilityCheck(grpc::ServerContext* ctx,
+                                                              const v1::AssignAccountabilityCheckRequest* req,
+                                                              v1::AccountabilityCheckReply* reply) {
+  return call_.Run(ctx, "AssignAccountabilityCheck", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e = StepFields(*req, "check_id", req->check_id());
+    Uuid(e, "owner_person_id", req->owner_person_id());
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    StepFacts facts;
+    SM_RETURN_IF_ERROR(AddPerson(facts, req->owner_person_id()));
+    return Step(call, *req, std::move(facts), reply);
+  });
+}
+
+grpc::Status InspectionServiceImpl::ConcludeAccountabilityCheck(grpc::ServerContext* ctx,
+                                                                const v1::ConcludeAccountabilityCheckRequest* req,
+                                                                v1::AccountabilityCheckReply* reply) {
+  return call_.Run(ctx, "ConcludeAccountabilityCheck", [&](const server::CallInfo& call) -> absl::Status {
+    FieldErrors e = StepFields(*req, "check_id", req->check_id());
+    if (req->outcome() == v1::ACCOUNTABILITY_OUTCOME_UNSPECIFIED ||
+        !v1::AccountabilityOutcome_IsValid(req->outcome())) {
+      e.Add("outcome", "is required: NO_FAULT, TALK or REFERRED");
+    }
+    Length(e, "note", req->note(), 4000, true);
+    const bool referred = req->outcome() == v1::ACCOUNTABILITY_OUTCOME_REFERRED;
+    Uuid(e, "to_unit_id", req->to_unit_id(), referred);
+    if (!referred && !req->to_unit_id().empty()) e.Add("to_unit_id", "is only for outcome REFERRED");
+    for (int i = 0; i < req->categories_size(); ++i) {
+      if (req->categories(i) == v1::CLUE_CATEGORY_UNSPECIFIED || !v1::ClueCategory_IsValid(req->categories(i))) {
+        e.Add("categories[" + std::to_string(i) + "]", "unknown category");
+      }
+    }
+    SM_RETURN_IF_ERROR(e.ToStatus());
+    StepFacts facts;
+    SM_RETURN_IF_ERROR(AddUnit(facts, req->to_unit_id()));
+    return Step(call, *req, std::move(facts), reply);
   });
 }
 

@@ -20,9 +20,8 @@ namespace sm::inspection {
 class InspectionServiceImpl final : public v1::InspectionService::Service {
  public:
   InspectionServiceImpl(PgStore* store, const auth::Verifier* verifier, const workdays::Calendar* calendar,
-                        rectification::Policy policy, const Clock& clock = SystemClock::Default(),
-                        redis::Client* redis = nullptr, db::Listener* listener = nullptr,
-                        events::HubOptions streams = {});
+                        Policy policy, const Clock& clock = SystemClock::Default(), redis::Client* redis = nullptr,
+                        db::Listener* listener = nullptr, events::HubOptions streams = {});
 
   grpc::Status PublishTemplate(grpc::ServerContext*, const v1::PublishTemplateRequest*, v1::TemplateReply*) override;
   grpc::Status GetTemplate(grpc::ServerContext*, const v1::GetTemplateRequest*, v1::ChecklistTemplate*) override;
@@ -60,6 +59,17 @@ class InspectionServiceImpl final : public v1::InspectionService::Service {
   grpc::Status GetRectification(grpc::ServerContext*, const v1::GetRectificationRequest*, v1::Rectification*) override;
   grpc::Status ListRectifications(grpc::ServerContext*, const v1::ListRectificationsRequest*,
                                   v1::ListRectificationsResponse*) override;
+  grpc::Status ReferFinding(grpc::ServerContext*, const v1::ReferFindingRequest*, v1::InspectionFindingReply*) override;
+  grpc::Status RetryReferral(grpc::ServerContext*, const v1::RetryReferralRequest*,
+                             v1::InspectionFindingReply*) override;
+  grpc::Status GetAccountabilityCheck(grpc::ServerContext*, const v1::GetAccountabilityCheckRequest*,
+                                      v1::AccountabilityCheck*) override;
+  grpc::Status ListAccountabilityChecks(grpc::ServerContext*, const v1::ListAccountabilityChecksRequest*,
+                                        v1::ListAccountabilityChecksResponse*) override;
+  grpc::Status AssignAccountabilityCheck(grpc::ServerContext*, const v1::AssignAccountabilityCheckRequest*,
+                                         v1::AccountabilityCheckReply*) override;
+  grpc::Status ConcludeAccountabilityCheck(grpc::ServerContext*, const v1::ConcludeAccountabilityCheckRequest*,
+                                           v1::AccountabilityCheckReply*) override;
   grpc::Status GetInspectionStats(grpc::ServerContext*, const v1::GetInspectionStatsRequest*,
                                   v1::InspectionStats*) override;
   grpc::Status GetInspectionHistory(grpc::ServerContext*, const v1::GetInspectionHistoryRequest*,
@@ -89,7 +99,7 @@ class InspectionServiceImpl final : public v1::InspectionService::Service {
 
   PgStore* store_;
   const workdays::Calendar* calendar_;
-  rectification::Policy policy_;
+  Policy policy_;
   const Clock& clock_;
   redis::Cache stats_cache_;
   server::Call call_;

@@ -5,6 +5,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "common/crypto.h"
 #include "common/db/sql.h"
 #include "common/event_payload.h"
 #include "common/rectification_request.h"
@@ -106,10 +107,24 @@ void StoredFinding::Count() {
 // ---- steps ----
 
 std::string_view MethodOf(const StepRequest& r) {
-  static constexpr std::string_view kNames[] = {
-      "PublishTemplate", "CreateInspection",    "AdvanceInspection",   "MarkItem",           "AddFinding",
-      "ImposeMeasure",   "ApproveMeasure",      "LiftMeasure",         "ReturnWithheld",     "AddRectification",
-      "RecordProgress",  "SubmitRectification", "ReviewRectification", "ReopenRectification"};
+  static constexpr std::string_view kNames[] = {"PublishTemplate",
+                                                "CreateInspection",
+                                                "AdvanceInspection",
+                                                "MarkItem",
+                                                "AddFinding",
+                                                "ImposeMeasure",
+                                                "ApproveMeasure",
+                                                "LiftMeasure",
+                                                "ReturnWithheld",
+                                                "AddRectification",
+                                                "RecordProgress",
+                                                "SubmitRectification",
+                                                "ReviewRectification",
+                                                "ReopenRectification",
+                                                "ReferFinding",
+                                                "RetryReferral",
+                                                "AssignAccountabilityCheck",
+                                                "ConcludeAccountabilityCheck"};
   static_assert(std::size(kNames) == std::variant_size_v<StepRequest>);
   return kNames[r.index()];
 }
@@ -137,7 +152,12 @@ Loads LoadsOf(const StepRequest& r) {
   if (As<v1::ApproveMeasureRequest>(r) || As<v1::LiftMeasureRequest>(r) || As<v1::ReturnWithheldRequest>(r)) {
     return Loads::kMeasure;
   }
-  if (As<v1::AddRectificationRequest>(r)) return Loads::kFinding;
+  if (As<v1::AddRectificationRequest>(r) || As<v1::ReferFindingRequest>(r) || As<v1::RetryReferralRequest>(r)) {
+    return Loads::kFinding;
+  }
+  if (As<v1::AssignAccountabilityCheckRequest>(r) || As<v1::ConcludeAccountabilityCheckRequest>(r)) {
+    return Loads::kCheck;
+  }
   return Loads::kRectification;
 }
 
@@ -157,6 +177,10 @@ const std::string& TargetOf(const StepRequest& r) {
   if (auto* x = As<v1::SubmitRectificationRequest>(r)) return x->rectification_id();
   if (auto* x = As<v1::ReviewRectificationRequest>(r)) return x->rectification_id();
   if (auto* x = As<v1::ReopenRectificationRequest>(r)) return x->rectification_id();
+  if (auto* x = As<v1::ReferFindingRequest>(r)) return x->finding_id();
+  if (auto* x = As<v1::RetryReferralRequest>(r)) return x->finding_id();
+  if (auto* x = As<v1::AssignAccountabilityCheckRequest>(r)) return x->check_id();
+  if (auto* x = As<v1::ConcludeAccountabilityCheckRequest>(r)) return x->check_id();
   return none;
 }
 
@@ -291,6 +315,36 @@ Change RectificationChange(const StoredFinding& f, rectification::Step step, Row
   Event& e = Add(c, f.finding.doc.id());
   if (absl::Status s = events::Rewrap(step.event, &e.event); !s.ok()) throw std::logic_error(std::string(s.message()));
   return c;
+}
+
+// A referral step on the finding: its document written with the new referral, the event on
+// its chain.
+Change FindingReferral(const StoredFinding& f, referral::Step step) {
+  Change c;
+  c.finding = f;
+  c.finding_row = Row::kUpdate;
+  v1::InspectionFinding& doc = c.finding->finding.doc;
+  *doc.mutable_referral() = std::move(step.after);
+  doc.set_version(doc.version() + 1);
+  Event& e = Add(c, doc.id());
+  if (absl::Status s = events::Rewrap(step.event, &e.event); !s.ok()) throw std::logic_error(std::string(s.message()));
+  return c;
+}
+
+Change CheckReferral(const Stored<v1::AccountabilityCheck>& k, referral::Step step) {
+  Change c;
+  c.check = k;
+  c.check_row = Row::kUpdate;
+  v1::AccountabilityCheck& doc = c.check->doc;
+  *doc.mutable_referral() = std::move(step.after);
+  doc.set_version(doc.version() + 1);
+  Event& e = Add(c, doc.id());
+  if (absl::Status s = events::Rewrap(step.event, &e.event); !s.ok()) throw std::logic_error(std::string(s.message()));
+  return c;
+}
+
+bool OfUnitAsInspector(const auth::Principal& p, const std::string& unit) {
+  return !p.unit.empty() && p.unit == unit && (p.HasRole(auth::kRoleInspector) || p.HasRole(auth::kRoleChiefInspector));
 }
 
 // The decisions, one per step.
@@ -706,6 +760,120 @@ struct Walk {
     return c;
   }
 
+  // ---- referral of a finding (the shared rules) ----
+
+  absl::StatusOr<Change> operator()(const v1::ReferFindingRequest& req) const {
+    const v1::InspectionFinding& f = cur.finding->finding.doc;
+    if (!MaySeeFinding(p, In(), f, facts.ancestry)) return absl::NotFoundError("finding not found");
+    if (!OfInspectingUnit()) return absl::PermissionDeniedError("only the inspecting unit refers its findings");
+    auto to = facts.units.find(req.to_unit_id());
+    SM_RETURN_IF_ERROR(referral::CheckReceiver(
+        to == facts.units.end() ? std::nullopt : std::optional<UnitInfo>(to->second), "to_unit_id"));
+    SM_RETURN_IF_ERROR(Fresh(req.expected_version(), f.version(), "finding"));
+    SM_ASSIGN_OR_RETURN(referral::Step step, referral::Start(f.referral(), Lower(req.to_unit_id())));
+    referral::ClueOf clue{.system = "inspection",
+                          .ref = f.id(),
+                          .source = v1::CLUE_SOURCE_INSPECTION,
+                          .origin_unit_id = In().inspection_unit_id(),
+                          .to_unit_id = req.to_unit_id(),
+                          .subject_person_id = f.subject_person_id(),
+                          .subject_unit_id = f.subject_unit_id(),
+                          .summary = req.summary().empty() ? "督察移送：" + f.title() : req.summary(),
+                          .details = f.description(),
+                          .severity = f.severity()};
+    for (int category : req.categories()) clue.categories.push_back(static_cast<v1::ClueCategory>(category));
+    Change c = FindingReferral(*cur.finding, std::move(step));
+    c.command = Change::Command{"finding:" + f.id(), referral::Clue(clue).SerializeAsString()};
+    return c;
+  }
+
+  absl::StatusOr<Change> operator()(const v1::RetryReferralRequest& req) const {
+    const v1::InspectionFinding& f = cur.finding->finding.doc;
+    if (!MaySeeFinding(p, In(), f, facts.ancestry)) return absl::NotFoundError("finding not found");
+    if (!OfInspectingUnit()) return absl::PermissionDeniedError("only the inspecting unit refers its findings");
+    SM_RETURN_IF_ERROR(Fresh(req.expected_version(), f.version(), "finding"));
+    SM_ASSIGN_OR_RETURN(referral::Step step, referral::Retry(f.referral(), req.reason()));
+    Change c = FindingReferral(*cur.finding, std::move(step));
+    c.command = Change::Command{"finding:" + f.id(), "", /*retry=*/true};
+    return c;
+  }
+
+  // ---- accountability checks (一案双查) ----
+
+  absl::StatusOr<Change> CheckStep(int64_t expected) const {
+    const v1::AccountabilityCheck& k = cur.check->doc;
+    if (!MaySeeCheck(p, k)) return absl::NotFoundError("accountability check not found");
+    if (!OfUnitAsInspector(p, k.owner_unit_id())) {
+      return absl::PermissionDeniedError("only inspectors of the owning unit work on accountability checks");
+    }
+    SM_RETURN_IF_ERROR(Fresh(expected, k.version(), "accountability check"));
+    if (k.outcome() != v1::ACCOUNTABILITY_OUTCOME_UNSPECIFIED) {
+      return absl::FailedPreconditionError("the accountability check is CONCLUDED (" +
+                                           v1::AccountabilityOutcome_Name(k.outcome()) + ")");
+    }
+    Change c;
+    c.check = *cur.check;
+    c.check_row = Row::kUpdate;
+    c.check->doc.set_version(k.version() + 1);
+    c.check->doc.clear_overdue();
+    return c;
+  }
+
+  absl::StatusOr<Change> operator()(const v1::AssignAccountabilityCheckRequest& req) const {
+    SM_ASSIGN_OR_RETURN(Change c, CheckStep(req.expected_version()));
+    v1::AccountabilityCheck& k = c.check->doc;
+    auto who = facts.people.find(req.owner_person_id());
+    if (who == facts.people.end() || !who->second.active) {
+      return InvalidField("owner_person_id", "no such active person");
+    }
+    if (!AtOrAbove(k.owner_unit_id(), who->second.unit_id, facts.ancestry)) {
+      return InvalidField("owner_person_id", "is not a member of the owning unit");
+    }
+    k.set_owner_person_id(req.owner_person_id());
+    Add(c, k.id()).event.mutable_accountability_assigned()->set_owner_person_id(req.owner_person_id());
+    return c;
+  }
+
+  absl::StatusOr<Change> operator()(const v1::ConcludeAccountabilityCheckRequest& req) const {
+    SM_ASSIGN_OR_RETURN(Change c, CheckStep(req.expected_version()));
+    v1::AccountabilityCheck& k = c.check->doc;
+    k.set_outcome(req.outcome());
+    k.set_outcome_note(req.note());
+    k.set_concluded_by(p.EndUser());
+    db::SetMicros(k.mutable_concluded_at(), cur.now_us);
+    auto* e = Add(c, k.id()).event.mutable_accountability_concluded();
+    e->set_outcome(req.outcome());
+    if (req.outcome() != v1::ACCOUNTABILITY_OUTCOME_REFERRED) return c;
+    // A referral of the leader to discipline: exactly one clue, as a finding's.
+    if (k.leader_person_id().empty()) {
+      return absl::FailedPreconditionError("no leader holds this duty: there is nobody to refer");
+    }
+    auto to = facts.units.find(req.to_unit_id());
+    SM_RETURN_IF_ERROR(referral::CheckReceiver(
+        to == facts.units.end() ? std::nullopt : std::optional<UnitInfo>(to->second), "to_unit_id"));
+    SM_ASSIGN_OR_RETURN(referral::Step step, referral::Start(k.referral(), Lower(req.to_unit_id())));
+    e->set_to_unit_id(Lower(req.to_unit_id()));
+    *k.mutable_referral() = step.after;
+    Event& referred = Add(c, k.id());
+    if (absl::Status st = events::Rewrap(step.event, &referred.event); !st.ok()) {
+      throw std::logic_error(std::string(st.message()));
+    }
+    referral::ClueOf clue{.system = "inspection",
+                          .ref = k.id(),
+                          .source = v1::CLUE_SOURCE_INSPECTION,
+                          .origin_unit_id = k.owner_unit_id(),
+                          .to_unit_id = req.to_unit_id(),
+                          .subject_person_id = k.leader_person_id(),
+                          .summary = "一案双查：" +
+                                     std::string(k.duty() == v1::LEADER_DUTY_PRINCIPAL ? "主体责任" : "监督责任") +
+                                     "（线索 " + k.clue_number() + "）",
+                          .details = req.note(),
+                          .severity = v1::SEVERITY_MEDIUM};
+    for (int category : req.categories()) clue.categories.push_back(static_cast<v1::ClueCategory>(category));
+    c.command = Change::Command{"check:" + k.id(), referral::Clue(clue).SerializeAsString()};
+    return c;
+  }
+
   // ---- rectification (the shared rules; the inspecting unit reviews) ----
 
   rectification::Party PartyOf(const v1::Rectification& x) const {
@@ -773,6 +941,102 @@ void FillReply(const Change& c, v1::RectificationReply* out) {
   for (const auto& x : c.finding->rectifications) {
     if (x.rectification.id() == c.rectification_id) *out->mutable_rectification() = x.rectification;
   }
+}
+
+void FillReply(const Change& c, v1::AccountabilityCheckReply* out) { *out->mutable_check() = c.check->doc; }
+
+std::optional<Change> LinkReferral(const StoredFinding& f, const std::string& clue_id, const std::string& number,
+                                   v1::ClueState state) {
+  auto step = referral::Link(f.finding.doc.referral(), clue_id, number, state);
+  if (!step) return std::nullopt;
+  return FindingReferral(f, *std::move(step));
+}
+std::optional<Change> LinkReferral(const Stored<v1::AccountabilityCheck>& k, const std::string& clue_id,
+                                   const std::string& number, v1::ClueState state) {
+  auto step = referral::Link(k.doc.referral(), clue_id, number, state);
+  if (!step) return std::nullopt;
+  return CheckReferral(k, *std::move(step));
+}
+Change ReferralDead(const StoredFinding& f, const std::string& error) {
+  return FindingReferral(f, referral::Dead(f.finding.doc.referral(), error));
+}
+Change ReferralDead(const Stored<v1::AccountabilityCheck>& k, const std::string& error) {
+  return CheckReferral(k, referral::Dead(k.doc.referral(), error));
+}
+std::optional<Change> FollowClue(const StoredFinding& f, const v1::ClueEventPayload& event, const std::string& type,
+                                 const std::string& clue_id, int64_t seq) {
+  auto step = referral::Follow(f.finding.doc.referral(), event, type, clue_id, seq);
+  if (!step) return std::nullopt;
+  return FindingReferral(f, *std::move(step));
+}
+std::optional<Change> FollowClue(const Stored<v1::AccountabilityCheck>& k, const v1::ClueEventPayload& event,
+                                 const std::string& type, const std::string& clue_id, int64_t seq) {
+  auto step = referral::Follow(k.doc.referral(), event, type, clue_id, seq);
+  if (!step) return std::nullopt;
+  return CheckReferral(k, *std::move(step));
+}
+
+std::optional<Violation> ViolationOf(const std::string& clue_id, const v1::ClueEventPayload& event) {
+  if (!event.has_concluded() || event.concluded().form() < 2) return std::nullopt;
+  const v1::ClueConcluded& c = event.concluded();
+  Violation v{.clue_id = clue_id, .clue_number = c.number(), .source = c.source(), .form = c.form()};
+  for (const auto& s : c.subjects()) {
+    if (s.has_person_id() && v.subject_person_id.empty()) v.subject_person_id = s.person_id();
+    if (s.has_unit_id() && v.subject_unit_id.empty()) v.subject_unit_id = s.unit_id();
+  }
+  if (v.subject_person_id.empty() && v.subject_unit_id.empty()) return std::nullopt;
+  return v;
+}
+
+std::string CheckId(const std::string& clue_id, v1::LeaderDuty duty) {
+  // A name-based UUID (version 8 layout) from the clue and the duty.
+  std::string h = crypto::Sha256Hex("sm-accountability-check:" + Lower(clue_id) + ":" + v1::LeaderDuty_Name(duty));
+  h[12] = '8';
+  h[16] = "89ab"[std::stoi(h.substr(16, 1), nullptr, 16) & 3];
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20, 12);
+}
+
+Change OpenCheck(const Violation& v, v1::LeaderDuty duty, const std::optional<ResponsibleLeader>& leader,
+                 const std::string& owner_unit_id, int64_t now_us, const Rules& rules) {
+  Change c;
+  c.check_row = Row::kInsert;
+  v1::AccountabilityCheck& k = c.check.emplace().doc;
+  k.set_id(CheckId(v.clue_id, duty));
+  k.set_clue_id(Lower(v.clue_id));
+  k.set_clue_number(v.clue_number);
+  k.set_clue_source(v.source);
+  k.set_form(static_cast<v1::SupervisionForm>(v.form));
+  k.set_subject_unit_id(v.subject_unit_id);
+  k.set_subject_person_id(v.subject_person_id);
+  k.set_duty(duty);
+  if (leader) {
+    k.set_leader_person_id(leader->person_id);
+    k.set_leader_name(leader->name);
+    k.set_leader_unit_id(leader->unit_id);
+  }
+  k.set_owner_unit_id(owner_unit_id);
+  *k.mutable_deadline_at() = TimestampOf(rules.calendar->Deadline(rules.now, rules.accountability_days));
+  k.set_version(1);
+  db::SetMicros(k.mutable_created_at(), now_us);
+  auto* e = Add(c, k.id()).event.mutable_accountability_opened();
+  e->set_clue_id(k.clue_id());
+  e->set_form(v.form);
+  e->set_duty(duty);
+  e->set_subject_unit_id(v.subject_unit_id);
+  e->set_leader_found(leader.has_value());
+  e->set_owner_unit_id(owner_unit_id);
+  e->set_deadline_us(Micros(k.deadline_at()));
+  return c;
+}
+
+bool MaySeeCheck(const auth::Principal& p, const v1::AccountabilityCheck& c) {
+  if (p.HasRole(auth::kRoleOversight) || p.HasRole(auth::kRoleDiscipline)) return true;
+  return OfUnitAsInspector(p, c.owner_unit_id());
+}
+
+void MarkCheckOverdue(v1::AccountabilityCheck& c, TimePoint now) {
+  c.set_overdue(c.outcome() == v1::ACCOUNTABILITY_OUTCOME_UNSPECIFIED && c.has_deadline_at() &&
+                Micros(c.deadline_at()) < ToUnixMicros(now));
 }
 
 std::optional<Change> EscalateOverdue(const StoredFinding& f, const std::string& rectification_id, TimePoint now) {

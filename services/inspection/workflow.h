@@ -18,6 +18,7 @@
 #include "common/directory_reader.h"
 #include "common/status.h"
 #include "common/rectification.h"
+#include "common/referral.h"
 #include "common/workdays.h"
 #include "supervision/v1/events.pb.h"
 #include "supervision/v1/inspection.pb.h"
@@ -83,11 +84,12 @@ struct StoredFinding {
 };
 
 // The steps, as their validated requests.
-using StepRequest = std::variant<v1::PublishTemplateRequest, v1::CreateInspectionRequest, v1::AdvanceInspectionRequest,
-                                 v1::MarkItemRequest, v1::AddInspectionFindingRequest, v1::ImposeMeasureRequest,
-                                 v1::ApproveMeasureRequest, v1::LiftMeasureRequest, v1::ReturnWithheldRequest,
-                                 v1::AddRectificationRequest, v1::RecordProgressRequest, v1::SubmitRectificationRequest,
-                                 v1::ReviewRectificationRequest, v1::ReopenRectificationRequest>;
+using StepRequest = std::variant<
+    v1::PublishTemplateRequest, v1::CreateInspectionRequest, v1::AdvanceInspectionRequest, v1::MarkItemRequest,
+    v1::AddInspectionFindingRequest, v1::ImposeMeasureRequest, v1::ApproveMeasureRequest, v1::LiftMeasureRequest,
+    v1::ReturnWithheldRequest, v1::AddRectificationRequest, v1::RecordProgressRequest, v1::SubmitRectificationRequest,
+    v1::ReviewRectificationRequest, v1::ReopenRectificationRequest, v1::ReferFindingRequest, v1::RetryReferralRequest,
+    v1::AssignAccountabilityCheckRequest, v1::ConcludeAccountabilityCheckRequest>;
 std::string_view MethodOf(const StepRequest& r);  // "CreateInspection", ...
 const std::string& RequestIdOf(const StepRequest& r);
 
@@ -97,8 +99,9 @@ enum class Loads {
   kNewInspection,  // CreateInspection: the template version it starts from
   kInspection,     // Advance, MarkItem, AddFinding, ImposeMeasure: the inspection (with its findings)
   kMeasure,        // the other measure steps: the measure and its inspection
-  kFinding,        // AddRectification: the finding and its inspection
+  kFinding,        // AddRectification, ReferFinding, RetryReferral: the finding and its inspection
   kRectification,  // the other rectification steps: the finding of the rectification
+  kCheck,          // the accountability check steps: the check
 };
 Loads LoadsOf(const StepRequest& r);
 const std::string& TargetOf(const StepRequest& r);
@@ -111,6 +114,7 @@ struct Current {
   std::optional<Stored<v1::Inspection>> inspection;
   std::optional<StoredFinding> finding;
   std::optional<Stored<v1::Measure>> measure;
+  std::optional<Stored<v1::AccountabilityCheck>> check;
   int64_t sequence = 0;         // CreateInspection: the next inspection number
   int64_t finding_ordinal = 0;  // AddFinding: the new finding's place in its inspection
 };
@@ -125,10 +129,17 @@ struct StepFacts {
   Ancestry ancestry;  // of the caller's relation's units (filled by the store)
 };
 
+// The service's settings the rules read.
+struct Policy {
+  rectification::Policy rectification;
+  int accountability_days = 20;  // working days to conclude an accountability check
+};
+
 struct Rules {
   TimePoint now;
   rectification::Policy policy;
   const workdays::Calendar* calendar = nullptr;
+  int accountability_days = 20;  // working days to conclude an accountability check
 };
 
 struct Event {
@@ -149,7 +160,17 @@ struct Change {
   Row rectification_row = Row::kNone;
   std::optional<Stored<v1::Measure>> measure;
   Row measure_row = Row::kNone;
+  std::optional<Stored<v1::AccountabilityCheck>> check;
+  Row check_row = Row::kNone;
   std::vector<Event> events;
+  // A referral command to put in the outbox with the change (`retry`: send the one parked as
+  // dead again).
+  struct Command {
+    std::string dedupe_key;
+    std::string payload;
+    bool retry = false;
+  };
+  std::optional<Command> command;
 };
 
 // The step `request` by `caller` on `current`, or its refusal in this order: NOT_FOUND when
@@ -174,6 +195,43 @@ void FillReply(const Change& c, v1::InspectionReply* out);
 void FillReply(const Change& c, v1::InspectionFindingReply* out);
 void FillReply(const Change& c, v1::MeasureReply* out);
 void FillReply(const Change& c, v1::RectificationReply* out);
+void FillReply(const Change& c, v1::AccountabilityCheckReply* out);
+
+// ---- referral outcomes (the relay's and the clue feed's) on a finding or a check ----
+// The referral's outcomes as changes of the item holding it: nullopt when nothing changes.
+std::optional<Change> LinkReferral(const StoredFinding& f, const std::string& clue_id, const std::string& number,
+                                   v1::ClueState state);
+std::optional<Change> LinkReferral(const Stored<v1::AccountabilityCheck>& c, const std::string& clue_id,
+                                   const std::string& number, v1::ClueState state);
+Change ReferralDead(const StoredFinding& f, const std::string& error);
+Change ReferralDead(const Stored<v1::AccountabilityCheck>& c, const std::string& error);
+std::optional<Change> FollowClue(const StoredFinding& f, const v1::ClueEventPayload& event, const std::string& type,
+                                 const std::string& clue_id, int64_t seq);
+std::optional<Change> FollowClue(const Stored<v1::AccountabilityCheck>& c, const v1::ClueEventPayload& event,
+                                 const std::string& type, const std::string& clue_id, int64_t seq);
+
+// ---- 一案双查 ----
+// A clue concluded with a confirmed violation (form 2 or above): who it was about.
+struct Violation {
+  std::string clue_id, clue_number;
+  v1::ClueSource source = v1::CLUE_SOURCE_UNSPECIFIED;
+  int form = 0;
+  std::string subject_person_id;  // the first person the clue named, if any
+  std::string subject_unit_id;    // the first unit it named (the store fills it from the person otherwise)
+};
+// nullopt unless `event` is a "concluded" of form 2 or above.
+std::optional<Violation> ViolationOf(const std::string& clue_id, const v1::ClueEventPayload& event);
+// The id of a violation's check for `duty`: the same for every replay of the clue's events.
+std::string CheckId(const std::string& clue_id, v1::LeaderDuty duty);
+// The check a violation opens for `duty` (the store opens one per duty: principal and
+// supervising), with the leader when one holds it, owned by `owner_unit_id`, due
+// `rules.accountability_days` working days on; event "accountability_opened".
+Change OpenCheck(const Violation& v, v1::LeaderDuty duty, const std::optional<ResponsibleLeader>& leader,
+                 const std::string& owner_unit_id, int64_t now_us, const Rules& rules);
+// Who sees accountability checks: the owning unit, oversight and discipline staff.
+bool MaySeeCheck(const auth::Principal& p, const v1::AccountabilityCheck& c);
+// Marks a check overdue when open past its deadline at `now`.
+void MarkCheckOverdue(v1::AccountabilityCheck& c, TimePoint now);
 
 // The overdue rule on a finding's rectification (rectification::IsOverdue), as a change.
 std::optional<Change> EscalateOverdue(const StoredFinding& f, const std::string& rectification_id, TimePoint now);

@@ -7,17 +7,25 @@
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
 
+#include <set>
+#include <thread>
+
 #include "common/auth.h"
 #include "common/db/migrate.h"
 #include "common/status.h"
 #include "common/uuid.h"
 #include "common/workdays.h"
+#include "common/referral_feed.h"
+#include "services/clue/pg_store.h"
+#include "services/clue/service.h"
 #include "services/inspection/pg_store.h"
 #include "services/inspection/service.h"
 #include "tests/integration/demo_directory.h"
+#include "tests/support/local_stack.h"
 #include "tests/support/pg_redis.h"
 
 const std::vector<sm::db::Migration>& inspection_lib_migrations();
+const std::vector<sm::db::Migration>& clue_lib_migrations();
 
 namespace sm::inspection {
 namespace {
@@ -38,6 +46,7 @@ std::string Token(const Who& w) {
   p.unit = w.unit;
   p.roles = {w.role};
   p.clearance = 1;
+  if (p.HasRole(auth::kRoleService)) p = auth::Principal{.user = w.user, .roles = {w.role}};
   return *auth::Mint(auth::DevelopmentMint(p));
 }
 
@@ -63,21 +72,42 @@ class InspectionServiceTest : public ::testing::Test {
     verifier_ = new auth::Verifier(*auth::Verifier::Create(ac));
     calendar_ = new workdays::Calendar(*workdays::Calendar::LoadDir(std::string(SM_SOURCE_DIR) + "/deploy/calendar"));
     redis_ = new redis::Client(env.Redis());
+    keys_ = new crypto::Keyring(crypto::DevelopmentKeyring());
+    clue_pool_ = new db::Pool(env.Pool("sm_clue", "clue", 4));
+    ASSERT_TRUE(db::ApplyMigrations(*clue_pool_, "clue", clue_lib_migrations()).ok());
+    clue_store_ = new clue::PgStore(clue_pool_, *clock_);
+    clue_listener_ = new db::Listener(env.Pool("sm_clue", "clue"), "clue_events");
+    clue_listener_->Start();
+    clue_service_ = new clue::ClueServiceImpl(clue_store_, verifier_, keys_, calendar_, clue::Limits{}, *clock_, redis_,
+                                              clue_listener_);
     pool_ = new db::Pool(env.Pool("sm_inspection", "inspection", 6));
     ASSERT_TRUE(db::ApplyMigrations(*pool_, "inspection", inspection_lib_migrations()).ok());
     store_ = new PgStore(pool_, *clock_);
-    service_ = new InspectionServiceImpl(store_, verifier_, calendar_, rectification::Policy{30, 100, 90}, *clock_,
-                                         redis_, nullptr);
+    store_->SetRules([] { return Rules{clock_->Now(), {}, calendar_, 20}; });
+    service_ = new InspectionServiceImpl(store_, verifier_, calendar_, Policy{rectification::Policy{30, 100, 90}, 20},
+                                         *clock_, redis_, nullptr);
     server::Config sc;
-    server_ = std::move(*server::Server::Start(sc, {service_})).release();
+    server_ = std::move(*server::Server::Start(sc, {clue_service_, service_})).release();
     channel_ = new std::shared_ptr<grpc::Channel>(
         grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+    // As main wires it (common/referral_feed.h); the relay is driven by the tests.
+    feed_ = new referral::Feed(store_, "inspection", env.Pool("sm_inspection", "inspection"), pool_, *channel_, [] {
+      return Token(Who{"inspection-service", "", "service"});
+    });
+    feed_->consumer().Start();
   }
   static void TearDownTestSuite() {
+    delete feed_;
     server_->Shutdown(std::chrono::milliseconds(100));
     delete server_;
     delete service_;
     delete store_;
+    delete clue_service_;
+    clue_listener_->Stop();
+    delete clue_listener_;
+    delete clue_store_;
+    delete clue_pool_;
+    delete keys_;
     delete pool_;
     delete dir_pool_;
     delete redis_;
@@ -88,6 +118,7 @@ class InspectionServiceTest : public ::testing::Test {
   }
   void SetUp() override {
     stub_ = v1::InspectionService::NewStub(*channel_);
+    clue_ = v1::ClueService::NewStub(*channel_);
     clock_->Set(Start());
     corps_ = UnitId("inspection-corps");
     fucheng_ = UnitId("fucheng-branch");
@@ -103,6 +134,7 @@ class InspectionServiceTest : public ::testing::Test {
     stranger_ = Who{"x", UnitId("audit-office"), "staff"};
     auditor_ = Who{"a", UnitId("audit-office"), "auditor"};
     oversight_ = Who{"o", UnitId("discipline-group"), "oversight"};
+    discipline_ = Who{"d", UnitId("discipline-group"), "discipline"};
   }
 
   template <typename Req, typename Resp, typename Fn>
@@ -158,6 +190,81 @@ class InspectionServiceTest : public ::testing::Test {
     return r.inspection();
   }
 
+  template <typename Req, typename Resp, typename Fn>
+  grpc::Status ClueCall(const Who& w, Fn fn, const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + Token(w));
+    return (clue_.get()->*fn)(&ctx, req, resp);
+  }
+
+  // The discipline group takes `clue` (offered to it, or registered by it) to a conclusion
+  // in `form`; true when every step was accepted.
+  bool Conclude(const std::string& clue_id, v1::SupervisionForm form) {
+    v1::GetClueRequest g;
+    g.set_clue_id(clue_id);
+    v1::Clue c;
+    if (!ClueCall(discipline_, &v1::ClueService::Stub::GetClue, g, &c).ok()) return false;
+    v1::ClueReply r;
+    int64_t version = c.version();
+    if (c.state() == v1::CLUE_STATE_OFFERED) {
+      v1::AcceptClueRequest a;
+      a.set_request_id(NewUuid());
+      a.set_clue_id(clue_id);
+      a.set_expected_version(version);
+      if (!ClueCall(discipline_, &v1::ClueService::Stub::AcceptClue, a, &r).ok()) return false;
+      version = r.clue().version();
+    }
+    v1::DisposeClueRequest d;
+    d.set_request_id(NewUuid());
+    d.set_clue_id(clue_id);
+    d.set_expected_version(version);
+    d.set_method(v1::DISPOSITION_METHOD_VERIFICATION);
+    if (!ClueCall(discipline_, &v1::ClueService::Stub::DisposeClue, d, &r).ok()) return false;
+    v1::ConcludeClueRequest k;
+    k.set_request_id(NewUuid());
+    k.set_clue_id(clue_id);
+    k.set_expected_version(r.clue().version());
+    k.set_form(form);
+    k.set_feedback("经核实，问题属实");
+    grpc::Status s = ClueCall(discipline_, &v1::ClueService::Stub::ConcludeClue, k, &r);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return s.ok();
+  }
+
+  // A petition clue about `person`, registered by the discipline group itself.
+  std::string Petition(const std::string& person) {
+    v1::RegisterClueRequest r;
+    r.set_request_id(NewUuid());
+    r.set_origin_unit_id(discipline_.unit);
+    r.set_source(v1::CLUE_SOURCE_PETITION);
+    r.set_channel(v1::RECEIPT_CHANNEL_LETTER);
+    r.add_subjects()->set_person_id(person);
+    r.add_categories(v1::CLUE_CATEGORY_INTEGRITY);
+    r.set_summary("反映民警违规收受礼金");
+    r.set_details("举报信");
+    r.set_severity(v1::SEVERITY_MEDIUM);
+    v1::ClueReply reply;
+    grpc::Status s = ClueCall(discipline_, &v1::ClueService::Stub::RegisterClue, r, &reply);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return reply.clue().id();
+  }
+
+  // The accountability checks of a clue, once the consumer has opened `n` of them.
+  std::vector<v1::AccountabilityCheck> ChecksOf(const std::string& clue_id, int n) {
+    std::vector<v1::AccountabilityCheck> out;
+    ::sm::testing::PollUntil(
+        [&] {
+          v1::ListAccountabilityChecksRequest q;
+          q.set_clue_id(clue_id);
+          v1::ListAccountabilityChecksResponse resp;
+          if (!Call(oversight_, &v1::InspectionService::Stub::ListAccountabilityChecks, q, &resp).ok()) return false;
+          out.assign(resp.checks().begin(), resp.checks().end());
+          return static_cast<int>(out.size()) >= n;
+        },
+        std::chrono::seconds(20), std::chrono::milliseconds(50));
+    return out;
+  }
+
   grpc::Status Mark(const Who& w, const std::string& inspection, const std::string& item, const std::string& unit,
                     v1::ItemMark mark, v1::InspectionReply* r) {
     v1::MarkItemRequest m;
@@ -170,7 +277,12 @@ class InspectionServiceTest : public ::testing::Test {
     return Call(w, &v1::InspectionService::Stub::MarkItem, m, r);
   }
 
-  static inline db::Pool *dir_pool_, *pool_;
+  static inline db::Pool *dir_pool_, *pool_, *clue_pool_;
+  static inline crypto::Keyring* keys_;
+  static inline clue::PgStore* clue_store_;
+  static inline db::Listener* clue_listener_;
+  static inline clue::ClueServiceImpl* clue_service_;
+  static inline referral::Feed* feed_;
   static inline FakeClock* clock_;
   static inline auth::Verifier* verifier_;
   static inline workdays::Calendar* calendar_;
@@ -180,9 +292,10 @@ class InspectionServiceTest : public ::testing::Test {
   static inline server::Server* server_;
   static inline std::shared_ptr<grpc::Channel>* channel_;
   std::unique_ptr<v1::InspectionService::Stub> stub_;
+  std::unique_ptr<v1::ClueService::Stub> clue_;
   std::string corps_, fucheng_, gaoxin_, station_;
   Who inspector_, chief_, other_inspector_, fucheng_staff_, station_staff_, gaoxin_staff_, bureau_staff_, stranger_,
-      auditor_, oversight_;
+      auditor_, oversight_, discipline_;
 };
 
 TEST_F(InspectionServiceTest, TemplatesAreVersionedAndARunningInspectionKeepsItsVersion) {
@@ -501,6 +614,172 @@ TEST_F(InspectionServiceTest, BadInputNamesTheFieldAndWritesNothing) {
   g.set_inspection_id("not-a-uuid");
   v1::Inspection in;
   EXPECT_EQ(FieldOf(Call(inspector_, &v1::InspectionService::Stub::GetInspection, g, &in)), "inspection_id");
+}
+
+// A finding referred to the discipline group becomes exactly one clue (the relay run twice,
+// the reply and the clue's own event both linking it, "clue_linked" once); the clue's
+// conclusion comes back on the finding, and opens the 一案双查 checks on the leaders of the
+// finding's unit, once, even when the clue feed is replayed from its start.
+TEST_F(InspectionServiceTest, ReferralIsOneClueAndItsConclusionOpensTheChecksOnce) {
+  v1::Inspection in = Started("tpl-referral");
+  v1::InspectionReply r;
+  ASSERT_TRUE(Mark(inspector_, in.id(), "A1-1", fucheng_, v1::ITEM_MARK_NON_CONFORMING, &r).ok());
+  v1::AddInspectionFindingRequest f;
+  f.set_request_id(NewUuid());
+  f.set_inspection_id(in.id());
+  f.set_item_code("A1-1");
+  f.set_subject_unit_id(fucheng_);
+  f.set_subject_person_id(PersonIn("fucheng-branch-chengjiao-station"));
+  f.set_title("违规发放津补贴");
+  f.set_category(v1::INSPECTION_FINDING_CATEGORY_INTEGRITY);
+  f.set_severity(v1::SEVERITY_HIGH);
+  v1::InspectionFindingReply fr;
+  ASSERT_TRUE(Call(inspector_, &v1::InspectionService::Stub::AddFinding, f, &fr).ok());
+  v1::ReferFindingRequest refer;
+  refer.set_request_id(NewUuid());
+  refer.set_finding_id(fr.finding().id());
+  refer.set_expected_version(fr.finding().version());
+  refer.set_to_unit_id(fucheng_);  // not a discipline unit
+  EXPECT_EQ(FieldOf(Call(inspector_, &v1::InspectionService::Stub::ReferFinding, refer, &fr)), "to_unit_id");
+  refer.set_to_unit_id(discipline_.unit);
+  EXPECT_EQ(Call(fucheng_staff_, &v1::InspectionService::Stub::ReferFinding, refer, &fr).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  grpc::Status s = Call(inspector_, &v1::InspectionService::Stub::ReferFinding, refer, &fr);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(fr.finding().referral().state(), v1::REFERRAL_STATE_PENDING);
+  refer.set_request_id(NewUuid());
+  refer.set_expected_version(fr.finding().version());
+  EXPECT_EQ(Call(inspector_, &v1::InspectionService::Stub::ReferFinding, refer, &fr).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  ASSERT_TRUE(feed_->relay().RunOnce().ok());
+  ASSERT_TRUE(feed_->relay().RunOnce().ok());
+  const std::string finding = fr.finding().id();
+  EXPECT_EQ(
+      Count("SELECT count(*) FROM clue.clues WHERE source_system = 'inspection' AND source_ref = '" + finding + "'"),
+      1);
+  v1::GetInspectionFindingRequest g;
+  g.set_finding_id(finding);
+  v1::InspectionFinding got;
+  ASSERT_TRUE(Call(inspector_, &v1::InspectionService::Stub::GetFinding, g, &got).ok());
+  EXPECT_EQ(got.referral().state(), v1::REFERRAL_STATE_DELIVERED);
+  const std::string clue = got.referral().clue_id();
+  ASSERT_FALSE(clue.empty());
+
+  ASSERT_TRUE(Conclude(clue, v1::SUPERVISION_FORM_2));
+  ASSERT_TRUE(::sm::testing::PollUntil(
+      [&] {
+        return Call(inspector_, &v1::InspectionService::Stub::GetFinding, g, &got).ok() &&
+               got.referral().outcome_form() == v1::SUPERVISION_FORM_2;
+      },
+      std::chrono::seconds(20), std::chrono::milliseconds(50)));
+  EXPECT_EQ(got.referral().clue_state(), v1::CLUE_STATE_CONCLUDED);
+  EXPECT_EQ(Count("SELECT count(*) FROM inspection.inspection_events WHERE aggregate_id = '" + finding +
+                  "' AND type = 'clue_linked'"),
+            1);
+
+  // 一案双查: the principal and the supervising leader of the subject's unit.
+  std::vector<v1::AccountabilityCheck> checks = ChecksOf(clue, 2);
+  ASSERT_EQ(checks.size(), 2u);
+  std::set<v1::LeaderDuty> duties;
+  for (const auto& k : checks) {
+    duties.insert(k.duty());
+    EXPECT_EQ(k.form(), v1::SUPERVISION_FORM_2);
+    EXPECT_EQ(k.clue_source(), v1::CLUE_SOURCE_INSPECTION);
+    EXPECT_FALSE(k.leader_person_id().empty()) << v1::LeaderDuty_Name(k.duty());
+    EXPECT_EQ(k.subject_unit_id(), station_);
+    EXPECT_FALSE(k.owner_unit_id().empty());
+    EXPECT_TRUE(k.has_deadline_at());
+  }
+  EXPECT_EQ(duties.size(), 2u);
+  // Replayed from the start of the clue feed: nothing opens twice.
+  auto cursor = [] {
+    pqxx::connection c(::sm::testing::Conn());
+    pqxx::work tx(c);
+    pqxx::result r = tx.exec("SELECT cursor FROM inspection.consumer_cursors WHERE name = 'clue-events'");
+    return r.empty() ? std::string() : r[0][0].as<std::string>();
+  };
+  ASSERT_TRUE(::sm::testing::PollUntil([&] { return !cursor().empty(); }));
+  const std::string caught_up = cursor();
+  feed_->consumer().Stop();
+  ::sm::testing::Sql("DELETE FROM inspection.consumer_cursors");
+  feed_->consumer().Start();
+  ASSERT_TRUE(::sm::testing::PollUntil([&] { return cursor() == caught_up; }, std::chrono::seconds(20),
+                                       std::chrono::milliseconds(50)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(Count("SELECT count(*) FROM inspection.accountability_checks WHERE clue_id = '" + clue + "'"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM inspection.inspection_events WHERE aggregate_id = '" + finding +
+                  "' AND type = 'clue_linked'"),
+            1);
+
+  // Who sees checks: the owning unit's inspectors, oversight, discipline staff; not the branch.
+  v1::GetAccountabilityCheckRequest gk;
+  gk.set_check_id(checks[0].id());
+  v1::AccountabilityCheck k;
+  EXPECT_EQ(Call(fucheng_staff_, &v1::InspectionService::Stub::GetAccountabilityCheck, gk, &k).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(Call(discipline_, &v1::InspectionService::Stub::GetAccountabilityCheck, gk, &k).ok());
+}
+
+TEST_F(InspectionServiceTest, ChecksOpenForEveryConfirmedViolationWhateverItsSourceAndConcludeOnce) {
+  const std::string person = PersonIn("gaoxin-branch-puming-station");
+  const std::string minor = Petition(person);
+  ASSERT_TRUE(Conclude(minor, v1::SUPERVISION_FORM_1));  // form 1: no accountability
+  const std::string grave = Petition(person);
+  ASSERT_TRUE(Conclude(grave, v1::SUPERVISION_FORM_3));
+  std::vector<v1::AccountabilityCheck> checks = ChecksOf(grave, 2);
+  ASSERT_EQ(checks.size(), 2u);
+  EXPECT_EQ(checks[0].clue_source(), v1::CLUE_SOURCE_PETITION);
+  EXPECT_EQ(Count("SELECT count(*) FROM inspection.accountability_checks WHERE clue_id = '" + minor + "'"), 0);
+
+  // The owning unit's inspector concludes one with a referral of the leader: one clue.
+  v1::AccountabilityCheck k = checks[0];
+  const Who owner{PersonIn("inspection-corps"), k.owner_unit_id(), "inspector"};
+  v1::ConcludeAccountabilityCheckRequest c;
+  c.set_request_id(NewUuid());
+  c.set_check_id(k.id());
+  c.set_expected_version(k.version());
+  c.set_outcome(v1::ACCOUNTABILITY_OUTCOME_REFERRED);
+  c.set_note("履行主体责任不力");
+  v1::AccountabilityCheckReply reply;
+  EXPECT_EQ(FieldOf(Call(owner, &v1::InspectionService::Stub::ConcludeAccountabilityCheck, c, &reply)), "to_unit_id");
+  c.set_to_unit_id(discipline_.unit);
+  EXPECT_EQ(Call(fucheng_staff_, &v1::InspectionService::Stub::ConcludeAccountabilityCheck, c, &reply).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  grpc::Status s = Call(owner, &v1::InspectionService::Stub::ConcludeAccountabilityCheck, c, &reply);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(reply.check().outcome(), v1::ACCOUNTABILITY_OUTCOME_REFERRED);
+  EXPECT_EQ(reply.check().referral().state(), v1::REFERRAL_STATE_PENDING);
+  c.set_request_id(NewUuid());
+  c.set_expected_version(reply.check().version());
+  EXPECT_EQ(Call(owner, &v1::InspectionService::Stub::ConcludeAccountabilityCheck, c, &reply).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  ASSERT_TRUE(feed_->relay().RunOnce().ok());
+  EXPECT_EQ(
+      Count("SELECT count(*) FROM clue.clues WHERE source_system = 'inspection' AND source_ref = '" + k.id() + "'"), 1);
+  v1::GetAccountabilityCheckRequest gk;
+  gk.set_check_id(k.id());
+  ASSERT_TRUE(::sm::testing::PollUntil(
+      [&] {
+        v1::AccountabilityCheck now;
+        return Call(owner, &v1::InspectionService::Stub::GetAccountabilityCheck, gk, &now).ok() &&
+               now.referral().state() == v1::REFERRAL_STATE_DELIVERED;
+      },
+      std::chrono::seconds(20), std::chrono::milliseconds(50)));
+  // A no-fault outcome on the other; it shows in the statistics.
+  v1::ConcludeAccountabilityCheckRequest n;
+  n.set_request_id(NewUuid());
+  n.set_check_id(checks[1].id());
+  n.set_expected_version(checks[1].version());
+  n.set_outcome(v1::ACCOUNTABILITY_OUTCOME_NO_FAULT);
+  n.set_note("已履行监督责任");
+  ASSERT_TRUE(Call(owner, &v1::InspectionService::Stub::ConcludeAccountabilityCheck, n, &reply).ok());
+  auto chain = store_->VerifyChain(k.id());
+  ASSERT_TRUE(chain.ok());
+  EXPECT_TRUE(chain->intact) << chain->problem;
+  v1::GetInspectionStatsRequest sr;
+  v1::InspectionStats st;
+  ASSERT_TRUE(Call(oversight_, &v1::InspectionService::Stub::GetInspectionStats, sr, &st).ok());
+  EXPECT_GE(st.accountability_checks(), 2);
 }
 
 }  // namespace

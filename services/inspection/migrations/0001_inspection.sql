@@ -1,7 +1,9 @@
 -- inspection schema: checklist templates, inspections (with their checklists), findings,
 -- measures — each stored as a document (common/doc_table.h: the message in `body`, the
--- columns queries use beside it, the chain head) — rectifications (the shared table of
--- common/rectification_store.h), their hash-chained events, idempotency and statistics.
+-- columns queries use beside it, the chain head) — accountability checks (一案双查),
+-- rectifications (the shared table of common/rectification_store.h), their hash-chained
+-- events, the outbox of referrals to clue-service, the clue-feed cursor, idempotency and
+-- statistics.
 
 CREATE SEQUENCE inspection_number_seq;
 
@@ -39,9 +41,11 @@ CREATE TABLE findings (
   inspection_id    uuid NOT NULL REFERENCES inspections (id),
   subject_unit_id  uuid NOT NULL,
   category         text NOT NULL,
+  clue_id          uuid,            -- the clue its referral became
   created_us       bigint NOT NULL
 );
 CREATE INDEX findings_inspection ON findings (inspection_id, created_us, id);
+CREATE UNIQUE INDEX findings_clue ON findings (clue_id) WHERE clue_id IS NOT NULL;
 CREATE INDEX findings_unit ON findings (subject_unit_id, created_us, id);
 
 CREATE TABLE measures (
@@ -60,6 +64,28 @@ CREATE TABLE measures (
 CREATE INDEX measures_inspection ON measures (inspection_id, created_us, id);
 CREATE INDEX measures_person ON measures (person_id, created_us, id);
 CREATE INDEX measures_in_force ON measures (ends_us) WHERE state = 'MEASURE_STATE_IN_FORCE';
+
+-- 一案双查: one check per (concluded clue, duty).
+CREATE TABLE accountability_checks (
+  id                uuid PRIMARY KEY,
+  body              bytea NOT NULL,
+  chain_len         integer NOT NULL DEFAULT 0,
+  chain_head        text NOT NULL DEFAULT '',
+  clue_id           uuid NOT NULL,
+  duty              text NOT NULL,
+  owner_unit_id     uuid NOT NULL,
+  leader_person_id  uuid,
+  subject_unit_id   uuid NOT NULL,
+  outcome           text NOT NULL,
+  deadline_us       bigint NOT NULL,
+  referral_clue_id  uuid,            -- the clue its referral (outcome REFERRED) became
+  created_us        bigint NOT NULL,
+  UNIQUE (clue_id, duty)
+);
+CREATE INDEX accountability_order ON accountability_checks (created_us, id);
+CREATE INDEX accountability_leader ON accountability_checks (leader_person_id);
+CREATE UNIQUE INDEX accountability_referral ON accountability_checks (referral_clue_id)
+  WHERE referral_clue_id IS NOT NULL;
 
 -- common/rectification_store.h
 CREATE TABLE rectifications (
@@ -104,7 +130,8 @@ CREATE VIEW inspection_chains AS
   SELECT id, chain_len, chain_head FROM templates
   UNION ALL SELECT id, chain_len, chain_head FROM inspections
   UNION ALL SELECT id, chain_len, chain_head FROM findings
-  UNION ALL SELECT id, chain_len, chain_head FROM measures;
+  UNION ALL SELECT id, chain_len, chain_head FROM measures
+  UNION ALL SELECT id, chain_len, chain_head FROM accountability_checks;
 
 CREATE TABLE outbox (
   id               bigserial PRIMARY KEY,
