@@ -39,6 +39,7 @@ enum class Rpc {
   kReviewRectification,
   kReopenRectification,
   kListRectifications,
+  kGetRectification,
   kGetAuditStats,
   kGetAuditHistory,
   kVerifyAuditChain,
@@ -47,11 +48,13 @@ enum class Rpc {
   kSubscribe,
 };
 inline constexpr Rpc kAllRpcs[] = {
-    Rpc::kCreateEngagement,    Rpc::kAdvanceEngagement,   Rpc::kGetEngagement,        Rpc::kListEngagements,
-    Rpc::kAddFinding,          Rpc::kGetFinding,          Rpc::kListFindings,         Rpc::kReferFinding,
-    Rpc::kRetryReferral,       Rpc::kAddRectification,    Rpc::kRecordProgress,       Rpc::kSubmitRectification,
-    Rpc::kReviewRectification, Rpc::kReopenRectification, Rpc::kListRectifications,   Rpc::kGetAuditStats,
-    Rpc::kGetAuditHistory,     Rpc::kVerifyAuditChain,    Rpc::kVerifyAllAuditChains, Rpc::kExportAuditCheckpoints,
+    Rpc::kCreateEngagement,    Rpc::kAdvanceEngagement,    Rpc::kGetEngagement,
+    Rpc::kListEngagements,     Rpc::kAddFinding,           Rpc::kGetFinding,
+    Rpc::kListFindings,        Rpc::kReferFinding,         Rpc::kRetryReferral,
+    Rpc::kAddRectification,    Rpc::kRecordProgress,       Rpc::kSubmitRectification,
+    Rpc::kReviewRectification, Rpc::kReopenRectification,  Rpc::kListRectifications,
+    Rpc::kGetRectification,    Rpc::kGetAuditStats,        Rpc::kGetAuditHistory,
+    Rpc::kVerifyAuditChain,    Rpc::kVerifyAllAuditChains, Rpc::kExportAuditCheckpoints,
     Rpc::kSubscribe,
 };
 // The gRPC method name ("GetFinding").

@@ -315,6 +315,13 @@ TEST_F(AuditAccessTest, EveryRpcRoleAndRelationThroughTheService) {
          for (const auto& it : out.rectifications()) a.listed = a.listed || it.id() == x.id();
          return a;
        }},
+      {Rpc::kGetRectification, Item::kRectification, false,
+       [&](const Who& who) {
+         v1::GetRectificationRequest r;
+         r.set_rectification_id(x.id());
+         v1::Rectification out;
+         return Answer{Call(s, who, &S::GetRectification, r, &out)};
+       }},
       {Rpc::kGetAuditHistory, Item::kFinding, false,
        [&](const Who& who) {
          v1::GetAuditHistoryRequest r;

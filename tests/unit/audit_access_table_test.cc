@@ -46,6 +46,7 @@ Expected Table() {
       {"ReviewRectification", audit_step},
       {"ReopenRectification", audit_step},
       {"ListRectifications", read},
+      {"GetRectification", read},
       {"GetAuditStats", {{"dashboard", "DA DD AD"}, {"auditor", "AA DD AD"}, {"oversight", "AA AA AA"}}},
       {"GetAuditHistory", read},
       {"VerifyAuditChain",
@@ -140,7 +141,7 @@ TEST(AuditAccessTest, EveryRpcRoleRelationCell) {
       }
     }
   }
-  EXPECT_EQ(cells, 21 * 9 * 6);
+  EXPECT_EQ(cells, 22 * 9 * 6);
 }
 
 TEST(AuditAccessTest, ACallerGetsTheBestOfTheirRolesAndRelations) {
