@@ -67,6 +67,7 @@ const std::map<Rpc, Rules>& Table() {
         {Rpc::kReviewRectification, audit_step},
         {Rpc::kReopenRectification, audit_step},
         {Rpc::kListRectifications, read},
+        {Rpc::kGetRectification, read},
         {Rpc::kGetAuditStats,
          {{auth::kRoleDashboard, kStatsOwnScope},
           {auth::kRoleAuditor, kStatsJurisdiction},
@@ -111,6 +112,7 @@ std::string_view RpcName(Rpc rpc) {
     case Rpc::kReviewRectification: return "ReviewRectification";
     case Rpc::kReopenRectification: return "ReopenRectification";
     case Rpc::kListRectifications: return "ListRectifications";
+    case Rpc::kGetRectification: return "GetRectification";
     case Rpc::kGetAuditStats: return "GetAuditStats";
     case Rpc::kGetAuditHistory: return "GetAuditHistory";
     case Rpc::kVerifyAuditChain: return "VerifyAuditChain";

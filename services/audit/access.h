@@ -39,6 +39,7 @@ enum class Rpc {
   kReviewRectification,
   kReopenRectification,
   kListRectifications,
+  kGetRectification,
   kGetAuditStats,
   kGetAuditHistory,
   kVerifyAuditChain,
@@ -47,11 +48,13 @@ enum class Rpc {
   kSubscribe,
 };
 inline constexpr Rpc kAllRpcs[] = {
-    Rpc::kCreateEngagement,    Rpc::kAdvanceEngagement,   Rpc::kGetEngagement,        Rpc::kListEngagements,
-    Rpc::kAddFinding,          Rpc::kGetFinding,          Rpc::kListFindings,         Rpc::kReferFinding,
-    Rpc::kRetryReferral,       Rpc::kAddRectification,    Rpc::kRecordProgress,       Rpc::kSubmitRectification,
-    Rpc::kReviewRectification, Rpc::kReopenRectification, Rpc::kListRectifications,   Rpc::kGetAuditStats,
-    Rpc::kGetAuditHistory,     Rpc::kVerifyAuditChain,    Rpc::kVerifyAllAuditChains, Rpc::kExportAuditCheckpoints,
+    Rpc::kCreateEngagement,    Rpc::kAdvanceEngagement,    Rpc::kGetEngagement,
+    Rpc::kListEngagements,     Rpc::kAddFinding,           Rpc::kGetFinding,
+    Rpc::kListFindings,        Rpc::kReferFinding,         Rpc::kRetryReferral,
+    Rpc::kAddRectification,    Rpc::kRecordProgress,       Rpc::kSubmitRectification,
+    Rpc::kReviewRectification, Rpc::kReopenRectification,  Rpc::kListRectifications,
+    Rpc::kGetRectification,    Rpc::kGetAuditStats,        Rpc::kGetAuditHistory,
+    Rpc::kVerifyAuditChain,    Rpc::kVerifyAllAuditChains, Rpc::kExportAuditCheckpoints,
     Rpc::kSubscribe,
 };
 // The gRPC method name ("GetFinding").
@@ -73,8 +76,8 @@ std::string_view RelationName(Relation r);
 
 // Every role of common/auth.h (the unit test checks that none is missing).
 inline constexpr std::string_view kAllRoles[] = {
-    auth::kRoleAdmin, auth::kRoleDiscipline, auth::kRoleOversight, auth::kRoleAuditor,   auth::kRoleInspector,
-    auth::kRoleStaff, auth::kRoleDashboard,  auth::kRoleService,   auth::kRoleCustodian,
+    auth::kRoleAdmin,          auth::kRoleDiscipline, auth::kRoleOversight, auth::kRoleAuditor, auth::kRoleInspector,
+    auth::kRoleChiefInspector, auth::kRoleStaff,      auth::kRoleDashboard, auth::kRoleService, auth::kRoleCustodian,
 };
 
 // Worst to best; the caller gets the best over their cells.

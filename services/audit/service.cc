@@ -464,6 +464,22 @@ grpc::Status AuditServiceImpl::ListRectifications(grpc::ServerContext* ctx, cons
   });
 }
 
+grpc::Status AuditServiceImpl::GetRectification(grpc::ServerContext* ctx, const v1::GetRectificationRequest* req,
+                                                v1::Rectification* resp) {
+  return call_.Run(ctx, "GetRectification", [&](const server::CallInfo& call) -> absl::Status {
+    const auth::Principal& p = call.principal;
+    SM_RETURN_IF_ERROR(Gate(p, access::Rpc::kGetRectification));
+    SM_RETURN_IF_ERROR(rectification::Validate(*req));
+    SM_ASSIGN_OR_RETURN(v1::Rectification x, store_->GetRectification(req->rectification_id()));
+    std::map<std::string, FindingRecord> findings;
+    SM_ASSIGN_OR_RETURN(access::Relations rel, ToRectification(p.unit, x, findings));
+    // A rectification carries no referral: a redacted view of it is the whole of it.
+    SM_RETURN_IF_ERROR(Authorize(p, access::Rpc::kGetRectification, rel, "rectification").status());
+    *resp = std::move(x);
+    return absl::OkStatus();
+  });
+}
+
 grpc::ServerUnaryReactor* AuditServiceImpl::GetAuditStats(grpc::CallbackServerContext* ctx,
                                                           const v1::GetAuditStatsRequest* req, v1::AuditStats* resp) {
   auto body = [this, req, resp](const server::CallInfo& call, server::Call::Later* later) -> absl::Status {

@@ -58,6 +58,7 @@ class AuditServiceImpl final : public v1::AuditService::WithCallbackMethod_GetAu
                                    v1::RectificationReply*) override;
   grpc::Status ListRectifications(grpc::ServerContext*, const v1::ListRectificationsRequest*,
                                   v1::ListRectificationsResponse*) override;
+  grpc::Status GetRectification(grpc::ServerContext*, const v1::GetRectificationRequest*, v1::Rectification*) override;
   grpc::ServerUnaryReactor* GetAuditStats(grpc::CallbackServerContext*, const v1::GetAuditStatsRequest*,
                                           v1::AuditStats*) override;
   grpc::Status GetAuditHistory(grpc::ServerContext*, const v1::GetAuditHistoryRequest*,

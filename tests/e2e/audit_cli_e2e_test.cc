@@ -353,6 +353,46 @@ TEST_F(AuditCliE2E, RectificationIsRejectedOnceThenSignedOff) {
   // An unrelated branch neither sees nor touches it.
   Result other = Smctl("audit rectification submit " + rect + " --summary x --version 9", kGaoxin);
   EXPECT_EQ(other.code, 5) << other.out;
+
+  // Shown by id or by prefix: in Chinese by default, in English when asked, as JSON; to an
+  // unrelated branch it does not exist.
+  Result shown = Smctl("audit rectification show " + rect, kAuditor);
+  ASSERT_EQ(shown.code, 0) << shown.out;
+  for (const std::string& text : {std::string("已销号"), std::string("回头看截止"), std::string("下达时间"), f.number,
+                                  rect, std::string("追回超付工程款"), std::string("已修订工程款支付审批办法并印发")}) {
+    EXPECT_NE(shown.out.find(text), std::string::npos) << text << "\n" << shown.out;
+  }
+  Result shown_en = Smctl("audit rectification show " + rect.substr(0, 13) + " --lang en", kStaff);
+  ASSERT_EQ(shown_en.code, 0) << shown_en.out;
+  for (const char* text : {"signed off", "look-back until", "owner unit", "deadline"}) {
+    EXPECT_NE(shown_en.out.find(text), std::string::npos) << text << "\n" << shown_en.out;
+  }
+  Result shown_json = Smctl("audit rectification show " + rect + " -o json", kAuditor, false);
+  ASSERT_EQ(shown_json.code, 0) << shown_json.out;
+  EXPECT_EQ(Json(shown_json)["id"], rect);
+  EXPECT_EQ(Json(shown_json)["state"], "RECTIFICATION_STATE_SIGNED_OFF");
+  EXPECT_FALSE(Json(shown_json)["created_at"].get<std::string>().empty()) << shown_json.out;
+  EXPECT_EQ(Smctl("audit rectification show " + rect, kGaoxin).code, 5);
+
+  // The list follows pages: one at a time, or all of them.
+  Result second =
+      Smctl("audit rectification add " + f.number + " --measure '完善工程变更签证管理' -o json", kAuditor, false);
+  ASSERT_EQ(second.code, 0) << second.out;
+  Result page = Smctl("audit rectification list --finding " + f.number + " --limit 1 -o json", kAuditor, false);
+  ASSERT_EQ(page.code, 0) << page.out;
+  EXPECT_EQ(Json(page)["rectifications"].size(), 1u) << page.out;
+  const std::string token = Json(page)["next_page_token"].get<std::string>();
+  EXPECT_FALSE(token.empty()) << page.out;
+  Result next =
+      Smctl("audit rectification list --finding " + f.number + " --limit 1 --page-token " + token + " -o json",
+            kAuditor, false);
+  ASSERT_EQ(next.code, 0) << next.out;
+  ASSERT_EQ(Json(next)["rectifications"].size(), 1u) << next.out;
+  EXPECT_EQ(Json(next)["rectifications"][0]["id"], Json(second)["rectification"]["id"]);
+  Result all =
+      Smctl("audit rectification list --finding " + f.number + " --limit 1 --all-pages -o json", kAuditor, false);
+  ASSERT_EQ(all.code, 0) << all.out;
+  EXPECT_EQ(Json(all)["rectifications"].size(), 2u) << all.out;
 }
 
 TEST_F(AuditCliE2E, LedgerImportLandsGoodRowsListsBadOnesAndIsIdempotent) {

@@ -315,6 +315,13 @@ TEST_F(AuditAccessTest, EveryRpcRoleAndRelationThroughTheService) {
          for (const auto& it : out.rectifications()) a.listed = a.listed || it.id() == x.id();
          return a;
        }},
+      {Rpc::kGetRectification, Item::kRectification, false,
+       [&](const Who& who) {
+         v1::GetRectificationRequest r;
+         r.set_rectification_id(x.id());
+         v1::Rectification out;
+         return Answer{Call(s, who, &S::GetRectification, r, &out)};
+       }},
       {Rpc::kGetAuditHistory, Item::kFinding, false,
        [&](const Who& who) {
          v1::GetAuditHistoryRequest r;
@@ -429,7 +436,7 @@ TEST_F(AuditAccessTest, EveryRpcRoleAndRelationThroughTheService) {
   EXPECT_EQ(walked.size() + 1, std::size(access::kAllRpcs));
   EXPECT_FALSE(walked.count(Rpc::kGetAuditStats));
   // The three without an item (the feed, verifying every chain, exporting checkpoints): one unit.
-  EXPECT_EQ(cells, (static_cast<int>(probes.size()) - 3) * 9 * 6 + 3 * 9);
+  EXPECT_EQ(cells, (static_cast<int>(probes.size()) - 3) * 10 * 6 + 3 * 10);
   // Nothing allowed went further than the version check: the items are as prepared.
   EXPECT_EQ(Get(f.id(), auditor).referral().clue_id(), f.referral().clue_id());
   v1::GetEngagementRequest ge;

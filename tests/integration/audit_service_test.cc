@@ -455,6 +455,62 @@ TEST_F(AuditServiceTest, OverdueRectificationsEscalateAndStatsShowRates) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// GetRectification answers whoever would see the rectification listed: the reviewing audit
+// unit, the owner, the finding's responsible unit, oversight; to anyone else it does not
+// exist, as a finding they may not see; a dashboard is refused the call.
+TEST_F(AuditServiceTest, ARectificationIsReadByWhoeverSeesItListed) {
+  v1::Finding f = AddFinding(Engagement());
+  v1::AddRectificationRequest add;
+  add.set_request_id(NewUuid());
+  add.set_finding_id(f.id());
+  add.set_measure("规范公务接待审批");
+  add.set_owner_unit_id(UnitId("traffic-police-division"));
+  v1::RectificationReply r;
+  ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::AddRectification, add, &r).ok());
+  const v1::Rectification& added = r.rectification();
+  EXPECT_GT(added.created_at().seconds(), 0);  // the step's transaction time
+  v1::GetRectificationRequest g;
+  g.set_rectification_id(added.id());
+  auto get = [&](const Who& who, v1::Rectification* out) {
+    return Call(stub_.get(), who, &v1::AuditService::Stub::GetRectification, g, out);
+  };
+  for (const Who& who : {auditor, Who{UnitId("traffic-police-division"), {"staff"}},
+                         Who{f.responsible_unit_id(), {"staff"}}, Who{UnitId("bureau-party-committee"), {"oversight"}},
+                         Who{UnitId("bureau-party-committee"), {"oversight"}, 0}}) {
+    v1::Rectification got;
+    grpc::Status st = get(who, &got);
+    ASSERT_TRUE(st.ok()) << who.unit << " " << who.roles[0] << ": " << st.error_message();
+    // The row as the step left it, created_at included.
+    EXPECT_EQ(got.SerializeAsString(), added.SerializeAsString()) << got.ShortDebugString();
+    // As a list shows it.
+    v1::ListRectificationsRequest lq;
+    lq.set_finding_id(f.id());
+    v1::ListRectificationsResponse lr;
+    ASSERT_TRUE(Call(stub_.get(), who, &v1::AuditService::Stub::ListRectifications, lq, &lr).ok());
+    ASSERT_EQ(lr.rectifications_size(), 1);
+    EXPECT_EQ(lr.rectifications(0).SerializeAsString(), got.SerializeAsString());
+  }
+  // Anyone else: the same answer as for an id that exists nowhere.
+  for (const Who& who : {Who{UnitId("gaoxin-branch"), {"staff"}}, Who{UnitId("gaoxin-branch"), {"auditor"}},
+                         Who{UnitId("discipline-group"), {"discipline"}}}) {
+    v1::Rectification got;
+    grpc::Status st = get(who, &got);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << who.unit << " " << who.roles[0];
+    EXPECT_EQ(st.error_message(), "rectification not found");
+  }
+  v1::Rectification out;
+  EXPECT_EQ(get(Who{UnitId("bureau"), {"dashboard"}}, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  g.set_rectification_id(NewUuid());
+  grpc::Status unknown = get(auditor, &out);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(unknown.error_message(), "rectification not found");
+  g.set_rectification_id("c1");
+  grpc::Status bad = get(auditor, &out);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_EQ(FieldViolations(FromGrpcStatus(bad)).size(), 1u);
+  EXPECT_EQ(FieldViolations(FromGrpcStatus(bad))[0].field, "rectification_id");
+}
+
 // ListRectifications is paged: pages of two cover five rectifications once each, in the
 // order they were set; a token is good for its own filters only.
 TEST_F(AuditServiceTest, RectificationsAreListedInPages) {

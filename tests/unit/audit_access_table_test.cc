@@ -46,6 +46,7 @@ Expected Table() {
       {"ReviewRectification", audit_step},
       {"ReopenRectification", audit_step},
       {"ListRectifications", read},
+      {"GetRectification", read},
       {"GetAuditStats", {{"dashboard", "DA DD AD"}, {"auditor", "AA DD AD"}, {"oversight", "AA AA AA"}}},
       {"GetAuditHistory", read},
       {"VerifyAuditChain",
@@ -109,7 +110,7 @@ TEST(AuditAccessTest, TheRolesAreThoseOfAuth) {
   for (std::sregex_iterator it(s.begin(), s.end(), decl), end; it != end; ++it) declared.insert((*it)[1]);
   std::set<std::string> listed;
   for (auto r : kAllRoles) listed.insert(std::string(r));
-  EXPECT_EQ(declared.size(), 9u);
+  EXPECT_EQ(declared.size(), 10u);
   EXPECT_EQ(listed, declared);
   EXPECT_EQ(std::size(kAllRoles), declared.size());
 }
@@ -140,7 +141,7 @@ TEST(AuditAccessTest, EveryRpcRoleRelationCell) {
       }
     }
   }
-  EXPECT_EQ(cells, 21 * 9 * 6);
+  EXPECT_EQ(cells, 22 * 10 * 6);
 }
 
 TEST(AuditAccessTest, ACallerGetsTheBestOfTheirRolesAndRelations) {

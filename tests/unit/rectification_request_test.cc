@@ -107,35 +107,33 @@ TEST(RectificationRequestTest, EachStepAsksItsCommand) {
   p.set_note("half");
   p.add_evidence_refs("a");
   p.add_evidence_refs("b");
-  Command c = CommandOf(p);
-  EXPECT_EQ(c.action, Action::kProgress);
-  EXPECT_EQ(c.text, "half");
-  EXPECT_EQ(c.evidence_refs, (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(c.expected_version, 0);
   v1::SubmitRectificationRequest s;
   s.set_summary("done");
   s.set_expected_version(7);
-  c = CommandOf(s);
-  EXPECT_EQ(c.action, Action::kSubmit);
-  EXPECT_EQ(c.text, "done");
-  EXPECT_EQ(c.expected_version, 7);
-  v1::ReviewRectificationRequest v;
-  v.set_approve(true);
-  v.set_expected_version(8);
-  EXPECT_EQ(CommandOf(v).action, Action::kApprove);
-  v.set_approve(false);
-  v.set_reason("missing");
-  c = CommandOf(v);
-  EXPECT_EQ(c.action, Action::kReject);
-  EXPECT_EQ(c.text, "missing");
-  EXPECT_EQ(c.expected_version, 8);
+  v1::ReviewRectificationRequest approve;
+  approve.set_approve(true);
+  approve.set_expected_version(8);
+  v1::ReviewRectificationRequest reject;
+  reject.set_reason("missing");
+  reject.set_expected_version(8);
   v1::ReopenRectificationRequest o;
   o.set_reason("back");
   o.set_expected_version(9);
-  c = CommandOf(o);
-  EXPECT_EQ(c.action, Action::kReopen);
-  EXPECT_EQ(c.text, "back");
-  EXPECT_EQ(c.expected_version, 9);
+  struct Case {
+    Command got, want;
+  };
+  const Case cases[] = {
+      {CommandOf(p), {Action::kProgress, "half", {"a", "b"}, 0}},  // progress takes no version
+      {CommandOf(s), {Action::kSubmit, "done", {}, 7}},           {CommandOf(approve), {Action::kApprove, "", {}, 8}},
+      {CommandOf(reject), {Action::kReject, "missing", {}, 8}},   {CommandOf(o), {Action::kReopen, "back", {}, 9}},
+  };
+  for (const Case& c : cases) {
+    const std::string where(ActionName(c.want.action));
+    EXPECT_EQ(c.got.action, c.want.action) << where;
+    EXPECT_EQ(c.got.text, c.want.text) << where;
+    EXPECT_EQ(c.got.evidence_refs, c.want.evidence_refs) << where;
+    EXPECT_EQ(c.got.expected_version, c.want.expected_version) << where;
+  }
 }
 
 TEST(RectificationRequestTest, AListPageHasLimitsAndATokenForItsFilters) {

@@ -68,25 +68,25 @@ int AuditClient::FindFinding(const std::string& key, bool fetch, v1::Finding* ou
 
 int AuditClient::FindRect(const std::string& key_in, bool fetch, v1::Rectification* out) {
   const std::string key = Lower(key_in);
-  if (IsUuid(key) && !fetch) {
-    out->set_id(key);
-    return kExitOk;
+  if (IsUuid(key)) {
+    v1::GetRectificationRequest req;
+    req.set_rectification_id(key);
+    return ReadById(&Stub::GetRectification, req, key, fetch, out);
   }
-  if (!IsUuid(key) && key.size() < 8) {
+  if (key.size() < 8) {
     return ctx.FailLocal(kExitUsage, "整改ID至少需要前 8 位：" + key_in,
                          "give the rectification id, or at least its first 8 characters: " + key_in);
   }
   v1::ListRectificationsRequest req;
-  v1::ListRectificationsResponse resp;
-  grpc::Status s = Call(&Stub::ListRectifications, req, &resp);
-  if (!s.ok()) return Fail(s);
+  req.set_page_size(500);
   int matches = 0;
-  for (const auto& x : resp.rectifications()) {
-    if (x.id() == key || (!IsUuid(key) && StartsWith(x.id(), key))) {
-      *out = x;
-      ++matches;
-    }
-  }
+  grpc::Status s = EachListed(&Stub::ListRectifications, req, &v1::ListRectificationsResponse::rectifications,
+                              [&](const v1::Rectification& x) {
+                                if (!StartsWith(x.id(), key)) return false;
+                                *out = x;
+                                return ++matches > 1;  // two are enough to refuse
+                              });
+  if (!s.ok()) return Fail(s);
   if (matches > 1) {
     return ctx.FailLocal(kExitUsage, "前缀 " + key_in + " 对应多条整改，请给出完整ID",
                          "prefix " + key_in + " matches several rectifications; give the whole id");

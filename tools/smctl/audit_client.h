@@ -23,9 +23,9 @@ class AuditClient : public Client<::supervision::v1::AuditService> {
   // FINDING (a UUID or a number such as SJ-2026-0001-02) to the finding. A number is looked
   // for among its engagement's findings first, then among all the caller sees.
   int FindFinding(const std::string& key, bool fetch, ::supervision::v1::Finding* out);
-  // RECT (a UUID, or a unique prefix of at least 8 characters) to the rectification, found
-  // among those the caller sees (the API has no GetRectification). With a UUID and !fetch
-  // only the id is filled.
+  // RECT (a UUID, or a unique prefix of at least 8 characters) to the rectification: a UUID
+  // is read with GetRectification (with !fetch only the id is filled), a prefix looked for
+  // among every page of those the caller sees.
   int FindRect(const std::string& key, bool fetch, ::supervision::v1::Rectification* out);
   // The finding's number (cached), or its id when it cannot be read.
   std::string FindingNumber(const std::string& id);

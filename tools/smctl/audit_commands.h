@@ -3,7 +3,8 @@
 //   audit_engagement.cc     engagement create, advance, show, list
 //   audit_finding.cc        finding add, show, history, verify, list, refer, retry-referral;
 //                           verify-all and checkpoints export
-//   audit_rectification.cc  rectification add, progress, submit, review, reopen, list; stats
+//   audit_rectification.cc  rectification add, progress, submit, review, reopen, show, list;
+//                           stats
 //   audit_import.cc         import-findings (a CSV ledger, 台账)
 #pragma once
 

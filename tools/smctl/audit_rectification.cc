@@ -1,5 +1,5 @@
-// smctl audit rectification add, progress, submit, review, reopen, list: rectifications (整改)
-// followed to sign-off (销号); and audit stats.
+// smctl audit rectification add, progress, submit, review, reopen, show, list: rectifications
+// (整改) followed to sign-off (销号); and audit stats.
 #include <algorithm>
 #include <iostream>
 
@@ -105,11 +105,40 @@ int Reopen(AuditClient& c, const StepArgs& a) {
   return Step(c, &Stub::ReopenRectification, req, "已重新打开（回头看）", "reopened (look-back)");
 }
 
+struct RectArgs {
+  std::string rect;  // as StepArgs::rect
+};
+
+int Show(AuditClient& c, const RectArgs& a) {
+  v1::Rectification x;
+  if (int rc = c.FindRect(a.rect, true, &x); rc != kExitOk) return rc;
+  return c.Show(x, [&](const v1::Rectification& x) {
+    const Lang l = c.lang();
+    FieldTable t(l);
+    t.Add("ID", "ID", x.id());
+    t.Add("问题编号", "finding", c.FindingNumber(x.finding_id()));
+    t.Add("整改措施", "measure", x.measure());
+    t.Add("责任单位", "owner unit", c.dir.UnitName(x.owner_unit_id()));
+    t.Add("状态", "state", Label(l, RectificationStates(), x.state()));
+    t.Add("整改期限", "deadline", BeijingTime(x.deadline_at()));
+    t.Add("逾期", "overdue", x.overdue() ? T(l, "是", "yes") : T(l, "否", "no"));
+    t.AddIf("最近说明", "last note", x.last_note());
+    if (x.has_signed_off_at()) t.Add("销号时间", "signed off", BeijingTime(x.signed_off_at()));
+    if (x.has_lookback_until()) t.Add("回头看截止", "look-back until", BeijingTime(x.lookback_until()));
+    if (x.spot_check()) t.Add("抽查复核", "spot check", T(l, "已抽中", "selected"));
+    if (x.reopened() > 0) t.Add("回头看重新整改", "reopened", std::to_string(x.reopened()) + T(l, " 次", " times"));
+    t.Add("下达时间", "set", BeijingTime(x.created_at()));
+    t.Add("版本", "version", std::to_string(x.version()));
+    t.Print(std::cout);
+  });
+}
+
 struct ListArgs {
   std::string finding;
   std::string owner;
   v1::RectificationState state{};
   bool overdue = false;
+  Paging paging;
 };
 
 int List(AuditClient& c, const ListArgs& a) {
@@ -124,13 +153,9 @@ int List(AuditClient& c, const ListArgs& a) {
     req.set_finding_id(f.id());
   }
   req.set_overdue_only(a.overdue);
-  return c.Run(&Stub::ListRectifications, req, [&](const v1::ListRectificationsResponse& resp) {
-    if (resp.rectifications().empty()) {
-      std::cout << T(c.lang(), "没有符合条件的整改\n", "no matching rectifications\n");
-      return;
-    }
-    PrintRects(c, resp.rectifications());
-  });
+  return c.List(&Stub::ListRectifications, req, a.paging, &v1::ListRectificationsResponse::mutable_rectifications,
+                T(c.lang(), "没有符合条件的整改\n", "no matching rectifications\n"),
+                [&](const auto& rects) { PrintRects(c, rects); });
 }
 
 struct StatsArgs {
@@ -200,12 +225,13 @@ void AddAuditRectificationCommands(CLI::App* audit, Commands& commands) {
     cmd->add_option("--days", a->days, "整改期限（工作日） deadline in working days")->check(CLI::Range(1, 365));
     AddRequestIdOption(cmd, &a->request_id);
   }
+  auto rect_arg = [](CLI::App* cmd, std::string* rect) {
+    cmd->add_option("RECT", *rect, "整改ID（或至少前 8 位） rectification id (or its first 8+ characters)")->required();
+  };
   // A step on RECT; `versioned` adds --version.
   auto step = [&](const char* name, const char* help, bool versioned, int (*fn)(AuditClient&, const StepArgs&)) {
     auto added = commands.Add(rect, name, help, fn);
-    added.cmd
-        ->add_option("RECT", added.args->rect, "整改ID（或至少前 8 位） rectification id (or its first 8+ characters)")
-        ->required();
+    rect_arg(added.cmd, &added.args->rect);
     AddRequestIdOption(added.cmd, &added.args->request_id);
     if (versioned) AddVersionOption(added.cmd, &added.args->version);
     return added;
@@ -232,11 +258,16 @@ void AddAuditRectificationCommands(CLI::App* audit, Commands& commands) {
     cmd->add_option("--reason", a->reason, "理由（必填） reason (required)");
   }
   {
+    auto [cmd, a] = commands.Add(rect, "show", "查看整改（含回头看、抽查复核） show a rectification", Show);
+    rect_arg(cmd, &a->rect);
+  }
+  {
     auto [cmd, a] = commands.Add(rect, "list", "列出整改 list rectifications", List);
     cmd->add_option("--finding", a->finding, "问题ID或编号 finding id or number");
     cmd->add_option("--owner", a->owner, "整改责任单位（代码或ID） owner unit (code or id)");
     AddChoiceOption(cmd, "--state", &a->state, RectificationStates(), "状态 state");
     cmd->add_flag("--overdue", a->overdue, "只看逾期 overdue only");
+    AddPagingOptions(cmd, &a->paging, 500);
   }
 }
 

@@ -109,6 +109,22 @@ class Client {
                          std::string(en) + " " + key + " not found (or not visible to you)");
   }
 
+  // Pages through a List RPC from `req`, handing each item to `visit` until it returns true
+  // (found: no more pages are read). A failed call's status is returned.
+  template <typename Req, typename Resp, typename Item, typename Visit>
+  grpc::Status EachListed(Rpc<Req, Resp> rpc, Req req,
+                          const google::protobuf::RepeatedPtrField<Item>& (Resp::*items)() const, Visit visit) {
+    while (true) {
+      Resp page;
+      if (grpc::Status st = Call(rpc, req, &page); !st.ok()) return st;
+      for (const auto& item : (page.*items)()) {
+        if (visit(item)) return grpc::Status::OK;
+      }
+      if (page.next_page_token().empty()) return grpc::Status::OK;
+      req.set_page_token(page.next_page_token());
+    }
+  }
+
   // Pages through a List RPC from `req` for the item whose number() is `number` (compared in
   // upper case): *found says whether there was one (then in *out).
   template <typename Req, typename Resp, typename Item>
@@ -116,19 +132,12 @@ class Client {
                             const google::protobuf::RepeatedPtrField<Item>& (Resp::*items)() const,
                             const std::string& number, Item* out, bool* found) {
     *found = false;
-    while (true) {
-      Resp page;
-      if (grpc::Status st = Call(rpc, req, &page); !st.ok()) return st;
-      for (const auto& item : (page.*items)()) {
-        if (Upper(item.number()) == Upper(number)) {
-          *out = item;
-          *found = true;
-          return grpc::Status::OK;
-        }
-      }
-      if (page.next_page_token().empty()) return grpc::Status::OK;
-      req.set_page_token(page.next_page_token());
-    }
+    return EachListed(rpc, std::move(req), items, [&](const Item& item) {
+      if (Upper(item.number()) != Upper(number)) return false;
+      *out = item;
+      *found = true;
+      return true;
+    });
   }
 
   // A history RPC: every page (see AllHistoryPages), shown as one reply (see Show).
