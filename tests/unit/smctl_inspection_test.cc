@@ -1,7 +1,7 @@
 // Tests for tools/smctl/inspection_checklist.h and the inspection formatting helpers: a
 // checklist template read from CSV with every problem reported per row, the request id of a
 // template's content, conformity per aspect, the answers of `inspection run` and withheld
-// items as the command line spells them.
+// items as the command line spells them; the summary cells of an inspection and a measure.
 #include "tools/smctl/inspection_checklist.h"
 
 #include <string>
@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tools/smctl/inspection_client.h"
 
 namespace sm::smctl {
 namespace {
@@ -237,6 +238,28 @@ TEST(ParseWithheld, KindColonDescription) {
   EXPECT_NE(en.find("unknown kind"), std::string::npos) << en;
   EXPECT_FALSE(ParseWithheld("vehicle:  ", &w, &zh, &en));
   EXPECT_NE(en.find("description is missing"), std::string::npos) << en;
+}
+
+TEST(SummaryText, MarkedOfEntriesAndWhatIsOwed) {
+  v1::ChecklistSummary s;
+  s.set_entries(20);
+  s.set_marked(12);
+  EXPECT_EQ(SummaryText(Lang::kZh, s), "12/20");
+  s.set_non_conforming(2);
+  s.set_non_conforming_without_finding(1);
+  EXPECT_EQ(SummaryText(Lang::kZh, s), "12/20（不符合 2，其中 1 项未登记问题）");
+  EXPECT_EQ(SummaryText(Lang::kEn, s), "12/20 (non-conforming 2, 1 without a finding)");
+  s.set_non_conforming_without_finding(0);
+  EXPECT_EQ(SummaryText(Lang::kEn, s), "12/20 (non-conforming 2)");
+}
+
+TEST(WithheldText, ReturnedOfAll) {
+  v1::Measure m;
+  EXPECT_EQ(WithheldText(Lang::kEn, m), "");
+  m.add_withheld()->set_returned(true);
+  m.add_withheld();
+  EXPECT_EQ(WithheldText(Lang::kEn, m), "1/2 returned");
+  EXPECT_EQ(WithheldText(Lang::kZh, m), "1/2 已返还");
 }
 
 }  // namespace
