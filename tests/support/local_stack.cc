@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,6 +71,44 @@ ShResult Sh(const std::string& cmd, bool merge_stderr) {
   size_t n;
   while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
   const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+ShResult ShInTerminal(const std::string& cmd, const std::string& input, std::chrono::milliseconds limit) {
+  ShResult r;
+  int terminal = -1;
+  const pid_t pid = forkpty(&terminal, nullptr, nullptr, nullptr);
+  if (pid < 0) return r;
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto until = std::chrono::steady_clock::now() + limit;
+  size_t typed = 0;
+  while (true) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
+    if (left <= 0) {
+      kill(pid, SIGKILL);
+      break;
+    }
+    pollfd p{terminal, static_cast<short>(POLLIN | (typed < input.size() ? POLLOUT : 0)), 0};
+    if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+    if (typed < input.size() && (p.revents & POLLOUT) != 0) {
+      const ssize_t n = write(terminal, input.data() + typed, input.size() - typed);
+      if (n > 0) typed += static_cast<size_t>(n);
+    }
+    if ((p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      std::array<char, 4096> buf;
+      const ssize_t n = read(terminal, buf.data(), buf.size());
+      if (n <= 0) break;  // EIO: the command and all it started have closed the terminal
+      r.out.append(buf.data(), static_cast<size_t>(n));
+    }
+  }
+  close(terminal);
+  int status = 0;
+  waitpid(pid, &status, 0);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
@@ -140,13 +181,16 @@ ShResult LocalStack::Run(const std::string& args) const {
 
 ShResult LocalStack::Smctl(const std::string& args, const std::string& user, bool merge_stderr,
                            const std::string& env) const {
-  return Sh(env + (env.empty() || env.back() == ' ' ? "" : " ") + "SMCTL_CONFIG_DIR=" + dir_ + "/" + user +
-                " SMCTL_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("directory")) +
-                " SMCTL_CLUE_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("clue")) +
-                " SMCTL_AUDIT_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("audit")) +
-                " SMCTL_INSPECTION_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("inspection")) +
-                " " SM_BINARY_DIR "/tools/smctl/smctl " + args,
-            merge_stderr);
+  return Sh(SmctlCommand(args, user, env), merge_stderr);
+}
+
+std::string LocalStack::SmctlCommand(const std::string& args, const std::string& user, const std::string& env) const {
+  return env + (env.empty() || env.back() == ' ' ? "" : " ") + "SMCTL_CONFIG_DIR=" + dir_ + "/" + user +
+         " SMCTL_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("directory")) +
+         " SMCTL_CLUE_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("clue")) +
+         " SMCTL_AUDIT_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("audit")) +
+         " SMCTL_INSPECTION_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("inspection")) +
+         " " SM_BINARY_DIR "/tools/smctl/smctl " + args;
 }
 
 pid_t LocalStack::Pid(const std::string& service) const {

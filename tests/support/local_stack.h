@@ -24,6 +24,12 @@ int FreePort();
 // Runs `cmd` with /bin/sh and collects its output.
 ShResult Sh(const std::string& cmd, bool merge_stderr = true);
 
+// Runs `cmd` with /bin/sh in a new pseudo-terminal (its stdin, stdout and stderr), typing
+// `input` into it, and collects what the terminal shows (the typed input echoed too) until the
+// command exits, or kills it when `limit` has passed (code -1).
+ShResult ShInTerminal(const std::string& cmd, const std::string& input,
+                      std::chrono::milliseconds limit = std::chrono::seconds(60));
+
 // Calls `done` every `every` until it returns true (true) or `limit` has passed (false).
 bool PollUntil(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(30),
                std::chrono::milliseconds every = std::chrono::milliseconds(250));
@@ -55,6 +61,8 @@ class LocalStack {
   // stack's addresses; `env` is put before the command (more variables, e.g. SMCTL_LANG=en).
   ShResult Smctl(const std::string& args, const std::string& user, bool merge_stderr = true,
                  const std::string& env = "") const;
+  // The shell command Smctl runs, to run it another way (ShInTerminal).
+  std::string SmctlCommand(const std::string& args, const std::string& user, const std::string& env = "") const;
 
   const std::string& dir() const { return dir_; }
   std::string run_dir() const { return dir_ + "/run"; }

@@ -17,6 +17,10 @@ template <>
 const Service& ServiceOf<v1::AuditService>() {
   return kAuditService;
 }
+template <>
+const Service& ServiceOf<v1::InspectionService>() {
+  return kInspectionService;
+}
 
 std::string RequestIdOr(const std::string& given) { return given.empty() ? NewUuid() : given; }
 

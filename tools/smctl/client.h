@@ -20,6 +20,7 @@
 namespace supervision::v1 {
 class ClueService;
 class AuditService;
+class InspectionService;
 }  // namespace supervision::v1
 
 namespace sm::smctl {
@@ -33,6 +34,8 @@ template <>
 const Service& ServiceOf<::supervision::v1::ClueService>();
 template <>
 const Service& ServiceOf<::supervision::v1::AuditService>();
+template <>
+const Service& ServiceOf<::supervision::v1::InspectionService>();
 
 // Page options of a List command.
 struct Paging {
@@ -158,14 +161,7 @@ class Client {
     req.set_page_size(paging.limit);
     req.set_page_token(paging.page_token);
     Resp all;
-    while (true) {
-      Resp page;
-      if (grpc::Status st = Call(rpc, req, &page); !st.ok()) return Fail(st);
-      for (auto& item : *(page.*items)()) *(all.*items)()->Add() = std::move(item);
-      all.set_next_page_token(page.next_page_token());
-      if (!paging.all_pages || page.next_page_token().empty()) break;
-      req.set_page_token(page.next_page_token());
-    }
+    if (grpc::Status st = Gather(rpc, req, paging.all_pages, items, &all); !st.ok()) return Fail(st);
     if (ctx.json()) {
       ctx.PrintJson(all);
       return kExitOk;
@@ -178,6 +174,21 @@ class Client {
     print(list);
     PrintMoreResults(lang(), all.next_page_token());
     return kExitOk;
+  }
+
+  // The pages of a List RPC from `req` gathered into `*all`: only the first with !all_pages.
+  // `all`'s next_page_token is the last page's.
+  template <typename Req, typename Resp, typename Item>
+  grpc::Status Gather(Rpc<Req, Resp> rpc, Req req, bool all_pages,
+                      google::protobuf::RepeatedPtrField<Item>* (Resp::*items)(), Resp* all) {
+    while (true) {
+      Resp page;
+      if (grpc::Status st = Call(rpc, req, &page); !st.ok()) return st;
+      for (auto& item : *(page.*items)()) *((*all).*items)()->Add() = std::move(item);
+      all->set_next_page_token(page.next_page_token());
+      if (!all_pages || page.next_page_token().empty()) return grpc::Status::OK;
+      req.set_page_token(page.next_page_token());
+    }
   }
 
   Context& ctx;

@@ -56,14 +56,16 @@ int Context::FailLocal(ExitCode code, const std::string& zh, const std::string& 
   return code;
 }
 
-void Context::PrintJson(const google::protobuf::Message& msg) const {
+void Context::PrintJson(const google::protobuf::Message& msg) const { std::cout << JsonOf(msg); }
+
+std::string Context::JsonOf(const google::protobuf::Message& msg) {
   google::protobuf::util::JsonPrintOptions o;
   o.add_whitespace = true;
   o.preserve_proto_field_names = true;
   o.always_print_primitive_fields = true;
   std::string out;
   (void)google::protobuf::util::MessageToJsonString(msg, &out, o);
-  std::cout << out;
+  return out;
 }
 
 Failure DescribeFailure(const grpc::Status& status, const Service& service, const Options& opts, Lang lang) {

@@ -31,6 +31,7 @@ struct Options {
   std::string addr;              // --addr, SMCTL_ADDR, default 127.0.0.1:7101
   std::string clue_addr;         // --clue-addr, SMCTL_CLUE_ADDR, default 127.0.0.1:7102
   std::string audit_addr;        // --audit-addr, SMCTL_AUDIT_ADDR, default 127.0.0.1:7103
+  std::string inspection_addr;   // --inspection-addr, SMCTL_INSPECTION_ADDR, default 127.0.0.1:7104
   std::string token;             // --token, SMCTL_TOKEN, else the stored token
   std::string output = "table";  // table | json
   std::string lang = "zh";       // zh | en (--lang, SMCTL_LANG)
@@ -65,6 +66,8 @@ class Context {
 
   // Prints `msg` as JSON on stdout.
   void PrintJson(const google::protobuf::Message& msg) const;
+  // `msg` as that JSON (proto field names, every field), for a reply smctl assembles.
+  static std::string JsonOf(const google::protobuf::Message& msg);
 
  private:
   Options opts_;
@@ -86,6 +89,7 @@ struct Service {
 inline constexpr Service kDirectoryService{"", "", &Options::addr, nullptr, "smctl login --dev"};
 inline constexpr Service kClueService{"线索", "clue", &Options::clue_addr, " yet", "smctl login --dev"};
 inline constexpr Service kAuditService{"审计", "audit", &Options::audit_addr, "", "smctl login --dev …"};
+inline constexpr Service kInspectionService{"督察", "inspection", &Options::inspection_addr, "", "smctl login --dev …"};
 
 // What a failed call means to the person at the terminal: the exit code and the message
 // (without the "smctl: " prefix; several lines for field violations). Pure, for tests.
