@@ -1,5 +1,7 @@
 #include "common/rectification.h"
 
+#include <algorithm>
+
 #include "common/crypto.h"
 #include "common/db/sql.h"
 #include "common/status.h"
@@ -153,6 +155,33 @@ absl::StatusOr<Step> Decide(const v1::Rectification& cur, Party party, const Com
       break;
   }
   return out;
+}
+
+Held* Find(std::vector<Held>& list, const std::string& id) {
+  for (auto& x : list) {
+    if (x.rectification.id() == id) return &x;
+  }
+  return nullptr;
+}
+
+const Held* Find(const std::vector<Held>& list, const std::string& id) {
+  return Find(const_cast<std::vector<Held>&>(list), id);
+}
+
+void Put(std::vector<Held>& list, v1::Rectification after, int64_t created_us) {
+  if (Held* x = Find(list, after.id())) {
+    x->rectification = std::move(after);
+    return;
+  }
+  list.push_back({std::move(after), created_us});
+  std::sort(list.begin(), list.end(),
+            [](const Held& a, const Held& b) { return a.rectification.id() < b.rectification.id(); });
+}
+
+Counts CountOf(const std::vector<Held>& list) {
+  Counts c;
+  for (const auto& x : list) (x.rectification.state() == v1::RECTIFICATION_STATE_SIGNED_OFF ? c.signed_off : c.open)++;
+  return c;
 }
 
 bool IsOverdue(const v1::Rectification& x, TimePoint now) {

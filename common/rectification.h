@@ -94,6 +94,23 @@ struct Command {
 // it. The service decides before this whether the caller may see the rectification at all.
 absl::StatusOr<Step> Decide(const v1::Rectification& current, Party party, const Command& command, const Rules& rules);
 
+// A finding's rectifications as its service holds them with the finding (a finding's events
+// commit to both), each with its row's created_at, in id order.
+struct Held {
+  v1::Rectification rectification;
+  int64_t created_us = 0;
+};
+Held* Find(std::vector<Held>& list, const std::string& rectification_id);
+const Held* Find(const std::vector<Held>& list, const std::string& rectification_id);
+// A step's new value in the list: in place of the one with its id, or added in id order
+// (with `created_us`, the new row's time).
+void Put(std::vector<Held>& list, v1::Rectification after, int64_t created_us);
+struct Counts {
+  int open = 0;  // not signed off
+  int signed_off = 0;
+};
+Counts CountOf(const std::vector<Held>& list);
+
 // The overdue rule: an OPEN rectification whose deadline passed before `now` and that is
 // not yet marked. Escalate marks it (event "rectification_escalated").
 bool IsOverdue(const v1::Rectification& x, TimePoint now);

@@ -46,6 +46,7 @@
 #include <string>
 #include <vector>
 
+#include <absl/status/statusor.h>
 #include <pqxx/pqxx>
 
 #include "common/clock.h"
@@ -113,5 +114,29 @@ v1::RectificationStats Stats(pqxx::transaction_base& tx, const std::string& with
 // such rectifications), in id order — the order their rows are then locked in. The caller
 // loads each finding, applies rectification::IsOverdue/Escalate and writes.
 std::vector<std::string> DueFindings(pqxx::transaction_base& tx, TimePoint now, int limit = 500);
+
+// The overdue scan in the caller's transaction: each finding DueFindings names, loaded
+// locked by `load(id)` (an optional finding holding its `rectifications`, a vector of Held;
+// nullopt when gone), then each of its rectifications put to `escalate(finding, id)`, which
+// applies the service's overdue change and writes it, giving the finding as it leaves it
+// (nullopt: nothing was due), or an error. Returns how many were marked.
+template <typename Load, typename Escalate>
+absl::StatusOr<int> EscalateDue(pqxx::transaction_base& tx, TimePoint now, Load load, Escalate escalate) {
+  int marked = 0;
+  for (const std::string& finding_id : DueFindings(tx, now)) {
+    auto f = load(finding_id);
+    if (!f) continue;
+    std::vector<std::string> ids;
+    for (const auto& x : f->rectifications) ids.push_back(x.rectification.id());
+    for (const std::string& id : ids) {
+      auto after = escalate(*f, id);
+      if (!after.ok()) return after.status();
+      if (!*after) continue;
+      *f = **std::move(after);
+      ++marked;
+    }
+  }
+  return marked;
+}
 
 }  // namespace sm::rectification

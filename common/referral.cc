@@ -102,6 +102,11 @@ std::optional<Step> Follow(const v1::Referral& cur, const v1::ClueEventPayload& 
                            const std::string& clue_id, int64_t clue_seq) {
   std::optional<Update> u = FromClueEvent(event);
   if (!u) return std::nullopt;
+  return Follow(cur, *u, type, clue_id, clue_seq);
+}
+
+Step Follow(const v1::Referral& cur, const Update& u, const std::string& type, const std::string& clue_id,
+            int64_t clue_seq) {
   Step s{cur, {}};
   v1::ClueFollowed followed;
   followed.set_clue_id(clue_id);
@@ -111,10 +116,10 @@ std::optional<Step> Follow(const v1::Referral& cur, const v1::ClueEventPayload& 
     throw std::logic_error(std::string(st.message()));
   }
   v1::Referral& ref = s.after;
-  if (u->clue_state) ref.set_clue_state(*u->clue_state);
-  if (u->disposition) ref.set_disposition(*u->disposition);
-  if (u->outcome_form) ref.set_outcome_form(static_cast<v1::SupervisionForm>(*u->outcome_form));
-  if (u->feedback) ref.set_outcome_feedback(*u->feedback);
+  if (u.clue_state) ref.set_clue_state(*u.clue_state);
+  if (u.disposition) ref.set_disposition(*u.disposition);
+  if (u.outcome_form) ref.set_outcome_form(static_cast<v1::SupervisionForm>(*u.outcome_form));
+  if (u.feedback) ref.set_outcome_feedback(*u.feedback);
   return s;
 }
 

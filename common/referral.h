@@ -60,6 +60,9 @@ std::optional<Update> FromClueEvent(const v1::ClueEventPayload& event);
 // "clue_" + type. nullopt when the event says nothing to a referral.
 std::optional<Step> Follow(const v1::Referral& current, const v1::ClueEventPayload& event, const std::string& type,
                            const std::string& clue_id, int64_t clue_seq);
+// The same with the event's update already read.
+Step Follow(const v1::Referral& current, const Update& update, const std::string& type, const std::string& clue_id,
+            int64_t clue_seq);
 
 // The clue a referral registers. (source_system, source_ref) makes every redelivery the same
 // clue; the request id too.

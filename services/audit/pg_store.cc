@@ -684,19 +684,15 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {
     }
     // The findings with a rectification due (each locked in id order as it is loaded), then
     // the rule on each of their rectifications.
-    for (const std::string& finding_id : rectification::DueFindings(tx, now)) {
-      auto f = LoadFindingRow(tx, finding_id, false, nullptr, nullptr);
-      if (!f) continue;
-      std::vector<std::string> ids;
-      for (const auto& x : f->rectifications) ids.push_back(x.rectification.id());
-      for (const std::string& id : ids) {
-        std::optional<Change> change = EscalateOverdue(*f, id, now);
-        if (!change) continue;
-        SM_RETURN_IF_ERROR(Write(tx, *change, Actor{"system:overdue-scanner", ""}, ToUnixMicros(now)));
-        f = std::move(change->finding);
-        ++marked;
-      }
-    }
+    SM_ASSIGN_OR_RETURN(
+        marked, rectification::EscalateDue(
+                    tx, now, [&](const std::string& id) { return LoadFindingRow(tx, id, false, nullptr, nullptr); },
+                    [&](const StoredFinding& f, const std::string& id) -> absl::StatusOr<std::optional<StoredFinding>> {
+                      std::optional<Change> change = EscalateOverdue(f, id, now);
+                      if (!change) return std::nullopt;
+                      SM_RETURN_IF_ERROR(Write(tx, *change, Actor{"system:overdue-scanner", ""}, ToUnixMicros(now)));
+                      return std::move(change->finding);
+                    }));
     return absl::OkStatus();
   });
   if (!s.ok()) return s;

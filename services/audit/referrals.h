@@ -1,8 +1,6 @@
-// The audit → clue referral plumbing (ARCHITECTURE.md § How messages move), built the same
-// way by main and the tests: the outbox relay that delivers each referral as
-// ClueService.RegisterClue with this service's own token and records the delivery (or the
-// dead letter) on its finding, and the consumer of clue-service's event feed that follows
-// each referred clue (state, disposition, outcome) onto its finding.
+// The audit → clue referral plumbing (ARCHITECTURE.md § How messages move): the shared
+// relay and clue-feed consumer (common/referral_feed.h) wired to audit's store, built the
+// same way by main and the tests.
 #pragma once
 
 #include <functional>
@@ -11,16 +9,10 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include "common/consumer.h"
-#include "common/outbox.h"
+#include "common/referral_feed.h"
 #include "services/audit/pg_store.h"
-#include "supervision/v1/clue.grpc.pb.h"
 
 namespace sm::audit {
-
-// Delivers referral commands from the outbox: ClueService.RegisterClue over `channel`
-// with this service's own token (`token()` is called per attempt, so it can be renewed).
-outbox::Deliver ClueDeliverer(std::shared_ptr<grpc::Channel> channel, std::function<std::string()> token);
 
 class Referrals {
  public:
@@ -28,17 +20,34 @@ class Referrals {
   // Nothing runs until Start (tests drive the relay with relay().RunOnce()).
   Referrals(PgStore* store, db::PoolConfig lock_config, db::Pool* pool, std::shared_ptr<grpc::Channel> channel,
             std::function<std::string()> token, outbox::Options relay_options = {});
-  ~Referrals() { Stop(); }
 
-  void Start();  // the relay, and the consumer of the clue feed
-  void Stop();
+  void Start() { feed_.Start(); }  // the relay, and the consumer of the clue feed
+  void Stop() { feed_.Stop(); }
 
-  outbox::Relay& relay() { return relay_; }
-  consumer::Consumer<supervision::v1::ClueEvent>& consumer() { return consumer_; }
+  outbox::Relay& relay() { return feed_.relay(); }
+  consumer::Consumer<supervision::v1::ClueEvent>& consumer() { return feed_.consumer(); }
 
  private:
-  outbox::Relay relay_;
-  consumer::Consumer<supervision::v1::ClueEvent> consumer_;
+  // Audit's referral commands are "finding:<id>"; the store applies each outcome.
+  class Sink final : public referral::Sink {
+   public:
+    explicit Sink(PgStore* store) : store_(store) {}
+    absl::Status Delivered(db::Tx& tx, const std::string&, const std::string& finding,
+                           const supervision::v1::ClueReply& reply) override {
+      return store_->ReferralDelivered(tx, finding, reply);
+    }
+    absl::Status Dead(db::Tx& tx, const std::string&, const std::string& finding, const std::string& error) override {
+      return store_->ReferralDead(tx, finding, error);
+    }
+    absl::Status ApplyClueEvent(db::Tx& tx, const supervision::v1::ClueEvent& ev) override {
+      return store_->ApplyClueEvent(tx, ev);
+    }
+
+   private:
+    PgStore* store_;
+  };
+  Sink sink_;
+  referral::Feed feed_;  // after sink_: destroyed (and stopped) first
 };
 
 }  // namespace sm::audit

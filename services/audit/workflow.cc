@@ -35,48 +35,11 @@ absl::Status CheckEngagementStep(v1::EngagementState from, v1::EngagementState t
   return absl::OkStatus();
 }
 
-std::optional<ReferralUpdate> FromClueEvent(const v1::ClueEventPayload& e) {
-  using P = v1::ClueEventPayload;
-  ReferralUpdate u;
-  switch (e.event_case()) {
-    case P::kRegistered: u.clue_state = v1::CLUE_STATE_REGISTERED; break;
-    case P::kOffered: u.clue_state = v1::CLUE_STATE_OFFERED; break;
-    case P::kAccepted:
-    case P::kReturned: u.clue_state = v1::CLUE_STATE_HELD; break;
-    case P::kDisposed: {
-      const v1::DispositionMethod m = e.disposed().method();
-      if (m == v1::DISPOSITION_METHOD_UNSPECIFIED) return std::nullopt;
-      u.disposition = m;
-      u.clue_state = m == v1::DISPOSITION_METHOD_SHELVE  ? v1::CLUE_STATE_SHELVED
-                     : m == v1::DISPOSITION_METHOD_CLOSE ? v1::CLUE_STATE_CONCLUDED
-                                                         : v1::CLUE_STATE_IN_HANDLING;
-      if (m == v1::DISPOSITION_METHOD_CLOSE) u.feedback = e.disposed().reason();
-      break;
-    }
-    case P::kCaseFiled:
-    case P::kConcluded: {
-      const v1::ClueConcluded& c = e.has_case_filed() ? e.case_filed() : e.concluded();
-      u.clue_state = e.has_case_filed() ? v1::CLUE_STATE_CASE_FILED : v1::CLUE_STATE_CONCLUDED;
-      u.outcome_form = c.form();
-      u.feedback = c.feedback();
-      break;
-    }
-    case P::kMergedInto: u.clue_state = v1::CLUE_STATE_MERGED; break;
-    default: return std::nullopt;
-  }
-  return u;
-}
-
 // ---- one walk per command ----
 
-StoredRectification* StoredFinding::Find(const std::string& id) {
-  for (auto& x : rectifications) {
-    if (x.rectification.id() == id) return &x;
-  }
-  return nullptr;
-}
+StoredRectification* StoredFinding::Find(const std::string& id) { return rectification::Find(rectifications, id); }
 const StoredRectification* StoredFinding::Find(const std::string& id) const {
-  return const_cast<StoredFinding*>(this)->Find(id);
+  return rectification::Find(rectifications, id);
 }
 bool OwnsRectification(const StoredFinding& f, const std::string& unit) {
   return !unit.empty() && std::any_of(f.rectifications.begin(), f.rectifications.end(),
@@ -84,12 +47,9 @@ bool OwnsRectification(const StoredFinding& f, const std::string& unit) {
 }
 
 void StoredFinding::Count() {
-  int open = 0, signed_off = 0;
-  for (const auto& x : rectifications) {
-    (x.rectification.state() == v1::RECTIFICATION_STATE_SIGNED_OFF ? signed_off : open)++;
-  }
-  finding.set_rectifications_open(open);
-  finding.set_rectifications_signed_off(signed_off);
+  const rectification::Counts n = rectification::CountOf(rectifications);
+  finding.set_rectifications_open(n.open);
+  finding.set_rectifications_signed_off(n.signed_off);
 }
 
 namespace {
@@ -144,6 +104,16 @@ Change FindingChange(const StoredFinding& f, v1::AuditEventPayload event) {
   return c;
 }
 
+// A referral step (common/referral.h) on the finding: its row written with the new referral,
+// the event on its chain.
+Change ReferralChange(const StoredFinding& f, referral::Step step) {
+  v1::AuditEventPayload event;
+  if (absl::Status s = events::Rewrap(step.event, &event); !s.ok()) throw std::logic_error(std::string(s.message()));
+  Change c = FindingChange(f, std::move(event));
+  *c.finding->finding.mutable_referral() = std::move(step.after);
+  return c;
+}
+
 // A step on one of the finding's rectifications: the rectification written, the event on
 // the finding's chain.
 Change RectificationChange(const StoredFinding& f, rectification::Step step, Row row) {
@@ -151,13 +121,7 @@ Change RectificationChange(const StoredFinding& f, rectification::Step step, Row
   c.finding = f;
   c.rectification_id = step.after.id();
   c.rectification_row = row;
-  if (StoredRectification* x = c.finding->Find(step.after.id())) {
-    x->rectification = std::move(step.after);
-  } else {
-    c.finding->rectifications.push_back({std::move(step.after), 0});
-    std::sort(c.finding->rectifications.begin(), c.finding->rectifications.end(),
-              [](const auto& a, const auto& b) { return a.rectification.id() < b.rectification.id(); });
-  }
+  rectification::Put(c.finding->rectifications, std::move(step.after), 0);
   c.finding->Count();
   Event& e = c.events.emplace_back(Event{f.finding.id(), {}});
   // Every rectification event is an audit event of the same name (events.proto).
@@ -273,41 +237,25 @@ struct Walk {
   absl::StatusOr<Change> operator()(const v1::ReferFindingRequest& req) const {
     const v1::Finding& f = cur.finding->finding;
     SM_RETURN_IF_ERROR(Allowed(Rpc::kReferFinding, p, FindingRelations(), "finding"));
-    SM_RETURN_IF_ERROR(ActiveUnit(facts, "to_unit_id"));
-    const std::string& kind = facts.unit->kind;
-    if (kind != "DISCIPLINE_GROUP" && kind != "DISCIPLINE_COMMISSION" && kind != "ORGAN_DISCIPLINE_COMMITTEE") {
-      return InvalidField("to_unit_id", "is not a discipline unit (discipline group, commission or organ committee)");
-    }
+    SM_RETURN_IF_ERROR(referral::CheckReceiver(facts.unit, "to_unit_id"));
     SM_RETURN_IF_ERROR(Fresh(req.expected_version(), f.version(), "finding"));
-    if (f.referral().state() != v1::REFERRAL_STATE_UNSPECIFIED) {
-      return absl::FailedPreconditionError("the finding is already referred (referral state " +
-                                           v1::ReferralState_Name(f.referral().state()) + ")");
-    }
+    auto step = referral::Start(f.referral(), Lower(req.to_unit_id()));
+    if (!step.ok()) return absl::FailedPreconditionError("the finding is " + std::string(step.status().message()));
     // The command: register the clue at the audit unit and offer it to the discipline unit;
     // (source_system, source_ref) makes every redelivery the same clue.
-    v1::RegisterClueRequest clue;
-    clue.set_request_id("audit-referral-" + f.id());
-    clue.set_origin_unit_id(cur.engagement->engagement.audit_unit_id());
-    clue.set_offer_to_unit_id(req.to_unit_id());
-    clue.set_source(v1::CLUE_SOURCE_AUDIT);
-    clue.set_channel(v1::RECEIPT_CHANNEL_SYSTEM);
-    clue.set_source_system("audit");
-    clue.set_source_ref(f.id());
-    if (!f.responsible_person_id().empty())
-      clue.add_subjects()->set_person_id(f.responsible_person_id());
-    else
-      clue.add_subjects()->set_unit_id(f.responsible_unit_id());
-    if (req.categories_size() == 0) clue.add_categories(v1::CLUE_CATEGORY_INTEGRITY);
-    for (int category : req.categories()) clue.add_categories(static_cast<v1::ClueCategory>(category));
-    clue.set_summary(req.summary().empty() ? "审计移送：" + f.title() : req.summary());
-    clue.set_details(f.description());
-    clue.set_severity(f.severity());
-    v1::AuditEventPayload referred;
-    referred.mutable_referred()->set_to_unit_id(req.to_unit_id());
-    Change c = FindingChange(*cur.finding, std::move(referred));
-    c.command = Command{"clue.register", "finding:" + f.id(), clue.SerializeAsString()};
-    c.finding->finding.mutable_referral()->set_state(v1::REFERRAL_STATE_PENDING);
-    c.finding->finding.mutable_referral()->set_to_unit_id(Lower(req.to_unit_id()));
+    referral::ClueOf clue{.system = "audit",
+                          .ref = f.id(),
+                          .source = v1::CLUE_SOURCE_AUDIT,
+                          .origin_unit_id = cur.engagement->engagement.audit_unit_id(),
+                          .to_unit_id = req.to_unit_id(),
+                          .subject_person_id = f.responsible_person_id(),
+                          .subject_unit_id = f.responsible_unit_id(),
+                          .summary = req.summary().empty() ? "审计移送：" + f.title() : req.summary(),
+                          .details = f.description(),
+                          .severity = f.severity()};
+    for (int category : req.categories()) clue.categories.push_back(static_cast<v1::ClueCategory>(category));
+    Change c = ReferralChange(*cur.finding, *std::move(step));
+    c.command = Command{referral::kCommandKind, "finding:" + f.id(), referral::Clue(clue).SerializeAsString()};
     return c;
   }
 
@@ -315,17 +263,9 @@ struct Walk {
     const v1::Finding& f = cur.finding->finding;
     SM_RETURN_IF_ERROR(Allowed(Rpc::kRetryReferral, p, FindingRelations(), "finding"));
     SM_RETURN_IF_ERROR(Fresh(req.expected_version(), f.version(), "finding"));
-    if (f.referral().state() != v1::REFERRAL_STATE_DEAD) {
-      return absl::FailedPreconditionError("only a dead referral is retried (referral state " +
-                                           v1::ReferralState_Name(f.referral().state()) + ")");
-    }
-    v1::AuditEventPayload retried;
-    retried.mutable_referral_retried()->set_reason(req.reason());
-    retried.mutable_referral_retried()->set_last_error(f.referral().last_error());
-    Change c = FindingChange(*cur.finding, std::move(retried));
-    c.command = Command{"clue.register", "finding:" + f.id(), "", /*retry=*/true};
-    c.finding->finding.mutable_referral()->set_state(v1::REFERRAL_STATE_PENDING);
-    c.finding->finding.mutable_referral()->clear_last_error();
+    SM_ASSIGN_OR_RETURN(referral::Step step, referral::Retry(f.referral(), req.reason()));
+    Change c = ReferralChange(*cur.finding, std::move(step));
+    c.command = Command{referral::kCommandKind, "finding:" + f.id(), "", /*retry=*/true};
     return c;
   }
 
@@ -458,51 +398,18 @@ void FillReply(const Change& c, v1::RectificationReply* out) {
 
 std::optional<Change> LinkReferral(const StoredFinding& f, const std::string& clue_id, const std::string& clue_number,
                                    v1::ClueState clue_state) {
-  v1::Finding after = f.finding;
-  auto* ref = after.mutable_referral();
-  const bool first = ref->clue_id().empty();
-  ref->set_state(v1::REFERRAL_STATE_DELIVERED);
-  ref->set_clue_id(clue_id);
-  if (!clue_number.empty()) ref->set_clue_number(clue_number);
-  if (ref->clue_state() == v1::CLUE_STATE_UNSPECIFIED) ref->set_clue_state(clue_state);
-  ref->clear_last_error();
-  // Already linked (by the relay's reply or the clue's own event, whichever came first) and
-  // nothing new: no write. "clue_linked" is written once per finding.
-  if (!first && google::protobuf::util::MessageDifferencer::Equals(after, f.finding)) return std::nullopt;
-  v1::AuditEventPayload linked;
-  (first ? linked.mutable_clue_linked() : linked.mutable_referral_delivered())->set_clue_id(clue_id);
-  Change c = FindingChange(f, std::move(linked));
-  *c.finding->finding.mutable_referral() = after.referral();
-  return c;
+  std::optional<referral::Step> step = referral::Link(f.finding.referral(), clue_id, clue_number, clue_state);
+  if (!step) return std::nullopt;
+  return ReferralChange(f, *std::move(step));
 }
 
 Change ReferralDead(const StoredFinding& f, const std::string& error) {
-  v1::AuditEventPayload dead;
-  dead.mutable_referral_dead()->set_error(error);
-  Change c = FindingChange(f, std::move(dead));
-  c.finding->finding.mutable_referral()->set_state(v1::REFERRAL_STATE_DEAD);
-  c.finding->finding.mutable_referral()->set_last_error(error);
-  return c;
+  return ReferralChange(f, referral::Dead(f.finding.referral(), error));
 }
 
 Change FollowClue(const StoredFinding& f, const ReferralUpdate& u, const std::string& clue_event_type,
                   const std::string& clue_id, int64_t clue_seq) {
-  v1::ClueFollowed followed;
-  followed.set_clue_id(clue_id);
-  followed.set_clue_seq(clue_seq);
-  v1::AuditEventPayload event;
-  // "clue_" + the clue event's type: the clue events a referral follows are members of
-  // AuditEventPayload (FromClueEvent maps no others).
-  if (absl::Status s = events::SetMember(&event, "clue_" + clue_event_type, followed); !s.ok()) {
-    throw std::logic_error(std::string(s.message()));
-  }
-  Change c = FindingChange(f, std::move(event));
-  auto* ref = c.finding->finding.mutable_referral();
-  if (u.clue_state) ref->set_clue_state(*u.clue_state);
-  if (u.disposition) ref->set_disposition(*u.disposition);
-  if (u.outcome_form) ref->set_outcome_form(static_cast<v1::SupervisionForm>(*u.outcome_form));
-  if (u.feedback) ref->set_outcome_feedback(*u.feedback);
-  return c;
+  return ReferralChange(f, referral::Follow(f.finding.referral(), u, clue_event_type, clue_id, clue_seq));
 }
 
 std::optional<Change> EscalateOverdue(const StoredFinding& f, const std::string& rectification_id, TimePoint now) {

@@ -16,6 +16,7 @@
 #include "common/auth.h"
 #include "common/directory_reader.h"
 #include "common/rectification.h"
+#include "common/referral.h"
 #include "services/audit/access.h"
 #include "supervision/v1/audit.pb.h"
 #include "supervision/v1/clue.pb.h"
@@ -38,14 +39,10 @@ std::string_view EngagementStateName(v1::EngagementState s);
 // otherwise.
 absl::Status CheckEngagementStep(v1::EngagementState from, v1::EngagementState to);
 
-// How a clue event changes the referral shown on its finding. nullopt: no change.
-struct ReferralUpdate {
-  std::optional<v1::ClueState> clue_state;
-  std::optional<v1::DispositionMethod> disposition;
-  std::optional<int> outcome_form;
-  std::optional<std::string> feedback;
-};
-std::optional<ReferralUpdate> FromClueEvent(const v1::ClueEventPayload& event);
+// How a clue event changes the referral shown on its finding (the shared referral rules,
+// common/referral.h). nullopt: no change.
+using ReferralUpdate = referral::Update;
+using referral::FromClueEvent;
 
 // ---------------------------------------------------------------------------------------
 // One walk per command (docs/audit.md): the handler decodes and validates the request and
@@ -60,10 +57,7 @@ struct StoredEngagement {
   int64_t chain_len = 0;
   std::string chain_head;
 };
-struct StoredRectification {
-  v1::Rectification rectification;  // created_at set as stored
-  int64_t created_us = 0;           // the same created_at, in microseconds
-};
+using StoredRectification = rectification::Held;
 // A finding with all its rectifications (by id): a finding's events commit to both.
 struct StoredFinding {
   v1::Finding finding;  // rectifications_open and _signed_off as counted from `rectifications`

@@ -592,19 +592,15 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {
       return absl::OkStatus();
     }
     const events::Actor actor{"inspection-service", ""};
-    for (const std::string& id : rectification::DueFindings(tx, now)) {
-      std::optional<StoredFinding> f = LoadFinding(tx, id, true);
-      if (!f) continue;
-      std::vector<std::string> ids;
-      for (const auto& x : f->rectifications) ids.push_back(x.rectification.id());
-      for (const std::string& rid : ids) {
-        std::optional<Change> c = EscalateOverdue(*f, rid, now);
-        if (!c) continue;
-        SM_RETURN_IF_ERROR(Write(tx, *c, actor, ToUnixMicros(now)));
-        f = *c->finding;
-        ++marked;
-      }
-    }
+    SM_ASSIGN_OR_RETURN(
+        marked, rectification::EscalateDue(
+                    tx, now, [&](const std::string& id) { return LoadFinding(tx, id, true); },
+                    [&](const StoredFinding& f, const std::string& id) -> absl::StatusOr<std::optional<StoredFinding>> {
+                      std::optional<Change> c = EscalateOverdue(f, id, now);
+                      if (!c) return std::nullopt;
+                      SM_RETURN_IF_ERROR(Write(tx, *c, actor, ToUnixMicros(now)));
+                      return std::move(c->finding);
+                    }));
     return absl::OkStatus();
   }));
   if (marked > 0) stats_version_.Changed();

@@ -89,19 +89,12 @@ bool MaySeeMeasure(const auth::Principal& p, const v1::Inspection& in, const v1:
 
 // ---- documents ----
 
-StoredRectification* StoredFinding::Find(const std::string& id) {
-  for (auto& x : rectifications) {
-    if (x.rectification.id() == id) return &x;
-  }
-  return nullptr;
-}
+StoredRectification* StoredFinding::Find(const std::string& id) { return rectification::Find(rectifications, id); }
 
 void StoredFinding::Count() {
-  int open = 0, signed_off = 0;
-  for (const auto& x : rectifications)
-    (x.rectification.state() == v1::RECTIFICATION_STATE_SIGNED_OFF ? signed_off : open)++;
-  finding.doc.set_rectifications_open(open);
-  finding.doc.set_rectifications_signed_off(signed_off);
+  const rectification::Counts n = rectification::CountOf(rectifications);
+  finding.doc.set_rectifications_open(n.open);
+  finding.doc.set_rectifications_signed_off(n.signed_off);
 }
 
 // ---- steps ----
@@ -296,13 +289,7 @@ Change RectificationChange(const StoredFinding& f, rectification::Step step, Row
   c.finding = f;
   c.rectification_id = step.after.id();
   c.rectification_row = row;
-  if (StoredRectification* x = c.finding->Find(step.after.id())) {
-    x->rectification = std::move(step.after);
-  } else {
-    c.finding->rectifications.push_back({std::move(step.after), now_us});
-    std::sort(c.finding->rectifications.begin(), c.finding->rectifications.end(),
-              [](const auto& a, const auto& b) { return a.rectification.id() < b.rectification.id(); });
-  }
+  rectification::Put(c.finding->rectifications, std::move(step.after), now_us);
   c.finding->Count();
   // The finding's document carries its rectification counts: when they move, it is
   // written too (what its events commit to is what is stored).

@@ -71,10 +71,7 @@ struct Stored {
   int64_t chain_len = 0;
   std::string chain_head;
 };
-struct StoredRectification {
-  v1::Rectification rectification;
-  int64_t created_us = 0;
-};
+using StoredRectification = rectification::Held;
 // A finding with its rectifications (by id): a finding's events commit to both.
 struct StoredFinding {
   Stored<v1::InspectionFinding> finding;
