@@ -4,7 +4,7 @@
 //   int FindFinding(const std::string& key, bool fetch, Finding* out);
 //   int FindRect(const std::string& key, bool fetch, v1::Rectification* out);
 //   std::string FindingNumber(const std::string& finding_id);
-// (InspectionClient; AuditClient has all three, and audit_rectification.cc could move here.)
+// (InspectionClient and AuditClient.)
 #pragma once
 
 #include <iostream>
@@ -235,7 +235,7 @@ struct RectificationCommands {
       cmd->add_option("--reason", a->reason, "理由（必填） reason (required)");
     }
     if constexpr (requires { &Stub::GetRectification; }) {
-      on_rect("get", "查看整改 show a rectification", false, false, Get);
+      on_rect("show", "查看整改（含回头看、抽查复核） show a rectification", false, false, Get).cmd->alias("get");
     }
     {
       auto [cmd, a] = commands.Add(rect, "list", "列出整改 list rectifications", List);
