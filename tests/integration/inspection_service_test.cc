@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
 
+#include <map>
 #include <set>
 #include <thread>
 
@@ -614,6 +615,96 @@ TEST_F(InspectionServiceTest, BadInputNamesTheFieldAndWritesNothing) {
   g.set_inspection_id("not-a-uuid");
   v1::Inspection in;
   EXPECT_EQ(FieldOf(Call(inspector_, &v1::InspectionService::Stub::GetInspection, g, &in)), "inspection_id");
+}
+
+// The access matrix: every role × where its unit stands to an inspection of fucheng-branch
+// (the inspecting unit, the target, above it, below it, a sibling, unrelated) for the reads of
+// the inspection, a finding on the target, a measure on an officer of a station below it and
+// the finding's rectification: allowed (and the working notes shown or not), NOT_FOUND, or
+// PERMISSION_DENIED for a role that reads nothing here.
+TEST_F(InspectionServiceTest, AccessMatrixOfEveryRoleAndRelation) {
+  v1::Inspection in = Started("tpl-access");  // targets fucheng and gaoxin
+  v1::InspectionReply r;
+  ASSERT_TRUE(Mark(inspector_, in.id(), "A1-1", fucheng_, v1::ITEM_MARK_NON_CONFORMING, &r).ok());
+  v1::AddInspectionFindingRequest f;
+  f.set_request_id(NewUuid());
+  f.set_inspection_id(in.id());
+  f.set_item_code("A1-1");
+  f.set_subject_unit_id(fucheng_);
+  f.set_title("台账缺失");
+  f.set_category(v1::INSPECTION_FINDING_CATEGORY_DUTY);
+  f.set_severity(v1::SEVERITY_LOW);
+  v1::InspectionFindingReply fr;
+  ASSERT_TRUE(Call(inspector_, &v1::InspectionService::Stub::AddFinding, f, &fr).ok());
+  v1::ImposeMeasureRequest m;
+  m.set_request_id(NewUuid());
+  m.set_inspection_id(in.id());
+  m.set_kind(v1::MEASURE_KIND_REMOVAL);
+  m.set_person_id(PersonIn("fucheng-branch-chengjiao-station"));
+  m.set_basis("《公安机关督察条例》");
+  m.set_reason("酒后上岗");
+  v1::MeasureReply mr;
+  ASSERT_TRUE(Call(inspector_, &v1::InspectionService::Stub::ImposeMeasure, m, &mr).ok());
+  v1::AddRectificationRequest x;
+  x.set_request_id(NewUuid());
+  x.set_finding_id(fr.finding().id());
+  x.set_measure("补建台账");
+  v1::RectificationReply xr;
+  ASSERT_TRUE(Call(inspector_, &v1::InspectionService::Stub::AddRectification, x, &xr).ok());
+
+  enum class Where { kInspecting, kTarget, kAbove, kBelow, kSibling, kUnrelated };
+  const std::map<Where, std::string> units = {{Where::kInspecting, corps_},
+                                              {Where::kTarget, fucheng_},
+                                              {Where::kAbove, UnitId("bureau")},
+                                              {Where::kBelow, station_},
+                                              {Where::kSibling, UnitId("kexin-branch")},
+                                              {Where::kUnrelated, UnitId("audit-office")}};
+  const char* roles[] = {"staff", "inspector", "chief_inspector", "discipline", "oversight", "auditor", "dashboard"};
+  using C = grpc::StatusCode;
+  int checked = 0;
+  for (const char* role : roles) {
+    for (const auto& [where, unit] : units) {
+      const Who w{"matrix-" + std::string(role), unit, role};
+      const std::string at = std::string(role) + " at " + std::to_string(static_cast<int>(where));
+      const bool reads = std::string(role) != "auditor" && std::string(role) != "dashboard";
+      const bool everything = std::string(role) == "oversight";
+      const bool inspecting = where == Where::kInspecting;
+      const bool target_or_above = where == Where::kTarget || where == Where::kAbove;
+      auto expect = [&](bool allowed) { return !reads ? C::PERMISSION_DENIED : allowed ? C::OK : C::NOT_FOUND; };
+      // The inspection, with or without the working notes.
+      v1::GetInspectionRequest gi;
+      gi.set_inspection_id(in.id());
+      v1::Inspection seen;
+      grpc::Status s = Call(w, &v1::InspectionService::Stub::GetInspection, gi, &seen);
+      EXPECT_EQ(s.error_code(), expect(everything || inspecting || target_or_above)) << at << ": " << s.error_message();
+      if (s.ok()) {
+        bool notes = false;
+        for (const auto& e : seen.checklist()) notes = notes || !e.note().empty();
+        EXPECT_EQ(notes, everything || inspecting) << at;
+      }
+      // The finding on the target.
+      v1::GetInspectionFindingRequest gf;
+      gf.set_finding_id(fr.finding().id());
+      v1::InspectionFinding finding;
+      s = Call(w, &v1::InspectionService::Stub::GetFinding, gf, &finding);
+      EXPECT_EQ(s.error_code(), expect(everything || inspecting || target_or_above)) << at << ": " << s.error_message();
+      // The measure on an officer of the station below the target.
+      v1::GetMeasureRequest gm;
+      gm.set_measure_id(mr.measure().id());
+      v1::Measure measure;
+      s = Call(w, &v1::InspectionService::Stub::GetMeasure, gm, &measure);
+      EXPECT_EQ(s.error_code(), expect(everything || inspecting || target_or_above || where == Where::kBelow))
+          << at << ": " << s.error_message();
+      // The rectification the target owns.
+      v1::GetRectificationRequest gr;
+      gr.set_rectification_id(xr.rectification().id());
+      v1::Rectification rect;
+      s = Call(w, &v1::InspectionService::Stub::GetRectification, gr, &rect);
+      EXPECT_EQ(s.error_code(), expect(everything || inspecting || target_or_above)) << at << ": " << s.error_message();
+      checked += 4;
+    }
+  }
+  EXPECT_EQ(checked, 7 * 6 * 4);
 }
 
 // A finding referred to the discipline group becomes exactly one clue (the relay run twice,
