@@ -203,6 +203,12 @@ std::string Show(const pqxx::result& r, size_t max_rows = 15) {
   return out;
 }
 
+// Expects `sql` to find nothing; the failure names `what` and shows the first rows found.
+void ExpectNoRows(const std::string& what, const std::string& sql) {
+  pqxx::result r = Query(sql);
+  EXPECT_TRUE(r.empty()) << what << ":" << Show(r);
+}
+
 std::string Token(const std::string& user, const std::string& unit, const std::string& role, int clearance = 1) {
   auto t = sm::auth::Mint(sm::auth::DevelopmentMint(
       sm::auth::Principal{.user = user, .unit = unit, .roles = {role}, .clearance = clearance}));
@@ -706,17 +712,14 @@ class ReferralCrash : public ::testing::Test {
     EXPECT_EQ(Scalar("SELECT count(*) FROM inspection.findings WHERE inspection_id = '" + *inspection_ + "'"),
               static_cast<int64_t>(added))
         << "a repeated AddFinding request added a second inspection finding";
-    pqxx::result unlinked = Query(kInspectionUnlinked);
-    EXPECT_TRUE(unlinked.empty()) << "inspection findings without exactly one linked clue:" << Show(unlinked);
-    pqxx::result orphans = Query(
-        "SELECT c.number, c.source_ref FROM clue.clues c WHERE c.source_system = 'inspection' AND NOT EXISTS "
-        "(SELECT 1 FROM inspection.findings f WHERE f.id::text = c.source_ref) ORDER BY c.number");
-    EXPECT_TRUE(orphans.empty()) << "clues without their inspection finding:" << Show(orphans);
-    pqxx::result linked = Query(
-        "SELECT f.id::text, count(e.seq) FROM inspection.findings f LEFT JOIN inspection.inspection_events e "
-        "ON e.aggregate_id = f.id AND e.type = 'clue_linked' WHERE f.inspection_id = '" +
-        *inspection_ + "' GROUP BY f.id HAVING count(e.seq) <> 1");
-    EXPECT_TRUE(linked.empty()) << "inspection findings without exactly one clue_linked event:" << Show(linked);
+    ExpectNoRows("inspection findings without exactly one linked clue", kInspectionUnlinked);
+    ExpectNoRows("clues without their inspection finding",
+                 "SELECT c.number, c.source_ref FROM clue.clues c WHERE c.source_system = 'inspection' AND NOT "
+                 "EXISTS (SELECT 1 FROM inspection.findings f WHERE f.id::text = c.source_ref) ORDER BY c.number");
+    ExpectNoRows("inspection findings without exactly one clue_linked event",
+                 "SELECT f.id::text, count(e.seq) FROM inspection.findings f LEFT JOIN inspection.inspection_events e "
+                 "ON e.aggregate_id = f.id AND e.type = 'clue_linked' WHERE f.inspection_id = '" +
+                     *inspection_ + "' GROUP BY f.id HAVING count(e.seq) <> 1");
 
     // The referral as the service shows it: DELIVERED, with the clue the SQL finds.
     std::map<std::string, std::string> clue_of;
@@ -757,18 +760,15 @@ class ReferralCrash : public ::testing::Test {
       EXPECT_EQ(form, static_cast<int>(h.form)) << h.number;
       ++concluded[h.form == v1::SUPERVISION_FORM_2 ? 2 : 1];
     }
-    pqxx::result amiss = Query(kChecksAmiss);
-    EXPECT_TRUE(amiss.empty()) << "concluded clues with other than two checks (form 2) or none (form 1):"
-                               << Show(amiss);
-    pqxx::result events = Query(
-        "SELECT k.id::text, k.clue_id::text, count(e.seq) FROM inspection.accountability_checks k LEFT JOIN "
-        "inspection.inspection_events e ON e.aggregate_id = k.id AND e.type = 'accountability_opened' "
-        "GROUP BY k.id, k.clue_id HAVING count(e.seq) <> 1");
-    EXPECT_TRUE(events.empty()) << "checks without exactly one accountability_opened event:" << Show(events);
+    ExpectNoRows("concluded clues with other than two checks (form 2) or none (form 1)", kChecksAmiss);
+    ExpectNoRows("checks without exactly one accountability_opened event",
+                 "SELECT k.id::text, k.clue_id::text, count(e.seq) FROM inspection.accountability_checks k LEFT JOIN "
+                 "inspection.inspection_events e ON e.aggregate_id = k.id AND e.type = 'accountability_opened' "
+                 "GROUP BY k.id, k.clue_id HAVING count(e.seq) <> 1");
     EXPECT_GT(concluded[2], 0) << "no inspection clue concluded in form 2";
     EXPECT_GT(concluded[1], 0) << "no inspection clue concluded in form 1";
-    pqxx::result dead = Query("SELECT id, dedupe_key, attempts, last_error FROM inspection.outbox WHERE state = 'dead'");
-    EXPECT_TRUE(dead.empty()) << "dead inspection outbox commands:" << Show(dead);
+    ExpectNoRows("dead inspection outbox commands",
+                 "SELECT id, dedupe_key, attempts, last_error FROM inspection.outbox WHERE state = 'dead'");
     const std::string cursor_after = Text(kInspectionCursor);
     EXPECT_NE(cursor_after, cursor_before);
     EXPECT_EQ(cursor_after, Text(kHead));
