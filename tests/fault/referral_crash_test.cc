@@ -4,7 +4,13 @@
 // the clues, and a killer SIGKILLs audit-service and clue-service at random moments and
 // restarts them. Afterwards, with SQL as the superuser: exactly one clue per referral, no
 // orphan clue, every finding linked to its clue, every outcome shown on its finding, no
-// dead outbox command, the event cursor at the head, intact hash chains. A second test
+// dead outbox command, the event cursor at the head, intact hash chains. In the same run an
+// inspector refers inspection findings and inspection-service is killed too (the 50 kills
+// are shared among the three services); the discipline group concludes some of those clues
+// as well. Afterwards: one clue per inspection finding, each finding's referral DELIVERED
+// with one "clue_linked" event, and 一案双查 exactly once: two accountability checks (each
+// with one "accountability_opened" event) for every clue concluded in form 2 or above,
+// whatever its source, and none for form 1. A second test
 // stops Redis during a burst of referrals (a cache only: nothing is lost) and checks the
 // statistics cache works again once Redis is back.
 //
@@ -23,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cctype>
@@ -51,6 +58,7 @@
 #include "supervision/v1/audit.grpc.pb.h"
 #include "supervision/v1/clue.grpc.pb.h"
 #include "supervision/v1/directory.grpc.pb.h"
+#include "supervision/v1/inspection.grpc.pb.h"
 
 #include "tests/support/local_stack.h"
 
@@ -195,6 +203,12 @@ std::string Show(const pqxx::result& r, size_t max_rows = 15) {
   return out;
 }
 
+// Expects `sql` to find nothing; the failure names `what` and shows the first rows found.
+void ExpectNoRows(const std::string& what, const std::string& sql) {
+  pqxx::result r = Query(sql);
+  EXPECT_TRUE(r.empty()) << what << ":" << Show(r);
+}
+
 std::string Token(const std::string& user, const std::string& unit, const std::string& role, int clearance = 1) {
   auto t = sm::auth::Mint(sm::auth::DevelopmentMint(
       sm::auth::Principal{.user = user, .unit = unit, .roles = {role}, .clearance = clearance}));
@@ -216,17 +230,20 @@ std::shared_ptr<grpc::Channel> Channel(int port) {
 
 enum class Outcome { kDone, kParked, kFailed };
 
-struct Referral {
-  v1::AddFindingRequest add;
+template <typename AddRequest>
+struct ReferralOf {
+  AddRequest add;
   std::string refer_request_id = sm::NewUuid();
   std::optional<v1::ReferFindingRequest> refer;
   std::string finding_id;
   int stage = 0;  // 0: add, 1: refer, 2: done
   std::string error;
 };
+using Referral = ReferralOf<v1::AddFindingRequest>;                      // an audit finding's
+using InspectionReferral = ReferralOf<v1::AddInspectionFindingRequest>;  // an inspection finding's
 
 struct Handling {
-  std::string clue_id, number;
+  std::string clue_id, number, source;  // source: the clue's source_system
   int plan = 0;  // steps to take: 1 accept; 3 accept, dispose, conclude
   int step = 0;  // steps done
   int64_t version = 0;
@@ -245,6 +262,34 @@ int64_t TrailingNumber(const std::string& s) {
   return i == s.size() ? 0 : std::stoll(s.substr(i));
 }
 
+// Queries shared by the wait and the assertions.
+const char* kNotConcludedOnFinding =
+    "SELECT c.number, c.id::text, c.outcome_form, c.outcome_feedback, f.id::text, f.clue_state, f.outcome_form, "
+    "f.outcome_feedback FROM clue.clues c LEFT JOIN audit.findings f ON f.id::text = c.source_ref "
+    "WHERE c.source_system = 'audit' AND c.state = 'CLUE_STATE_CONCLUDED' AND (f.id IS NULL OR "
+    "f.clue_state IS DISTINCT FROM 'CLUE_STATE_CONCLUDED' OR f.outcome_form IS DISTINCT FROM c.outcome_form OR "
+    "f.outcome_feedback IS DISTINCT FROM c.outcome_feedback) ORDER BY c.number";
+const char* kStateNotOnFinding =
+    "SELECT c.number, c.state, f.id::text, f.clue_state, f.referral_state FROM clue.clues c "
+    "JOIN audit.findings f ON f.id::text = c.source_ref WHERE c.source_system = 'audit' "
+    "AND f.clue_state IS DISTINCT FROM c.state ORDER BY c.number";
+const char* kHead = "SELECT xid::text || ':' || gseq::text FROM clue.clue_events ORDER BY xid DESC, gseq DESC LIMIT 1";
+const char* kCursor = "SELECT cursor FROM audit.consumer_cursors WHERE name = 'clue-events'";
+const char* kInspectionCursor = "SELECT cursor FROM inspection.consumer_cursors WHERE name = 'clue-events'";
+// 一案双查, whatever the clue's source: concluded clues whose accountability checks are not
+// two (form 2 and above) or none (form 1).
+const char* kChecksAmiss =
+    "SELECT c.number, c.source_system, c.outcome_form, (SELECT count(*) FROM inspection.accountability_checks k "
+    "WHERE k.clue_id = c.id) AS checks FROM clue.clues c WHERE c.state = 'CLUE_STATE_CONCLUDED' AND "
+    "(SELECT count(*) FROM inspection.accountability_checks k WHERE k.clue_id = c.id) <> "
+    "CASE WHEN c.outcome_form >= 2 THEN 2 ELSE 0 END ORDER BY c.number";
+// Inspection findings without exactly one clue, or not linked to it.
+const char* kInspectionUnlinked =
+    "SELECT f.id::text, f.clue_id::text, (SELECT string_agg(c.id::text, ',') FROM clue.clues c "
+    "WHERE c.source_system = 'inspection' AND c.source_ref = f.id::text) FROM inspection.findings f "
+    "WHERE f.clue_id IS NULL OR (SELECT count(*) FROM clue.clues c WHERE c.source_system = 'inspection' "
+    "AND c.source_ref = f.id::text AND c.id = f.clue_id) <> 1 ORDER BY f.created_us";
+
 class ReferralCrash : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -262,6 +307,7 @@ class ReferralCrash : public ::testing::Test {
     audit_ = v1::AuditService::NewStub(Channel(st.grpc_port("audit"))).release();
     clue_ = v1::ClueService::NewStub(Channel(st.grpc_port("clue"))).release();
     directory_ = v1::DirectoryService::NewStub(Channel(st.grpc_port("directory"))).release();
+    inspection_svc_ = v1::InspectionService::NewStub(Channel(st.grpc_port("inspection"))).release();
 
     // The demo directory, through the RPC, as an administrator.
     std::ifstream in(std::string(SM_SOURCE_DIR) + "/deploy/demo/directory.yaml");
@@ -305,6 +351,67 @@ class ReferralCrash : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << StatusText(s);
     engagement_ = new std::string(er.engagement().id());
     Say("directory imported, engagement %s (%s)", engagement_->c_str(), er.engagement().number().c_str());
+    StartInspection();
+  }
+
+  // An inspection of fucheng-branch by an inspector of the inspection corps (the token's
+  // subject is the inspector's person id), in progress, with one item marked non-conforming
+  // there: every inspection finding of the run is raised on it.
+  static void StartInspection() {
+    const std::string corps = UnitId("inspection-corps");
+    const std::string inspector =
+        Text("SELECT p.id::text FROM directory.v_people p JOIN directory.v_units u ON u.id = p.unit_id "
+             "WHERE u.code = 'inspection-corps' ORDER BY p.leader, p.badge_no LIMIT 1");
+    ASSERT_FALSE(corps.empty());
+    ASSERT_FALSE(inspector.empty());
+    inspector_token_ = new std::string(Token(inspector, corps, "inspector"));
+    v1::PublishTemplateRequest t;
+    t.set_request_id(sm::NewUuid());
+    t.set_code("fault-referral");
+    t.set_name("故障测试督察清单");
+    auto* aspect = t.add_aspects();
+    aspect->set_code("A1");
+    aspect->set_title("廉洁自律");
+    auto* item = aspect->add_items();
+    item->set_code(kInspectionItem);
+    item->set_text("津补贴发放合规");
+    v1::TemplateReply tr;
+    auto call = [](auto fn, const auto& req, auto* resp) {
+      return Retry(inspection_svc_, fn, *inspector_token_, req, resp, 30s);
+    };
+    grpc::Status s = call(&v1::InspectionService::Stub::PublishTemplate, t, &tr);
+    ASSERT_TRUE(s.ok()) << StatusText(s);
+    v1::CreateInspectionRequest c;
+    c.set_request_id(sm::NewUuid());
+    c.set_kind(v1::INSPECTION_KIND_POLITICAL);
+    c.set_title("涪城分局政治督察（故障测试）");
+    c.set_inspection_unit_id(corps);
+    c.add_target_unit_ids(*fucheng_);
+    c.set_period_from("2026-01-01");
+    c.set_period_to("2026-03-31");
+    c.add_inspector_ids(inspector);
+    c.set_template_code(t.code());
+    v1::InspectionReply ir;
+    s = call(&v1::InspectionService::Stub::CreateInspection, c, &ir);
+    ASSERT_TRUE(s.ok()) << StatusText(s);
+    v1::AdvanceInspectionRequest a;
+    a.set_request_id(sm::NewUuid());
+    a.set_inspection_id(ir.inspection().id());
+    a.set_expected_version(ir.inspection().version());
+    a.set_to(v1::INSPECTION_STATE_IN_PROGRESS);
+    s = call(&v1::InspectionService::Stub::AdvanceInspection, a, &ir);
+    ASSERT_TRUE(s.ok()) << StatusText(s);
+    v1::MarkItemRequest m;
+    m.set_request_id(sm::NewUuid());
+    m.set_inspection_id(ir.inspection().id());
+    m.set_item_code(kInspectionItem);
+    m.set_target_unit_id(*fucheng_);
+    m.set_mark(v1::ITEM_MARK_NON_CONFORMING);
+    m.set_note("督察组工作底稿：津补贴台账缺失");
+    s = call(&v1::InspectionService::Stub::MarkItem, m, &ir);
+    ASSERT_TRUE(s.ok()) << StatusText(s);
+    inspection_ = new std::string(ir.inspection().id());
+    Say("inspection %s (%s) in progress", inspection_->c_str(), ir.inspection().number().c_str());
   }
 
   static void TearDownTestSuite() {
@@ -319,6 +426,8 @@ class ReferralCrash : public ::testing::Test {
     delete audit_;
     delete clue_;
     delete directory_;
+    delete inspection_svc_;
+    inspection_svc_ = nullptr;
     audit_ = nullptr;
     clue_ = nullptr;
     directory_ = nullptr;
@@ -394,10 +503,40 @@ class ReferralCrash : public ::testing::Test {
     return j;
   }
 
+  static InspectionReferral NewInspectionReferral(int n) {
+    InspectionReferral j;
+    v1::AddInspectionFindingRequest& r = j.add;
+    r.set_request_id(sm::NewUuid());
+    r.set_inspection_id(*inspection_);
+    r.set_item_code(kInspectionItem);
+    r.set_subject_unit_id(*fucheng_);
+    r.set_subject_person_id(*fucheng_leader_);
+    r.set_title("违规发放津补贴（" + std::to_string(n) + "）");
+    r.set_description("督察发现违规发放津补贴。故障测试 #" + std::to_string(n));
+    r.set_category(v1::INSPECTION_FINDING_CATEGORY_INTEGRITY);
+    r.set_severity(v1::SEVERITY_HIGH);
+    r.add_evidence_refs("督察底稿 DC-FAULT-" + std::to_string(n));
+    return j;
+  }
+
   static Outcome Advance(Referral& j, std::chrono::milliseconds budget) {
+    return AdvanceReferral(j, audit_, &v1::AuditService::Stub::AddFinding, &v1::AuditService::Stub::ReferFinding,
+                           *auditor_token_, budget);
+  }
+  static Outcome Advance(InspectionReferral& j, std::chrono::milliseconds budget) {
+    return AdvanceReferral(j, inspection_svc_, &v1::InspectionService::Stub::AddFinding,
+                           &v1::InspectionService::Stub::ReferFinding, *inspector_token_, budget);
+  }
+
+  // AddFinding then ReferFinding to the discipline group, through audit- or inspection-service
+  // (both answer with a finding that carries its referral).
+  template <typename Stub, typename AddRequest, typename Reply>
+  static Outcome AdvanceReferral(ReferralOf<AddRequest>& j, Stub* stub, Method<Stub, AddRequest, Reply> add,
+                                 Method<Stub, v1::ReferFindingRequest, Reply> refer_fn, const std::string& token,
+                                 std::chrono::milliseconds budget) {
     if (j.stage == 0) {
-      v1::FindingReply reply;
-      grpc::Status s = Retry(audit_, &v1::AuditService::Stub::AddFinding, *auditor_token_, j.add, &reply, budget);
+      Reply reply;
+      grpc::Status s = Retry(stub, add, token, j.add, &reply, budget);
       if (!s.ok()) {
         if (Retryable(s)) return Outcome::kParked;
         j.error = "AddFinding " + j.add.request_id() + ": " + StatusText(s);
@@ -415,8 +554,8 @@ class ReferralCrash : public ::testing::Test {
       j.stage = 1;
     }
     if (j.stage == 1) {
-      v1::FindingReply reply;
-      grpc::Status s = Retry(audit_, &v1::AuditService::Stub::ReferFinding, *auditor_token_, *j.refer, &reply, budget);
+      Reply reply;
+      grpc::Status s = Retry(stub, refer_fn, token, *j.refer, &reply, budget);
       if (!s.ok()) {
         if (Retryable(s)) return Outcome::kParked;
         j.error = "ReferFinding " + j.refer->request_id() + " (finding " + j.finding_id + "): " + StatusText(s);
@@ -518,7 +657,7 @@ class ReferralCrash : public ::testing::Test {
     if (!offered) return 0;
     int taken = 0;
     for (const auto& c : *offered) {
-      if (c.source_system() != "audit") continue;
+      if (c.source_system() != "audit" && c.source_system() != "inspection") continue;
       {
         std::lock_guard lock(mu_);
         if (!seen_clues_.insert(c.id()).second) continue;
@@ -527,6 +666,7 @@ class ReferralCrash : public ::testing::Test {
       Handling h;
       h.clue_id = c.id();
       h.number = c.number();
+      h.source = c.source_system();
       h.version = c.version();
       switch (n % 4) {
         case 0: h.plan = 0; break;   // left on offer
@@ -562,6 +702,84 @@ class ReferralCrash : public ::testing::Test {
     return -1;
   }
 
+  // After quiescence: every inspection referral became one clue, DELIVERED and linked once;
+  // the handled inspection clues are in the states the test put them in; 一案双查 exactly once
+  // for every concluded clue (whatever its source); inspection's consumer at the head.
+  static void CheckInspectionReferrals(const std::vector<std::string>& referred, int added,
+                                       const std::string& cursor_before) {
+    std::set<std::string> ours(referred.begin(), referred.end());
+    EXPECT_EQ(ours.size(), referred.size()) << "an inspection referral answered twice with the same finding";
+    EXPECT_EQ(Scalar("SELECT count(*) FROM inspection.findings WHERE inspection_id = '" + *inspection_ + "'"),
+              static_cast<int64_t>(added))
+        << "a repeated AddFinding request added a second inspection finding";
+    ExpectNoRows("inspection findings without exactly one linked clue", kInspectionUnlinked);
+    ExpectNoRows("clues without their inspection finding",
+                 "SELECT c.number, c.source_ref FROM clue.clues c WHERE c.source_system = 'inspection' AND NOT "
+                 "EXISTS (SELECT 1 FROM inspection.findings f WHERE f.id::text = c.source_ref) ORDER BY c.number");
+    ExpectNoRows("inspection findings without exactly one clue_linked event",
+                 "SELECT f.id::text, count(e.seq) FROM inspection.findings f LEFT JOIN inspection.inspection_events e "
+                 "ON e.aggregate_id = f.id AND e.type = 'clue_linked' WHERE f.inspection_id = '" +
+                     *inspection_ + "' GROUP BY f.id HAVING count(e.seq) <> 1");
+
+    // The referral as the service shows it: DELIVERED, with the clue the SQL finds.
+    std::map<std::string, std::string> clue_of;
+    for (const auto& row : Query("SELECT source_ref, id::text FROM clue.clues WHERE source_system = 'inspection'"))
+      clue_of.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+    std::set<std::string> listed;
+    std::string token;
+    for (int page = 0; page < 100; ++page) {
+      v1::ListInspectionFindingsRequest q;
+      q.set_inspection_id(*inspection_);
+      q.set_page_size(200);
+      q.set_page_token(token);
+      v1::ListInspectionFindingsResponse resp;
+      grpc::Status s = Retry(inspection_svc_, &v1::InspectionService::Stub::ListFindings, *inspector_token_, q, &resp,
+                             30s, 10000ms);
+      ASSERT_TRUE(s.ok()) << StatusText(s);
+      for (const auto& f : resp.findings()) {
+        listed.insert(f.id());
+        EXPECT_EQ(f.referral().state(), v1::REFERRAL_STATE_DELIVERED) << f.number() << ": " << f.referral().last_error();
+        EXPECT_EQ(f.referral().clue_id(), clue_of[f.id()]) << f.number();
+      }
+      token = resp.next_page_token();
+      if (token.empty()) break;
+    }
+    EXPECT_EQ(listed, ours) << "the inspection's findings are not exactly the ones referred";
+
+    // The handled inspection clues; 一案双查 for every concluded clue.
+    std::map<std::string, std::pair<std::string, int>> state_of;  // clue id -> state, outcome form
+    for (const auto& row : Query("SELECT id::text, state, coalesce(outcome_form, 0) FROM clue.clues "
+                                 "WHERE source_system = 'inspection'"))
+      state_of[row[0].as<std::string>()] = {row[1].as<std::string>(), row[2].as<int>()};
+    int concluded[3] = {0, 0, 0};
+    for (const auto& h : handled_) {
+      if (h.source != "inspection") continue;
+      const auto& [state, form] = state_of[h.clue_id];
+      EXPECT_EQ(state, h.plan == 3 ? "CLUE_STATE_CONCLUDED" : "CLUE_STATE_HELD") << h.number;
+      if (h.plan != 3) continue;
+      EXPECT_EQ(form, static_cast<int>(h.form)) << h.number;
+      ++concluded[h.form == v1::SUPERVISION_FORM_2 ? 2 : 1];
+    }
+    ExpectNoRows("concluded clues with other than two checks (form 2) or none (form 1)", kChecksAmiss);
+    ExpectNoRows("checks without exactly one accountability_opened event",
+                 "SELECT k.id::text, k.clue_id::text, count(e.seq) FROM inspection.accountability_checks k LEFT JOIN "
+                 "inspection.inspection_events e ON e.aggregate_id = k.id AND e.type = 'accountability_opened' "
+                 "GROUP BY k.id, k.clue_id HAVING count(e.seq) <> 1");
+    EXPECT_GT(concluded[2], 0) << "no inspection clue concluded in form 2";
+    EXPECT_GT(concluded[1], 0) << "no inspection clue concluded in form 1";
+    ExpectNoRows("dead inspection outbox commands",
+                 "SELECT id, dedupe_key, attempts, last_error FROM inspection.outbox WHERE state = 'dead'");
+    const std::string cursor_after = Text(kInspectionCursor);
+    EXPECT_NE(cursor_after, cursor_before);
+    EXPECT_EQ(cursor_after, Text(kHead));
+    Say("inspection: %zu findings referred, each one clue, linked once; clues concluded in form 2: %d, form 1: %d; "
+        "checks %lld for %lld clues concluded in form 2+ (all sources)",
+        referred.size(), concluded[2], concluded[1],
+        static_cast<long long>(Scalar("SELECT count(*) FROM inspection.accountability_checks")),
+        static_cast<long long>(
+            Scalar("SELECT count(*) FROM clue.clues WHERE state = 'CLUE_STATE_CONCLUDED' AND outcome_form >= 2")));
+  }
+
   static inline SteadyClock::time_point started_;
   static inline std::thread* watchdog_ = nullptr;
   static inline std::mutex watchdog_mu_;
@@ -571,6 +789,9 @@ class ReferralCrash : public ::testing::Test {
   static inline v1::AuditService::Stub* audit_ = nullptr;
   static inline v1::ClueService::Stub* clue_ = nullptr;
   static inline v1::DirectoryService::Stub* directory_ = nullptr;
+  static inline v1::InspectionService::Stub* inspection_svc_ = nullptr;
+  static inline std::string *inspection_ = nullptr, *inspector_token_ = nullptr;
+  static constexpr const char* kInspectionItem = "A1-1";  // marked non-conforming at fucheng-branch
   static inline std::string *audit_office_, *discipline_group_, *fucheng_, *fucheng_leader_, *engagement_;
   static inline std::string *auditor_token_, *discipline_token_, *oversight_token_, *dashboard_token_;
 
@@ -580,53 +801,46 @@ class ReferralCrash : public ::testing::Test {
   static inline std::vector<Handling> parked_handlings_, handled_;
 };
 
-// Queries shared by the wait and the assertions.
-const char* kNotConcludedOnFinding =
-    "SELECT c.number, c.id::text, c.outcome_form, c.outcome_feedback, f.id::text, f.clue_state, f.outcome_form, "
-    "f.outcome_feedback FROM clue.clues c LEFT JOIN audit.findings f ON f.id::text = c.source_ref "
-    "WHERE c.source_system = 'audit' AND c.state = 'CLUE_STATE_CONCLUDED' AND (f.id IS NULL OR "
-    "f.clue_state IS DISTINCT FROM 'CLUE_STATE_CONCLUDED' OR f.outcome_form IS DISTINCT FROM c.outcome_form OR "
-    "f.outcome_feedback IS DISTINCT FROM c.outcome_feedback) ORDER BY c.number";
-const char* kStateNotOnFinding =
-    "SELECT c.number, c.state, f.id::text, f.clue_state, f.referral_state FROM clue.clues c "
-    "JOIN audit.findings f ON f.id::text = c.source_ref WHERE c.source_system = 'audit' "
-    "AND f.clue_state IS DISTINCT FROM c.state ORDER BY c.number";
-const char* kHead = "SELECT xid::text || ':' || gseq::text FROM clue.clue_events ORDER BY xid DESC, gseq DESC LIMIT 1";
-const char* kCursor = "SELECT cursor FROM audit.consumer_cursors WHERE name = 'clue-events'";
-
 TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
   ASSERT_NE(engagement_, nullptr) << "the stack did not start";
   const int kills_wanted = std::max(2, EnvInt("SM_CRASH_KILLS", 50));
-  const int min_each = std::min(20, kills_wanted / 2);
+  const std::vector<std::string> victims = {"audit", "clue", "inspection"};
+  const int min_each = std::min(15, kills_wanted / 3);
   const int budget_s = EnvInt("SM_CRASH_SECONDS", 360);
   const int max_referrals = EnvInt("SM_CRASH_MAX_REFERRALS", 4000);
   // How long a call is retried during the kill phase before its outcome counts as unknown.
   const auto call_budget = std::chrono::milliseconds(EnvInt("SM_CRASH_CALL_BUDGET_MS", 15000));
   const std::string cursor_before = Text(kCursor);
+  const std::string inspection_cursor_before = Text(kInspectionCursor);
   Say("kill phase: %d kills (at least %d of each service), at most %d s", kills_wanted, min_each, budget_s);
 
   std::atomic<bool> stop_writer{false}, stop_discipline{false};
   std::vector<Referral> parked_referrals;
-  std::vector<std::string> referred;  // finding ids whose ReferFinding was answered OK
-  int added = 0;
+  std::vector<InspectionReferral> parked_inspection_referrals;
+  std::vector<std::string> referred, inspection_referred;  // finding ids whose ReferFinding was answered OK
+  int added = 0, inspection_added = 0;
 
-  // The writer: one referral after another, retrying each through restarts.
-  std::thread writer([&] {
+  // A writer: one referral after another, retrying each through restarts; paced, so that
+  // the discipline group and the relays keep up within the run.
+  auto write = [&](auto new_referral, auto& parked, std::vector<std::string>& done, int& count,
+                   std::chrono::milliseconds pace) {
     for (int n = 1; n <= max_referrals && !stop_writer; ++n) {
-      Referral j = NewReferral(n);
+      auto j = new_referral(n);
       Outcome o = Advance(j, call_budget);
       std::lock_guard lock(mu_);
-      if (j.stage >= 1) ++added;
+      if (j.stage >= 1) ++count;
       if (o == Outcome::kDone)
-        referred.push_back(j.finding_id);
+        done.push_back(j.finding_id);
       else if (o == Outcome::kParked)
-        parked_referrals.push_back(std::move(j));
+        parked.push_back(std::move(j));
       else
         errors_.push_back(j.error);
-      // Paced, so that the discipline group and the relay keep up within the run.
-      std::this_thread::sleep_for(20ms);
+      std::this_thread::sleep_for(pace);
     }
-  });
+  };
+  std::thread writer([&] { write(NewReferral, parked_referrals, referred, added, 20ms); });
+  std::thread inspection_writer(
+      [&] { write(NewInspectionReferral, parked_inspection_referrals, inspection_referred, inspection_added, 40ms); });
   // The discipline group: takes up some of its offers now and then.
   std::thread discipline([&] {
     while (!stop_discipline) {
@@ -638,7 +852,7 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
   // The killer.
   std::mt19937_64 rng{std::random_device{}()};
   std::uniform_int_distribution<int> delay_ms(100, 800);
-  std::map<std::string, int> kills{{"audit", 0}, {"clue", 0}};
+  std::map<std::string, int> kills{{"audit", 0}, {"clue", 0}, {"inspection", 0}};
   std::vector<double> restart_s;
   std::vector<std::string> killer_errors;
   const auto phase_start = SteadyClock::now();
@@ -646,13 +860,14 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
   while (total < kills_wanted && Seconds(phase_start) < budget_s) {
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
     const int left = kills_wanted - total;
-    std::string name;
-    if (std::max(0, min_each - kills["audit"]) >= left)
-      name = "audit";
-    else if (std::max(0, min_each - kills["clue"]) >= left)
-      name = "clue";
-    else
-      name = rng() % 2 == 0 ? "audit" : "clue";
+    // At random, unless the kills left are just enough to give each service its minimum.
+    int short_total = 0;
+    std::string name = victims[rng() % victims.size()];
+    for (const auto& v : victims) short_total += std::max(0, min_each - kills[v]);
+    if (short_total >= left) {
+      for (const auto& v : victims)
+        if (min_each - kills[v] > min_each - kills[name]) name = v;
+    }
     const pid_t pid = g_stack->Pid(name);
     if (pid <= 0 || !Alive(pid)) {
       killer_errors.push_back(name + "-service not running before kill " + std::to_string(total + 1));
@@ -674,9 +889,9 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
     restart_s.push_back(Seconds(t0));
     if (total % 10 == 0) {
       std::lock_guard lock(mu_);
-      Say("kills %d (audit %d, clue %d) after %.0f s; referrals %zu, handled %zu, retries %lld", total, kills["audit"],
-          kills["clue"], Seconds(phase_start), referred.size(), handled_.size(),
-          static_cast<long long>(g_retries.load()));
+      Say("kills %d (audit %d, clue %d, inspection %d) after %.0f s; referrals %zu + %zu, handled %zu, retries %lld",
+          total, kills["audit"], kills["clue"], kills["inspection"], Seconds(phase_start), referred.size(),
+          inspection_referred.size(), handled_.size(), static_cast<long long>(g_retries.load()));
     }
   }
   const double phase_s = Seconds(phase_start);
@@ -685,11 +900,14 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
     restart_sum += x;
     restart_max = std::max(restart_max, x);
   }
-  Say("KILLS: %d (audit-service %d, clue-service %d) in %.1f s; restart %.2f s on average, %.2f s at most", total,
-      kills["audit"], kills["clue"], phase_s, restart_s.empty() ? 0.0 : restart_sum / restart_s.size(), restart_max);
+  Say("KILLS: %d (audit-service %d, clue-service %d, inspection-service %d) in %.1f s; restart %.2f s on average, "
+      "%.2f s at most",
+      total, kills["audit"], kills["clue"], kills["inspection"], phase_s,
+      restart_s.empty() ? 0.0 : restart_sum / restart_s.size(), restart_max);
 
   stop_writer = true;
   writer.join();
+  inspection_writer.join();
   // The last offers too, then the discipline group stops.
   stop_discipline = true;
   discipline.join();
@@ -697,21 +915,26 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
 
   // Work whose outcome was unknown is resolved by repeating the same request (bounded:
   // 120 s for all of it; each item gets what is left, at least a second).
-  const size_t parked_r = parked_referrals.size(), parked_h = parked_handlings_.size();
+  const size_t parked_r = parked_referrals.size() + parked_inspection_referrals.size();
+  const size_t parked_h = parked_handlings_.size();
   const auto resolve_until = SteadyClock::now() + 120s;
   auto left = [&] {
     return std::max<std::chrono::milliseconds>(
         1000ms, std::chrono::duration_cast<std::chrono::milliseconds>(resolve_until - SteadyClock::now()));
   };
-  for (auto& j : parked_referrals) {
-    const bool was_added = j.stage >= 1;  // counted by the writer already
-    Outcome o = Advance(j, left());
-    if (!was_added && j.stage >= 1) ++added;
-    if (o == Outcome::kDone)
-      referred.push_back(j.finding_id);
-    else
-      errors_.push_back(o == Outcome::kParked ? "unresolved: AddFinding " + j.add.request_id() : j.error);
-  }
+  auto resolve = [&](auto& parked, std::vector<std::string>& done, int& count) {
+    for (auto& j : parked) {
+      const bool was_added = j.stage >= 1;  // counted by the writer already
+      Outcome o = Advance(j, left());
+      if (!was_added && j.stage >= 1) ++count;
+      if (o == Outcome::kDone)
+        done.push_back(j.finding_id);
+      else
+        errors_.push_back(o == Outcome::kParked ? "unresolved: AddFinding " + j.add.request_id() : j.error);
+    }
+  };
+  resolve(parked_referrals, referred, added);
+  resolve(parked_inspection_referrals, inspection_referred, inspection_added);
   for (auto& h : parked_handlings_) {
     Outcome o = Advance(h, left());
     if (o == Outcome::kDone)
@@ -719,34 +942,39 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
     else
       errors_.push_back(o == Outcome::kParked ? "unresolved: clue " + h.number : h.error);
   }
-  Say("referrals %zu (resolved at the end: %zu), clues taken up %zu (resolved at the end: %zu), retries %lld, "
+  Say("referrals %zu audit + %zu inspection (resolved at the end: %zu), clues taken up %zu (resolved at the end: %zu), retries %lld, "
       "replayed answers %lld",
-      referred.size(), parked_r, handled_.size(), parked_h, static_cast<long long>(g_retries.load()),
+      referred.size(), inspection_referred.size(), parked_r, handled_.size(), parked_h, static_cast<long long>(g_retries.load()),
       static_cast<long long>(g_replays.load()));
 
   EXPECT_EQ(total, kills_wanted) << "time budget ran out before all kills";
-  EXPECT_GE(kills["audit"], std::min(min_each, total / 2));
-  EXPECT_GE(kills["clue"], std::min(min_each, total / 2));
+  for (const auto& v : victims) EXPECT_GE(kills[v], std::min(min_each, total / 3)) << v;
   EXPECT_TRUE(killer_errors.empty()) << ::testing::PrintToString(killer_errors);
   EXPECT_TRUE(errors_.empty()) << errors_.size() << " unexpected answers, e.g. "
                                << ::testing::PrintToString(std::vector<std::string>(
                                       errors_.begin(), errors_.begin() + std::min<size_t>(errors_.size(), 10)));
   ASSERT_GT(referred.size(), 50u) << "too few referrals to prove anything";
+  ASSERT_GT(inspection_referred.size(), 20u) << "too few inspection referrals to prove anything";
 
   // Quiescence: nothing pending in the outbox, every clue's state shown on its finding,
   // every outcome arrived, the consumer at the head of clue-service's feed.
   const double quiet_s = WaitUntil(
       [] {
         return Scalar("SELECT count(*) FROM audit.outbox WHERE state = 'pending'") == 0 &&
+               Scalar("SELECT count(*) FROM inspection.outbox WHERE state = 'pending'") == 0 &&
                Query(kNotConcludedOnFinding).empty() && Query(kStateNotOnFinding).empty() &&
-               Text(kCursor) == Text(kHead);
+               Text(kCursor) == Text(kHead) && Text(kInspectionCursor) == Text(kHead) &&
+               Query(kInspectionUnlinked).empty() && Query(kChecksAmiss).empty();
       },
       120s);
   Say("quiescent after %.1f s", quiet_s);
   EXPECT_GE(quiet_s, 0) << "not quiescent within 120 s: pending outbox rows "
                         << Show(Query("SELECT id, dedupe_key, attempts, next_attempt_at, last_error FROM audit.outbox "
                                       "WHERE state = 'pending' ORDER BY id"))
-                        << "\ncursor " << Text(kCursor) << " head " << Text(kHead);
+                        << Show(Query("SELECT id, dedupe_key, attempts, next_attempt_at, last_error FROM "
+                                      "inspection.outbox WHERE state = 'pending' ORDER BY id"))
+                        << "\ncursor " << Text(kCursor) << ", inspection's " << Text(kInspectionCursor) << " head "
+                        << Text(kHead);
 
   // Exactly one clue per referral.
   pqxx::result dup = Query(
@@ -797,6 +1025,7 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
   auto num = [](const pqxx::field& f) { return f.is_null() ? 0 : f.as<int>(); };
   int concluded = 0;
   for (const auto& h : handled_) {
+    if (h.source != "audit") continue;  // inspection's clues: CheckInspectionReferrals
     auto it = by_clue.find(h.clue_id);
     ASSERT_NE(it, by_clue.end()) << "clue " << h.number << " has no finding";
     const pqxx::row& r = it->second;
@@ -811,7 +1040,10 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
       EXPECT_EQ(str(r[6]), "fb-" + h.number) << h.number << " (on the finding)";
     }
   }
-  Say("clues concluded %d, accepted only %zu, left on offer %lld", concluded, handled_.size() - concluded,
+  const int inspection_handled = static_cast<int>(
+      std::count_if(handled_.begin(), handled_.end(), [](const Handling& h) { return h.source != "audit"; }));
+  Say("audit clues concluded %d, accepted only %zu, left on offer %lld", concluded,
+      handled_.size() - inspection_handled - concluded,
       static_cast<long long>(Scalar("SELECT count(*) FROM clue.clues WHERE source_system = 'audit' "
                                     "AND state = 'CLUE_STATE_OFFERED'")));
   EXPECT_GT(concluded, 0);
@@ -824,6 +1056,7 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
   EXPECT_FALSE(cursor_after.empty());
   EXPECT_NE(cursor_after, cursor_before);
   EXPECT_EQ(cursor_after, Text(kHead));
+  CheckInspectionReferrals(inspection_referred, inspection_added, inspection_cursor_before);
   Say("outbox delivered %lld (attempts: max %lld, total %lld); consumer cursor %s -> %s",
       static_cast<long long>(Scalar("SELECT count(*) FROM audit.outbox WHERE state = 'delivered'")),
       static_cast<long long>(Scalar("SELECT max(attempts) FROM audit.outbox")),
