@@ -373,27 +373,32 @@ TEST_F(InspectionCliE2E, ChainCommandsAreOversightsOwn) {
 
 TEST_F(InspectionCliE2E, AReferredFindingConcludedInFormTwoOpensTwoAccountabilityChecks) {
   ASSERT_EQ(ImportTemplate().code, 0);
-  Result create = Smctl("inspection create --kind political --title 政治督察 --inspection-unit inspection-corps"
-                        " --target fucheng-branch --inspector " +
-                            *inspector_badge_ + " --from 2026-04-01 --to 2026-04-30 --template daily-duty -o json",
-                        kInspector, false);
+  Result create = Smctl(
+      "inspection create --kind political --title 政治督察 --inspection-unit inspection-corps"
+      " --target fucheng-branch --inspector " +
+          *inspector_badge_ + " --from 2026-04-01 --to 2026-04-30 --template daily-duty -o json",
+      kInspector, false);
   ASSERT_EQ(create.code, 0) << create.out;
   const std::string number = Json(create)["inspection"]["number"].get<std::string>();
   ASSERT_EQ(Smctl("inspection advance " + number + " --to in-progress", kInspector).code, 0);
-  Result mark = Smctl("inspection mark " + number + " --item A1-01 --unit fucheng-branch --mark non-conforming"
-                      " --note 受案登记不及时",
+  Result mark = Smctl("inspection mark " + number +
+                          " --item A1-01 --unit fucheng-branch --mark non-conforming"
+                          " --note 受案登记不及时",
                       kInspector);
   ASSERT_EQ(mark.code, 0) << mark.out;
-  Result finding = Smctl("inspection finding add --inspection " + number + " --item A1-01 --unit fucheng-branch"
-                         " --person " + *officer_badge_ + " --title 压案不受 --category law-enforcement --severity high"
-                         " -o json",
+  Result finding = Smctl("inspection finding add --inspection " + number +
+                             " --item A1-01 --unit fucheng-branch"
+                             " --person " +
+                             *officer_badge_ +
+                             " --title 压案不受 --category law-enforcement --severity high"
+                             " -o json",
                          kInspector, false);
   ASSERT_EQ(finding.code, 0) << finding.out;
   const std::string finding_number = Json(finding)["finding"]["number"].get<std::string>();
 
   // Referred to the discipline group: exactly one clue.
-  Result refer = Smctl("inspection finding refer " + finding_number + " --to discipline-group --category work",
-                       kInspector);
+  Result refer =
+      Smctl("inspection finding refer " + finding_number + " --to discipline-group --category work", kInspector);
   ASSERT_EQ(refer.code, 0) << refer.out;
   EXPECT_NE(refer.out.find("已移送：" + finding_number), std::string::npos) << refer.out;
   std::string clue;
@@ -437,7 +442,7 @@ TEST_F(InspectionCliE2E, AReferredFindingConcludedInFormTwoOpensTwoAccountabilit
     return show.code == 0 && show.out.find("第二种形态") != std::string::npos;
   })) << show.out;
   for (const std::string& want : {std::string("移送线索与一案双查（1）"), finding_number + " → ", clue,
-                                   std::string("已办结"), std::string("主体责任"), std::string("监督责任")}) {
+                                  std::string("已办结"), std::string("主体责任"), std::string("监督责任")}) {
     EXPECT_NE(show.out.find(want), std::string::npos) << want << " in\n" << show.out;
   }
   Result show_json = Smctl("inspection show " + number + " -o json", kOversight, false);

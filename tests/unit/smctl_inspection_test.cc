@@ -266,7 +266,8 @@ TEST(WithheldText, ReturnedOfAll) {
 TEST(ReferredClueLine, TheClueOnceThereElseTheReferral) {
   v1::Referral r;
   r.set_state(v1::REFERRAL_STATE_PENDING);
-  EXPECT_EQ(ReferredClueLine(Lang::kEn, "DC-2026-0001-01", "Group", r), "DC-2026-0001-01 → Group  referral: pending (in the outbox)");
+  EXPECT_EQ(ReferredClueLine(Lang::kEn, "DC-2026-0001-01", "Group", r),
+            "DC-2026-0001-01 → Group  referral: pending (in the outbox)");
   r.set_state(v1::REFERRAL_STATE_DEAD);
   r.set_last_error("unit is not a discipline unit");
   EXPECT_EQ(ReferredClueLine(Lang::kZh, "DC-2026-0001-01", "纪检组", r),

@@ -147,16 +147,10 @@ int List(AuditClient& c, const ListArgs& a) {
 }
 
 // `finding refer` and `finding retry-referral` (referral_commands.h).
-struct AuditReferral {
-  using Client = AuditClient;
-  using Finding = v1::Finding;
-  using Reply = v1::FindingReply;
-  static constexpr auto kRefer = &Stub::ReferFinding;
-  static constexpr auto kRetry = &Stub::RetryReferral;
+struct AuditReferral : ReferralOf<AuditClient, v1::Finding, v1::FindingReply> {
   static constexpr const char* kServiceZh = "审计服务";
   static constexpr const char* kServiceEn = "the audit service";
   static constexpr const char* kShowCommand = "smctl audit finding show";
-  static constexpr const char* kFindingHelp = "问题ID或编号 finding id or number";
 };
 
 int History(AuditClient& c, const FindingArgs& a) {

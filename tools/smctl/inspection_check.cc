@@ -107,54 +107,55 @@ int Get(InspectionClient& c, const CheckArgs& a) {
   });
 }
 
-struct AssignArgs {
-  std::string check;
-  std::string to;  // badge or id
+// What assign and conclude share: CHECK, and the step's request id and expected version.
+struct StepArgs {
+  std::string check;  // UUID or id prefix
   std::string request_id;
-  int64_t version = 0;
+  int64_t version = 0;  // 0: read the check for it
 };
 
-int Assign(InspectionClient& c, const AssignArgs& a) {
-  std::string person;
-  if (int rc = c.dir.PersonId(a.to, &person); rc != kExitOk) return rc;
+// Finds CHECK, fills `req`'s request id, check id and expected version, and runs the step.
+// Returns an exit code.
+template <typename Req>
+int RunStep(InspectionClient& c, const StepArgs& a,
+            grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Req&, v1::AccountabilityCheckReply*), Req req,
+            const char* zh, const char* en) {
   v1::AccountabilityCheck k;
   if (int rc = c.FindCheck(a.check, a.version <= 0, &k); rc != kExitOk) return rc;
-  v1::AssignAccountabilityCheckRequest req;
   req.set_request_id(RequestIdOr(a.request_id));
   req.set_check_id(k.id());
   req.set_expected_version(VersionOr(a.version, k.version()));
-  req.set_owner_person_id(person);
-  return c.Run(&Stub::AssignAccountabilityCheck, req, [&](const v1::AccountabilityCheckReply& r) {
-    PrintCheckDone(c, r, "已指定承办人", "assigned");
-  });
+  return c.Run(rpc, req, [&](const v1::AccountabilityCheckReply& r) { PrintCheckDone(c, r, zh, en); });
 }
 
-struct ConcludeArgs {
-  std::string check;
+struct AssignArgs : StepArgs {
+  std::string to;  // badge or id
+};
+
+int Assign(InspectionClient& c, const AssignArgs& a) {
+  v1::AssignAccountabilityCheckRequest req;
+  std::string person;
+  if (int rc = c.dir.PersonId(a.to, &person); rc != kExitOk) return rc;
+  req.set_owner_person_id(person);
+  return RunStep(c, a, &Stub::AssignAccountabilityCheck, std::move(req), "已指定承办人", "assigned");
+}
+
+struct ConcludeArgs : StepArgs {
   v1::AccountabilityOutcome outcome{};
   std::string to;  // referred: the discipline unit
   std::vector<v1::ClueCategory> categories;
   std::string note;
-  std::string request_id;
-  int64_t version = 0;
 };
 
 int Conclude(InspectionClient& c, const ConcludeArgs& a) {
-  std::string to;
-  if (int rc = c.dir.UnitIdIfGiven(a.to, &to); rc != kExitOk) return rc;
-  v1::AccountabilityCheck k;
-  if (int rc = c.FindCheck(a.check, a.version <= 0, &k); rc != kExitOk) return rc;
   v1::ConcludeAccountabilityCheckRequest req;
-  req.set_request_id(RequestIdOr(a.request_id));
-  req.set_check_id(k.id());
-  req.set_expected_version(VersionOr(a.version, k.version()));
   req.set_outcome(a.outcome);
   req.set_note(a.note);
-  req.set_to_unit_id(to);
   for (auto cat : a.categories) req.add_categories(cat);
-  return c.Run(&Stub::ConcludeAccountabilityCheck, req, [&](const v1::AccountabilityCheckReply& r) {
-    PrintCheckDone(c, r, "一案双查已办结", "concluded");
-  });
+  std::string to;
+  if (int rc = c.dir.UnitIdIfGiven(a.to, &to); rc != kExitOk) return rc;
+  req.set_to_unit_id(to);
+  return RunStep(c, a, &Stub::ConcludeAccountabilityCheck, std::move(req), "一案双查已办结", "concluded");
 }
 
 }  // namespace

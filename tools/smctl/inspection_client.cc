@@ -274,7 +274,8 @@ std::string ReferredClueLine(Lang l, const std::string& finding_number, const st
   if (r.clue_state() != v1::CLUE_STATE_UNSPECIFIED) {
     line += std::string("  ") + T(l, "状态：", "state: ") + Label(l, ClueStates(), r.clue_state());
   }
-  if (r.outcome_form() > 0) line += std::string("  ") + T(l, "结论形态：", "outcome: ") + FormLabel(l, r.outcome_form());
+  if (r.outcome_form() > 0)
+    line += std::string("  ") + T(l, "结论形态：", "outcome: ") + FormLabel(l, r.outcome_form());
   return line;
 }
 
@@ -282,9 +283,10 @@ void PrintChecks(InspectionClient& c, const google::protobuf::RepeatedPtrField<v
   const Lang l = c.lang();
   std::vector<std::vector<std::string>> rows;
   for (const auto& k : checks) {
-    rows.push_back({k.id(), k.clue_number(), Label(l, LeaderDuties(), k.duty()), CheckLeaderText(l, k),
-                    k.owner_person_id().empty() ? c.dir.UnitName(k.owner_unit_id()) : c.dir.PersonName(k.owner_person_id()),
-                    BeijingTime(k.deadline_at()), CheckOutcomeText(l, k)});
+    rows.push_back(
+        {k.id(), k.clue_number(), Label(l, LeaderDuties(), k.duty()), CheckLeaderText(l, k),
+         k.owner_person_id().empty() ? c.dir.UnitName(k.owner_unit_id()) : c.dir.PersonName(k.owner_person_id()),
+         BeijingTime(k.deadline_at()), CheckOutcomeText(l, k)});
   }
   PrintTable(std::cout,
              {"ID", T(l, "线索", "clue"), T(l, "责任", "duty"), T(l, "领导", "leader"), T(l, "承办", "owner"),

@@ -127,16 +127,10 @@ int List(InspectionClient& c, const ListArgs& a) {
                 [&](const auto& findings) { PrintFindings(c, findings); });
 }
 
-struct InspectionReferral {
-  using Client = InspectionClient;
-  using Finding = v1::InspectionFinding;
-  using Reply = v1::InspectionFindingReply;
-  static constexpr auto kRefer = &Stub::ReferFinding;
-  static constexpr auto kRetry = &Stub::RetryReferral;
+struct InspectionReferral : ReferralOf<InspectionClient, v1::InspectionFinding, v1::InspectionFindingReply> {
   static constexpr const char* kServiceZh = "督察服务";
   static constexpr const char* kServiceEn = "the inspection service";
   static constexpr const char* kShowCommand = "smctl inspection finding get";
-  static constexpr const char* kFindingHelp = "问题ID或编号 finding id or number (DC-2026-0001-01)";
 };
 
 }  // namespace

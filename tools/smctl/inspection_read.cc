@@ -52,24 +52,18 @@ grpc::Status ReadDossier(InspectionClient& c, Dossier* d) {
     v1::ListRectificationsRequest rects;
     rects.set_finding_id(f.id());
     rects.set_page_size(500);
-    if (grpc::Status s = c.Gather(&Stub::ListRectifications, rects, true,
-                                  &v1::ListRectificationsResponse::mutable_rectifications, &d->rectifications);
-        !s.ok()) {
-      return s;
+    grpc::Status s = c.Gather(&Stub::ListRectifications, rects, true,
+                              &v1::ListRectificationsResponse::mutable_rectifications, &d->rectifications);
+    if (s.ok() && !f.referral().clue_id().empty()) {
+      v1::ListAccountabilityChecksRequest checks;
+      checks.set_clue_id(f.referral().clue_id());
+      checks.set_page_size(200);
+      s = c.Gather(&Stub::ListAccountabilityChecks, checks, true, &v1::ListAccountabilityChecksResponse::mutable_checks,
+                   &d->checks);
     }
+    if (!s.ok()) return s;
   }
   d->rectifications.clear_next_page_token();
-  for (const auto& f : d->findings.findings()) {
-    if (f.referral().clue_id().empty()) continue;
-    v1::ListAccountabilityChecksRequest checks;
-    checks.set_clue_id(f.referral().clue_id());
-    checks.set_page_size(200);
-    if (grpc::Status s = c.Gather(&Stub::ListAccountabilityChecks, checks, true,
-                                  &v1::ListAccountabilityChecksResponse::mutable_checks, &d->checks);
-        !s.ok()) {
-      return s;
-    }
-  }
   d->checks.clear_next_page_token();
   return grpc::Status::OK;
 }

@@ -1,11 +1,10 @@
 // `finding refer` and `finding retry-referral`, shared by `smctl audit` and `smctl inspection`:
 // both services serve the same ReferFindingRequest and RetryReferralRequest (referral.proto)
-// on findings that carry a Referral. What differs is told by a Traits struct:
-//   using Client = …;  using Finding = …;  using Reply = …;  (Reply has finding(), mutation())
-//   static constexpr auto kRefer = &Stub::ReferFinding, kRetry = &Stub::RetryReferral;
-//   static constexpr const char* kServiceZh, kServiceEn;  // who registers the clue
-//   static constexpr const char* kShowCommand;            // shows the clue number later
-//   static constexpr const char* kFindingHelp;            // the FINDING argument's help
+// on findings that carry a Referral. What differs is told by a Traits struct, a ReferralOf:
+//   struct XReferral : ReferralOf<XClient, XFinding, XFindingReply> {
+//     static constexpr const char* kServiceZh, kServiceEn;  // who registers the clue
+//     static constexpr const char* kShowCommand;            // shows the clue number later
+//   };
 #pragma once
 
 #include <iostream>
@@ -18,6 +17,17 @@
 #include "tools/smctl/command.h"
 
 namespace sm::smctl {
+
+// The types of one service's referral: its client (whose Stub serves ReferFinding and
+// RetryReferral, and which finds a FINDING by id or number), its finding and the reply of both.
+template <typename ClientT, typename FindingT, typename ReplyT>
+struct ReferralOf {
+  using Client = ClientT;
+  using Finding = FindingT;
+  using Reply = ReplyT;
+  static constexpr auto kRefer = &ClientT::Stub::ReferFinding;
+  static constexpr auto kRetry = &ClientT::Stub::RetryReferral;
+};
 
 struct ReferArgs {
   std::string finding;  // UUID or number
@@ -64,8 +74,9 @@ int ReferFinding(typename Traits::Client& c, const ReferArgs& a) {
     PrintReferralDone(c, r, false);
     if (r.referral().state() == ::supervision::v1::REFERRAL_STATE_PENDING) {
       std::cout << T(l, Traits::kServiceZh, Traits::kServiceEn)
-                << T(l, "将把它登记为线索并送达；稍后用 ", " registers it as a clue and delivers it; see the clue number "
-                                                         "later with ")
+                << T(l, "将把它登记为线索并送达；稍后用 ",
+                     " registers it as a clue and delivers it; see the clue number "
+                     "later with ")
                 << Traits::kShowCommand << " " << r.number() << T(l, " 查看线索编号。\n", "\n");
     }
     PrintReplayed(l, reply.mutation().replayed());
@@ -92,9 +103,10 @@ int RetryFindingReferral(typename Traits::Client& c, const RetryReferralArgs& a)
 template <typename Traits>
 void AddReferralCommands(CLI::App* finding, Commands& commands) {
   {
-    auto [cmd, a] = commands.Add(finding, "refer", "移送纪检监察部门（形成问题线索） refer to a discipline unit as a clue",
-                                 &ReferFinding<Traits>);
-    cmd->add_option("FINDING", a->finding, Traits::kFindingHelp)->required();
+    auto [cmd, a] =
+        commands.Add(finding, "refer", "移送纪检监察部门（形成问题线索） refer to a discipline unit as a clue",
+                     &ReferFinding<Traits>);
+    cmd->add_option("FINDING", a->finding, "问题ID或编号 finding id or number")->required();
     cmd->add_option("--to", a->to, "接收单位（代码或ID） discipline unit (code or id)")->required();
     AddChoicesOption(cmd, "--category", &a->categories, ClueCategories(),
                      "线索类别（可重复，或逗号分隔；默认廉洁纪律） clue category (repeat)")
@@ -107,7 +119,7 @@ void AddReferralCommands(CLI::App* finding, Commands& commands) {
   {
     auto [cmd, a] = commands.Add(finding, "retry-referral", "移送失败后重新移送 send a failed referral again",
                                  &RetryFindingReferral<Traits>);
-    cmd->add_option("FINDING", a->finding, Traits::kFindingHelp)->required();
+    cmd->add_option("FINDING", a->finding, "问题ID或编号 finding id or number")->required();
     cmd->add_option("--reason", a->reason, "已纠正的原因（必填） what was fixed (required)")->required();
     AddRequestIdOption(cmd, &a->request_id);
     AddVersionOption(cmd, &a->version);
