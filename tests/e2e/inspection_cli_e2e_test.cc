@@ -5,7 +5,10 @@
 // here) marking an entry non-conforming, records the finding, confines an officer with the
 // chief inspector's approval and lifts it, withholds a vehicle and returns it, reports, and
 // signs off the bureau's rectification. `show` gathers all of it (and its JSON parses); an
-// unrelated bureau and the wrong roles are refused; SMCTL_LANG=en speaks English.
+// unrelated bureau and the wrong roles are refused; SMCTL_LANG=en speaks English. A finding
+// referred to the discipline group, concluded there in form 2, opens the two accountability
+// checks (一案双查) on the unit's leaders: `show` and `check list` have them, and the branch's
+// inspection team assigns and concludes one.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -36,6 +39,8 @@ constexpr const char* kChief = "chief";          // inspection corps, role chief
 constexpr const char* kFucheng = "fucheng";      // staff of an inspected branch
 constexpr const char* kKexin = "kexin";          // staff of a branch not inspected
 constexpr const char* kOversight = "oversight";
+constexpr const char* kGroup = "group";  // discipline group: receives referrals
+constexpr const char* kTeam = "team";    // Fucheng branch inspection team: owns the branch's checks
 
 constexpr const char* kTemplateCsv =
     "aspect_code,aspect_title,item_code,item_text\n"
@@ -82,6 +87,17 @@ class InspectionCliE2E : public ::testing::Test {
     ASSERT_EQ(r.code, 0) << r.out;
     r = Smctl("login --dev --user overseer --unit bureau-party-committee --role oversight", kOversight);
     ASSERT_EQ(r.code, 0) << r.out;
+    r = Smctl("login --dev --user group-clerk --unit discipline-group --role discipline --clearance 2", kGroup);
+    ASSERT_EQ(r.code, 0) << r.out;
+    r = Smctl("people search --unit fucheng-branch-inspection-team -o json", kAdmin, false);
+    ASSERT_EQ(r.code, 0) << r.out;
+    auto team = Json(r)["people"];
+    ASSERT_FALSE(team.empty()) << r.out;
+    team_badge_ = new std::string(team[0]["badge_no"].get<std::string>());
+    r = Smctl("login --dev --user " + team[0]["id"].get<std::string>() +
+                  " --unit fucheng-branch-inspection-team --role inspector",
+              kTeam);
+    ASSERT_EQ(r.code, 0) << r.out;
   }
 
   static void TearDownTestSuite() {
@@ -93,6 +109,7 @@ class InspectionCliE2E : public ::testing::Test {
     delete inspector_badge_;
     delete officer_badge_;
     delete officer_name_;
+    delete team_badge_;
   }
 
   static Result Smctl(const std::string& args, const std::string& user, bool merge_stderr = true,
@@ -117,6 +134,7 @@ class InspectionCliE2E : public ::testing::Test {
   static inline std::string* inspector_badge_ = nullptr;
   static inline std::string* officer_badge_ = nullptr;
   static inline std::string* officer_name_ = nullptr;
+  static inline std::string* team_badge_ = nullptr;
 };
 
 TEST_F(InspectionCliE2E, ABadTemplateCsvIsReportedRowByRowAndNothingIsPublished) {
@@ -352,3 +370,115 @@ TEST_F(InspectionCliE2E, ChainCommandsAreOversightsOwn) {
 }
 
 }  // namespace
+
+TEST_F(InspectionCliE2E, AReferredFindingConcludedInFormTwoOpensTwoAccountabilityChecks) {
+  ASSERT_EQ(ImportTemplate().code, 0);
+  Result create = Smctl(
+      "inspection create --kind political --title 政治督察 --inspection-unit inspection-corps"
+      " --target fucheng-branch --inspector " +
+          *inspector_badge_ + " --from 2026-04-01 --to 2026-04-30 --template daily-duty -o json",
+      kInspector, false);
+  ASSERT_EQ(create.code, 0) << create.out;
+  const std::string number = Json(create)["inspection"]["number"].get<std::string>();
+  ASSERT_EQ(Smctl("inspection advance " + number + " --to in-progress", kInspector).code, 0);
+  Result mark = Smctl("inspection mark " + number +
+                          " --item A1-01 --unit fucheng-branch --mark non-conforming"
+                          " --note 受案登记不及时",
+                      kInspector);
+  ASSERT_EQ(mark.code, 0) << mark.out;
+  Result finding = Smctl("inspection finding add --inspection " + number +
+                             " --item A1-01 --unit fucheng-branch"
+                             " --person " +
+                             *officer_badge_ +
+                             " --title 压案不受 --category law-enforcement --severity high"
+                             " -o json",
+                         kInspector, false);
+  ASSERT_EQ(finding.code, 0) << finding.out;
+  const std::string finding_number = Json(finding)["finding"]["number"].get<std::string>();
+
+  // Referred to the discipline group: exactly one clue.
+  Result refer =
+      Smctl("inspection finding refer " + finding_number + " --to discipline-group --category work", kInspector);
+  ASSERT_EQ(refer.code, 0) << refer.out;
+  EXPECT_NE(refer.out.find("已移送：" + finding_number), std::string::npos) << refer.out;
+  std::string clue;
+  ASSERT_TRUE(sm::testing::PollUntil([&] {
+    Result got = Smctl("inspection finding get " + finding_number + " -o json", kInspector, false);
+    if (got.code != 0) return false;
+    auto j = nlohmann::json::parse(got.out, nullptr, false);
+    if (j.is_discarded() || !j["referral"].contains("clue_number")) return false;
+    clue = j["referral"]["clue_number"].get<std::string>();
+    return !clue.empty();
+  })) << Smctl("inspection finding get " + finding_number, kInspector).out;
+  Result again = Smctl("inspection finding refer " + finding_number + " --to discipline-group", kInspector);
+  EXPECT_EQ(again.code, 8) << again.out;
+  Result retry = Smctl("inspection finding retry-referral " + finding_number + " --reason 无", kInspector);
+  EXPECT_EQ(retry.code, 8) << "only a dead referral is retried: " << retry.out;
+
+  // The group handles it and concludes in form 2; the two checks open.
+  ASSERT_EQ(Smctl("clue accept " + clue, kGroup).code, 0);
+  ASSERT_EQ(Smctl("clue dispose " + clue + " --method verify", kGroup).code, 0);
+  Result conclude = Smctl("clue conclude " + clue + " --form 2 --feedback 属实，诫勉谈话", kGroup);
+  ASSERT_EQ(conclude.code, 0) << conclude.out;
+  nlohmann::json checks;
+  ASSERT_TRUE(sm::testing::PollUntil([&] {
+    Result list = Smctl("inspection check list --clue " + clue + " -o json", kTeam, false);
+    if (list.code != 0) return false;
+    checks = nlohmann::json::parse(list.out, nullptr, false);
+    return !checks.is_discarded() && checks["checks"].size() == 2;
+  })) << Smctl("inspection check list --clue " + clue, kTeam).out;
+  Result list = Smctl("inspection check list --clue " + clue, kTeam);
+  ASSERT_EQ(list.code, 0) << list.out;
+  for (const char* want : {"主体责任", "监督责任", "涪城分局督察大队", "办理中"}) {
+    EXPECT_NE(list.out.find(want), std::string::npos) << want << " in\n" << list.out;
+  }
+
+  // `show`: the clue concluded and both checks, to oversight. (The corps that inspected sees
+  // the clue but not the checks, owned by the branch's team: MaySeeCheck wants the owner unit
+  // itself, not a unit above it. Reported.)
+  Result show;
+  ASSERT_TRUE(sm::testing::PollUntil([&] {
+    show = Smctl("inspection show " + number, kOversight);
+    return show.code == 0 && show.out.find("第二种形态") != std::string::npos;
+  })) << show.out;
+  for (const std::string& want : {std::string("移送线索与一案双查（1）"), finding_number + " → ", clue,
+                                  std::string("已办结"), std::string("主体责任"), std::string("监督责任")}) {
+    EXPECT_NE(show.out.find(want), std::string::npos) << want << " in\n" << show.out;
+  }
+  Result show_json = Smctl("inspection show " + number + " -o json", kOversight, false);
+  ASSERT_EQ(show_json.code, 0) << show_json.out;
+  auto acc = Json(show_json)["accountability"];
+  ASSERT_EQ(acc.size(), 1u) << show_json.out;
+  EXPECT_EQ(acc[0]["finding"], finding_number);
+  EXPECT_EQ(acc[0]["referral"]["clue_number"], clue);
+  EXPECT_EQ(acc[0]["checks"].size(), 2u);
+
+  Result corps_show = Smctl("inspection show " + number, kInspector);
+  ASSERT_EQ(corps_show.code, 0) << corps_show.out;
+  EXPECT_NE(corps_show.out.find(clue), std::string::npos) << corps_show.out;
+
+  // The branch's inspection team assigns one and concludes it; the corps may not.
+  const std::string check = checks["checks"][0]["id"].get<std::string>();
+  Result corps = Smctl("inspection check assign " + check + " --to " + *team_badge_, kInspector);
+  EXPECT_EQ(corps.code, 5) << "not the owner unit: " << corps.out;
+  Result assign = Smctl("inspection check assign " + check.substr(0, 8) + " --to " + *team_badge_, kTeam);
+  ASSERT_EQ(assign.code, 0) << assign.out;
+  EXPECT_NE(assign.out.find("已指定承办人"), std::string::npos) << assign.out;
+  Result done = Smctl("inspection check conclude " + check + " --outcome talk --note 对其进行提醒谈话", kTeam);
+  ASSERT_EQ(done.code, 0) << done.out;
+  EXPECT_NE(done.out.find("一案双查已办结"), std::string::npos) << done.out;
+  EXPECT_NE(done.out.find("约谈"), std::string::npos) << done.out;
+  Result get = Smctl("inspection check get " + check, kTeam);
+  ASSERT_EQ(get.code, 0) << get.out;
+  for (const char* want : {"对其进行提醒谈话", "约谈", "第二种形态"}) {
+    EXPECT_NE(get.out.find(want), std::string::npos) << want << " in\n" << get.out;
+  }
+  Result open = Smctl("inspection check list --open --clue " + clue + " -o json", kTeam, false);
+  ASSERT_EQ(open.code, 0) << open.out;
+  EXPECT_EQ(Json(open)["checks"].size(), 1u) << open.out;
+  Result en = Smctl("inspection show " + number, kOversight, true, "SMCTL_LANG=en");
+  ASSERT_EQ(en.code, 0) << en.out;
+  for (const char* want : {"referred clues and accountability checks (1)", "form 2", "principal", "talk"}) {
+    EXPECT_NE(en.out.find(want), std::string::npos) << want << " in\n" << en.out;
+  }
+}

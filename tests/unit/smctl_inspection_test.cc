@@ -1,7 +1,8 @@
 // Tests for tools/smctl/inspection_checklist.h and the inspection formatting helpers: a
 // checklist template read from CSV with every problem reported per row, the request id of a
 // template's content, conformity per aspect, the answers of `inspection run` and withheld
-// items as the command line spells them; the summary cells of an inspection and a measure.
+// items as the command line spells them; the summary cells of an inspection and a measure;
+// a referred finding's clue line and the leader and outcome cells of an accountability check.
 #include "tools/smctl/inspection_checklist.h"
 
 #include <string>
@@ -260,6 +261,53 @@ TEST(WithheldText, ReturnedOfAll) {
   m.add_withheld();
   EXPECT_EQ(WithheldText(Lang::kEn, m), "1/2 returned");
   EXPECT_EQ(WithheldText(Lang::kZh, m), "1/2 已返还");
+}
+
+TEST(ReferredClueLine, TheClueOnceThereElseTheReferral) {
+  v1::Referral r;
+  r.set_state(v1::REFERRAL_STATE_PENDING);
+  EXPECT_EQ(ReferredClueLine(Lang::kEn, "DC-2026-0001-01", "Group", r),
+            "DC-2026-0001-01 → Group  referral: pending (in the outbox)");
+  r.set_state(v1::REFERRAL_STATE_DEAD);
+  r.set_last_error("unit is not a discipline unit");
+  EXPECT_EQ(ReferredClueLine(Lang::kZh, "DC-2026-0001-01", "纪检组", r),
+            "DC-2026-0001-01 → 纪检组  移送状态：移送失败（unit is not a discipline unit）");
+  r.set_state(v1::REFERRAL_STATE_DELIVERED);
+  r.set_clue_number("XS-2026-0042");
+  EXPECT_EQ(ReferredClueLine(Lang::kEn, "DC-2026-0001-01", "Group", r), "DC-2026-0001-01 → Group  clue: XS-2026-0042");
+  r.set_clue_state(v1::CLUE_STATE_CONCLUDED);
+  r.set_outcome_form(v1::SupervisionForm(2));
+  EXPECT_EQ(ReferredClueLine(Lang::kZh, "DC-2026-0001-01", "纪检组", r),
+            "DC-2026-0001-01 → 纪检组  线索：XS-2026-0042  状态：已办结  结论形态：第二种形态");
+  EXPECT_EQ(ReferredClueLine(Lang::kEn, "DC-2026-0001-01", "Group", r),
+            "DC-2026-0001-01 → Group  clue: XS-2026-0042  state: concluded  outcome: form 2");
+}
+
+TEST(CheckLeaderText, NameOrNoLeader) {
+  v1::AccountabilityCheck k;
+  EXPECT_EQ(CheckLeaderText(Lang::kZh, k), "（无在任领导）");
+  EXPECT_EQ(CheckLeaderText(Lang::kEn, k), "(no leader holds the duty)");
+  k.set_leader_name("张三");
+  EXPECT_EQ(CheckLeaderText(Lang::kEn, k), "张三");
+}
+
+TEST(CheckOutcomeText, OpenOverdueOrTheOutcomeWithItsClue) {
+  v1::AccountabilityCheck k;
+  EXPECT_EQ(CheckOutcomeText(Lang::kZh, k), "办理中");
+  k.set_overdue(true);
+  EXPECT_EQ(CheckOutcomeText(Lang::kZh, k), "办理中（逾期）");
+  EXPECT_EQ(CheckOutcomeText(Lang::kEn, k), "open (overdue)");
+  k.set_overdue(false);
+  k.set_outcome(v1::ACCOUNTABILITY_OUTCOME_TALK);
+  EXPECT_EQ(CheckOutcomeText(Lang::kZh, k), "约谈");
+  k.set_outcome(v1::ACCOUNTABILITY_OUTCOME_NO_FAULT);
+  EXPECT_EQ(CheckOutcomeText(Lang::kEn, k), "no fault");
+  k.set_outcome(v1::ACCOUNTABILITY_OUTCOME_REFERRED);
+  EXPECT_EQ(CheckOutcomeText(Lang::kZh, k), "移送纪检监察");
+  k.mutable_referral()->set_state(v1::REFERRAL_STATE_DELIVERED);
+  k.mutable_referral()->set_clue_number("XS-2026-0043");
+  EXPECT_EQ(CheckOutcomeText(Lang::kZh, k), "移送纪检监察（XS-2026-0043）");
+  EXPECT_EQ(CheckOutcomeText(Lang::kEn, k), "referred (XS-2026-0043)");
 }
 
 }  // namespace

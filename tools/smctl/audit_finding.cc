@@ -11,6 +11,7 @@
 #include "tools/smctl/chain_commands.h"
 #include "tools/smctl/clue_labels.h"
 #include "tools/smctl/history.h"
+#include "tools/smctl/referral_commands.h"
 
 namespace sm::smctl {
 namespace v1 = ::supervision::v1;
@@ -145,67 +146,12 @@ int List(AuditClient& c, const ListArgs& a) {
                 [&](const auto& findings) { PrintFindings(c, findings); });
 }
 
-struct RetryArgs {
-  std::string finding;  // UUID or number
-  std::string reason;   // what was fixed
-  std::string request_id;
-  int64_t version = 0;
+// `finding refer` and `finding retry-referral` (referral_commands.h).
+struct AuditReferral : ReferralOf<AuditClient, v1::Finding, v1::FindingReply> {
+  static constexpr const char* kServiceZh = "审计服务";
+  static constexpr const char* kServiceEn = "the audit service";
+  static constexpr const char* kShowCommand = "smctl audit finding show";
 };
-
-// Sends a referral that failed for good (移送失败) again once its cause is fixed.
-int RetryReferral(AuditClient& c, const RetryArgs& a) {
-  v1::Finding f;
-  if (int rc = c.FindFinding(a.finding, a.version <= 0, &f); rc != kExitOk) return rc;
-  v1::RetryReferralRequest req;
-  req.set_request_id(RequestIdOr(a.request_id));
-  req.set_finding_id(f.id());
-  req.set_expected_version(VersionOr(a.version, f.version()));
-  req.set_reason(a.reason);
-  return c.Run(&Stub::RetryReferral, req, [&](const v1::FindingReply& reply) {
-    const Lang l = c.lang();
-    const v1::Finding& r = reply.finding();
-    std::cout << T(l, "已重新移送：", "referral sent again: ") << r.number() << "  " << T(l, "移送状态：", "referral: ")
-              << ReferralLabel(l, r.referral().state()) << "  " << T(l, "版本：", "version: ") << r.version() << "\n";
-    PrintReplayed(l, reply.mutation().replayed());
-  });
-}
-
-struct ReferArgs {
-  std::string finding;  // UUID or number (SJ-2026-0001-02)
-  std::string to;       // discipline unit: code or id
-  std::vector<v1::ClueCategory> categories;
-  std::string summary;
-  std::string request_id;
-  int64_t version = 0;
-};
-
-int Refer(AuditClient& c, const ReferArgs& a) {
-  v1::ReferFindingRequest req;
-  for (auto cat : a.categories) req.add_categories(cat);
-  std::string to;
-  if (int rc = c.dir.UnitId(a.to, &to); rc != kExitOk) return rc;
-  v1::Finding f;
-  if (int rc = c.FindFinding(a.finding, a.version <= 0, &f); rc != kExitOk) return rc;
-  req.set_request_id(RequestIdOr(a.request_id));
-  req.set_finding_id(f.id());
-  req.set_expected_version(VersionOr(a.version, f.version()));
-  req.set_to_unit_id(to);
-  req.set_summary(a.summary);
-  return c.Run(&Stub::ReferFinding, req, [&](const v1::FindingReply& reply) {
-    const Lang l = c.lang();
-    const v1::Finding& r = reply.finding();
-    std::cout << T(l, "已移送：", "referred: ") << r.number() << "  " << T(l, "移送至：", "to: ")
-              << c.dir.UnitName(r.referral().to_unit_id()) << "  " << T(l, "移送状态：", "referral: ")
-              << ReferralLabel(l, r.referral().state()) << "  " << T(l, "版本：", "version: ") << r.version() << "\n";
-    if (r.referral().state() == v1::REFERRAL_STATE_PENDING) {
-      std::cout << T(l, "审计服务将把它登记为线索并送达；稍后用 smctl audit finding show ",
-                     "the audit service registers it as a clue and delivers it; see the clue number later with "
-                     "smctl audit finding show ")
-                << r.number() << T(l, " 查看线索编号。\n", "\n");
-    }
-    PrintReplayed(l, reply.mutation().replayed());
-  });
-}
 
 int History(AuditClient& c, const FindingArgs& a) {
   v1::Finding f;
@@ -288,27 +234,7 @@ void AddAuditFindingCommands(CLI::App* audit, Commands& commands) {
     cmd->add_flag("--referred", a->referred, "只看已移送的 referred only");
     AddPagingOptions(cmd, &a->paging, 500);
   }
-  {
-    auto [cmd, a] =
-        commands.Add(finding, "refer", "移送纪检监察部门（形成问题线索） refer to a discipline unit as a clue", Refer);
-    cmd->add_option("FINDING", a->finding, "问题ID或编号 finding id or number")->required();
-    cmd->add_option("--to", a->to, "接收单位（代码或ID） discipline unit (code or id)")->required();
-    AddChoicesOption(cmd, "--category", &a->categories, ClueCategories(),
-                     "线索类别（可重复，或逗号分隔；默认廉洁纪律） clue category (repeat)")
-        ->delimiter(',')
-        ->allow_extra_args(false);
-    cmd->add_option("--summary", a->summary, "线索摘要（默认：审计移送：问题标题） clue summary");
-    AddRequestIdOption(cmd, &a->request_id);
-    AddVersionOption(cmd, &a->version);
-  }
-  {
-    auto [cmd, a] =
-        commands.Add(finding, "retry-referral", "移送失败后重新移送 send a failed referral again", RetryReferral);
-    cmd->add_option("FINDING", a->finding, "问题ID或编号 finding id or number")->required();
-    cmd->add_option("--reason", a->reason, "已纠正的原因（必填） what was fixed (required)")->required();
-    AddRequestIdOption(cmd, &a->request_id);
-    AddVersionOption(cmd, &a->version);
-  }
+  AddReferralCommands<AuditReferral>(finding, commands);
 }
 
 void AddAuditChainCommands(CLI::App* audit, Commands& commands) {

@@ -112,6 +112,13 @@ int InspectionClient::FindRect(const std::string& key, bool fetch, v1::Rectifica
                         &v1::ListRectificationsResponse::mutable_rectifications, "整改", "rectification", out);
 }
 
+int InspectionClient::FindCheck(const std::string& key, bool fetch, v1::AccountabilityCheck* out) {
+  v1::GetAccountabilityCheckRequest get;
+  get.set_check_id(Lower(key));
+  return FindByIdPrefix(key, fetch, &Stub::GetAccountabilityCheck, get, &Stub::ListAccountabilityChecks,
+                        &v1::ListAccountabilityChecksResponse::mutable_checks, "一案双查", "accountability check", out);
+}
+
 std::string InspectionClient::FindingNumber(const std::string& id) {
   if (id.empty()) return "";
   auto it = finding_numbers_.find(id);
@@ -235,6 +242,55 @@ void PrintMeasures(InspectionClient& c, const google::protobuf::RepeatedPtrField
   PrintTable(std::cout,
              {"ID", T(l, "措施", "measure"), T(l, "对象", "officer"), T(l, "所在单位", "unit"), T(l, "状态", "state"),
               T(l, "天数", "days"), T(l, "期满", "ends"), T(l, "逾期", "overdue"), T(l, "扣留物品", "withheld")},
+             rows);
+}
+
+std::string CheckLeaderText(Lang l, const v1::AccountabilityCheck& k) {
+  if (!k.leader_name().empty()) return k.leader_name();
+  return T(l, "（无在任领导）", "(no leader holds the duty)");
+}
+
+std::string CheckOutcomeText(Lang l, const v1::AccountabilityCheck& k) {
+  if (k.outcome() == v1::ACCOUNTABILITY_OUTCOME_UNSPECIFIED) {
+    return k.overdue() ? T(l, "办理中（逾期）", "open (overdue)") : T(l, "办理中", "open");
+  }
+  std::string text = Label(l, AccountabilityOutcomes(), k.outcome());
+  if (k.outcome() == v1::ACCOUNTABILITY_OUTCOME_REFERRED) {
+    const std::string clue = ReferralCell(l, k.referral());
+    if (!clue.empty()) text += T(l, "（", " (") + clue + T(l, "）", ")");
+  }
+  return text;
+}
+
+std::string ReferredClueLine(Lang l, const std::string& finding_number, const std::string& to_unit,
+                             const v1::Referral& r) {
+  std::string line = finding_number + " → " + to_unit;
+  if (r.clue_number().empty()) {
+    line += std::string("  ") + T(l, "移送状态：", "referral: ") + ReferralLabel(l, r.state());
+    if (!r.last_error().empty()) line += T(l, "（", " (") + r.last_error() + T(l, "）", ")");
+    return line;
+  }
+  line += std::string("  ") + T(l, "线索：", "clue: ") + r.clue_number();
+  if (r.clue_state() != v1::CLUE_STATE_UNSPECIFIED) {
+    line += std::string("  ") + T(l, "状态：", "state: ") + Label(l, ClueStates(), r.clue_state());
+  }
+  if (r.outcome_form() > 0)
+    line += std::string("  ") + T(l, "结论形态：", "outcome: ") + FormLabel(l, r.outcome_form());
+  return line;
+}
+
+void PrintChecks(InspectionClient& c, const google::protobuf::RepeatedPtrField<v1::AccountabilityCheck>& checks) {
+  const Lang l = c.lang();
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& k : checks) {
+    rows.push_back(
+        {k.id(), k.clue_number(), Label(l, LeaderDuties(), k.duty()), CheckLeaderText(l, k),
+         k.owner_person_id().empty() ? c.dir.UnitName(k.owner_unit_id()) : c.dir.PersonName(k.owner_person_id()),
+         BeijingTime(k.deadline_at()), CheckOutcomeText(l, k)});
+  }
+  PrintTable(std::cout,
+             {"ID", T(l, "线索", "clue"), T(l, "责任", "duty"), T(l, "领导", "leader"), T(l, "承办", "owner"),
+              T(l, "期限", "deadline"), T(l, "结论", "outcome")},
              rows);
 }
 

@@ -26,6 +26,8 @@ class InspectionClient : public Client<::supervision::v1::InspectionService> {
   // those the caller sees (measures have no numbers).
   int FindMeasure(const std::string& key, bool fetch, ::supervision::v1::Measure* out);
   int FindRect(const std::string& key, bool fetch, ::supervision::v1::Rectification* out);
+  // CHECK (一案双查): a UUID or a unique id prefix, as MEASURE.
+  int FindCheck(const std::string& key, bool fetch, ::supervision::v1::AccountabilityCheck* out);
 
   // The finding's number (cached), or its id when it cannot be read.
   std::string FindingNumber(const std::string& id);
@@ -56,6 +58,19 @@ std::string InspectionPeriod(const ::supervision::v1::Inspection& in);
 std::string SummaryText(Lang l, const ::supervision::v1::ChecklistSummary& s);
 // "1/2 已返还" of a measure's withheld items; "" when it has none.
 std::string WithheldText(Lang l, const ::supervision::v1::Measure& m);
+
+// An accountability check's leader: the name, or "（无在任领导）" when no active leader holds the duty.
+std::string CheckLeaderText(Lang l, const ::supervision::v1::AccountabilityCheck& k);
+// An accountability check's outcome: "办理中" (open; "办理中（逾期）" when overdue), or the outcome,
+// with the clue number when the leader was referred.
+std::string CheckOutcomeText(Lang l, const ::supervision::v1::AccountabilityCheck& k);
+// A referred finding's line in `show`: "DC-2026-0001-01 → <unit>  线索：XS-…  状态：…  结论形态：…",
+// with the referral's state (and error) instead while there is no clue yet.
+std::string ReferredClueLine(Lang l, const std::string& finding_number, const std::string& to_unit,
+                             const ::supervision::v1::Referral& r);
+// One row a check: id, clue, duty, leader, owner (person, else unit), deadline, outcome.
+void PrintChecks(InspectionClient& c,
+                 const google::protobuf::RepeatedPtrField<::supervision::v1::AccountabilityCheck>& checks);
 
 void PrintInspections(InspectionClient& c, const google::protobuf::RepeatedPtrField<::supervision::v1::Inspection>& in);
 void PrintFindings(InspectionClient& c,

@@ -228,6 +228,7 @@ void AddInspectionCommands(CLI::App& app, Commands& commands) {
   AddInspectionTemplateCommands(inspection, commands);
   AddInspectionFindingCommands(inspection, commands);
   AddInspectionMeasureCommands(inspection, commands);
+  AddInspectionCheckCommands(inspection, commands);
   RectificationCommands<InspectionClient, v1::InspectionFinding>::Register(inspection, commands);
   AddInspectionReadCommands(inspection, commands);
 }

@@ -1,5 +1,6 @@
-// smctl inspection finding add, get, list: the problems an inspection raises (督察问题), each
-// on a checklist entry marked non-conforming.
+// smctl inspection finding add, get, list, refer, retry-referral: the problems an inspection
+// raises (督察问题), each on a checklist entry marked non-conforming, and their referral to a
+// discipline unit as clues (referral_commands.h).
 #include <iostream>
 
 #include "tools/smctl/audit_labels.h"
@@ -7,6 +8,7 @@
 #include "tools/smctl/inspection_client.h"
 #include "tools/smctl/inspection_commands.h"
 #include "tools/smctl/inspection_labels.h"
+#include "tools/smctl/referral_commands.h"
 
 namespace sm::smctl {
 namespace v1 = ::supervision::v1;
@@ -125,6 +127,12 @@ int List(InspectionClient& c, const ListArgs& a) {
                 [&](const auto& findings) { PrintFindings(c, findings); });
 }
 
+struct InspectionReferral : ReferralOf<InspectionClient, v1::InspectionFinding, v1::InspectionFindingReply> {
+  static constexpr const char* kServiceZh = "督察服务";
+  static constexpr const char* kServiceEn = "the inspection service";
+  static constexpr const char* kShowCommand = "smctl inspection finding get";
+};
+
 }  // namespace
 
 void AddInspectionFindingCommands(CLI::App* inspection, Commands& commands) {
@@ -154,6 +162,7 @@ void AddInspectionFindingCommands(CLI::App* inspection, Commands& commands) {
     AddChoiceOption(cmd, "--category", &a->category, InspectionFindingCategories(), "问题类别 category");
     AddPagingOptions(cmd, &a->paging, 200);
   }
+  AddReferralCommands<InspectionReferral>(finding, commands);
 }
 
 }  // namespace sm::smctl

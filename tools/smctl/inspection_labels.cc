@@ -60,6 +60,15 @@ const Choices kWithheldKinds = {
     {v1::WITHHELD_KIND_INSIGNIA, "insignia", "警衔标志/警号", "insignia or badge"},
     {v1::WITHHELD_KIND_DOCUMENT, "document", "人民警察证", "police identity card"},
 };
+const Choices kDuties = {
+    {v1::LEADER_DUTY_PRINCIPAL, "principal", "主体责任", "principal"},
+    {v1::LEADER_DUTY_SUPERVISING, "supervising", "监督责任", "supervising"},
+};
+const Choices kOutcomes = {
+    {v1::ACCOUNTABILITY_OUTCOME_NO_FAULT, "no-fault", "无责任", "no fault"},
+    {v1::ACCOUNTABILITY_OUTCOME_TALK, "talk", "约谈", "talk"},
+    {v1::ACCOUNTABILITY_OUTCOME_REFERRED, "referred", "移送纪检监察", "referred"},
+};
 
 }  // namespace
 
@@ -71,6 +80,8 @@ const Choices& InspectionFindingCategories() { return kCategories; }
 const Choices& MeasureKinds() { return kMeasureKinds; }
 const Choices& MeasureStates() { return kMeasureStates; }
 const Choices& WithheldKinds() { return kWithheldKinds; }
+const Choices& LeaderDuties() { return kDuties; }
+const Choices& AccountabilityOutcomes() { return kOutcomes; }
 
 std::string MarkLabel(Lang l, v1::ItemMark m) {
   return m == v1::ITEM_MARK_UNSPECIFIED ? T(l, "未标记", "unmarked") : Label(l, kMarks, m);
@@ -85,6 +96,8 @@ std::string InspectionEnumNameLabel(Lang l, const std::string& key) {
   if (v1::MeasureState s; v1::MeasureState_Parse(key, &s)) return Label(l, kMeasureStates, s);
   if (v1::WithheldKind k; v1::WithheldKind_Parse(key, &k)) return Label(l, kWithheldKinds, k);
   if (v1::Severity s; v1::Severity_Parse(key, &s)) return Label(l, Severities(), s);
+  if (v1::LeaderDuty d; v1::LeaderDuty_Parse(key, &d)) return Label(l, kDuties, d);
+  if (v1::AccountabilityOutcome o; v1::AccountabilityOutcome_Parse(key, &o)) return Label(l, kOutcomes, o);
   return AuditEnumNameLabel(l, key);  // rectification states and referral states
 }
 
@@ -100,6 +113,9 @@ std::string InspectionEventLabel(Lang l, const std::string& type) {
       {"measure_refused", {"督察长不批准", "measure refused"}},
       {"measure_lifted", {"解除措施", "measure lifted"}},
       {"withheld_returned", {"返还扣留物品", "withheld items returned"}},
+      {"accountability_opened", {"启动一案双查", "accountability check opened"}},
+      {"accountability_assigned", {"指定承办人", "accountability check assigned"}},
+      {"accountability_concluded", {"一案双查办结", "accountability check concluded"}},
   };
   auto it = kEvents.find(type);
   if (it != kEvents.end()) return T(l, it->second.first, it->second.second);

@@ -18,6 +18,8 @@ const Choices& InspectionFindingCategories();
 const Choices& MeasureKinds();
 const Choices& MeasureStates();
 const Choices& WithheldKinds();
+const Choices& LeaderDuties();            // 一案双查: whose responsibility a check is about
+const Choices& AccountabilityOutcomes();  // "" (open) is not among them
 
 // A checklist mark in words, "未标记"/"unmarked" for ITEM_MARK_UNSPECIFIED.
 std::string MarkLabel(Lang l, ::supervision::v1::ItemMark m);

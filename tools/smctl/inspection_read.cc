@@ -26,10 +26,9 @@ struct Dossier {
   v1::ListInspectionFindingsResponse findings;
   v1::ListMeasuresResponse measures;
   v1::ListRectificationsResponse rectifications;  // of every finding, in finding order
-  // 一案双查 (not yet): the clue concluded on a referred finding (its referral's clue_id) and
-  // the accountability checks of the leaders answering for the finding's unit go here, read
-  // in ReadDossier after the rectifications, printed by the section after theirs in
-  // PrintDossier and added to DossierJson as "accountability".
+  // 一案双查: the accountability checks opened for the clue of each referred finding (its
+  // referral's clue_id), in finding order.
+  v1::ListAccountabilityChecksResponse checks;
 };
 
 grpc::Status ReadDossier(InspectionClient& c, Dossier* d) {
@@ -53,17 +52,38 @@ grpc::Status ReadDossier(InspectionClient& c, Dossier* d) {
     v1::ListRectificationsRequest rects;
     rects.set_finding_id(f.id());
     rects.set_page_size(500);
-    if (grpc::Status s = c.Gather(&Stub::ListRectifications, rects, true,
-                                  &v1::ListRectificationsResponse::mutable_rectifications, &d->rectifications);
-        !s.ok()) {
-      return s;
+    grpc::Status s = c.Gather(&Stub::ListRectifications, rects, true,
+                              &v1::ListRectificationsResponse::mutable_rectifications, &d->rectifications);
+    if (s.ok() && !f.referral().clue_id().empty()) {
+      v1::ListAccountabilityChecksRequest checks;
+      checks.set_clue_id(f.referral().clue_id());
+      checks.set_page_size(200);
+      s = c.Gather(&Stub::ListAccountabilityChecks, checks, true, &v1::ListAccountabilityChecksResponse::mutable_checks,
+                   &d->checks);
     }
+    if (!s.ok()) return s;
   }
   d->rectifications.clear_next_page_token();
+  d->checks.clear_next_page_token();
   return grpc::Status::OK;
 }
 
 nlohmann::json ProtoJson(const google::protobuf::Message& m) { return nlohmann::json::parse(Context::JsonOf(m)); }
+
+// The referred findings: each with its clue and the checks opened for that clue.
+nlohmann::json AccountabilityJson(const Dossier& d) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& f : d.findings.findings()) {
+    const v1::Referral& r = f.referral();
+    if (r.state() == v1::REFERRAL_STATE_UNSPECIFIED) continue;
+    nlohmann::json checks = nlohmann::json::array();
+    for (const auto& k : d.checks.checks()) {
+      if (!r.clue_id().empty() && k.clue_id() == r.clue_id()) checks.push_back(ProtoJson(k));
+    }
+    out.push_back({{"finding", f.number()}, {"referral", ProtoJson(r)}, {"checks", std::move(checks)}});
+  }
+  return out;
+}
 
 nlohmann::json DossierJson(const Dossier& d) {
   nlohmann::json aspects = nlohmann::json::array();
@@ -81,7 +101,8 @@ nlohmann::json DossierJson(const Dossier& d) {
           {"aspects", std::move(aspects)},
           {"findings", ProtoJson(d.findings)["findings"]},
           {"measures", ProtoJson(d.measures)["measures"]},
-          {"rectifications", ProtoJson(d.rectifications)["rectifications"]}};
+          {"rectifications", ProtoJson(d.rectifications)["rectifications"]},
+          {"accountability", AccountabilityJson(d)}};
 }
 
 void PrintDossier(InspectionClient& c, const Dossier& d) {
@@ -123,7 +144,24 @@ void PrintDossier(InspectionClient& c, const Dossier& d) {
   section("督察措施", "measures", d.measures.measures_size(), [&] { PrintMeasures(c, d.measures.measures()); });
   section("整改", "rectifications", d.rectifications.rectifications_size(),
           [&] { PrintRectificationTable(c, d.rectifications.rectifications()); });
-  // 一案双查: the concluded clue and the accountability checks, once read (see Dossier).
+  int referred = 0;
+  for (const auto& f : d.findings.findings()) referred += f.referral().state() != v1::REFERRAL_STATE_UNSPECIFIED;
+  section("移送线索与一案双查", "referred clues and accountability checks", referred, [&] {
+    for (const auto& f : d.findings.findings()) {
+      const v1::Referral& r = f.referral();
+      if (r.state() == v1::REFERRAL_STATE_UNSPECIFIED) continue;
+      std::cout << ReferredClueLine(l, f.number(), c.dir.UnitName(r.to_unit_id()), r) << "\n";
+      google::protobuf::RepeatedPtrField<v1::AccountabilityCheck> checks;
+      for (const auto& k : d.checks.checks()) {
+        if (!r.clue_id().empty() && k.clue_id() == r.clue_id()) *checks.Add() = k;
+      }
+      if (checks.empty()) {
+        std::cout << T(l, "  一案双查：无\n", "  accountability checks: none\n");
+      } else {
+        PrintChecks(c, checks);
+      }
+    }
+  });
 }
 
 struct InspectionArgs {
