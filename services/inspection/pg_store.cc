@@ -342,6 +342,10 @@ absl::StatusOr<Reply> PgStore::Step(const StepRequest& request, const auth::Prin
         };
         if (current.finding) SM_RETURN_IF_ERROR(more(current.finding->finding.doc.subject_unit_id()));
         if (current.measure) SM_RETURN_IF_ERROR(more(current.measure->doc.unit_id()));
+        if (current.check) {
+          SM_RETURN_IF_ERROR(more(current.check->doc.owner_unit_id()));
+          SM_RETURN_IF_ERROR(more(caller.unit));
+        }
         if (current.finding) {
           for (const auto& x : current.finding->rectifications)
             SM_RETURN_IF_ERROR(more(x.rectification.owner_unit_id()));

@@ -611,7 +611,8 @@ grpc::Status InspectionServiceImpl::GetAccountabilityCheck(grpc::ServerContext* 
     SM_RETURN_IF_ERROR(GateReads(call.principal, "GetAccountabilityCheck"));
     if (!IsUuid(req->check_id())) return InvalidField("check_id", "must be a UUID");
     SM_ASSIGN_OR_RETURN(*resp, store_->GetCheck(req->check_id()));
-    if (!MaySeeCheck(call.principal, *resp)) {
+    SM_ASSIGN_OR_RETURN(Ancestry a, AncestryOf({resp->owner_unit_id(), call.principal.unit}));
+    if (!MaySeeCheck(call.principal, *resp, a)) {
       log::Warn("access denied", {{"method", "GetAccountabilityCheck"}, {"user", call.principal.user}});
       return absl::NotFoundError("accountability check not found");
     }
@@ -633,10 +634,13 @@ grpc::Status InspectionServiceImpl::ListAccountabilityChecks(grpc::ServerContext
     auto after = paging::DecodeTimeId(req->page_token(), paging::FilterFingerprint(*req), e);
     SM_RETURN_IF_ERROR(e.ToStatus());
     SM_ASSIGN_OR_RETURN(auto rows, store_->ListChecks(*req, after, *page + 1));
+    std::vector<std::string> owners = {call.principal.unit};
+    for (const auto& k : rows) owners.push_back(k.owner_unit_id());
+    SM_ASSIGN_OR_RETURN(Ancestry a, AncestryOf(owners));
     resp->set_next_page_token(paging::TakePage(
         rows, *page,
         [&](v1::AccountabilityCheck& k) {
-          if (MaySeeCheck(call.principal, k)) *resp->add_checks() = std::move(k);
+          if (MaySeeCheck(call.principal, k, a)) *resp->add_checks() = std::move(k);
         },
         [&](const v1::AccountabilityCheck& k) {
           return paging::EncodeTimeId({db::Micros(k.created_at()), k.id()}, paging::FilterFingerprint(*req));

@@ -330,10 +330,6 @@ Change CheckReferral(const Stored<v1::AccountabilityCheck>& k, referral::Step st
   return c;
 }
 
-bool OfUnitAsInspector(const auth::Principal& p, const std::string& unit) {
-  return !p.unit.empty() && p.unit == unit && (p.HasRole(auth::kRoleInspector) || p.HasRole(auth::kRoleChiefInspector));
-}
-
 // The decisions, one per step.
 struct Walk {
   const Current& cur;
@@ -789,8 +785,8 @@ struct Walk {
 
   absl::StatusOr<Change> CheckStep(int64_t expected) const {
     const v1::AccountabilityCheck& k = cur.check->doc;
-    if (!MaySeeCheck(p, k)) return absl::NotFoundError("accountability check not found");
-    if (!OfUnitAsInspector(p, k.owner_unit_id())) {
+    if (!MaySeeCheck(p, k, facts.ancestry)) return absl::NotFoundError("accountability check not found");
+    if (!WorksOnCheck(p, k, facts.ancestry)) {
       return absl::PermissionDeniedError("only inspectors of the owning unit work on accountability checks");
     }
     SM_RETURN_IF_ERROR(Fresh(expected, k.version(), "accountability check"));
@@ -813,8 +809,10 @@ struct Walk {
     if (who == facts.people.end() || !who->second.active) {
       return InvalidField("owner_person_id", "no such active person");
     }
-    if (!AtOrAbove(k.owner_unit_id(), who->second.unit_id, facts.ancestry)) {
-      return InvalidField("owner_person_id", "is not a member of the owning unit");
+    // A member of the owning unit, or of a unit above it that takes the check over.
+    if (!AtOrAbove(k.owner_unit_id(), who->second.unit_id, facts.ancestry) &&
+        !AtOrAbove(who->second.unit_id, k.owner_unit_id(), facts.ancestry)) {
+      return InvalidField("owner_person_id", "is not a member of the owning unit or of a unit above it");
     }
     k.set_owner_person_id(req.owner_person_id());
     Add(c, k.id()).event.mutable_accountability_assigned()->set_owner_person_id(req.owner_person_id());
@@ -1016,9 +1014,18 @@ Change OpenCheck(const Violation& v, v1::LeaderDuty duty, const std::optional<Re
   return c;
 }
 
-bool MaySeeCheck(const auth::Principal& p, const v1::AccountabilityCheck& c) {
+bool WorksOnCheck(const auth::Principal& p, const v1::AccountabilityCheck& c, const Ancestry& ancestry) {
+  if (!p.HasRole(auth::kRoleInspector) && !p.HasRole(auth::kRoleChiefInspector)) return false;
+  if (!p.unit.empty() && p.unit == c.owner_unit_id()) return true;
+  // An inspection unit of a higher level: its parent is at or above the owning unit (the
+  // bureau's corps over a branch's inspection team; not a sibling branch's team).
+  auto mine = ancestry.find(p.unit);
+  return mine != ancestry.end() && !mine->second.empty() && AtOrAbove(mine->second.back(), c.owner_unit_id(), ancestry);
+}
+
+bool MaySeeCheck(const auth::Principal& p, const v1::AccountabilityCheck& c, const Ancestry& ancestry) {
   if (p.HasRole(auth::kRoleOversight) || p.HasRole(auth::kRoleDiscipline)) return true;
-  return OfUnitAsInspector(p, c.owner_unit_id());
+  return WorksOnCheck(p, c, ancestry);
 }
 
 void MarkCheckOverdue(v1::AccountabilityCheck& c, TimePoint now) {

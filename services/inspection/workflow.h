@@ -225,8 +225,13 @@ std::string CheckId(const std::string& clue_id, v1::LeaderDuty duty);
 // `rules.accountability_days` working days on; event "accountability_opened".
 Change OpenCheck(const Violation& v, v1::LeaderDuty duty, const std::optional<ResponsibleLeader>& leader,
                  const std::string& owner_unit_id, int64_t now_us, const Rules& rules);
-// Who sees accountability checks: the owning unit, oversight and discipline staff.
-bool MaySeeCheck(const auth::Principal& p, const v1::AccountabilityCheck& c);
+// Who sees accountability checks: inspectors of the owning unit or of an inspection unit of a
+// higher level (whose parent is at or above the owning unit: the bureau's corps over a
+// branch's inspection team), oversight and discipline staff. `ancestry` holds the owning
+// unit's and the caller's unit's ancestors.
+bool MaySeeCheck(const auth::Principal& p, const v1::AccountabilityCheck& c, const Ancestry& ancestry);
+// Who works on one: inspectors of the owning unit or of a higher-level one, as above.
+bool WorksOnCheck(const auth::Principal& p, const v1::AccountabilityCheck& c, const Ancestry& ancestry);
 // Marks a check overdue when open past its deadline at `now`.
 void MarkCheckOverdue(v1::AccountabilityCheck& c, TimePoint now);
 

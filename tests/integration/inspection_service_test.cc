@@ -822,6 +822,18 @@ TEST_F(InspectionServiceTest, ChecksOpenForEveryConfirmedViolationWhateverItsSou
   EXPECT_EQ(checks[0].clue_source(), v1::CLUE_SOURCE_PETITION);
   EXPECT_EQ(Count("SELECT count(*) FROM inspection.accountability_checks WHERE clue_id = '" + minor + "'"), 0);
 
+  // The bureau's corps, above the owning branch team, sees them; a sibling branch's team not.
+  {
+    v1::GetAccountabilityCheckRequest gk;
+    gk.set_check_id(checks[0].id());
+    v1::AccountabilityCheck seen;
+    EXPECT_TRUE(Call(inspector_, &v1::InspectionService::Stub::GetAccountabilityCheck, gk, &seen).ok());
+    const Who sibling_team{"t", UnitId("fucheng-branch-inspection-team"), "inspector"};
+    if (checks[0].owner_unit_id() != sibling_team.unit) {
+      EXPECT_EQ(Call(sibling_team, &v1::InspectionService::Stub::GetAccountabilityCheck, gk, &seen).error_code(),
+                grpc::StatusCode::NOT_FOUND);
+    }
+  }
   // The owning unit's inspector concludes one with a referral of the leader: one clue.
   v1::AccountabilityCheck k = checks[0];
   const Who owner{PersonIn("inspection-corps"), k.owner_unit_id(), "inspector"};
