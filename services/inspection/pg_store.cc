@@ -738,6 +738,21 @@ absl::StatusOr<std::vector<v1::AccountabilityCheck>> PgStore::ListChecks(const v
   });
 }
 
+absl::StatusOr<std::string> PgStore::KindOf(const std::string& id) {
+  return Read<std::string>(*pool_, [&](Tx& tx, std::string& out) {
+    pqxx::result r = tx.exec_params(
+        "SELECT 'template' FROM templates WHERE id = $1::uuid UNION ALL "
+        "SELECT 'inspection' FROM inspections WHERE id = $1::uuid UNION ALL "
+        "SELECT 'finding' FROM findings WHERE id = $1::uuid UNION ALL "
+        "SELECT 'measure' FROM measures WHERE id = $1::uuid UNION ALL "
+        "SELECT 'check' FROM accountability_checks WHERE id = $1::uuid",
+        id);
+    if (r.empty()) return absl::NotFoundError("not found");
+    out = r[0][0].as<std::string>();
+    return absl::OkStatus();
+  });
+}
+
 // ---- the referral feed and 一案双查 ----
 
 template <typename Apply>

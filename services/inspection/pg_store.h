@@ -76,6 +76,10 @@ class PgStore final : public referral::Sink {
                                                                       const std::optional<paging::TimeId>& after,
                                                                       int limit);
   absl::StatusOr<v1::AccountabilityCheck> GetCheck(const std::string& id);
+
+  // Which kind of aggregate `id` is ("template", "inspection", "finding", "measure",
+  // "check"); NOT_FOUND when none.
+  absl::StatusOr<std::string> KindOf(const std::string& id);
   absl::StatusOr<std::vector<v1::AccountabilityCheck>> ListChecks(const v1::ListAccountabilityChecksRequest& q,
                                                                   const std::optional<paging::TimeId>& after,
                                                                   int limit);

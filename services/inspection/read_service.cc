@@ -310,20 +310,26 @@ grpc::Status InspectionServiceImpl::GetInspectionHistory(grpc::ServerContext* ct
     const auth::Principal& p = call.principal;
     SM_RETURN_IF_ERROR(GateReads(p, "GetInspectionHistory"));
     if (!IsUuid(req->aggregate_id())) return InvalidField("aggregate_id", "must be a UUID");
-    // History is the inspecting unit's and oversight's: it records working steps.
+    // History is the inspecting unit's and oversight's (it records working steps); a check's
+    // is for whoever sees the check; a template's for every reader.
     const std::string& id = req->aggregate_id();
-    std::optional<v1::Inspection> in;
-    if (auto got = store_->GetInspection(id); got.ok()) {
-      in = *got;
-    } else if (auto f = store_->GetFinding(id); f.ok()) {
-      in = f->inspection;
-    } else if (auto m = store_->GetMeasure(id); m.ok()) {
-      in = m->inspection;
-    }
-    const bool template_ok = !in && store_->History(id).ok();
-    if (!template_ok) {
-      if (!in) return absl::NotFoundError("not found");
-      SM_ASSIGN_OR_RETURN(View v, ViewOf(p, *in, "history"));
+    SM_ASSIGN_OR_RETURN(std::string kind, store_->KindOf(id));
+    if (kind == "check") {
+      SM_ASSIGN_OR_RETURN(v1::AccountabilityCheck k, store_->GetCheck(id));
+      SM_ASSIGN_OR_RETURN(Ancestry a, AncestryOf({k.owner_unit_id(), p.unit}));
+      if (!MaySeeCheck(p, k, a)) return absl::NotFoundError("not found");
+    } else if (kind != "template") {
+      v1::Inspection in;
+      if (kind == "inspection") {
+        SM_ASSIGN_OR_RETURN(in, store_->GetInspection(id));
+      } else if (kind == "finding") {
+        SM_ASSIGN_OR_RETURN(auto f, store_->GetFinding(id));
+        in = std::move(f.inspection);
+      } else {
+        SM_ASSIGN_OR_RETURN(auto m, store_->GetMeasure(id));
+        in = std::move(m.inspection);
+      }
+      SM_ASSIGN_OR_RETURN(View v, ViewOf(p, in, "history"));
       if (v != View::kFull) return absl::PermissionDeniedError("history is the inspecting unit's");
     }
     FieldErrors e;

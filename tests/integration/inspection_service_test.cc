@@ -809,6 +809,15 @@ TEST_F(InspectionServiceTest, ReferralIsOneClueAndItsConclusionOpensTheChecksOnc
   EXPECT_EQ(Call(fucheng_staff_, &v1::InspectionService::Stub::GetAccountabilityCheck, gk, &k).error_code(),
             grpc::StatusCode::NOT_FOUND);
   EXPECT_TRUE(Call(discipline_, &v1::InspectionService::Stub::GetAccountabilityCheck, gk, &k).ok());
+  // Its history likewise: the branch's staff see nothing of it, oversight its events.
+  v1::GetInspectionHistoryRequest h;
+  h.set_aggregate_id(checks[0].id());
+  v1::GetInspectionHistoryResponse hist;
+  EXPECT_EQ(Call(fucheng_staff_, &v1::InspectionService::Stub::GetInspectionHistory, h, &hist).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(Call(oversight_, &v1::InspectionService::Stub::GetInspectionHistory, h, &hist).ok());
+  ASSERT_GE(hist.events_size(), 1);
+  EXPECT_EQ(hist.events(0).type(), "accountability_opened");
 }
 
 TEST_F(InspectionServiceTest, ChecksOpenForEveryConfirmedViolationWhateverItsSourceAndConcludeOnce) {
