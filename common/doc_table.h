@@ -84,6 +84,14 @@ class Table {
 // Serializes `m` deterministically (what a document's body and digest are made of).
 std::string Serialize(const google::protobuf::Message& m);
 
+// A document as stored: the message and its chain head.
+template <typename M>
+struct Stored {
+  M doc;
+  int64_t chain_len = 0;
+  std::string chain_head;
+};
+
 // A table of `M` documents.
 template <typename M>
 class DocTable {
@@ -93,11 +101,7 @@ class DocTable {
   DocTable(std::string name, std::string layout, std::vector<Key> keys, Keys keys_of)
       : table_(std::move(name), std::move(layout), std::move(keys)), keys_of_(std::move(keys_of)) {}
 
-  struct Stored {
-    M doc;
-    int64_t chain_len = 0;
-    std::string chain_head;
-  };
+  using Stored = docs::Stored<M>;
 
   std::optional<Stored> Load(db::Tx& tx, const std::string& id, bool lock) const {
     std::optional<Table::Row> row = table_.Load(tx, id, lock);

@@ -18,15 +18,6 @@ using docs::OptStr;
 OptStr Num(int64_t n) { return std::to_string(n); }
 OptStr Opt(const std::string& s) { return s.empty() ? OptStr() : OptStr(s); }
 
-template <typename M>
-Stored<M> Of(typename docs::DocTable<M>::Stored s) {
-  return Stored<M>{std::move(s.doc), s.chain_len, s.chain_head};
-}
-template <typename M>
-typename docs::DocTable<M>::Stored To(const Stored<M>& s) {
-  return {s.doc, s.chain_len, s.chain_head};
-}
-
 const std::string kNowMicros = db::MicrosOf("now()");
 
 // The units at or below `unit`, as an SQL set over the directory's views ($n: the unit).
@@ -172,7 +163,7 @@ std::map<std::string, chain::Evidence> PgStore::Evidence(Tx& tx, const std::opti
 std::optional<StoredFinding> PgStore::LoadFinding(Tx& tx, const std::string& id, bool lock) const {
   auto f = findings_.Load(tx, id, lock);
   if (!f) return std::nullopt;
-  StoredFinding out{Of<v1::InspectionFinding>(*std::move(f)), {}};
+  StoredFinding out{*std::move(f), {}};
   for (const auto& r : tx.exec_params(
            "SELECT " + rectification::Columns() + " FROM rectifications WHERE finding_id = $1::uuid ORDER BY id", id)) {
     v1::Rectification x = rectification::FromRow(r);
@@ -192,7 +183,7 @@ absl::StatusOr<Current> PgStore::LoadFor(Tx& tx, const StepRequest& r) const {
   auto load_inspection = [&](const std::string& id, bool lock) -> absl::Status {
     auto in = inspections_.Load(tx, id, lock);
     if (!in) return absl::NotFoundError("inspection not found");
-    c.inspection = Of<v1::Inspection>(*std::move(in));
+    c.inspection = *std::move(in);
     return absl::OkStatus();
   };
   switch (LoadsOf(r)) {
@@ -226,14 +217,14 @@ absl::StatusOr<Current> PgStore::LoadFor(Tx& tx, const StepRequest& r) const {
     case Loads::kMeasure: {
       auto m = measures_.Load(tx, target, true);
       if (!m) return absl::NotFoundError("measure not found");
-      c.measure = Of<v1::Measure>(*std::move(m));
+      c.measure = *std::move(m);
       SM_RETURN_IF_ERROR(load_inspection(c.measure->doc.inspection_id(), false));
       return c;
     }
     case Loads::kCheck: {
       auto k = checks_.Load(tx, target, true);
       if (!k) return absl::NotFoundError("accountability check not found");
-      c.check = Of<v1::AccountabilityCheck>(*std::move(k));
+      c.check = *std::move(k);
       return c;
     }
     case Loads::kFinding:
@@ -292,13 +283,12 @@ absl::Status PgStore::Write(Tx& tx, Change& c, const events::Actor& actor, int64
     moved.insert(ev.aggregate_id);
   }
   auto write = [&](const auto& table, const auto& stored, Change::Row row) {
-    const auto s = To(stored);
     if (row == Change::Row::kInsert) {
-      table.Insert(tx, s);
+      table.Insert(tx, stored);
     } else if (row == Change::Row::kUpdate) {
-      table.Update(tx, s);
+      table.Update(tx, stored);
     } else if (moved.count(stored.doc.id())) {
-      table.UpdateChain(tx, s);
+      table.UpdateChain(tx, stored);
     }
   };
   if (c.template_doc) write(templates_, *c.template_doc, Change::Row::kInsert);
@@ -766,7 +756,7 @@ absl::Status PgStore::OnReferred(Tx& tx, const std::string& kind, const std::str
   } else if (kind == "check") {
     auto k = checks_.Load(tx, item, true);
     if (!k) return absl::OkStatus();
-    change = apply(Of<v1::AccountabilityCheck>(*std::move(k)));
+    change = apply(*std::move(k));
   } else {
     log::Warn("referral of an unknown kind", {{"kind", kind}});
     return absl::OkStatus();

@@ -16,6 +16,7 @@
 #include "common/auth.h"
 #include "common/clock.h"
 #include "common/directory_reader.h"
+#include "common/doc_table.h"
 #include "common/status.h"
 #include "common/rectification.h"
 #include "common/referral.h"
@@ -65,12 +66,7 @@ bool MaySeeFinding(const auth::Principal& p, const v1::Inspection& in, const v1:
 bool MaySeeMeasure(const auth::Principal& p, const v1::Inspection& in, const v1::Measure& m, const Ancestry& ancestry);
 
 // ---- the documents as stored, with their chains ----
-template <typename M>
-struct Stored {
-  M doc;
-  int64_t chain_len = 0;
-  std::string chain_head;
-};
+using docs::Stored;
 using StoredRectification = rectification::Held;
 // A finding with its rectifications (by id): a finding's events commit to both.
 struct StoredFinding {
