@@ -331,6 +331,14 @@ absl::StatusOr<Reply> PgStore::Step(const StepRequest& request, const auth::Prin
           return absl::OkStatus();
         };
         if (current.finding) SM_RETURN_IF_ERROR(more(current.finding->finding.doc.subject_unit_id()));
+        // A rectification without an owner is owned by the finding's subject unit, read here
+        // with the finding it belongs to.
+        if (const auto* add = std::get_if<v1::AddRectificationRequest>(&request);
+            add && add->owner_unit_id().empty() && current.finding) {
+          const std::string& unit = current.finding->finding.doc.subject_unit_id();
+          SM_ASSIGN_OR_RETURN(auto info, Known(directory_.Unit(unit, &tx)));
+          if (info) facts.units.emplace(unit, *std::move(info));
+        }
         if (current.measure) SM_RETURN_IF_ERROR(more(current.measure->doc.unit_id()));
         if (current.check) {
           SM_RETURN_IF_ERROR(more(current.check->doc.owner_unit_id()));

@@ -301,12 +301,8 @@ grpc::Status InspectionServiceImpl::AddRectification(grpc::ServerContext* ctx, c
   return call_.Run(ctx, "AddRectification", [&](const server::CallInfo& call) -> absl::Status {
     SM_RETURN_IF_ERROR(rectification::Validate(*req));
     StepFacts facts;
+    // Without an owner the finding's subject unit owns it: the store reads it in the step.
     SM_RETURN_IF_ERROR(AddUnit(facts, req->owner_unit_id()));
-    if (req->owner_unit_id().empty()) {
-      // The finding's subject unit owns it: read here, before the step's transaction.
-      auto f = store_->GetFinding(req->finding_id());
-      if (f.ok()) SM_RETURN_IF_ERROR(AddUnit(facts, f->finding.subject_unit_id()));
-    }
     return Step(call, *req, std::move(facts), reply);
   });
 }
