@@ -439,13 +439,17 @@ absl::StatusOr<std::vector<v1::Inspection>> PgStore::ListInspections(const v1::L
   });
 }
 
+absl::StatusOr<PgStore::FindingRecord> PgStore::FindingIn(Tx& tx, const std::string& id) const {
+  auto f = LoadFinding(tx, id, false);
+  if (!f) return absl::NotFoundError("finding not found");
+  auto in = inspections_.Load(tx, f->finding.doc.inspection_id(), false);
+  if (!in) return absl::InternalError("finding without its inspection");
+  return FindingRecord{std::move(f->finding.doc), std::move(in->doc)};
+}
+
 absl::StatusOr<PgStore::FindingRecord> PgStore::GetFinding(const std::string& id) {
   return Read<FindingRecord>(*pool_, [&](Tx& tx, FindingRecord& out) {
-    auto f = LoadFinding(tx, id, false);
-    if (!f) return absl::NotFoundError("finding not found");
-    auto in = inspections_.Load(tx, f->finding.doc.inspection_id(), false);
-    if (!in) return absl::InternalError("finding without its inspection");
-    out = {std::move(f->finding.doc), std::move(in->doc)};
+    SM_ASSIGN_OR_RETURN(out, FindingIn(tx, id));
     return absl::OkStatus();
   });
 }
@@ -470,6 +474,17 @@ absl::StatusOr<std::vector<PgStore::FindingRecord>> PgStore::ListFindings(const 
     AddPage(w, after, "f.");
     auto rows = findings_.Select(tx, "id IN (SELECT f.id FROM findings f WHERE " + w.Sql() + ")", w.params(),
                                  "ORDER BY created_us, id LIMIT " + std::to_string(limit));
+    // The counts of their rectifications, as a Get gives them, in one statement.
+    std::vector<std::string> ids;
+    for (const auto& r : rows) ids.push_back(r.doc.id());
+    std::map<std::string, std::pair<int, int>> counts;
+    for (const auto& n :
+         tx.exec_params("SELECT finding_id::text, count(*) FILTER (WHERE state <> 'RECTIFICATION_STATE_SIGNED_OFF'), "
+                        "count(*) FILTER (WHERE state = 'RECTIFICATION_STATE_SIGNED_OFF') FROM rectifications "
+                        "WHERE finding_id = ANY ($1::uuid[]) GROUP BY 1",
+                        db::TextArrayLiteral(ids))) {
+      counts[n[0].as<std::string>()] = {n[1].as<int>(), n[2].as<int>()};
+    }
     std::map<std::string, v1::Inspection> inspections;
     for (auto& r : rows) {
       auto it = inspections.find(r.doc.inspection_id());
@@ -478,14 +493,9 @@ absl::StatusOr<std::vector<PgStore::FindingRecord>> PgStore::ListFindings(const 
         if (!in) return absl::InternalError("finding without its inspection");
         it = inspections.emplace(r.doc.inspection_id(), std::move(in->doc)).first;
       }
-      // The counts of its rectifications, as a Get gives them.
-      pqxx::row n = tx.exec_params1(
-          "SELECT count(*) FILTER (WHERE state <> 'RECTIFICATION_STATE_SIGNED_OFF'), "
-          "count(*) FILTER (WHERE state = 'RECTIFICATION_STATE_SIGNED_OFF') FROM rectifications WHERE finding_id = "
-          "$1::uuid",
-          r.doc.id());
-      r.doc.set_rectifications_open(n[0].as<int>());
-      r.doc.set_rectifications_signed_off(n[1].as<int>());
+      const auto [open, signed_off] = counts[r.doc.id()];
+      r.doc.set_rectifications_open(open);
+      r.doc.set_rectifications_signed_off(signed_off);
       out.push_back({std::move(r.doc), it->second});
     }
     return absl::OkStatus();
@@ -556,35 +566,29 @@ absl::StatusOr<PgStore::RectificationRecord> PgStore::GetRectification(const std
 absl::StatusOr<std::vector<PgStore::RectificationRecord>> PgStore::ListRectifications(
     const v1::ListRectificationsRequest& q, const Visible& visible, const std::optional<paging::TimeId>& after,
     int limit) {
-  std::vector<v1::Rectification> rows;
-  SM_RETURN_IF_ERROR(db::WithTransaction(
-      *pool_,
-      [&](Tx& tx) {
-        rectification::ListQuery query;
-        if (visible) {
-          query.visible = rectification::ListQuery::VisibleTo{
-              *visible,
-              "EXISTS (SELECT 1 FROM findings f JOIN inspections i ON i.id = f.inspection_id WHERE f.id = "
-              "x.finding_id AND (i.inspection_unit_id = ?::uuid OR f.subject_unit_id = ANY (" +
-                  Below("?") + ")))"};
-        }
-        query.after = after;
-        query.limit = limit;
-        rows = rectification::List(tx, q, query);
-        return absl::OkStatus();
-      },
-      db::TxOptions{.read_only = true}));
-  std::vector<RectificationRecord> out;
-  std::map<std::string, FindingRecord> findings;
-  for (auto& x : rows) {
-    auto it = findings.find(x.finding_id());
-    if (it == findings.end()) {
-      SM_ASSIGN_OR_RETURN(FindingRecord f, GetFinding(x.finding_id()));
-      it = findings.emplace(x.finding_id(), std::move(f)).first;
+  return Read<std::vector<RectificationRecord>>(*pool_, [&](Tx& tx, std::vector<RectificationRecord>& out) {
+    rectification::ListQuery query;
+    if (visible) {
+      query.visible = rectification::ListQuery::VisibleTo{
+          *visible,
+          "EXISTS (SELECT 1 FROM findings f JOIN inspections i ON i.id = f.inspection_id WHERE f.id = "
+          "x.finding_id AND (i.inspection_unit_id = ?::uuid OR f.subject_unit_id = ANY (" +
+              Below("?") + ")))"};
     }
-    out.push_back({std::move(x), it->second});
-  }
-  return out;
+    query.after = after;
+    query.limit = limit;
+    // Each row with its finding and inspection, read once each, in the list's snapshot.
+    std::map<std::string, FindingRecord> findings;
+    for (auto& x : rectification::List(tx, q, query)) {
+      auto it = findings.find(x.finding_id());
+      if (it == findings.end()) {
+        SM_ASSIGN_OR_RETURN(FindingRecord f, FindingIn(tx, x.finding_id()));
+        it = findings.emplace(x.finding_id(), std::move(f)).first;
+      }
+      out.push_back({std::move(x), it->second});
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {

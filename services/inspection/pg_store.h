@@ -123,6 +123,8 @@ class PgStore final : public referral::Sink {
  private:
   absl::StatusOr<Current> LoadFor(db::Tx& tx, const StepRequest& r) const;
   std::optional<StoredFinding> LoadFinding(db::Tx& tx, const std::string& id, bool lock) const;
+  // A finding with its inspection, in the caller's transaction. NOT_FOUND.
+  absl::StatusOr<FindingRecord> FindingIn(db::Tx& tx, const std::string& id) const;
   absl::Status Write(db::Tx& tx, Change& c, const events::Actor& actor, int64_t at_us) const;
   std::string FindingDigest(const StoredFinding& f) const;
   std::map<std::string, chain::Evidence> Evidence(db::Tx& tx, const std::optional<std::string>& id) const;
