@@ -95,6 +95,10 @@ Payload MustEncode(const pb::Message& envelope) {
   return *std::move(p);
 }
 
+void MustRewrap(const pb::Message& from, pb::Message* to) {
+  if (absl::Status s = Rewrap(from, to); !s.ok()) throw std::logic_error(std::string(s.message()));
+}
+
 absl::Status Decode(std::string_view type, std::string_view json, pb::Message* envelope) {
   absl::StatusOr<const FD*> member = MemberNamed(envelope->GetDescriptor(), type);
   if (!member.ok()) return member.status();

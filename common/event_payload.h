@@ -61,6 +61,9 @@ absl::Status SetMember(google::protobuf::Message* envelope, std::string_view typ
 // piece shared by services writes its own envelope; each service's envelope carries its
 // members). Errors as SetMember's, and INVALID_ARGUMENT when `from` has none set.
 absl::Status Rewrap(const google::protobuf::Message& from, google::protobuf::Message* to);
+// Rewrap for a writer whose envelopes carry the shared piece's members by construction (a
+// member missing from `to` is a bug, thrown as std::logic_error, as MustEncode).
+void MustRewrap(const google::protobuf::Message& from, google::protobuf::Message* to);
 
 // A consumer skips an event it cannot apply: `why` is Decode's error (an unknown type, or
 // data that does not read as its type). Counts sm_consumer_skipped_total{consumer,type,

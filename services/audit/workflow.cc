@@ -108,7 +108,7 @@ Change FindingChange(const StoredFinding& f, v1::AuditEventPayload event) {
 // the event on its chain.
 Change ReferralChange(const StoredFinding& f, referral::Step step) {
   v1::AuditEventPayload event;
-  if (absl::Status s = events::Rewrap(step.event, &event); !s.ok()) throw std::logic_error(std::string(s.message()));
+  events::MustRewrap(step.event, &event);
   Change c = FindingChange(f, std::move(event));
   *c.finding->finding.mutable_referral() = std::move(step.after);
   return c;
@@ -125,7 +125,7 @@ Change RectificationChange(const StoredFinding& f, rectification::Step step, Row
   c.finding->Count();
   Event& e = c.events.emplace_back(Event{f.finding.id(), {}});
   // Every rectification event is an audit event of the same name (events.proto).
-  if (absl::Status s = events::Rewrap(step.event, &e.event); !s.ok()) throw std::logic_error(std::string(s.message()));
+  events::MustRewrap(step.event, &e.event);
   return c;
 }
 

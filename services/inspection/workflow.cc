@@ -300,7 +300,7 @@ Change RectificationChange(const StoredFinding& f, rectification::Step step, Row
     c.finding_row = Row::kUpdate;
   }
   Event& e = Add(c, f.finding.doc.id());
-  if (absl::Status s = events::Rewrap(step.event, &e.event); !s.ok()) throw std::logic_error(std::string(s.message()));
+  events::MustRewrap(step.event, &e.event);
   return c;
 }
 
@@ -314,7 +314,7 @@ Change FindingReferral(const StoredFinding& f, referral::Step step) {
   *doc.mutable_referral() = std::move(step.after);
   doc.set_version(doc.version() + 1);
   Event& e = Add(c, doc.id());
-  if (absl::Status s = events::Rewrap(step.event, &e.event); !s.ok()) throw std::logic_error(std::string(s.message()));
+  events::MustRewrap(step.event, &e.event);
   return c;
 }
 
@@ -326,7 +326,7 @@ Change CheckReferral(const Stored<v1::AccountabilityCheck>& k, referral::Step st
   *doc.mutable_referral() = std::move(step.after);
   doc.set_version(doc.version() + 1);
   Event& e = Add(c, doc.id());
-  if (absl::Status s = events::Rewrap(step.event, &e.event); !s.ok()) throw std::logic_error(std::string(s.message()));
+  events::MustRewrap(step.event, &e.event);
   return c;
 }
 
@@ -840,9 +840,7 @@ struct Walk {
     e->set_to_unit_id(Lower(req.to_unit_id()));
     *k.mutable_referral() = step.after;
     Event& referred = Add(c, k.id());
-    if (absl::Status st = events::Rewrap(step.event, &referred.event); !st.ok()) {
-      throw std::logic_error(std::string(st.message()));
-    }
+    events::MustRewrap(step.event, &referred.event);
     referral::ClueOf clue{.system = "inspection",
                           .ref = k.id(),
                           .source = v1::CLUE_SOURCE_INSPECTION,
