@@ -596,11 +596,4 @@ grpc::Status AuditServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Sub
   });
 }
 
-void OverdueScanner::Start(std::chrono::milliseconds interval) {
-  worker_.Start(interval, [this] {
-    auto n = ScanOnce();
-    if (!n.ok()) log::Warn("rectification scan failed", {{"error", std::string(n.status().message())}});
-  });
-}
-
 }  // namespace sm::audit

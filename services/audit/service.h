@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/event_hub.h"
+#include "common/overdue_scanner.h"
 #include "common/periodic.h"
 #include "common/outbox.h"
 #include "common/pg_listen.h"
@@ -139,19 +140,7 @@ class AuditServiceImpl final : public v1::AuditService::WithCallbackMethod_GetAu
   Periodic stats_version_refresher_;  // last: stops before the rest goes
 };
 
-// Marks overdue rectifications and escalates them, every `interval` (advisory lock).
-class OverdueScanner {
- public:
-  OverdueScanner(Store* store, const Clock& clock) : store_(store), clock_(clock) {}
-  ~OverdueScanner() { Stop(); }
-  absl::StatusOr<int> ScanOnce() { return store_->MarkOverdue(clock_.Now()); }
-  void Start(std::chrono::milliseconds interval);
-  void Stop() { worker_.Stop(); }
-
- private:
-  Store* store_;
-  const Clock& clock_;
-  Periodic worker_;
-};
+// Marks overdue rectifications and escalates them (common/overdue_scanner.h).
+using OverdueScanner = sm::OverdueScanner<Store>;
 
 }  // namespace sm::audit

@@ -428,17 +428,4 @@ grpc::Status ClueServiceImpl::MarkIntervention(grpc::ServerContext* ctx, const v
   });
 }
 
-absl::StatusOr<int> OverdueScanner::ScanOnce() { return store_->MarkOverdue(clock_.Now()); }
-
-void OverdueScanner::Start(std::chrono::milliseconds interval) {
-  worker_.Start(interval, [this] {
-    auto n = ScanOnce();
-    if (!n.ok()) {
-      log::Warn("overdue scan failed", {{"error", std::string(n.status().message())}});
-    } else if (*n > 0) {
-      log::Info("overdue clues escalated", {{"count", *n}});
-    }
-  });
-}
-
 }  // namespace sm::clue

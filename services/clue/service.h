@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/event_hub.h"
+#include "common/overdue_scanner.h"
 #include "common/periodic.h"
 #include "common/refreshed.h"
 #include "common/pg_listen.h"
@@ -115,21 +116,8 @@ class ClueServiceImpl final : public v1::ClueService::WithRawCallbackMethod_GetC
   Periodic stats_version_refresher_;  // last: stops before the rest goes
 };
 
-// The background deadline scanner: marks overdue clues and escalates (督办) each to the
-// unit above the one holding it. Safe at any replica count (the store takes an advisory
-// lock). Tests call ScanOnce() with a fake clock; Start() runs it every `interval`.
-class OverdueScanner {
- public:
-  OverdueScanner(Store* store, const Clock& clock) : store_(store), clock_(clock) {}
-  ~OverdueScanner() { Stop(); }
-  absl::StatusOr<int> ScanOnce();
-  void Start(std::chrono::milliseconds interval);
-  void Stop() { worker_.Stop(); }
-
- private:
-  Store* store_;
-  const Clock& clock_;
-  Periodic worker_;
-};
+// The deadline scanner: marks overdue clues and escalates (督办) each to the unit above the
+// one holding it (common/overdue_scanner.h).
+using OverdueScanner = sm::OverdueScanner<Store>;
 
 }  // namespace sm::clue

@@ -397,11 +397,4 @@ grpc::Status InspectionServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1
   });
 }
 
-void OverdueScanner::Start(std::chrono::milliseconds interval) {
-  worker_.Start(interval, [this] {
-    auto n = ScanOnce();
-    if (!n.ok()) log::Warn("rectification scan failed", {{"error", std::string(n.status().message())}});
-  });
-}
-
 }  // namespace sm::inspection

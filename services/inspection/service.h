@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/event_hub.h"
+#include "common/overdue_scanner.h"
 #include "common/periodic.h"
 #include "common/pg_listen.h"
 #include "common/redis.h"
@@ -106,18 +107,7 @@ class InspectionServiceImpl final : public v1::InspectionService::Service {
   events::FeedHub feed_hub_;
 };
 
-// Marks overdue rectifications on an interval (one scanner across replicas).
-class OverdueScanner {
- public:
-  OverdueScanner(PgStore* store, const Clock& clock) : store_(store), clock_(clock) {}
-  void Start(std::chrono::milliseconds interval);
-  void Stop() { worker_.Stop(); }
-  absl::StatusOr<int> ScanOnce() { return store_->MarkOverdue(clock_.Now()); }
-
- private:
-  PgStore* store_;
-  const Clock& clock_;
-  Periodic worker_;
-};
+// Marks overdue rectifications (common/overdue_scanner.h).
+using OverdueScanner = sm::OverdueScanner<PgStore>;
 
 }  // namespace sm::inspection
