@@ -38,6 +38,7 @@ inline constexpr std::string_view kRoleStaff = "staff";          // any unit mem
 inline constexpr std::string_view kRoleDashboard = "dashboard";  // aggregates only
 inline constexpr std::string_view kRoleService = "service";      // another service
 inline constexpr std::string_view kRoleCustodian = "custodian";  // approves reporter reveals
+inline constexpr std::string_view kRolePolitical = "political";  // 政治部: risk screening, talks
 
 // Clearance levels (涉密等级) carried in the token.
 inline constexpr int kClearanceNone = 0;

@@ -34,13 +34,14 @@ absl::Status CheckText(const std::string& field, const std::string& v, size_t ma
 absl::Status RequireReader(const auth::Principal& p) {
   return auth::RequireAnyRole(
       p, {auth::kRoleAdmin, auth::kRoleDiscipline, auth::kRoleOversight, auth::kRoleAuditor, auth::kRoleInspector,
-          auth::kRoleChiefInspector, auth::kRoleStaff, auth::kRoleDashboard, auth::kRoleService, auth::kRoleCustodian});
+          auth::kRoleChiefInspector, auth::kRoleStaff, auth::kRoleDashboard, auth::kRoleService, auth::kRoleCustodian,
+          auth::kRolePolitical});
 }
 
 absl::Status RequirePeopleReader(const auth::Principal& p) {
   return auth::RequireAnyRole(
       p, {auth::kRoleAdmin, auth::kRoleDiscipline, auth::kRoleOversight, auth::kRoleAuditor, auth::kRoleInspector,
-          auth::kRoleChiefInspector, auth::kRoleStaff, auth::kRoleService, auth::kRoleCustodian});
+          auth::kRoleChiefInspector, auth::kRoleStaff, auth::kRoleService, auth::kRoleCustodian, auth::kRolePolitical});
 }
 
 }  // namespace
