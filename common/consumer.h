@@ -139,4 +139,23 @@ class Consumer {
   std::thread thread_;
 };
 
+// A consumer's Prepare that authenticates with the service's own token (`token()` per
+// connection, so it can be renewed).
+inline std::function<void(grpc::ClientContext*)> Bearer(std::function<std::string()> token) {
+  return
+      [token = std::move(token)](grpc::ClientContext* ctx) { ctx->AddMetadata("authorization", "Bearer " + token()); };
+}
+
+// A consumer's Open on `Service`'s Subscribe feed over `channel` (every service's feed
+// takes a SubscribeRequest after a cursor).
+template <typename Service, typename Event, typename Request>
+typename Consumer<Event>::Open SubscribeOn(std::shared_ptr<grpc::Channel> channel) {
+  return [stub = std::shared_ptr<typename Service::Stub>(Service::NewStub(channel))](grpc::ClientContext* ctx,
+                                                                                     const std::string& cursor) {
+    Request req;
+    req.set_after_cursor(cursor);
+    return stub->Subscribe(ctx, req);
+  };
+}
+
 }  // namespace sm::consumer

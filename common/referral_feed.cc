@@ -50,16 +50,9 @@ Feed::Feed(Sink* sink, const std::string& service, db::PoolConfig lock_config, d
             return sink->Dead(tx, kind, item, why.ToString());
           },
           relay_options),
-      consumer_(
-          pool, service, "clue-events",
-          [token](grpc::ClientContext* ctx) { ctx->AddMetadata("authorization", "Bearer " + token()); },
-          [stub = std::shared_ptr<v1::ClueService::Stub>(v1::ClueService::NewStub(channel))](
-              grpc::ClientContext* ctx, const std::string& cursor) {
-            v1::SubscribeRequest req;
-            req.set_after_cursor(cursor);
-            return stub->Subscribe(ctx, req);
-          },
-          [sink](db::Tx& tx, const v1::ClueEvent& ev) { return sink->ApplyClueEvent(tx, ev); }) {}
+      consumer_(pool, service, "clue-events", consumer::Bearer(token),
+                consumer::SubscribeOn<v1::ClueService, v1::ClueEvent, v1::SubscribeRequest>(channel),
+                [sink](db::Tx& tx, const v1::ClueEvent& ev) { return sink->ApplyClueEvent(tx, ev); }) {}
 
 void Feed::Start() {
   relay_.Start();

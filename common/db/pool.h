@@ -139,4 +139,14 @@ absl::Status Autocommit(Pool& pool, const std::string& sql);
 // failure, deadlock, or a connection lost before COMMIT; never after an in-doubt COMMIT.
 absl::Status WithTransaction(Pool& pool, const std::function<absl::Status(Tx&)>& fn, TxOptions options = {});
 
+// A read-only transaction giving `T`: `body(tx, out)` fills it.
+template <typename T, typename Body>
+absl::StatusOr<T> Read(Pool& pool, Body body) {
+  T out;
+  absl::Status s = WithTransaction(
+      pool, [&](Tx& tx) { return body(tx, out); }, TxOptions{.read_only = true});
+  if (!s.ok()) return s;
+  return out;
+}
+
 }  // namespace sm::db

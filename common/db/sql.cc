@@ -120,6 +120,11 @@ std::string Where::Param(std::optional<std::string> value) {
   return "$" + std::to_string(next_++);
 }
 
+std::string UnitsBelow(const std::string& param) {
+  return "ARRAY(WITH RECURSIVE below AS (SELECT id FROM directory.v_units WHERE id = " + param +
+         "::uuid UNION SELECT u.id FROM directory.v_units u JOIN below b ON u.parent_id = b.id) SELECT id FROM below)";
+}
+
 std::string MicrosOf(const std::string& column) { return "(extract(epoch FROM " + column + ") * 1000000)::bigint"; }
 
 std::string InsertSql(std::string_view table, std::span<const Column> columns) {

@@ -85,6 +85,10 @@ class Where {
   int next_;
 };
 
+// The directory units at or below the unit `param` (a placeholder, "$2"), as an SQL array
+// expression over directory.v_units.
+std::string UnitsBelow(const std::string& param);
+
 // SQL reading a timestamptz column as bigint microseconds.
 std::string MicrosOf(const std::string& column);
 

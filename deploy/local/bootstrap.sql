@@ -35,7 +35,7 @@ DECLARE
   anchor text;
   owner text;
 BEGIN
-  FOREACH svc IN ARRAY ARRAY['clue', 'audit', 'inspection'] LOOP  -- the services that sign checkpoints
+  FOREACH svc IN ARRAY ARRAY['clue', 'audit', 'inspection', 'risk'] LOOP  -- the services that sign checkpoints
     anchor := svc || '_anchor';
     owner := 'sm_' || svc || '_anchor';
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = owner) THEN

@@ -20,16 +20,10 @@ OptStr Opt(const std::string& s) { return s.empty() ? OptStr() : OptStr(s); }
 
 const std::string kNowMicros = db::MicrosOf("now()");
 
-// The units at or below `unit`, as an SQL set over the directory's views ($n: the unit).
-std::string Below(const std::string& param) {
-  return "ARRAY(WITH RECURSIVE below AS (SELECT id FROM directory.v_units WHERE id = " + param +
-         "::uuid UNION SELECT u.id FROM directory.v_units u JOIN below b ON u.parent_id = b.id) SELECT id FROM below)";
-}
-
 // The inspections a unit may be shown (conducts, or targets it or a unit below it), as a
 // condition on an inspections row aliased `i`, `param` being the unit.
 std::string InspectionVisible(const std::string& param) {
-  return "(i.inspection_unit_id = " + param + "::uuid OR i.target_unit_ids && " + Below(param) + ")";
+  return "(i.inspection_unit_id = " + param + "::uuid OR i.target_unit_ids && " + db::UnitsBelow(param) + ")";
 }
 
 void AddPage(db::Where& w, const std::optional<paging::TimeId>& after, const std::string& alias) {
@@ -372,19 +366,7 @@ template absl::StatusOr<v1::RectificationReply> PgStore::Step(const StepRequest&
 
 // ---- reads ----
 
-namespace {
-
-// A read-only transaction giving `T`.
-template <typename T, typename Body>
-absl::StatusOr<T> Read(db::Pool& pool, Body body) {
-  T out;
-  absl::Status s = db::WithTransaction(
-      pool, [&](Tx& tx) { return body(tx, out); }, db::TxOptions{.read_only = true});
-  if (!s.ok()) return s;
-  return out;
-}
-
-}  // namespace
+using db::Read;
 
 absl::StatusOr<v1::ChecklistTemplate> PgStore::GetTemplate(const std::string& code, int version) {
   return Read<v1::ChecklistTemplate>(*pool_, [&](Tx& tx, v1::ChecklistTemplate& out) {
@@ -461,7 +443,7 @@ absl::StatusOr<std::vector<PgStore::FindingRecord>> PgStore::ListFindings(const 
   return Read<std::vector<FindingRecord>>(*pool_, [&](Tx& tx, std::vector<FindingRecord>& out) {
     db::Where w;
     if (visible) {
-      w.Add("(f.subject_unit_id = ANY (" + Below("?") +
+      w.Add("(f.subject_unit_id = ANY (" + db::UnitsBelow("?") +
                 ") OR EXISTS (SELECT 1 FROM inspections i WHERE i.id = f.inspection_id AND i.inspection_unit_id = "
                 "?::uuid))",
             {*visible, *visible});
@@ -522,7 +504,7 @@ absl::StatusOr<std::vector<PgStore::MeasureRecord>> PgStore::ListMeasures(const 
   return Read<std::vector<MeasureRecord>>(*pool_, [&](Tx& tx, std::vector<MeasureRecord>& out) {
     db::Where w;
     if (visible) {
-      w.Add("(m.unit_id = ANY (" + Below("?") +
+      w.Add("(m.unit_id = ANY (" + db::UnitsBelow("?") +
                 ") OR EXISTS (SELECT 1 FROM inspections i WHERE i.id = m.inspection_id AND i.inspection_unit_id = "
                 "?::uuid))",
             {*visible, *visible});
@@ -573,7 +555,7 @@ absl::StatusOr<std::vector<PgStore::RectificationRecord>> PgStore::ListRectifica
           *visible,
           "EXISTS (SELECT 1 FROM findings f JOIN inspections i ON i.id = f.inspection_id WHERE f.id = "
           "x.finding_id AND (i.inspection_unit_id = ?::uuid OR f.subject_unit_id = ANY (" +
-              Below("?") + ")))"};
+              db::UnitsBelow("?") + ")))"};
     }
     query.after = after;
     query.limit = limit;
@@ -622,7 +604,7 @@ absl::StatusOr<v1::InspectionStats> PgStore::Stats(const std::optional<std::stri
     const std::string scope =
         "WITH scope AS (SELECT id, body, kind, state FROM inspections i WHERE $1::uuid IS NULL OR "
         "i.inspection_unit_id = $1::uuid OR i.target_unit_ids && " +
-        Below("$1") + "), fscope AS (SELECT f.* FROM findings f JOIN scope s ON s.id = f.inspection_id) ";
+        db::UnitsBelow("$1") + "), fscope AS (SELECT f.* FROM findings f JOIN scope s ON s.id = f.inspection_id) ";
     auto counts = [&](const std::string& select, auto* field) {
       for (const auto& r : tx.exec_params(scope + select, unit_id)) {
         auto* c = field->Add();
@@ -685,7 +667,7 @@ absl::StatusOr<v1::InspectionStats> PgStore::Stats(const std::optional<std::stri
         tx.exec_params1(scope + "SELECT count(*) FROM fscope WHERE clue_id IS NOT NULL", unit_id)[0].as<int64_t>());
     // 一案双查: the checks on violations found in the scope's units.
     const std::string checks =
-        "FROM accountability_checks k WHERE $1::uuid IS NULL OR k.subject_unit_id = ANY (" + Below("$1") + ")";
+        "FROM accountability_checks k WHERE $1::uuid IS NULL OR k.subject_unit_id = ANY (" + db::UnitsBelow("$1") + ")";
     pqxx::row a = tx.exec_params1(
         "SELECT count(*), count(*) FILTER (WHERE outcome = 'ACCOUNTABILITY_OUTCOME_UNSPECIFIED'), "
         "count(*) FILTER (WHERE outcome = 'ACCOUNTABILITY_OUTCOME_UNSPECIFIED' AND deadline_us < $2::bigint) " +

@@ -48,11 +48,11 @@ const std::vector<std::string>& SignalKinds();
 
 struct Rule {
   std::string kind;
-  double weight = 0;                     // for grades the map does not list
+  double weight = 0;  // for grades the map does not list
   bool has_weight = false;
   std::map<std::string, double> grades;  // grade -> weight
   double half_life_days = 0;
-  double cap = 0;                        // 0: none
+  double cap = 0;  // 0: none
 
   double WeightOf(const std::string& grade) const;
 };
@@ -60,8 +60,8 @@ struct Rule {
 struct Rules {
   double threshold = 60;
   double max_score = 100;
-  std::map<std::string, Rule> rules;     // by kind; one for every SignalKinds() entry
-  std::string version;                   // "sha256:<first 12 hex>" of the file's text
+  std::map<std::string, Rule> rules;  // by kind; one for every SignalKinds() entry
+  std::string version;                // "sha256:<first 12 hex>" of the file's text
 };
 
 // Parses and checks a rule file. INVALID_ARGUMENT naming the rule and key

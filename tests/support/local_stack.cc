@@ -190,6 +190,7 @@ std::string LocalStack::SmctlCommand(const std::string& args, const std::string&
          " SMCTL_CLUE_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("clue")) +
          " SMCTL_AUDIT_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("audit")) +
          " SMCTL_INSPECTION_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("inspection")) +
+         " SMCTL_RISK_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("risk")) +
          " " SM_BINARY_DIR "/tools/smctl/smctl " + args;
 }
 

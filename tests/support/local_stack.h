@@ -39,7 +39,7 @@ std::string ReadTrimmed(const std::string& path);
 
 class LocalStack {
  public:
-  static constexpr const char* kServices[] = {"directory", "clue", "audit", "inspection"};
+  static constexpr const char* kServices[] = {"directory", "clue", "audit", "inspection", "risk"};
 
   // Makes /tmp/sm-<name>-XXXXXX and picks free loopback ports for PostgreSQL, Redis and
   // every service's gRPC and admin port, below the kernel's ephemeral range (32768+) so

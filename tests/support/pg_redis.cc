@@ -142,7 +142,7 @@ void PgRedis::Exec(const std::string& sql) const {
 
 void PgRedis::ResetSchemas() const {
   Exec(
-      "DROP SCHEMA IF EXISTS directory, clue, audit, inspection, risk, clue_anchor, audit_anchor, inspection_anchor "
+      "DROP SCHEMA IF EXISTS directory, clue, audit, inspection, risk, clue_anchor, audit_anchor, inspection_anchor, risk_anchor "
       "CASCADE");
   std::ifstream in(std::string(SM_SOURCE_DIR) + "/deploy/local/bootstrap.sql");
   std::stringstream buf;
