@@ -623,12 +623,13 @@ absl::StatusOr<std::vector<v1::Finding>> PgStore::ListFindings(const v1::ListFin
                      " AND ($6::bigint IS NULL OR (f.created_at, f.id) > (" +
                      At(6) +
                      ", $7::uuid))"
+                     " AND ($9::uuid IS NULL OR f.responsible_person_id = $9::uuid)"
                      " ORDER BY f.created_at, f.id LIMIT $8",
                  visible_to, Opt(q.engagement_id()), Opt(q.responsible_unit_id()),
                  q.category() == v1::FINDING_CATEGORY_UNSPECIFIED ? OptStr()
                                                                   : OptStr(v1::FindingCategory_Name(q.category())),
                  q.referred_only(), after ? std::optional<int64_t>(after->first) : std::nullopt,
-                 after ? OptStr(after->second) : OptStr(), limit)) {
+                 after ? OptStr(after->second) : OptStr(), limit, Opt(q.responsible_person_id()))) {
           out.push_back(FindingFromRow(r));
         }
         return absl::OkStatus();

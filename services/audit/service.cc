@@ -302,6 +302,7 @@ grpc::Status AuditServiceImpl::ListFindings(grpc::ServerContext* ctx, const v1::
     FieldErrors e;
     Uuid(e, "engagement_id", req->engagement_id(), false);
     Uuid(e, "responsible_unit_id", req->responsible_unit_id(), false);
+    Uuid(e, "responsible_person_id", req->responsible_person_id(), false);
     if (!v1::FindingCategory_IsValid(req->category())) e.Add("category", "unknown category");
     auto size = paging::PageSize(req->page_size(), 50, 500);
     for (const auto& v : FieldViolations(size.status())) e.Add(v.field, v.description);

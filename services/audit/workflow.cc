@@ -225,6 +225,8 @@ struct Walk {
     added->set_category(f.category());
     added->set_amount_fen(f.amount_fen());
     added->set_responsible_unit_id(f.responsible_unit_id());
+    added->set_responsible_person_id(f.responsible_person_id());
+    added->set_severity(f.severity());
     if (f.recurring()) {
       // A recurring problem escalates: it is flagged on the finding and in the feed.
       c.events.emplace_back(Event{f.id(), {}})

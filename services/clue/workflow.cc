@@ -163,6 +163,18 @@ absl::Status Recusal(const StepFacts& f) {
   return absl::OkStatus();
 }
 
+// Copies `from` into `to` as ids only (person_id or unit_id, never display_name): the event
+// feed reaches every subscribing service, and a follower reads names (and the person's
+// unit) from the directory.
+void CopySubjectIds(const google::protobuf::RepeatedPtrField<v1::ClueSubject>& from,
+                    google::protobuf::RepeatedPtrField<v1::ClueSubject>* to) {
+  for (const auto& subject : from) {
+    auto* out = to->Add();
+    if (subject.has_person_id()) out->set_person_id(subject.person_id());
+    if (subject.has_unit_id()) out->set_unit_id(subject.unit_id());
+  }
+}
+
 }  // namespace
 
 v1::ClueReply ReplyOf(const StoredClue& s) {
@@ -317,13 +329,7 @@ absl::StatusOr<Change> Decide(const StoredClue& cur, const auth::Principal& call
     e->set_case_filed(req->case_filed());
     e->set_feedback_to_unit_id(was.origin_unit_id());
     e->set_feedback(req->feedback());
-    // Ids only: the feed reaches every subscribing service, and a follower reads names (and
-    // the person's unit) from the directory.
-    for (const auto& subject : was.subjects()) {
-      auto* out = e->add_subjects();
-      if (subject.has_person_id()) out->set_person_id(subject.person_id());
-      if (subject.has_unit_id()) out->set_unit_id(subject.unit_id());
-    }
+    CopySubjectIds(was.subjects(), e->mutable_subjects());
     e->set_source(was.source());
     e->set_number(was.number());
     c.set_state(step.next);
@@ -405,6 +411,7 @@ std::vector<v1::ClueEventPayload> Register(StoredClue& s, const std::string& off
     r->mutable_referral()->set_system(c.source_system());
     r->mutable_referral()->set_ref(c.source_ref());
   }
+  CopySubjectIds(c.subjects(), r->mutable_subjects());
   if (!offer_to_unit_id.empty()) {
     auto* o = events[1].mutable_offered();
     o->set_from_unit_id(c.origin_unit_id());

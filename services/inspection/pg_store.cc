@@ -62,11 +62,15 @@ PgStore::PgStore(db::Pool* pool, const Clock& clock)
                  {"subject_unit_id", "?::uuid"},
                  {"category", "?"},
                  {"clue_id", "?::uuid"},
-                 {"created_us", "?::bigint"}},
+                 {"created_us", "?::bigint"},
+                 {"subject_person_id", "?::uuid"}},
                 [](const v1::InspectionFinding& f) {
-                  return std::vector<OptStr>{f.inspection_id(), f.subject_unit_id(),
+                  return std::vector<OptStr>{f.inspection_id(),
+                                             f.subject_unit_id(),
                                              v1::InspectionFindingCategory_Name(f.category()),
-                                             Opt(f.referral().clue_id()), Num(db::Micros(f.created_at()))};
+                                             Opt(f.referral().clue_id()),
+                                             Num(db::Micros(f.created_at())),
+                                             Opt(f.subject_person_id())};
                 }),
       measures_("measures", "sm-inspection-measure-v1",
                 {{"inspection_id", "?::uuid"},
@@ -450,6 +454,7 @@ absl::StatusOr<std::vector<PgStore::FindingRecord>> PgStore::ListFindings(const 
     }
     if (!q.inspection_id().empty()) w.Add("f.inspection_id = ?::uuid", {q.inspection_id()});
     if (!q.subject_unit_id().empty()) w.Add("f.subject_unit_id = ?::uuid", {q.subject_unit_id()});
+    if (!q.subject_person_id().empty()) w.Add("f.subject_person_id = ?::uuid", {q.subject_person_id()});
     if (q.category() != v1::INSPECTION_FINDING_CATEGORY_UNSPECIFIED) {
       w.Add("f.category = ?", {v1::InspectionFindingCategory_Name(q.category())});
     }

@@ -114,6 +114,7 @@ grpc::Status InspectionServiceImpl::ListFindings(grpc::ServerContext* ctx, const
     FieldErrors e;
     Uuid(e, "inspection_id", req->inspection_id(), false);
     Uuid(e, "subject_unit_id", req->subject_unit_id(), false);
+    Uuid(e, "subject_person_id", req->subject_person_id(), false);
     if (!v1::InspectionFindingCategory_IsValid(req->category())) e.Add("category", "unknown category");
     auto page = paging::PageSize(req->page_size(), 50, 200);
     if (!page.ok()) e.Add("page_size", "must not be negative");

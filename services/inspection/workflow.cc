@@ -567,6 +567,7 @@ struct Walk {
     e->set_item_code(doc.item_code());
     e->set_subject_unit_id(doc.subject_unit_id());
     e->set_has_person(!doc.subject_person_id().empty());
+    e->set_subject_person_id(doc.subject_person_id());
     e->set_category(doc.category());
     e->set_severity(doc.severity());
     c.events.push_back({doc.id(), added});
@@ -629,6 +630,7 @@ struct Walk {
     e->set_state(m.state());
     e->set_days(m.days());
     e->set_withheld(m.withheld_size());
+    e->set_person_id(m.person_id());
     return c;
   }
 
@@ -1007,6 +1009,7 @@ Change OpenCheck(const Violation& v, v1::LeaderDuty duty, const std::optional<Re
   e->set_duty(duty);
   e->set_subject_unit_id(v.subject_unit_id);
   e->set_leader_found(leader.has_value());
+  e->set_leader_person_id(k.leader_person_id());
   e->set_owner_unit_id(owner_unit_id);
   e->set_deadline_us(Micros(k.deadline_at()));
   return c;

@@ -587,6 +587,44 @@ TEST_F(AuditServiceTest, ARecurringFindingIsFlagged) {
   EXPECT_EQ(hist.events(1).type(), "recurrence_flagged");
 }
 
+// risk-service scores people from the feed: finding_added names the responsible person and
+// the severity, and ListFindings filters by the person (exactly their findings).
+TEST_F(AuditServiceTest, FindingsNameTheirPersonInTheFeedAndAreListedByIt) {
+  const std::string person = PersonIn("fucheng-branch", true);
+  const v1::Finding mine = AddFinding(Engagement());
+  const v1::Finding other = AddFinding(Engagement("jingkai-branch"), v1::FINDING_CATEGORY_PRICE, "jingkai-branch");
+  ASSERT_EQ(mine.responsible_person_id(), person);
+  ASSERT_NE(other.responsible_person_id(), person);
+  v1::GetAuditHistoryRequest h;
+  h.set_aggregate_id(mine.id());
+  v1::GetAuditHistoryResponse hist;
+  ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::GetAuditHistory, h, &hist).ok());
+  ASSERT_EQ(hist.events(0).type(), "finding_added");
+  EXPECT_NE(hist.events(0).data_json().find(person), std::string::npos) << hist.events(0).data_json();
+  EXPECT_NE(hist.events(0).data_json().find("SEVERITY_HIGH"), std::string::npos) << hist.events(0).data_json();
+
+  v1::ListFindingsRequest q;
+  q.set_responsible_person_id(person);
+  q.set_page_size(500);
+  v1::ListFindingsResponse listed;
+  ASSERT_TRUE(Call(stub_.get(), auditor, &v1::AuditService::Stub::ListFindings, q, &listed).ok());
+  std::set<std::string> ids;
+  for (const auto& f : listed.findings()) {
+    EXPECT_EQ(f.responsible_person_id(), person);
+    ids.insert(f.id());
+  }
+  EXPECT_TRUE(ids.contains(mine.id()));
+  EXPECT_FALSE(ids.contains(other.id()));
+  EXPECT_EQ(static_cast<int64_t>(ids.size()),
+            Count("SELECT count(*) FROM audit.findings WHERE responsible_person_id = '" + person + "'"));
+  q.set_responsible_person_id("not-a-uuid");
+  grpc::Status s = Call(stub_.get(), auditor, &v1::AuditService::Stub::ListFindings, q, &listed);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  bool named = false;
+  for (const auto& v : FieldViolations(FromGrpcStatus(s))) named = named || v.field == "responsible_person_id";
+  EXPECT_TRUE(named) << s.error_message();
+}
+
 // Findings added to one engagement at once each get their own number: the ordinal is
 // counted after the engagement's lock is taken (a regression: counted in the locking
 // statement, it was read from before the wait, and concurrent additions collided).

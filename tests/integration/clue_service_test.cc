@@ -177,7 +177,9 @@ std::vector<std::string> Fields(const grpc::Status& s) {
 TEST_F(ClueServiceTest, FullLifecycleWithTwoWayTransferAndFeedback) {
   const Who group{UnitId("discipline-group")};
   const Who commission{UnitId("discipline-commission")};
-  v1::Clue c = Register(group, Petition("discipline-group"));
+  auto petition = Petition("discipline-group");
+  petition.add_subjects()->set_unit_id(UnitId("fucheng-branch-chengjiao-station"));
+  v1::Clue c = Register(group, petition);
   EXPECT_EQ(c.state(), v1::CLUE_STATE_REGISTERED);
   EXPECT_EQ(c.number().rfind("XS-2025-", 0), 0u) << c.number();
   EXPECT_TRUE(c.details().empty());
@@ -254,6 +256,18 @@ TEST_F(ClueServiceTest, FullLifecycleWithTwoWayTransferAndFeedback) {
   std::vector<std::string> types;
   for (const auto& e : hist.events()) types.push_back(e.type());
   EXPECT_EQ(types, (std::vector<std::string>{"registered", "offered", "accepted", "disposed", "concluded"}));
+  // The registered and concluded events name the subjects by id only (risk-service scores
+  // people from the feed), never by name.
+  ASSERT_EQ(c.subjects_size(), 2);
+  for (int i : {0, 4}) {
+    const std::string& data = hist.events(i).data_json();
+    EXPECT_NE(data.find(c.subjects(0).person_id()), std::string::npos) << data;
+    EXPECT_NE(data.find(c.subjects(1).unit_id()), std::string::npos) << data;
+    for (const auto& subject : c.subjects()) {
+      ASSERT_FALSE(subject.display_name().empty());
+      EXPECT_EQ(data.find(subject.display_name()), std::string::npos) << data;
+    }
+  }
 
   // And the other direction: the commission sends a gang-case lead back to the police.
   auto lead = Petition("discipline-commission");

@@ -360,12 +360,14 @@ TEST_F(InspectionServiceTest, ChecklistFindingsRectificationAndReportEndToEnd) {
   EXPECT_NE(s.error_message().find("2 non-conforming entries have no finding"), std::string::npos);
 
   std::vector<v1::InspectionFinding> findings;
+  const std::string person = PersonIn("fucheng-branch");  // named by the first finding only
   for (const auto& [unit, item] : {std::pair{fucheng_, "A1-1"}, std::pair{gaoxin_, "A2-2"}}) {
     v1::AddInspectionFindingRequest f;
     f.set_request_id(NewUuid());
     f.set_inspection_id(in.id());
     f.set_item_code(item);
     f.set_subject_unit_id(unit);
+    if (unit == fucheng_) f.set_subject_person_id(person);
     f.set_title("第一议题制度落实不到位");
     f.set_category(v1::INSPECTION_FINDING_CATEGORY_POLITICAL);
     f.set_severity(v1::SEVERITY_MEDIUM);
@@ -454,6 +456,27 @@ TEST_F(InspectionServiceTest, ChecklistFindingsRectificationAndReportEndToEnd) {
   EXPECT_EQ(fl.findings_size(), 2);
   ASSERT_TRUE(Call(stranger_, &v1::InspectionService::Stub::ListFindings, lf, &fl).ok());
   EXPECT_EQ(fl.findings_size(), 0);
+  // By person (risk-service reads a person's findings): exactly the findings naming them.
+  lf.set_subject_person_id(person);
+  ASSERT_TRUE(Call(oversight_, &v1::InspectionService::Stub::ListFindings, lf, &fl).ok());
+  ASSERT_EQ(fl.findings_size(), 1);
+  EXPECT_EQ(fl.findings(0).id(), findings[0].id());
+  lf.clear_inspection_id();
+  lf.set_page_size(200);
+  ASSERT_TRUE(Call(oversight_, &v1::InspectionService::Stub::ListFindings, lf, &fl).ok());
+  for (const auto& listed : fl.findings()) EXPECT_EQ(listed.subject_person_id(), person);
+  EXPECT_EQ(fl.findings_size(),
+            Count("SELECT count(*) FROM inspection.findings WHERE subject_person_id = '" + person + "'"));
+  lf.set_subject_person_id("not-a-uuid");
+  EXPECT_EQ(FieldOf(Call(oversight_, &v1::InspectionService::Stub::ListFindings, lf, &fl)), "subject_person_id");
+  // The feed names the person too.
+  v1::GetInspectionHistoryRequest fh;
+  fh.set_aggregate_id(findings[0].id());
+  v1::GetInspectionHistoryResponse fhist;
+  ASSERT_TRUE(Call(oversight_, &v1::InspectionService::Stub::GetInspectionHistory, fh, &fhist).ok());
+  ASSERT_GE(fhist.events_size(), 1);
+  EXPECT_EQ(fhist.events(0).type(), "finding_added");
+  EXPECT_NE(fhist.events(0).data_json().find(person), std::string::npos) << fhist.events(0).data_json();
   v1::GetInspectionFindingRequest gf;
   gf.set_finding_id(findings[1].id());
   v1::InspectionFinding f;
@@ -507,6 +530,15 @@ TEST_F(InspectionServiceTest, MeasuresImposedApprovedLiftedOverdueAndReturned) {
   m.set_days(3);
   ASSERT_TRUE(Call(inspector_, &v1::InspectionService::Stub::ImposeMeasure, m, &r).ok());
   EXPECT_EQ(r.measure().state(), v1::MEASURE_STATE_PENDING_APPROVAL);
+  {  // the feed names the officer
+    v1::GetInspectionHistoryRequest h;
+    h.set_aggregate_id(r.measure().id());
+    v1::GetInspectionHistoryResponse hist;
+    ASSERT_TRUE(Call(oversight_, &v1::InspectionService::Stub::GetInspectionHistory, h, &hist).ok());
+    ASSERT_GE(hist.events_size(), 1);
+    EXPECT_EQ(hist.events(0).type(), "measure_imposed");
+    EXPECT_NE(hist.events(0).data_json().find(officer), std::string::npos) << hist.events(0).data_json();
+  }
   // The same request again: the first answer, nothing new written.
   v1::MeasureReply again;
   ASSERT_TRUE(Call(inspector_, &v1::InspectionService::Stub::ImposeMeasure, m, &again).ok());
@@ -818,6 +850,8 @@ TEST_F(InspectionServiceTest, ReferralIsOneClueAndItsConclusionOpensTheChecksOnc
   ASSERT_TRUE(Call(oversight_, &v1::InspectionService::Stub::GetInspectionHistory, h, &hist).ok());
   ASSERT_GE(hist.events_size(), 1);
   EXPECT_EQ(hist.events(0).type(), "accountability_opened");
+  EXPECT_NE(hist.events(0).data_json().find(checks[0].leader_person_id()), std::string::npos)
+      << hist.events(0).data_json();
 }
 
 TEST_F(InspectionServiceTest, ChecksOpenForEveryConfirmedViolationWhateverItsSourceAndConcludeOnce) {

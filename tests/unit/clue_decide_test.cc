@@ -281,6 +281,12 @@ TEST_F(DecideTest, NotesAndInterventions) {
 TEST_F(DecideTest, RegistrationStartsTheDisposeOrAcceptClock) {
   StoredClue s;
   s.clue.set_origin_unit_id(kHolder);
+  auto* person = s.clue.add_subjects();
+  person->set_person_id("p-1");
+  person->set_display_name("张某");
+  auto* unit = s.clue.add_subjects();
+  unit->set_unit_id(kOther);
+  unit->set_display_name("某派出所");
   auto events = Register(s, "", "named", rules_);
   EXPECT_EQ(s.clue.state(), v1::CLUE_STATE_REGISTERED);
   EXPECT_EQ(s.clue.holding_unit_id(), kHolder);
@@ -290,6 +296,11 @@ TEST_F(DecideTest, RegistrationStartsTheDisposeOrAcceptClock) {
   ASSERT_TRUE(events[0].has_registered());
   EXPECT_EQ(events[0].registered().reporter(), "named");
   EXPECT_FALSE(events[0].registered().has_referral());
+  // The subjects by id only: names stay out of the feed.
+  ASSERT_EQ(events[0].registered().subjects_size(), 2);
+  EXPECT_EQ(events[0].registered().subjects(0).person_id(), "p-1");
+  EXPECT_EQ(events[0].registered().subjects(1).unit_id(), kOther);
+  for (const auto& subject : events[0].registered().subjects()) EXPECT_TRUE(subject.display_name().empty());
 
   StoredClue offered;
   offered.clue.set_origin_unit_id(kHolder);

@@ -124,6 +124,7 @@ int Show(AuditClient& c, const FindingArgs& a) {
 struct ListArgs {
   std::string engagement;
   std::string unit;
+  std::string person;  // responsible person: badge or id
   v1::FindingCategory category{};
   bool referred = false;
   Paging paging;
@@ -139,6 +140,9 @@ int List(AuditClient& c, const ListArgs& a) {
   std::string unit;
   if (int rc = c.dir.UnitIdIfGiven(a.unit, &unit); rc != kExitOk) return rc;
   req.set_responsible_unit_id(unit);
+  std::string person;
+  if (int rc = c.dir.PersonIdIfGiven(a.person, &person); rc != kExitOk) return rc;
+  req.set_responsible_person_id(person);
   req.set_category(a.category);
   req.set_referred_only(a.referred);
   return c.List(&Stub::ListFindings, req, a.paging, &v1::ListFindingsResponse::mutable_findings,
@@ -230,6 +234,7 @@ void AddAuditFindingCommands(CLI::App* audit, Commands& commands) {
     auto [cmd, a] = commands.Add(finding, "list", "列出审计发现 list findings", List);
     cmd->add_option("--engagement", a->engagement, "审计项目（ID或编号） engagement (id or number)");
     cmd->add_option("--unit", a->unit, "责任单位（代码或ID） responsible unit (code or id)");
+    cmd->add_option("--person", a->person, "责任人（警号或ID） responsible person (badge or id)");
     AddChoiceOption(cmd, "--category", &a->category, FindingCategories(), "问题类别 category");
     cmd->add_flag("--referred", a->referred, "只看已移送的 referred only");
     AddPagingOptions(cmd, &a->paging, 500);

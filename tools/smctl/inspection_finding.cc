@@ -107,6 +107,7 @@ int Get(InspectionClient& c, const FindingArgs& a) {
 struct ListArgs {
   std::string inspection;
   std::string unit;
+  std::string person;  // officer the finding names: badge or id
   v1::InspectionFindingCategory category{};
   Paging paging;
 };
@@ -121,6 +122,9 @@ int List(InspectionClient& c, const ListArgs& a) {
   std::string unit;
   if (int rc = c.dir.UnitIdIfGiven(a.unit, &unit); rc != kExitOk) return rc;
   req.set_subject_unit_id(unit);
+  std::string person;
+  if (int rc = c.dir.PersonIdIfGiven(a.person, &person); rc != kExitOk) return rc;
+  req.set_subject_person_id(person);
   req.set_category(a.category);
   return c.List(&Stub::ListFindings, req, a.paging, &v1::ListInspectionFindingsResponse::mutable_findings,
                 T(c.lang(), "没有符合条件的督察问题\n", "no matching findings\n"),
@@ -159,6 +163,7 @@ void AddInspectionFindingCommands(CLI::App* inspection, Commands& commands) {
     auto [cmd, a] = commands.Add(finding, "list", "列出问题 list findings", List);
     cmd->add_option("--inspection", a->inspection, "督察ID或编号 inspection id or number");
     cmd->add_option("--unit", a->unit, "被督察单位（代码或ID） target unit (code or id)");
+    cmd->add_option("--person", a->person, "涉及人员（警号或ID） officer (badge or id)");
     AddChoiceOption(cmd, "--category", &a->category, InspectionFindingCategories(), "问题类别 category");
     AddPagingOptions(cmd, &a->paging, 200);
   }
