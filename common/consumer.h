@@ -67,6 +67,9 @@ class Consumer {
     if (thread_.joinable()) thread_.join();
   }
   int64_t applied() const { return applied_.load(); }
+  // Runs after each event's transaction committed (before Start): e.g. moving the service's
+  // statistics version, which must follow the commit, never precede it.
+  void OnCommitted(std::function<void()> fn) { committed_ = std::move(fn); }
 
  private:
   void Loop() {
@@ -101,6 +104,7 @@ class Consumer {
         }
         at = ev.cursor();
         ++applied_;
+        if (committed_) committed_();
         progressed = true;
         const double lag = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
                            (static_cast<double>(ev.at().seconds()) + ev.at().nanos() / 1e9);
@@ -132,6 +136,7 @@ class Consumer {
   Prepare prepare_;
   Open open_;
   Apply apply_;
+  std::function<void()> committed_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> applied_{0};
   std::mutex mu_;

@@ -27,6 +27,9 @@ Feeds::Feeds(PgStore* store, db::Pool* pool, std::shared_ptr<grpc::Channel> clue
 }
 
 void Feeds::Start() {
+  if (clue_) clue_->OnCommitted([this] { store_->StatsChanged(); });
+  if (audit_) audit_->OnCommitted([this] { store_->StatsChanged(); });
+  if (inspection_) inspection_->OnCommitted([this] { store_->StatsChanged(); });
   if (clue_) clue_->Start();
   if (audit_) audit_->Start();
   if (inspection_) inspection_->Start();

@@ -97,6 +97,8 @@ class PgStore {
   absl::StatusOr<std::vector<v1::UnitScore>> UnitScores(const Visible& visible, int limit);
   absl::StatusOr<v1::RiskStats> Stats(const Visible& visible);
   absl::StatusOr<int64_t> StatsVersion() { return stats_version_.Read(); }
+  // After a feed's event committed: scores moved and items may have opened.
+  void StatsChanged() { stats_version_.Changed(); }
   // Everything in this service about a person (items, talks), newest first.
   absl::StatusOr<std::pair<std::vector<v1::RiskItem>, std::vector<v1::TalkRecord>>> PersonRecords(
       const std::string& person_id, int limit);
