@@ -152,6 +152,11 @@ TEST(RiskLabels, FileWords) {
   EXPECT_EQ(SignalGradeLabel(Lang::kZh, "form_2"), "第二种形态");
   EXPECT_EQ(SignalGradeLabel(Lang::kZh, "HIGH"), "高");
   EXPECT_EQ(SignalGradeLabel(Lang::kEn, ""), "");
+  EXPECT_EQ(FileStateLabel(Lang::kZh, "MITIGATING"), "化解中");
+  EXPECT_EQ(FileStateLabel(Lang::kZh, "ADMONISHMENT"), "诫勉谈话");
+  EXPECT_EQ(FileStateLabel(Lang::kEn, "RISK_ITEM_STATE_RESOLVED"), "resolved");
+  EXPECT_EQ(FileStateLabel(Lang::kZh, "HIGH"), "高");
+  EXPECT_EQ(FileStateLabel(Lang::kZh, "WHATEVER"), "WHATEVER");
   EXPECT_EQ(SourceService("audit"), "audit-service");
   EXPECT_EQ(SourceService("audit-service"), "audit-service");
 }

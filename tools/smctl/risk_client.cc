@@ -432,7 +432,8 @@ void PrintItems(RiskClient& c, const google::protobuf::RepeatedPtrField<v1::Risk
              rows);
 }
 
-void PrintTalks(RiskClient& c, const google::protobuf::RepeatedPtrField<v1::TalkRecord>& talks, bool summaries) {
+void PrintTalks(RiskClient& c, const google::protobuf::RepeatedPtrField<v1::TalkRecord>& talks, bool summaries,
+                bool ids) {
   const Lang l = c.lang();
   std::vector<std::vector<std::string>> rows;
   for (const auto& t : talks) {
@@ -441,13 +442,13 @@ void PrintTalks(RiskClient& c, const google::protobuf::RepeatedPtrField<v1::Talk
     std::vector<std::string> row = {BeijingTime(t.held_at()).substr(0, 10), kind, c.dir.PersonName(t.person_id()),
                                     c.UserName(t.talker_person_id())};
     if (summaries) row.push_back(Truncate(TalkSummaryText(l, t), 40));
-    row.push_back(t.id().substr(0, 8));
+    if (ids) row.push_back(t.id());
     rows.push_back(std::move(row));
   }
   std::vector<std::string> header = {T(l, "日期", "date"), T(l, "谈话类型", "kind"), T(l, "谈话对象", "with"),
                                      T(l, "谈话人", "talker")};
   if (summaries) header.push_back(T(l, "摘要", "summary"));
-  header.push_back("ID");
+  if (ids) header.push_back("ID");
   PrintTable(std::cout, header, rows);
 }
 
@@ -455,8 +456,8 @@ void PrintPoints(RiskClient& c, const google::protobuf::RepeatedPtrField<v1::Ris
   const Lang l = c.lang();
   std::vector<std::vector<std::string>> rows;
   for (const auto& p : points) {
-    rows.push_back({p.id().substr(0, 8), p.post_name().empty() ? p.post_id() : p.post_name(),
-                    Label(l, Powers(), p.power()), Label(l, RiskLevels(), p.level()), Truncate(p.description(), 30),
+    rows.push_back({p.id(), p.post_name().empty() ? p.post_id() : p.post_name(), Label(l, Powers(), p.power()),
+                    Label(l, RiskLevels(), p.level()), Truncate(p.description(), 30),
                     std::to_string(p.control_measures_size()), c.dir.PersonName(p.accountable_person_id()),
                     YesNo(l, p.active())});
   }
@@ -472,7 +473,7 @@ void PrintCampaigns(RiskClient& c, const google::protobuf::RepeatedPtrField<v1::
   for (const auto& cp : campaigns) {
     std::vector<std::string> scope;
     for (const auto& u : cp.scope_unit_ids()) scope.push_back(c.dir.UnitName(u));
-    rows.push_back({cp.id().substr(0, 8), cp.name(), Join(scope, T(l, "、", ", ")),
+    rows.push_back({cp.id(), cp.name(), Join(scope, T(l, "、", ", ")),
                     BeijingTime(cp.starts_at()).substr(0, 10) + " ~ " + BeijingTime(cp.ends_at()).substr(0, 10),
                     std::to_string(cp.screened()) + "/" + std::to_string(cp.people()) + " (" +
                         Percent(cp.screened(), cp.people()) + ")",
@@ -484,7 +485,7 @@ void PrintCampaigns(RiskClient& c, const google::protobuf::RepeatedPtrField<v1::
              rows);
 }
 
-void PrintScoreExplanation(RiskClient& c, const v1::PersonScore& s) {
+void PrintScoreExplanation(RiskClient& c, const v1::PersonScore& s, const std::map<std::string, std::string>& numbers) {
   const Lang l = c.lang();
   std::vector<std::vector<std::string>> rows;
   for (const auto& t : s.terms()) {
@@ -500,7 +501,7 @@ void PrintScoreExplanation(RiskClient& c, const v1::PersonScore& s) {
   rows.clear();
   for (const auto& sig : s.explained()) {
     rows.push_back({SignalKindLabel(l, sig.kind()), SignalGradeLabel(l, sig.grade()), FileSourceLabel(l, sig.source()),
-                    sig.ref().size() > 20 ? sig.ref().substr(0, 8) : sig.ref(), BeijingTime(sig.at()).substr(0, 10),
+                    numbers.count(sig.ref()) ? numbers.at(sig.ref()) : sig.ref(), BeijingTime(sig.at()).substr(0, 10),
                     Points(sig.weight()), Points(sig.value()), BeijingTime(sig.halves_at()).substr(0, 10),
                     BeijingTime(sig.fades_at()).substr(0, 10)});
   }

@@ -4,6 +4,7 @@
 // line spells them, the screening ledger (CSV) and the request id of one of its rows.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -93,11 +94,13 @@ void AddItemFields(RiskClient& c, const ::supervision::v1::RiskItem& item, Field
 void PrintItemDone(RiskClient& c, const ::supervision::v1::RiskItemReply& r, const char* zh, const char* en);
 void PrintItems(RiskClient& c, const google::protobuf::RepeatedPtrField<::supervision::v1::RiskItem>& items);
 void PrintTalks(RiskClient& c, const google::protobuf::RepeatedPtrField<::supervision::v1::TalkRecord>& talks,
-                bool summaries);
+                bool summaries, bool ids = true);
 void PrintPoints(RiskClient& c, const google::protobuf::RepeatedPtrField<::supervision::v1::RiskPoint>& points);
 void PrintCampaigns(RiskClient& c,
                     const google::protobuf::RepeatedPtrField<::supervision::v1::ScreeningCampaign>& campaigns);
-// A score's explanation: the terms, then each signal.
-void PrintScoreExplanation(RiskClient& c, const ::supervision::v1::PersonScore& s);
+// A score's explanation: the terms, then each signal (its ref shown as its number in `numbers`
+// when there, else whole).
+void PrintScoreExplanation(RiskClient& c, const ::supervision::v1::PersonScore& s,
+                           const std::map<std::string, std::string>& numbers = {});
 
 }  // namespace sm::smctl

@@ -156,6 +156,18 @@ std::string RiskEnumNameLabel(Lang l, const std::string& key) {
   return InspectionEnumNameLabel(l, key);  // inspection, audit and shared enums
 }
 
+std::string FileStateLabel(Lang l, const std::string& state) {
+  if (state.empty()) return "";
+  if (std::string label = RiskEnumNameLabel(l, state); label != state) return label;
+  for (const char* prefix :
+       {"RISK_ITEM_STATE_", "TALK_KIND_", "CLUE_STATE_", "FINDING_STATE_", "RECTIFICATION_STATE_", "INSPECTION_STATE_",
+        "MEASURE_STATE_", "ACCOUNTABILITY_OUTCOME_", "REFERRAL_STATE_", "ENGAGEMENT_STATE_"}) {
+    const std::string full = prefix + state;
+    if (std::string label = RiskEnumNameLabel(l, full); label != full) return label;
+  }
+  return state;
+}
+
 std::string RiskEventLabel(Lang l, const std::string& type) {
   static const Words kEvents = {
       {"risk_point_put", {"设定廉政风险点", "risk point put"}},

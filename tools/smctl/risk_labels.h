@@ -33,6 +33,9 @@ std::string SignalGradeLabel(Lang l, const std::string& grade);
 // A risk enum value name (StatsCount keys, states in the file) in words; anything else
 // (other services' enum names included, through their labels) unchanged.
 std::string RiskEnumNameLabel(Lang l, const std::string& key);
+// A state or kind as the personnel file gives it, short or full ("MITIGATING", "REGISTERED",
+// "ADMONISHMENT", "CLUE_STATE_HELD") in words, through every service's enums; else unchanged.
+std::string FileStateLabel(Lang l, const std::string& state);
 // A risk event type ("risk_item_opened", "score_changed", ...) in words; anything else unchanged.
 std::string RiskEventLabel(Lang l, const std::string& type);
 

@@ -1,6 +1,7 @@
 // smctl risk file (一人一档), score, scores, stats, history, verify, verify-all, checkpoints
 // export; and `smctl risk` itself.
 #include <iostream>
+#include <map>
 
 #include "tools/smctl/chain_commands.h"
 #include "tools/smctl/history.h"
@@ -37,7 +38,14 @@ int File(RiskClient& c, const PersonArgs& a) {
     if (f.has_score()) {
       Heading(l, "【评分说明】", "[score explained]");
       if (f.score().terms_size() == 0) std::cout << T(l, "（无计分信号）\n", "(no signals)\n");
-      PrintScoreExplanation(c, f.score());
+      std::map<std::string, std::string> numbers;  // the signals' refs by their entries' numbers
+      for (const auto& e : f.timeline()) {
+        if (!e.number().empty()) numbers[e.ref()] = e.number();
+      }
+      for (const auto& t : f.talks()) {
+        numbers[t.id()] = Label(l, TalkKinds(), t.kind()) + " " + BeijingTime(t.held_at()).substr(0, 10);
+      }
+      PrintScoreExplanation(c, f.score(), numbers);
     }
     if (f.risk_points_size() > 0) {
       Heading(l, "【岗位廉政风险点】", "[risk points of the post]");
@@ -49,8 +57,9 @@ int File(RiskClient& c, const PersonArgs& a) {
     for (const auto& e : f.timeline()) {
       std::string kind = FileKindLabel(l, e.kind());
       if (e.disciplinary()) kind += T(l, "（纪律处分性质）", " (disciplinary)");
+      const std::string title = e.kind() == "talk" ? FileStateLabel(l, e.title()) : e.title();
       rows.push_back({BeijingTime(e.at()).substr(0, 10), FileSourceLabel(l, e.source()), kind, e.number(),
-                      Truncate(e.title(), 36), RiskEnumNameLabel(l, e.state())});
+                      Truncate(title, 36), FileStateLabel(l, e.state())});
     }
     if (!rows.empty()) {
       PrintTable(std::cout,
@@ -67,7 +76,7 @@ int File(RiskClient& c, const PersonArgs& a) {
     }
     if (f.talks_size() > 0) {
       Heading(l, "【谈话】", "[talks]");
-      PrintTalks(c, f.talks(), true);
+      PrintTalks(c, f.talks(), true, false);
     }
     Heading(l, "【数据来源】", "[sources]");
     rows.clear();
