@@ -161,7 +161,7 @@ std::string FileStateLabel(Lang l, const std::string& state) {
   if (std::string label = RiskEnumNameLabel(l, state); label != state) return label;
   for (const char* prefix :
        {"RISK_ITEM_STATE_", "TALK_KIND_", "CLUE_STATE_", "FINDING_STATE_", "RECTIFICATION_STATE_", "INSPECTION_STATE_",
-        "MEASURE_STATE_", "ACCOUNTABILITY_OUTCOME_", "REFERRAL_STATE_", "ENGAGEMENT_STATE_"}) {
+        "MEASURE_STATE_", "ACCOUNTABILITY_OUTCOME_", "REFERRAL_STATE_", "ENGAGEMENT_STATE_", "SEVERITY_"}) {
     const std::string full = prefix + state;
     if (std::string label = RiskEnumNameLabel(l, full); label != full) return label;
   }
