@@ -167,6 +167,10 @@ TEST(RiskText, PartsSummariesAndScores) {
   p.set_error("UNAVAILABLE");
   EXPECT_EQ(FilePartText(Lang::kZh, p), "缺失：audit-service（UNAVAILABLE）");
   EXPECT_EQ(FilePartText(Lang::kEn, p), "missing: audit-service (UNAVAILABLE)");
+  p.set_error("unavailable: connections to all backends failing; last error: ...");
+  EXPECT_EQ(FilePartText(Lang::kZh, p), "缺失：audit-service（UNAVAILABLE）");
+  p.set_error("deadline exceeded: after 2s");
+  EXPECT_EQ(FilePartText(Lang::kEn, p), "missing: audit-service (DEADLINE_EXCEEDED)");
   p.set_available(true);
   p.set_entries(3);
   EXPECT_EQ(FilePartText(Lang::kZh, p), "可用（3 条）");

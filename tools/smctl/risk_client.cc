@@ -1,5 +1,6 @@
 #include "tools/smctl/risk_client.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -339,8 +340,16 @@ std::string TalkSummaryText(Lang l, const v1::TalkRecord& t) {
 
 std::string FilePartText(Lang l, const v1::FilePart& p) {
   if (!p.available()) {
+    // The status code, when the error comes as "unavailable: <details>".
+    std::string why = p.error().substr(0, p.error().find(':'));
+    if (why.find_first_not_of("abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != std::string::npos) {
+      why = p.error();
+    } else {
+      why = Upper(why);
+      std::replace(why.begin(), why.end(), ' ', '_');
+    }
     return std::string(T(l, "缺失：", "missing: ")) + SourceService(p.source()) + T(l, "（", " (") +
-           (p.error().empty() ? "?" : p.error()) + T(l, "）", ")");
+           (why.empty() ? "?" : why) + T(l, "）", ")");
   }
   std::string s = std::string(T(l, "可用（", "available (")) + std::to_string(p.entries()) + T(l, " 条", " entries");
   if (p.truncated()) s += T(l, "，仅显示部分", ", truncated");
