@@ -75,6 +75,7 @@ TEST(ParseScreeningLedger, ReportsEveryProblemWithItsRowAndColumn) {
                           "5 level: level must be low, medium or high: urgent",
                           "6 deadline_days: deadline_days must be a whole number 1-365: 0",
                           "7 deadline_days: deadline_days needs a measure", "9 badge: same badge as line 8"));
+  EXPECT_EQ(l.problems[2].badge, "010003");
   ASSERT_EQ(l.rows.size(), 1u);
   EXPECT_EQ(l.rows[0].line, 8);
   EXPECT_EQ(l.data_rows, 8);

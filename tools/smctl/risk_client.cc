@@ -327,6 +327,7 @@ ScreeningLedger ParseScreeningLedger(std::string_view input) {
         if (!cell(k).empty()) bad(k, "未发现风险（CLEAR）的行不应填写此列", "must be empty with CLEAR");
       }
     }
+    for (size_t i = before; i < out.problems.size(); ++i) out.problems[i].badge = row.badge;
     if (out.problems.size() == before) out.rows.push_back(std::move(row));
   }
   if (out.data_rows == 0) problem(header.line, "", "台账没有数据行", "the ledger has no rows");

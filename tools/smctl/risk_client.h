@@ -65,6 +65,7 @@ struct LedgerProblem {
   int line = 0;        // 1: the header
   std::string column;  // "" : the whole row / file
   std::string zh, en;
+  std::string badge;  // the row's, when it has one
 };
 struct ScreeningLedger {
   std::vector<LedgerRow> rows;          // the good rows, in file order

@@ -100,6 +100,7 @@ int Import(RiskClient& c, const ImportArgs& a) {
   for (const auto& p : ledger.problems) {
     RowReport r;
     r.line = p.line;
+    r.badge = p.badge;
     r.column = p.column;
     r.error = T(l, p.zh.c_str(), p.en.c_str());
     reports.push_back(std::move(r));
@@ -166,7 +167,15 @@ int Import(RiskClient& c, const ImportArgs& a) {
         auto violations = FieldViolations(FromGrpcStatus(st));
         if (violations.empty()) fail("", st.error_message());
         for (const auto& v : violations) {
-          fail(ColumnOf(v.field), v.description);
+          if (v.field == "request_id") {
+            // The request id is the row's (campaign, badge): the person was imported into the
+            // campaign before with other content.
+            fail("badge", T(l, "此人此前已导入本活动，但内容不同（排查结果不能通过重新导入更改）",
+                            "imported into this campaign before with other content (re-importing cannot change a "
+                            "screening)"));
+          } else {
+            fail(ColumnOf(v.field), v.description);
+          }
           break;  // the first; the service lists them in field order
         }
       } else if (st.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
