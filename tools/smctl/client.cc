@@ -22,6 +22,11 @@ const Service& ServiceOf<v1::InspectionService>() {
   return kInspectionService;
 }
 
+template <>
+const Service& ServiceOf<v1::RiskService>() {
+  return kRiskService;
+}
+
 std::string RequestIdOr(const std::string& given) { return given.empty() ? NewUuid() : given; }
 
 }  // namespace sm::smctl

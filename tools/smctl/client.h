@@ -21,6 +21,7 @@ namespace supervision::v1 {
 class ClueService;
 class AuditService;
 class InspectionService;
+class RiskService;
 }  // namespace supervision::v1
 
 namespace sm::smctl {
@@ -36,6 +37,8 @@ template <>
 const Service& ServiceOf<::supervision::v1::AuditService>();
 template <>
 const Service& ServiceOf<::supervision::v1::InspectionService>();
+template <>
+const Service& ServiceOf<::supervision::v1::RiskService>();
 
 // Page options of a List command.
 struct Paging {

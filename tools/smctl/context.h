@@ -32,6 +32,7 @@ struct Options {
   std::string clue_addr;         // --clue-addr, SMCTL_CLUE_ADDR, default 127.0.0.1:7102
   std::string audit_addr;        // --audit-addr, SMCTL_AUDIT_ADDR, default 127.0.0.1:7103
   std::string inspection_addr;   // --inspection-addr, SMCTL_INSPECTION_ADDR, default 127.0.0.1:7104
+  std::string risk_addr;         // --risk-addr, SMCTL_RISK_ADDR, default 127.0.0.1:7105
   std::string token;             // --token, SMCTL_TOKEN, else the stored token
   std::string output = "table";  // table | json
   std::string lang = "zh";       // zh | en (--lang, SMCTL_LANG)
@@ -90,6 +91,7 @@ inline constexpr Service kDirectoryService{"", "", &Options::addr, nullptr, "smc
 inline constexpr Service kClueService{"线索", "clue", &Options::clue_addr, " yet", "smctl login --dev"};
 inline constexpr Service kAuditService{"审计", "audit", &Options::audit_addr, "", "smctl login --dev …"};
 inline constexpr Service kInspectionService{"督察", "inspection", &Options::inspection_addr, "", "smctl login --dev …"};
+inline constexpr Service kRiskService{"风险排查", "risk", &Options::risk_addr, "", "smctl login --dev …"};
 
 // What a failed call means to the person at the terminal: the exit code and the message
 // (without the "smctl: " prefix; several lines for field violations). Pure, for tests.

@@ -1,5 +1,5 @@
 // smctl: the command-line client of Supervision Mesh: the global options, then each area's
-// commands (directory_commands.cc, clue_*.cc, audit_*.cc, inspection_*.cc; see command.h for their shape).
+// commands (directory_commands.cc, clue_*.cc, audit_*.cc, inspection_*.cc, risk_*.cc; see command.h for their shape).
 // Speaks Chinese by default; --lang en or SMCTL_LANG=en for English.
 #include <CLI/CLI.hpp>
 
@@ -10,6 +10,7 @@
 #include "tools/smctl/clue_commands.h"
 #include "tools/smctl/directory_commands.h"
 #include "tools/smctl/inspection_commands.h"
+#include "tools/smctl/risk_commands.h"
 
 namespace {
 
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   opts.clue_addr = Env("SMCTL_CLUE_ADDR", "127.0.0.1:7102");
   opts.audit_addr = Env("SMCTL_AUDIT_ADDR", "127.0.0.1:7103");
   opts.inspection_addr = Env("SMCTL_INSPECTION_ADDR", "127.0.0.1:7104");
+  opts.risk_addr = Env("SMCTL_RISK_ADDR", "127.0.0.1:7105");
   opts.token = Env("SMCTL_TOKEN", "");
   opts.lang = Env("SMCTL_LANG", "zh");
   opts.ca_file = Env("SMCTL_CA_FILE", "");
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
   app.add_option("--audit-addr", opts.audit_addr, "审计服务地址 audit service address host:port (SMCTL_AUDIT_ADDR)");
   app.add_option("--inspection-addr", opts.inspection_addr,
                  "督察服务地址 inspection service address host:port (SMCTL_INSPECTION_ADDR)");
+  app.add_option("--risk-addr", opts.risk_addr, "风险排查服务地址 risk service address host:port (SMCTL_RISK_ADDR)");
   app.add_option("--token", opts.token, "访问令牌 bearer token (SMCTL_TOKEN)");
   app.add_option("-o,--output", opts.output, "输出格式 output: table|json")->check(CLI::IsMember({"table", "json"}));
   app.add_option("--lang", opts.lang, "语言 language: zh|en (SMCTL_LANG)")->check(CLI::IsMember({"zh", "en"}));
@@ -57,6 +60,7 @@ int main(int argc, char** argv) {
   AddClueCommands(app, commands);
   AddAuditCommands(app, commands);
   AddInspectionCommands(app, commands);
+  AddRiskCommands(app, commands);
 
   try {
     app.parse(argc, argv);
