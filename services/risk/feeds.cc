@@ -5,7 +5,8 @@ namespace sm::risk {
 namespace v1 = ::supervision::v1;
 
 Feeds::Feeds(PgStore* store, db::Pool* pool, std::shared_ptr<grpc::Channel> clue, std::shared_ptr<grpc::Channel> audit,
-             std::shared_ptr<grpc::Channel> inspection, std::function<std::string()> token) {
+             std::shared_ptr<grpc::Channel> inspection, std::function<std::string()> token)
+    : store_(store) {
   if (clue) {
     clue_ = std::make_unique<consumer::Consumer<v1::ClueEvent>>(
         pool, "risk", "clue-events", consumer::Bearer(token),
