@@ -65,6 +65,15 @@ class Guard {
   ServiceKeys keys_;
 };
 
+// Fills a VerifyChainResponse (every service's one-aggregate answer) from `c`.
+template <typename Resp>
+void FillCheck(const Check& c, Resp* resp) {
+  resp->set_intact(c.intact);
+  resp->set_events(c.events);
+  resp->set_first_broken_seq(c.first_broken_seq);
+  resp->set_problem(c.problem);
+}
+
 // Logs a whole-service check that found something broken, as "<what> broken".
 void LogBroken(const ServiceCheck& c, std::string_view what);
 

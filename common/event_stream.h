@@ -65,4 +65,17 @@ absl::Status Stream(grpc::ServerContext* ctx, const auth::Principal& principal, 
   return absl::OkStatus();
 }
 
+// Stream for a feed that is the whole service's (every aggregate's events): other services
+// and oversight only (PERMISSION_DENIED otherwise); each message's aggregate_id is set.
+template <typename Msg>
+absl::Status StreamWhole(grpc::ServerContext* ctx, const auth::Principal& principal, const Clock& clock,
+                         const std::string& after_cursor, FeedHub& hub, grpc::ServerWriter<Msg>* writer) {
+  if (!principal.HasRole(auth::kRoleService) && !principal.HasRole(auth::kRoleOversight)) {
+    return absl::PermissionDeniedError("Subscribe is for services and oversight");
+  }
+  return Stream<Msg>(
+      ctx, principal, clock, after_cursor, hub,
+      [](Msg& ev, const FeedEvent& f) { ev.set_aggregate_id(f.event.aggregate_id); }, writer);
+}
+
 }  // namespace sm::events

@@ -555,10 +555,7 @@ grpc::Status AuditServiceImpl::VerifyAuditChain(grpc::ServerContext* ctx, const 
         Authorize(call.principal, access::Rpc::kVerifyAuditChain, a.relations, a.finding ? "finding" : "engagement")
             .status());
     SM_ASSIGN_OR_RETURN(chain::Check c, store_->VerifyChain(req->aggregate_id()));
-    resp->set_intact(c.intact);
-    resp->set_events(c.events);
-    resp->set_first_broken_seq(c.first_broken_seq);
-    resp->set_problem(c.problem);
+    chain::FillCheck(c, resp);
     return absl::OkStatus();
   });
 }

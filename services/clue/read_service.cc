@@ -156,10 +156,7 @@ grpc::Status ClueServiceImpl::VerifyChain(grpc::ServerContext* ctx, const v1::Ve
           "verifying the chain is for the holding unit, a supervising unit and oversight");
     }
     SM_ASSIGN_OR_RETURN(chain::Check c, store_->VerifyChain(req->clue_id()));
-    resp->set_intact(c.intact);
-    resp->set_events(c.events);
-    resp->set_first_broken_seq(c.first_broken_seq);
-    resp->set_problem(c.problem);
+    chain::FillCheck(c, resp);
     if (!c.intact) {
       log::Error("clue event chain broken",
                  {{"clue_id", s.clue.id()}, {"seq", c.first_broken_seq}, {"problem", c.problem}});

@@ -354,10 +354,7 @@ grpc::Status InspectionServiceImpl::VerifyInspectionChain(grpc::ServerContext* c
     SM_RETURN_IF_ERROR(GateOversight(call.principal, "VerifyInspectionChain"));
     if (!IsUuid(req->aggregate_id())) return InvalidField("aggregate_id", "must be a UUID");
     SM_ASSIGN_OR_RETURN(chain::Check c, store_->VerifyChain(req->aggregate_id()));
-    resp->set_intact(c.intact);
-    resp->set_events(c.events);
-    resp->set_first_broken_seq(c.first_broken_seq);
-    resp->set_problem(c.problem);
+    chain::FillCheck(c, resp);
     return absl::OkStatus();
   });
 }
@@ -389,12 +386,8 @@ grpc::Status InspectionServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1
                                               grpc::ServerWriter<v1::InspectionEvent>* writer) {
   return call_.Run(ctx, "Subscribe", [&](const server::CallInfo& call) -> absl::Status {
     // The whole feed: other services (risk-service) and oversight.
-    if (!call.principal.HasRole(auth::kRoleService) && !call.principal.HasRole(auth::kRoleOversight)) {
-      return absl::PermissionDeniedError("Subscribe is for services and oversight");
-    }
-    return events::Stream<v1::InspectionEvent>(
-        ctx, call.principal, clock_, req->after_cursor(), feed_hub_,
-        [](v1::InspectionEvent& ev, const events::FeedEvent& f) { ev.set_aggregate_id(f.event.aggregate_id); }, writer);
+    return events::StreamWhole<v1::InspectionEvent>(ctx, call.principal, clock_, req->after_cursor(), feed_hub_,
+                                                    writer);
   });
 }
 

@@ -405,10 +405,7 @@ grpc::Status RiskServiceImpl::VerifyRiskChain(grpc::ServerContext* ctx, const v1
     SM_RETURN_IF_ERROR(GateOversight(call.principal, "VerifyRiskChain"));
     if (!IsUuid(req->aggregate_id())) return InvalidField("aggregate_id", "must be a UUID");
     SM_ASSIGN_OR_RETURN(chain::Check c, store_->VerifyChain(req->aggregate_id()));
-    resp->set_intact(c.intact);
-    resp->set_events(c.events);
-    resp->set_first_broken_seq(c.first_broken_seq);
-    resp->set_problem(c.problem);
+    chain::FillCheck(c, resp);
     return absl::OkStatus();
   });
 }
@@ -438,12 +435,7 @@ grpc::Status RiskServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Subs
                                         grpc::ServerWriter<v1::RiskEvent>* writer) {
   return call_.Run(ctx, "Subscribe", [&](const server::CallInfo& call) -> absl::Status {
     // The whole feed names people and scores: other services and oversight only.
-    if (!call.principal.HasRole(auth::kRoleService) && !call.principal.HasRole(auth::kRoleOversight)) {
-      return absl::PermissionDeniedError("Subscribe is for services and oversight");
-    }
-    return events::Stream<v1::RiskEvent>(
-        ctx, call.principal, clock_, req->after_cursor(), feed_hub_,
-        [](v1::RiskEvent& ev, const events::FeedEvent& f) { ev.set_aggregate_id(f.event.aggregate_id); }, writer);
+    return events::StreamWhole<v1::RiskEvent>(ctx, call.principal, clock_, req->after_cursor(), feed_hub_, writer);
   });
 }
 
