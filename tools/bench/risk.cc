@@ -5,7 +5,9 @@
 //      whose data names the clue as `ref`;
 //  (b) GetPersonFile latency: `--file-signals` clues naming `--file-person` registered as fast
 //      as `--threads` callers go, a wait until GetPersonScore counts them all, then `--calls`
-//      GetPersonFile calls one after another.
+//      GetPersonFile calls one after another, then as many GetPersonScore calls (the score
+//      alone) and as many walks of the file's clue part (ListClues naming the person, pages
+//      of 200), for comparison.
 // Prints one JSON line per phase. Talks only to the given loopback addresses; every wait and
 // the whole run are bounded.
 #include <CLI/CLI.hpp>
@@ -243,12 +245,45 @@ int main(int argc, char** argv) {
       timeline = file.timeline_size();
       bytes = file.ByteSizeLong();
     }
+    // The score alone (its 1,000 signals recomputed on read), the same number of calls: how
+    // much of the file is the score.
+    std::vector<double> score_took;
+    for (int i = 0; i < calls; ++i) {
+      v1::PersonScore score;
+      const auto t0 = Clock::now();
+      if (Call(discipline_token, [&](auto* c) { return risk->GetPersonScore(c, sq, &score); }).ok())
+        score_took.push_back(Ms(Clock::now() - t0));
+    }
+    // The file's clue part as risk-service asks for it: ListClues naming the person, pages of
+    // 200, until `file_signals` entries (with the same token).
+    std::vector<double> clue_took;
+    auto clue_stub = v1::ClueService::NewStub(clue_channel);
+    for (int i = 0; i < calls; ++i) {
+      const auto t0 = Clock::now();
+      std::string page;
+      int got = 0;
+      bool ok = true;
+      do {
+        v1::ListCluesRequest q;
+        q.set_subject_person_id(file_person);
+        q.set_page_size(200);
+        q.set_page_token(page);
+        v1::ListCluesResponse r;
+        ok = Call(discipline_token, [&](auto* c) { return clue_stub->ListClues(c, q, &r); }).ok();
+        got += r.clues_size();
+        page = r.next_page_token();
+      } while (ok && !page.empty() && got < file_signals);
+      if (ok) clue_took.push_back(Ms(Clock::now() - t0));
+    }
     std::printf(
         "{\"phase\":\"risk_file\",\"signals\":%lld,\"register_errors\":%d,\"register_s\":%.1f,\"settled_s\":%.1f,"
         "\"calls\":%d,\"errors\":%d,\"missing_parts\":%d,\"timeline\":%zu,\"reply_bytes\":%zu,"
-        "\"p50_ms\":%.1f,\"p99_ms\":%.1f,\"max_ms\":%.1f}\n",
+        "\"p50_ms\":%.1f,\"p99_ms\":%.1f,\"max_ms\":%.1f,\"score_p50_ms\":%.1f,\"score_p99_ms\":%.1f,\"clue_part_p50_"
+        "ms\":%.1f,"
+        "\"clue_part_p99_ms\":%.1f}\n",
         static_cast<long long>(signals), errors.load(), register_s, settled_s, calls, call_errors, missing_parts,
-        timeline, bytes, Quantile(took, 0.5), Quantile(took, 0.99), Quantile(took, 1.0));
+        timeline, bytes, Quantile(took, 0.5), Quantile(took, 0.99), Quantile(took, 1.0), Quantile(score_took, 0.5),
+        Quantile(score_took, 0.99), Quantile(clue_took, 0.5), Quantile(clue_took, 0.99));
     if (errors > 0 || call_errors > 0 || signals < want) rc = 1;
   }
   return rc;
