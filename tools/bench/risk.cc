@@ -131,6 +131,12 @@ int main(int argc, char** argv) {
         seen.scored.emplace(payload->score_changed().ref(), now);
         seen.cv.notify_all();
       }
+      // Cancelled at the end of the phase; anything else (a refused token, a lost server)
+      // leaves every clue without its event, and says why here.
+      if (grpc::Status s = stream->Finish(); !s.ok() && s.error_code() != grpc::StatusCode::CANCELLED) {
+        std::fprintf(stderr, "[bench-risk] Subscribe ended: %d %s\n", static_cast<int>(s.error_code()),
+                     s.error_message().c_str());
+      }
     });
 
     // Clue n is due at start + n / rate; callers take the next clue number in turn, so the
