@@ -139,6 +139,8 @@ void FeedHub::Run() {
   auto& reads = metrics::Metrics::Global().feed_reads.Add({{"feed", name_}, {"reader", "hub"}});
   auto& read_at = metrics::Metrics::Global().feed_read_time.Add({{"feed", name_}});
   bool warned = false;
+  uint64_t last_seen = listener_ ? listener_->count() : 0;
+  int held_back = 0;  // quick re-reads since the last NOTIFY found nothing readable
   std::unique_lock lock(mu_);
   while (!stop_) {
     if (live_.empty()) {
@@ -151,6 +153,8 @@ void FeedHub::Run() {
     }
     const Cursor from = *head_;
     const uint64_t seen = listener_ ? listener_->count() : 0;
+    const bool notified = listener_ && seen != last_seen;
+    last_seen = seen;
     ++hub_reads_;
     lock.unlock();
     reads.Increment();
@@ -172,6 +176,17 @@ void FeedHub::Run() {
     // head_ moves only here while a stream is live, so `from` is still the position.
     Deliver(*batch);
     if (static_cast<int>(batch->size()) == options_.page) continue;
+    // Woken by a commit's NOTIFY but nothing readable yet: the events are held back by the
+    // horizon (a transaction that began before them is still running, in any schema), which
+    // ends within milliseconds, not at the next NOTIFY or poll. Look again soon, backing off.
+    if (notified && batch->empty() && held_back < 6) {
+      const auto again = std::min(options_.poll, std::chrono::milliseconds(2 << held_back));
+      ++held_back;
+      cv_.wait_for(lock, again, [this] { return stop_; });
+      last_seen = 0;  // the next read counts as woken again
+      continue;
+    }
+    held_back = 0;
     // NOTIFY wakes the hub at once; the timeout is the fallback, and re-checks the horizon
     // when a slow older transaction finally commits (its NOTIFY may have come too early).
     if (listener_) {

@@ -18,8 +18,6 @@ using docs::OptStr;
 OptStr Num(int64_t n) { return std::to_string(n); }
 OptStr Opt(const std::string& s) { return s.empty() ? OptStr() : OptStr(s); }
 
-const std::string kNowMicros = db::MicrosOf("now()");
-
 // "SEVERITY_HIGH" -> "HIGH": the grade of an enum value.
 std::string GradeOf(const std::string& enum_name, const std::string& prefix) {
   return enum_name.rfind(prefix, 0) == 0 ? enum_name.substr(prefix.size()) : enum_name;
@@ -195,7 +193,7 @@ absl::StatusOr<CallerFacts> PgStore::CallerOf(const auth::Principal& p) {
     if (unit) {
       c.serves_unit_id = unit->id;
       // A political department serves its parent's tree (the bureau's 政治部: the bureau).
-      if (unit->kind == "UNIT_KIND_POLITICAL_DEPARTMENT" && !unit->ancestors.empty()) {
+      if (unit->kind == "POLITICAL_DEPARTMENT" && !unit->ancestors.empty()) {
         c.serves_unit_id = unit->ancestors.back();
       }
     }
@@ -218,9 +216,11 @@ absl::StatusOr<Reply> PgStore::Step(const auth::Principal& caller, StepFacts fac
       *pool_, key,
       [&](Tx& tx, Reply& out) -> absl::Status {
         StepFacts f = facts;
-        f.now_us = tx.exec1("SELECT " + kNowMicros)[0].as<int64_t>();
+        // The injected clock, as the events, the reads, the scores and the overdue scan use:
+        // the database's now() would date documents and deadlines on another time line.
+        f.now_us = NowMicros(clock_);
         SM_ASSIGN_OR_RETURN(Change change, decide(tx, f));
-        SM_RETURN_IF_ERROR(Write(tx, change, actor, NowMicros(clock_)));
+        SM_RETURN_IF_ERROR(Write(tx, change, actor, f.now_us));
         fill(change, &out);
         return absl::OkStatus();
       },
