@@ -12,7 +12,10 @@
 // with one "accountability_opened" event) for every clue concluded in form 2 or above,
 // whatever its source, and none for form 1. A second test
 // stops Redis during a burst of referrals (a cache only: nothing is lost) and checks the
-// statistics cache works again once Redis is back.
+// statistics cache works again once Redis is back. A third kills risk-service 20 times while
+// clues naming people are registered, then checks each registration became exactly one
+// "clue_named" signal (and one score_changed event) per named person, and each stored score
+// equals a recomputation from risk.signals with the stack's rule file.
 //
 // Knobs (environment): SM_CRASH_KILLS (default 50), SM_CRASH_SECONDS (time budget of the
 // kill phase, default 360), SM_CRASH_MAX_REFERRALS (default 4000), SM_CRASH_CALL_BUDGET_MS
@@ -58,7 +61,9 @@
 #include "supervision/v1/audit.grpc.pb.h"
 #include "supervision/v1/clue.grpc.pb.h"
 #include "supervision/v1/directory.grpc.pb.h"
+#include "services/risk/scoring.h"
 #include "supervision/v1/inspection.grpc.pb.h"
+#include "supervision/v1/risk.pb.h"
 
 #include "tests/support/local_stack.h"
 
@@ -244,8 +249,8 @@ using InspectionReferral = ReferralOf<v1::AddInspectionFindingRequest>;  // an i
 
 struct Handling {
   std::string clue_id, number, source;  // source: the clue's source_system
-  int plan = 0;  // steps to take: 1 accept; 3 accept, dispose, conclude
-  int step = 0;  // steps done
+  int plan = 0;                         // steps to take: 1 accept; 3 accept, dispose, conclude
+  int step = 0;                         // steps done
   int64_t version = 0;
   v1::SupervisionForm form = v1::SUPERVISION_FORM_UNSPECIFIED;
   std::array<std::string, 3> request_ids{sm::NewUuid(), sm::NewUuid(), sm::NewUuid()};
@@ -359,9 +364,9 @@ class ReferralCrash : public ::testing::Test {
   // there: every inspection finding of the run is raised on it.
   static void StartInspection() {
     const std::string corps = UnitId("inspection-corps");
-    const std::string inspector =
-        Text("SELECT p.id::text FROM directory.v_people p JOIN directory.v_units u ON u.id = p.unit_id "
-             "WHERE u.code = 'inspection-corps' ORDER BY p.leader, p.badge_no LIMIT 1");
+    const std::string inspector = Text(
+        "SELECT p.id::text FROM directory.v_people p JOIN directory.v_units u ON u.id = p.unit_id "
+        "WHERE u.code = 'inspection-corps' ORDER BY p.leader, p.badge_no LIMIT 1");
     ASSERT_FALSE(corps.empty());
     ASSERT_FALSE(inspector.empty());
     inspector_token_ = new std::string(Token(inspector, corps, "inspector"));
@@ -733,12 +738,13 @@ class ReferralCrash : public ::testing::Test {
       q.set_page_size(200);
       q.set_page_token(token);
       v1::ListInspectionFindingsResponse resp;
-      grpc::Status s = Retry(inspection_svc_, &v1::InspectionService::Stub::ListFindings, *inspector_token_, q, &resp,
-                             30s, 10000ms);
+      grpc::Status s =
+          Retry(inspection_svc_, &v1::InspectionService::Stub::ListFindings, *inspector_token_, q, &resp, 30s, 10000ms);
       ASSERT_TRUE(s.ok()) << StatusText(s);
       for (const auto& f : resp.findings()) {
         listed.insert(f.id());
-        EXPECT_EQ(f.referral().state(), v1::REFERRAL_STATE_DELIVERED) << f.number() << ": " << f.referral().last_error();
+        EXPECT_EQ(f.referral().state(), v1::REFERRAL_STATE_DELIVERED)
+            << f.number() << ": " << f.referral().last_error();
         EXPECT_EQ(f.referral().clue_id(), clue_of[f.id()]) << f.number();
       }
       token = resp.next_page_token();
@@ -942,10 +948,11 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
     else
       errors_.push_back(o == Outcome::kParked ? "unresolved: clue " + h.number : h.error);
   }
-  Say("referrals %zu audit + %zu inspection (resolved at the end: %zu), clues taken up %zu (resolved at the end: %zu), retries %lld, "
+  Say("referrals %zu audit + %zu inspection (resolved at the end: %zu), clues taken up %zu (resolved at the end: %zu), "
+      "retries %lld, "
       "replayed answers %lld",
-      referred.size(), inspection_referred.size(), parked_r, handled_.size(), parked_h, static_cast<long long>(g_retries.load()),
-      static_cast<long long>(g_replays.load()));
+      referred.size(), inspection_referred.size(), parked_r, handled_.size(), parked_h,
+      static_cast<long long>(g_retries.load()), static_cast<long long>(g_replays.load()));
 
   EXPECT_EQ(total, kills_wanted) << "time budget ran out before all kills";
   for (const auto& v : victims) EXPECT_GE(kills[v], std::min(min_each, total / 3)) << v;
@@ -1090,6 +1097,148 @@ TEST_F(ReferralCrash, EveryReferralBecomesOneClueThroughKillsAndRestarts) {
     EXPECT_GE(ar.events(), 3);  // added, referred, clue linked
   }
   Say("RESULT: %s", ::testing::Test::HasFailure() ? "FAILED" : "passed");
+}
+
+// risk-service SIGKILLed and restarted 20 times while clues naming people are registered
+// (about 40 a second, one in four naming two people). Once its clue-events cursor is at the
+// head of clue's feed: every person named by a "registered" clue event has exactly one
+// signal "clue:<clue>:<seq>:<person>" (nothing missed, nothing extra) and exactly one
+// score_changed event for it, and every stored score — its `signals` count and its value —
+// equals a recomputation from the person's rows in risk.signals. Bounded: 30 s of kills,
+// 30 s of catching up.
+TEST_F(ReferralCrash, RiskCountsEveryClueOnceThroughKills) {
+  ASSERT_NE(engagement_, nullptr) << "the stack did not start";
+  EnsureUp("clue");
+  EnsureUp("risk");
+  const int kills_wanted = 20;
+  const std::string people_sql =
+      "SELECT p.id::text FROM directory.v_people p JOIN directory.v_units u ON u.id = p.unit_id "
+      "WHERE u.code = 'fucheng-branch' ORDER BY p.badge_no LIMIT 6";
+  std::vector<std::string> people;
+  for (const auto& row : Query(people_sql)) people.push_back(row[0].as<std::string>());
+  ASSERT_GE(people.size(), 2u);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> registered{0};
+  std::vector<std::string> failures;
+  std::thread writer([&] {
+    for (int n = 0; !stop; ++n) {
+      v1::RegisterClueRequest req;
+      req.set_request_id(sm::NewUuid());
+      req.set_origin_unit_id(*discipline_group_);
+      req.set_source(v1::CLUE_SOURCE_PETITION);
+      req.set_channel(v1::RECEIPT_CHANNEL_LETTER);
+      req.add_subjects()->set_person_id(people[n % people.size()]);
+      if (n % 4 == 0) req.add_subjects()->set_person_id(people[(n + 1) % people.size()]);
+      req.add_categories(v1::CLUE_CATEGORY_INTEGRITY);
+      req.set_summary("反映民警工作日午间饮酒（风险评分故障测试 " + std::to_string(n) + "）");
+      req.set_severity(v1::SEVERITY_MEDIUM);
+      v1::ClueReply reply;
+      grpc::Status s = Retry(clue_, &v1::ClueService::Stub::RegisterClue, *discipline_token_, req, &reply, 15000ms);
+      if (s.ok()) {
+        ++registered;
+      } else {
+        std::lock_guard lock(mu_);
+        failures.push_back(StatusText(s));
+      }
+      std::this_thread::sleep_for(25ms);
+    }
+  });
+
+  std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<int> delay_ms(100, 500);
+  std::vector<std::string> killer_errors;
+  const auto phase_start = SteadyClock::now();
+  int kills = 0;
+  while (kills < kills_wanted && Seconds(phase_start) < 30) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    const pid_t pid = g_stack->Pid("risk");
+    if (pid <= 0 || !Alive(pid)) {
+      killer_errors.push_back("risk-service not running before kill " + std::to_string(kills + 1));
+      if (Result r = g_stack->Run("start-service risk"); r.code != 0) killer_errors.push_back(r.out);
+      continue;
+    }
+    ::kill(pid, SIGKILL);
+    if (!WaitGone(pid, 5000ms))
+      killer_errors.push_back("risk-service pid " + std::to_string(pid) + " survived SIGKILL");
+    ++kills;
+    if (Result r = g_stack->Run("start-service risk"); r.code != 0) {
+      killer_errors.push_back("start-service risk failed: " + r.out);
+      g_stack->Run("start-service risk");  // once more; the test fails anyway
+    }
+  }
+  stop = true;
+  writer.join();
+  Say("risk kills: %d in %.1f s; %d clues registered naming %zu people", kills, Seconds(phase_start), registered.load(),
+      people.size());
+  EXPECT_EQ(kills, kills_wanted) << "the kill phase ran out of time";
+  EXPECT_TRUE(killer_errors.empty()) << killer_errors.front();
+  EXPECT_TRUE(failures.empty()) << failures.size() << " registrations failed, first: " << failures.front();
+  EXPECT_GT(registered.load(), 0);
+
+  // Caught up: risk's cursor on clue's feed at its head.
+  const char* kRiskCursor = "SELECT cursor FROM risk.consumer_cursors WHERE name = 'clue-events'";
+  const double caught_up = WaitUntil([&] { return Text(kRiskCursor) == Text(kHead); }, 30s);
+  ASSERT_GE(caught_up, 0) << "risk's clue-events cursor " << Text(kRiskCursor) << " never reached the head "
+                          << Text(kHead);
+  Say("risk caught up with clue's feed %.1f s after the kills", caught_up);
+
+  // Every person named by a "registered" clue event: one signal under the event's key, one
+  // score_changed event for it on the person; no clue_named signal without its event.
+  const std::string named =
+      "SELECT 'clue:' || e.clue_id || ':' || e.seq || ':' || (s->>'person_id') AS key, e.clue_id::text AS clue, "
+      "s->>'person_id' AS person FROM clue.clue_events e, "
+      "jsonb_array_elements(e.data::jsonb -> 'subjects') s WHERE e.type = 'registered' "
+      "AND coalesce(s->>'person_id', '') <> ''";
+  ASSERT_GT(Scalar("SELECT count(*) FROM (" + named + ") n WHERE n.person = '" + people[0] + "'"), 0)
+      << "no registered event names " << people[0] << " (has the event's JSON changed?)";
+  ExpectNoRows("registered events not at seq 1",
+               "SELECT clue_id::text, seq FROM clue.clue_events WHERE type = 'registered' AND seq <> 1");
+  ExpectNoRows("people named by a registered clue without their signal",
+               "SELECT n.key FROM (" + named +
+                   ") n LEFT JOIN risk.signals g ON g.key = n.key WHERE g.key IS NULL "
+                   "OR g.kind <> 'clue_named' OR g.person_id::text <> n.person OR g.ref <> n.clue");
+  ExpectNoRows("clue_named signals no registered clue event explains",
+               "SELECT g.key FROM risk.signals g WHERE g.kind = 'clue_named' AND g.key NOT IN (SELECT key FROM (" +
+                   named + ") n)");
+  ExpectNoRows("people named by a registered clue without exactly one score_changed event",
+               "SELECT n.key, count(r.person) FROM (" + named +
+                   ") n LEFT JOIN (SELECT aggregate_id::text AS person, data::jsonb ->> 'ref' AS ref FROM "
+                   "risk.risk_events WHERE type = 'score_changed' AND data::jsonb ->> 'kind' = 'clue_named') r "
+                   "ON r.person = n.person AND r.ref = n.clue GROUP BY n.key HAVING count(r.person) <> 1");
+
+  // Every stored score against a recomputation from its signals, at the score's as_of, with
+  // the rule file the stack gives risk-service.
+  const char* rules_env = std::getenv("SM_RISK_RULES");
+  auto rules = sm::risk::LoadRules(rules_env != nullptr && *rules_env != '\0'
+                                       ? std::string(rules_env)
+                                       : std::string(SM_SOURCE_DIR) + "/deploy/local/risk-rules.yaml");
+  ASSERT_TRUE(rules.ok()) << rules.status();
+  std::map<std::string, std::vector<sm::risk::Signal>> signals;
+  for (const auto& r : Query("SELECT person_id::text, kind, grade, source, ref, at_us FROM risk.signals")) {
+    signals[r[0].as<std::string>()].push_back(sm::risk::Signal{r[1].as<std::string>(), r[2].as<std::string>(),
+                                                               r[3].as<std::string>(), r[4].as<std::string>(),
+                                                               r[5].as<int64_t>()});
+  }
+  int scores = 0, amiss = 0;
+  for (const auto& r : Query("SELECT id::text, body, score FROM risk.person_scores")) {
+    const std::string person = r[0].as<std::string>();
+    v1::PersonScore doc;
+    ASSERT_TRUE(doc.ParseFromString(pqxx::binarystring(r[1]).str())) << "score of " << person << " unreadable";
+    ++scores;
+    const auto& mine = signals[person];
+    const int64_t as_of_us = doc.as_of().seconds() * 1000000 + doc.as_of().nanos() / 1000;
+    const double recomputed = sm::risk::ScoreOf(*rules, mine, as_of_us);
+    const bool ok = doc.signals() == static_cast<int64_t>(mine.size()) && std::abs(doc.score() - recomputed) < 1e-6 &&
+                    std::abs(r[2].as<double>() - doc.score()) < 1e-9;
+    if (!ok && ++amiss <= 10) {
+      ADD_FAILURE() << "score of " << person << ": stored " << doc.score() << " (column " << r[2].as<double>()
+                    << ") over " << doc.signals() << " signals; recomputed " << recomputed << " over " << mine.size();
+    }
+  }
+  for (const auto& person : people) EXPECT_TRUE(signals.count(person)) << person << " has no signal";
+  EXPECT_EQ(amiss, 0) << amiss << " of " << scores << " scores differ from their recomputation";
+  Say("risk: %d scores over %zu people with signals checked against a recomputation", scores, signals.size());
 }
 
 TEST_F(ReferralCrash, ReferralsGoThroughWhileRedisIsDownAndTheCacheReturns) {

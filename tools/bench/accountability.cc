@@ -23,11 +23,15 @@
 
 #include "common/auth.h"
 #include "common/uuid.h"
+#include "tools/bench/bench_util.h"
 #include "supervision/v1/clue.grpc.pb.h"
 #include "supervision/v1/inspection.grpc.pb.h"
 
 namespace v1 = ::supervision::v1;
 using Clock = std::chrono::steady_clock;
+using sm::bench::Call;
+using sm::bench::Ms;
+using sm::bench::Quantile;
 
 namespace {
 
@@ -44,24 +48,6 @@ std::string ClueIdOf(const std::string& data_json) {
   static const std::regex kClue("\"clue_?[iI]d\"\\s*:\\s*\"([^\"]+)\"");
   std::smatch m;
   return std::regex_search(data_json, m, kClue) ? m[1].str() : std::string();
-}
-
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-// Nearest rank: the smallest value with at least q of them at or below it.
-double Quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
-  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
-}
-
-template <typename Fn>
-grpc::Status Call(const std::string& token, Fn fn) {
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", "Bearer " + token);
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  return fn(&ctx);
 }
 
 }  // namespace
@@ -135,19 +121,26 @@ int main(int argc, char** argv) {
     add.set_category(v1::INSPECTION_FINDING_CATEGORY_INTEGRITY);
     add.set_severity(v1::SEVERITY_HIGH);
     v1::InspectionFindingReply f;
-    if (!Call(inspector_token, [&](auto* c) { return insp->AddFinding(c, add, &f); }).ok()) { ++errors; continue; }
+    if (!Call(inspector_token, [&](auto* c) { return insp->AddFinding(c, add, &f); }).ok()) {
+      ++errors;
+      continue;
+    }
     v1::ReferFindingRequest refer;
     refer.set_request_id(sm::NewUuid());
     refer.set_finding_id(f.finding().id());
     refer.set_expected_version(f.finding().version());
     refer.set_to_unit_id(to_unit);
     refer.add_categories(v1::CLUE_CATEGORY_INTEGRITY);
-    if (!Call(inspector_token, [&](auto* c) { return insp->ReferFinding(c, refer, &f); }).ok()) { ++errors; continue; }
+    if (!Call(inspector_token, [&](auto* c) { return insp->ReferFinding(c, refer, &f); }).ok()) {
+      ++errors;
+      continue;
+    }
     const auto referred_at = Clock::now();
     std::string clue_id;
     {
       std::unique_lock lock(seen.mu);
-      if (!seen.cv.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] { return seen.linked.count(f.finding().id()); })) {
+      if (!seen.cv.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                            [&] { return seen.linked.count(f.finding().id()); })) {
         ++timeouts;
         continue;
       }
@@ -172,12 +165,17 @@ int main(int argc, char** argv) {
     k.set_clue_id(clue_id);
     k.set_form(v1::SUPERVISION_FORM_2);
     k.set_feedback("基准测试：问题属实");
-    const bool ok =
-        Call(discipline_token, [&](auto* x) { return clue->GetClue(x, g, &c); }).ok() &&
-        (a.set_expected_version(c.version()), Call(discipline_token, [&](auto* x) { return clue->AcceptClue(x, a, &r); }).ok()) &&
-        (d.set_expected_version(r.clue().version()), Call(discipline_token, [&](auto* x) { return clue->DisposeClue(x, d, &r); }).ok()) &&
-        (k.set_expected_version(r.clue().version()), Call(discipline_token, [&](auto* x) { return clue->ConcludeClue(x, k, &r); }).ok());
-    if (!ok) { ++errors; continue; }
+    const bool ok = Call(discipline_token, [&](auto* x) { return clue->GetClue(x, g, &c); }).ok() &&
+                    (a.set_expected_version(c.version()),
+                     Call(discipline_token, [&](auto* x) { return clue->AcceptClue(x, a, &r); }).ok()) &&
+                    (d.set_expected_version(r.clue().version()),
+                     Call(discipline_token, [&](auto* x) { return clue->DisposeClue(x, d, &r); }).ok()) &&
+                    (k.set_expected_version(r.clue().version()),
+                     Call(discipline_token, [&](auto* x) { return clue->ConcludeClue(x, k, &r); }).ok());
+    if (!ok) {
+      ++errors;
+      continue;
+    }
     const auto concluded_at = Clock::now();
     concluded.push_back(clue_id);
     std::unique_lock lock(seen.mu);
