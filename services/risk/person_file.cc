@@ -97,7 +97,7 @@ void RiskServiceImpl::AskServices(grpc::ServerContext* ctx, const std::string& p
       prepare(c);
       v1::ListCluesRequest q;
       q.set_subject_person_id(person_id);
-      q.set_page_size(200);
+      q.set_page_size(500);
       q.set_page_token(page);
       v1::ListCluesResponse r;
       grpc::Status s = clue_->ListClues(&c, q, &r);
@@ -120,7 +120,7 @@ void RiskServiceImpl::AskServices(grpc::ServerContext* ctx, const std::string& p
       prepare(c);
       v1::ListFindingsRequest q;
       q.set_responsible_person_id(person_id);
-      q.set_page_size(200);
+      q.set_page_size(500);
       q.set_page_token(page);
       v1::ListFindingsResponse r;
       grpc::Status s = audit_->ListFindings(&c, q, &r);

@@ -693,6 +693,13 @@ absl::StatusOr<v1::PersonScore> PgStore::Score(const std::string& person_id) {
     if (stored) out = std::move(stored->doc);
     out.set_id(person_id);
     risk::Score(*rules_, SignalsOf(tx, person_id), NowMicros(clock_), &out);
+    // The newest signals are listed; older ones still count in the terms (a reply stays small
+    // however long the person's record).
+    constexpr int kListed = 200;
+    if (out.explained_size() > kListed) {
+      out.set_explained_omitted(out.explained_size() - kListed);
+      out.mutable_explained()->DeleteSubrange(kListed, out.explained_size() - kListed);
+    }
     return absl::OkStatus();
   });
 }

@@ -523,6 +523,12 @@ void PrintScoreExplanation(RiskClient& c, const v1::PersonScore& s, const std::m
                 T(l, "消退于", "fades at")},
                rows);
   }
+  if (s.explained_omitted() > 0) {
+    std::cout << T(l, "另有 ", "and ") << s.explained_omitted()
+              << T(l, " 条较早的信号已计入上表各规则，未逐条列出",
+                   " older signals, counted in the rules above, not listed")
+              << "\n";
+  }
 }
 
 }  // namespace sm::smctl
