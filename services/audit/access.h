@@ -76,8 +76,9 @@ std::string_view RelationName(Relation r);
 
 // Every role of common/auth.h (the unit test checks that none is missing).
 inline constexpr std::string_view kAllRoles[] = {
-    auth::kRoleAdmin,          auth::kRoleDiscipline, auth::kRoleOversight, auth::kRoleAuditor, auth::kRoleInspector,
-    auth::kRoleChiefInspector, auth::kRoleStaff,      auth::kRoleDashboard, auth::kRoleService, auth::kRoleCustodian,
+    auth::kRoleAdmin,     auth::kRoleDiscipline,     auth::kRoleOversight, auth::kRoleAuditor,
+    auth::kRoleInspector, auth::kRoleChiefInspector, auth::kRoleStaff,     auth::kRoleDashboard,
+    auth::kRoleService,   auth::kRoleCustodian,      auth::kRolePolitical,
 };
 
 // Worst to best; the caller gets the best over their cells.
