@@ -436,7 +436,8 @@ TEST_F(AuditAccessTest, EveryRpcRoleAndRelationThroughTheService) {
   EXPECT_EQ(walked.size() + 1, std::size(access::kAllRpcs));
   EXPECT_FALSE(walked.count(Rpc::kGetAuditStats));
   // The three without an item (the feed, verifying every chain, exporting checkpoints): one unit.
-  EXPECT_EQ(cells, (static_cast<int>(probes.size()) - 3) * 10 * 6 + 3 * 10);
+  EXPECT_EQ(cells, (static_cast<int>(probes.size()) - 3) * static_cast<int>(std::size(access::kAllRoles)) * 6 +
+                       3 * static_cast<int>(std::size(access::kAllRoles)));
   // Nothing allowed went further than the version check: the items are as prepared.
   EXPECT_EQ(Get(f.id(), auditor).referral().clue_id(), f.referral().clue_id());
   v1::GetEngagementRequest ge;
