@@ -1,6 +1,7 @@
 // Following another service's events (ARCHITECTURE.md § How messages move): the consumer
-// reads a Subscribe stream from its stored cursor, and applies each event and stores the
-// new cursor in one transaction of its own schema, so each event takes effect exactly once.
+// reads a Subscribe stream from its stored cursor, and applies the events that have arrived
+// (one, or up to a batch when the feed is busy) and stores the new cursor in one transaction
+// of its own schema, so each event takes effect exactly once.
 // It reconnects and resumes from the stored cursor after either side restarts. Replicas
 // may run it concurrently: the cursor update is a compare-and-set, and a replica that
 // lost the race rolls back and resumes from the cursor the other stored.
@@ -11,10 +12,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <absl/status/status.h>
 #include <grpcpp/grpcpp.h>
@@ -67,7 +72,7 @@ class Consumer {
     if (thread_.joinable()) thread_.join();
   }
   int64_t applied() const { return applied_.load(); }
-  // Runs after each event's transaction committed (before Start): e.g. moving the service's
+  // Runs after each batch's transaction committed (before Start): e.g. moving the service's
   // statistics version, which must follow the commit, never precede it.
   void OnCommitted(std::function<void()> fn) { committed_ = std::move(fn); }
 
@@ -88,28 +93,71 @@ class Consumer {
         ctx_ = ctx.get();
       }
       auto reader = open_(ctx.get(), at);
-      Event ev;
+      // A reader thread takes events off the stream while this thread applies what has
+      // arrived, up to kBatch events in one transaction with one move of the cursor: a busy
+      // feed costs one commit per batch, not per event; a quiet one still applies each event
+      // as it comes.
+      Inbox in;
+      std::thread reading([&] {
+        Event ev;
+        while (reader->Read(&ev)) {
+          std::unique_lock lock(in.mu);
+          in.cv.wait(lock, [&] { return in.queue.size() < kInbox || in.closed; });
+          if (in.closed) break;
+          in.queue.push_back(std::move(ev));
+          in.cv.notify_all();
+        }
+        std::lock_guard lock(in.mu);
+        in.ended = true;
+        in.cv.notify_all();
+      });
       bool progressed = false;
-      while (!stop_ && reader->Read(&ev)) {
+      std::vector<Event> batch;
+      while (!stop_) {
+        batch.clear();
+        {
+          std::unique_lock lock(in.mu);
+          in.cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return !in.queue.empty() || in.ended || stop_; });
+          if (in.queue.empty()) {
+            if (in.ended) break;
+            continue;
+          }
+          while (!in.queue.empty() && batch.size() < kBatch) {
+            batch.push_back(std::move(in.queue.front()));
+            in.queue.pop_front();
+          }
+          in.cv.notify_all();
+        }
         absl::Status s = db::WithTransaction(*pool_, [&](db::Tx& tx) -> absl::Status {
-          absl::Status applied = apply_(tx, ev);
-          if (!applied.ok()) return applied;
-          return AdvanceCursor(tx, schema_, name_, at, ev.cursor());
+          for (const Event& ev : batch) {
+            absl::Status applied = apply_(tx, ev);
+            if (!applied.ok()) return applied;
+          }
+          return AdvanceCursor(tx, schema_, name_, at, batch.back().cursor());
         });
         if (!s.ok()) {
-          log::Warn("event not applied; resuming from the stored cursor",
-                    {{"consumer", name_}, {"error", std::string(s.message())}});
-          ctx->TryCancel();
+          log::Warn("events not applied; resuming from the stored cursor",
+                    {{"consumer", name_},
+                     {"events", static_cast<int64_t>(batch.size())},
+                     {"error", std::string(s.message())}});
           break;
         }
-        at = ev.cursor();
-        ++applied_;
+        at = batch.back().cursor();
+        applied_ += static_cast<int64_t>(batch.size());
         if (committed_) committed_();
         progressed = true;
-        const double lag = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
-                           (static_cast<double>(ev.at().seconds()) + ev.at().nanos() / 1e9);
-        RecordApplied(name_, lag);
+        const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+        for (const Event& ev : batch) {
+          RecordApplied(name_, now - (static_cast<double>(ev.at().seconds()) + ev.at().nanos() / 1e9));
+        }
       }
+      ctx->TryCancel();
+      {
+        std::lock_guard lock(in.mu);
+        in.closed = true;
+        in.cv.notify_all();
+      }
+      reading.join();
       grpc::Status st = reader->Finish();
       {
         std::lock_guard lock(mu_);
@@ -124,6 +172,16 @@ class Consumer {
       Backoff(std::max(failures, 1));
     }
   }
+
+  static constexpr size_t kBatch = 100;   // events per transaction
+  static constexpr size_t kInbox = 1000;  // events read ahead of the transactions
+  struct Inbox {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Event> queue;
+    bool ended = false;   // the stream ended (the reader thread is done)
+    bool closed = false;  // the applier stopped taking events
+  };
 
   void Backoff(int failures) {
     const int ms = std::min(5000, 100 * (1 << std::min(failures, 6)));
