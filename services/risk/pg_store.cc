@@ -384,8 +384,13 @@ absl::Status PgStore::AddSignals(Tx& tx, const std::string& person_id, const std
 
 absl::Status PgStore::SignalPeople(Tx& tx, const std::vector<std::string>& people, const std::string& key_prefix,
                                    const Signal& s, int64_t at_us) {
+  // The feeds' transactions take the people of a batch of events in event order: two feeds
+  // naming the same two people in opposite orders would deadlock (and wait out PostgreSQL's
+  // deadlock timeout). So the feeds take turns at writing signals; a step of this service
+  // locks one person only and never this lock, so it cannot close a cycle.
+  tx.exec("SELECT pg_advisory_xact_lock(hashtext('risk-feeds'))");
   std::vector<std::string> sorted = people;
-  std::sort(sorted.begin(), sorted.end());  // lock people in one order: no deadlocks between feeds
+  std::sort(sorted.begin(), sorted.end());  // one event's people in one order
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
   const events::Actor actor{"risk-service", ""};
   for (const std::string& person : sorted) {
