@@ -453,6 +453,9 @@ absl::Status PgStore::ApplyInspectionEvent(Tx& tx, const v1::InspectionEvent& ev
   Signal s{"", "", "inspection", ev.aggregate_id(), db::Micros(ev.at())};
   std::string person;
   if (payload->has_finding_added()) {
+    // inspection-service writes a finding's "finding_added" on the finding's chain and on its
+    // inspection's: the finding's own counts, the inspection's copy would count it twice.
+    if (ev.aggregate_id() == payload->finding_added().inspection_id()) return absl::OkStatus();
     person = payload->finding_added().subject_person_id();
     s.kind = "inspection_finding";
     s.grade = GradeOf(v1::Severity_Name(payload->finding_added().severity()), "SEVERITY_");
@@ -697,6 +700,8 @@ absl::StatusOr<v1::PersonScore> PgStore::Score(const std::string& person_id) {
     auto stored = scores_.Load(tx, person_id, false);
     if (stored) out = std::move(stored->doc);
     out.set_id(person_id);
+    pqxx::result who = tx.exec_params("SELECT name FROM directory.v_people WHERE id = $1::uuid", person_id);
+    if (!who.empty()) out.set_person_name(who[0][0].as<std::string>());
     risk::Score(*rules_, SignalsOf(tx, person_id), NowMicros(clock_), &out);
     // The newest signals are listed; older ones still count in the terms (a reply stays small
     // however long the person's record).

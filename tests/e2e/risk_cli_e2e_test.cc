@@ -342,8 +342,15 @@ TEST_F(RiskCliE2E, TheScoreFollowsEachSourceSurvivesARestartAndTheFileJoinsThemA
   EXPECT_EQ(Json(partial_json).value("missing", nlohmann::json::array()), nlohmann::json::array({"audit-service"}))
       << partial_json.out;
   StartService("audit");
-  Result back = Smctl("risk file " + p.badge, kReader);
-  EXPECT_NE(back.out.find(audit_finding), std::string::npos) << back.out;
+  // Back once risk-service's channel has reconnected (gRPC's backoff, at most 2 s here).
+  Result back;
+  EXPECT_TRUE(sm::testing::PollUntil(
+      [&] {
+        back = Smctl("risk file " + p.badge, kReader);
+        return back.out.find(audit_finding) != std::string::npos;
+      },
+      10s, 200ms))
+      << back.out;
 
   // The score list has P.
   Result scores = Smctl("risk scores -o json", kOversight, false);
