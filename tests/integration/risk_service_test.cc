@@ -885,6 +885,54 @@ TEST_F(RiskServiceTest, PersonFileWithServicesDown) {
 
 // Last: every chain the tests above wrote (points, campaigns, items moved by the scan,
 // talks with sealed summaries, scores moved by the feeds) verifies intact.
+TEST_F(RiskServiceTest, SubscribeIsForServicesAndOversightAndCarriesNoSummary) {
+  const std::string person = station_people_[9];
+  const v1::TalkRecord talk = Talk(person, "只在摘要里的秘密内容");
+  // An admonishment scores, so the person's score_changed follows on the feed.
+  v1::RecordTalkRequest t;
+  t.set_request_id(NewUuid());
+  t.set_kind(v1::TALK_KIND_ADMONISHMENT);
+  t.set_person_id(person);
+  db::SetMicros(t.mutable_held_at(), NowMicros(*clock_) - 86400LL * 1000000);
+  t.set_summary("诫勉内容");
+  v1::TalkReply reply;
+  ASSERT_TRUE(Call(political_, &v1::RiskService::Stub::RecordTalk, t, &reply).ok());
+  auto read = [&](const Who& w, std::vector<v1::RiskEvent>* out) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + Token(w));
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    v1::SubscribeRequest req;
+    auto stream = stub_->Subscribe(&ctx, req);
+    v1::RiskEvent ev;
+    bool scored = false, talked = false;
+    while (!(scored && talked) && stream->Read(&ev)) {
+      out->push_back(ev);
+      scored = scored || (ev.type() == "score_changed" && ev.aggregate_id() == person);
+      talked = talked || (ev.type() == "talk_recorded" && ev.aggregate_id() == reply.talk().id());
+    }
+    if (scored && talked) ctx.TryCancel();  // found both: the stream would go on
+    return stream->Finish();
+  };
+  for (const Who& w : {political_, discipline_, station_chief_, dashboard_}) {
+    std::vector<v1::RiskEvent> got;
+    grpc::Status s = read(w, &got);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << w.role << " " << s.error_message();
+    EXPECT_TRUE(got.empty()) << w.role;
+  }
+  std::vector<v1::RiskEvent> got;
+  read(Who{"risk-reader", "", "service"}, &got);
+  bool scored = false, talked = false;
+  for (const auto& ev : got) {
+    EXPECT_EQ(ev.data_json().find("秘密"), std::string::npos) << "a talk summary on the feed: " << ev.data_json();
+    EXPECT_EQ(ev.data_json().find("诫勉内容"), std::string::npos) << ev.data_json();
+    EXPECT_FALSE(ev.cursor().empty());
+    scored = scored || (ev.type() == "score_changed" && ev.aggregate_id() == person);
+    talked = talked || (ev.type() == "talk_recorded" && ev.aggregate_id() == talk.id());
+  }
+  EXPECT_TRUE(scored) << "the admonishment's score_changed is on the feed";
+  EXPECT_TRUE(talked);
+}
+
 TEST_F(RiskServiceTest, ZzEveryChainIntact) {
   auto check = store_->VerifyAllChains();
   ASSERT_TRUE(check.ok()) << check.status();
