@@ -18,8 +18,6 @@ using docs::OptStr;
 OptStr Num(int64_t n) { return std::to_string(n); }
 OptStr Opt(const std::string& s) { return s.empty() ? OptStr() : OptStr(s); }
 
-const std::string kNowMicros = db::MicrosOf("now()");
-
 // The inspections a unit may be shown (conducts, or targets it or a unit below it), as a
 // condition on an inspections row aliased `i`, `param` being the unit.
 std::string InspectionVisible(const std::string& param) {
@@ -176,7 +174,7 @@ std::optional<StoredFinding> PgStore::LoadFinding(Tx& tx, const std::string& id,
 
 absl::StatusOr<Current> PgStore::LoadFor(Tx& tx, const StepRequest& r) const {
   Current c;
-  c.now_us = tx.exec1("SELECT " + kNowMicros)[0].as<int64_t>();
+  c.now_us = NowMicros(clock_);  // the service clock, as deadlines and overdue use
   const std::string& target = TargetOf(r);
   auto load_inspection = [&](const std::string& id, bool lock) -> absl::Status {
     auto in = inspections_.Load(tx, id, lock);
