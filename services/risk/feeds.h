@@ -30,7 +30,6 @@ class Feeds {
   int64_t applied() const;
 
  private:
-  PgStore* store_;
   std::unique_ptr<consumer::Consumer<supervision::v1::ClueEvent>> clue_;
   std::unique_ptr<consumer::Consumer<supervision::v1::AuditEvent>> audit_;
   std::unique_ptr<consumer::Consumer<supervision::v1::InspectionEvent>> inspection_;

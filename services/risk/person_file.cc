@@ -13,10 +13,6 @@
 namespace sm::risk {
 namespace {
 
-std::string Short(const std::string& enum_name, const std::string& prefix) {
-  return enum_name.rfind(prefix, 0) == 0 ? enum_name.substr(prefix.size()) : enum_name;
-}
-
 v1::FileEntry Entry(const google::protobuf::Timestamp& at, const std::string& source, const std::string& kind,
                     const std::string& ref, const std::string& number, const std::string& title,
                     const std::string& state, bool disciplinary = false) {
@@ -103,7 +99,7 @@ void RiskServiceImpl::AskServices(grpc::ServerContext* ctx, const std::string& p
       grpc::Status s = clue_->ListClues(&c, q, &r);
       for (const auto& x : r.clues()) {
         p.entries.push_back(Entry(x.received_at(), "clue", "clue", x.id(), x.number(), x.summary(),
-                                  Short(v1::ClueState_Name(x.state()), "CLUE_STATE_")));
+                                  Unprefixed(v1::ClueState_Name(x.state()), "CLUE_STATE_")));
       }
       *next = r.next_page_token();
       return s;
@@ -126,7 +122,7 @@ void RiskServiceImpl::AskServices(grpc::ServerContext* ctx, const std::string& p
       grpc::Status s = audit_->ListFindings(&c, q, &r);
       for (const auto& x : r.findings()) {
         p.entries.push_back(Entry(x.created_at(), "audit", "audit_finding", x.id(), x.number(), x.title(),
-                                  Short(v1::Severity_Name(x.severity()), "SEVERITY_")));
+                                  Unprefixed(v1::Severity_Name(x.severity()), "SEVERITY_")));
       }
       *next = r.next_page_token();
       return s;
@@ -149,7 +145,7 @@ void RiskServiceImpl::AskServices(grpc::ServerContext* ctx, const std::string& p
       grpc::Status s = inspection_->ListFindings(&c, q, &r);
       for (const auto& x : r.findings()) {
         p.entries.push_back(Entry(x.created_at(), "inspection", "inspection_finding", x.id(), x.number(), x.title(),
-                                  Short(v1::Severity_Name(x.severity()), "SEVERITY_")));
+                                  Unprefixed(v1::Severity_Name(x.severity()), "SEVERITY_")));
       }
       *next = r.next_page_token();
       return s;
@@ -166,8 +162,8 @@ void RiskServiceImpl::AskServices(grpc::ServerContext* ctx, const std::string& p
       grpc::Status s = inspection_->ListMeasures(&c, q, &r);
       for (const auto& x : r.measures()) {
         p.entries.push_back(Entry(x.created_at(), "inspection", "measure", x.id(), "", x.reason(),
-                                  Short(v1::MeasureKind_Name(x.kind()), "MEASURE_KIND_") + "/" +
-                                      Short(v1::MeasureState_Name(x.state()), "MEASURE_STATE_"),
+                                  Unprefixed(v1::MeasureKind_Name(x.kind()), "MEASURE_KIND_") + "/" +
+                                      Unprefixed(v1::MeasureState_Name(x.state()), "MEASURE_STATE_"),
                                   true));
       }
       *next = r.next_page_token();
@@ -185,8 +181,8 @@ void RiskServiceImpl::AskServices(grpc::ServerContext* ctx, const std::string& p
       grpc::Status s = inspection_->ListAccountabilityChecks(&c, q, &r);
       for (const auto& x : r.checks()) {
         p.entries.push_back(Entry(x.created_at(), "inspection", "accountability_check", x.id(), x.clue_number(),
-                                  Short(v1::LeaderDuty_Name(x.duty()), "LEADER_DUTY_"),
-                                  Short(v1::AccountabilityOutcome_Name(x.outcome()), "ACCOUNTABILITY_OUTCOME_")));
+                                  Unprefixed(v1::LeaderDuty_Name(x.duty()), "LEADER_DUTY_"),
+                                  Unprefixed(v1::AccountabilityOutcome_Name(x.outcome()), "ACCOUNTABILITY_OUTCOME_")));
       }
       *next = r.next_page_token();
       return s;
@@ -256,13 +252,14 @@ grpc::Status RiskServiceImpl::GetPersonFile(grpc::ServerContext* ctx, const v1::
     own.set_available(true);
     for (auto& it : mine->first) {
       resp->add_timeline()->CopyFrom(Entry(it.created_at(), "risk", "risk_item", it.id(), it.number(), it.description(),
-                                           Short(v1::RiskItemState_Name(it.state()), "RISK_ITEM_STATE_")));
+                                           Unprefixed(v1::RiskItemState_Name(it.state()), "RISK_ITEM_STATE_")));
       *resp->add_items() = std::move(it);
     }
     for (auto& t : mine->second) {
       ShowTalk(t, a);
       resp->add_timeline()->CopyFrom(Entry(t.held_at(), "risk", "talk", t.id(), "",
-                                           Short(v1::TalkKind_Name(t.kind()), "TALK_KIND_"), "", t.disciplinary()));
+                                           Unprefixed(v1::TalkKind_Name(t.kind()), "TALK_KIND_"), "",
+                                           t.disciplinary()));
       *resp->add_talks() = std::move(t);
     }
     own.set_entries(static_cast<int>(mine->first.size() + mine->second.size()));

@@ -18,13 +18,6 @@ using docs::OptStr;
 OptStr Num(int64_t n) { return std::to_string(n); }
 OptStr Opt(const std::string& s) { return s.empty() ? OptStr() : OptStr(s); }
 
-// "SEVERITY_HIGH" -> "HIGH": the grade of an enum value.
-std::string GradeOf(const std::string& enum_name, const std::string& prefix) {
-  return enum_name.rfind(prefix, 0) == 0 ? enum_name.substr(prefix.size()) : enum_name;
-}
-
-int64_t MicrosOfTs(const google::protobuf::Timestamp& t) { return db::Micros(t); }
-
 void AddPage(db::Where& w, const std::optional<paging::TimeId>& after, const std::string& column) {
   if (after) {
     w.Add("(" + column + ", id) > (?::bigint, ?::uuid)", {std::to_string(after->first), after->second});
@@ -45,14 +38,14 @@ PgStore::PgStore(db::Pool* pool, const Clock& clock, const crypto::Keyring* keys
               {{"post_id", "?::uuid"}, {"power", "?"}, {"active", "?::boolean"}, {"created_us", "?::bigint"}},
               [](const v1::RiskPoint& p) {
                 return std::vector<OptStr>{p.post_id(), v1::Power_Name(p.power()), p.active() ? "true" : "false",
-                                           Num(MicrosOfTs(p.created_at()))};
+                                           Num(db::Micros(p.created_at()))};
               }),
       campaigns_("campaigns", "sm-risk-campaign-v1",
                  {{"state", "?"}, {"unit_id", "?::uuid"}, {"scope_unit_ids", "?::uuid[]"}, {"created_us", "?::bigint"}},
                  [](const v1::ScreeningCampaign& k) {
                    return std::vector<OptStr>{v1::CampaignState_Name(k.state()), k.unit_id(),
                                               db::TextArrayLiteral(k.scope_unit_ids()),
-                                              Num(MicrosOfTs(k.created_at()))};
+                                              Num(db::Micros(k.created_at()))};
                  }),
       items_("risk_items", "sm-risk-item-v1",
              {{"number", "?"},
@@ -78,7 +71,7 @@ PgStore::PgStore(db::Pool* pool, const Clock& clock, const crypto::Keyring* keys
                                           Opt(it.campaign_id()),
                                           it.responsible_leader_id(),
                                           next ? Num(*next) : OptStr(),
-                                          Num(MicrosOfTs(it.created_at()))};
+                                          Num(db::Micros(it.created_at()))};
              }),
       talks_("talks", "sm-risk-talk-v1",
              {{"person_id", "?::uuid"},
@@ -88,7 +81,7 @@ PgStore::PgStore(db::Pool* pool, const Clock& clock, const crypto::Keyring* keys
               {"created_us", "?::bigint"}},
              [](const v1::TalkRecord& t) {
                return std::vector<OptStr>{t.person_id(), t.unit_id(), v1::TalkKind_Name(t.kind()),
-                                          Num(MicrosOfTs(t.held_at())), Num(MicrosOfTs(t.created_at()))};
+                                          Num(db::Micros(t.held_at())), Num(db::Micros(t.created_at()))};
              }),
       scores_("person_scores", "sm-risk-score-v1",
               {{"unit_id", "?::uuid"},
@@ -97,7 +90,7 @@ PgStore::PgStore(db::Pool* pool, const Clock& clock, const crypto::Keyring* keys
                {"updated_us", "?::bigint"}},
               [](const v1::PersonScore& s) {
                 return std::vector<OptStr>{Opt(s.unit_id()), std::to_string(s.score()), s.above() ? "true" : "false",
-                                           Num(MicrosOfTs(s.as_of()))};
+                                           Num(db::Micros(s.as_of()))};
               }),
       chain_(
           chain::Anchor("risk-service", "risk_anchor", "risk_chains", "risk_events", "aggregate_id"), pool, clock,
@@ -179,9 +172,12 @@ absl::Status PgStore::SubjectFacts(Tx* tx, const std::string& person_id, const s
   }
   if (unit.empty()) return absl::OkStatus();
   SM_ASSIGN_OR_RETURN(f.unit, Known(directory_.Unit(unit, tx)));
+  return absl::OkStatus();
+}
+
+absl::Status PgStore::LeaderFacts(StepFacts& f) {
   if (!f.unit) return absl::OkStatus();
-  SM_ASSIGN_OR_RETURN(auto leaders, Known(directory_.LeadersOf(unit, tx)));
-  f.leaders = std::move(leaders);
+  SM_ASSIGN_OR_RETURN(f.leaders, Known(directory_.LeadersOf(f.unit->id)));
   return absl::OkStatus();
 }
 
@@ -265,6 +261,9 @@ absl::Status PgStore::Write(Tx& tx, Change& c, const events::Actor& actor, int64
     if (sealed_talk && sealed_talk->doc.id() == id) {
       return {&sealed_talk->chain_len, &sealed_talk->chain_head, talks_.Digest(sealed_talk->doc)};
     }
+    if (c.score && c.score->stored.doc.id() == id) {
+      return {&c.score->stored.chain_len, &c.score->stored.chain_head, scores_.Digest(c.score->stored.doc)};
+    }
     throw std::logic_error("event for an aggregate the change does not hold: " + id);
   };
   for (const Event& ev : c.events) {
@@ -288,6 +287,7 @@ absl::Status PgStore::Write(Tx& tx, Change& c, const events::Actor& actor, int64
   if (c.point) write(points_, *c.point);
   if (c.campaign) write(campaigns_, *c.campaign);
   if (c.item) write(items_, *c.item);
+  if (c.score) write(scores_, *c.score);
   if (c.talk) {
     c.talk->stored.chain_len = sealed_talk->chain_len;
     c.talk->stored.chain_head = sealed_talk->chain_head;
@@ -299,14 +299,10 @@ absl::Status PgStore::Write(Tx& tx, Change& c, const events::Actor& actor, int64
         "INSERT INTO screenings (campaign_id, person_id, unit_id, outcome, note, screened_by, at_us, risk_item_id) "
         "VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7::bigint, $8::uuid)",
         s.campaign_id(), s.person_id(), s.unit_id(), v1::ScreeningOutcome_Name(s.outcome()), s.note(), s.screened_by(),
-        MicrosOfTs(s.at()), Opt(s.risk_item_id()));
+        db::Micros(s.at()), Opt(s.risk_item_id()));
   }
   log_.Insert(tx, made);
-  if (!c.signals.empty()) {
-    std::vector<std::pair<std::string, Signal>> keyed;
-    for (size_t i = 0; i < c.signals.size(); ++i) keyed.emplace_back(c.signal_key, c.signals[i]);
-    SM_RETURN_IF_ERROR(AddSignals(tx, c.signal_person, c.signal_unit, keyed, actor, at_us));
-  }
+  if (c.signal) SM_RETURN_IF_ERROR(AddSignal(tx, *c.signal, actor, at_us));
   return absl::OkStatus();
 }
 
@@ -323,24 +319,20 @@ std::vector<Signal> PgStore::SignalsOf(Tx& tx, const std::string& person_id) con
   return out;
 }
 
-absl::Status PgStore::AddSignals(Tx& tx, const std::string& person_id, const std::string& unit_id,
-                                 const std::vector<std::pair<std::string, Signal>>& signals, const events::Actor& actor,
-                                 int64_t at_us) {
+absl::Status PgStore::AddSignal(Tx& tx, const PersonSignal& ps, const events::Actor& actor, int64_t at_us) {
+  const std::string& person_id = ps.person_id;
+  const Signal& s = ps.signal;
   // One person's score at a time: whoever adds a signal about them waits for the other.
   tx.exec_params("SELECT pg_advisory_xact_lock(hashtext('risk-person:' || $1))", person_id);
-  std::optional<Signal> trigger;
-  for (const auto& [key, s] : signals) {
-    pqxx::result r = tx.exec_params(
-        "INSERT INTO signals (key, person_id, unit_id, kind, grade, source, ref, at_us) "
-        "VALUES ($1, $2::uuid, $3::uuid, $4, $5, $6, $7, $8::bigint) ON CONFLICT (key) DO NOTHING RETURNING 1",
-        key, person_id, Opt(unit_id), s.kind, s.grade, s.source, s.ref, s.at_us);
-    if (!r.empty()) trigger = s;
-  }
-  if (!trigger) return absl::OkStatus();  // every one applied before (a replay)
+  pqxx::result added = tx.exec_params(
+      "INSERT INTO signals (key, person_id, unit_id, kind, grade, source, ref, at_us) "
+      "VALUES ($1, $2::uuid, $3::uuid, $4, $5, $6, $7, $8::bigint) ON CONFLICT (key) DO NOTHING RETURNING 1",
+      ps.key, person_id, Opt(ps.unit_id), s.kind, s.grade, s.source, s.ref, s.at_us);
+  if (added.empty()) return absl::OkStatus();  // applied before (a replay)
   std::optional<Stored<v1::PersonScore>> current = scores_.Load(tx, person_id, true);
   const std::vector<Signal> all = SignalsOf(tx, person_id);
   const int64_t now_us = NowMicros(clock_);
-  std::string unit = unit_id.empty() && current ? current->doc.unit_id() : unit_id;
+  const std::string unit = ps.unit_id.empty() && current ? current->doc.unit_id() : ps.unit_id;
   // The leader an item opened by a crossing goes to (read only when it may cross).
   std::optional<std::string> leader;
   std::string item_id, number;
@@ -355,31 +347,8 @@ absl::Status PgStore::AddSignals(Tx& tx, const std::string& person_id, const std
     item_id = NewUuid(clock_);
     number = NextItemNumber(tx, now_us);
   }
-  ScoreMove move = MoveScore(current, person_id, unit, all, *trigger, *rules_, now_us, leader, item_id, number);
-  Change c;
-  c.item = move.item;
-  std::vector<chain::Event> made;
-  std::set<std::string> moved;
-  for (const Event& ev : move.events) {
-    const bool on_score = ev.aggregate_id == person_id;
-    Stored<v1::PersonScore>& ss = move.score.stored;
-    int64_t* len = on_score ? &ss.chain_len : &c.item->stored.chain_len;
-    std::string* head = on_score ? &ss.chain_head : &c.item->stored.chain_head;
-    const std::string digest = on_score ? scores_.Digest(ss.doc) : items_.Digest(c.item->stored.doc);
-    const events::Payload payload = events::MustEncode(ev.event);
-    made.push_back(
-        events::EventLog::Next(ev.aggregate_id, *len, *head, actor, payload.type, payload.json, at_us, digest));
-    *len = made.back().seq;
-    *head = made.back().hash;
-  }
-  if (move.score.insert) {
-    scores_.Insert(tx, move.score.stored);
-  } else {
-    scores_.Update(tx, move.score.stored);
-  }
-  if (c.item) items_.Insert(tx, c.item->stored);
-  log_.Insert(tx, made);
-  return absl::OkStatus();
+  Change moved = MoveScore(current, person_id, unit, all, s, *rules_, now_us, leader, item_id, number);
+  return Write(tx, moved, actor, at_us);
 }
 
 absl::Status PgStore::SignalPeople(Tx& tx, const std::vector<std::string>& people, const std::string& key_prefix,
@@ -397,7 +366,7 @@ absl::Status PgStore::SignalPeople(Tx& tx, const std::vector<std::string>& peopl
     if (!IsUuid(person)) continue;
     SM_ASSIGN_OR_RETURN(auto who, Known(directory_.Person(person, &tx)));
     const std::string unit = who ? who->unit_id : "";
-    SM_RETURN_IF_ERROR(AddSignals(tx, person, unit, {{key_prefix + ":" + person, s}}, actor, at_us));
+    SM_RETURN_IF_ERROR(AddSignal(tx, PersonSignal{key_prefix + ":" + person, person, unit, s}, actor, at_us));
   }
   return absl::OkStatus();
 }
@@ -436,7 +405,7 @@ absl::Status PgStore::ApplyAuditEvent(Tx& tx, const v1::AuditEvent& ev) {
     return absl::OkStatus();
   }
   const auto& f = payload->finding_added();
-  Signal s{"audit_finding", GradeOf(v1::Severity_Name(f.severity()), "SEVERITY_"), "audit", ev.aggregate_id(),
+  Signal s{"audit_finding", Unprefixed(v1::Severity_Name(f.severity()), "SEVERITY_"), "audit", ev.aggregate_id(),
            db::Micros(ev.at())};
   if (f.severity() == v1::SEVERITY_UNSPECIFIED) s.grade = "";
   return SignalPeople(tx, {f.responsible_person_id()}, "audit:" + ev.aggregate_id() + ":" + std::to_string(ev.seq()), s,
@@ -458,15 +427,15 @@ absl::Status PgStore::ApplyInspectionEvent(Tx& tx, const v1::InspectionEvent& ev
     if (ev.aggregate_id() == payload->finding_added().inspection_id()) return absl::OkStatus();
     person = payload->finding_added().subject_person_id();
     s.kind = "inspection_finding";
-    s.grade = GradeOf(v1::Severity_Name(payload->finding_added().severity()), "SEVERITY_");
+    s.grade = Unprefixed(v1::Severity_Name(payload->finding_added().severity()), "SEVERITY_");
   } else if (payload->has_measure_imposed()) {
     person = payload->measure_imposed().person_id();
     s.kind = "inspection_measure";
-    s.grade = GradeOf(v1::MeasureKind_Name(payload->measure_imposed().kind()), "MEASURE_KIND_");
+    s.grade = Unprefixed(v1::MeasureKind_Name(payload->measure_imposed().kind()), "MEASURE_KIND_");
   } else if (payload->has_accountability_opened()) {
     person = payload->accountability_opened().leader_person_id();
     s.kind = "accountability_check";
-    s.grade = GradeOf(v1::LeaderDuty_Name(payload->accountability_opened().duty()), "LEADER_DUTY_");
+    s.grade = Unprefixed(v1::LeaderDuty_Name(payload->accountability_opened().duty()), "LEADER_DUTY_");
   }
   if (person.empty()) return absl::OkStatus();
   return SignalPeople(tx, {person}, key, s, NowMicros(clock_));

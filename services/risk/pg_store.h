@@ -60,8 +60,10 @@ class PgStore {
   bool InScope(db::Tx& tx, const std::string& unit, const google::protobuf::RepeatedPtrField<std::string>& scope) const;
   std::optional<std::string> PostName(db::Tx& tx, const std::string& post_id) const;
   std::string NextItemNumber(db::Tx& tx, int64_t now_us) const;
-  // The subject facts of `person_id` (or of `unit_id` alone): person, unit, its leaders.
+  // The subject facts of `person_id` (or of `unit_id` alone): the person and their unit.
   absl::Status SubjectFacts(db::Tx* tx, const std::string& person_id, const std::string& unit_id, StepFacts& f);
+  // The responsible leaders of the subject's unit (for a new item's default leader).
+  absl::Status LeaderFacts(StepFacts& f);
   // The caller's facts (their unit, whom a political department serves, leader or not).
   absl::StatusOr<CallerFacts> CallerOf(const auth::Principal& p);
 
@@ -87,10 +89,6 @@ class PgStore {
   // The person's score recomputed now from their signals, with the explanation (a person
   // without signals scores 0).
   absl::StatusOr<v1::PersonScore> Score(const std::string& person_id);
-  struct ScoreRow {
-    v1::PersonScore score;
-    double sort = 0;
-  };
   absl::StatusOr<std::vector<v1::PersonScore>> ListScores(const v1::ListScoresRequest& q, const Visible& visible,
                                                           const std::optional<std::pair<double, std::string>>& after,
                                                           int limit);
@@ -128,11 +126,9 @@ class PgStore {
 
  private:
   absl::Status Write(db::Tx& tx, Change& c, const events::Actor& actor, int64_t at_us);
-  // Adds signals about a person (each once, by key) and, when any is new, moves the person's
-  // score (and opens the crossing's item). `keys[i]` names `signals[i]`.
-  absl::Status AddSignals(db::Tx& tx, const std::string& person_id, const std::string& unit_id,
-                          const std::vector<std::pair<std::string, Signal>>& signals, const events::Actor& actor,
-                          int64_t at_us);
+  // Adds a signal about a person (once, by its key) and, when it is new, moves the person's
+  // score (and opens the crossing's item), written as a change of its own.
+  absl::Status AddSignal(db::Tx& tx, const PersonSignal& signal, const events::Actor& actor, int64_t at_us);
   // The person's unit from the directory ("" when unknown) and the signals for them.
   absl::Status SignalPeople(db::Tx& tx, const std::vector<std::string>& people, const std::string& key_prefix,
                             const Signal& s, int64_t at_us);

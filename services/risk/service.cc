@@ -120,7 +120,7 @@ grpc::Status RiskServiceImpl::PutRiskPoint(grpc::ServerContext* ctx, const v1::P
     Uuid(e, "accountable_person_id", req->accountable_person_id());
     SM_RETURN_IF_ERROR(e.ToStatus());
     StepFacts facts;
-    SM_RETURN_IF_ERROR(store_->SubjectFacts(nullptr, req->accountable_person_id(), "", facts));
+    SM_ASSIGN_OR_RETURN(facts.person, Known(store_->Person(req->accountable_person_id())));
     return Step<v1::RiskPointReply>(
         call, *req, req->request_id(), "PutRiskPoint", std::move(facts),
         [&](db::Tx& tx, StepFacts& f) -> absl::StatusOr<Change> {
@@ -206,6 +206,7 @@ grpc::Status RiskServiceImpl::RecordScreening(grpc::ServerContext* ctx, const v1
     SM_RETURN_IF_ERROR(e.ToStatus());
     StepFacts facts;
     SM_RETURN_IF_ERROR(store_->SubjectFacts(nullptr, req->person_id(), "", facts));
+    if (req->has_item()) SM_RETURN_IF_ERROR(store_->LeaderFacts(facts));
     if (req->has_item() && !req->item().responsible_leader_id().empty()) {
       SM_ASSIGN_OR_RETURN(facts.leader, Known(store_->Person(req->item().responsible_leader_id())));
     }
@@ -238,6 +239,7 @@ grpc::Status RiskServiceImpl::OpenRiskItem(grpc::ServerContext* ctx, const v1::O
     SM_RETURN_IF_ERROR(e.ToStatus());
     StepFacts facts;
     SM_RETURN_IF_ERROR(store_->SubjectFacts(nullptr, req->person_id(), req->unit_id(), facts));
+    SM_RETURN_IF_ERROR(store_->LeaderFacts(facts));
     if (!req->responsible_leader_id().empty()) {
       SM_ASSIGN_OR_RETURN(facts.leader, Known(store_->Person(req->responsible_leader_id())));
     }

@@ -62,6 +62,23 @@ Access WorkOn(Access a, const auth::Principal& p, const v1::RiskItem& item) {
   return a;
 }
 
+// "risk_item_opened" for a new item, whoever opened it (a step or the score).
+Event Opened(const v1::RiskItem& it) {
+  Event ev{it.id(), {}};
+  auto* e = ev.event.mutable_risk_item_opened();
+  e->set_number(it.number());
+  e->set_person_id(it.person_id());
+  e->set_unit_id(it.unit_id());
+  e->set_category(it.category());
+  e->set_level(it.level());
+  e->set_source(it.source());
+  e->set_source_ref(it.source_ref());
+  e->set_responsible_leader_id(it.responsible_leader_id());
+  e->set_mitigations(it.mitigations_size());
+  e->set_score(it.score());
+  return ev;
+}
+
 }  // namespace
 
 std::vector<std::string> ChainOf(const UnitInfo& u) {
@@ -88,6 +105,10 @@ std::optional<std::string> DefaultLeader(const std::string& person_id, const Res
 
 bool LeaderInChain(const PersonInfo& leader, const std::string& person_id, const std::vector<std::string>& unit_chain) {
   return leader.active && leader.leader && leader.id != person_id && In(unit_chain, leader.unit_id);
+}
+
+std::string Unprefixed(const std::string& enum_name, std::string_view prefix) {
+  return enum_name.rfind(prefix, 0) == 0 ? enum_name.substr(prefix.size()) : enum_name;
 }
 
 std::string ItemNumber(int64_t now_us, int64_t sequence) {
@@ -295,24 +316,8 @@ absl::StatusOr<Change> OpenRiskItem(const v1::OpenRiskItemRequest& req, const au
   At(it.mutable_updated_at(), f.now_us);
   it.set_version(1);
   Change c;
-  Event ev{it.id(), {}};
-  auto* e = ev.event.mutable_risk_item_opened();
-  e->set_number(it.number());
-  e->set_person_id(it.person_id());
-  e->set_unit_id(it.unit_id());
-  e->set_category(it.category());
-  e->set_level(it.level());
-  e->set_source(it.source());
-  e->set_source_ref(it.source_ref());
-  e->set_responsible_leader_id(it.responsible_leader_id());
-  e->set_mitigations(it.mitigations_size());
-  c.events.push_back(std::move(ev));
-  if (auto s = SignalOf(it)) {
-    c.signals.push_back(*s);
-    c.signal_person = it.person_id();
-    c.signal_unit = it.unit_id();
-    c.signal_key = "risk:" + it.id() + ":opened";
-  }
+  c.events.push_back(Opened(it));
+  if (auto s = SignalOf(it)) c.signal = PersonSignal{"risk:" + it.id() + ":opened", it.person_id(), it.unit_id(), *s};
   c.item = Inserted(std::move(it));
   return c;
 }
@@ -449,12 +454,7 @@ absl::StatusOr<Change> RecordTalk(const v1::RecordTalkRequest& req, const auth::
   e->set_disciplinary(t.disciplinary());
   e->set_risk_item_id(t.risk_item_id());
   c.events.push_back(std::move(ev));
-  if (auto s = SignalOf(t)) {
-    c.signals.push_back(*s);
-    c.signal_person = t.person_id();
-    c.signal_unit = t.unit_id();
-    c.signal_key = "risk:" + t.id() + ":talk";
-  }
+  if (auto s = SignalOf(t)) c.signal = PersonSignal{"risk:" + t.id() + ":talk", t.person_id(), t.unit_id(), *s};
   c.talk = Inserted(std::move(t));
   return c;
 }
@@ -506,9 +506,8 @@ std::optional<Change> EscalateOverdue(const Stored<v1::RiskItem>& item, int64_t 
 
 std::optional<Signal> SignalOf(const v1::RiskItem& item) {
   if (item.person_id().empty() || item.source() == v1::RISK_SOURCE_SCORE) return std::nullopt;
-  std::string grade = v1::RiskLevel_Name(item.level());
-  grade = grade.substr(std::string("RISK_LEVEL_").size());
-  return Signal{"risk_item", grade, "risk", item.id(), db::Micros(item.created_at())};
+  return Signal{"risk_item", Unprefixed(v1::RiskLevel_Name(item.level()), "RISK_LEVEL_"), "risk", item.id(),
+                db::Micros(item.created_at())};
 }
 
 std::optional<Signal> SignalOf(const v1::TalkRecord& talk) {
@@ -516,13 +515,13 @@ std::optional<Signal> SignalOf(const v1::TalkRecord& talk) {
   return Signal{"admonishment", "", "risk", talk.id(), db::Micros(talk.held_at())};
 }
 
-ScoreMove MoveScore(const std::optional<Stored<v1::PersonScore>>& current, const std::string& person_id,
-                    const std::string& unit_id, const std::vector<Signal>& all, const Signal& trigger,
-                    const Rules& rules, int64_t now_us, const std::optional<std::string>& leader,
-                    const std::string& item_id, const std::string& item_number) {
-  ScoreMove out;
+Change MoveScore(const std::optional<Stored<v1::PersonScore>>& current, const std::string& person_id,
+                 const std::string& unit_id, const std::vector<Signal>& all, const Signal& trigger, const Rules& rules,
+                 int64_t now_us, const std::optional<std::string>& leader, const std::string& item_id,
+                 const std::string& item_number) {
+  Change out;
   out.score = current ? Updated(*current) : Inserted(v1::PersonScore());
-  v1::PersonScore& s = out.score.stored.doc;
+  v1::PersonScore& s = out.score->stored.doc;
   const double before = current ? current->doc.score() : 0.0;
   const bool was_above = current && current->doc.above();
   s.set_id(person_id);
@@ -567,18 +566,7 @@ ScoreMove MoveScore(const std::optional<Stored<v1::PersonScore>>& current, const
     At(it.mutable_created_at(), now_us);
     At(it.mutable_updated_at(), now_us);
     it.set_version(1);
-    Event opened{it.id(), {}};
-    auto* o = opened.event.mutable_risk_item_opened();
-    o->set_number(it.number());
-    o->set_person_id(it.person_id());
-    o->set_unit_id(it.unit_id());
-    o->set_category(it.category());
-    o->set_level(it.level());
-    o->set_source(it.source());
-    o->set_source_ref(it.source_ref());
-    o->set_responsible_leader_id(it.responsible_leader_id());
-    o->set_score(it.score());
-    out.events.push_back(std::move(opened));
+    out.events.push_back(Opened(it));
     out.item = Inserted(std::move(it));
   }
   return out;

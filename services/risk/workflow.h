@@ -66,14 +66,21 @@ struct Doc {
   bool changed = true;  // false: only the chain head moves
 };
 
+// A signal about a person, keyed by what it came from (the store adds it once by key).
+struct PersonSignal {
+  std::string key;  // "risk:<item id>:opened", "clue:<clue id>:<seq>:<person id>", ...
+  std::string person_id, unit_id;
+  Signal signal;
+};
+
 struct Change {
   std::optional<Doc<v1::RiskPoint>> point;
   std::optional<Doc<v1::ScreeningCampaign>> campaign;
   std::optional<Doc<v1::RiskItem>> item;
   std::optional<Doc<v1::TalkRecord>> talk;
+  std::optional<Doc<v1::PersonScore>> score;
   std::optional<v1::Screening> screening;  // inserted
-  std::vector<Signal> signals;             // signals the step adds about `signal_person`
-  std::string signal_person, signal_unit, signal_key;
+  std::optional<PersonSignal> signal;      // the step's signal (the store then moves the score)
   std::vector<Event> events;
 };
 
@@ -137,19 +144,18 @@ std::optional<Signal> SignalOf(const v1::RiskItem& item);
 std::optional<Signal> SignalOf(const v1::TalkRecord& talk);
 
 // A person's score after new signals: the score document as it becomes (inserted when
-// `current` is absent), its "score_changed" event on the person's chain, and — when the
+// `current` is absent) with its "score_changed" event on the person's chain, and — when the
 // score reaches the threshold from below — the risk item it opens (source SCORE) for
 // `leader` (nullopt: none could be found; the item is then not opened, the crossing is
 // still counted, and the event says so). `trigger`: the signal that moved it.
-struct ScoreMove {
-  Doc<v1::PersonScore> score;
-  std::optional<Doc<v1::RiskItem>> item;
-  std::vector<Event> events;
-};
-ScoreMove MoveScore(const std::optional<Stored<v1::PersonScore>>& current, const std::string& person_id,
-                    const std::string& unit_id, const std::vector<Signal>& all, const Signal& trigger,
-                    const Rules& rules, int64_t now_us, const std::optional<std::string>& leader,
-                    const std::string& item_id, const std::string& item_number);
+Change MoveScore(const std::optional<Stored<v1::PersonScore>>& current, const std::string& person_id,
+                 const std::string& unit_id, const std::vector<Signal>& all, const Signal& trigger, const Rules& rules,
+                 int64_t now_us, const std::optional<std::string>& leader, const std::string& item_id,
+                 const std::string& item_number);
+
+// An enum value's name without its prefix ("SEVERITY_HIGH", "SEVERITY_" -> "HIGH"): signal
+// grades and the file's states.
+std::string Unprefixed(const std::string& enum_name, std::string_view prefix);
 
 // "FX-2026-000012".
 std::string ItemNumber(int64_t now_us, int64_t sequence);

@@ -113,9 +113,10 @@ TEST(RiskItem, OpenThroughResolveAndEveryRefusal) {
   const v1::RiskItem& it = opened->item->stored.doc;
   EXPECT_EQ(it.state(), v1::RISK_ITEM_STATE_IDENTIFIED);
   EXPECT_EQ(it.responsible_leader_id(), kLeaderX);
-  ASSERT_EQ(opened->signals.size(), 1u);
-  EXPECT_EQ(opened->signals[0].kind, "risk_item");
-  EXPECT_EQ(opened->signals[0].grade, "MEDIUM");
+  ASSERT_TRUE(opened->signal.has_value());
+  EXPECT_EQ(opened->signal->signal.kind, "risk_item");
+  EXPECT_EQ(opened->signal->signal.grade, "MEDIUM");
+  EXPECT_EQ(opened->signal->person_id, kPerson);
 
   // Refusals: staff may not open; a named leader outside the chain; none found.
   EXPECT_EQ(OpenRiskItem(Item(), Who(kStaff, kS, {"staff"}), f).status().code(), absl::StatusCode::kPermissionDenied);
@@ -214,14 +215,14 @@ TEST(RiskTalk, AdmonishmentIsDisciplinaryAndScores) {
   auto c = RecordTalk(req, Who("pol", kPD, {"political"}), f);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_TRUE(c->talk->stored.doc.disciplinary());
-  ASSERT_EQ(c->signals.size(), 1u);
-  EXPECT_EQ(c->signals[0].kind, "admonishment");
+  ASSERT_TRUE(c->signal.has_value());
+  EXPECT_EQ(c->signal->signal.kind, "admonishment");
   // The summary never goes into the event.
   EXPECT_FALSE(c->events[0].event.talk_recorded().ShortDebugString().find("饮酒") != std::string::npos);
   req.set_kind(v1::TALK_KIND_HEART_TO_HEART);
   auto plain = RecordTalk(req, Who("pol", kPD, {"political"}), f);
   ASSERT_TRUE(plain.ok());
-  EXPECT_TRUE(plain->signals.empty());
+  EXPECT_FALSE(plain->signal.has_value());
   // Oversight may not record talks; nobody records a talk with themselves.
   EXPECT_EQ(RecordTalk(req, Who("o", kB, {"oversight"}), f).status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(RecordTalk(req, Who(kPerson, kPD, {"political"}), f).status().code(), absl::StatusCode::kPermissionDenied);
@@ -235,30 +236,30 @@ TEST(RiskScore, CrossingOpensOneItemPerCrossing) {
   // Clue conclusions of form 4 push the score over the threshold (60) within two signals.
   for (int i = 0; i < 4; ++i) {
     all.push_back(Signal{"clue_concluded", "form_4", "clue", "clue-" + std::to_string(i), kNow});
-    ScoreMove m = MoveScore(cur, kPerson, kS, all, all.back(), rules, kNow, kLeaderX, "item-" + std::to_string(i),
-                            "FX-" + std::to_string(i));
+    Change m = MoveScore(cur, kPerson, kS, all, all.back(), rules, kNow, kLeaderX, "item-" + std::to_string(i),
+                         "FX-" + std::to_string(i));
     if (m.item) ++items;
-    EXPECT_EQ(m.events[0].event.score_changed().to(), m.score.stored.doc.score());
-    cur = Stored<v1::PersonScore>{m.score.stored.doc, 1, ""};
+    EXPECT_EQ(m.events[0].event.score_changed().to(), m.score->stored.doc.score());
+    cur = Stored<v1::PersonScore>{m.score->stored.doc, 1, ""};
   }
   EXPECT_EQ(items, 1);
   EXPECT_TRUE(cur->doc.above());
   EXPECT_EQ(cur->doc.crossings(), 1);
   // Once below (decayed four years on) and over again: a second crossing, a second item.
   all.push_back(Signal{"clue_named", "", "clue", "later", kNow + 1460 * kDay});
-  ScoreMove low = MoveScore(cur, kPerson, kS, all, all.back(), rules, kNow + 1460 * kDay, kLeaderX, "x", "y");
-  EXPECT_FALSE(low.score.stored.doc.above());
+  Change low = MoveScore(cur, kPerson, kS, all, all.back(), rules, kNow + 1460 * kDay, kLeaderX, "x", "y");
+  EXPECT_FALSE(low.score->stored.doc.above());
   EXPECT_FALSE(low.item.has_value());
-  cur = Stored<v1::PersonScore>{low.score.stored.doc, 2, ""};
+  cur = Stored<v1::PersonScore>{low.score->stored.doc, 2, ""};
   for (int i = 0; i < 2; ++i) all.push_back(Signal{"clue_concluded", "form_4", "clue", "again", kNow + 1460 * kDay});
-  ScoreMove again = MoveScore(cur, kPerson, kS, all, all.back(), rules, kNow + 1460 * kDay, kLeaderX, "z", "w");
+  Change again = MoveScore(cur, kPerson, kS, all, all.back(), rules, kNow + 1460 * kDay, kLeaderX, "z", "w");
   ASSERT_TRUE(again.item.has_value());
   EXPECT_EQ(again.item->stored.doc.source(), v1::RISK_SOURCE_SCORE);
   EXPECT_EQ(again.item->stored.doc.responsible_leader_id(), kLeaderX);
-  EXPECT_EQ(again.score.stored.doc.crossings(), 2);
+  EXPECT_EQ(again.score->stored.doc.crossings(), 2);
   // The stored score keeps the terms but not every signal (recomputed on read).
-  EXPECT_GT(again.score.stored.doc.terms_size(), 0);
-  EXPECT_EQ(again.score.stored.doc.explained_size(), 0);
+  EXPECT_GT(again.score->stored.doc.terms_size(), 0);
+  EXPECT_EQ(again.score->stored.doc.explained_size(), 0);
   // Items about the score itself do not score (no feedback loop).
   EXPECT_FALSE(SignalOf(again.item->stored.doc).has_value());
 }
