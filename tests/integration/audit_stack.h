@@ -24,6 +24,7 @@
 #include "services/clue/pg_store.h"
 #include "services/clue/service.h"
 #include "services/directory/pg_store.h"
+#include "tests/integration/callers.h"
 #include "tests/integration/demo_directory.h"
 #include "tests/support/pg_redis.h"
 
@@ -56,9 +57,7 @@ inline std::string Token(const Who& w) {
   return *auth::Mint(auth::DevelopmentMint(p));
 }
 
-inline TimePoint Start() {
-  return FromUnixSeconds(workdays::DaysFromCivil(*workdays::ParseDate("2026-03-02")) * 86400 + 2 * 3600);
-}
+using ::sm::testing::Start;
 
 class AuditStack : public ::testing::Test {
  protected:

@@ -21,6 +21,7 @@
 #include "services/clue/service.h"
 #include "services/inspection/pg_store.h"
 #include "services/inspection/service.h"
+#include "tests/integration/callers.h"
 #include "tests/integration/demo_directory.h"
 #include "tests/support/local_stack.h"
 #include "tests/support/pg_redis.h"
@@ -36,29 +37,10 @@ using ::sm::testing::PersonIn;
 using ::sm::testing::PgRedis;
 using ::sm::testing::UnitId;
 
-struct Who {
-  std::string user;
-  std::string unit;
-  std::string role;
-};
-std::string Token(const Who& w) {
-  auth::Principal p;
-  p.user = w.user;
-  p.unit = w.unit;
-  p.roles = {w.role};
-  p.clearance = 1;
-  if (p.HasRole(auth::kRoleService)) p = auth::Principal{.user = w.user, .roles = {w.role}};
-  return *auth::Mint(auth::DevelopmentMint(p));
-}
-
-TimePoint Start() {
-  return FromUnixSeconds(workdays::DaysFromCivil(*workdays::ParseDate("2026-03-02")) * 86400 + 2 * 3600);
-}
-
-std::string FieldOf(const grpc::Status& s) {
-  auto v = FieldViolations(FromGrpcStatus(s));
-  return v.empty() ? "" : v[0].field;
-}
+using ::sm::testing::FieldOf;
+using ::sm::testing::Start;
+using ::sm::testing::Token;
+using ::sm::testing::Who;
 
 class InspectionServiceTest : public ::testing::Test {
  protected:

@@ -22,6 +22,7 @@
 #include "services/risk/pg_store.h"
 #include "services/risk/scoring.h"
 #include "services/risk/service.h"
+#include "tests/integration/callers.h"
 #include "tests/integration/demo_directory.h"
 #include "tests/support/local_stack.h"
 #include "tests/support/pg_redis.h"
@@ -37,29 +38,10 @@ using ::sm::testing::PersonIn;
 using ::sm::testing::PgRedis;
 using ::sm::testing::UnitId;
 
-struct Who {
-  std::string user;
-  std::string unit;
-  std::string role;
-};
-std::string Token(const Who& w) {
-  auth::Principal p;
-  p.user = w.user;
-  p.unit = w.unit;
-  p.roles = {w.role};
-  p.clearance = 1;
-  if (p.HasRole(auth::kRoleService)) p = auth::Principal{.user = w.user, .roles = {w.role}};
-  return *auth::Mint(auth::DevelopmentMint(p));
-}
-
-TimePoint Start() {
-  return FromUnixSeconds(workdays::DaysFromCivil(*workdays::ParseDate("2026-03-02")) * 86400 + 2 * 3600);
-}
-
-std::string FieldOf(const grpc::Status& s) {
-  auto v = FieldViolations(FromGrpcStatus(s));
-  return v.empty() ? "" : v[0].field;
-}
+using ::sm::testing::FieldOf;
+using ::sm::testing::Start;
+using ::sm::testing::Token;
+using ::sm::testing::Who;
 
 // The non-leader people of a demo unit, by badge.
 std::vector<std::string> StaffOf(const std::string& code) {
