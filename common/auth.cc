@@ -588,4 +588,9 @@ absl::Status RequireAnyRole(const Principal& p, std::initializer_list<std::strin
   return absl::PermissionDeniedError("requires role " + need);
 }
 
+absl::Status RequireOversight(const Principal& p, std::string_view method) {
+  if (p.HasRole(kRoleOversight)) return absl::OkStatus();
+  return absl::PermissionDeniedError(std::string(method) + " is for oversight only");
+}
+
 }  // namespace sm::auth

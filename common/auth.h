@@ -34,11 +34,11 @@ inline constexpr std::string_view kRoleOversight = "oversight";    // sees acros
 inline constexpr std::string_view kRoleAuditor = "auditor";
 inline constexpr std::string_view kRoleInspector = "inspector";
 inline constexpr std::string_view kRoleChiefInspector = "chief_inspector";  // 督察长: approves measures
-inline constexpr std::string_view kRoleStaff = "staff";          // any unit member
-inline constexpr std::string_view kRoleDashboard = "dashboard";  // aggregates only
-inline constexpr std::string_view kRoleService = "service";      // another service
-inline constexpr std::string_view kRoleCustodian = "custodian";  // approves reporter reveals
-inline constexpr std::string_view kRolePolitical = "political";  // 政治部: risk screening, talks
+inline constexpr std::string_view kRoleStaff = "staff";                     // any unit member
+inline constexpr std::string_view kRoleDashboard = "dashboard";             // aggregates only
+inline constexpr std::string_view kRoleService = "service";                 // another service
+inline constexpr std::string_view kRoleCustodian = "custodian";             // approves reporter reveals
+inline constexpr std::string_view kRolePolitical = "political";             // 政治部: risk screening, talks
 
 // Clearance levels (涉密等级) carried in the token.
 inline constexpr int kClearanceNone = 0;
@@ -245,5 +245,7 @@ MintRequest DevelopmentMint(const Principal& p, std::chrono::seconds ttl = std::
 
 // PERMISSION_DENIED unless `p` has one of `roles`; the message names the roles needed.
 absl::Status RequireAnyRole(const Principal& p, std::initializer_list<std::string_view> roles);
+// PERMISSION_DENIED "<method> is for oversight only" unless `p` has the oversight role.
+absl::Status RequireOversight(const Principal& p, std::string_view method);
 
 }  // namespace sm::auth

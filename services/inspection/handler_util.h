@@ -26,9 +26,4 @@ inline absl::Status GateReads(const auth::Principal& p, std::string_view method)
   return absl::PermissionDeniedError(std::string(method) + " is not open to the caller's roles");
 }
 
-inline absl::Status GateOversight(const auth::Principal& p, std::string_view method) {
-  if (p.HasRole(auth::kRoleOversight)) return absl::OkStatus();
-  return absl::PermissionDeniedError(std::string(method) + " is for oversight only");
-}
-
 }  // namespace sm::inspection

@@ -351,7 +351,7 @@ grpc::Status InspectionServiceImpl::VerifyInspectionChain(grpc::ServerContext* c
                                                           const v1::VerifyInspectionChainRequest* req,
                                                           v1::VerifyChainResponse* resp) {
   return call_.Run(ctx, "VerifyInspectionChain", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(GateOversight(call.principal, "VerifyInspectionChain"));
+    SM_RETURN_IF_ERROR(auth::RequireOversight(call.principal, "VerifyInspectionChain"));
     if (!IsUuid(req->aggregate_id())) return InvalidField("aggregate_id", "must be a UUID");
     SM_ASSIGN_OR_RETURN(chain::Check c, store_->VerifyChain(req->aggregate_id()));
     chain::FillCheck(c, resp);
@@ -363,7 +363,7 @@ grpc::Status InspectionServiceImpl::VerifyAllInspectionChains(grpc::ServerContex
                                                               const v1::VerifyAllChainsRequest*,
                                                               v1::VerifyAllInspectionChainsResponse* resp) {
   return call_.Run(ctx, "VerifyAllInspectionChains", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(GateOversight(call.principal, "VerifyAllInspectionChains"));
+    SM_RETURN_IF_ERROR(auth::RequireOversight(call.principal, "VerifyAllInspectionChains"));
     SM_ASSIGN_OR_RETURN(chain::ServiceCheck c, store_->VerifyAllChains());
     chain::FillServiceCheck(
         c, resp, [](auto* r, int64_t n) { r->set_aggregates(n); },
@@ -376,7 +376,7 @@ grpc::Status InspectionServiceImpl::ExportInspectionCheckpoints(grpc::ServerCont
                                                                 const v1::ExportCheckpointsRequest* req,
                                                                 v1::ExportCheckpointsResponse* resp) {
   return call_.Run(ctx, "ExportInspectionCheckpoints", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(GateOversight(call.principal, "ExportInspectionCheckpoints"));
+    SM_RETURN_IF_ERROR(auth::RequireOversight(call.principal, "ExportInspectionCheckpoints"));
     return chain::ExportCheckpoints([this](int64_t after, int limit) { return store_->Checkpoints(after, limit); },
                                     *req, resp);
   });

@@ -34,13 +34,16 @@ struct Part {
   std::vector<v1::FileEntry> entries;
 };
 
-// Pages through a list with `call(page_token, &next)` until `limit` entries or the end.
-template <typename Call>
-void Pages(Part& out, int limit, Call call) {
+// Pages through a list with `call(ctx, page_token, &next)`, each on a fresh context that
+// `prepare` fills, until `limit` entries or the end.
+template <typename Prepare, typename Call>
+void Pages(Part& out, int limit, const Prepare& prepare, Call call) {
   std::string token;
   do {
     std::string next;
-    grpc::Status s = call(token, &next);
+    grpc::ClientContext ctx;
+    prepare(ctx);
+    grpc::Status s = call(&ctx, token, &next);
     if (s.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
       // The service keeps this part from the caller: shown as empty, not missing.
       out.part.set_error("PERMISSION_DENIED: " + s.error_message());
@@ -63,16 +66,14 @@ void Pages(Part& out, int limit, Call call) {
 }  // namespace
 
 void RiskServiceImpl::AskServices(grpc::ServerContext* ctx, const std::string& person_id, v1::PersonFile* file) {
-  std::string token;
+  // The caller's own credentials, passed on as they came.
+  std::string authorization;
   auto md = ctx->client_metadata().find("authorization");
-  if (md != ctx->client_metadata().end()) {
-    token = std::string(md->second.data(), md->second.size());
-    if (token.rfind("Bearer ", 0) == 0) token = token.substr(7);
-  }
+  if (md != ctx->client_metadata().end()) authorization.assign(md->second.data(), md->second.size());
   const auto deadline = std::chrono::system_clock::now() + sources_.deadline;
   auto prepare = [&](grpc::ClientContext& c) {
     c.set_deadline(deadline);
-    c.AddMetadata("authorization", "Bearer " + token);
+    c.AddMetadata("authorization", authorization);
   };
   const int limit = sources_.entries_per_part;
   auto unavailable = [](const std::string& source) {
@@ -88,15 +89,13 @@ void RiskServiceImpl::AskServices(grpc::ServerContext* ctx, const std::string& p
     Part p;
     p.part.set_source("clue");
     p.part.set_available(true);
-    Pages(p, limit, [&](const std::string& page, std::string* next) {
-      grpc::ClientContext c;
-      prepare(c);
+    Pages(p, limit, prepare, [&](grpc::ClientContext* c, const std::string& page, std::string* next) {
       v1::ListCluesRequest q;
       q.set_subject_person_id(person_id);
       q.set_page_size(500);
       q.set_page_token(page);
       v1::ListCluesResponse r;
-      grpc::Status s = clue_->ListClues(&c, q, &r);
+      grpc::Status s = clue_->ListClues(c, q, &r);
       for (const auto& x : r.clues()) {
         p.entries.push_back(Entry(x.received_at(), "clue", "clue", x.id(), x.number(), x.summary(),
                                   Unprefixed(v1::ClueState_Name(x.state()), "CLUE_STATE_")));
@@ -111,15 +110,13 @@ void RiskServiceImpl::AskServices(grpc::ServerContext* ctx, const std::string& p
     Part p;
     p.part.set_source("audit");
     p.part.set_available(true);
-    Pages(p, limit, [&](const std::string& page, std::string* next) {
-      grpc::ClientContext c;
-      prepare(c);
+    Pages(p, limit, prepare, [&](grpc::ClientContext* c, const std::string& page, std::string* next) {
       v1::ListFindingsRequest q;
       q.set_responsible_person_id(person_id);
       q.set_page_size(500);
       q.set_page_token(page);
       v1::ListFindingsResponse r;
-      grpc::Status s = audit_->ListFindings(&c, q, &r);
+      grpc::Status s = audit_->ListFindings(c, q, &r);
       for (const auto& x : r.findings()) {
         p.entries.push_back(Entry(x.created_at(), "audit", "audit_finding", x.id(), x.number(), x.title(),
                                   Unprefixed(v1::Severity_Name(x.severity()), "SEVERITY_")));
@@ -134,15 +131,13 @@ void RiskServiceImpl::AskServices(grpc::ServerContext* ctx, const std::string& p
     Part p;
     p.part.set_source("inspection");
     p.part.set_available(true);
-    Pages(p, limit, [&](const std::string& page, std::string* next) {
-      grpc::ClientContext c;
-      prepare(c);
+    Pages(p, limit, prepare, [&](grpc::ClientContext* c, const std::string& page, std::string* next) {
       v1::ListInspectionFindingsRequest q;
       q.set_subject_person_id(person_id);
       q.set_page_size(200);
       q.set_page_token(page);
       v1::ListInspectionFindingsResponse r;
-      grpc::Status s = inspection_->ListFindings(&c, q, &r);
+      grpc::Status s = inspection_->ListFindings(c, q, &r);
       for (const auto& x : r.findings()) {
         p.entries.push_back(Entry(x.created_at(), "inspection", "inspection_finding", x.id(), x.number(), x.title(),
                                   Unprefixed(v1::Severity_Name(x.severity()), "SEVERITY_")));
@@ -151,15 +146,13 @@ void RiskServiceImpl::AskServices(grpc::ServerContext* ctx, const std::string& p
       return s;
     });
     if (!p.part.available()) return p;
-    Pages(p, limit, [&](const std::string& page, std::string* next) {
-      grpc::ClientContext c;
-      prepare(c);
+    Pages(p, limit, prepare, [&](grpc::ClientContext* c, const std::string& page, std::string* next) {
       v1::ListMeasuresRequest q;
       q.set_person_id(person_id);
       q.set_page_size(200);
       q.set_page_token(page);
       v1::ListMeasuresResponse r;
-      grpc::Status s = inspection_->ListMeasures(&c, q, &r);
+      grpc::Status s = inspection_->ListMeasures(c, q, &r);
       for (const auto& x : r.measures()) {
         p.entries.push_back(Entry(x.created_at(), "inspection", "measure", x.id(), "", x.reason(),
                                   Unprefixed(v1::MeasureKind_Name(x.kind()), "MEASURE_KIND_") + "/" +
@@ -170,15 +163,13 @@ void RiskServiceImpl::AskServices(grpc::ServerContext* ctx, const std::string& p
       return s;
     });
     if (!p.part.available()) return p;
-    Pages(p, limit, [&](const std::string& page, std::string* next) {
-      grpc::ClientContext c;
-      prepare(c);
+    Pages(p, limit, prepare, [&](grpc::ClientContext* c, const std::string& page, std::string* next) {
       v1::ListAccountabilityChecksRequest q;
       q.set_leader_person_id(person_id);
       q.set_page_size(200);
       q.set_page_token(page);
       v1::ListAccountabilityChecksResponse r;
-      grpc::Status s = inspection_->ListAccountabilityChecks(&c, q, &r);
+      grpc::Status s = inspection_->ListAccountabilityChecks(c, q, &r);
       for (const auto& x : r.checks()) {
         p.entries.push_back(Entry(x.created_at(), "inspection", "accountability_check", x.id(), x.clue_number(),
                                   Unprefixed(v1::LeaderDuty_Name(x.duty()), "LEADER_DUTY_"),

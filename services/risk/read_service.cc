@@ -19,11 +19,6 @@ bool AnyReader(const auth::Principal& p) {
          p.HasRole(auth::kRoleStaff);
 }
 
-absl::Status GateOversight(const auth::Principal& p, std::string_view method) {
-  if (p.HasRole(auth::kRoleOversight)) return absl::OkStatus();
-  return absl::PermissionDeniedError(std::string(method) + " is for oversight only");
-}
-
 template <typename Req>
 absl::StatusOr<std::pair<int, std::optional<paging::TimeId>>> PageOf(const Req& req, FieldErrors& e) {
   auto page = paging::PageSize(req.page_size(), 50, 200);
@@ -402,7 +397,7 @@ grpc::Status RiskServiceImpl::GetRiskHistory(grpc::ServerContext* ctx, const v1:
 grpc::Status RiskServiceImpl::VerifyRiskChain(grpc::ServerContext* ctx, const v1::VerifyRiskChainRequest* req,
                                               v1::VerifyChainResponse* resp) {
   return call_.Run(ctx, "VerifyRiskChain", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(GateOversight(call.principal, "VerifyRiskChain"));
+    SM_RETURN_IF_ERROR(auth::RequireOversight(call.principal, "VerifyRiskChain"));
     if (!IsUuid(req->aggregate_id())) return InvalidField("aggregate_id", "must be a UUID");
     SM_ASSIGN_OR_RETURN(chain::Check c, store_->VerifyChain(req->aggregate_id()));
     chain::FillCheck(c, resp);
@@ -413,7 +408,7 @@ grpc::Status RiskServiceImpl::VerifyRiskChain(grpc::ServerContext* ctx, const v1
 grpc::Status RiskServiceImpl::VerifyAllRiskChains(grpc::ServerContext* ctx, const v1::VerifyAllChainsRequest*,
                                                   v1::VerifyAllRiskChainsResponse* resp) {
   return call_.Run(ctx, "VerifyAllRiskChains", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(GateOversight(call.principal, "VerifyAllRiskChains"));
+    SM_RETURN_IF_ERROR(auth::RequireOversight(call.principal, "VerifyAllRiskChains"));
     SM_ASSIGN_OR_RETURN(chain::ServiceCheck c, store_->VerifyAllChains());
     chain::FillServiceCheck(
         c, resp, [](auto* r, int64_t n) { r->set_aggregates(n); },
@@ -425,7 +420,7 @@ grpc::Status RiskServiceImpl::VerifyAllRiskChains(grpc::ServerContext* ctx, cons
 grpc::Status RiskServiceImpl::ExportRiskCheckpoints(grpc::ServerContext* ctx, const v1::ExportCheckpointsRequest* req,
                                                     v1::ExportCheckpointsResponse* resp) {
   return call_.Run(ctx, "ExportRiskCheckpoints", [&](const server::CallInfo& call) -> absl::Status {
-    SM_RETURN_IF_ERROR(GateOversight(call.principal, "ExportRiskCheckpoints"));
+    SM_RETURN_IF_ERROR(auth::RequireOversight(call.principal, "ExportRiskCheckpoints"));
     return chain::ExportCheckpoints([this](int64_t after, int limit) { return store_->Checkpoints(after, limit); },
                                     *req, resp);
   });
