@@ -79,8 +79,7 @@ chain::Event EventLog::Next(const std::string& aggregate_id, int64_t prev_seq, c
 }
 
 void EventLog::Insert(db::Tx& tx, const std::vector<chain::Event>& events) const {
-  // One event, the common case on every write path: prepared once per connection.
-  Insert(tx, events, {}, events.size() == 1 ? events_ + "_insert_one" : "");
+  Insert(tx, events, {}, events_ + "_insert");
 }
 
 void EventLog::Insert(db::Tx& tx, const std::vector<chain::Event>& events, const std::vector<Also>& also,
@@ -93,27 +92,26 @@ void EventLog::Insert(db::Tx& tx, const std::vector<chain::Event>& events, const
     with += "also" + std::to_string(i) + " AS (" + db::Numbered(also[i].sql, next) + "), ";
     params.insert(params.end(), also[i].params.begin(), also[i].params.end());
   }
-  std::string insert;
-  if (!events.empty()) {
-    params.reserve(params.size() + events.size() * 11);
-    std::vector<std::string> exprs = {"?::uuid", "?::integer", "?", "?", "?", db::kTimestampExpr, "?", "?", "?"};
-    if (versioned_) exprs.insert(exprs.end(), {"?::integer", "?"});
-    for (const auto& e : events) {
-      params.insert(params.end(), {e.aggregate_id, std::to_string(e.seq), e.type, e.actor, e.actor_unit,
-                                   std::to_string(e.at_micros), e.data, e.prev_hash, e.hash});
-      if (versioned_) {
-        params.insert(params.end(), {std::to_string(e.chain_version), e.state_digest});
-      } else if (e.chain_version != 1) {
-        throw std::logic_error(events_ + " holds chain version 1 events only");
-      }
+  // The events as one array per column: the statement's text is the same for any number.
+  std::vector<std::string> exprs = {"?::uuid", "?::integer", "?", "?", "?", db::kTimestampExpr, "?", "?", "?"};
+  if (versioned_) exprs.insert(exprs.end(), {"?::integer", "?"});
+  db::RowSet rows(std::move(exprs));
+  for (const auto& e : events) {
+    std::vector<std::optional<std::string>> row = {e.aggregate_id, std::to_string(e.seq), e.type,
+                                                   e.actor,        e.actor_unit,          std::to_string(e.at_micros),
+                                                   e.data,         e.prev_hash,           e.hash};
+    if (versioned_) {
+      row.insert(row.end(), {std::to_string(e.chain_version), e.state_digest});
+    } else if (e.chain_version != 1) {
+      throw std::logic_error(events_ + " holds chain version 1 events only");
     }
-    with += "written AS (INSERT INTO " + events_ + " (" + id_ +
-            ", seq, type, actor, actor_unit_id, at, data, prev_hash, hash" +
-            (versioned_ ? ", chain_version, state_digest" : "") + ") VALUES " +
-            db::ValuesRows(events.size(), exprs, next) + ")";
-  } else {
-    with.resize(with.size() - 2);  // the last ", "
+    rows.Add(std::move(row));
   }
+  const std::vector<std::optional<std::string>> arrays = rows.Params();
+  params.insert(params.end(), arrays.begin(), arrays.end());
+  with += "written AS (INSERT INTO " + events_ + " (" + id_ +
+          ", seq, type, actor, actor_unit_id, at, data, prev_hash, hash" +
+          (versioned_ ? ", chain_version, state_digest" : "") + ") " + db::Numbered(rows.Select(), next) + ")";
   // The writes and the NOTIFY in one round trip.
   const std::string sql = "WITH " + with + " SELECT pg_notify(" + tx.quote(channel_) + ", '')";
   if (!statement.empty()) {

@@ -81,7 +81,8 @@ class EventLog {
   };
   // Inserts `events` with `also` in one statement and notifies `channel`. `statement` names
   // the statement's shape for preparing it once per connection (the same name must always
-  // come with the same SQL: the same `also` statements and number of events).
+  // come with the same SQL: the same `also` statements; the events, any number of them, are
+  // passed as arrays, db::RowSet).
   void Insert(db::Tx& tx, const std::vector<chain::Event>& events, const std::vector<Also>& also,
               const std::string& statement) const;
 

@@ -66,21 +66,22 @@ std::vector<absl::StatusOr<std::optional<std::string>>> Idempotency::Begin(Tx& t
   return out;
 }
 
-void Idempotency::Finish(Tx& tx, const std::vector<Request>& requests,
-                         const std::vector<std::string>& responses) const {
-  std::vector<std::string> ids, methods, shas, hex;
+size_t Idempotency::Claim(Tx& tx, const std::vector<Request>& requests,
+                          const std::vector<std::string>& responses) const {
+  RowSet rows({"?", "?", "?", "decode(?, 'hex')"});
   for (size_t i = 0; i < requests.size(); ++i) {
-    ids.push_back(requests[i].request_id);
-    methods.push_back(requests[i].method);
-    shas.push_back(crypto::Sha256Hex(requests[i].fingerprint));
-    hex.push_back(crypto::ToHex(responses.at(i)));
+    rows.Add({requests[i].request_id, requests[i].method, crypto::Sha256Hex(requests[i].fingerprint),
+              crypto::ToHex(responses.at(i))});
   }
-  tx.exec_params0(
-      "INSERT INTO " + table_ +
-          " (request_id, method, request_sha256, response) "
-          "SELECT id, method, sha, decode(hex, 'hex') FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) "
-          "AS r(id, method, sha, hex)",
-      TextArrayLiteral(ids), TextArrayLiteral(methods), TextArrayLiteral(shas), TextArrayLiteral(hex));
+  // In key order, so that two transactions claiming the same keys wait on each other in the
+  // same order rather than deadlock.
+  int next = 1;
+  static const std::string kInsert = " (request_id, method, request_sha256, response) SELECT * FROM (";
+  return ExecPrepared(tx, statement_ + "_claim",
+                      "INSERT INTO " + table_ + kInsert + Numbered(rows.Select(), next) +
+                          ") AS r ORDER BY 1 ON CONFLICT (request_id) DO NOTHING RETURNING 1",
+                      pqxx::prepare::make_dynamic_params(rows.Params()))
+      .size();
 }
 
 absl::StatusOr<std::optional<std::string>> Idempotency::Find(Tx& tx, const Key& key) const {
@@ -89,15 +90,6 @@ absl::StatusOr<std::optional<std::string>> Idempotency::Find(Tx& tx, const Key& 
                                 key.request_id);
   if (r.empty()) return std::optional<std::string>();
   return StoredReply(r[0], key.method, key.fingerprint);
-}
-
-bool Idempotency::Claim(Tx& tx, const Key& key, const std::string& response) const {
-  return !ExecPrepared(tx, statement_ + "_claim",
-                       "INSERT INTO " + table_ +
-                           " (request_id, method, request_sha256, response) "
-                           "VALUES ($1, $2, $3, decode($4, 'hex')) ON CONFLICT (request_id) DO NOTHING RETURNING 1",
-                       key.request_id, key.method, crypto::Sha256Hex(key.fingerprint), crypto::ToHex(response))
-              .empty();
 }
 
 bool Idempotency::Taken(Tx& tx, const Key& key) const {

@@ -45,8 +45,10 @@ class Idempotency {
     std::string fingerprint;
   };
   std::vector<absl::StatusOr<std::optional<std::string>>> Begin(Tx& tx, const std::vector<Request>& requests) const;
-  // Stores each request's response (`responses[i]` for `requests[i]`) with one statement.
-  void Finish(Tx& tx, const std::vector<Request>& requests, const std::vector<std::string>& responses) const;
+  // Stores each request's response (`responses[i]` for `requests[i]`) with one statement,
+  // unless a reply is stored under its key already (waiting for a transaction that is
+  // storing one). Returns how many were stored: fewer than asked when a key was taken.
+  size_t Claim(Tx& tx, const std::vector<Request>& requests, const std::vector<std::string>& responses) const;
 
   // Looks the key up outside any write: used to resolve a commit whose outcome is unknown.
   absl::StatusOr<std::optional<std::string>> Lookup(Pool& pool, const std::string& request_id) const;
@@ -109,7 +111,7 @@ class Idempotency {
               taken = !IsInDoubt(done) && Taken(tx, key);
               return done;
             }
-            if (!Claim(tx, key, out.SerializeAsString())) {
+            if (Claim(tx, {key}, {out.SerializeAsString()}) != 1) {
               taken = true;
               return absl::AbortedError("request_id taken by a concurrent call");
             }
@@ -131,9 +133,6 @@ class Idempotency {
   // The reply stored under `key`, without a lock; INVALID_ARGUMENT naming `request_id` when
   // the key was used for another method or other parameters.
   absl::StatusOr<std::optional<std::string>> Find(Tx& tx, const Key& key) const;
-  // Stores `response` under `key` unless another transaction did (waits for one that is
-  // writing it): false when the key was taken.
-  bool Claim(Tx& tx, const Key& key, const std::string& response) const;
   // Whether a reply is stored under `key` now, as another committed transaction left it (a
   // statement of its own in `tx`: READ COMMITTED sees what committed since).
   bool Taken(Tx& tx, const Key& key) const;

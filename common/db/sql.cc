@@ -1,5 +1,7 @@
 #include "common/db/sql.h"
 
+#include <stdexcept>
+
 #include <strings.h>
 
 namespace sm::db {
@@ -20,6 +22,24 @@ std::string TextArrayLiteral(const std::vector<std::string>& values) {
     if (i) out += ",";
     out += "\"";
     for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += "\"";
+  }
+  return out + "}";
+}
+
+std::string TextArrayLiteral(const std::vector<std::optional<std::string>>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ",";
+    if (!values[i]) {
+      out += "NULL";
+      continue;
+    }
+    out += "\"";
+    for (char c : *values[i]) {
       if (c == '"' || c == '\\') out += '\\';
       out += c;
     }
@@ -98,6 +118,39 @@ std::string ValuesRows(size_t rows, const std::vector<std::string>& columns, int
     }
     out += ")";
   }
+  return out;
+}
+
+RowSet::RowSet(std::vector<std::string> exprs) : exprs_(std::move(exprs)), columns_(exprs_.size()) {}
+
+void RowSet::Add(std::vector<std::optional<std::string>> row) {
+  if (row.size() != exprs_.size()) throw std::logic_error("RowSet::Add: one value per column");
+  for (size_t c = 0; c < row.size(); ++c) columns_[c].push_back(std::move(row[c]));
+  ++rows_;
+}
+
+std::string RowSet::Select() const {
+  std::string select, arrays, names;
+  for (size_t c = 0; c < exprs_.size(); ++c) {
+    const std::string name = "c" + std::to_string(c);
+    std::string expr;
+    for (char ch : exprs_[c]) {
+      if (ch == '?')
+        expr += "u." + name;
+      else
+        expr += ch;
+    }
+    select += (c ? ", " : "") + expr + " AS " + name;
+    arrays += c ? ", ?::text[]" : "?::text[]";
+    names += (c ? ", " : "") + name;
+  }
+  return "SELECT " + select + " FROM unnest(" + arrays + ") AS u(" + names + ")";
+}
+
+std::vector<std::optional<std::string>> RowSet::Params() const {
+  std::vector<std::optional<std::string>> out;
+  out.reserve(columns_.size());
+  for (const auto& column : columns_) out.emplace_back(TextArrayLiteral(column));
   return out;
 }
 

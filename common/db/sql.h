@@ -28,6 +28,8 @@ std::vector<std::string> TextArray(const pqxx::field& f);
 // A text[] literal for `values`, quoted and escaped ('{"a","b"}').
 std::string TextArrayLiteral(const std::vector<std::string>& values);
 std::string TextArrayLiteral(const google::protobuf::RepeatedPtrField<std::string>& values);
+// The same with NULL elements for nullopt.
+std::string TextArrayLiteral(const std::vector<std::optional<std::string>>& values);
 // The text PostgreSQL prints for a text[] of `values` (array_out: '{a,"b c"}'; an element is
 // quoted when empty, "NULL" in any case, or holding a quote, backslash, brace, comma or
 // white space), for digests that must equal what the database shows.
@@ -65,6 +67,28 @@ std::string Numbered(std::string_view expr, int& next);
 // expression per column in which "?" stands for the next parameter ($first, $first+1, ...).
 // ValuesRows(2, {"?::uuid", "?"}) is "($1::uuid, $2), ($3::uuid, $4)".
 std::string ValuesRows(size_t rows, const std::vector<std::string>& columns, int first = 1);
+
+// Rows passed to a statement as one text[] parameter per column, so that the statement's
+// text does not depend on how many rows there are: it is prepared once and serves one row or
+// a batch. Select() is "SELECT <expr 0> AS c0, <expr 1> AS c1, … FROM unnest(?::text[], …)
+// AS u(c0, c1, …)", each column's expression being its `exprs` entry with "?" standing for
+// the column's text ("?::uuid", kTimestampExpr, "?::text[]" for an array literal…); Params()
+// are the arrays, in column order, for those "?". Use it as a query's row source
+// ("INSERT INTO t (…) " + Select(), "UPDATE t SET a = v.c1 FROM (" + Select() + ") v …").
+class RowSet {
+ public:
+  explicit RowSet(std::vector<std::string> exprs);
+  // One value per column, in order (nullopt is NULL).
+  void Add(std::vector<std::optional<std::string>> row);
+  size_t size() const { return rows_; }
+  std::string Select() const;
+  std::vector<std::optional<std::string>> Params() const;
+
+ private:
+  std::vector<std::string> exprs_;
+  std::vector<std::vector<std::optional<std::string>>> columns_;
+  size_t rows_ = 0;
+};
 
 // The conditions of a query that apply, joined with AND: a filter that was not given adds
 // nothing to the SQL (rather than "($n IS NULL OR ...)", which keeps the planner from using

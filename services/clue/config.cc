@@ -26,6 +26,8 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, config::Env
   c.checkpoint_interval = r.Millis("chain.checkpoint_interval_ms", 60000, 100, 24 * 3600000);
   c.register_batch_max = static_cast<int>(r.Int("clue.register.batch_max", 64, 1, 1000));
   c.register_batches_running = static_cast<int>(r.Int("clue.register.batches_running", 2, 1, 64));
+  c.step_batch_max = static_cast<int>(r.Int("clue.step.batch_max", 32, 1, 1000));
+  c.step_batches_running = static_cast<int>(r.Int("clue.step.batches_running", 2, 1, 64));
   c.reveal.approvals = static_cast<int>(r.Int("clue.reveal.approvals", 2, 1, 100));
   c.reveal.custodians = static_cast<int>(r.Int("clue.reveal.custodians", 3, 1, 1000));
   if (c.reveal.approvals > c.reveal.custodians) {

@@ -35,6 +35,8 @@ struct Config {
   std::chrono::milliseconds checkpoint_interval{60000};
   int register_batch_max = 64;       // registrations per shared transaction
   int register_batches_running = 2;  // shared transactions at once
+  int step_batch_max = 32;           // steps on clues per shared transaction
+  int step_batches_running = 2;      // shared transactions at once
   RevealPolicy reveal;
 };
 

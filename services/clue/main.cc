@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
   auto runtime = sm::Runtime::Create(config->service, "clue", clue_lib_migrations());
   if (!runtime.ok()) return fail(runtime.status());
   sm::clue::PgStore store(&(*runtime)->pool(), sm::SystemClock::Default(),
-                          {.max_batch = config->register_batch_max, .max_running = config->register_batches_running});
+                          {.max_batch = config->register_batch_max, .max_running = config->register_batches_running},
+                          {.max_batch = config->step_batch_max, .max_running = config->step_batches_running});
   // Chain checkpoints are signed with this service's own key; without one, tamper evidence
   // would not survive a database administrator, so the service does not start.
   std::shared_ptr<sm::auth::ServiceIdentity> identity = (*runtime)->identity();

@@ -138,23 +138,23 @@ Custody CustodyFrom(const pqxx::field& f) {
   return standing == "sender" ? Custody::kSender : standing == "supervisor" ? Custody::kSupervisor : Custody::kOffered;
 }
 
-// Reads `ids` with their subjects and the custody record of `caller_unit` (none when
-// empty), in one statement; with `lock`, locks them in id order (so that concurrent writers
-// cannot deadlock). Clues that do not exist are absent.
+// Reads `ids` with their subjects and each with the custody record of the unit at the same
+// place in `units` (none when nullopt), in one statement; with `lock`, locks them in id order
+// (so that concurrent writers cannot deadlock). Clues that do not exist are absent.
 std::vector<std::pair<StoredClue, Custody>> LoadWith(Tx& tx, const std::vector<std::string>& ids,
-                                                     const std::string& caller_unit, bool lock) {
+                                                     const std::vector<OptStr>& units, bool lock) {
   static const std::string select =
       std::string("SELECT ") + kColumns +
-      ", (SELECT k.standing FROM clue_custody k WHERE k.clue_id = c.id AND k.unit_id = $2::uuid)"
+      ", (SELECT k.standing FROM clue_custody k WHERE k.clue_id = c.id AND k.unit_id = q.unit)"
       ", (SELECT json_agg(json_build_array(s.person_id, s.unit_id, s.display_name) ORDER BY s.ord)"
       "     FROM clue_subjects s WHERE s.clue_id = c.id)"
-      " FROM clues c WHERE c.id = ANY ($1::uuid[]) ORDER BY c.id";
+      " FROM unnest($1::uuid[], $2::uuid[]) AS q(id, unit) JOIN clues c ON c.id = q.id ORDER BY c.id";
   // NO KEY UPDATE: writers of one clue still queue on it, but the foreign-key checks of rows
   // that point at it (events, custody) take KEY SHARE, which it does not block.
   static const std::string locked = select + " FOR NO KEY UPDATE OF c";
   std::vector<std::pair<StoredClue, Custody>> out;
   for (const auto& r : db::ExecPrepared(tx, lock ? "clue_load_locked" : "clue_load", lock ? locked : select,
-                                        ToArrayLiteral(ids), IsUuid(caller_unit) ? Opt(caller_unit) : OptStr())) {
+                                        ToArrayLiteral(ids), db::TextArrayLiteral(units))) {
     StoredClue c = FromRow(r);
     if (!r[kColumnCount + 1].is_null()) {
       for (const auto& subj : nlohmann::json::parse(r[kColumnCount + 1].c_str())) {
@@ -170,37 +170,60 @@ std::vector<std::pair<StoredClue, Custody>> LoadWith(Tx& tx, const std::vector<s
 }
 std::vector<std::pair<StoredClue, Custody>> LoadLocked(Tx& tx, const std::vector<std::string>& ids,
                                                        const std::string& caller_unit) {
-  return LoadWith(tx, ids, caller_unit, true);
+  return LoadWith(tx, ids, std::vector<OptStr>(ids.size(), IsUuid(caller_unit) ? Opt(caller_unit) : OptStr()), true);
 }
 // One clue with its subjects (nullopt when absent).
 std::optional<StoredClue> Load(Tx& tx, const std::string& id, bool for_update) {
-  auto found = LoadWith(tx, {id}, "", for_update);
+  auto found = LoadWith(tx, {id}, {OptStr()}, for_update);
   if (found.empty()) return std::nullopt;
   return std::move(found[0].first);
 }
 
-events::EventLog::Also UpdateOf(const StoredClue& s);
-events::EventLog::Also CustodyUpsert(const std::string& clue_id, const std::string& unit_id, Custody standing);
+events::EventLog::Also RowUpdates(const std::vector<const StoredClue*>& rows);
+events::EventLog::Also CustodyUpserts(const std::vector<std::optional<std::string>>& flat);
+const char* CustodyName(Custody c);
 
-// Writes a decided change: the version moves on, the event commits to the new row, and the
-// row (with its new chain head), the custody and the event are written once each.
-StoredClue WriteChange(Tx& tx, const events::EventLog& log, Change change, const Actor& actor, int64_t at_us) {
-  StoredClue& after = change.after;
-  after.clue.set_version(after.clue.version() + 1);
-  const events::Payload p = events::MustEncode(change.event);
-  chain::Event e = events::EventLog::Next(after.clue.id(), after.chain_len, after.chain_head, actor, p.type, p.json,
-                                          at_us, StateDigest(after));
-  after.chain_len = static_cast<int>(e.seq);
-  after.chain_head = e.hash;
-  // The row, the custody it adds and the event: one statement.
-  std::vector<events::EventLog::Also> also = {UpdateOf(after)};
-  std::map<std::string, Custody> custody;  // one upsert per unit (a statement may not touch a row twice)
-  for (const auto& [unit, standing] : change.custody_add) {
-    if (!unit.empty()) custody[unit] = standing;
+// A decided change and who made it.
+struct Write {
+  Change change;
+  Actor actor;
+};
+
+// Writes decided changes, each of another clue: every version moves on, each event commits
+// to its clue's new row, and the rows (with their new chain heads), the custody they add and
+// the events are written with one statement, whatever their number. Returns the clues as
+// written, in order.
+std::vector<StoredClue> WriteChanges(Tx& tx, const events::EventLog& log, std::vector<Write> writes, int64_t at_us) {
+  std::vector<chain::Event> events;
+  std::vector<const StoredClue*> rows;
+  std::vector<OptStr> custody;  // (clue, unit, standing) flattened
+  for (Write& w : writes) {
+    StoredClue& after = w.change.after;
+    after.clue.set_version(after.clue.version() + 1);
+    const events::Payload p = events::MustEncode(w.change.event);
+    events.push_back(events::EventLog::Next(after.clue.id(), after.chain_len, after.chain_head, w.actor, p.type, p.json,
+                                            at_us, StateDigest(after)));
+    after.chain_len = static_cast<int>(events.back().seq);
+    after.chain_head = events.back().hash;
+    rows.push_back(&after);
+    std::map<std::string, Custody> units;  // one upsert per unit (a statement may not touch a row twice)
+    for (const auto& [unit, standing] : w.change.custody_add) {
+      if (!unit.empty()) units[unit] = standing;
+    }
+    for (const auto& [unit, standing] : units) {
+      custody.insert(custody.end(), {after.clue.id(), unit, std::string(CustodyName(standing))});
+    }
   }
-  for (const auto& [unit, standing] : custody) also.push_back(CustodyUpsert(after.clue.id(), unit, standing));
-  log.Insert(tx, {e}, also, "clue_write_" + std::to_string(custody.size()));
-  return std::move(after);
+  log.Insert(tx, events, {RowUpdates(rows), CustodyUpserts(custody)}, "clue_write");
+  std::vector<StoredClue> out;
+  out.reserve(writes.size());
+  for (Write& w : writes) out.push_back(std::move(w.change.after));
+  return out;
+}
+StoredClue WriteChange(Tx& tx, const events::EventLog& log, Change change, const Actor& actor, int64_t at_us) {
+  std::vector<Write> one;
+  one.push_back({std::move(change), actor});
+  return std::move(WriteChanges(tx, log, std::move(one), at_us)[0]);
 }
 
 // The columns of a clues row as the service writes it, each with the expression its
@@ -340,20 +363,24 @@ void InsertRows(Tx& tx, const std::vector<const StoredClue*>& clues) {
                   pqxx::prepare::make_dynamic_params(params));
 }
 
-// An existing clue's new value, chain head included (all but its id), as a statement with
-// "?" parameters.
-events::EventLog::Also UpdateOf(const StoredClue& s) {
-  static const std::string sql = [] {
+// Existing clues' new values, chain heads included, as one statement with "?" parameters
+// (its text the same for any number of clues).
+events::EventLog::Also RowUpdates(const std::vector<const StoredClue*>& rows) {
+  static const std::vector<std::string> exprs = [] {
+    std::vector<std::string> out;
+    for (const auto& c : kRow) out.push_back(c.expr);
+    return out;
+  }();
+  db::RowSet values(exprs);
+  for (const StoredClue* s : rows) values.Add(RowParams(*s));
+  static const std::string sql = [&] {
     std::string set;
     for (size_t i = 1; i < kRowColumns; ++i) {
-      set += std::string(set.empty() ? "" : ", ") + kRow[i].name + " = " + kRow[i].expr;
+      set += std::string(set.empty() ? "" : ", ") + kRow[i].name + " = v.c" + std::to_string(i);
     }
-    return "UPDATE clues SET " + set + ", updated_at = now() WHERE id = ?::uuid";
+    return "UPDATE clues SET " + set + ", updated_at = now() FROM (" + values.Select() + ") AS v WHERE clues.id = v.c0";
   }();
-  std::vector<OptStr> params = RowParams(s);
-  params.push_back(params.front());  // the id goes last
-  params.erase(params.begin());
-  return {sql, std::move(params)};
+  return {sql, values.Params()};
 }
 
 const char* CustodyName(Custody c) {
@@ -385,17 +412,19 @@ constexpr char kCustodyUpsert[] =
     "      array_position(ARRAY['offered','supervisor','sender'], clue_custody.standing)"
     " THEN EXCLUDED.standing ELSE clue_custody.standing END";
 
-// A unit's custody record, added or strengthened, as a statement with "?" parameters.
-events::EventLog::Also CustodyUpsert(const std::string& clue_id, const std::string& unit_id, Custody standing) {
+// Units' custody records, added or strengthened, as one statement with "?" parameters; `flat`
+// holds (clue, unit, standing) triples, at most one per clue and unit.
+events::EventLog::Also CustodyUpserts(const std::vector<OptStr>& flat) {
+  db::RowSet values({"?::uuid", "?::uuid", "?"});
+  for (size_t i = 0; i + 2 < flat.size(); i += 3) values.Add({flat[i], flat[i + 1], flat[i + 2]});
   static const std::string sql =
-      std::string("INSERT INTO clue_custody (clue_id, unit_id, standing) VALUES (?::uuid, ?::uuid, ?)") +
-      kCustodyUpsert;
-  return {sql, {clue_id, unit_id, std::string(CustodyName(standing))}};
+      "INSERT INTO clue_custody (clue_id, unit_id, standing) " + values.Select() + kCustodyUpsert;
+  return {sql, values.Params()};
 }
 
 }  // namespace
 
-PgStore::PgStore(db::Pool* pool, const Clock& clock, RegisterBatching batching)
+PgStore::PgStore(db::Pool* pool, const Clock& clock, Batching registrations, Batching steps)
     : pool_(pool),
       clock_(clock),
       chain_(
@@ -403,8 +432,13 @@ PgStore::PgStore(db::Pool* pool, const Clock& clock, RegisterBatching batching)
           [this](Tx& tx, const std::string& id) { return ChainEvidence(tx, id); },
           [this](Tx& tx) { return ChainRows(tx); }),
       registrations_(
-          {.max_batch = batching.max_batch, .max_running = batching.max_running, .name = "clue_register"},
-          [this](const std::vector<Registration*>& batch) { RunRegistrations(batch); }, &Conflict) {}
+          {.max_batch = registrations.max_batch, .max_running = registrations.max_running, .name = "clue_register"},
+          [this](const std::vector<Registration*>& batch) { RunRegistrations(batch); },
+          [](const Registration& a, const Registration& b) { return Conflict(a, b); }),
+      steps_(
+          {.max_batch = steps.max_batch, .max_running = steps.max_running, .name = "clue_step"},
+          [this](const std::vector<StepItem*>& batch) { RunSteps(batch); },
+          [](const StepItem& a, const StepItem& b) { return Conflict(a, b); }) {}
 
 absl::StatusOr<v1::ClueReply> PgStore::Register(const StoredClue& clue, const Actor& actor,
                                                 const db::Idempotency::Key& key,
@@ -549,13 +583,98 @@ absl::Status PgStore::WriteRegistrations(const std::vector<Registration*>& batch
                         db::ValuesRows(custody.size() / 3, {"?::uuid", "?::uuid", "?"}) + kCustodyUpsert,
                     pqxx::prepare::make_dynamic_params(custody));
     log_.Insert(tx, events);
-    idempotency_.Finish(tx, done, responses);
+    if (idempotency_.Claim(tx, done, responses) != done.size())
+      return absl::AbortedError("request_id taken by a concurrent call");
     return absl::OkStatus();
   });
 }
 
 absl::StatusOr<v1::ClueReply> PgStore::Step(const StepRequest& request, const auth::Principal& caller, StepFacts facts,
                                             const Rules& rules, const db::Idempotency::Key& key) {
+  StepItem item{&request, &caller, facts, &rules, &key};
+  steps_.Submit(&item);
+  // On this caller's thread, after its batch: the batch's slot is not held meanwhile.
+  if (item.alone) return StepAlone(request, caller, std::move(facts), rules, key, [this] { Changed(); });
+  if (item.fresh) Changed();
+  return std::move(item.result);
+}
+
+bool PgStore::Conflict(const StepItem& a, const StepItem& b) {
+  return a.key->request_id == b.key->request_id || ClueIdOf(*a.request) == ClueIdOf(*b.request);
+}
+
+void PgStore::RunSteps(const std::vector<StepItem*>& batch) {
+  if (batch.size() == 1) {
+    // A lone step is written here, holding the batch's slot (so that, under load, steps
+    // queue for the running batches and the next one takes them together).
+    StepItem& item = *batch[0];
+    item.result =
+        StepAlone(*item.request, *item.caller, item.facts, *item.rules, *item.key, [&item] { item.fresh = true; });
+    return;
+  }
+  absl::Status s = WriteSteps(batch);
+  if (!s.ok()) {
+    // One step's trouble (a key taken by a concurrent repeat, a lost connection) must not fail
+    // the others: each on its own. A batch whose commit was in doubt is harmless to repeat: a
+    // committed step answers from its idempotency record.
+    for (StepItem* item : batch) item->alone = true;
+  }
+}
+
+absl::Status PgStore::WriteSteps(const std::vector<StepItem*>& batch) {
+  return db::WithTransaction(*pool_, [&](Tx& tx) -> absl::Status {
+    std::vector<std::string> ids;
+    std::vector<OptStr> units;
+    for (StepItem* item : batch) {
+      item->alone = item->fresh = false;
+      ids.push_back(ClueIdOf(*item->request));
+      units.push_back(IsUuid(item->caller->unit) ? Opt(item->caller->unit) : OptStr());
+    }
+    std::map<std::string, std::pair<StoredClue, Custody>> loaded;
+    for (auto& [clue, custody] : LoadWith(tx, ids, units, true)) {
+      std::string id = clue.clue.id();
+      loaded.emplace(std::move(id), std::make_pair(std::move(clue), custody));
+    }
+    std::vector<Write> writes;
+    std::vector<StepItem*> written;
+    for (StepItem* item : batch) {
+      auto it = loaded.find(ClueIdOf(*item->request));
+      StepFacts facts = item->facts;
+      absl::StatusOr<Change> change = absl::NotFoundError("clue not found");
+      if (it != loaded.end()) {
+        facts.custody = it->second.second;
+        absl::Status known = AddFacts(tx, *item->request, it->second.first, facts);
+        change = known.ok() ? Decide(it->second.first, *item->caller, *item->request, facts, *item->rules) : known;
+      }
+      if (!change.ok()) {
+        // Refused, or its clue absent: on its own, where a repeat of an earlier step is
+        // told from a refusal by its key (Idempotency::Write).
+        item->alone = true;
+        continue;
+      }
+      writes.push_back({std::move(*change), Actor{item->caller->EndUser(), item->caller->unit}});
+      written.push_back(item);
+    }
+    if (written.empty()) return absl::OkStatus();
+    std::vector<StoredClue> after = WriteChanges(tx, log_, std::move(writes), NowMicros(clock_));
+    std::vector<db::Idempotency::Request> keys;
+    std::vector<std::string> replies;
+    for (size_t i = 0; i < written.size(); ++i) {
+      written[i]->result = ReplyOf(after[i]);
+      written[i]->fresh = true;
+      keys.push_back(*written[i]->key);
+      replies.push_back(written[i]->result->SerializeAsString());
+    }
+    if (idempotency_.Claim(tx, keys, replies) != keys.size()) {
+      return absl::AbortedError("request_id taken by a concurrent call");
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<v1::ClueReply> PgStore::StepAlone(const StepRequest& request, const auth::Principal& caller,
+                                                 StepFacts facts, const Rules& rules, const db::Idempotency::Key& key,
+                                                 const std::function<void()>& committed) {
   const Actor actor{caller.EndUser(), caller.unit};
   return idempotency_.Write<v1::ClueReply>(
       *pool_, key,
@@ -563,23 +682,28 @@ absl::StatusOr<v1::ClueReply> PgStore::Step(const StepRequest& request, const au
         auto loaded = LoadLocked(tx, {ClueIdOf(request)}, caller.unit);
         if (loaded.empty()) return absl::NotFoundError("clue not found");
         const StoredClue& current = loaded[0].first;
-        facts.custody = loaded[0].second;
-        // What the rules need to know around the clue: directory reads, in memory nearly always.
-        if (NeedsSubjects(request)) {
-          SM_ASSIGN_OR_RETURN(facts.subjects, SubjectPlaces(tx, current));
-        }
-        if (NeedsHolderUnit(request)) {
-          auto holder = directory_.Unit(current.clue.holding_unit_id(), &tx);
-          if (holder.ok())
-            facts.holder_unit = std::move(*holder);
-          else if (!absl::IsNotFound(holder.status()))
-            return holder.status();
-        }
-        SM_ASSIGN_OR_RETURN(Change change, Decide(current, caller, request, facts, rules));
+        StepFacts known = facts;
+        known.custody = loaded[0].second;
+        SM_RETURN_IF_ERROR(AddFacts(tx, request, current, known));
+        SM_ASSIGN_OR_RETURN(Change change, Decide(current, caller, request, known, rules));
         out = ReplyOf(WriteChange(tx, log_, std::move(change), actor, NowMicros(clock_)));
         return absl::OkStatus();
       },
-      [this] { Changed(); });
+      committed);
+}
+
+absl::Status PgStore::AddFacts(Tx& tx, const StepRequest& request, const StoredClue& current, StepFacts& facts) {
+  if (NeedsSubjects(request)) {
+    SM_ASSIGN_OR_RETURN(facts.subjects, SubjectPlaces(tx, current));
+  }
+  if (NeedsHolderUnit(request)) {
+    auto holder = directory_.Unit(current.clue.holding_unit_id(), &tx);
+    if (holder.ok())
+      facts.holder_unit = std::move(*holder);
+    else if (!absl::IsNotFound(holder.status()))
+      return holder.status();
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<SubjectPlace>> PgStore::SubjectPlaces(Tx& tx, const StoredClue& c) {
@@ -624,9 +748,9 @@ absl::StatusOr<v1::ClueReply> PgStore::Merge(const std::string& primary_id, int6
         for (const auto& id : merged_ids) merged.push_back(locked.at(id));
         SM_ASSIGN_OR_RETURN(std::vector<Change> changes,
                             DecideMerge(locked.at(primary_id), merged, caller, expected_version, reason));
-        const int64_t now_us = NowMicros(clock_);
-        for (auto& change : changes) {
-          StoredClue written = WriteChange(tx, log_, std::move(change), actor, now_us);
+        std::vector<Write> writes;
+        for (auto& change : changes) writes.push_back({std::move(change), actor});
+        for (const StoredClue& written : WriteChanges(tx, log_, std::move(writes), NowMicros(clock_))) {
           if (written.clue.id() == primary_id) {
             out = ReplyOf(written);
           } else {
@@ -662,14 +786,16 @@ absl::StatusOr<int> PgStore::MarkOverdue(TimePoint now) {
                         now_us)) {
       due.push_back(row[0].as<std::string>());
     }
+    std::vector<Write> writes;
     for (auto& [clue, custody] : LoadLocked(tx, due, "")) {
       if (!IsOverdue(clue, now)) continue;
       auto holder = directory_.Unit(clue.clue.holding_unit_id(), &tx);
       if (!holder.ok() && !absl::IsNotFound(holder.status())) return holder.status();
-      WriteChange(tx, log_, Escalate(clue, holder.ok() ? std::optional<UnitInfo>(*holder) : std::nullopt),
-                  Actor{"system:overdue-scanner", ""}, now_us);
-      ++marked;
+      writes.push_back({Escalate(clue, holder.ok() ? std::optional<UnitInfo>(*holder) : std::nullopt),
+                        Actor{"system:overdue-scanner", ""}});
     }
+    marked = static_cast<int>(writes.size());
+    if (!writes.empty()) WriteChanges(tx, log_, std::move(writes), now_us);
     return absl::OkStatus();
   });
   if (!s.ok()) return s;

@@ -17,9 +17,9 @@
 
 namespace sm::clue {
 
-// Concurrent registrations are written in shared transactions (group commit): up to
-// `max_batch` per transaction, at most `max_running` such transactions at once.
-struct RegisterBatching {
+// Concurrent writes are made in shared transactions (group commit): up to `max_batch` per
+// transaction, at most `max_running` such transactions at once (common/coalesce.h).
+struct Batching {
   int max_batch = 64;
   int max_running = 3;
 };
@@ -33,7 +33,10 @@ using ChainKeys = chain::ServiceKeys;
 
 class PgStore final : public Store {
  public:
-  PgStore(db::Pool* pool, const Clock& clock, RegisterBatching batching = {});
+  // Registrations, and steps on clues (each of a different clue), are batched each by their
+  // own settings.
+  PgStore(db::Pool* pool, const Clock& clock, Batching registrations = {},
+          Batching steps = {.max_batch = 32, .max_running = 2});
 
   // Before serving; without it checkpoints are neither taken nor trusted.
   void SetChainKeys(ChainKeys keys) { chain_.SetKeys(std::move(keys)); }
@@ -96,6 +99,33 @@ class PgStore final : public Store {
   // The clue registered earlier for `c`'s referral (source_system, source_ref), if any.
   std::optional<StoredClue> BySource(db::Tx& tx, const StoredClue& c);
 
+  // One step waiting for (or written by) a batch.
+  struct StepItem {
+    const StepRequest* request;
+    const auth::Principal* caller;
+    StepFacts facts;
+    const Rules* rules;
+    const db::Idempotency::Key* key;
+    absl::StatusOr<v1::ClueReply> result = absl::InternalError("step not run");
+    bool alone = false;  // not written by its batch: the caller runs it on its own (StepAlone)
+    bool fresh = false;  // written now, not answered from an earlier write
+  };
+  // Steps that must not share a transaction: the same clue or request id.
+  static bool Conflict(const StepItem& a, const StepItem& b);
+  // Writes the steps of `batch` in one transaction when it holds more than one; a step the
+  // batch did not write (refused, its clue absent, a directory read failed, or the batch
+  // failed) is marked `alone`.
+  void RunSteps(const std::vector<StepItem*>& batch);
+  absl::Status WriteSteps(const std::vector<StepItem*>& batch);
+  // One step in its own transaction, idempotently on its key (Idempotency::Write);
+  // `committed` runs when it wrote.
+  absl::StatusOr<v1::ClueReply> StepAlone(const StepRequest& request, const auth::Principal& caller, StepFacts facts,
+                                          const Rules& rules, const db::Idempotency::Key& key,
+                                          const std::function<void()>& committed);
+  // What the rules need to know around `current` for `request` besides the custody: the
+  // subjects' places and the holding unit, from the directory (in memory nearly always).
+  absl::Status AddFacts(db::Tx& tx, const StepRequest& request, const StoredClue& current, StepFacts& facts);
+
   // A clue's tamper evidence as stored (nullopt: no such clue), and every clue row's.
   absl::StatusOr<std::optional<chain::Evidence>> ChainEvidence(db::Tx& tx, const std::string& clue_id) const;
   std::map<std::string, chain::Evidence> ChainRows(db::Tx& tx) const;
@@ -111,6 +141,7 @@ class PgStore final : public Store {
   events::EventLog log_{"clue_events", "clue_id", "clues", "clue_events", /*versioned=*/true};
   chain::Guard chain_;
   Coalescer<Registration> registrations_;
+  Coalescer<StepItem> steps_;
   DirectoryReader directory_{pool_};
 };
 

@@ -567,6 +567,132 @@ TEST_F(ClueServiceTest, ConcurrentRegistrationsShareTransactionsAndEachIsWholeAn
   EXPECT_LT(batches, items) << "concurrent registrations shared transactions";
 }
 
+// Steps on many clues at once share transactions (common/coalesce.h); each is still decided
+// on its own: a refused step, a step on an absent clue and a repeated request id inside the
+// burst get what they would alone, and nothing of theirs is written.
+TEST_F(ClueServiceTest, ConcurrentStepsShareTransactionsAndEachIsDecidedOnItsOwn) {
+  const Who group{UnitId("kexin-branch-discipline-committee")};
+  const Who commission{UnitId("discipline-commission")};
+  auto batch_stats = [] {
+    const std::string text = metrics::Metrics::Global().Render();
+    auto value = [&](const std::string& name) {
+      const std::string key = name + "{batch=\"clue_step\"} ";
+      size_t at = text.find(key);
+      return at == std::string::npos ? 0.0 : std::stod(text.substr(at + key.size()));
+    };
+    return std::pair<double, double>(value("sm_batch_size_count"), value("sm_batch_size_sum"));
+  };
+  constexpr int kThreads = 24;
+  std::vector<v1::Clue> clues;
+  for (int t = 0; t < kThreads; ++t) {
+    auto r = Petition("kexin-branch-discipline-committee");
+    r.set_summary("并发步骤 " + std::to_string(t));
+    clues.push_back(Register(group, r));
+  }
+  const auto [batches_before, items_before] = batch_stats();
+  std::atomic<int> failed{0}, refused{0}, not_found{0}, replayed{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto stub = v1::ClueService::NewStub(*channel_);
+      auto call = [&](const Who& w, auto fn, const auto& req, v1::ClueReply* out) {
+        grpc::ClientContext ctx;
+        ctx.AddMetadata("authorization", "Bearer " + Token(w));
+        return (stub.get()->*fn)(&ctx, req, out);
+      };
+      const v1::Clue& c = clues[t];
+      while (!go) std::this_thread::yield();
+      v1::ClueReply r;
+      v1::TransferClueRequest tr;
+      tr.set_request_id(NewUuid());
+      tr.set_clue_id(c.id());
+      tr.set_expected_version(c.version());
+      tr.set_to_unit_id(commission.unit);
+      if (!call(group, &v1::ClueService::Stub::TransferClue, tr, &r).ok()) ++failed;
+      const int64_t offered = r.clue().version();
+      if (t % 4 == 1) {
+        // The same request again: the first reply, marked replayed.
+        v1::ClueReply again;
+        grpc::Status st = call(group, &v1::ClueService::Stub::TransferClue, tr, &again);
+        if (st.ok() && again.mutation().replayed() && again.clue().version() == offered)
+          ++replayed;
+        else
+          ++failed;
+      } else if (t % 4 == 2) {
+        // Concluding a clue on offer is refused; nothing is written.
+        v1::ConcludeClueRequest k;
+        k.set_request_id(NewUuid());
+        k.set_clue_id(c.id());
+        k.set_expected_version(offered);
+        k.set_form(v1::SUPERVISION_FORM_1);
+        k.set_feedback("越级办结");
+        grpc::Status st = call(group, &v1::ClueService::Stub::ConcludeClue, k, &r);
+        if (st.error_code() == grpc::StatusCode::FAILED_PRECONDITION)
+          ++refused;
+        else
+          ++failed;
+      } else if (t % 4 == 3) {
+        v1::AcceptClueRequest absent;
+        absent.set_request_id(NewUuid());
+        absent.set_clue_id(NewUuid());
+        absent.set_expected_version(2);
+        if (call(commission, &v1::ClueService::Stub::AcceptClue, absent, &r).error_code() ==
+            grpc::StatusCode::NOT_FOUND)
+          ++not_found;
+        else
+          ++failed;
+      }
+      v1::AcceptClueRequest a;
+      a.set_request_id(NewUuid());
+      a.set_clue_id(c.id());
+      a.set_expected_version(offered);
+      if (!call(commission, &v1::ClueService::Stub::AcceptClue, a, &r).ok()) ++failed;
+      v1::DisposeClueRequest d;
+      d.set_request_id(NewUuid());
+      d.set_clue_id(c.id());
+      d.set_expected_version(r.clue().version());
+      d.set_method(v1::DISPOSITION_METHOD_TALK_OR_LETTER);
+      if (!call(commission, &v1::ClueService::Stub::DisposeClue, d, &r).ok()) ++failed;
+      v1::ConcludeClueRequest k;
+      k.set_request_id(NewUuid());
+      k.set_clue_id(c.id());
+      k.set_expected_version(r.clue().version());
+      k.set_form(v1::SUPERVISION_FORM_1);
+      k.set_feedback("谈话提醒，已办结。");
+      if (!call(commission, &v1::ClueService::Stub::ConcludeClue, k, &r).ok() ||
+          r.clue().state() != v1::CLUE_STATE_CONCLUDED)
+        ++failed;
+    });
+  }
+  go = true;
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(replayed.load(), kThreads / 4);
+  EXPECT_EQ(refused.load(), kThreads / 4);
+  EXPECT_EQ(not_found.load(), kThreads / 4);
+  // Whole and once: every clue has exactly its five events (registered, offered, accepted,
+  // disposed, concluded), its row at version 5 and concluded, and an intact chain.
+  const std::string fresh = "SELECT id FROM clue.clues WHERE summary LIKE '并发步骤 %'";
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_events WHERE clue_id IN (" + fresh + ")"), kThreads * 5);
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clue_events WHERE type = 'concluded' AND clue_id IN (" + fresh + ")"),
+            kThreads);
+  EXPECT_EQ(Count("SELECT count(*) FROM clue.clues WHERE state = 'CLUE_STATE_CONCLUDED' AND version = 5 AND id IN (" +
+                  fresh + ")"),
+            kThreads);
+  for (const v1::Clue& c : clues) {
+    v1::VerifyChainRequest vr;
+    vr.set_clue_id(c.id());
+    v1::VerifyChainResponse vo;
+    ASSERT_TRUE(Call(commission, &v1::ClueService::Stub::VerifyChain, vr, &vo).ok());
+    EXPECT_TRUE(vo.intact()) << c.id();
+  }
+  const auto [batches_after, items_after] = batch_stats();
+  const double batches = batches_after - batches_before, items = items_after - items_before;
+  EXPECT_GE(items, kThreads * 4);
+  EXPECT_LT(batches, items) << "concurrent steps shared transactions";
+}
+
 // Directory look-ups are kept per directory generation: a change that moves the
 // generation (what every import does) reaches registration within a moment.
 TEST_F(ClueServiceTest, DirectoryChangesReachRegistrationOnceTheGenerationMoves) {

@@ -184,7 +184,7 @@ TEST_F(DbTest, IdempotencyKeysReplayAndRefuseOtherContent) {
                 auto prior = idem.Begin(tx, {{"k1", "M", "payload"}})[0];
                 if (!prior.ok()) return prior.status();
                 EXPECT_FALSE(prior->has_value());
-                idem.Finish(tx, {{"k1", "M", "payload"}}, {response});
+                EXPECT_EQ(idem.Claim(tx, {{"k1", "M", "payload"}}, {response}), 1u);
                 return absl::OkStatus();
               }).ok());
   ASSERT_TRUE(WithTransaction(pool, [&](Tx& tx) -> absl::Status {
@@ -193,6 +193,8 @@ TEST_F(DbTest, IdempotencyKeysReplayAndRefuseOtherContent) {
                 EXPECT_TRUE(prior.ok() && prior->has_value() && **prior == response);
                 auto other = idem.Begin(tx, {{"k1", "M", "other payload"}})[0];
                 EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
+                // A claim stores the new keys and counts them; a taken key keeps its reply.
+                EXPECT_EQ(idem.Claim(tx, {{"k3", "M", "p3"}, {"k1", "M", "payload"}}, {"r3", "r1 again"}), 1u);
                 return absl::OkStatus();
               }).ok());
   auto looked = idem.Lookup(pool, "k1");
@@ -381,6 +383,39 @@ TEST_F(DbTest, WhereJoinsOnlyTheConditionsGivenAndNumbersTheirParameters) {
                 return absl::OkStatus();
               }).ok());
   EXPECT_EQ(count, 3);  // 3, 5, 6
+}
+
+TEST_F(DbTest, RowSetPassesAnyNumberOfRowsThroughOneStatementText) {
+  RowSet empty({"?::integer"});
+  RowSet rows({"?::uuid", "?::integer", "?", "?::text[]", kTimestampExpr});
+  // The text does not depend on the rows: one prepared statement serves every batch.
+  EXPECT_EQ(empty.Select(), "SELECT u.c0::integer AS c0 FROM unnest(?::text[]) AS u(c0)");
+  rows.Add({std::string("00000000-0000-0000-0000-000000000001"), std::string("1"), std::string("a \"quoted\" \\ text"),
+            TextArrayLiteral(std::vector<std::string>{"x", "y,z"}), std::string("1700000000123456")});
+  rows.Add({std::nullopt, std::string("2"), std::string("NULL"), std::nullopt, std::nullopt});
+  EXPECT_EQ(rows.size(), 2u);
+  Pool pool(Config());
+  ASSERT_TRUE(
+      WithTransaction(pool, [&](Tx& tx) {
+        int next = 1;
+        const std::string sql = "SELECT c0::text, c1, c2, array_length(c3, 1), c3[2], " + MicrosOf("c4") + " FROM (" +
+                                Numbered(rows.Select(), next) + ") AS v ORDER BY c1";
+        pqxx::result r = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(rows.Params()));
+        EXPECT_EQ(r.size(), 2u);
+        EXPECT_EQ(r[0][0].as<std::string>(), "00000000-0000-0000-0000-000000000001");
+        EXPECT_EQ(r[0][2].as<std::string>(), "a \"quoted\" \\ text");
+        EXPECT_EQ(r[0][3].as<int>(), 2);
+        EXPECT_EQ(r[0][4].as<std::string>(), "y,z");
+        EXPECT_EQ(r[0][5].as<int64_t>(), 1700000000123456);
+        EXPECT_TRUE(r[1][0].is_null());
+        EXPECT_EQ(r[1][2].as<std::string>(), "NULL");  // the text, not a NULL
+        EXPECT_TRUE(r[1][3].is_null());
+        EXPECT_TRUE(r[1][5].is_null());
+        next = 1;
+        EXPECT_TRUE(
+            tx.exec_params(Numbered(empty.Select(), next), pqxx::prepare::make_dynamic_params(empty.Params())).empty());
+        return absl::OkStatus();
+      }).ok());
 }
 
 }  // namespace
