@@ -341,38 +341,43 @@ std::string StateDigest(const StoredClue& s) {
 
 namespace {
 
-// Inserts new clues, chain head included, with one statement.
-void InsertRows(Tx& tx, const std::vector<const StoredClue*>& clues) {
-  static const std::string columns = [] {
-    std::string out;
-    for (const auto& c : kRow) out += std::string(out.empty() ? "" : ", ") + c.name;
-    return out;
-  }();
+// The clues rows of `clues` as written (RowParams), chain heads included, in a db::RowSet.
+db::RowSet RowsOf(const std::vector<const StoredClue*>& clues) {
   static const std::vector<std::string> exprs = [] {
     std::vector<std::string> out;
     for (const auto& c : kRow) out.push_back(c.expr);
     return out;
   }();
-  std::vector<OptStr> params;
-  params.reserve(clues.size() * kRowColumns);
-  for (const StoredClue* c : clues) {
-    auto row = RowParams(*c);
-    params.insert(params.end(), std::make_move_iterator(row.begin()), std::make_move_iterator(row.end()));
-  }
-  tx.exec_params0("INSERT INTO clues (" + columns + ") VALUES " + db::ValuesRows(clues.size(), exprs),
-                  pqxx::prepare::make_dynamic_params(params));
+  db::RowSet rows(exprs);
+  for (const StoredClue* c : clues) rows.Add(RowParams(*c));
+  return rows;
+}
+
+// New clues, chain heads included, as one statement with "?" parameters.
+events::EventLog::Also RowInserts(const std::vector<const StoredClue*>& clues) {
+  db::RowSet rows = RowsOf(clues);
+  static const std::string sql = [&] {
+    std::string columns;
+    for (const auto& c : kRow) columns += std::string(columns.empty() ? "" : ", ") + c.name;
+    return "INSERT INTO clues (" + columns + ") " + rows.Select();
+  }();
+  return {sql, rows.Params()};
+}
+
+// The subjects of new clues, flattened (clue, ord, person, unit, display name), as one
+// statement with "?" parameters.
+events::EventLog::Also SubjectInserts(const std::vector<OptStr>& flat) {
+  db::RowSet rows({"?::uuid", "?::integer", "?::uuid", "?::uuid", "?"});
+  for (size_t i = 0; i + 4 < flat.size(); i += 5) rows.Add({flat[i], flat[i + 1], flat[i + 2], flat[i + 3], flat[i + 4]});
+  static const std::string sql =
+      "INSERT INTO clue_subjects (clue_id, ord, person_id, unit_id, display_name) " + rows.Select();
+  return {sql, rows.Params()};
 }
 
 // Existing clues' new values, chain heads included, as one statement with "?" parameters
 // (its text the same for any number of clues).
 events::EventLog::Also RowUpdates(const std::vector<const StoredClue*>& rows) {
-  static const std::vector<std::string> exprs = [] {
-    std::vector<std::string> out;
-    for (const auto& c : kRow) out.push_back(c.expr);
-    return out;
-  }();
-  db::RowSet values(exprs);
-  for (const StoredClue* s : rows) values.Add(RowParams(*s));
+  db::RowSet values = RowsOf(rows);
   static const std::string sql = [&] {
     std::string set;
     for (size_t i = 1; i < kRowColumns; ++i) {
@@ -509,7 +514,12 @@ absl::Status PgStore::WriteRegistrations(const std::vector<Registration*>& batch
       r->fresh = false;
       keys.push_back({r->key->request_id, r->key->method, r->key->fingerprint});
     }
-    auto prior = idempotency_.Begin(tx, keys);
+    // A batch is optimistic: nearly every key is new, and a taken one makes the claim below
+    // come short, the batch roll back and each registration run alone, where the key is
+    // locked and looked up first (a repeat answers with its first reply).
+    auto prior = batch.size() > 1
+                     ? std::vector<absl::StatusOr<std::optional<std::string>>>(batch.size(), std::optional<std::string>())
+                     : idempotency_.Begin(tx, keys);
     std::vector<Registration*> fresh;
     std::vector<StoredClue> clues;
     for (size_t i = 0; i < batch.size(); ++i) {
@@ -573,16 +583,8 @@ absl::Status PgStore::WriteRegistrations(const std::vector<Registration*>& batch
       fresh[i]->result = std::move(out);
       fresh[i]->fresh = true;
     }
-    InsertRows(tx, rows);
-    if (!subjects.empty()) {
-      tx.exec_params0("INSERT INTO clue_subjects (clue_id, ord, person_id, unit_id, display_name) VALUES " +
-                          db::ValuesRows(subjects.size() / 5, {"?::uuid", "?::integer", "?::uuid", "?::uuid", "?"}),
-                      pqxx::prepare::make_dynamic_params(subjects));
-    }
-    tx.exec_params0("INSERT INTO clue_custody (clue_id, unit_id, standing) VALUES " +
-                        db::ValuesRows(custody.size() / 3, {"?::uuid", "?::uuid", "?"}) + kCustodyUpsert,
-                    pqxx::prepare::make_dynamic_params(custody));
-    log_.Insert(tx, events);
+    // The rows, subjects, custody and events: one statement.
+    log_.Insert(tx, events, {RowInserts(rows), SubjectInserts(subjects), CustodyUpserts(custody)}, "clue_register");
     if (idempotency_.Claim(tx, done, responses) != done.size())
       return absl::AbortedError("request_id taken by a concurrent call");
     return absl::OkStatus();
