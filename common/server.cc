@@ -115,6 +115,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const Config& config,
   grpc::ResourceQuota quota("sm-server");
   quota.SetMaxThreads(config.max_threads);
   builder.SetResourceQuota(quota);
+  // Handler threads that finish a call go back to waiting for the next unless `max_pollers`
+  // wait already; above that they exit. gRPC's default (2) made the sync server start and end
+  // a thread for nearly every call under load (docs/PERFORMANCE.md § Lifecycle).
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, config.max_pollers);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(config.keepalive_time.count()));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(config.keepalive_timeout.count()));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);

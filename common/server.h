@@ -42,6 +42,7 @@ struct Config {
   std::string listen = "127.0.0.1:0";
   int max_message_bytes = 16 * 1024 * 1024;
   int max_threads = 256;  // bounds the sync server's handler threads (and so concurrent calls)
+  int max_pollers = 64;   // idle handler threads kept waiting for calls (gRPC's default: 2)
   std::chrono::milliseconds keepalive_time{60000};
   std::chrono::milliseconds keepalive_timeout{20000};
   TlsConfig tls;

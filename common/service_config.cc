@@ -29,6 +29,7 @@ ServiceConfig ReadServiceConfig(config::Reader& r, const std::string& name, cons
   c.grpc.listen = r.HostPort("grpc.listen", default_grpc);
   c.grpc.max_message_bytes = static_cast<int>(r.Int("grpc.max_message_bytes", 16 << 20, 1024, 256 << 20));
   c.grpc.max_threads = static_cast<int>(r.Int("grpc.max_threads", 256, 4, 4096));
+  c.grpc.max_pollers = static_cast<int>(r.Int("grpc.max_pollers", 64, 1, 4096));
   c.grpc.keepalive_time = r.Millis("grpc.keepalive_time_ms", 60000, 1000, 3600000);
   c.grpc.keepalive_timeout = r.Millis("grpc.keepalive_timeout_ms", 20000, 1000, 600000);
   c.grpc.max_streams_per_caller = static_cast<int>(r.Int("grpc.max_streams_per_caller", 4, 1, 1024));

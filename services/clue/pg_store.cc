@@ -368,7 +368,8 @@ events::EventLog::Also RowInserts(const std::vector<const StoredClue*>& clues) {
 // statement with "?" parameters.
 events::EventLog::Also SubjectInserts(const std::vector<OptStr>& flat) {
   db::RowSet rows({"?::uuid", "?::integer", "?::uuid", "?::uuid", "?"});
-  for (size_t i = 0; i + 4 < flat.size(); i += 5) rows.Add({flat[i], flat[i + 1], flat[i + 2], flat[i + 3], flat[i + 4]});
+  for (size_t i = 0; i + 4 < flat.size(); i += 5)
+    rows.Add({flat[i], flat[i + 1], flat[i + 2], flat[i + 3], flat[i + 4]});
   static const std::string sql =
       "INSERT INTO clue_subjects (clue_id, ord, person_id, unit_id, display_name) " + rows.Select();
   return {sql, rows.Params()};
@@ -517,9 +518,9 @@ absl::Status PgStore::WriteRegistrations(const std::vector<Registration*>& batch
     // A batch is optimistic: nearly every key is new, and a taken one makes the claim below
     // come short, the batch roll back and each registration run alone, where the key is
     // locked and looked up first (a repeat answers with its first reply).
-    auto prior = batch.size() > 1
-                     ? std::vector<absl::StatusOr<std::optional<std::string>>>(batch.size(), std::optional<std::string>())
-                     : idempotency_.Begin(tx, keys);
+    auto prior = batch.size() > 1 ? std::vector<absl::StatusOr<std::optional<std::string>>>(
+                                        batch.size(), std::optional<std::string>())
+                                  : idempotency_.Begin(tx, keys);
     std::vector<Registration*> fresh;
     std::vector<StoredClue> clues;
     for (size_t i = 0; i < batch.size(); ++i) {
