@@ -145,6 +145,17 @@ class ClueServiceTest : public ::testing::Test {
     return r;
   }
 
+  // How many batches of `batch` (common/coalesce.h) ran so far, and the items they held.
+  static std::pair<double, double> BatchStats(const std::string& batch) {
+    const std::string text = metrics::Metrics::Global().Render();
+    auto value = [&](const std::string& name) {
+      const std::string key = name + "{batch=\"" + batch + "\"} ";
+      size_t at = text.find(key);
+      return at == std::string::npos ? 0.0 : std::stod(text.substr(at + key.size()));
+    };
+    return {value("sm_batch_size_count"), value("sm_batch_size_sum")};
+  }
+
   v1::Clue Register(const Who& w, const v1::RegisterClueRequest& r) {
     v1::ClueReply reply;
     grpc::Status s = Call(w, &v1::ClueService::Stub::RegisterClue, r, &reply);
@@ -472,16 +483,7 @@ TEST_F(ClueServiceTest, ConcurrentRegistrationsShareTransactionsAndEachIsWholeAn
   // A unit no other test lists, so that the burst does not crowd their pages.
   const Who group{UnitId("kexin-branch-discipline-committee")};
   const Who audit_service{UnitId("audit-office"), {"service"}};
-  auto batch_stats = [] {
-    const std::string text = metrics::Metrics::Global().Render();
-    auto value = [&](const std::string& name) {
-      const std::string key = name + "{batch=\"clue_register\"} ";
-      size_t at = text.find(key);
-      return at == std::string::npos ? 0.0 : std::stod(text.substr(at + key.size()));
-    };
-    return std::pair<double, double>(value("sm_batch_size_count"), value("sm_batch_size_sum"));
-  };
-  const auto [batches_before, items_before] = batch_stats();
+  const auto [batches_before, items_before] = BatchStats("clue_register");
   const int64_t clues_before = Count("SELECT count(*) FROM clue.clues");
   constexpr int kThreads = 24, kEach = 6;
   const std::string shared_ref = "finding-" + NewUuid();
@@ -561,7 +563,7 @@ TEST_F(ClueServiceTest, ConcurrentRegistrationsShareTransactionsAndEachIsWholeAn
     ASSERT_TRUE(Call(group, &v1::ClueService::Stub::VerifyChain, vr, &vo).ok());
     EXPECT_TRUE(vo.intact()) << ids[i][0];
   }
-  const auto [batches_after, items_after] = batch_stats();
+  const auto [batches_after, items_after] = BatchStats("clue_register");
   const double batches = batches_after - batches_before, items = items_after - items_before;
   EXPECT_GE(items, kThreads * (kEach + 1));
   EXPECT_LT(batches, items) << "concurrent registrations shared transactions";
@@ -573,15 +575,6 @@ TEST_F(ClueServiceTest, ConcurrentRegistrationsShareTransactionsAndEachIsWholeAn
 TEST_F(ClueServiceTest, ConcurrentStepsShareTransactionsAndEachIsDecidedOnItsOwn) {
   const Who group{UnitId("kexin-branch-discipline-committee")};
   const Who commission{UnitId("discipline-commission")};
-  auto batch_stats = [] {
-    const std::string text = metrics::Metrics::Global().Render();
-    auto value = [&](const std::string& name) {
-      const std::string key = name + "{batch=\"clue_step\"} ";
-      size_t at = text.find(key);
-      return at == std::string::npos ? 0.0 : std::stod(text.substr(at + key.size()));
-    };
-    return std::pair<double, double>(value("sm_batch_size_count"), value("sm_batch_size_sum"));
-  };
   constexpr int kThreads = 24;
   std::vector<v1::Clue> clues;
   for (int t = 0; t < kThreads; ++t) {
@@ -589,7 +582,7 @@ TEST_F(ClueServiceTest, ConcurrentStepsShareTransactionsAndEachIsDecidedOnItsOwn
     r.set_summary("并发步骤 " + std::to_string(t));
     clues.push_back(Register(group, r));
   }
-  const auto [batches_before, items_before] = batch_stats();
+  const auto [batches_before, items_before] = BatchStats("clue_step");
   std::atomic<int> failed{0}, refused{0}, not_found{0}, replayed{0};
   std::atomic<bool> go{false};
   std::vector<std::thread> threads;
@@ -687,7 +680,7 @@ TEST_F(ClueServiceTest, ConcurrentStepsShareTransactionsAndEachIsDecidedOnItsOwn
     ASSERT_TRUE(Call(commission, &v1::ClueService::Stub::VerifyChain, vr, &vo).ok());
     EXPECT_TRUE(vo.intact()) << c.id();
   }
-  const auto [batches_after, items_after] = batch_stats();
+  const auto [batches_after, items_after] = BatchStats("clue_step");
   const double batches = batches_after - batches_before, items = items_after - items_before;
   EXPECT_GE(items, kThreads * 4);
   EXPECT_LT(batches, items) << "concurrent steps shared transactions";
