@@ -1,5 +1,9 @@
 #include "common/doc_table.h"
 
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
@@ -124,6 +128,24 @@ std::map<std::string, chain::Evidence> Table::Evidence(db::Tx& tx, const std::op
     out.emplace(row.id, chain::Evidence{{}, row.chain_len, row.chain_head, Digest(row.body)});
   }
   return out;
+}
+
+void ChangeWriter::Write(db::Tx& tx, const events::EventLog& log,
+                         const std::vector<std::pair<std::string, events::Payload>>& events, const events::Actor& actor,
+                         int64_t at_us) {
+  std::vector<chain::Event> made;
+  std::set<std::string> moved;
+  for (const auto& [id, payload] : events) {
+    auto entry = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.id == id; });
+    if (entry == entries_.end()) throw std::logic_error("event for a document the change does not hold: " + id);
+    made.push_back(events::EventLog::Next(id, *entry->chain_len, *entry->chain_head, actor, payload.type, payload.json,
+                                          at_us, entry->digest()));
+    *entry->chain_len = made.back().seq;
+    *entry->chain_head = made.back().hash;
+    moved.insert(id);
+  }
+  for (const Entry& e : entries_) e.write(tx, moved.count(e.id) > 0);
+  log.Insert(tx, made);
 }
 
 }  // namespace sm::docs

@@ -29,6 +29,8 @@
 
 #include "common/chain_anchor.h"
 #include "common/db/pool.h"
+#include "common/event_log.h"
+#include "common/event_payload.h"
 
 namespace sm::docs {
 
@@ -136,6 +138,49 @@ class DocTable {
 
   Table table_;
   Keys keys_of_;
+};
+
+// How a change leaves a document's row: written whole (inserted or updated), or neither —
+// then only its chain head moves, and only when the change records an event on it.
+enum class RowWrite { kNone, kInsert, kUpdate };
+
+// The documents one change writes and the events it records on them, written together (the
+// one write of inspection's and risk's steps): each event is hashed onto its document's
+// chain, committing to the document as the change leaves it; then each document is written
+// once — whole when inserted or updated, else its new chain head when it got an event — and
+// the events with one statement. The documents are held by reference until Write.
+class ChangeWriter {
+ public:
+  // `digest` (default: the table's digest of the document) is what an event on it commits to.
+  template <typename M>
+  void Add(const DocTable<M>& table, Stored<M>& doc, RowWrite row, std::function<std::string()> digest = nullptr) {
+    if (!digest) digest = [&table, &doc] { return table.Digest(doc.doc); };
+    entries_.push_back(
+        {doc.doc.id(), &doc.chain_len, &doc.chain_head, std::move(digest), [&table, &doc, row](db::Tx& tx, bool moved) {
+           if (row == RowWrite::kInsert) {
+             table.Insert(tx, doc);
+           } else if (row == RowWrite::kUpdate) {
+             table.Update(tx, doc);
+           } else if (moved) {
+             table.UpdateChain(tx, doc);
+           }
+         }});
+  }
+  // Chains `events` ((document id, payload) in order) and writes the documents and the events.
+  // std::logic_error for an event on a document that was not added.
+  void Write(db::Tx& tx, const events::EventLog& log,
+             const std::vector<std::pair<std::string, events::Payload>>& events, const events::Actor& actor,
+             int64_t at_us);
+
+ private:
+  struct Entry {
+    std::string id;
+    int64_t* chain_len;
+    std::string* chain_head;
+    std::function<std::string()> digest;
+    std::function<void(db::Tx&, bool moved)> write;
+  };
+  std::vector<Entry> entries_;
 };
 
 }  // namespace sm::docs

@@ -248,50 +248,17 @@ absl::Status PgStore::Write(Tx& tx, Change& c, const events::Actor& actor, int64
   } else if (c.command) {
     outbox::Enqueue(tx, "inspection", referral::kCommandKind, c.command->dedupe_key, c.command->payload);
   }
-  std::vector<chain::Event> made;
-  // Each event commits to its aggregate's document as the change leaves it.
-  auto chain_of = [&](const std::string& id) -> std::tuple<int64_t*, std::string*, std::string> {
-    if (c.template_doc && (c.template_doc->doc.id() == id)) {
-      return {&c.template_doc->chain_len, &c.template_doc->chain_head, templates_.Digest(c.template_doc->doc)};
-    }
-    if (c.inspection && c.inspection->doc.id() == id) {
-      return {&c.inspection->chain_len, &c.inspection->chain_head, inspections_.Digest(c.inspection->doc)};
-    }
-    if (c.finding && c.finding->finding.doc.id() == id) {
-      return {&c.finding->finding.chain_len, &c.finding->finding.chain_head, FindingDigest(*c.finding)};
-    }
-    if (c.measure && c.measure->doc.id() == id) {
-      return {&c.measure->chain_len, &c.measure->chain_head, measures_.Digest(c.measure->doc)};
-    }
-    if (c.check && c.check->doc.id() == id) {
-      return {&c.check->chain_len, &c.check->chain_head, checks_.Digest(c.check->doc)};
-    }
-    throw std::logic_error("event for an aggregate the change does not hold: " + id);
-  };
-  std::set<std::string> moved;
-  for (const Event& ev : c.events) {
-    auto [len, head, digest] = chain_of(ev.aggregate_id);
-    const events::Payload payload = events::MustEncode(ev.event);
-    made.push_back(
-        events::EventLog::Next(ev.aggregate_id, *len, *head, actor, payload.type, payload.json, at_us, digest));
-    *len = made.back().seq;
-    *head = made.back().hash;
-    moved.insert(ev.aggregate_id);
-  }
-  auto write = [&](const auto& table, const auto& stored, Change::Row row) {
-    if (row == Change::Row::kInsert) {
-      table.Insert(tx, stored);
-    } else if (row == Change::Row::kUpdate) {
-      table.Update(tx, stored);
-    } else if (moved.count(stored.doc.id())) {
-      table.UpdateChain(tx, stored);
-    }
-  };
-  if (c.template_doc) write(templates_, *c.template_doc, Change::Row::kInsert);
-  if (c.inspection) write(inspections_, *c.inspection, c.inspection_row);
-  if (c.finding) write(findings_, c.finding->finding, c.finding_row);
-  if (c.measure) write(measures_, *c.measure, c.measure_row);
-  if (c.check) write(checks_, *c.check, c.check_row);
+  // Each event commits to its document as the change leaves it (a finding: with its
+  // rectifications, FindingDigest).
+  docs::ChangeWriter writer;
+  if (c.template_doc) writer.Add(templates_, *c.template_doc, docs::RowWrite::kInsert);
+  if (c.inspection) writer.Add(inspections_, *c.inspection, c.inspection_row);
+  if (c.finding) writer.Add(findings_, c.finding->finding, c.finding_row, [&] { return FindingDigest(*c.finding); });
+  if (c.measure) writer.Add(measures_, *c.measure, c.measure_row);
+  if (c.check) writer.Add(checks_, *c.check, c.check_row);
+  std::vector<std::pair<std::string, events::Payload>> events;
+  for (const Event& ev : c.events) events.emplace_back(ev.aggregate_id, events::MustEncode(ev.event));
+  writer.Write(tx, log_, events, actor, at_us);
   if (c.rectification_row != Change::Row::kNone) {
     const StoredRectification* x = c.finding ? c.finding->Find(c.rectification_id) : nullptr;
     if (!x) throw std::logic_error("rectification the change does not hold: " + c.rectification_id);
@@ -301,7 +268,6 @@ absl::Status PgStore::Write(Tx& tx, Change& c, const events::Actor& actor, int64
       rectification::Update(tx, x->rectification);
     }
   }
-  log_.Insert(tx, made);
   return absl::OkStatus();
 }
 

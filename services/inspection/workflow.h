@@ -143,7 +143,7 @@ struct Event {
 // What a step writes: each document marked kInsert or kUpdate once, whole; one marked
 // kNone that gets events has only its chain head written.
 struct Change {
-  enum class Row { kNone, kInsert, kUpdate };
+  using Row = docs::RowWrite;
   std::optional<Stored<v1::ChecklistTemplate>> template_doc;  // always an insert
   std::optional<Stored<v1::Inspection>> inspection;
   Row inspection_row = Row::kNone;

@@ -4,7 +4,6 @@
 #include "services/risk/pg_store.h"
 
 #include <algorithm>
-#include <set>
 
 #include "common/db/sql.h"
 #include "common/event_payload.h"
@@ -238,57 +237,29 @@ template absl::StatusOr<v1::TalkReply> PgStore::Step(const auth::Principal&, Ste
 
 absl::Status PgStore::Write(Tx& tx, Change& c, const events::Actor& actor, int64_t at_us) {
   // The talk's summary is sealed in the stored body; the change keeps the text for the reply.
-  std::optional<Stored<v1::TalkRecord>> sealed_talk;
+  std::optional<Doc<v1::TalkRecord>> sealed;
   if (c.talk) {
-    sealed_talk = c.talk->stored;
-    sealed_talk->doc.set_summary(Seal(sealed_talk->doc.id(), sealed_talk->doc.summary()));
+    sealed = *c.talk;
+    sealed->stored.doc.set_summary(Seal(sealed->stored.doc.id(), sealed->stored.doc.summary()));
   }
-  std::vector<chain::Event> made;
-  std::set<std::string> moved;
-  auto chain_of = [&](const std::string& id) -> std::tuple<int64_t*, std::string*, std::string> {
-    if (c.point && c.point->stored.doc.id() == id) {
-      return {&c.point->stored.chain_len, &c.point->stored.chain_head, points_.Digest(c.point->stored.doc)};
-    }
-    if (c.campaign && c.campaign->stored.doc.id() == id) {
-      return {&c.campaign->stored.chain_len, &c.campaign->stored.chain_head, campaigns_.Digest(c.campaign->stored.doc)};
-    }
-    if (c.item && c.item->stored.doc.id() == id) {
-      return {&c.item->stored.chain_len, &c.item->stored.chain_head, items_.Digest(c.item->stored.doc)};
-    }
-    if (sealed_talk && sealed_talk->doc.id() == id) {
-      return {&sealed_talk->chain_len, &sealed_talk->chain_head, talks_.Digest(sealed_talk->doc)};
-    }
-    if (c.score && c.score->stored.doc.id() == id) {
-      return {&c.score->stored.chain_len, &c.score->stored.chain_head, scores_.Digest(c.score->stored.doc)};
-    }
-    throw std::logic_error("event for an aggregate the change does not hold: " + id);
+  docs::ChangeWriter writer;
+  auto add = [&](const auto& table, auto& doc) {
+    writer.Add(table, doc.stored,
+               doc.insert    ? docs::RowWrite::kInsert
+               : doc.changed ? docs::RowWrite::kUpdate
+                             : docs::RowWrite::kNone);
   };
-  for (const Event& ev : c.events) {
-    auto [len, head, digest] = chain_of(ev.aggregate_id);
-    const events::Payload payload = events::MustEncode(ev.event);
-    made.push_back(
-        events::EventLog::Next(ev.aggregate_id, *len, *head, actor, payload.type, payload.json, at_us, digest));
-    *len = made.back().seq;
-    *head = made.back().hash;
-    moved.insert(ev.aggregate_id);
-  }
-  auto write = [&](const auto& table, const auto& doc) {
-    if (doc.insert) {
-      table.Insert(tx, doc.stored);
-    } else if (doc.changed) {
-      table.Update(tx, doc.stored);
-    } else if (moved.count(doc.stored.doc.id())) {
-      table.UpdateChain(tx, doc.stored);
-    }
-  };
-  if (c.point) write(points_, *c.point);
-  if (c.campaign) write(campaigns_, *c.campaign);
-  if (c.item) write(items_, *c.item);
-  if (c.score) write(scores_, *c.score);
-  if (c.talk) {
-    c.talk->stored.chain_len = sealed_talk->chain_len;
-    c.talk->stored.chain_head = sealed_talk->chain_head;
-    write(talks_, Doc<v1::TalkRecord>{*sealed_talk, c.talk->insert, c.talk->changed});
+  if (c.point) add(points_, *c.point);
+  if (c.campaign) add(campaigns_, *c.campaign);
+  if (c.item) add(items_, *c.item);
+  if (c.score) add(scores_, *c.score);
+  if (sealed) add(talks_, *sealed);
+  std::vector<std::pair<std::string, events::Payload>> events;
+  for (const Event& ev : c.events) events.emplace_back(ev.aggregate_id, events::MustEncode(ev.event));
+  writer.Write(tx, log_, events, actor, at_us);
+  if (sealed) {
+    c.talk->stored.chain_len = sealed->stored.chain_len;
+    c.talk->stored.chain_head = sealed->stored.chain_head;
   }
   if (c.screening) {
     const v1::Screening& s = *c.screening;
@@ -298,7 +269,6 @@ absl::Status PgStore::Write(Tx& tx, Change& c, const events::Actor& actor, int64
         s.campaign_id(), s.person_id(), s.unit_id(), v1::ScreeningOutcome_Name(s.outcome()), s.note(), s.screened_by(),
         db::Micros(s.at()), Opt(s.risk_item_id()));
   }
-  log_.Insert(tx, made);
   if (c.signal) SM_RETURN_IF_ERROR(AddSignal(tx, *c.signal, actor, at_us));
   return absl::OkStatus();
 }
