@@ -16,16 +16,25 @@ std::vector<std::string> TextArray(const pqxx::field& f) {
   return out;
 }
 
+namespace {
+
+// `v` as a quoted, escaped array element.
+void AppendElement(std::string& out, const std::string& v) {
+  out += '"';
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+}  // namespace
+
 std::string TextArrayLiteral(const std::vector<std::string>& values) {
   std::string out = "{";
   for (size_t i = 0; i < values.size(); ++i) {
     if (i) out += ",";
-    out += "\"";
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += "\"";
+    AppendElement(out, values[i]);
   }
   return out + "}";
 }
@@ -34,16 +43,10 @@ std::string TextArrayLiteral(const std::vector<std::optional<std::string>>& valu
   std::string out = "{";
   for (size_t i = 0; i < values.size(); ++i) {
     if (i) out += ",";
-    if (!values[i]) {
+    if (values[i])
+      AppendElement(out, *values[i]);
+    else
       out += "NULL";
-      continue;
-    }
-    out += "\"";
-    for (char c : *values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += "\"";
   }
   return out + "}";
 }
@@ -61,16 +64,10 @@ std::string TextArrayText(const google::protobuf::RepeatedPtrField<std::string>&
       quote = quote || c == '"' || c == '\\' || c == '{' || c == '}' || c == ',' || c == ' ' || c == '\t' ||
               c == '\n' || c == '\r' || c == '\v' || c == '\f';
     }
-    if (!quote) {
+    if (quote)
+      AppendElement(out, v);
+    else
       out += v;
-      continue;
-    }
-    out += '"';
-    for (char c : v) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
   }
   return out + "}";
 }
