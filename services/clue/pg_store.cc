@@ -245,13 +245,10 @@ absl::Status PgStore::WriteSteps(const std::vector<StepItem*>& batch) {
     std::vector<StepItem*> written;
     for (StepItem* item : batch) {
       auto it = loaded.find(ClueIdOf(*item->request));
-      StepFacts facts = item->facts;
-      absl::StatusOr<Change> change = absl::NotFoundError("clue not found");
-      if (it != loaded.end()) {
-        facts.custody = it->second.second;
-        absl::Status known = AddFacts(tx, *item->request, it->second.first, facts);
-        change = known.ok() ? Decide(it->second.first, *item->caller, *item->request, facts, *item->rules) : known;
-      }
+      absl::StatusOr<Change> change = it == loaded.end()
+                                          ? absl::NotFoundError("clue not found")
+                                          : DecideStep(tx, *item->request, *item->caller, item->facts, *item->rules,
+                                                       it->second.first, it->second.second);
       if (!change.ok()) {
         // Refused, or its clue absent: on its own, where a repeat of an earlier step is
         // told from a refusal by its key (Idempotency::Write).
@@ -287,18 +284,18 @@ absl::StatusOr<v1::ClueReply> PgStore::StepAlone(const StepRequest& request, con
       [&](Tx& tx, v1::ClueReply& out) -> absl::Status {
         auto loaded = LoadLocked(tx, {ClueIdOf(request)}, caller.unit);
         if (loaded.empty()) return absl::NotFoundError("clue not found");
-        const StoredClue& current = loaded[0].first;
-        StepFacts known = facts;
-        known.custody = loaded[0].second;
-        SM_RETURN_IF_ERROR(AddFacts(tx, request, current, known));
-        SM_ASSIGN_OR_RETURN(Change change, Decide(current, caller, request, known, rules));
+        SM_ASSIGN_OR_RETURN(Change change,
+                            DecideStep(tx, request, caller, facts, rules, loaded[0].first, loaded[0].second));
         out = ReplyOf(WriteChange(tx, log_, std::move(change), actor, NowMicros(clock_)));
         return absl::OkStatus();
       },
       committed);
 }
 
-absl::Status PgStore::AddFacts(Tx& tx, const StepRequest& request, const StoredClue& current, StepFacts& facts) {
+absl::StatusOr<Change> PgStore::DecideStep(Tx& tx, const StepRequest& request, const auth::Principal& caller,
+                                           StepFacts facts, const Rules& rules, const StoredClue& current,
+                                           Custody custody) {
+  facts.custody = custody;
   if (NeedsSubjects(request)) {
     SM_ASSIGN_OR_RETURN(facts.subjects, SubjectPlaces(tx, current));
   }
@@ -309,7 +306,7 @@ absl::Status PgStore::AddFacts(Tx& tx, const StepRequest& request, const StoredC
     else if (!absl::IsNotFound(holder.status()))
       return holder.status();
   }
-  return absl::OkStatus();
+  return Decide(current, caller, request, facts, rules);
 }
 
 absl::StatusOr<std::vector<SubjectPlace>> PgStore::SubjectPlaces(Tx& tx, const StoredClue& c) {

@@ -122,9 +122,11 @@ class PgStore final : public Store {
   absl::StatusOr<v1::ClueReply> StepAlone(const StepRequest& request, const auth::Principal& caller, StepFacts facts,
                                           const Rules& rules, const db::Idempotency::Key& key,
                                           const std::function<void()>& committed);
-  // What the rules need to know around `current` for `request` besides the custody: the
-  // subjects' places and the holding unit, from the directory (in memory nearly always).
-  absl::Status AddFacts(db::Tx& tx, const StepRequest& request, const StoredClue& current, StepFacts& facts);
+  // The workflow's decision on `request` for `current` (loaded locked, with the caller unit's
+  // `custody`), given what the rules need around it: the subjects' places and the holding
+  // unit, from the directory (in memory nearly always; a failed read refuses).
+  absl::StatusOr<Change> DecideStep(db::Tx& tx, const StepRequest& request, const auth::Principal& caller,
+                                    StepFacts facts, const Rules& rules, const StoredClue& current, Custody custody);
 
   // A clue's tamper evidence as stored (nullopt: no such clue), and every clue row's.
   absl::StatusOr<std::optional<chain::Evidence>> ChainEvidence(db::Tx& tx, const std::string& clue_id) const;
