@@ -25,6 +25,7 @@
 #include "services/clue/service.h"
 #include "services/directory/pg_store.h"
 #include "tests/integration/callers.h"
+#include "tests/integration/clue_stack.h"
 #include "tests/integration/demo_directory.h"
 #include "tests/support/pg_redis.h"
 
@@ -59,29 +60,12 @@ inline std::string Token(const Who& w) {
 
 using ::sm::testing::Start;
 
-class AuditStack : public ::testing::Test {
+class AuditStack : public ::sm::testing::ClueStack {
  protected:
   static void SetUpTestSuite() {
+    UpClueStack(6);
+    if (HasFatalFailure()) return;
     PgRedis& env = PgRedis::Get();
-    env.ResetSchemas();
-    dir_pool_ = new db::Pool(env.Pool("sm_directory", "directory", 2));
-    ::sm::testing::SeedDemoDirectory(*dir_pool_);
-
-    clock_ = new FakeClock(Start());
-    auth::Config ac;
-    ac.keys = auth::DevelopmentKeys();
-    verifier_ = new auth::Verifier(*auth::Verifier::Create(ac));
-    keys_ = new crypto::Keyring(crypto::DevelopmentKeyring());
-    calendar_ = new workdays::Calendar(*workdays::Calendar::LoadDir(std::string(SM_SOURCE_DIR) + "/deploy/calendar"));
-    redis_ = new redis::Client(env.Redis());
-
-    clue_pool_ = new db::Pool(env.Pool("sm_clue", "clue", 6));
-    ASSERT_TRUE(db::ApplyMigrations(*clue_pool_, "clue", clue_lib_migrations()).ok());
-    clue_store_ = new clue::PgStore(clue_pool_, *clock_);
-    clue_listener_ = new db::Listener(env.Pool("sm_clue", "clue"), "clue_events");
-    clue_listener_->Start();
-    clue_service_ = new clue::ClueServiceImpl(clue_store_, verifier_, keys_, calendar_, clue::Limits{}, *clock_, redis_,
-                                              clue_listener_);
     audit_pool_ = new db::Pool(env.Pool("sm_audit", "audit", 6));
     ASSERT_TRUE(db::ApplyMigrations(*audit_pool_, "audit", audit_lib_migrations()).ok());
     store_ = new PgStore(audit_pool_, *clock_, [] { return NewUuid(); });
@@ -103,19 +87,9 @@ class AuditStack : public ::testing::Test {
     delete server_;
     delete service_;
     delete store_;
-    delete clue_service_;
-    clue_listener_->Stop();
-    delete clue_listener_;
-    delete clue_store_;
     delete audit_pool_;
-    delete clue_pool_;
-    delete dir_pool_;
-    delete redis_;
-    delete calendar_;
-    delete keys_;
-    delete verifier_;
-    delete clock_;
     delete channel_;
+    DownClueStack();
   }
   void SetUp() override {
     stub_ = v1::AuditService::NewStub(*channel_);
@@ -158,15 +132,7 @@ class AuditStack : public ::testing::Test {
 
   const Who auditor{UnitId("audit-office"), {"auditor"}};
 
-  static inline db::Pool *dir_pool_, *clue_pool_, *audit_pool_;
-  static inline FakeClock* clock_;
-  static inline auth::Verifier* verifier_;
-  static inline crypto::Keyring* keys_;
-  static inline workdays::Calendar* calendar_;
-  static inline redis::Client* redis_;
-  static inline clue::PgStore* clue_store_;
-  static inline db::Listener* clue_listener_;
-  static inline clue::ClueServiceImpl* clue_service_;
+  static inline db::Pool* audit_pool_;
   static inline PgStore* store_;
   static inline AuditServiceImpl* service_;
   static inline server::Server* server_;

@@ -22,6 +22,7 @@
 #include "services/inspection/pg_store.h"
 #include "services/inspection/service.h"
 #include "tests/integration/callers.h"
+#include "tests/integration/clue_stack.h"
 #include "tests/integration/demo_directory.h"
 #include "tests/support/local_stack.h"
 #include "tests/support/pg_redis.h"
@@ -42,27 +43,12 @@ using ::sm::testing::Start;
 using ::sm::testing::Token;
 using ::sm::testing::Who;
 
-class InspectionServiceTest : public ::testing::Test {
+class InspectionServiceTest : public ::sm::testing::ClueStack {
  protected:
   static void SetUpTestSuite() {
+    UpClueStack(4);
+    if (HasFatalFailure()) return;
     PgRedis& env = PgRedis::Get();
-    env.ResetSchemas();
-    dir_pool_ = new db::Pool(env.Pool("sm_directory", "directory", 2));
-    ::sm::testing::SeedDemoDirectory(*dir_pool_);
-    clock_ = new FakeClock(Start());
-    auth::Config ac;
-    ac.keys = auth::DevelopmentKeys();
-    verifier_ = new auth::Verifier(*auth::Verifier::Create(ac));
-    calendar_ = new workdays::Calendar(*workdays::Calendar::LoadDir(std::string(SM_SOURCE_DIR) + "/deploy/calendar"));
-    redis_ = new redis::Client(env.Redis());
-    keys_ = new crypto::Keyring(crypto::DevelopmentKeyring());
-    clue_pool_ = new db::Pool(env.Pool("sm_clue", "clue", 4));
-    ASSERT_TRUE(db::ApplyMigrations(*clue_pool_, "clue", clue_lib_migrations()).ok());
-    clue_store_ = new clue::PgStore(clue_pool_, *clock_);
-    clue_listener_ = new db::Listener(env.Pool("sm_clue", "clue"), "clue_events");
-    clue_listener_->Start();
-    clue_service_ = new clue::ClueServiceImpl(clue_store_, verifier_, keys_, calendar_, clue::Limits{}, *clock_, redis_,
-                                              clue_listener_);
     pool_ = new db::Pool(env.Pool("sm_inspection", "inspection", 6));
     ASSERT_TRUE(db::ApplyMigrations(*pool_, "inspection", inspection_lib_migrations()).ok());
     store_ = new PgStore(pool_, *clock_);
@@ -85,19 +71,9 @@ class InspectionServiceTest : public ::testing::Test {
     delete server_;
     delete service_;
     delete store_;
-    delete clue_service_;
-    clue_listener_->Stop();
-    delete clue_listener_;
-    delete clue_store_;
-    delete clue_pool_;
-    delete keys_;
     delete pool_;
-    delete dir_pool_;
-    delete redis_;
-    delete calendar_;
-    delete verifier_;
-    delete clock_;
     delete channel_;
+    DownClueStack();
   }
   void SetUp() override {
     stub_ = v1::InspectionService::NewStub(*channel_);
@@ -260,16 +236,8 @@ class InspectionServiceTest : public ::testing::Test {
     return Call(w, &v1::InspectionService::Stub::MarkItem, m, r);
   }
 
-  static inline db::Pool *dir_pool_, *pool_, *clue_pool_;
-  static inline crypto::Keyring* keys_;
-  static inline clue::PgStore* clue_store_;
-  static inline db::Listener* clue_listener_;
-  static inline clue::ClueServiceImpl* clue_service_;
+  static inline db::Pool* pool_;
   static inline referral::Feed* feed_;
-  static inline FakeClock* clock_;
-  static inline auth::Verifier* verifier_;
-  static inline workdays::Calendar* calendar_;
-  static inline redis::Client* redis_;
   static inline PgStore* store_;
   static inline InspectionServiceImpl* service_;
   static inline server::Server* server_;

@@ -23,6 +23,7 @@
 #include "services/risk/scoring.h"
 #include "services/risk/service.h"
 #include "tests/integration/callers.h"
+#include "tests/integration/clue_stack.h"
 #include "tests/integration/demo_directory.h"
 #include "tests/support/local_stack.h"
 #include "tests/support/pg_redis.h"
@@ -74,27 +75,12 @@ std::string PostOf(const std::string& code) {
 }
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
 
-class RiskServiceTest : public ::testing::Test {
+class RiskServiceTest : public ::sm::testing::ClueStack {
  protected:
   static void SetUpTestSuite() {
+    UpClueStack(4);
+    if (HasFatalFailure()) return;
     PgRedis& env = PgRedis::Get();
-    env.ResetSchemas();
-    dir_pool_ = new db::Pool(env.Pool("sm_directory", "directory", 2));
-    ::sm::testing::SeedDemoDirectory(*dir_pool_);
-    clock_ = new FakeClock(Start());
-    auth::Config ac;
-    ac.keys = auth::DevelopmentKeys();
-    verifier_ = new auth::Verifier(*auth::Verifier::Create(ac));
-    calendar_ = new workdays::Calendar(*workdays::Calendar::LoadDir(std::string(SM_SOURCE_DIR) + "/deploy/calendar"));
-    redis_ = new redis::Client(env.Redis());
-    keys_ = new crypto::Keyring(crypto::DevelopmentKeyring());
-    clue_pool_ = new db::Pool(env.Pool("sm_clue", "clue", 4));
-    ASSERT_TRUE(db::ApplyMigrations(*clue_pool_, "clue", clue_lib_migrations()).ok());
-    clue_store_ = new clue::PgStore(clue_pool_, *clock_);
-    clue_listener_ = new db::Listener(env.Pool("sm_clue", "clue"), "clue_events");
-    clue_listener_->Start();
-    clue_service_ = new clue::ClueServiceImpl(clue_store_, verifier_, keys_, calendar_, clue::Limits{}, *clock_, redis_,
-                                              clue_listener_);
     auto rules = LoadRules(std::string(SM_SOURCE_DIR) + "/deploy/local/risk-rules.yaml");
     ASSERT_TRUE(rules.ok()) << rules.status();
     rules_ = new Rules(*rules);
@@ -123,22 +109,12 @@ class RiskServiceTest : public ::testing::Test {
     delete clue_only_;
     delete service_;
     delete store_;
-    delete clue_service_;
-    clue_listener_->Stop();
-    delete clue_listener_;
-    delete clue_store_;
-    delete clue_pool_;
-    delete keys_;
     delete pool_;
-    delete dir_pool_;
-    delete redis_;
-    delete calendar_;
-    delete verifier_;
     delete rules_;
     delete channel_;
     clue_channel_.reset();
     closed_.reset();
-    delete clock_;
+    DownClueStack();
   }
   void SetUp() override {
     stub_ = v1::RiskService::NewStub(*channel_);
@@ -283,16 +259,6 @@ class RiskServiceTest : public ::testing::Test {
 
   static absl::Status Apply(const std::function<absl::Status(db::Tx&)>& fn) { return db::WithTransaction(*pool_, fn); }
 
-  static inline db::Pool* dir_pool_ = nullptr;
-  static inline FakeClock* clock_ = nullptr;
-  static inline auth::Verifier* verifier_ = nullptr;
-  static inline workdays::Calendar* calendar_ = nullptr;
-  static inline redis::Client* redis_ = nullptr;
-  static inline crypto::Keyring* keys_ = nullptr;
-  static inline db::Pool* clue_pool_ = nullptr;
-  static inline clue::PgStore* clue_store_ = nullptr;
-  static inline db::Listener* clue_listener_ = nullptr;
-  static inline clue::ClueServiceImpl* clue_service_ = nullptr;
   static inline Rules* rules_ = nullptr;
   static inline db::Pool* pool_ = nullptr;
   static inline PgStore* store_ = nullptr;
