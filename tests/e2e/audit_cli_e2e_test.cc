@@ -72,9 +72,7 @@ class AuditCliE2E : public ::testing::Test {
     Result r = stack_->Start();
     ASSERT_EQ(r.code, 0) << r.out;
 
-    r = Smctl("login --dev --user e2e-admin --role admin", kAdmin);
-    ASSERT_EQ(r.code, 0) << r.out;
-    r = Smctl("directory import " SM_SOURCE_DIR "/deploy/demo/directory.yaml", kAdmin);
+    r = stack_->ImportDemoDirectory(kAdmin);
     ASSERT_EQ(r.code, 0) << r.out;
     // Clearance internal (1): below it the referral's outcome is withheld (docs/audit.md).
     r = Smctl("login --dev --user audit-officer --unit audit-office --role auditor --clearance 1", kAuditor);

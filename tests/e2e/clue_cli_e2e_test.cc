@@ -46,9 +46,7 @@ class ClueCliE2E : public ::testing::Test {
     Result r = stack_->Start();
     ASSERT_EQ(r.code, 0) << r.out;
 
-    r = Smctl("login --dev --user e2e-admin --role admin", kAdmin);
-    ASSERT_EQ(r.code, 0) << r.out;
-    r = Smctl("directory import " SM_SOURCE_DIR "/deploy/demo/directory.yaml", kAdmin);
+    r = stack_->ImportDemoDirectory(kAdmin);
     ASSERT_EQ(r.code, 0) << r.out;
     r = Smctl("login --dev --user group-officer --unit discipline-group --role discipline --clearance 2", kGroup);
     ASSERT_EQ(r.code, 0) << r.out;

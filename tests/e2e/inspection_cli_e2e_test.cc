@@ -54,9 +54,7 @@ class InspectionCliE2E : public ::testing::Test {
     stack_ = new sm::testing::LocalStack("inspection-e2e");
     Result r = stack_->Start();
     ASSERT_EQ(r.code, 0) << r.out;
-    r = Smctl("login --dev --user e2e-admin --role admin", kAdmin);
-    ASSERT_EQ(r.code, 0) << r.out;
-    r = Smctl("directory import " SM_SOURCE_DIR "/deploy/demo/directory.yaml", kAdmin);
+    r = stack_->ImportDemoDirectory(kAdmin);
     ASSERT_EQ(r.code, 0) << r.out;
 
     // The inspector and the chief inspector are people of the corps: their user is their

@@ -75,9 +75,7 @@ class RiskCliE2E : public ::testing::Test {
     stack_ = new sm::testing::LocalStack("risk-e2e");
     Result r = stack_->Start();
     ASSERT_EQ(r.code, 0) << r.out;
-    r = Smctl("login --dev --user e2e-admin --role admin", kAdmin);
-    ASSERT_EQ(r.code, 0) << r.out;
-    r = Smctl("directory import " SM_SOURCE_DIR "/deploy/demo/directory.yaml", kAdmin);
+    r = stack_->ImportDemoDirectory(kAdmin);
     ASSERT_EQ(r.code, 0) << r.out;
 
     // P: a non-leader of the Chengjiao station (Fucheng branch); three more for the ledger.

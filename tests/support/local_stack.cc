@@ -184,6 +184,12 @@ ShResult LocalStack::Smctl(const std::string& args, const std::string& user, boo
   return Sh(SmctlCommand(args, user, env), merge_stderr);
 }
 
+ShResult LocalStack::ImportDemoDirectory(const std::string& admin) const {
+  ShResult r = Smctl("login --dev --user e2e-admin --role admin", admin);
+  if (r.code != 0) return r;
+  return Smctl("directory import " SM_SOURCE_DIR "/deploy/demo/directory.yaml", admin);
+}
+
 std::string LocalStack::SmctlCommand(const std::string& args, const std::string& user, const std::string& env) const {
   return env + (env.empty() || env.back() == ' ' ? "" : " ") + "SMCTL_CONFIG_DIR=" + dir_ + "/" + user +
          " SMCTL_ADDR=127.0.0.1:" + std::to_string(grpc_port_.at("directory")) +

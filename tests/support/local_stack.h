@@ -61,6 +61,9 @@ class LocalStack {
   // stack's addresses; `env` is put before the command (more variables, e.g. SMCTL_LANG=en).
   ShResult Smctl(const std::string& args, const std::string& user, bool merge_stderr = true,
                  const std::string& env = "") const;
+  // Logs `admin` in as an administrator (a development token) and imports the demo
+  // directory (deploy/demo/directory.yaml) as them: the first failure, or the import's result.
+  ShResult ImportDemoDirectory(const std::string& admin) const;
   // The shell command Smctl runs, to run it another way (ShInTerminal).
   std::string SmctlCommand(const std::string& args, const std::string& user, const std::string& env = "") const;
 
